@@ -1,0 +1,51 @@
+# The README's commands. `make run` and `make test` work from a fresh clone on Debian with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev secrets migrate seed translations scheduler serve bench lint clean-instance
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime translations
+install-dev: $(VENV)/.dev translations
+
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile -q -f -d lms/translations
+
+secrets: $(VENV)/.runtime
+	$(BIN)/python -m lms.secrets init
+
+migrate: secrets
+	$(BIN)/alembic upgrade head
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+## run: install, migrate, seed the demo into instance/ and serve http://127.0.0.1:5000 with the scheduler
+run: install seed
+	@echo "Serving http://127.0.0.1:5000 (demo accounts in README.md; Ctrl-C stops server and scheduler)"
+	@$(BIN)/flask scheduler & SCHED=$$!; \
+	trap 'kill $$SCHED 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+scheduler: install
+	$(BIN)/flask scheduler
+
+## test: install and run every test (unit, web, migrations, browser). TEST_DATABASE_URL picks the database.
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,75 @@
+"""The CQO training platform: the application factory.
+
+``create_app`` wires configuration, extensions and blueprints. It never queries the database, migrates,
+generates secrets or starts the scheduler: those are separate steps (see the README).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from lms import config as config_module
+
+
+def create_app(config: dict | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_path=str(config_module.instance_path()), instance_relative_config=False)
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.load())
+    if config:
+        app.config.update(config)
+    app.config.update(overrides)
+    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
+        if not app.config.get(name):
+            raise config_module.MissingSecret(name)
+
+    from lms import pii
+
+    pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
+
+    from lms import web
+    from lms.db import db
+    from lms.extensions import babel, bootstrap, csrf, limiter, login_manager, select_locale
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    web.init_app(app)
+
+    from lms import audit
+
+    audit.set_request_id_provider(web.current_request_id)
+
+    from lms.auth import services as auth_services
+    from lms.auth import views as auth_views
+
+    auth_services.configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+    auth_views.init_login(app, login_manager)
+
+    _register_blueprints(app)
+
+    from lms import cli
+
+    cli.init_app(app)
+    from lms import templating
+
+    templating.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lms.api import api_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.core_views import bp as core_bp
+    from lms.orgs.views import bp as orgs_bp
+    from lms.jobs.views import bp as jobs_bp
+    from lms.people.views import bp as people_bp
+    from lms import features
+
+    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, *features.blueprints()):
+        app.register_blueprint(bp)
+
+    # Feature packages add their API routes to api_bp before it is registered.
+    from lms.api import endpoints  # noqa: F401
+
+    app.register_blueprint(api_bp)

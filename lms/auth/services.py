@@ -1,0 +1,294 @@
+"""Accounts: creation, passwords, authentication with throttling, server-side sessions and API tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from lms import audit
+from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
+from lms.db import utcnow
+from lms.domain import Role
+from lms.errors import DomainError, Forbidden, ValidationFailed
+from lms.orgs.models import Institution, Region
+
+_hasher = PasswordHasher()
+
+
+def configure_hasher(time_cost: int, memory_cost: int) -> None:
+    """Set Argon2id's cost (the factory does, from config; tests use a cheap one)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+TOKEN_PREFIX = "cqo_"
+
+
+class Throttled(DomainError):
+    status = 429
+
+
+# ---------------------------------------------------------------- passwords
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    """None if acceptable, else the reason in Chinese."""
+    if len(password) < 8:
+        return _("密码至少需要 8 位")
+    if len(password) > 128:
+        return _("密码不能超过 128 位")
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        return _("密码须同时包含字母和数字")
+    return None
+
+
+# ---------------------------------------------------------------- accounts
+def validate_username(session: Session, username: str) -> str:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed({"username": _("用户名须为 3-64 位字母、数字、下划线、点或减号")})
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise ValidationFailed({"username": _("用户名“%(name)s”已被使用", name=username)})
+    return username
+
+
+def can_create(creator: User | None, role: Role, region: Region | None, institution: Institution | None) -> bool:
+    """Staff accounts are created by the admins above them: a system admin creates any account; a
+    regulator admin creates regulator admins of its region or below and staff of institutions there."""
+    if creator is None or creator.role == Role.system_admin:
+        return True
+    if creator.role != Role.regulator_admin or creator.region is None:
+        return False
+    if role == Role.regulator_admin:
+        return region is not None and creator.region.contains(region)
+    if role == Role.institution_staff:
+        return institution is not None and creator.region.contains(institution.region)
+    return False
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    region: Region | None = None,
+    institution: Institution | None = None,
+    email: str = "",
+    created_by: User | None = None,
+) -> User:
+    """Create an account. ``created_by`` None means the operator's command line."""
+    errors: dict[str, str] = {}
+    try:
+        username = validate_username(session, username)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
+    if not (display_name or "").strip():
+        errors["display_name"] = _("请填写姓名")
+    if role == Role.regulator_admin and region is None:
+        errors["region"] = _("监管部门管理员必须属于一个地区")
+    if role == Role.institution_staff and institution is None:
+        errors["institution"] = _("培训机构工作人员必须属于一个培训机构")
+    if errors:
+        raise ValidationFailed(errors)
+    if not can_create(created_by, role, region, institution):
+        raise Forbidden(_("您无权创建此类账号"))
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        role=role,
+        region_id=region.id if region else (institution.region_id if institution else None),
+        institution_id=institution.id if institution else None,
+        email=email.strip(),
+        created_by_id=created_by.id if created_by else None,
+        password_changed_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, created_by, "user.create", user, role=role.value)
+    return user
+
+
+def set_enabled(session: Session, actor: User, user: User, enabled: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions and API tokens at once."""
+    if user.id == actor.id:
+        raise DomainError(_("不能停用自己的账号"))
+    if not can_create(actor, user.role, user.region, user.institution):
+        raise Forbidden(_("您无权管理此账号"))
+    user.is_enabled = enabled
+    if not enabled:
+        end_all_sessions(session, user)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    audit.record(session, actor, "user.enable" if enabled else "user.disable", user)
+
+
+def change_password(session: Session, user: User, current: str, new: str, keep_session: str | None) -> None:
+    """Change the password; every other session of the user ends."""
+    if not check_password(user, current):
+        raise ValidationFailed({"current_password": _("当前密码不正确")})
+    problem = password_problem(new)
+    if problem:
+        raise ValidationFailed({"new_password": problem})
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(session, user, except_id=keep_session)
+    audit.record(session, user, "user.password_change", user)
+
+
+# ---------------------------------------------------------------- authentication
+def _recent_failures(session: Session, column, value: str, window: int) -> int:
+    since = utcnow() - dt.timedelta(seconds=window)
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
+        )
+    ) or 0
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    address: str,
+    *,
+    window: int = 900,
+    max_per_account: int = 5,
+    max_per_address: int = 20,
+) -> User:
+    """Check a login. Too many recent failures for the account or the address raise Throttled (HTTP 429)
+    without checking the password; the window slides, so the real user gets back in once it passes."""
+    username = (username or "").strip()[:64]
+    if (
+        _recent_failures(session, LoginAttempt.username, username.lower(), window) >= max_per_account
+        or _recent_failures(session, LoginAttempt.address, address, window) >= max_per_address
+    ):
+        raise Throttled(_("登录失败次数过多，请 15 分钟后再试"))
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = user is not None and check_password(user, password) and user.is_enabled
+    session.add(LoginAttempt(username=username.lower(), address=address, succeeded=ok))
+    if not ok:
+        if user is None:
+            hash_password(password)  # spend the same time whether or not the account exists
+        raise DomainError(_("用户名或密码不正确，或账号已停用"))
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_session(session: Session, user: User, user_agent: str = "") -> UserSession:
+    s = UserSession(id=secrets.token_urlsafe(32), user_id=user.id, user_agent=user_agent[:255])
+    session.add(s)
+    session.flush()
+    user.current_session_id = s.id
+    audit.record(session, user, "user.login", user)
+    return s
+
+
+def load_session_user(session: Session, session_id: str, idle_days: int = 14) -> User | None:
+    """The user behind a live session id, or None if it ended, idled out, or the user is disabled."""
+    row = session.get(UserSession, session_id, populate_existing=True)
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > dt.timedelta(days=idle_days):
+        return None
+    user = row.user
+    if not user.is_enabled:
+        return None
+    if now - row.last_seen_at > dt.timedelta(minutes=5):
+        row.last_seen_at = now  # coarse, so that each request does not write
+    user.current_session_id = row.id
+    return user
+
+
+def end_session(session: Session, session_id: str | None) -> None:
+    if session_id:
+        session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+
+
+def end_all_sessions(session: Session, user: User, except_id: str | None = None) -> None:
+    stmt = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if except_id:
+        stmt = stmt.where(UserSession.id != except_id)
+    session.execute(stmt.values(ended_at=utcnow()))
+
+
+# ---------------------------------------------------------------- API tokens
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a bearer token; returns the record and the clear token, which is never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationFailed({"name": _("请填写令牌名称（不超过 64 字）")})
+    if not user.is_enabled:
+        raise Forbidden(_("账号已停用"))
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(clear), prefix=clear[:12])
+    session.add(token)
+    session.flush()
+    audit.record(session, user, "token.create", token)
+    return token, clear
+
+
+def revoke_token(session: Session, user: User, token: ApiToken) -> None:
+    if token.user_id != user.id:
+        raise Forbidden(_("只能撤销自己的令牌"))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, user, "token.revoke", token)
+
+
+def user_for_token(session: Session, clear: str) -> User | None:
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(clear)).execution_options(populate_existing=True)
+    )
+    if token is None or token.revoked_at is not None or not token.user.is_enabled:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        token.last_used_at = now
+    return token.user
+
+
+def purge_expired(session: Session, keep_days: int = 30) -> dict:
+    """Housekeeping: forget login attempts and ended sessions older than ``keep_days``. Idempotent."""
+    cutoff = utcnow() - dt.timedelta(days=keep_days)
+    a = session.query(LoginAttempt).filter(LoginAttempt.at < cutoff).delete(synchronize_session=False)
+    s = (
+        session.query(UserSession)
+        .filter((UserSession.ended_at < cutoff) | (UserSession.last_seen_at < cutoff))
+        .delete(synchronize_session=False)
+    )
+    return {"login_attempts": a, "sessions": s}

@@ -1,0 +1,146 @@
+"""Login, logout, password change and the user's own API tokens."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.auth import services
+from lms.auth.forms import LoginForm, PasswordChangeForm, TokenForm
+from lms.auth.models import ApiToken
+from lms.db import db
+from lms.domain import Role
+from lms.errors import DomainError, ValidationFailed
+from lms.forms import apply_errors
+from lms.scoping import get_visible, visible
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def roles_required(*roles: Role):
+    """Refuse (403) a logged-in user whose role is not among ``roles``; anonymous users go to login."""
+
+    def deco(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def init_login(app, login_manager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(session_id: str):
+        return services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_DAYS"])
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        cfg = current_app.config
+        try:
+            user = services.authenticate(
+                db.session,
+                form.username.data,
+                form.password.data,
+                client_address(),
+                window=cfg["LOGIN_WINDOW_SECONDS"],
+                max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+            )
+        except services.Throttled as exc:
+            form.form_errors.append(exc.message)
+            status = 429
+        except DomainError as exc:
+            db.session.commit()  # keep the failed attempt: it is what throttling counts
+            form.form_errors.append(exc.message)
+            status = 200
+        else:
+            session.clear()
+            services.start_session(db.session, user, request.user_agent.string or "")
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    services.end_session(db.session, current_user.get_id())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("您已安全退出"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session, current_user, form.current_password.data, form.new_password.data, current_user.get_id()
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("密码已修改，其他设备上的登录已退出"), "success")
+            return redirect(url_for("core.home"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        try:
+            _record, new_token = services.create_token(db.session, current_user, form.name.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    rows = db.session.scalars(visible(ApiToken, current_user).order_by(ApiToken.created_at.desc())).all()
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    token = get_visible(db.session, ApiToken, token_id, current_user)
+    services.revoke_token(db.session, current_user, token)
+    db.session.commit()
+    flash(_("令牌已撤销"), "info")
+    return redirect(url_for("auth.tokens"))

@@ -1,0 +1,82 @@
+"""Operator commands: ``flask --app wsgi <command>``."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from lms.db import db
+from lms.domain import Role
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Load the demo data (idempotent)."""
+        from lms import demo
+        from lms.templating import today_local
+
+        with db.job_session() as session:
+            counts = demo.seed(session, today_local())
+        click.echo("demo data: " + ", ".join(f"{k}+{v}" for k, v in counts.items()))
+
+    @app.cli.command("create-user")
+    @click.option("--username", prompt=True)
+    @click.option("--display-name", prompt="Display name")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
+    @click.option("--region-code", default="", help="GB/T 2260 code, for regulator admins")
+    @click.option("--institution-code", default="", help="unified social credit code, for institution staff")
+    @click.password_option()
+    def create_user(username, display_name, role, region_code, institution_code, password):
+        """Create an account (trainees register themselves on the site)."""
+        from lms.auth import services
+        from lms.errors import DomainError, ValidationFailed
+        from lms.orgs.models import Institution, Region
+
+        with db.job_session() as session:
+            region = session.scalar(select(Region).where(Region.code == region_code)) if region_code else None
+            inst = (
+                session.scalar(select(Institution).where(Institution.credit_code == institution_code.upper()))
+                if institution_code
+                else None
+            )
+            try:
+                user = services.create_user(
+                    session, username=username, password=password, display_name=display_name, role=Role(role),
+                    region=region, institution=inst,
+                )
+            except ValidationFailed as exc:
+                raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+            except DomainError as exc:
+                raise click.ClickException(exc.message)
+            click.echo(f"created user {user.username} ({user.role.value})")
+
+    @app.cli.command("create-token")
+    @click.argument("username")
+    @click.option("--name", default="cli", help="a label for the token")
+    def create_token(username, name):
+        """Print a new API bearer token for USERNAME (shown once; only its hash is stored)."""
+        from lms.auth import services
+        from lms.auth.models import User
+
+        with db.job_session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise click.ClickException(f"no such user: {username}")
+            _tok, clear = services.create_token(session, user, name)
+        click.echo(clear)
+
+    @app.cli.command("scheduler")
+    def scheduler():
+        """Run the scheduled jobs in this process (run exactly one of these)."""
+        from lms import scheduler as sched
+
+        sched.run_blocking(app)
+
+    @app.cli.command("run-job")
+    @click.argument("job_id")
+    def run_job(job_id):
+        """Run one scheduled job now."""
+        from lms import scheduler as sched
+
+        click.echo(sched.run_now(app, job_id))

@@ -1,0 +1,80 @@
+"""Configuration. This module is the only reader of ``os.environ``.
+
+Secrets (the session key and the field-encryption key) are never generated here: they come from the
+environment or from ``instance/secrets.json``, which ``python -m lms.secrets init`` writes once.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("LMS_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
+
+
+def _secrets_file() -> dict:
+    path = instance_path() / "secrets.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class MissingSecret(Exception):
+    name: str
+
+    def __str__(self) -> str:  # pragma: no cover - message only
+        return (
+            f"{self.name} is not set. Run `python -m lms.secrets init` once (make run does), "
+            f"or set the environment variable {self.name}."
+        )
+
+
+def load() -> dict:
+    """Return the Flask config mapping built from the environment and ``instance/``."""
+    secrets = _secrets_file()
+    inst = instance_path()
+    cfg: dict = {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.get("SECRET_KEY"),
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or secrets.get("FIELD_ENCRYPTION_KEY"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'lms.sqlite3'}",
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(inst / "uploads"),
+        "CERT_KEY_DIR": os.environ.get("CERT_KEY_DIR") or str(inst / "keys"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_SENDER": os.environ.get("SMTP_SENDER", ""),
+    }
+    return cfg
+
+
+DEFAULTS: dict = {
+    "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "BOOTSTRAP_BOOTSWATCH_THEME": None,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "PAGE_SIZE": 20,
+    # Login throttling: failures counted in a sliding window, per account and per client address.
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "SESSION_IDLE_DAYS": 14,
+    # Argon2id cost: the library's defaults (RFC 9106 low-memory profile).
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+}

@@ -1,0 +1,93 @@
+"""Home pages per role, health check and language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from lms.db import db
+from lms.domain import Role
+
+bp = Blueprint("core", __name__)
+
+_home_panels: list = []
+
+
+def add_home_panel(fn) -> None:
+    """Features add panels to role home pages: ``fn(session, user) -> list[dict(title, items, url)]``."""
+    _home_panels.append(fn)
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    return render_template("index.html")
+
+
+@bp.route("/home")
+@login_required
+def home():
+    panels = []
+    for fn in _home_panels:
+        panels.extend(fn(db.session, current_user))
+    return render_template("home.html", panels=panels, Role=Role)
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        return jsonify({"status": "error", "database": "unreachable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code: str):
+    target = request.form.get("next") or request.referrer or url_for("core.index")
+    if not target.startswith("/") or target.startswith("//"):
+        from urllib.parse import urlparse
+
+        parsed = urlparse(target)
+        target = parsed.path or "/"
+        if parsed.query:
+            target += "?" + parsed.query
+    resp = make_response(redirect(target))
+    resp.set_cookie("lang", "en" if code == "en" else "zh", max_age=365 * 86400, samesite="Lax", httponly=True)
+    return resp
+
+
+@add_home_panel
+def _platform_panels(session, user) -> list[dict]:
+    from flask_babel import gettext as _
+    from sqlalchemy import func, select
+
+    from lms.orgs.models import Enterprise, Institution
+    from lms.people.models import TraineeProfile
+    from lms.scoping import visible
+    from lms.templating import today_local
+
+    def count(model) -> int:
+        return session.scalar(select(func.count()).select_from(visible(model, user).subquery())) or 0
+
+    if user.role in (Role.regulator_admin, Role.system_admin):
+        return [{
+            "title": _("本地区概况"),
+            "items": [
+                _("培训机构 %(n)d 家", n=count(Institution)),
+                _("企业 %(n)d 家", n=count(Enterprise)),
+                _("学员 %(n)d 人", n=count(TraineeProfile)),
+            ],
+            "url": url_for("orgs.institutions"),
+        }]
+    if user.role == Role.institution_staff and user.institution:
+        tiers = user.institution.tiers_in_force(today_local())
+        return [{
+            "title": _("本机构培训授权"),
+            "items": [t.label for t in tiers] or [_("当前没有有效授权，请联系监管部门")],
+            "url": None,
+        }]
+    if user.role == Role.trainee:
+        return [{"title": _("我的资料"), "items": [_("查看和修改实名信息")], "url": url_for("people.me")}]
+    return []

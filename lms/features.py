@@ -1,0 +1,35 @@
+"""The feature packages beside ``lms`` (courses, exams, certificates). ``create_app`` registers their
+blueprints; the scheduler imports their jobs; migrations import their models. One list, one place."""
+from __future__ import annotations
+
+import importlib
+
+FEATURES: list[str] = []
+
+
+def _import_optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def import_models() -> None:
+    for pkg in ["lms.auth", "lms.orgs", "lms.people", "lms.jobs", *FEATURES]:
+        _import_optional(f"{pkg}.models")
+
+
+def import_jobs() -> None:
+    for pkg in FEATURES:
+        _import_optional(f"{pkg}.jobs")
+
+
+def blueprints() -> list:
+    out = []
+    for pkg in FEATURES:
+        mod = _import_optional(f"{pkg}.views")
+        if mod is not None:
+            out.append(mod.bp)
+    return out

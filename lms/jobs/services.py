@@ -1,0 +1,113 @@
+"""The job registry and runner. Jobs take a session and the run time, are idempotent, and report a
+small JSON result; each run is recorded."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Callable
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.db import utcnow
+from lms.jobs.models import JobRun, SchedulerLease
+
+log = logging.getLogger("lms.jobs")
+TZ = "Asia/Shanghai"
+
+
+@dataclass
+class Job:
+    id: str
+    func: Callable[[Session, dt.datetime], dict]
+    trigger: BaseTrigger
+    description: str
+
+
+REGISTRY: dict[str, Job] = {}
+
+
+def job(job_id: str, trigger: BaseTrigger, description: str) -> Callable:
+    def deco(fn):
+        REGISTRY[job_id] = Job(job_id, fn, trigger, description)
+        return fn
+
+    return deco
+
+
+def daily(hour: int, minute: int = 0) -> CronTrigger:
+    return CronTrigger(hour=hour, minute=minute, timezone=TZ)
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(session: Session, name: str, holder: str, seconds: int, now: dt.datetime | None = None) -> bool:
+    """Take or renew the lease; True if ``holder`` holds it afterwards. Safe against races: the update is
+    conditional and the insert relies on the primary key."""
+    now = now or utcnow()
+    expires = now + dt.timedelta(seconds=seconds)
+    res = session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == name, (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now))
+        .values(holder=holder, expires_at=expires)
+    )
+    if res.rowcount:
+        session.commit()
+        return True
+    if session.get(SchedulerLease, name) is not None:
+        session.rollback()
+        return False
+    try:
+        session.add(SchedulerLease(name=name, holder=holder, expires_at=expires))
+        session.commit()
+        return True
+    except IntegrityError:
+        session.rollback()
+        return False
+
+
+def run_job(session_factory: Callable[[], Session], job_id: str, *, trigger: str = "schedule", now: dt.datetime | None = None) -> JobRun:
+    """Run one job in its own transaction and record the run in another, so a failure is recorded too."""
+    j = REGISTRY[job_id]
+    now = now or utcnow()
+    with session_factory() as s:
+        run = JobRun(job_id=job_id, trigger=trigger, holder=holder_id(), started_at=utcnow())
+        s.add(run)
+        s.commit()
+        run_id = run.id
+    status, result = "ok", {}
+    with session_factory() as s:
+        try:
+            result = j.func(s, now) or {}
+            s.commit()
+        except Exception as exc:  # recorded, then the scheduler goes on with the next job
+            s.rollback()
+            log.exception("job %s failed", job_id)
+            status, result = "error", {"error": type(exc).__name__, "message": str(exc)[:500]}
+    with session_factory() as s:
+        run = s.get(JobRun, run_id)
+        run.status, run.result, run.finished_at = status, result, utcnow()
+        s.commit()
+        return run
+
+
+def last_runs(session: Session) -> dict[str, JobRun]:
+    out: dict[str, JobRun] = {}
+    for job_id in REGISTRY:
+        out[job_id] = session.scalar(
+            select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.started_at.desc()).limit(1)
+        )
+    return out
+
+
+def next_fire(job_id: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    now = now or utcnow()
+    return REGISTRY[job_id].trigger.get_next_fire_time(None, now)

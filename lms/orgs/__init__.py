@@ -1,0 +1,1 @@
+"""Regions (GB/T 2260), regulators, training institutions and enterprises."""

@@ -1,0 +1,252 @@
+"""Regulator admins manage institutions, enterprises, staff accounts and see trainees of their region."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from lms import audit
+from lms.auth import services as auth_services
+from lms.auth.forms import StaffUserForm
+from lms.auth.models import User
+from lms.auth.views import roles_required
+from lms.db import db
+from lms.domain import Role, SizeClass, Tier
+from lms.errors import DomainError, ValidationFailed
+from lms.forms import apply_errors
+from lms.orgs import services
+from lms.orgs.forms import AuthorisationForm, EnterpriseForm, InstitutionForm
+from lms.orgs.models import Enterprise, Institution, Region
+from lms.people.models import TraineeProfile
+from lms.scoping import get_visible, visible
+from lms.templating import add_nav, paginate, today_local
+
+bp = Blueprint("orgs", __name__, url_prefix="/manage")
+ADMINS = (Role.regulator_admin, Role.system_admin)
+
+
+@add_nav
+def _nav(user):
+    if user.role in ADMINS:
+        return [
+            ("orgs.institutions", _("培训机构")),
+            ("orgs.enterprises", _("企业")),
+            ("orgs.trainees", _("学员")),
+            ("orgs.users", _("账号")),
+        ]
+    return []
+
+
+def _region_choices(blank: bool = False) -> list[tuple[int, str]]:
+    rows = db.session.scalars(visible(Region, current_user).order_by(Region.path)).all()
+    indent = {"province": "", "city": "　", "county": "　　"}
+    choices = [(r.id, indent[r.level.value] + r.name) for r in rows]
+    return ([(0, _("请选择"))] if blank else []) + choices
+
+
+def _q() -> str:
+    return (request.args.get("q") or "").strip()[:64]
+
+
+# ------------------------------------------------------------------ institutions
+@bp.route("/institutions")
+@roles_required(*ADMINS)
+def institutions():
+    stmt = visible(Institution, current_user).order_by(Institution.name)
+    if q := _q():
+        stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
+    if (tier := request.args.get("tier")) in Tier.__members__:
+        from lms.orgs.models import InstitutionAuthorisation as IA
+
+        stmt = stmt.where(Institution.id.in_(select(IA.institution_id).where(IA.tier == Tier(tier))))
+    page = paginate(db.session, stmt)
+    return render_template("orgs/institutions.html", page=page, q=q, Tier=Tier, today=today_local())
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@bp.route("/institutions/<int:inst_id>/edit", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def institution_edit(inst_id: int | None = None):
+    inst = get_visible(db.session, Institution, inst_id, current_user) if inst_id else None
+    form = InstitutionForm(obj=inst)
+    form.region_id.choices = _region_choices()
+    if form.validate_on_submit():
+        data = services.InstitutionData(
+            name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
+            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, address=form.address.data,
+        )
+        try:
+            inst = services.save_institution(db.session, current_user, data, inst)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("培训机构已保存"), "success")
+            return redirect(url_for("orgs.institution", inst_id=inst.id))
+    return render_template("orgs/institution_form.html", form=form, inst=inst)
+
+
+@bp.route("/institutions/<int:inst_id>", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def institution(inst_id: int):
+    inst = get_visible(db.session, Institution, inst_id, current_user)
+    form = AuthorisationForm()
+    if form.validate_on_submit():
+        try:
+            services.authorise(db.session, current_user, inst, Tier(form.tier.data), form.valid_from.data, form.valid_until.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("授权已保存"), "success")
+            return redirect(url_for("orgs.institution", inst_id=inst.id))
+    staff = db.session.scalars(visible(User, current_user).where(User.institution_id == inst.id).order_by(User.username)).all()
+    return render_template("orgs/institution.html", inst=inst, form=form, staff=staff, today=today_local())
+
+
+@bp.route("/institutions/<int:inst_id>/withdraw/<tier>", methods=["POST"])
+@roles_required(*ADMINS)
+def institution_withdraw(inst_id: int, tier: str):
+    inst = get_visible(db.session, Institution, inst_id, current_user)
+    try:
+        services.withdraw_authorisation(db.session, current_user, inst, Tier(tier))
+    except (DomainError, ValueError) as exc:
+        db.session.rollback()
+        flash(getattr(exc, "message", _("无效的培训层级")), "danger")
+    else:
+        db.session.commit()
+        flash(_("授权已撤回"), "info")
+    return redirect(url_for("orgs.institution", inst_id=inst.id))
+
+
+# ------------------------------------------------------------------ enterprises
+@bp.route("/enterprises")
+@roles_required(*ADMINS)
+def enterprises():
+    stmt = visible(Enterprise, current_user).order_by(Enterprise.name)
+    if q := _q():
+        stmt = stmt.where(or_(Enterprise.name.contains(q), Enterprise.credit_code == q.upper()))
+    if (size := request.args.get("size")) in SizeClass.__members__:
+        stmt = stmt.where(Enterprise.size_class == SizeClass(size))
+    if request.args.get("above") == "1":
+        stmt = stmt.where(Enterprise.above_designated_size.is_(True))
+    page = paginate(db.session, stmt)
+    return render_template("orgs/enterprises.html", page=page, q=q, SizeClass=SizeClass)
+
+
+@bp.route("/enterprises/new", methods=["GET", "POST"])
+@bp.route("/enterprises/<int:ent_id>/edit", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def enterprise_edit(ent_id: int | None = None):
+    ent = get_visible(db.session, Enterprise, ent_id, current_user) if ent_id else None
+    form = EnterpriseForm(obj=ent)
+    form.region_id.choices = _region_choices()
+    if form.validate_on_submit():
+        data = services.EnterpriseData(
+            name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
+            industry=form.industry.data, ownership_type=form.ownership_type.data, size_class=form.size_class.data,
+            above_designated_size=form.above_designated_size.data, main_products=form.main_products.data,
+            address=form.address.data,
+        )
+        try:
+            services.save_enterprise(db.session, current_user, data, ent)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("企业已保存"), "success")
+            return redirect(url_for("orgs.enterprises"))
+    return render_template("orgs/enterprise_form.html", form=form, ent=ent)
+
+
+# ------------------------------------------------------------------ trainees
+@bp.route("/trainees")
+@roles_required(*ADMINS)
+def trainees():
+    stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name)
+    if q := _q():
+        from lms.pii import lookup_hash
+
+        stmt = stmt.where(or_(TraineeProfile.real_name.contains(q), TraineeProfile.id_number_hash == lookup_hash(q)))
+    page = paginate(db.session, stmt)
+    return render_template("orgs/trainees.html", page=page, q=q)
+
+
+@bp.route("/trainees/<int:profile_id>")
+@roles_required(*ADMINS)
+def trainee(profile_id: int):
+    prof = get_visible(db.session, TraineeProfile, profile_id, current_user)
+    reveal = request.args.get("reveal") == "1"
+    if reveal:
+        audit.record(db.session, current_user, "pii.reveal", prof)
+        db.session.commit()
+    return render_template("orgs/trainee.html", prof=prof, reveal=reveal)
+
+
+# ------------------------------------------------------------------ staff accounts
+@bp.route("/users")
+@roles_required(*ADMINS)
+def users():
+    stmt = visible(User, current_user).where(User.role != Role.trainee).order_by(User.role, User.username)
+    if q := _q():
+        stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
+    if (role := request.args.get("role")) in Role.__members__:
+        stmt = stmt.where(User.role == Role(role))
+    page = paginate(db.session, stmt)
+    return render_template("orgs/users.html", page=page, q=q, Role=Role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def user_new():
+    form = StaffUserForm()
+    roles = [Role.regulator_admin, Role.institution_staff]
+    if current_user.role == Role.system_admin:
+        roles.append(Role.system_admin)
+    form.role.choices = [(r.value, r.label) for r in roles]
+    form.region_id.choices = _region_choices(blank=True)
+    insts = db.session.scalars(visible(Institution, current_user).order_by(Institution.name)).all()
+    form.institution_id.choices = [(0, _("请选择"))] + [(i.id, i.name) for i in insts]
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        region = get_visible(db.session, Region, form.region_id.data, current_user) if form.region_id.data else None
+        inst = get_visible(db.session, Institution, form.institution_id.data, current_user) if form.institution_id.data else None
+        try:
+            auth_services.create_user(
+                db.session, username=form.username.data, password=form.password.data,
+                display_name=form.display_name.data, role=role,
+                region=region if role == Role.regulator_admin else None,
+                institution=inst if role == Role.institution_staff else None,
+                email=form.email.data or "", created_by=current_user,
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("账号已创建"), "success")
+            return redirect(url_for("orgs.users"))
+    return render_template("orgs/user_form.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/enabled", methods=["POST"])
+@roles_required(*ADMINS)
+def user_enabled(user_id: int):
+    user = get_visible(db.session, User, user_id, current_user)
+    enable = request.form.get("enabled") == "1"
+    try:
+        auth_services.set_enabled(db.session, current_user, user, enable)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("账号已启用") if enable else _("账号已停用，其登录与令牌已失效"), "info")
+    return redirect(url_for("orgs.users"))

@@ -1,0 +1,1 @@
+"""Trainees' real-name profiles and their integrity pledges."""

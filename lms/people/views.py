@@ -1,0 +1,139 @@
+"""Trainee self-registration and the trainee's own profile."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from lms.auth import services as auth_services
+from lms.auth.views import roles_required
+from lms.db import db
+from lms.domain import RegionLevel, Role
+from lms.errors import ValidationFailed
+from lms.extensions import limiter
+from lms.forms import apply_errors
+from lms.orgs import services as org_services
+from lms.orgs.models import Enterprise, Region
+from lms.people import services
+from lms.people.forms import ProfileForm, RegistrationForm
+from lms.people.models import TraineeProfile
+from lms.scoping import visible
+from lms.templating import today_local
+
+bp = Blueprint("people", __name__)
+
+
+def profile_data(form) -> services.ProfileData:
+    return services.ProfileData(
+        real_name=form.real_name.data or "",
+        id_number=form.id_number.data or "",
+        education=form.education.data or "",
+        school=form.school.data or "",
+        major=form.major.data or "",
+        title_level=form.title_level.data or "",
+        professional_title=form.professional_title.data or "",
+        quality_qualification=form.quality_qualification.data or "none",
+        quality_years=form.quality_years.data,
+        current_post=form.current_post.data or "",
+        phone=form.phone.data or "",
+        email=form.email.data or "",
+        address=form.address.data or "",
+        postcode=form.postcode.data or "",
+    )
+
+
+def resolve_enterprise(form) -> Enterprise:
+    """The registered enterprise with this credit code, or a new one from the form's enterprise fields."""
+    code = (form.enterprise_credit_code.data or "").strip().upper()
+    ent = org_services.find_enterprise_by_code(db.session, code)
+    if ent is not None:
+        return ent
+    data = org_services.EnterpriseData(
+        name=form.enterprise_name.data or "",
+        credit_code=code,
+        region_id=form.enterprise_region_id.data,
+        industry=form.enterprise_industry.data or "",
+        ownership_type=form.enterprise_ownership_type.data or "",
+        size_class=form.enterprise_size_class.data or "",
+        above_designated_size=bool(form.enterprise_above_designated_size.data),
+        main_products=form.enterprise_main_products.data or "",
+    )
+    try:
+        return org_services.save_enterprise(db.session, None, data)
+    except ValidationFailed as exc:
+        raise ValidationFailed({
+            ("enterprise_credit_code" if k == "credit_code" else f"enterprise_{k}"): v for k, v in exc.errors.items()
+        })
+
+
+def region_choices() -> list[tuple[int, str]]:
+    rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province).order_by(Region.path))
+    return [(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    pledge = services.current_pledge(db.session)
+    form = RegistrationForm()
+    form.enterprise_region_id.choices = region_choices()
+    if form.validate_on_submit():
+        try:
+            enterprise = resolve_enterprise(form)
+            user = services.register_trainee(
+                db.session,
+                username=form.username.data,
+                password=form.password.data,
+                profile=profile_data(form),
+                enterprise=enterprise,
+                pledge_version=pledge.version if form.accept_pledge.data else None,
+                today=today_local(),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            auth_services.start_session(db.session, user)
+            db.session.commit()
+            login_user(user)
+            flash(_("注册成功，欢迎使用"), "success")
+            return redirect(url_for("people.me"))
+    return render_template("people/register.html", form=form, pledge=pledge)
+
+
+@bp.route("/me")
+@roles_required(Role.trainee)
+def me():
+    prof = db.session.scalar(visible(TraineeProfile, current_user))
+    if prof is None:
+        abort(404)
+    return render_template("people/me.html", prof=prof)
+
+
+@bp.route("/me/edit", methods=["GET", "POST"])
+@roles_required(Role.trainee)
+def edit_me():
+    prof = db.session.scalar(visible(TraineeProfile, current_user))
+    if prof is None:
+        abort(404)
+    form = ProfileForm(obj=prof)
+    if not form.is_submitted():
+        form.enterprise_credit_code.data = prof.enterprise.credit_code if prof.enterprise else ""
+    if form.validate_on_submit():
+        enterprise = org_services.find_enterprise_by_code(db.session, form.enterprise_credit_code.data)
+        if enterprise is None:
+            form.enterprise_credit_code.errors = [_("未找到该统一社会信用代码对应的企业，请联系所在地监管部门登记")]
+        else:
+            try:
+                services.update_profile(db.session, current_user, prof, profile_data(form), enterprise, today_local())
+            except ValidationFailed as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+            else:
+                db.session.commit()
+                flash(_("资料已保存"), "success")
+                return redirect(url_for("people.me"))
+    return render_template("people/edit.html", form=form)

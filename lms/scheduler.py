@@ -1,0 +1,69 @@
+"""Running the jobs: ``flask --app wsgi scheduler`` (exactly one such process, whatever the number of web
+workers) and ``flask --app wsgi run-job ID``. Web workers never start a scheduler."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from lms.db import db
+
+log = logging.getLogger("lms.scheduler")
+LEASE = "scheduler"
+LEASE_SECONDS = 90
+
+
+def _load_jobs() -> None:
+    # Importing the feature job modules registers their jobs.
+    import lms.jobs.builtin  # noqa: F401
+    from lms import features
+
+    features.import_jobs()
+
+
+def run_now(app: Flask, job_id: str) -> str:
+    from lms.jobs import services
+
+    _load_jobs()
+    if job_id not in services.REGISTRY:
+        return f"unknown job {job_id}; known: {', '.join(sorted(services.REGISTRY))}"
+    with app.app_context():
+        run = services.run_job(app.extensions["lms_db"].sessionmaker, job_id, trigger="manual")
+        return f"{job_id}: {run.status} {run.result}"
+
+
+def run_blocking(app: Flask) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from lms.jobs import services
+
+    _load_jobs()
+    holder = services.holder_id()
+    factory = app.extensions["lms_db"].sessionmaker
+    sched = BlockingScheduler(timezone=services.TZ, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+
+    def guarded(job_id: str):
+        def fire():
+            with app.app_context():
+                with factory() as s:
+                    if not services.acquire_lease(s, LEASE, holder, LEASE_SECONDS):
+                        log.info("job %s skipped: another scheduler holds the lease", job_id)
+                        return
+                services.run_job(factory, job_id)
+
+        return fire
+
+    def heartbeat():
+        with factory() as s:
+            services.acquire_lease(s, LEASE, holder, LEASE_SECONDS)
+
+    sched.add_job(heartbeat, IntervalTrigger(seconds=30), id="lease-heartbeat")
+    for job in services.REGISTRY.values():
+        sched.add_job(guarded(job.id), job.trigger, id=job.id, name=job.description, replace_existing=True)
+    log.info("scheduler %s started with jobs: %s", holder, ", ".join(services.REGISTRY))
+    print(f"scheduler {holder}: {', '.join(services.REGISTRY)}", flush=True)
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,91 @@
+"""Template globals and filters: local time, pagination, role navigation."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def today_local() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def url(self, page: int) -> str:
+        args = dict(request.args)
+        args["page"] = page
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def paginate(session: Session, stmt, page: int | None = None, per_page: int = 20) -> Page:
+    """Run ``stmt`` one page at a time: a COUNT and one page of rows, two statements."""
+    if page is None:
+        page = request.args.get("page", 1, type=int) or 1
+    page = max(1, page)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+_nav_providers: list = []
+
+
+def add_nav(fn) -> None:
+    """Features add navigation entries: ``fn(user) -> list[(endpoint, label)]``."""
+    _nav_providers.append(fn)
+
+
+def nav_items() -> list[tuple[str, str]]:
+    if not current_user.is_authenticated:
+        return []
+    items: list[tuple[str, str]] = []
+    for fn in _nav_providers:
+        items.extend(fn(current_user))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local_dt"] = local_dt
+    app.jinja_env.globals["nav_items"] = nav_items
+
+    @app.context_processor
+    def _ctx():
+        loc = str(get_locale() or "zh_Hans_CN")
+        return {
+            "html_lang": "en" if loc.startswith("en") else "zh-CN",
+            "current_locale": loc,
+            "languages": app.config["LANGUAGES"],
+        }

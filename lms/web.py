@@ -1,0 +1,137 @@
+"""Cross-cutting web behaviour: request ids, security headers, error pages, log scrubbing, helpers."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from lms.errors import DomainError
+from lms.pii import scrub
+
+_RID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class ScrubFilter(logging.Filter):
+    """Masks anything that looks like an ID or phone number before it reaches a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:
+            return True
+        record.msg, record.args = scrub(msg), ()
+        return True
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = g.get("request_id", "-")
+        except RuntimeError:
+            record.request_id = "-"
+        return True
+
+
+def configure_logging(app: Flask) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    handler.addFilter(ScrubFilter())
+    root = logging.getLogger("lms")
+    if not any(isinstance(h, logging.StreamHandler) and any(isinstance(f, ScrubFilter) for f in h.filters) for h in root.handlers):
+        root.addHandler(handler)
+    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    # Werkzeug's access log prints the path and query; paths never carry personal data by design, but
+    # scrub anyway.
+    logging.getLogger("werkzeug").addFilter(ScrubFilter())
+
+
+def current_request_id() -> str:
+    try:
+        return g.get("request_id", "")
+    except RuntimeError:
+        return ""
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
+    )
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app)
+
+    @app.before_request
+    def _request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
+        if request.endpoint and request.endpoint != "static" and "Cache-Control" not in resp.headers:
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def _render(status: int, title: str, message: str, fields: dict | None = None):
+        if wants_json():
+            body = {"error": title, "message": message, "status": status, "request_id": g.get("request_id", "")}
+            if fields:
+                body["fields"] = fields
+            return jsonify(body), status
+        return render_template("errors/error.html", status=status, title=title, message=message), status
+
+    messages = {
+        400: (_l("请求有误"), _l("提交的内容无法处理，请检查后重试。")),
+        401: (_l("需要登录"), _l("请先登录。")),
+        403: (_l("无权访问"), _l("您没有执行此操作的权限。")),
+        404: (_l("页面不存在"), _l("您访问的页面或记录不存在，或您无权查看。")),
+        405: (_l("请求方式不被允许"), _l("此地址不支持该请求方式。")),
+        413: (_l("文件过大"), _l("上传的文件超过了允许的大小。")),
+        422: (_l("内容有误"), _l("提交的内容未通过校验。")),
+        429: (_l("请求过于频繁"), _l("请稍后再试。")),
+        500: (_l("服务器内部错误"), _l("系统出现了问题，我们已记录。请把页面上的请求编号告诉管理员。")),
+    }
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        title, message = messages.get(exc.code or 500, (exc.name, exc.description))
+        if exc.code == 400 and "CSRF" in (exc.description or ""):
+            message = _("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
+        resp = _render(exc.code or 500, str(title), str(message))
+        if exc.code == 429 and getattr(exc, "retry_after", None):
+            resp[0].headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        title, _m = messages.get(exc.status, messages[400])
+        return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None))
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        app.logger.exception("unhandled error")
+        logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
+        title, message = messages[500]
+        return _render(500, str(title), str(message))
+
+
+from flask_babel import lazy_gettext as _l  # noqa: E402  (used above inside init_app)

@@ -1,0 +1,124 @@
+"""Fixture chain: app → db session (rolled back after each test) → client → logged-in clients."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from lms import create_app
+from lms.db import Base
+from lms.features import import_models
+from tests import dbutil
+
+TEST_KEY = "mSxv0n3a2PHnYTnLlKX7o3X8y5w9zJY6X5Zg4p8c0bQ="
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.fixture(scope="session")
+def tmp_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("lms")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_dir):
+    return dbutil.suite_url(tmp_dir)
+
+
+def make_app(database_url: str, tmp_dir, **extra):
+    cfg = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "FIELD_ENCRYPTION_KEY": TEST_KEY,
+        "UPLOAD_DIR": str(tmp_dir / "uploads"),
+        "CERT_KEY_DIR": str(tmp_dir / "keys"),
+        "SERVER_NAME": None,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+    }
+    cfg.update(extra)
+    return create_app(cfg)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_dir):
+    app = make_app(database_url, tmp_dir)
+    import_models()
+    engine = app.extensions["lms_db"].engine
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session whose work is undone after the test. Requests made by the test client during the test use
+    the same connection, so they see the test's data and their commits become savepoints."""
+    state = app.extensions["lms_db"]
+    conn = state.engine.connect()
+    outer = conn.begin()
+    maker = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    original = state.sessionmaker
+    state.sessionmaker = maker
+    session = maker()
+    from lms.extensions import limiter
+
+    limiter.reset()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield session
+    finally:
+        ctx.pop()
+        session.close()
+        state.sessionmaker = original
+        if outer.is_active:
+            outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/auth/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    m = _CSRF_RE.search(html)
+    assert m, f"no CSRF token on {url}"
+    return m.group(1)
+
+
+def post_form(client, url: str, data: dict, token_from: str | None = None, **kw):
+    data = dict(data)
+    data["csrf_token"] = csrf_token(client, token_from or url)
+    return client.post(url, data=data, **kw)
+
+
+def login(client, username: str, password: str = "Passw0rd!"):
+    resp = post_form(client, "/auth/login", {"username": username, "password": password})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return resp
+
+
+@pytest.fixture
+def world(db):
+    """A small region tree with bureaus, institutions, enterprises and one user per role."""
+    from tests import factories
+
+    return factories.World.build(db)
+
+
+@pytest.fixture
+def login_as(client, world):
+    def _login(username: str):
+        login(client, username)
+        return client
+
+    return _login

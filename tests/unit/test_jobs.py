@@ -1,0 +1,53 @@
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from lms.db import utcnow
+from lms.jobs import services
+from lms.jobs.models import JobRun
+
+
+def test_lease_is_held_by_one_holder_until_it_expires(db):
+    now = utcnow()
+    assert services.acquire_lease(db, "t", "a", 60, now)
+    assert not services.acquire_lease(db, "t", "b", 60, now)
+    assert services.acquire_lease(db, "t", "a", 60, now)  # renewal
+    assert services.acquire_lease(db, "t", "b", 60, now + dt.timedelta(seconds=61))
+
+
+def test_job_runs_are_recorded_with_their_result_and_errors(app, db):
+    calls = []
+
+    @services.job("test-ok", services.daily(1), "ok")
+    def ok(session, now):
+        calls.append(now)
+        return {"done": 1}
+
+    @services.job("test-fail", services.daily(1), "fails")
+    def fail(session, now):
+        raise RuntimeError("boom")
+
+    factory = app.extensions["lms_db"].sessionmaker
+    try:
+        r1 = services.run_job(factory, "test-ok")
+        r2 = services.run_job(factory, "test-fail")
+    finally:
+        services.REGISTRY.pop("test-ok")
+        services.REGISTRY.pop("test-fail")
+    assert (r1.status, r1.result) == ("ok", {"done": 1})
+    assert r2.status == "error" and r2.result["message"] == "boom"
+    assert len(calls) == 1
+    assert db.scalar(select(JobRun).where(JobRun.job_id == "test-fail")).finished_at is not None
+
+
+def test_purge_job_is_idempotent(app, db, world):
+    from lms.jobs.builtin import purge_sessions
+    from lms.auth import services as auth
+
+    s = auth.start_session(db, world.trainee)
+    s.ended_at = utcnow() - dt.timedelta(days=40)
+    db.flush()
+    first = purge_sessions(db, utcnow())
+    second = purge_sessions(db, utcnow())
+    assert first["sessions"] >= 1 and second == {"login_attempts": 0, "sessions": 0}
