@@ -1,0 +1,149 @@
+"""Training: programmes (the rules, as data), courses and lessons, classes, sessions, enrolments, attendance.
+
+The columns here are the contract other packages build on (exams, certificates, reports); extend freely,
+rename carefully."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import User
+from lms.db import Base, UTCDateTime, utcnow
+from lms.domain import LabelledEnum, Tier, enum_column_type
+from lms.orgs.models import Institution, Region
+from flask_babel import lazy_gettext as _l
+
+
+class EnrollmentStatus(LabelledEnum):
+    applied = "applied"
+    approved = "approved"
+    waitlisted = "waitlisted"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+    @classmethod
+    def _labels(cls):
+        return {"applied": _l("待审核"), "approved": _l("已录取"), "waitlisted": _l("候补"),
+                "rejected": _l("未录取"), "withdrawn": _l("已退出")}
+
+
+class Programme(Base):
+    """A tier's training programme in a province for a year, with the rules that vary by province."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    tier: Mapped[Tier] = mapped_column(enum_column_type(Tier))
+    year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    total_hours: Mapped[float] = mapped_column(Float, default=0)
+    pass_mark: Mapped[float] = mapped_column(Float, default=60)
+    min_attendance_rate: Mapped[float] = mapped_column(Float, default=0.8)  # share of the hours, 0..1
+    certificate_validity_years: Mapped[int] = mapped_column(Integer, default=3)
+    requires_lower_tier: Mapped[bool] = mapped_column(Boolean, default=True)
+    eligibility_rule_set_id: Mapped[int | None] = mapped_column(ForeignKey("eligibility_rule_sets.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    province: Mapped[Region] = relationship()
+    eligibility_rule_set: Mapped["EligibilityRuleSet | None"] = relationship()
+
+
+class EligibilityRuleSet(Base):
+    """Who may enrol, per province: ``rules`` is a JSON list evaluated by courses.eligibility."""
+
+    __tablename__ = "eligibility_rule_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    rules: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class SubjectCategory(LabelledEnum):
+    public = "public"
+    professional = "professional"
+
+    @classmethod
+    def _labels(cls):
+        return {"public": _l("公需科目"), "professional": _l("专业科目")}
+
+
+class Course(Base):
+    """A course with its hours and subject category; its lessons are ordered."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(128))
+    hours: Mapped[float] = mapped_column(Float)
+    subject_category: Mapped[SubjectCategory] = mapped_column(enum_column_type(SubjectCategory))
+    description: Mapped[str] = mapped_column(Text, default="")
+    compulsory: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TrainingClass(Base):
+    """A class (培训班): one offering of a programme by an institution, with dates and a timetable."""
+
+    __tablename__ = "training_classes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    place: Mapped[str] = mapped_column(String(255), default="")
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    capacity: Mapped[int] = mapped_column(Integer)
+    enrol_opens_on: Mapped[dt.date] = mapped_column(Date)
+    enrol_closes_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    programme: Mapped[Programme] = relationship()
+    institution: Mapped[Institution] = relationship()
+    region: Mapped[Region] = relationship()
+    sessions: Mapped[list["ClassSession"]] = relationship(back_populates="training_class", order_by="ClassSession.starts_at")
+
+    @property
+    def tier(self) -> Tier:
+        return self.programme.tier
+
+
+class ClassSession(Base):
+    """One timetabled session of a class."""
+
+    __tablename__ = "class_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    hours: Mapped[float] = mapped_column(Float)
+    place: Mapped[str] = mapped_column(String(255), default="")
+    topic: Mapped[str] = mapped_column(String(255), default="")
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+
+    training_class: Mapped[TrainingClass] = relationship(back_populates="sessions")
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("class_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(enum_column_type(EnrollmentStatus), index=True)
+    applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    waitlist_position: Mapped[int | None] = mapped_column(Integer)
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict)  # the evaluation shown at application time
+
+    training_class: Mapped[TrainingClass] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
