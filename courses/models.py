@@ -147,3 +147,39 @@ class Enrollment(Base):
 
     training_class: Mapped[TrainingClass] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class AttendanceStatus(LabelledEnum):
+    present = "present"
+    late = "late"
+    absent = "absent"
+    excused = "excused"
+
+    @classmethod
+    def _labels(cls):
+        return {"present": _l("出勤"), "late": _l("迟到"), "absent": _l("缺勤"), "excused": _l("请假")}
+
+    @property
+    def counts_as_attended(self) -> bool:
+        return self in (AttendanceStatus.present, AttendanceStatus.late)
+
+
+class AttendanceRecord(Base):
+    """One trainee's attendance at one session: one row, whatever the number of scans."""
+
+    __tablename__ = "attendance_records"
+    __table_args__ = (UniqueConstraint("session_id", "enrollment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AttendanceStatus] = mapped_column(enum_column_type(AttendanceStatus))
+    method: Mapped[str] = mapped_column(String(16), default="qr")  # qr / manual / import / api
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    device_hash: Mapped[str] = mapped_column(String(64), default="")
+    address_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    session: Mapped[ClassSession] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
