@@ -66,6 +66,38 @@ def init_app(app: Flask) -> None:
             _tok, clear = services.create_token(session, user, name)
         click.echo(clear)
 
+    @app.cli.command("backup")
+    @click.option("--output", default=None, help="folder for the archive (default: instance/backups)")
+    def backup_cmd(output):
+        """Write a consistent backup (database + uploaded files) as one .tar.gz."""
+        from pathlib import Path
+
+        from lms import backup
+
+        out = output or str(Path(app.instance_path) / "backups")
+        path = backup.backup(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], out)
+        click.echo(str(path))
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+    def restore_cmd(archive, yes):
+        """Replace the database and uploaded files with ARCHIVE's (stop the web and scheduler first)."""
+        from lms import backup
+
+        manifest = backup.read_manifest(archive)
+        if not yes:
+            click.confirm(f"Replace ALL current data with the backup of {manifest['created_at']}?", abort=True)
+        try:
+            backup.restore(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], archive)
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc))
+        total = sum(manifest["row_counts"].values())
+        click.echo(f"restored {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
+
+    def db_engine():
+        return app.extensions["lms_db"].engine
+
     @app.cli.command("scheduler")
     def scheduler():
         """Run the scheduled jobs in this process (run exactly one of these)."""

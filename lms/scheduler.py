@@ -58,7 +58,17 @@ def run_blocking(app: Flask) -> None:
         with factory() as s:
             services.acquire_lease(s, LEASE, holder, LEASE_SECONDS)
 
+    def catch_up():
+        with factory() as s:
+            if not services.acquire_lease(s, LEASE, holder, LEASE_SECONDS):
+                log.info("catch-up skipped: another scheduler holds the lease")
+                return
+            pending = services.missed(s)
+        for job_id in pending:
+            services.run_job(factory, job_id, trigger="catch-up")
+
     sched.add_job(heartbeat, IntervalTrigger(seconds=30), id="lease-heartbeat")
+    sched.add_job(catch_up, id="catch-up")  # once, at start
     for job in services.REGISTRY.values():
         sched.add_job(guarded(job.id), job.trigger, id=job.id, name=job.description, replace_existing=True)
     log.info("scheduler %s started with jobs: %s", holder, ", ".join(services.REGISTRY))

@@ -111,3 +111,15 @@ def last_runs(session: Session) -> dict[str, JobRun]:
 def next_fire(job_id: str, now: dt.datetime | None = None) -> dt.datetime | None:
     now = now or utcnow()
     return REGISTRY[job_id].trigger.get_next_fire_time(None, now)
+
+
+def missed(session: Session, now: dt.datetime | None = None) -> list[str]:
+    """Jobs whose next fire time after their last recorded run has already passed (or that never ran):
+    the scheduler runs these at start, so a restart or an outage does not skip a day or a year-end."""
+    now = now or utcnow()
+    out = []
+    for job_id, j in REGISTRY.items():
+        last = session.scalar(select(JobRun.started_at).where(JobRun.job_id == job_id).order_by(JobRun.started_at.desc()).limit(1))
+        if last is None or (j.trigger.get_next_fire_time(None, last) or now) <= now:
+            out.append(job_id)
+    return out

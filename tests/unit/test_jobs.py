@@ -51,3 +51,15 @@ def test_purge_job_is_idempotent(app, db, world):
     first = purge_sessions(db, utcnow())
     second = purge_sessions(db, utcnow())
     assert first["sessions"] >= 1 and second == {"login_attempts": 0, "sessions": 0}
+
+
+def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
+    from lms.scheduler import _load_jobs
+
+    _load_jobs()
+    now = utcnow()
+    assert "purge-sessions" in services.missed(db, now)
+    db.add(JobRun(job_id="purge-sessions", started_at=now - dt.timedelta(hours=1), status="ok"))
+    db.flush()
+    assert "purge-sessions" not in services.missed(db, now)
+    assert "purge-sessions" in services.missed(db, now + dt.timedelta(days=2))
