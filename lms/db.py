@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 from flask import Flask, current_app, g
@@ -77,22 +78,30 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-class Database:
-    """Holds the engine and session factory for one app; ``db.session`` is the request's session."""
+@dataclass
+class DatabaseState:
+    """One app's engine and session factory (in ``app.extensions["lms_db"]``)."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.sessionmaker: sessionmaker | None = None
+    engine: Engine
+    sessionmaker: sessionmaker
+
+
+class Database:
+    """``db.session`` is the current request's (or app context's) session. The engine belongs to each app,
+    not to this shared object, so several apps in one process (tests, tools) never share a database."""
 
     def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        app.extensions["lms_db"] = self
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["lms_db"] = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.teardown_appcontext(self._teardown)
 
     @staticmethod
-    def _state() -> "Database":
+    def _state() -> DatabaseState:
         return current_app.extensions["lms_db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
 
     @property
     def session(self) -> Session:
