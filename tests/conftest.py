@@ -68,7 +68,7 @@ def db(app):
 
     limiter.reset()
     # No app context is pushed here: the test client's requests must each get their own (and so their own
-    # ``g`` and database session), exactly as in production. (Fix from the lead, merged on main.)
+    # ``g`` and database session), exactly as in production.
     try:
         yield session
     finally:
