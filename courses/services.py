@@ -319,10 +319,11 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
         errors["place"] = _("请填写培训地点")
     if not data.capacity or not 1 <= data.capacity <= 1000:
         errors["capacity"] = _("招收人数须在 1 到 1000 之间")
-    for f in ("start_date", "end_date", "enrol_opens_on", "enrol_closes_on"):
+    dates = ("start_date", "end_date", "enrol_opens_on", "enrol_closes_on")
+    for f in dates:
         if getattr(data, f) is None:
             errors[f] = _("请填写日期")
-    if not errors:
+    if not any(f in errors for f in dates):
         if data.end_date < data.start_date:
             errors["end_date"] = _("结束日期不能早于开始日期")
         if data.enrol_closes_on < data.enrol_opens_on:
@@ -331,7 +332,7 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
             errors["enrol_closes_on"] = _("报名截止日不能晚于结束日期")
         if klass is None and data.start_date < today:
             errors["start_date"] = _("开始日期不能早于今天")
-        if programme and not inst.authorised_for(programme.tier, data.start_date):
+        if programme and "programme_id" not in errors and not inst.authorised_for(programme.tier, data.start_date):
             errors["programme_id"] = _("本机构在 %(d)s 没有%(tier)s层级的培训授权", d=data.start_date.isoformat(),
                                        tier=programme.tier.label)
     if klass is not None and data.capacity and data.capacity < approved_count(session, klass):

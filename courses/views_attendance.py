@@ -39,7 +39,7 @@ def _tickets() -> URLSafeTimedSerializer:
 
 def checkin_url(session_id: int, token: str) -> str:
     """The URL inside the QR code, on the host the projector page was opened from (the one phones reach)."""
-    return url_for("courses.checkin_page", session_id=session_id, t=token, _external=True)
+    return url_for("courses.public_checkin", session_id=session_id, t=token, _external=True)
 
 
 # ------------------------------------------------------------------ staff: roster and marking
@@ -170,7 +170,7 @@ def _render_checkin(cs, *, error=None, form=None, record=None, status=200, enrol
 
 
 @bp.route("/checkin/<int:session_id>", methods=["GET", "POST"])
-def checkin_page(session_id: int):
+def public_checkin(session_id: int):
     """GET with ``t`` (the QR token): verify it, then ask to log in or to confirm. The confirm form carries a
     signed ticket good for five minutes, so logging in first doesn't make the 15-second code expire."""
     cs = db.session.get(ClassSession, session_id)
@@ -185,7 +185,7 @@ def checkin_page(session_id: int):
             return _render_checkin(cs, error=exc.message, status=400)
         ticket = _tickets().dumps({"s": cs.id})
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=url_for("courses.checkin_page", session_id=cs.id, ticket=ticket)))
+            return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
     try:
         data = _tickets().loads(ticket, max_age=TICKET_MAX_AGE)
         if data.get("s") != cs.id:
@@ -195,7 +195,7 @@ def checkin_page(session_id: int):
     except BadSignature:
         return _render_checkin(cs, error=_("请用手机扫描投影屏幕上的签到二维码"), status=400)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=url_for("courses.checkin_page", session_id=cs.id, ticket=ticket)))
+        return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
     if current_user.role != Role.trainee:
         return _render_checkin(cs, error=_("只有学员需要签到；请用学员账号登录"), status=403)
     enrollment = checkin.approved_enrollment(db.session, cs, current_user)

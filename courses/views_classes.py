@@ -214,9 +214,19 @@ def enrollments(class_id: int):
                            can_decide=current_user.role == Role.institution_staff)
 
 
-@bp.route("/enrollments/<int:enrollment_id>/<any(approve, reject):action>", methods=["POST"])
+@bp.route("/enrollments/<int:enrollment_id>/approve", methods=["POST"])
 @roles_required(*STAFF)
-def decide(enrollment_id: int, action: str):
+def approve(enrollment_id: int):
+    return _decide(enrollment_id, "approve")
+
+
+@bp.route("/enrollments/<int:enrollment_id>/reject", methods=["POST"])
+@roles_required(*STAFF)
+def reject(enrollment_id: int):
+    return _decide(enrollment_id, "reject")
+
+
+def _decide(enrollment_id: int, action: str):
     e = get_visible(db.session, Enrollment, enrollment_id, current_user)
     form = DecisionForm()
     if form.validate_on_submit():
