@@ -64,3 +64,17 @@ def admitted(db, world, klass, username, **profile):
     e = enrolment.apply(db, user, klass, pledge_version=PLEDGE_VERSION, today=today_local())
     enrolment.approve(db, world.staff_nt, e, utcnow())
     return user, e
+
+
+def switch_user(client, username: str):
+    """Log out whoever is logged in on ``client`` and log in as ``username``."""
+    import re
+
+    from tests.conftest import login
+
+    html = client.get("/home").get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    if m and 'id="logout"' in html:
+        client.post("/auth/logout", data={"csrf_token": m.group(1)})
+    login(client, username)
+    return client
