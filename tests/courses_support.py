@@ -66,15 +66,19 @@ def admitted(db, world, klass, username, **profile):
     return user, e
 
 
-def switch_user(client, username: str):
-    """Log out whoever is logged in on ``client`` and log in as ``username``."""
+def logout(client) -> None:
     import re
-
-    from tests.conftest import login
 
     html = client.get("/home").get_data(as_text=True)
     m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     if m and 'id="logout"' in html:
         client.post("/auth/logout", data={"csrf_token": m.group(1)})
+
+
+def switch_user(client, username: str):
+    """Log out whoever is logged in on ``client`` and log in as ``username``."""
+    from tests.conftest import login
+
+    logout(client)
     login(client, username)
     return client
