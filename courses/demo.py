@@ -12,10 +12,7 @@ from sqlalchemy.orm import Session
 
 from courses import eligibility, enrolment, services
 from courses.curriculum import CURRICULUM
-from courses.models import (
-    ClassSession, Course, EligibilityRuleSet, Enrollment, EnrollmentStatus, Lesson, LessonKind, Programme,
-    TrainingClass,
-)
+from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass
 from lms.auth.models import User
 from lms.demo import add_seed_hook
 from lms.domain import Role, Tier

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from courses import eligibility, services
 from courses.forms import CourseForm, EmptyForm, LessonForm, ProgrammeForm, RuleSetForm

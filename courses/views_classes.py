@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from courses import eligibility, enrolment, services
 from courses.checkin import rates
@@ -117,17 +117,11 @@ def class_detail(class_id: int):
     if current_user.role == Role.trainee:
         mine = db.session.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
                                                          Enrollment.user_id == current_user.id))
-    counts = {s.value: db.session.scalar(select(db_count()).where(Enrollment.class_id == klass.id, Enrollment.status == s))
+    counts = {s.value: db.session.scalar(select(func.count(Enrollment.id)).where(Enrollment.class_id == klass.id, Enrollment.status == s))
               for s in EnrollmentStatus}
     return render_template("courses/class_detail.html", klass=klass, form=form, is_owner=is_owner, mine=mine,
                            counts=counts, today=today_local(), open=enrolment.enrolment_open(klass, today_local()),
                            empty=EmptyForm(), rates=rates(db.session, mine, utcnow()) if mine and mine.status == EnrollmentStatus.approved else None)
-
-
-def db_count():
-    from sqlalchemy import func
-
-    return func.count(Enrollment.id)
 
 
 @bp.route("/sessions/<int:session_id>/delete", methods=["POST"])

@@ -4,7 +4,6 @@ import datetime as dt
 import pytest
 
 from courses import eligibility
-from courses.models import Programme
 from lms.domain import SizeClass, Tier
 from lms.errors import ValidationFailed
 from tests import courses_support as cs
