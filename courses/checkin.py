@@ -167,10 +167,15 @@ STATUS_WORDS = {
 HEADERS = ("用户名", "姓名", "状态", "原因")
 
 
-def roster(session: Session, cs: ClassSession) -> list[Enrollment]:
-    return list(session.scalars(select(Enrollment).join(User, User.id == Enrollment.user_id).where(
+def roster_query(cs: ClassSession):
+    """The admitted trainees of the session's class, by username (joined to User for searching)."""
+    return select(Enrollment).join(User, User.id == Enrollment.user_id).where(
         Enrollment.class_id == cs.class_id, Enrollment.status == EnrollmentStatus.approved,
-    ).order_by(User.username)))
+    ).order_by(User.username)
+
+
+def roster(session: Session, cs: ClassSession) -> list[Enrollment]:
+    return list(session.scalars(roster_query(cs)))
 
 
 def template_workbook(session: Session, cs: ClassSession) -> bytes:

@@ -11,7 +11,7 @@ from flask import current_app, flash, jsonify, make_response, redirect, render_t
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from courses import checkin
 from courses.forms import ConfirmForm, ImportForm, MarkForm
@@ -22,7 +22,8 @@ from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, NotFound, ValidationFailed
 from lms.scoping import get_visible
-from lms.templating import local_dt
+from lms.auth.models import User
+from lms.templating import local_dt, paginate
 
 TICKET_MAX_AGE = 300  # seconds between a valid scan and the tap on 确认签到 (time to log in)
 DEVICE_COOKIE = "cqo_device"
@@ -47,16 +48,19 @@ def checkin_url(session_id: int, token: str) -> str:
 @roles_required(*VIEWERS)
 def attendance(session_id: int):
     cs = get_visible(db.session, ClassSession, session_id, current_user)
-    roster = checkin.roster(db.session, cs)
-    records = {r.enrollment_id: r for r in db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == cs.id))}
+    stmt = checkin.roster_query(cs)
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
+    page = paginate(db.session, stmt, per_page=50)
+    ids = [e.id for e in page.items]
+    records = {r.enrollment_id: r for r in db.session.scalars(select(AttendanceRecord).where(
+        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id.in_(ids or [0])))}
     dev, addr = checkin.shared_fingerprints(db.session, cs)
     now = utcnow()
-    rates = {e.id: checkin.rates(db.session, e, now) for e in roster}
-    q = (request.args.get("q") or "").strip()
-    if q:
-        roster = [e for e in roster if q in e.user.display_name or q == e.user.username]
+    rates = {e.id: checkin.rates(db.session, e, now) for e in page.items}
     is_owner = current_user.role == Role.institution_staff and current_user.institution_id == cs.training_class.institution_id
-    return render_template("courses/attendance.html", cs=cs, roster=roster, records=records, dev=dev, addr=addr,
+    return render_template("courses/attendance.html", cs=cs, roster=page.items, page=page, records=records, dev=dev, addr=addr,
                            rates=rates, mark_form=MarkForm(), import_form=ImportForm(), Status=AttendanceStatus,
                            is_owner=is_owner, q=q)
 
@@ -182,7 +186,7 @@ def public_checkin(session_id: int):
         try:
             checkin.verify_token(qr_key(), request.args["t"], cs.id, now)
         except checkin.InvalidToken as exc:
-            return _render_checkin(cs, error=exc.message, status=400)
+            return _render_checkin(None, error=exc.message, status=400)  # reveal nothing about the session
         ticket = _tickets().dumps({"s": cs.id})
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
@@ -191,9 +195,9 @@ def public_checkin(session_id: int):
         if data.get("s") != cs.id:
             raise BadSignature("other session")
     except SignatureExpired:
-        return _render_checkin(cs, error=_("签到确认已超时：请重新扫描投影屏幕上的二维码"), status=400)
+        return _render_checkin(None, error=_("签到确认已超时：请重新扫描投影屏幕上的二维码"), status=400)
     except BadSignature:
-        return _render_checkin(cs, error=_("请用手机扫描投影屏幕上的签到二维码"), status=400)
+        return _render_checkin(None, error=_("请用手机扫描投影屏幕上的签到二维码"), status=400)
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
     if current_user.role != Role.trainee:
