@@ -29,6 +29,10 @@ class RuleSetForm(FlaskForm):
     rules = TextAreaField(_l("规则（JSON）"), validators=[required(), length(20000)])
 
 
+class NewRuleSetForm(RuleSetForm):
+    province_id = SelectField(_l("省份"), coerce=int, validators=[required()])
+
+
 class CourseForm(FlaskForm):
     code = StringField(_l("课程代码"), validators=[required(), length(32)])
     title = StringField(_l("课程名称"), validators=[required(), length(128)])

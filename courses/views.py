@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import or_
 
 from courses import eligibility, services
-from courses.forms import CourseForm, EmptyForm, LessonForm, ProgrammeForm, RuleSetForm
+from courses.forms import CourseForm, EmptyForm, LessonForm, NewRuleSetForm, ProgrammeForm, RuleSetForm
 from courses.models import Course, EligibilityRuleSet, Lesson, LessonKind, Programme, SubjectCategory
 from lms.auth.views import roles_required
 from lms.db import db, utcnow
@@ -109,13 +109,16 @@ def programme_edit(programme_id: int | None = None):
     return render_template("courses/programme_form.html", form=form, prog=prog)
 
 
+@bp.route("/rule-sets/new", methods=["GET", "POST"])
 @bp.route("/rule-sets/<int:rule_set_id>/edit", methods=["GET", "POST"])
 @roles_required(*ADMINS)
-def rule_set_edit(rule_set_id: int):
-    rs = get_visible(db.session, EligibilityRuleSet, rule_set_id, current_user)
-    form = RuleSetForm(obj=rs)
+def rule_set_edit(rule_set_id: int | None = None):
+    rs = get_visible(db.session, EligibilityRuleSet, rule_set_id, current_user) if rule_set_id else None
+    form = RuleSetForm(obj=rs) if rs else NewRuleSetForm()
+    if rs is None:
+        form.province_id.choices = province_choices()
     if request.method == "GET":
-        form.rules.data = json.dumps(rs.rules, ensure_ascii=False, indent=2)
+        form.rules.data = json.dumps(rs.rules if rs else eligibility.FUJIAN_RULES, ensure_ascii=False, indent=2)
     if form.validate_on_submit():
         try:
             rules = json.loads(form.rules.data)
@@ -123,8 +126,8 @@ def rule_set_edit(rule_set_id: int):
             form.rules.errors = [_("JSON 格式错误：第 %(l)d 行第 %(c)d 列", l=exc.lineno, c=exc.colno)]
         else:
             try:
-                services.save_rule_set(db.session, current_user, db.session.get(Region, rs.province_id), form.name.data,
-                                       rules, rs)
+                province = db.session.get(Region, rs.province_id if rs else form.province_id.data)
+                services.save_rule_set(db.session, current_user, province, form.name.data, rules, rs)
             except DomainError as exc:
                 db.session.rollback()
                 if isinstance(exc, ValidationFailed):
@@ -239,6 +242,9 @@ def lesson_file(lesson_id: int):
     resp = send_file(path, mimetype=les.file.mime, conditional=True, etag=les.file.sha256, max_age=3600,
                      download_name=les.file.original_name or path.name, as_attachment=False)
     resp.headers["Cache-Control"] = "private, max-age=3600"
+    # The page CSP forbids plugins (object-src 'none'), which would stop the browser's PDF viewer; the file
+    # itself is a sniffed PDF or video served with nosniff, so it may use the viewer and nothing else.
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
     return resp
 
 

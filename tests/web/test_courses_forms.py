@@ -68,3 +68,14 @@ def test_staff_make_a_course_open_a_class_and_add_a_session(client, db, login_as
     assert client.get(f"/courses/classes/{klass.id}/edit").status_code == 404
     html = client.get("/courses/classes/new").get_data(as_text=True)
     assert f'value="{prog.id}"' not in html  # Fujian's institution cannot pick a Jiangsu programme
+
+
+def test_province_admin_creates_a_rule_set(client, db, login_as, world):
+    login_as("fj_admin")
+    html = client.get("/courses/rule-sets/new").get_data(as_text=True)
+    assert "education_min" in html  # prefilled with the default rules to edit
+    rules = [{"name": "全部企业", "conditions": [{"type": "quality_years_min", "value": 2}]}]
+    resp = post_form(client, "/courses/rule-sets/new", {"province_id": world.fujian.id, "name": "福建试行", "rules": json.dumps(rules)})
+    assert resp.status_code == 302
+    rs = db.scalar(select(EligibilityRuleSet).where(EligibilityRuleSet.name == "福建试行"))
+    assert rs.province_id == world.fujian.id and rs.rules == rules
