@@ -24,7 +24,7 @@ from lms.orgs.models import Region
 from lms.templating import SHANGHAI
 from lms.uploads import StoredFile
 
-VIDEO_MAX_BYTES = 500 * 1024 * 1024
+VIDEO_MAX_BYTES = 60 * 1024 * 1024  # under the site-wide MAX_CONTENT_LENGTH (64 MB), which the body parser enforces
 PDF_MAX_BYTES = 20 * 1024 * 1024
 VIDEO_DONE_SHARE = 0.9  # a video counts as completed once 90% of it has been watched
 

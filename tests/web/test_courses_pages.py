@@ -157,10 +157,16 @@ def test_an_oversized_upload_is_refused(client, db, login_as, world, app, monkey
     from courses import services
 
     monkeypatch.setattr(services, "PDF_MAX_BYTES", 1024)
+    monkeypatch.setattr(services, "VIDEO_MAX_BYTES", 100_000)
     course = cs.course(db, world, lessons=0)
     login_as("nt_staff")
     resp = post_form(client, f"/courses/catalogue/{course.id}/lessons/new",
                      {"title": "大文件", "kind": "pdf", "file": (io.BytesIO(b"%PDF-1.7" + b"0" * 200_000), "big.pdf")},
+                     content_type="multipart/form-data")
+    assert resp.status_code == 200 and "文件过大" in resp.get_data(as_text=True)
+    assert db.scalar(select(Lesson).where(Lesson.course_id == course.id)) is None
+    resp = post_form(client, f"/courses/catalogue/{course.id}/lessons/new",
+                     {"title": "超大视频", "kind": "video", "file": (io.BytesIO(b"\x00\x00\x00\x18ftypmp42" + b"0" * 2_000_000), "v.mp4")},
                      content_type="multipart/form-data")
     assert resp.status_code == 200 and "文件过大" in resp.get_data(as_text=True)
     assert db.scalar(select(Lesson).where(Lesson.course_id == course.id)) is None
