@@ -22,7 +22,7 @@ install: $(VENV)/.runtime translations
 install-dev: $(VENV)/.dev translations
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -f -d lms/translations
+	$(BIN)/pybabel compile -f -d lms/translations >/dev/null
 
 secrets: $(VENV)/.runtime
 	$(BIN)/python -m lms.secrets init

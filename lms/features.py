@@ -11,9 +11,8 @@ def _import_optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        # The module itself, or its whole package, not being there means "feature absent" (a branch that
-        # lacks exams/ or certificates/); a missing import *inside* a feature is a real error.
-        if exc.name in (module, module.split(".")[0]):
+        # Absent feature (or absent module of it): skip. A missing import *inside* it still raises.
+        if exc.name == module or module.startswith(f"{exc.name}."):
             return None
         raise
 

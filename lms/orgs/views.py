@@ -32,7 +32,7 @@ def _nav(user):
         return [
             ("orgs.institutions", _("培训机构")),
             ("orgs.enterprises", _("企业")),
-            ("orgs.trainees", _("学员")),
+            ("orgs.trainees", _("学员名单")),
             ("orgs.users", _("账号")),
         ]
     return []
