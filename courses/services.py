@@ -217,6 +217,37 @@ def add_lesson(session: Session, actor, course: Course, *, title: str, kind: str
     return lesson
 
 
+def move_lesson(session: Session, actor, lesson: Lesson, offset: int) -> Lesson:
+    """Move a lesson up (-1) or down (+1) in its course; positions stay 1..n without gaps."""
+    _require(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    lessons = list(lesson.course.lessons)
+    i = lessons.index(lesson)
+    j = i + (1 if offset > 0 else -1)
+    if 0 <= j < len(lessons):
+        lessons[i], lessons[j] = lessons[j], lessons[i]
+    for pos, les in enumerate(lessons, 1):
+        les.position = pos
+    session.flush()
+    session.refresh(lesson.course, ["lessons"])
+    audit.record(session, actor, "lesson.move", lesson, position=lesson.position)
+    return lesson
+
+
+def delete_lesson(session: Session, actor, lesson: Lesson) -> None:
+    """Remove a lesson nobody has opened yet (trainees' progress is a record that must stay)."""
+    _require(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    if session.scalar(select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == lesson.id)):
+        raise DomainError(_("已有学员学习该课时，不能删除"))
+    course = lesson.course
+    audit.record(session, actor, "lesson.delete", lesson, course_id=course.id)
+    session.delete(lesson)
+    session.flush()
+    for pos, les in enumerate(sorted((x for x in course.lessons if x is not lesson), key=lambda x: x.position), 1):
+        les.position = pos
+    session.flush()
+    session.refresh(course, ["lessons"])
+
+
 def open_lesson(session: Session, user, lesson: Lesson, now: dt.datetime) -> LessonProgress:
     """Record that a trainee opened a lesson (first time only); others' views are not recorded."""
     prog = session.scalar(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,

@@ -182,7 +182,8 @@ def course_edit(course_id: int | None = None):
 def course(course_id: int):
     c = get_visible(db.session, Course, course_id, current_user)
     progress = services.progress_map(db.session, current_user, [les.id for les in c.lessons])
-    return render_template("courses/course.html", course=c, progress=progress, can_edit=current_user.role in AUTHORS)
+    return render_template("courses/course.html", course=c, progress=progress, can_edit=current_user.role in AUTHORS,
+                           form=EmptyForm())
 
 
 @bp.route("/catalogue/<int:course_id>/lessons/new", methods=["GET", "POST"])
@@ -212,6 +213,33 @@ def lesson_new(course_id: int):
             return redirect(url_for("courses.course", course_id=c.id))
     return render_template("courses/lesson_form.html", form=form, course=c,
                            limits={"video": services.VIDEO_MAX_BYTES // 2**20, "pdf": services.PDF_MAX_BYTES // 2**20})
+
+
+@bp.route("/lessons/<int:lesson_id>/move/<int:down>", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_move(lesson_id: int, down: int):
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    if EmptyForm().validate_on_submit():
+        services.move_lesson(db.session, current_user, les, 1 if down else -1)
+        db.session.commit()
+    return redirect(url_for("courses.course", course_id=les.course_id))
+
+
+@bp.route("/lessons/<int:lesson_id>/delete", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_delete(lesson_id: int):
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    course_id = les.course_id
+    if EmptyForm().validate_on_submit():
+        try:
+            services.delete_lesson(db.session, current_user, les)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("课时已删除"), "info")
+    return redirect(url_for("courses.course", course_id=course_id))
 
 
 @bp.route("/lessons/<int:lesson_id>")

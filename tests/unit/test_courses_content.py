@@ -119,3 +119,19 @@ def test_programmes_are_unique_per_province_tier_and_year_and_sum_their_hours(db
     assert "同一省份" in exc.value.errors["eligibility_rule_set_id"]
     with pytest.raises(Forbidden):
         services.save_rule_set(db, world.province_admin, world.fujian, "越权", [{"conditions": []}])
+
+
+def test_lessons_can_be_reordered_and_unopened_ones_deleted(db, world):
+    c = cs.course(db, world, lessons=3)
+    first, second, third = c.lessons
+    services.move_lesson(db, world.staff_nt, third, -1)
+    assert [les.id for les in c.lessons] == [first.id, third.id, second.id]
+    services.move_lesson(db, world.staff_nt, first, -1)  # already first: nothing moves
+    assert [les.position for les in c.lessons] == [1, 2, 3]
+    services.open_lesson(db, world.trainee, second, utcnow())
+    with pytest.raises(DomainError):
+        services.delete_lesson(db, world.staff_nt, second)
+    services.delete_lesson(db, world.staff_nt, third)
+    assert [(les.id, les.position) for les in c.lessons] == [(first.id, 1), (second.id, 2)]
+    with pytest.raises(Forbidden):
+        services.move_lesson(db, world.trainee, first, 1)
