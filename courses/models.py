@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
-from lms.domain import LabelledEnum, Tier, enum_column_type
-from lms.orgs.models import Institution, Region
+from lms.domain import LabelledEnum, Role, Tier, enum_column_type
+from lms.orgs.models import Institution, Region, region_subtree_ids
+from lms.scoping import scope_rule
+from lms.uploads import StoredFile
 from flask_babel import lazy_gettext as _l
+
+programme_courses = Table(
+    "programme_courses",
+    Base.metadata,
+    Column("programme_id", ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class EnrollmentStatus(LabelledEnum):
@@ -49,6 +58,11 @@ class Programme(Base):
 
     province: Mapped[Region] = relationship()
     eligibility_rule_set: Mapped["EligibilityRuleSet | None"] = relationship()
+    courses: Mapped[list["Course"]] = relationship(secondary=programme_courses, order_by="Course.code")
+
+    @property
+    def required_courses(self) -> list["Course"]:
+        return [c for c in self.courses if c.compulsory]
 
 
 class EligibilityRuleSet(Base):
@@ -83,6 +97,54 @@ class Course(Base):
     subject_category: Mapped[SubjectCategory] = mapped_column(enum_column_type(SubjectCategory))
     description: Mapped[str] = mapped_column(Text, default="")
     compulsory: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    lessons: Mapped[list["Lesson"]] = relationship(back_populates="course", order_by="Lesson.position",
+                                                   cascade="all, delete-orphan")
+
+
+class LessonKind(LabelledEnum):
+    text = "text"
+    video = "video"
+    pdf = "pdf"
+
+    @classmethod
+    def _labels(cls):
+        return {"text": _l("图文"), "video": _l("视频"), "pdf": _l("PDF 资料")}
+
+
+class Lesson(Base):
+    """One lesson of a course: Markdown text (sanitised when shown), an uploaded video or a PDF."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[LessonKind] = mapped_column(enum_column_type(LessonKind))
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+    course: Mapped[Course] = relationship(back_populates="lessons")
+    file: Mapped[StoredFile | None] = relationship()
+
+
+class LessonProgress(Base):
+    """A trainee's progress in one lesson: when first opened, when completed, and for a video the
+    largest share watched (0..1)."""
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    watched_share: Mapped[float] = mapped_column(Float, default=0.0)
+
+    lesson: Mapped[Lesson] = relationship()
 
 
 class TrainingClass(Base):
@@ -183,3 +245,100 @@ class AttendanceRecord(Base):
 
     session: Mapped[ClassSession] = relationship()
     enrollment: Mapped[Enrollment] = relationship()
+
+
+# ------------------------------------------------------------------ who sees what
+def _class_condition(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return TrainingClass.region_id.in_(region_subtree_ids(user))
+    if user.role == Role.institution_staff:
+        return TrainingClass.institution_id == user.institution_id
+    return True  # trainees browse every class to find one to apply to
+
+
+def _visible_class_ids(user):
+    cond = _class_condition(user)
+    if cond is True:
+        return None
+    return select(TrainingClass.id).where(cond).scalar_subquery()
+
+
+@scope_rule(Programme)
+def _programme_scope(user):
+    return True  # programmes are the published rules
+
+
+@scope_rule(EligibilityRuleSet)
+def _ruleset_scope(user):
+    return True
+
+
+@scope_rule(Course)
+def _course_scope(user):
+    return True
+
+
+@scope_rule(Lesson)
+def _lesson_scope(user):
+    return True
+
+
+@scope_rule(TrainingClass)
+def _class_scope(user):
+    return _class_condition(user)
+
+
+@scope_rule(ClassSession)
+def _session_scope(user):
+    ids = _visible_class_ids(user)
+    return True if ids is None else ClassSession.class_id.in_(ids)
+
+
+@scope_rule(Enrollment)
+def _enrollment_scope(user):
+    if user.role == Role.trainee:
+        return Enrollment.user_id == user.id
+    ids = _visible_class_ids(user)
+    return True if ids is None else Enrollment.class_id.in_(ids)
+
+
+@scope_rule(AttendanceRecord)
+def _attendance_scope(user):
+    if user.role == Role.trainee:
+        own = select(Enrollment.id).where(Enrollment.user_id == user.id).scalar_subquery()
+        return AttendanceRecord.enrollment_id.in_(own)
+    ids = _visible_class_ids(user)
+    if ids is None:
+        return True
+    return AttendanceRecord.enrollment_id.in_(select(Enrollment.id).where(Enrollment.class_id.in_(ids)).scalar_subquery())
+
+
+@scope_rule(LessonProgress)
+def _progress_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    return LessonProgress.user_id == user.id
+
+
+def _staff_sees_applicants(user):
+    """Institution staff see the profiles of the people who applied to their institution's classes."""
+    from lms.people.models import TraineeProfile
+
+    applicants = (
+        select(Enrollment.user_id)
+        .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+        .where(TrainingClass.institution_id == user.institution_id)
+        .scalar_subquery()
+    )
+    return TraineeProfile.user_id.in_(applicants)
+
+
+def _register_profile_rule() -> None:
+    from lms.people.models import add_staff_profile_rule
+
+    add_staff_profile_rule(_staff_sees_applicants)
+
+
+_register_profile_rule()

@@ -8,9 +8,9 @@ from tests.conftest import make_app, post_form
 # Endpoints anyone may open without logging in. Everything else must refuse an anonymous request.
 PUBLIC_ENDPOINTS = {
     "static", "bootstrap.static", "core.index", "core.healthz", "core.set_language", "auth.login",
-    "people.register", "api.openapi",
+    "people.register", "api.openapi", "courses.static",
 }
-PUBLIC_PREFIXES = ("certificates.public_", "api.public_")  # features mark public endpoints by name
+PUBLIC_PREFIXES = ("certificates.public_", "api.public_", "courses.public_")  # features mark public endpoints by name
 
 
 def test_healthz(client):

@@ -1,0 +1,113 @@
+"""API for institutions' own systems: their classes, timetables and enrolments, and posting attendance."""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from courses import checkin
+from courses.models import AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, TrainingClass
+from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
+from lms.db import db, utcnow
+from lms.domain import Role
+from lms.errors import DomainError, ValidationFailed
+from lms.scoping import get_visible, visible
+
+VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
+
+CLASS = schema("TrainingClass", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "tier": {"type": "string", "enum": ["basic", "advanced", "senior"]},
+    "programme": {"type": "string"}, "institution": {"type": "string"}, "region_code": {"type": "string"},
+    "place": {"type": "string"}, "start_date": {"type": "string", "format": "date"},
+    "end_date": {"type": "string", "format": "date"}, "capacity": {"type": "integer"},
+    "enrol_opens_on": {"type": "string", "format": "date"}, "enrol_closes_on": {"type": "string", "format": "date"},
+    "sessions": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "starts_at": {"type": "string", "format": "date-time"},
+        "ends_at": {"type": "string", "format": "date-time"}, "hours": {"type": "number"},
+        "topic": {"type": "string"}, "place": {"type": "string"}}}},
+}})
+ENROLLMENT = schema("Enrollment", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "class_id": {"type": "integer"}, "username": {"type": "string"},
+    "name": {"type": "string"}, "status": {"type": "string", "enum": [s.value for s in EnrollmentStatus]},
+    "applied_at": {"type": "string", "format": "date-time"}, "waitlist_position": {"type": "integer", "nullable": True},
+    "attendance_rate_so_far": {"type": "number"}, "attendance_rate_overall": {"type": "number"},
+}})
+ATTENDANCE_BODY = schema("AttendancePost", {"type": "object", "required": ["items"], "properties": {
+    "items": {"type": "array", "items": {"type": "object", "required": ["enrollment_id", "status", "reason"], "properties": {
+        "enrollment_id": {"type": "integer"},
+        "status": {"type": "string", "enum": [s.value for s in AttendanceStatus]},
+        "reason": {"type": "string", "minLength": 2, "maxLength": 200}}}}}})
+
+
+def _class_json(k: TrainingClass) -> dict:
+    return {
+        "id": k.id, "name": k.name, "tier": k.programme.tier.value, "programme": k.programme.name,
+        "institution": k.institution.name, "region_code": k.region.code, "place": k.place,
+        "start_date": k.start_date.isoformat(), "end_date": k.end_date.isoformat(), "capacity": k.capacity,
+        "enrol_opens_on": k.enrol_opens_on.isoformat(), "enrol_closes_on": k.enrol_closes_on.isoformat(),
+        "sessions": [{"id": s.id, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+                      "hours": s.hours, "topic": s.topic, "place": s.place} for s in k.sessions],
+    }
+
+
+@api_route("/classes", summary="列出可见的培训班（机构：本机构；监管部门：本地区及下级）", roles=VIEWERS,
+           response=paged_schema(CLASS), query=PAGE_QUERY, tags=("courses",))
+def api_classes():
+    user = current_api_user()
+    stmt = visible(TrainingClass, user).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
+    return paged(db.session, stmt, _class_json)
+
+
+@api_route("/classes/<int:class_id>/enrollments", summary="列出培训班的报名及出勤率", roles=VIEWERS,
+           response=paged_schema(ENROLLMENT), query=PAGE_QUERY, tags=("courses",))
+def api_enrollments(class_id: int):
+    user = current_api_user()
+    klass = get_visible(db.session, TrainingClass, class_id, user)
+    now = utcnow()
+
+    def ser(e: Enrollment) -> dict:
+        r = checkin.rates(db.session, e, now)
+        return {"id": e.id, "class_id": e.class_id, "username": e.user.username, "name": e.user.display_name,
+                "status": e.status.value, "applied_at": e.applied_at.isoformat(),
+                "waitlist_position": e.waitlist_position, "attendance_rate_so_far": r.so_far,
+                "attendance_rate_overall": r.overall}
+
+    stmt = visible(Enrollment, user).where(Enrollment.class_id == klass.id).order_by(Enrollment.id)
+    return paged(db.session, stmt, ser)
+
+
+@api_route("/sessions/<int:session_id>/attendance", ("POST",), summary="提交一个课次的考勤（全部成功或全部不写入）",
+           roles=(Role.institution_staff,), body=ATTENDANCE_BODY, tags=("courses",),
+           response={"type": "object", "properties": {"recorded": {"type": "integer"}}})
+def api_post_attendance(session_id: int):
+    user = current_api_user()
+    cs = get_visible(db.session, ClassSession, session_id, user)
+    items = json_body().get("items")
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed({"items": _("items 须为非空数组")})
+    errors: dict[str, str] = {}
+    plan = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors[f"items[{i}]"] = _("须为对象")
+            continue
+        e = db.session.scalar(select(Enrollment).where(Enrollment.id == item.get("enrollment_id"),
+                                                       Enrollment.class_id == cs.class_id))
+        if e is None:
+            errors[f"items[{i}].enrollment_id"] = _("不是本课次所属培训班的报名")
+            continue
+        plan.append((i, e, item.get("status"), item.get("reason")))
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    try:
+        for i, e, status, reason in plan:
+            try:
+                checkin.mark(db.session, user, cs, e, str(status or ""), str(reason or ""), now, method="api")
+            except ValidationFailed as exc:
+                raise ValidationFailed({f"items[{i}].{k}": v for k, v in exc.errors.items()})
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return jsonify({"recorded": len(plan)})

@@ -1,0 +1,295 @@
+"""Attendance: the rotating QR token, check-in, marking by hand, Excel import, live list and flags.
+
+The QR token is ``<session id>.<time step>.<HMAC>``: the step changes every 15 seconds and the previous
+step is still accepted, so a code scanned just before it changes still works. The HMAC key is derived
+from SECRET_KEY (never the key itself). Devices and addresses are kept only as keyed hashes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from courses.attendance import attendance_rate
+from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus
+from lms import audit
+from lms.auth.models import User
+from lms.domain import Role
+from lms.errors import DomainError, Forbidden, ValidationFailed
+
+STEP_SECONDS = 15
+OPEN_BEFORE = dt.timedelta(hours=1)  # the QR works from an hour before the session
+OPEN_AFTER = dt.timedelta(minutes=30)  # … until half an hour after it ends
+DEVICE_FLAG_AT = 2  # one phone checking in two people is already suspicious
+ADDRESS_FLAG_AT = 4  # a classroom shares one Wi-Fi address, so a few per address is normal
+
+
+class InvalidToken(DomainError):
+    status = 400
+
+
+def derive_key(secret_key: str | bytes, purpose: str) -> bytes:
+    """A key for one purpose, derived from SECRET_KEY so that leaking one purpose's MAC reveals nothing."""
+    secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    return hmac.new(secret, f"cqo.{purpose}.v1".encode(), hashlib.sha256).digest()
+
+
+def time_step(now: dt.datetime) -> int:
+    return int(now.timestamp()) // STEP_SECONDS
+
+
+def _mac(key: bytes, session_id: int, step: int) -> str:
+    return hmac.new(key, f"{session_id}:{step}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def make_token(key: bytes, session_id: int, now: dt.datetime) -> str:
+    step = time_step(now)
+    return f"{session_id}.{step}.{_mac(key, session_id, step)}"
+
+
+def verify_token(key: bytes, token: str, session_id: int, now: dt.datetime) -> None:
+    """Raise InvalidToken with a message a trainee understands, or return if the token is good for
+    ``session_id`` at ``now`` (current or previous step)."""
+    try:
+        sid_s, step_s, mac = (token or "").split(".")
+        sid, step = int(sid_s), int(step_s)
+    except ValueError:
+        raise InvalidToken(_("二维码无效：请用手机扫描投影屏幕上的签到二维码"))
+    if not hmac.compare_digest(mac, _mac(key, sid, step)):
+        raise InvalidToken(_("二维码无效或已被篡改：请重新扫描投影屏幕上的签到二维码"))
+    if sid != session_id:
+        raise InvalidToken(_("该二维码属于另一个课次，不能用于本课次签到"))
+    current = time_step(now)
+    if step not in (current, current - 1):
+        raise InvalidToken(_("二维码已过期（每 15 秒更新一次）：请扫描投影屏幕上的最新二维码"))
+
+
+def checkin_window_open(cs: ClassSession, now: dt.datetime) -> bool:
+    return cs.starts_at - OPEN_BEFORE <= now <= cs.ends_at + OPEN_AFTER
+
+
+def require_window(cs: ClassSession, now: dt.datetime) -> None:
+    if not checkin_window_open(cs, now):
+        raise DomainError(_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"))
+
+
+def fingerprint(key: bytes, value: str) -> str:
+    """A keyed hash of a device id or client address: enough to see that two check-ins share one, and
+    nothing more (the raw address is never stored)."""
+    return hmac.new(key, (value or "").encode(), hashlib.sha256).hexdigest() if value else ""
+
+
+def approved_enrollment(session: Session, cs: ClassSession, user) -> Enrollment | None:
+    return session.scalar(select(Enrollment).where(
+        Enrollment.class_id == cs.class_id, Enrollment.user_id == user.id,
+        Enrollment.status == EnrollmentStatus.approved))
+
+
+def check_in(session: Session, user, cs: ClassSession, now: dt.datetime, *, device_hash: str = "",
+             address_hash: str = "") -> tuple[AttendanceRecord, bool]:
+    """Record a QR check-in once. Returns (record, created): a second scan or a double tap returns the
+    existing record unchanged. A trainee who is not admitted to the class is refused. The token has been
+    verified by the caller (the confirm step carries a signed ticket)."""
+    if user.role != Role.trainee:
+        raise Forbidden(_("只有学员需要签到"))
+    enrollment = approved_enrollment(session, cs, user)
+    if enrollment is None:
+        raise Forbidden(_("您不是本培训班的已录取学员，不能签到"))
+    require_window(cs, now)
+    existing = session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
+    if existing is not None:
+        return existing, False
+    status = AttendanceStatus.late if now > cs.starts_at + dt.timedelta(minutes=15) else AttendanceStatus.present
+    rec = AttendanceRecord(session_id=cs.id, enrollment_id=enrollment.id, status=status, method="qr",
+                           recorded_at=now, recorded_by_id=user.id, device_hash=device_hash,
+                           address_hash=address_hash)
+    try:
+        with session.begin_nested():
+            session.add(rec)
+            session.flush()
+    except IntegrityError:
+        # Two taps racing: the other request recorded it first.
+        existing = session.scalar(select(AttendanceRecord).where(
+            AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
+        return existing, False
+    audit.record(session, user, "attendance.checkin", rec, session_id=cs.id)
+    return rec, True
+
+
+def _require_staff_of(actor, cs: ClassSession) -> None:
+    if actor.role != Role.institution_staff or actor.institution_id != cs.training_class.institution_id:
+        raise Forbidden(_("只有开班机构的工作人员可以记录考勤"))
+
+
+def mark(session: Session, actor, cs: ClassSession, enrollment: Enrollment, status: str, reason: str,
+         now: dt.datetime, *, method: str = "manual") -> AttendanceRecord:
+    """Set one trainee's attendance at a session by hand (a phone that died, a late arrival, a sick
+    note). A reason is required; the latest marking wins and the audit log keeps the history."""
+    _require_staff_of(actor, cs)
+    if enrollment.class_id != cs.class_id or enrollment.status != EnrollmentStatus.approved:
+        raise ValidationFailed({"enrollment_id": _("该学员不是本培训班的已录取学员")})
+    try:
+        st = AttendanceStatus(status)
+    except ValueError:
+        raise ValidationFailed({"status": _("考勤状态须为出勤、迟到、缺勤或请假")})
+    reason = (reason or "").strip()
+    if not 2 <= len(reason) <= 200:
+        raise ValidationFailed({"reason": _("请填写 2-200 字的原因（如：手机没电，现场核实）")})
+    if cs.starts_at - OPEN_BEFORE > now:
+        raise ValidationFailed({"status": _("课次尚未开始，不能记录考勤")})
+    rec = session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
+    old = rec.status.value if rec else None
+    if rec is None:
+        rec = AttendanceRecord(session_id=cs.id, enrollment_id=enrollment.id)
+        session.add(rec)
+    rec.status, rec.method, rec.reason = st, method, reason
+    rec.recorded_at, rec.recorded_by_id = now, actor.id
+    session.flush()
+    audit.record(session, actor, "attendance.mark", rec, session_id=cs.id, old=old, new=st.value, method=method)
+    return rec
+
+
+STATUS_WORDS = {
+    "出勤": "present", "到": "present", "present": "present",
+    "迟到": "late", "late": "late",
+    "缺勤": "absent", "缺": "absent", "absent": "absent",
+    "请假": "excused", "excused": "excused",
+}
+HEADERS = ("用户名", "姓名", "状态", "原因")
+
+
+def roster_query(cs: ClassSession):
+    """The admitted trainees of the session's class, by username (joined to User for searching)."""
+    return select(Enrollment).join(User, User.id == Enrollment.user_id).where(
+        Enrollment.class_id == cs.class_id, Enrollment.status == EnrollmentStatus.approved,
+    ).order_by(User.username)
+
+
+def roster(session: Session, cs: ClassSession) -> list[Enrollment]:
+    return list(session.scalars(roster_query(cs)))
+
+
+def template_workbook(session: Session, cs: ClassSession) -> bytes:
+    """An .xlsx with the session's roster to fill in: 用户名 | 姓名 | 状态 | 原因."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考勤"
+    ws.append(list(HEADERS))
+    records = {r.enrollment_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == cs.id))}
+    for e in roster(session, cs):
+        rec = records.get(e.id)
+        ws.append([e.user.username, e.user.display_name, rec.status.label if rec else "", rec.reason if rec else ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def import_sheet(session: Session, actor, cs: ClassSession, data: bytes, now: dt.datetime) -> int:
+    """Import a session's attendance from an .xlsx (columns 用户名, 状态, optional 原因): every row is
+    checked first and nothing is written unless all rows are good; errors name row and column."""
+    from openpyxl import load_workbook
+
+    _require_staff_of(actor, cs)
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ValidationFailed({"file": _("无法读取该文件：请上传 .xlsx 格式的 Excel 工作簿")})
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    if not rows:
+        raise ValidationFailed({"file": _("工作表是空的")})
+    header = [str(c).strip() if c is not None else "" for c in rows[0]]
+    col = {}
+    for name in ("用户名", "状态", "原因"):
+        if name in header:
+            col[name] = header.index(name)
+    missing = [n for n in ("用户名", "状态") if n not in col]
+    if missing:
+        raise ValidationFailed({"file": _("第 1 行缺少列：%(cols)s", cols="、".join(missing))})
+    by_username = {e.user.username: e for e in roster(session, cs)}
+    errors: list[str] = []
+    plan: list[tuple[Enrollment, str, str]] = []
+    seen: set[str] = set()
+
+    def cell(row, name):
+        i = col.get(name)
+        v = row[i] if i is not None and i < len(row) else None
+        return "" if v is None else str(v).strip()
+
+    for n, row in enumerate(rows[1:], start=2):
+        if all(v is None or str(v).strip() == "" for v in row):
+            continue
+        username, status_word, reason = cell(row, "用户名"), cell(row, "状态"), cell(row, "原因")
+        if username not in by_username:
+            errors.append(_("第 %(r)d 行「用户名」列：%(u)s 不是本培训班的已录取学员", r=n, u=username or _("（空）")))
+            continue
+        if username in seen:
+            errors.append(_("第 %(r)d 行「用户名」列：%(u)s 重复出现", r=n, u=username))
+            continue
+        seen.add(username)
+        status = STATUS_WORDS.get(status_word.lower() if status_word.isascii() else status_word)
+        if status is None:
+            errors.append(_("第 %(r)d 行「状态」列：“%(v)s”无效，应为 出勤、迟到、缺勤 或 请假", r=n, v=status_word))
+            continue
+        if len(reason) > 200:
+            errors.append(_("第 %(r)d 行「原因」列：不能超过 200 字", r=n))
+            continue
+        plan.append((by_username[username], status, reason or _("Excel 导入")))
+    if errors:
+        raise ValidationFailed({"file": "；".join(errors[:20]) + ("……" if len(errors) > 20 else "")})
+    if not plan:
+        raise ValidationFailed({"file": _("工作表中没有考勤记录")})
+    for enrollment, status, reason in plan:
+        mark(session, actor, cs, enrollment, status, reason if len(reason) >= 2 else _("Excel 导入"), now, method="import")
+    audit.record(session, actor, "attendance.import", cs, rows=len(plan))
+    return len(plan)
+
+
+@dataclass
+class LiveRow:
+    record: AttendanceRecord
+    name: str
+    device_flag: bool
+    address_flag: bool
+
+
+def live_list(session: Session, cs: ClassSession) -> list[LiveRow]:
+    """The session's attendance records, newest first, with a flag on any record whose device or address
+    checked in several people."""
+    records = list(session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == cs.id)
+                                   .order_by(AttendanceRecord.recorded_at.desc(), AttendanceRecord.id.desc())))
+    dev, addr = shared_fingerprints(session, cs)
+    return [LiveRow(r, r.enrollment.user.display_name, bool(r.device_hash and r.device_hash in dev),
+                    bool(r.address_hash and r.address_hash in addr)) for r in records]
+
+
+def shared_fingerprints(session: Session, cs: ClassSession) -> tuple[set[str], set[str]]:
+    """Device hashes used by at least DEVICE_FLAG_AT people and address hashes by ADDRESS_FLAG_AT."""
+    def shared(column, threshold):
+        return set(session.scalars(
+            select(column).where(AttendanceRecord.session_id == cs.id, column != "")
+            .group_by(column).having(func.count(func.distinct(AttendanceRecord.enrollment_id)) >= threshold)))
+
+    return shared(AttendanceRecord.device_hash, DEVICE_FLAG_AT), shared(AttendanceRecord.address_hash, ADDRESS_FLAG_AT)
+
+
+@dataclass
+class Rates:
+    so_far: float
+    overall: float
+
+
+def rates(session: Session, enrollment: Enrollment, now: dt.datetime) -> Rates:
+    return Rates(attendance_rate(session, enrollment, so_far=True, now=now),
+                 attendance_rate(session, enrollment, so_far=False, now=now))

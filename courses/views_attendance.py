@@ -1,0 +1,232 @@
+"""Attendance pages: the staff roster (mark by hand, Excel import), the projector with the rotating QR
+code and the live list, and the trainee's mobile check-in."""
+from __future__ import annotations
+
+import io
+import secrets
+
+import qrcode
+import qrcode.image.svg
+from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import or_, select
+
+from courses import checkin
+from courses.forms import ConfirmForm, ImportForm, MarkForm
+from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment
+from courses.views import bp
+from lms.auth.views import client_address, roles_required
+from lms.db import db, utcnow
+from lms.domain import Role
+from lms.errors import DomainError, NotFound, ValidationFailed
+from lms.scoping import get_visible
+from lms.auth.models import User
+from lms.templating import local_dt, paginate
+
+TICKET_MAX_AGE = 300  # seconds between a valid scan and the tap on 确认签到 (time to log in)
+DEVICE_COOKIE = "cqo_device"
+VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
+
+
+def qr_key() -> bytes:
+    return checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-qr")
+
+
+def _tickets() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="courses.checkin-ticket")
+
+
+def checkin_url(session_id: int, token: str) -> str:
+    """The URL inside the QR code, on the host the projector page was opened from (the one phones reach)."""
+    return url_for("courses.public_checkin", session_id=session_id, t=token, _external=True)
+
+
+# ------------------------------------------------------------------ staff: roster and marking
+@bp.route("/sessions/<int:session_id>/attendance", methods=["GET"])
+@roles_required(*VIEWERS)
+def attendance(session_id: int):
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    stmt = checkin.roster_query(cs)
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
+    page = paginate(db.session, stmt, per_page=50)
+    ids = [e.id for e in page.items]
+    records = {r.enrollment_id: r for r in db.session.scalars(select(AttendanceRecord).where(
+        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id.in_(ids or [0])))}
+    dev, addr = checkin.shared_fingerprints(db.session, cs)
+    now = utcnow()
+    rates = {e.id: checkin.rates(db.session, e, now) for e in page.items}
+    is_owner = current_user.role == Role.institution_staff and current_user.institution_id == cs.training_class.institution_id
+    return render_template("courses/attendance.html", cs=cs, roster=page.items, page=page, records=records, dev=dev, addr=addr,
+                           rates=rates, mark_form=MarkForm(), import_form=ImportForm(), Status=AttendanceStatus,
+                           is_owner=is_owner, q=q)
+
+
+@bp.route("/sessions/<int:session_id>/attendance/mark", methods=["POST"])
+@roles_required(Role.institution_staff)
+def attendance_mark(session_id: int):
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    form = MarkForm()
+    if not form.validate_on_submit():
+        flash("；".join(f"{form[k].label.text}：{'；'.join(map(str, v))}" for k, v in form.errors.items()
+                       if k in form and k != "csrf_token") or _("请求无效，请刷新页面后重试"), "danger")
+        return redirect(url_for("courses.attendance", session_id=cs.id))
+    enrollment = get_visible(db.session, Enrollment, int(form.enrollment_id.data), current_user)
+    try:
+        checkin.mark(db.session, current_user, cs, enrollment, form.status.data, form.reason.data, utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已将 %(n)s 记为“%(s)s”", n=enrollment.user.display_name, s=AttendanceStatus(form.status.data).label), "success")
+    return redirect(url_for("courses.attendance", session_id=cs.id))
+
+
+@bp.route("/sessions/<int:session_id>/attendance/template.xlsx")
+@roles_required(Role.institution_staff)
+def attendance_template(session_id: int):
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    data = checkin.template_workbook(db.session, cs)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"attendance-{cs.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/sessions/<int:session_id>/attendance/import", methods=["POST"])
+@roles_required(Role.institution_staff)
+def attendance_import(session_id: int):
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    form = ImportForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        flash(_("请选择要导入的 .xlsx 文件"), "danger")
+        return redirect(url_for("courses.attendance", session_id=cs.id))
+    data = upload.stream.read(5 * 1024 * 1024 + 1)
+    try:
+        if len(data) > 5 * 1024 * 1024:
+            raise ValidationFailed({"file": _("文件过大：不能超过 5 MB")})
+        n = checkin.import_sheet(db.session, current_user, cs, data, utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_("导入失败，没有写入任何记录：%(m)s", m=exc.message), "danger")
+    else:
+        db.session.commit()
+        flash(_("已导入 %(n)d 条考勤记录", n=n), "success")
+    return redirect(url_for("courses.attendance", session_id=cs.id))
+
+
+# ------------------------------------------------------------------ projector
+def _owner_session(session_id: int) -> ClassSession:
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    if current_user.institution_id != cs.training_class.institution_id:
+        raise NotFound(_("记录不存在或无权查看"))
+    return cs
+
+
+@bp.route("/sessions/<int:session_id>/projector")
+@roles_required(Role.institution_staff)
+def projector(session_id: int):
+    cs = _owner_session(session_id)
+    return render_template("courses/projector.html", cs=cs, open=checkin.checkin_window_open(cs, utcnow()),
+                           step=checkin.STEP_SECONDS)
+
+
+@bp.route("/sessions/<int:session_id>/qr.svg")
+@roles_required(Role.institution_staff)
+def projector_qr(session_id: int):
+    """The current QR code as SVG; the projector page reloads it every few seconds."""
+    cs = _owner_session(session_id)
+    now = utcnow()
+    checkin.require_window(cs, now)
+    url = checkin_url(cs.id, checkin.make_token(qr_key(), cs.id, now))
+    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=20, border=2)
+    buf = io.BytesIO()
+    img.save(buf)
+    resp = make_response(buf.getvalue())
+    resp.headers["Content-Type"] = "image/svg+xml"
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Checkin-Url"] = url
+    return resp
+
+
+@bp.route("/sessions/<int:session_id>/live.json")
+@roles_required(*VIEWERS)
+def live(session_id: int):
+    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    rows = checkin.live_list(db.session, cs)
+    roster = len(checkin.roster(db.session, cs))
+    attended = sum(1 for r in rows if r.record.status.counts_as_attended)
+    return jsonify({
+        "session_id": cs.id, "roster": roster, "attended": attended,
+        "items": [{"name": r.name, "status": r.record.status.value, "status_label": r.record.status.label,
+                   "method": r.record.method, "at": local_dt(r.record.recorded_at, "%H:%M:%S"),
+                   "device_flag": r.device_flag, "address_flag": r.address_flag} for r in rows],
+    })
+
+
+# ------------------------------------------------------------------ the trainee's phone
+def _render_checkin(cs, *, error=None, form=None, record=None, status=200, enrollment=None):
+    rate = checkin.rates(db.session, enrollment, utcnow()) if enrollment is not None and record is not None else None
+    return render_template("courses/checkin.html", cs=cs, error=error, form=form, record=record, rate=rate), status
+
+
+@bp.route("/checkin/<int:session_id>", methods=["GET", "POST"])
+def public_checkin(session_id: int):
+    """GET with ``t`` (the QR token): verify it, then ask to log in or to confirm. The confirm form carries a
+    signed ticket good for five minutes, so logging in first doesn't make the 15-second code expire."""
+    cs = db.session.get(ClassSession, session_id)
+    if cs is None:
+        raise NotFound(_("课次不存在"))
+    now = utcnow()
+    ticket = request.values.get("ticket", "")
+    if request.method == "GET" and "t" in request.args:
+        try:
+            checkin.verify_token(qr_key(), request.args["t"], cs.id, now)
+        except checkin.InvalidToken as exc:
+            return _render_checkin(None, error=exc.message, status=400)  # reveal nothing about the session
+        ticket = _tickets().dumps({"s": cs.id})
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
+    try:
+        data = _tickets().loads(ticket, max_age=TICKET_MAX_AGE)
+        if data.get("s") != cs.id:
+            raise BadSignature("other session")
+    except SignatureExpired:
+        return _render_checkin(None, error=_("签到确认已超时：请重新扫描投影屏幕上的二维码"), status=400)
+    except BadSignature:
+        return _render_checkin(None, error=_("请用手机扫描投影屏幕上的签到二维码"), status=400)
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
+    if current_user.role != Role.trainee:
+        return _render_checkin(cs, error=_("只有学员需要签到；请用学员账号登录"), status=403)
+    enrollment = checkin.approved_enrollment(db.session, cs, current_user)
+    if enrollment is None:
+        return _render_checkin(cs, error=_("您不是本培训班的已录取学员，不能签到"), status=403)
+    existing = db.session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
+    form = ConfirmForm(ticket=ticket)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _render_checkin(cs, error=_("页面已过期，请重新扫码"), status=400)
+        device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
+        key = checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-fingerprint")
+        try:
+            record, _created = checkin.check_in(
+                db.session, current_user, cs, now, device_hash=checkin.fingerprint(key, device),
+                address_hash=checkin.fingerprint(key, client_address()))
+        except DomainError as exc:
+            db.session.rollback()
+            return _render_checkin(cs, error=exc.message, status=exc.status)
+        db.session.commit()
+        resp = make_response(_render_checkin(cs, record=record, enrollment=enrollment)[0])
+        resp.set_cookie(DEVICE_COOKIE, device, max_age=5 * 365 * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+        return resp
+    if existing is not None:
+        return _render_checkin(cs, record=existing, enrollment=enrollment)
+    if not checkin.checkin_window_open(cs, now):
+        return _render_checkin(cs, error=_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"), status=400)
+    return _render_checkin(cs, form=form)
