@@ -95,9 +95,7 @@ def check(signed_part: str, keys: dict[str, dict]) -> Checked:
         entry["key"].verify(sig, body)
     except InvalidSignature:
         return Checked(False, fields, "bad_signature")
-    # A key signs only within its window: a leaked retired key cannot mint new certificates.
-    issued = fields["issued_on"]
-    if (entry.get("valid_from") and issued < entry["valid_from"][:10]) or (
-        entry.get("valid_until") and issued > entry["valid_until"][:10]):
+    # A retired key signs nothing dated after its retirement.
+    if entry.get("valid_until") and fields["issued_on"] > entry["valid_until"][:10]:
         return Checked(False, fields, "outside_key_window")
     return Checked(True, fields, "ok")
