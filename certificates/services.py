@@ -320,7 +320,7 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
     if action not in ACTIONS:
         raise ValidationFailed({"action": _("无效的操作")})
     if not can_change_status(actor, cert):
-        audit.record(session, actor, "certificate.status_refused", cert, action=action)
+        audit.record(session, actor, "certificate.status_refused", cert, requested=action)
         raise Forbidden(_("只有证书所在地的省、市级监管部门可以暂停、恢复或撤销证书"))
     allowed, target = ACTIONS[action]
     if cert.status not in allowed:

@@ -11,7 +11,8 @@ def _import_optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name == module:
+        # Absent module, or absent feature package altogether (exc.name is then just the package).
+        if exc.name == module or module.startswith(f"{exc.name}."):
             return None
         raise
 
