@@ -257,7 +257,8 @@ def settings():
 
 
 # ------------------------------------------------------------------ public verification
-@bp.route("/v/<cid>", methods=["GET", "POST"])
+@bp.route("/v/", defaults={"cid": ""}, methods=["GET", "POST"])
+@bp.route("/v/<path:cid>", methods=["GET", "POST"])  # a mangled id still gets the red page, not a bare 404
 @verify_rate
 def verify_page(cid: str):
     """What a phone shows after scanning. The signed part stays in the fragment; the page's script sends it to
@@ -273,6 +274,8 @@ def verify_page(cid: str):
     holder_result = None
     if request.method == "POST":
         holder_result = _holder_check(cert, form)
+        if holder_result is not None:
+            form = HolderCheckForm(formdata=None)  # never echo the typed ID number back
     else:
         services.log_verification(db.session, cert, "page", view["status"])
     db.session.commit()

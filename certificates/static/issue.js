@@ -12,7 +12,7 @@
     box.setAttribute("data-status", p.status);
     var label = box.getAttribute(p.status === "done" ? "data-label-done" : "data-label-running");
     var summary = box.getAttribute("data-label-summary")
-      .replace("%(i)s", p.issued).replace("%(s)s", p.skipped).replace("%(f)s", p.failed);
+      .replace("{i}", p.issued).replace("{s}", p.skipped).replace("{f}", p.failed);
     text.textContent = label + "：" + p.done + "/" + p.total + "（" + summary + "）";
     if (p.status === "done") {
       window.setTimeout(function () { window.location.reload(); }, 1200);

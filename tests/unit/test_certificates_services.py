@@ -94,6 +94,9 @@ def test_other_institution_cannot_issue_and_is_audited(db, world, cw, cert_cfg, 
     with pytest.raises(NotFound):
         services.issue(db, world.trainee, cw.e_wang, cert_cfg, TODAY)
     assert db.scalar(select(Certificate)) is None
+    denied = db.scalars(select(AuditEvent).where(AuditEvent.action == "access_denied",
+                                                 AuditEvent.object_type == "TrainingClass")).all()
+    assert {e.actor_id for e in denied} == {world.staff_fj.id, world.trainee.id}
 
 
 def test_reissue_supersedes_and_points_to_successor(db, world, cw, cert_cfg, completion_rule):
