@@ -25,6 +25,7 @@ from certificates.limits import holder_rate, holder_rate_per_certificate, verify
 from lms.forms import apply_errors
 from lms.orgs.models import Region
 from lms.scoping import get_visible, visible
+from lms.core_views import add_home_panel
 from lms.templating import add_nav, paginate, today_local
 
 bp = Blueprint("certificates", __name__, static_folder="static", static_url_path="/certificates/static",
@@ -40,8 +41,28 @@ def cfg() -> services.CertConfig:
 def _nav(user):
     if user.role == Role.trainee:
         return [("certificates.index", _("我的证书"))]
+    items = []
     if user.role in STAFF:
-        return [("certificates.classes", _("发证")), ("certificates.index", _("证书"))]
+        items = [("certificates.classes", _("发证")), ("certificates.index", _("证书"))]
+    if user.role == Role.regulator_admin and user.region is not None and user.region.parent_id is None:
+        items.append(("certificates.settings", _("证书规则")))
+    return items
+
+
+@add_home_panel
+def _home(session, user) -> list[dict]:
+    from sqlalchemy import func
+
+    stmt = visible(Certificate, user)
+    if user.role == Role.trainee:
+        certs = session.scalars(stmt.order_by(Certificate.issued_on.desc()).limit(5)).all()
+        today = today_local()
+        return [{"title": _("我的证书"), "url": url_for("certificates.index"),
+                 "items": [f"{c.number} · {c.tier.label} · {services.effective_status(c, today).label}" for c in certs]
+                 or [_("暂无证书")]}]
+    if user.role in STAFF:
+        n = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        return [{"title": _("证书"), "url": url_for("certificates.index"), "items": [_("可查看的证书 %(n)d 张", n=n)]}]
     return []
 
 

@@ -220,3 +220,28 @@ def test_openapi_lists_the_certificate_endpoints(client):
     for p in ("/api/v1/certificates", "/api/v1/certificates/{number}/revoke", "/api/v1/verify/{cid}",
               "/api/v1/classes/{class_id}/certificates/issue"):
         assert p in paths
+
+
+def test_province_bureau_sets_the_number_pattern(db, world, login_as):
+    client = login_as("js_admin")
+    assert client.get("/certificates/settings").status_code == 200
+    resp = post_form(client, "/certificates/settings", {"number_pattern": "{region_code}-{tier_code}-{year}-{serial:05d}",
+                                                        "issuer_basic": "institution", "issuer_advanced": "bureau",
+                                                        "issuer_senior": "bureau"})
+    assert resp.status_code == 200 and "issuer_code" in resp.get_data(as_text=True)
+    resp = post_form(client, "/certificates/settings", {"number_pattern": "JS-{issuer_code}-{tier_code}{year}-{serial:05d}",
+                                                        "issuer_basic": "institution", "issuer_advanced": "bureau",
+                                                        "issuer_senior": "bureau"})
+    assert resp.status_code == 302
+    assert services.settings_for(db, world.jiangsu)[1]["basic"] == "institution"
+
+
+def test_city_bureau_and_staff_cannot_set_province_rules(login_as):
+    client = login_as("nt_admin")
+    assert client.get("/certificates/settings").status_code == 403
+
+
+def test_home_pages_show_certificates(cert, app):
+    c = app.test_client()
+    login(c, "wangfang")
+    assert cert.number in c.get("/home").get_data(as_text=True)
