@@ -14,6 +14,7 @@ from sqlalchemy import select
 from certificates import keys, rendering, services
 from certificates.models import Certificate, VerificationLog
 from lms.auth import services as auth_services
+from lms.auth.models import AuditEvent
 from tests import factories
 from tests.cert_factories import completion_rule, completion_rules, cw, enrol  # noqa: F401
 from tests.conftest import TODAY, login, post_form
@@ -155,7 +156,9 @@ def test_holder_check_answers_only_match_or_not_and_is_limited(client, db, cert)
 def test_bureau_revokes_and_verification_shows_it_at_once(client, db, world, cert, login_as):
     staff_headers = bearer(db, world.staff_nt)
     resp = client.post(f"/api/v1/certificates/{cert.number}/revoke", json={"reason": "x"}, headers=staff_headers)
-    assert resp.status_code == 403
+    assert resp.status_code == 403 and "监管部门" in resp.get_json()["message"]
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.status_refused",
+                                              AuditEvent.actor_id == world.staff_nt.id)) is not None
     county = client.post(f"/api/v1/certificates/{cert.number}/revoke", json={"reason": "quality_fault"},
                          headers=bearer(db, world.county_admin))
     assert county.status_code == 404  # the certificate is outside the county's region: not even seen
@@ -245,3 +248,26 @@ def test_home_pages_show_certificates(cert, app):
     c = app.test_client()
     login(c, "wangfang")
     assert cert.number in c.get("/home").get_data(as_text=True)
+
+
+def test_certificate_pages_have_no_inline_script_or_style(db, world, cw, cert, login_as):
+    import re
+
+    client = login_as("nt_staff")
+    for url in ["/certificates", f"/certificates/{cert.id}", "/certificates/classes", f"/certificates/classes/{cw.cls.id}",
+                f"/v/{cert.cid}"]:
+        resp = client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200, url
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert " style=" not in html, url
+    assert client.get("/certificates/static/verify.js").status_code == 200
+
+
+def test_staff_cannot_change_status_through_the_page(db, world, cert, login_as):
+    client = login_as("nt_staff")
+    resp = post_form(client, f"/certificates/{cert.id}/status", {"st-action": "revoke", "st-reason": "other",
+                                                                  "st-note": "试图撤销"}, token_from=f"/certificates/{cert.id}")
+    assert resp.status_code == 302
+    db.expire_all()
+    assert db.get(Certificate, cert.id).status.value == "valid"
