@@ -25,7 +25,7 @@ SC_INDEX = 2  # in NotoSansCJK-Regular.ttc: JP, KR, SC, TC, HK (Simplified Chine
 
 DPI = 200
 A4_LANDSCAPE_MM = (297, 210)
-QR_PRINT_MM = 32  # printed width of the QR code: ≥3 cm keeps it readable by phone scanners
+QR_MIN_PRINT_MM = 30  # the QR code is printed at least 3 cm wide: readable by phone scanners at arm's length
 
 
 class FontMissing(RuntimeError):
@@ -68,11 +68,11 @@ def qr_image(url: str, box_size: int = 10, border: int = 4) -> Image.Image:
     return qr.make_image(fill_color="black", back_color="white").get_image().convert("1")
 
 
-def qr_for_print(url: str, width_px: int) -> Image.Image:
-    """A QR code at most ``width_px`` wide with whole-pixel modules (no blurred module edges)."""
+def qr_for_print(url: str, min_width_px: int) -> Image.Image:
+    """A QR code at least ``min_width_px`` wide, with whole-pixel modules (no blurred module edges)."""
     probe = qr_image(url, box_size=1)
     modules = probe.size[0]
-    box = max(1, width_px // modules)
+    box = max(1, -(-min_width_px // modules))
     return probe.resize((modules * box, modules * box), Image.NEAREST)
 
 
@@ -111,7 +111,7 @@ def render_png_image(snapshot: dict, number: str, issued_on: str, valid_until: s
         d.text((mm(28), y), label + "：", font=f_label, fill=(90, 90, 90))
         d.text((mm(56), y), value, font=f_value, fill=ink)
         y += mm(8.5)
-    qr = qr_for_print(url, mm(QR_PRINT_MM)).convert("RGB")
+    qr = qr_for_print(url, mm(QR_MIN_PRINT_MM)).convert("RGB")
     qx, qy = w - mm(28) - qr.size[0], h - mm(34) - qr.size[1]
     img.paste(qr, (qx, qy))
     f_small = font(mm(3.6))
@@ -154,8 +154,9 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     c.setSubject(number)
     c.setCreator("首席质量官培训平台")
     c.drawImage(ImageReader(page), 0, 0, width=width, height=height)
+    _invisible_text(c, snapshot, number, issued_on, valid_until, height)
     # The QR again as its own lossless image at exactly its printed size, so it stays crisp on any printer.
-    qr = qr_for_print(url, mm(QR_PRINT_MM))
+    qr = qr_for_print(url, mm(QR_MIN_PRINT_MM))
     side = qr.size[0] / DPI * 25.4 * rl_mm
     x = width - 28 * rl_mm - side
     y = 34 * rl_mm
@@ -166,6 +167,24 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def _invisible_text(c, snapshot: dict, number: str, issued_on: str, valid_until: str, height: float) -> None:
+    """The page's words as invisible text (render mode 3) so the PDF can be searched and copied. The glyphs
+    seen on paper are the raster's; this layer draws nothing, so a viewer without the font shows no boxes."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    t = c.beginText()
+    t.setTextRenderMode(3)
+    t.setFont("STSong-Light", 12)
+    t.setTextOrigin(80, height - 160)
+    t.textLine(f"首席质量官结业证书 持证人：{snapshot.get('holder_name', '')}")
+    for label, value in _lines(snapshot, number, issued_on, valid_until):
+        t.textLine(f"{label}：{value}")
+    c.drawText(t)
 
 
 def decode_qr_from_image(img: Image.Image) -> list[str]:

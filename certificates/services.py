@@ -231,7 +231,10 @@ def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: C
     serial = next_serial(session, issuer, tier, today.year)
     number = pattern.format(region_code=issuer.region_code, tier_code=tier.code, year=today.year, serial=serial,
                             issuer_code=issuer.code)
-    kid, private = keystore.signing_key(cfg.key_dir)
+    try:
+        kid, private = keystore.signing_key(cfg.key_dir)
+    except keystore.NoSigningKey:
+        raise DomainError(_("尚未创建证书签名密钥：请系统管理员运行 python -m lms.secrets init"))
     holder = enrollment.user
     name = _holder_name(session, holder)
     years = programme.certificate_validity_years or 3

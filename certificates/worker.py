@@ -30,9 +30,13 @@ def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids:
     """Queue issuing for the class's approved enrolments (or the given ones). A job of the class still running
     is returned instead of starting a second one."""
     services._class_access(session, actor, cls)
-    running = session.scalar(select(IssueJob).where(IssueJob.class_id == cls.id, IssueJob.status.in_(["pending", "running"])))
-    if running is not None and utcnow() - (running.started_at or running.created_at) < STALE_AFTER:
-        return running
+    running = session.scalar(select(IssueJob).where(IssueJob.class_id == cls.id, IssueJob.status.in_(["pending", "running"]))
+                             .order_by(IssueJob.id.desc()).limit(1))
+    if running is not None:
+        if utcnow() - (running.started_at or running.created_at) < STALE_AFTER:
+            return running
+        # Its worker died (a restart): close it; the new run skips whatever it had issued.
+        running.status, running.finished_at = "interrupted", utcnow()
     stmt = select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.status == EnrollmentStatus.approved)
     if enrollment_ids is not None:
         stmt = stmt.where(Enrollment.id.in_(enrollment_ids))

@@ -24,7 +24,7 @@
       .then(function (r) { return r.json(); })
       .then(function (p) {
         show(p);
-        if (p.status !== "done") { window.setTimeout(function () { poll(url); }, 600); }
+        if (p.status === "pending" || p.status === "running") { window.setTimeout(function () { poll(url); }, 600); }
       })
       .catch(function () { window.setTimeout(function () { poll(url); }, 2000); });
   }
@@ -45,5 +45,5 @@
   });
   var url = box.getAttribute("data-progress-url");
   var status = box.getAttribute("data-status");
-  if (url && status && status !== "done") { poll(url); }
+  if (url && (status === "pending" || status === "running")) { poll(url); }
 })();
