@@ -13,7 +13,7 @@ from certificates.models import Certificate, CertificateStatus, IssueJob, Reason
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
-from lms.errors import NotFound, ValidationFailed
+from lms.errors import Forbidden, NotFound, ValidationFailed
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
 
@@ -98,8 +98,8 @@ def certificate_revoke(number: str):
         reason, note = ReasonCategory.other.value, (reason + ("；" + note if note else ""))
     try:
         services.change_status(db.session, user, cert, "revoke", reason, note, today_local())
-    except Exception:
-        db.session.commit()  # keeps the audit entry of a refused change; nothing else was changed
+    except Forbidden:
+        db.session.commit()  # keeps the audit entry of the refused change; nothing else was changed
         raise
     db.session.commit()
     return jsonify(certificate_json(cert))

@@ -25,8 +25,8 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from lms.orgs.models import Institution, Region, Regulator
-from lms.orgs.services import bureau_for_tier, regulator_of
+from lms.orgs.models import Region, Regulator
+from lms.orgs.services import bureau_for_tier
 from lms.pii import mask_name
 
 
@@ -162,6 +162,7 @@ def _class_access(session: Session, actor: User, cls: TrainingClass) -> None:
           or (actor.role == Role.institution_staff and actor.institution_id == cls.institution_id)
           or (actor.role == Role.regulator_admin and actor.region is not None and actor.region.contains(cls.region)))
     if not ok:
+        # Courses owns TrainingClass's scope rule; the refusal is reported the way get_visible reports one.
         audit._record_denied(session, actor, TrainingClass, cls.id)
         raise NotFound(_("记录不存在或无权查看"))
 
@@ -396,7 +397,7 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
     return res.ok and res.fields == signed_fields(cert)
 
 
-def public_view(session: Session, cert: Certificate, today: dt.date, base_url: str = "") -> dict:
+def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
     """What anyone may see: no ID number, phone, score or photo; the holder's name masked."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}

@@ -22,7 +22,7 @@ from courses.models import Enrollment, EnrollmentStatus
 from lms.auth.views import roles_required
 from lms.db import db
 from lms.domain import Role
-from lms.errors import DomainError, ValidationFailed
+from lms.errors import DomainError, Forbidden, ValidationFailed
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
 from lms.forms import apply_errors
 from lms.orgs.models import Region
@@ -116,8 +116,11 @@ def change_status(cert_id: int):
         except ValidationFailed as exc:
             db.session.rollback()
             flash("；".join(exc.errors.values()), "danger")
+        except Forbidden as exc:
+            db.session.commit()  # keeps the audit entry of the refused change; nothing else was changed
+            flash(exc.message, "danger")
         except DomainError as exc:
-            db.session.commit()  # keeps the audit entry of a refused change
+            db.session.rollback()
             flash(exc.message, "danger")
         else:
             db.session.commit()
