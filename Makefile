@@ -22,7 +22,7 @@ install: $(VENV)/.runtime translations
 install-dev: $(VENV)/.dev translations
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -f -d lms/translations
+	$(BIN)/pybabel compile -f -d lms/translations >/dev/null
 
 secrets: $(VENV)/.runtime
 	$(BIN)/python -m lms.secrets init
@@ -45,7 +45,13 @@ scheduler: install
 
 ## test: install and run every test (unit, web, migrations, browser). TEST_DATABASE_URL picks the database.
 test: install-dev
+	@scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## messages: extract message ids (Chinese) and update the English catalog; then translate the new entries
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot --no-location --sort-output --project cqo-lms .
+	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete

@@ -41,17 +41,34 @@ def record(
 
 
 def _record_denied(session: Session, user: Any, model: type, pk: Any) -> None:
-    # Written in its own transaction: the request that triggered it is about to fail with 404 and roll back.
+    """A look-up outside the user's scope. In a request, the refusal is queued on ``g`` and written by
+    ``flush_denied`` after the request's own work is rolled back (the request ends in a 404, so nothing it
+    did may stay, but the refusal must). Outside a request it joins the caller's transaction."""
     log.warning("access denied: user=%s model=%s id=%s", getattr(user, "id", None), model.__name__, pk)
-    bind = session.get_bind()
-    from sqlalchemy.orm import Session as _S
+    from flask import g, has_app_context
 
+    if has_app_context():
+        g.setdefault("denied_events", []).append((getattr(user, "id", None), model.__name__, str(pk)))
+    else:
+        record(session, user, "access_denied", object_type=model.__name__, object_id=pk)
+
+
+def flush_denied(session: Session) -> None:
+    """Roll back the request's work and commit the queued refusals (called by the error handlers)."""
+    from flask import g
+
+    events = g.pop("denied_events", None)
+    if not events:
+        return
     try:
-        with _S(bind=bind) as s:
-            record(s, user, "access_denied", object_type=model.__name__, object_id=pk)
-            s.commit()
+        session.rollback()
+        for actor_id, object_type, object_id in events:
+            session.add(AuditEvent(actor_id=actor_id, action="access_denied", object_type=object_type,
+                                   object_id=object_id, detail={}, request_id=_request_id_provider[0]()))
+        session.commit()
     except Exception:  # the refusal itself must never fail because its log entry could not be written
-        log.exception("could not record an access_denied event")
+        session.rollback()
+        log.exception("could not record access_denied events")
 
 
 on_denied(_record_denied)

@@ -11,7 +11,7 @@ def _import_optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        # Absent module, or absent feature package altogether (exc.name is then just the package).
+        # Absent feature (or absent module of it): skip. A missing import *inside* it still raises.
         if exc.name == module or module.startswith(f"{exc.name}."):
             return None
         raise

@@ -109,8 +109,16 @@ def init_app(app: Flask) -> None:
         500: (_l("服务器内部错误"), _l("系统出现了问题，我们已记录。请把页面上的请求编号告诉管理员。")),
     }
 
+    def _flush_denied():
+        from lms import audit
+        from lms.db import db
+
+        if "denied_events" in g:
+            audit.flush_denied(db.session)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        _flush_denied()
         title, message = messages.get(exc.code or 500, (exc.name, exc.description))
         if exc.code == 400 and "CSRF" in (exc.description or ""):
             message = _("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
@@ -121,6 +129,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        _flush_denied()
         title, _m = messages.get(exc.status, messages[400])
         return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None))
 

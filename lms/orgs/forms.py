@@ -31,3 +31,7 @@ class EnterpriseForm(FlaskForm):
     above_designated_size = BooleanField(_l("规模以上企业"))
     main_products = TextAreaField(_l("主要产品"), validators=[optional(), length(2000)])
     address = StringField(_l("地址"), validators=[optional(), length(255)])
+
+
+class IdLookupForm(FlaskForm):
+    id_number = StringField(_l("身份证号"), validators=[required(), length(18, 18)], render_kw={"autocomplete": "off"})

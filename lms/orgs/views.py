@@ -16,7 +16,7 @@ from lms.domain import Role, SizeClass, Tier
 from lms.errors import DomainError, ValidationFailed
 from lms.forms import apply_errors
 from lms.orgs import services
-from lms.orgs.forms import AuthorisationForm, EnterpriseForm, InstitutionForm
+from lms.orgs.forms import AuthorisationForm, EnterpriseForm, IdLookupForm, InstitutionForm
 from lms.orgs.models import Enterprise, Institution, Region
 from lms.people.models import TraineeProfile
 from lms.scoping import get_visible, visible
@@ -32,7 +32,7 @@ def _nav(user):
         return [
             ("orgs.institutions", _("培训机构")),
             ("orgs.enterprises", _("企业")),
-            ("orgs.trainees", _("学员")),
+            ("orgs.trainees", _("学员名单")),
             ("orgs.users", _("账号")),
         ]
     return []
@@ -169,11 +169,28 @@ def enterprise_edit(ent_id: int | None = None):
 def trainees():
     stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name)
     if q := _q():
-        from lms.pii import lookup_hash
-
-        stmt = stmt.where(or_(TraineeProfile.real_name.contains(q), TraineeProfile.id_number_hash == lookup_hash(q)))
+        stmt = stmt.where(TraineeProfile.real_name.contains(q))
     page = paginate(db.session, stmt)
-    return render_template("orgs/trainees.html", page=page, q=q)
+    return render_template("orgs/trainees.html", page=page, q=q, lookup=IdLookupForm())
+
+
+@bp.route("/trainees/lookup", methods=["POST"])
+@roles_required(*ADMINS)
+def trainee_lookup():
+    """Find a trainee by full ID number. A POST, so the number never appears in a URL or an access log."""
+    from lms.pii import lookup_hash
+
+    form = IdLookupForm()
+    if form.validate_on_submit():
+        prof = db.session.scalar(
+            visible(TraineeProfile, current_user).where(
+                TraineeProfile.id_number_hash == lookup_hash(form.id_number.data.strip().upper())
+            )
+        )
+        if prof is not None:
+            return redirect(url_for("orgs.trainee", profile_id=prof.id))
+    flash(_("本地区没有该身份证号的学员"), "warning")
+    return redirect(url_for("orgs.trainees"))
 
 
 @bp.route("/trainees/<int:profile_id>")

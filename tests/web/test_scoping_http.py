@@ -76,12 +76,13 @@ def test_api_scoping_and_guessing(client, db, world):
 
 def test_api_validation_errors_are_chinese_and_name_fields(client, db, world):
     h = _bearer(db, world.city_admin)
-    resp = client.post("/api/v1/enterprises", json={"name": "某企业", "credit_code": "91320600MA1NT00019",
-                                                   "region_id": world.qidong.id, "ownership_type": "private",
-                                                   "size_class": "big"}, headers=h)
+    payload = {"name": "某企业", "credit_code": "91320600MA1NT00019", "region_id": world.qidong.id,
+               "ownership_type": "private", "size_class": "medium"}
+    resp = client.post("/api/v1/enterprises", json=payload, headers=h)
     body = resp.get_json()
-    assert resp.status_code == 422 and "credit_code" in body["fields"] and "size_class" in body["fields"]
-    assert "校验位" in body["fields"]["credit_code"]
+    assert resp.status_code == 422 and "校验位" in body["fields"]["credit_code"]
+    resp = client.post("/api/v1/enterprises", json={**payload, "size_class": "big"}, headers=h)
+    assert resp.status_code == 422 and "size_class" in resp.get_json()["fields"]
     resp = client.post("/api/v1/enterprises", data="not json", headers={**h, "Content-Type": "application/json"})
     assert resp.status_code == 422
     resp = client.post("/api/v1/institutions", json={"name": "x"}, headers=_bearer(db, world.staff_nt))
@@ -126,3 +127,13 @@ def test_token_page_creates_and_revokes(client, db, login_as, world):
     t = db.scalar(select(ApiToken).where(ApiToken.user_id == world.staff_nt.id))
     post_form(client, f"/auth/tokens/{t.id}/revoke", {}, token_from="/auth/tokens")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_lookup_by_id_number_is_a_post_and_scoped(client, db, login_as, world):
+    prof = db.scalar(select(TraineeProfile).where(TraineeProfile.user_id == world.trainee.id))
+    other = db.scalar(select(TraineeProfile).where(TraineeProfile.user_id == world.trainee_fz.id))
+    login_as("nt_admin")
+    resp = post_form(client, "/manage/trainees/lookup", {"id_number": prof.id_number}, token_from="/manage/trainees")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/manage/trainees/{prof.id}")
+    resp = post_form(client, "/manage/trainees/lookup", {"id_number": other.id_number}, token_from="/manage/trainees")
+    assert resp.headers["Location"].endswith("/manage/trainees")

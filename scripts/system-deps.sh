@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs that pip cannot provide: Chromium for the browser tests and a CJK
+# font so Chinese renders (pages, certificates). Installs them when run as root; otherwise says what to run.
+set -euo pipefail
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "Missing Debian packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2
+  exit 1
+fi
