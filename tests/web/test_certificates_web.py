@@ -74,6 +74,8 @@ def test_other_institution_cannot_see_or_issue_the_class(db, world, cw, cfg, log
     resp = post_form(client, f"/certificates/classes/{cw.cls.id}/issue", {}, token_from="/certificates/classes")
     assert resp.status_code == 404
     assert db.scalar(select(Certificate)) is None
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "access_denied", AuditEvent.actor_id == world.staff_fj.id,
+                                              AuditEvent.object_type == "TrainingClass")) is not None
 
 
 def test_trainee_downloads_own_certificate_only(app, db, world, cert, login_as):
