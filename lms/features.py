@@ -27,6 +27,12 @@ def import_jobs() -> None:
         _import_optional(f"{pkg}.jobs")
 
 
+def import_setup() -> None:
+    """Setup steps the features add to ``python -m lms.secrets init`` (e.g. certificate signing keys)."""
+    for pkg in FEATURES:
+        _import_optional(f"{pkg}.setup")
+
+
 def blueprints() -> list:
     out = []
     for pkg in FEATURES:

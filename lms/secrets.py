@@ -32,8 +32,13 @@ def main(argv: list[str]) -> int:
         print("usage: python -m lms.secrets init", file=sys.stderr)
         return 2
     print(init())
-    # Features with keys of their own (certificate signing) hook in here.
-    for hook in _hooks:
+    # Features with keys of their own (certificate signing) hook in here. Run as ``python -m``, this file is
+    # ``__main__``: the hooks are registered on the importable ``lms.secrets``, so read them from there.
+    from lms import features
+    from lms import secrets as registry
+
+    features.import_setup()
+    for hook in registry._hooks:
         print(hook())
     return 0
 

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+
+from certificates.models import IssuerKind, ReasonCategory
+from lms.forms import length, optional, required
+
+
+class IssueForm(FlaskForm):
+    enrollment_id = HiddenField()
+
+
+class StatusForm(FlaskForm):
+    action = SelectField(_l("操作"), choices=[("suspend", _l("暂停")), ("reinstate", _l("恢复")), ("revoke", _l("撤销"))],
+                         validators=[required()])
+    reason = SelectField(_l("原因类别"), choices=[("", _l("请选择"))] + ReasonCategory.choices(), validators=[optional()])
+    note = TextAreaField(_l("说明"), validators=[optional(), length(1000)])
+
+
+class ReissueForm(FlaskForm):
+    note = TextAreaField(_l("换发原因"), validators=[required(), length(500, 2)])
+
+
+class HolderCheckForm(FlaskForm):
+    id_number = StringField(_l("持证人身份证号码"), validators=[required(), length(18, 18)],
+                            render_kw={"autocomplete": "off", "inputmode": "text", "maxlength": 18})
+
+
+class SettingsForm(FlaskForm):
+    number_pattern = StringField(_l("证书编号规则"), validators=[required(), length(128, 8)])
+    issuer_basic = SelectField(_l("基础培训发证主体"), choices=IssuerKind.choices())
+    issuer_advanced = SelectField(_l("提升培训发证主体"), choices=IssuerKind.choices())
+    issuer_senior = SelectField(_l("高级培训发证主体"), choices=IssuerKind.choices())

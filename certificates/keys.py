@@ -1,0 +1,119 @@
+"""Signing keys: Ed25519, kept in files under ``CERT_KEY_DIR`` (never in the database).
+
+``keyring.json`` lists every key with its signing window; ``<kid>.pem`` holds each private key (mode 0600).
+Rotation starts a new key and closes the old one's window; old keys stay published so the certificates
+they signed keep verifying.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from certificates.signing import b64e
+
+KEYRING = "keyring.json"
+_lock = threading.Lock()
+
+
+class NoSigningKey(RuntimeError):
+    def __str__(self) -> str:
+        return (f"no certificate signing key in {self.args[0]}: run `python -m lms.secrets init` "
+                f"(or `flask --app wsgi cert-keys rotate`) once")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    valid_from: str  # ISO date the key started signing
+    valid_until: str | None  # ISO date it stopped (None while active)
+
+
+def _read(key_dir: Path) -> dict:
+    path = key_dir / KEYRING
+    if not path.exists():
+        return {"active": None, "keys": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write(key_dir: Path, ring: dict) -> None:
+    tmp = key_dir / (KEYRING + ".tmp")
+    tmp.write_text(json.dumps(ring, indent=2), encoding="utf-8")
+    os.replace(tmp, key_dir / KEYRING)
+
+
+def list_keys(key_dir: str | Path) -> list[KeyInfo]:
+    ring = _read(Path(key_dir))
+    return [KeyInfo(k["kid"], k["valid_from"], k.get("valid_until")) for k in ring["keys"]]
+
+
+def active_kid(key_dir: str | Path) -> str | None:
+    return _read(Path(key_dir)).get("active")
+
+
+def create_key(key_dir: str | Path, today: dt.date) -> str:
+    """Create a key and make it the active one; the previous active key stops signing today."""
+    key_dir = Path(key_dir)
+    with _lock:
+        key_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(key_dir, 0o700)
+        ring = _read(key_dir)
+        kid = f"cqo-{today:%Y%m%d}-{secrets.token_hex(4)}"
+        private = Ed25519PrivateKey.generate()
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        fd = os.open(key_dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        for k in ring["keys"]:
+            if k["kid"] == ring.get("active") and not k.get("valid_until"):
+                k["valid_until"] = today.isoformat()
+        ring["keys"].append({"kid": kid, "valid_from": today.isoformat(), "valid_until": None})
+        ring["active"] = kid
+        _write(key_dir, ring)
+        _cache.clear()
+        return kid
+
+
+def ensure_key(key_dir: str | Path, today: dt.date) -> tuple[str, bool]:
+    """The active key id, creating the first key if there is none. Returns (kid, created)."""
+    kid = active_kid(key_dir)
+    if kid:
+        return kid, False
+    return create_key(key_dir, today), True
+
+
+_cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
+
+
+def private_key(key_dir: str | Path, kid: str) -> Ed25519PrivateKey:
+    cache_key = (str(key_dir), kid)
+    if cache_key not in _cache:
+        pem = (Path(key_dir) / f"{kid}.pem").read_bytes()
+        _cache[cache_key] = serialization.load_pem_private_key(pem, password=None)
+    return _cache[cache_key]
+
+
+def signing_key(key_dir: str | Path) -> tuple[str, Ed25519PrivateKey]:
+    kid = active_kid(key_dir)
+    if not kid:
+        raise NoSigningKey(str(key_dir))
+    return kid, private_key(key_dir, kid)
+
+
+def public_document(key_dir: str | Path) -> dict:
+    """What ``/.well-known/cqo-certificate-keys.json`` publishes: each key as a JWK with its window."""
+    out = []
+    for k in list_keys(key_dir):
+        pub = private_key(key_dir, k.kid).public_key().public_bytes(serialization.Encoding.Raw,
+                                                                     serialization.PublicFormat.Raw)
+        out.append({"kid": k.kid, "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "x": b64e(pub),
+                    "valid_from": k.valid_from, "valid_until": k.valid_until})
+    return {"issuer": "首席质量官培训平台", "keys": out}

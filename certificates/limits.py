@@ -1,0 +1,26 @@
+"""Rate limits of the public verification surfaces (per client address; the holder check also per certificate)."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from lms.extensions import limiter
+
+
+def verify_limit() -> str:
+    return current_app.config.get("CERT_VERIFY_RATE_LIMIT", "1000 per hour")
+
+
+def holder_limit() -> str:
+    return current_app.config.get("CERT_HOLDER_CHECK_RATE_LIMIT", "20 per hour")
+
+
+def holder_per_certificate_limit() -> str:
+    return current_app.config.get("CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT", "30 per day")
+
+
+# One budget per address for the page and the JSON: enumerating ids through either costs the same.
+verify_rate = limiter.shared_limit(verify_limit, scope="cert-verify")
+holder_rate = limiter.shared_limit(holder_limit, scope="cert-holder-check")
+holder_rate_per_certificate = limiter.shared_limit(
+    holder_per_certificate_limit, scope="cert-holder-check-cid",
+    key_func=lambda: "cid:" + str((request.view_args or {}).get("cid", "")))

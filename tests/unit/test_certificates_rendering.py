@@ -1,0 +1,80 @@
+"""The printed certificate: real CJK glyphs, a QR code readable at 3 cm, PNG and PDF that decode."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw
+
+from certificates import rendering
+
+URL = "https://cqo.example.gov.cn/v/" + "Ab3_" * 6 + "#" + "e" * 190 + "." + "s" * 86
+SNAP = {"holder_name": "王芳", "programme": "2026年江苏省首席质量官基础培训", "tier_label": "基础",
+        "class_name": "南通市2026年第一期基础班", "class_start": "2026-09-01", "class_end": "2026-09-05",
+        "institution": "南通市质量技术培训中心", "bureau": "南通市市场监督管理局", "issuer": "南通市市场监督管理局"}
+
+
+def glyph(ch: str) -> Image.Image:
+    img = Image.new("L", (80, 80), 255)
+    ImageDraw.Draw(img).text((8, 4), ch, font=rendering.font(60), fill=0)
+    return img
+
+
+def test_cjk_characters_render_as_distinct_glyphs():
+    tofu = glyph("\U000f0000")  # a private-use code point: what a missing glyph looks like in this font
+    images = [glyph(c) for c in "质量官证书王芳"]
+    for img in images:
+        assert ImageChops.difference(img, tofu).getbbox() is not None  # not the missing-glyph box
+        assert img.getbbox() is not None  # not blank
+    for i, a in enumerate(images):
+        for b in images[i + 1:]:
+            assert ImageChops.difference(a, b).getbbox() is not None
+
+
+def test_missing_font_fails_with_a_clear_message(monkeypatch):
+    monkeypatch.setattr(rendering, "KNOWN_FONT_PATHS", ["/nonexistent/font.ttc"])
+    monkeypatch.setattr(rendering.shutil, "which", lambda _name: None)
+    rendering.font_path.cache_clear()
+    try:
+        with pytest.raises(rendering.FontMissing) as exc:
+            rendering.font_path()
+        assert "fonts-noto-cjk" in str(exc.value)
+    finally:
+        rendering.font_path.cache_clear()
+
+
+def test_qr_readable_when_printed_3cm_wide():
+    import zxingcpp
+    from PIL import ImageFilter
+
+    # On the certificate the QR is never narrower than 3 cm.
+    placed = rendering.qr_for_print(URL, rendering.mm(rendering.QR_MIN_PRINT_MM))
+    assert placed.size[0] / rendering.DPI * 25.4 >= 30
+    # Printed exactly 3 cm wide and read back at 300 and at a coarse 150 dpi, slightly blurred like ink.
+    modules = rendering.qr_image(URL, box_size=1)
+    for dpi in (300, 150):
+        px = round(30 / 25.4 * dpi)
+        printed = modules.convert("L").resize((px, px), Image.NEAREST).filter(ImageFilter.GaussianBlur(0.6))
+        canvas = Image.new("L", (px + 40, px + 40), 255)
+        canvas.paste(printed, (20, 20))
+        assert [r.text for r in zxingcpp.read_barcodes(canvas)] == [URL], dpi
+
+
+def test_png_and_pdf_carry_the_link():
+    png = rendering.render_png(SNAP, "320600-B-2026-00017", "2026-11-22", "2029-11-21", URL)
+    img = Image.open(io.BytesIO(png))
+    assert img.size[0] > img.size[1]  # landscape
+    assert rendering.decode_qr_from_image(img) == [URL]
+    pdf = rendering.render_pdf(SNAP, "320600-B-2026-00017", "2026-11-22", "2029-11-21", URL)
+    assert pdf.startswith(b"%PDF-")
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    w, h = doc[0].get_size()
+    doc.close()
+    assert round(w) == 842 and round(h) == 595  # A4 landscape in points
+    assert rendering.decode_qr_from_pdf(pdf) == [URL]
+    doc = pdfium.PdfDocument(pdf)
+    text = doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert "320600-B-2026-00017" in text and "王芳" in text and "南通市市场监督管理局" in text

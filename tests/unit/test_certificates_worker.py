@@ -1,0 +1,72 @@
+"""Background issuing: one failure does not stop the others, re-running issues nothing twice, and two runs
+racing on their own connections share no serial and leave no gap."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from certificates import worker
+from certificates.models import Certificate, IssueJob
+from lms.db import Base, make_engine
+from tests import factories
+from tests.cert_factories import cert_cfg, completion_rules, cw, enrol, make_class, make_programme  # noqa: F401
+from tests.conftest import TODAY
+
+
+def test_one_failure_does_not_stop_the_others_and_rerun_issues_nothing_twice(app, db, world, cw, cert_cfg):
+    others = [enrol(db, cw.cls, factories.make_trainee(db, f"trainee_w{i}", world.ent_qd, real_name=n))
+              for i, n in enumerate(["李强", "张静", "刘洋"])]
+    failing = others[1].id
+    maker = app.extensions["lms_db"].sessionmaker
+    with completion_rules(exam=lambda e: e.id != failing):
+        job = worker.start_job(db, world.staff_nt, cw.cls)
+        db.commit()
+        out = worker.process_job(maker, job.id, cert_cfg, TODAY)
+        assert (out["total"], out["issued"], out["failed"], out["skipped"], out["status"]) == (4, 3, 1, 0, "done")
+        db.expire_all()
+        failed = [i for i in db.get(IssueJob, job.id).items if i.status == "failed"]
+        assert failed[0].enrollment_id == failing and "规则exam" in failed[0].message
+        again = worker.start_job(db, world.staff_nt, cw.cls)
+        db.commit()
+        out = worker.process_job(maker, again.id, cert_cfg, TODAY)
+        assert (out["issued"], out["skipped"], out["failed"]) == (0, 3, 1)
+    assert len(db.scalars(select(Certificate)).all()) == 3
+
+
+def test_racing_runs_share_no_serial(app, tmp_path, cert_cfg):
+    engine = make_engine(f"sqlite:///{tmp_path / 'race.sqlite3'}")
+    Base.metadata.create_all(engine)
+    maker = sessionmaker(engine, expire_on_commit=False)
+    with maker() as s:
+        w = factories.World.build(s)
+        cls = make_class(s, w.inst_nt, make_programme(s, w.jiangsu))
+        for i in range(12):
+            enrol(s, cls, factories.make_trainee(s, f"racer{i:02d}", w.ent_qd, real_name="赵敏"))
+        jobs = [worker.start_job(s, w.staff_nt, cls), None]
+        s.commit()
+        jobs[1] = IssueJob(class_id=cls.id, requested_by_id=w.staff_nt.id)  # a second run of the same class
+        from certificates.models import IssueJobItem
+
+        jobs[1].items = [IssueJobItem(enrollment_id=i.enrollment_id) for i in jobs[0].items]
+        s.add(jobs[1])
+        s.commit()
+        job_ids = [j.id for j in jobs]
+    results = {}
+    with completion_rules(test_ok=True):
+        def run(job_id):
+            with app.app_context():
+                results[job_id] = worker.process_job(maker, job_id, cert_cfg, TODAY)
+
+        threads = [threading.Thread(target=run, args=(j,)) for j in job_ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    with maker() as s:
+        numbers = sorted(s.scalars(select(Certificate.number)))
+    engine.dispose()
+    assert numbers == [f"320600-B-2026-{n:05d}" for n in range(1, 13)]
+    assert sum(r["issued"] for r in results.values()) == 12
+    assert sum(r["failed"] for r in results.values()) == 0
