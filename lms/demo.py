@@ -166,13 +166,22 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
         counts["trainees"] += 1
         counts["users"] += 1
     session.flush()
-    for hook in _hooks:
+    for hook in sorted(_hooks, key=_hook_order):
         for k, v in (hook(session, today) or {}).items():
             counts[k] = counts.get(k, 0) + v
     return counts
 
 
 _hooks: list = []
+
+
+def _hook_order(fn) -> int:
+    """Platform hooks first, then features in lms.features order, whatever order they were imported in:
+    each feature's demo builds on the data of the ones before it."""
+    from lms.features import FEATURES
+
+    top = fn.__module__.split(".")[0]
+    return FEATURES.index(top) + 1 if top in FEATURES else 0
 
 
 def add_seed_hook(fn) -> None:

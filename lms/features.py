@@ -17,9 +17,12 @@ def _import_optional(module: str):
         raise
 
 
+PLATFORM_MODELS = ["lms.auth.models", "lms.orgs.models", "lms.people.models", "lms.jobs.models", "lms.uploads"]
+
+
 def import_models() -> None:
-    for pkg in ["lms.auth", "lms.orgs", "lms.people", "lms.jobs", *FEATURES]:
-        _import_optional(f"{pkg}.models")
+    for module in PLATFORM_MODELS + [f"{pkg}.models" for pkg in FEATURES]:
+        _import_optional(module)
 
 
 def import_jobs() -> None:

@@ -23,11 +23,12 @@ def keydoc(cfg):
 
 
 def test_no_rules_registered_means_not_complete(db, world, cw, cert_cfg):
-    results = services.completion_check(db, cw.e_wang)
-    assert [r.met for r in results] == [False]
-    with pytest.raises(DomainError) as exc:
-        services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
-    assert "尚未配置任何结业条件" in exc.value.message
+    with completion_rules():
+        results = services.completion_check(db, cw.e_wang)
+        assert [r.met for r in results] == [False]
+        with pytest.raises(DomainError) as exc:
+            services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
+        assert "尚未配置任何结业条件" in exc.value.message
 
 
 def test_refused_with_each_unmet_rule(db, world, cw, cert_cfg):
