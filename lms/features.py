@@ -11,7 +11,8 @@ def _import_optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name == module:
+        # The module, or its whole feature package, is absent (a branch that has not merged it yet).
+        if exc.name in (module, module.split(".")[0]):
             return None
         raise
 
