@@ -67,12 +67,11 @@ def db(app):
     from lms.extensions import limiter
 
     limiter.reset()
-    ctx = app.app_context()
-    ctx.push()
+    # No app context is pushed here: the test client's requests must each get their own (and so their own
+    # ``g`` and database session), exactly as in production. (Fix from the lead, merged on main.)
     try:
         yield session
     finally:
-        ctx.pop()
         session.close()
         state.sessionmaker = original
         if outer.is_active:
