@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from exams import attempts, imports, results, stats
 from exams.models import CountingRule, ExamResult
+from lms.auth.models import AuditEvent
 from lms.completion import check
 from lms.errors import NotFound, ValidationFailed
 from lms.scoping import get_visible, visible
@@ -118,6 +119,10 @@ def test_results_are_scoped_to_the_institution(db, world, setup):
             get_visible(db, ExamResult, res.id, outsider)
     assert get_visible(db, ExamResult, res.id, world.trainee) is res
     assert not list(db.scalars(visible(type(exam), world.staff_fj)))
+    with pytest.raises(NotFound):
+        get_visible(db, type(exam), exam.id, world.staff_fj)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "access_denied").order_by(AuditEvent.id.desc()))
+    assert event.actor_id == world.staff_fj.id and event.object_type == "Exam"
 
 
 def test_distribution_and_item_statistics(db, world, setup):
