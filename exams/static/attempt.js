@@ -145,7 +145,9 @@
       if (Object.keys(pending).length && !closed) { window.alert(msg.wait); return; }
       submitting = true;
       storePending({});
-      form.requestSubmit(submitter || document.getElementById("submit-exam"));
+      // Later than this microtask: while the first submit event is still being dispatched, the browser
+      // ignores a new requestSubmit().
+      setTimeout(function () { form.requestSubmit(submitter || document.getElementById("submit-exam")); }, 0);
     });
   }
 
@@ -157,7 +159,10 @@
     if (left === 0 && !submitting) {
       timer.textContent = msg.timeup;
       submitting = true;
-      flush().then(function () { storePending({}); form.requestSubmit(document.getElementById("submit-exam")); });
+      flush().then(function () {
+        storePending({});
+        setTimeout(function () { form.requestSubmit(document.getElementById("submit-exam")); }, 0);
+      });
     }
   }
 
