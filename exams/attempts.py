@@ -90,6 +90,7 @@ def exams_for_trainee(session: Session, user):
 
 
 def open_attempt(session: Session, exam: Exam, user) -> Attempt | None:
+    """The trainee's attempt of this exam that is still open, if any (there is at most one)."""
     return session.scalar(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.user_id == user.id,
                                                 Attempt.status == AttemptStatus.open))
 
@@ -232,6 +233,7 @@ def save_answer(session: Session, user, attempt: Attempt, attempt_question_id: i
 
 
 def saved_answers(session: Session, attempt: Attempt) -> dict[int, Answer]:
+    """The attempt's stored answers by paper question id (what a reload or a second tab shows)."""
     return {a.attempt_question_id: a for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))}
 
 

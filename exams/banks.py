@@ -167,6 +167,7 @@ def answer_text(question) -> str:
 
 
 def knowledge_points(session: Session, bank_ids: list[int]) -> list[str]:
+    """The distinct knowledge points of the banks, for filters and blueprint rules."""
     if not bank_ids:
         return []
     return list(session.scalars(select(Question.knowledge_point).where(Question.bank_id.in_(bank_ids))

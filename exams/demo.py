@@ -8,7 +8,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courses.models import Enrollment, EnrollmentStatus, Programme, TrainingClass
+from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, Programme,
+                            TrainingClass)
 from exams import banks
 from exams.models import BlueprintSection, Exam, ExamStatus, Question, QuestionType, ReviewPolicy
 from exams.seed_questions import QUESTIONS
@@ -37,8 +38,25 @@ def seed_shared_bank(session: Session, province: Region) -> tuple:
     return bank, added
 
 
+def _attend_sessions_held(session: Session, enrollment: Enrollment, today: dt.date) -> int:
+    """In the story Wang Fang attended every session held so far (journey 1 step 4), so that she is admitted
+    to the exam whichever feature's seed made the timetable; only missing records are added."""
+    now = dt.datetime.combine(today, dt.time(23, 59), tzinfo=dt.timezone.utc)
+    held = session.scalars(select(ClassSession.id).where(ClassSession.class_id == enrollment.class_id,
+                                                         ClassSession.starts_at <= now))
+    have = set(session.scalars(select(AttendanceRecord.session_id).where(AttendanceRecord.enrollment_id == enrollment.id)))
+    added = 0
+    for session_id in held:
+        if session_id not in have:
+            session.add(AttendanceRecord(session_id=session_id, enrollment_id=enrollment.id,
+                                         status=AttendanceStatus.present, method="manual", reason="演示数据"))
+            added += 1
+    session.flush()
+    return added
+
+
 def seed(session: Session, today: dt.date) -> dict:
-    counts = {"exam_questions": 0, "exams": 0}
+    counts = {"exam_questions": 0, "exams": 0, "attendance": 0}
     province = session.scalar(select(Region).where(Region.code == "320000"))
     inst = session.scalar(select(Institution).where(Institution.name == INSTITUTION_NAME))
     if province is None or inst is None:
@@ -66,9 +84,11 @@ def seed(session: Session, today: dt.date) -> dict:
     if trainee is not None:
         enr = session.scalar(select(Enrollment).where(Enrollment.class_id == cls.id, Enrollment.user_id == trainee.id))
         if enr is None:
-            session.add(Enrollment(class_id=cls.id, user_id=trainee.id, status=EnrollmentStatus.approved,
-                                   decision_reason="演示数据"))
+            enr = Enrollment(class_id=cls.id, user_id=trainee.id, status=EnrollmentStatus.approved,
+                             decision_reason="演示数据")
+            session.add(enr)
             session.flush()
+        counts["attendance"] = _attend_sessions_held(session, enr, today)
 
     exam = session.scalar(select(Exam).where(Exam.class_id == cls.id, Exam.title == EXAM_TITLE))
     if exam is None:

@@ -40,6 +40,7 @@ class UploadForm(FlaskForm):
 class ExamForm(FlaskForm):
     title = StringField(_l("考试名称"), validators=[required(), length(128, 1)])
     class_id = SelectField(_l("培训班"), coerce=int, validators=[optional()])
+    programme_id = SelectField(_l("或按培训项目（本机构该项目的所有培训班共用）"), coerce=int, validators=[optional()])
     opens_at = DateTimeLocalField(_l("开放时间"), format="%Y-%m-%dT%H:%M", validators=[required()])
     closes_at = DateTimeLocalField(_l("截止时间"), format="%Y-%m-%dT%H:%M", validators=[required()])
     duration_minutes = IntegerField(_l("考试时长（分钟）"), default=60, validators=[required()])

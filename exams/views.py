@@ -210,6 +210,16 @@ def _class_choices() -> list[tuple[int, str]]:
     return [(0, _("请选择"))] + [(c.id, c.name) for c in rows]
 
 
+def _programme_choices() -> list[tuple[int, str]]:
+    """Programmes the institution runs classes of: a programme exam serves all of them."""
+    from courses.models import Programme
+
+    rows = db.session.scalars(select(Programme).where(Programme.id.in_(
+        select(TrainingClass.programme_id).where(TrainingClass.institution_id == current_user.institution_id)))
+        .order_by(Programme.year.desc(), Programme.name)).all()
+    return [(0, _("不按项目"))] + [(p.id, p.name) for p in rows]
+
+
 @bp.route("/manage/new", methods=["GET", "POST"])
 @bp.route("/manage/<int:exam_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.institution_staff, Role.system_admin)
@@ -217,16 +227,18 @@ def exam_edit(exam_id: int | None = None):
     exam = get_visible(db.session, Exam, exam_id, current_user) if exam_id else None
     form = ExamForm(obj=exam)
     form.class_id.choices = _class_choices()
+    form.programme_id.choices = _programme_choices()
     if exam is not None and request.method == "GET":
         form.opens_at.data = exam.opens_at.astimezone(SHANGHAI).replace(tzinfo=None)
         form.closes_at.data = exam.closes_at.astimezone(SHANGHAI).replace(tzinfo=None)
         form.class_id.data = exam.class_id or 0
+        form.programme_id.data = exam.programme_id or 0
         form.counting.data, form.multiple_scoring.data = exam.counting.value, exam.multiple_scoring.value
         form.review_policy.data = exam.review_policy.value
     if form.validate_on_submit():
         data = papers.ExamData(
             title=form.title.data, class_id=form.class_id.data or None,
-            programme_id=exam.programme_id if exam and not form.class_id.data else None,
+            programme_id=None if form.class_id.data else (form.programme_id.data or None),
             opens_at=_local(form.opens_at.data), closes_at=_local(form.closes_at.data),
             duration_minutes=form.duration_minutes.data, attempts_allowed=form.attempts_allowed.data,
             counting=form.counting.data, pass_mark=form.pass_mark.data, multiple_scoring=form.multiple_scoring.data,

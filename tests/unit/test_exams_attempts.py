@@ -182,3 +182,18 @@ def test_short_answers_wait_for_a_grader(db, world, setup):
     with pytest.raises(Conflict):
         grading.grade_answer(db, world.staff_nt, answer, 40)
     assert db.scalar(select(func.count(Answer.id)).where(Answer.points.is_(None))) == 0
+
+
+def test_programme_exam_serves_the_institutions_classes_of_that_programme(db, world, setup):
+    prog, cls, enr, bank, _ = setup
+    exam = f.make_exam(db, world.staff_nt, cls, bank, class_id=None, programme_id=prog.id)
+    assert exam.class_id is None and exam.institution_id == world.inst_nt.id
+    assert attempts.enrollment_for(db, exam, world.trainee).id == enr.id
+    other_cls = f.make_class(db, world.inst_fj, prog)  # same programme, another institution
+    f.enrol(db, other_cls, world.trainee_fz)
+    assert attempts.enrollment_for(db, exam, world.trainee_fz) is None
+    assert exam in list(db.scalars(attempts.exams_for_trainee(db, world.trainee)))
+    assert exam not in list(db.scalars(attempts.exams_for_trainee(db, world.trainee_fz)))
+    with pytest.raises(ValidationFailed) as exc:
+        f.make_exam(db, world.staff_nt, other_cls, bank)  # another institution's class
+    assert "培训班" in exc.value.errors["class_id"]

@@ -97,3 +97,38 @@ def test_seed_questions_are_valid_and_cover_the_compulsory_courses(db, world):
     assert added == len(QUESTIONS) >= 100
     assert len(banks.knowledge_points(db, [bank.id])) == 8
     assert seed_shared_bank(db, world.jiangsu)[1] == 0  # idempotent
+
+
+def test_demo_seed_is_idempotent_and_admits_the_demo_trainee(db, world):
+    import datetime as dt
+
+    from courses.models import ClassSession, Enrollment
+    from exams import attempts, demo
+    from exams.models import Exam
+    from tests.factories import make_institution, make_trainee
+    from lms.domain import Tier
+
+    make_institution(db, world.nantong, (Tier.advanced,), name=demo.INSTITUTION_NAME)
+    trainee = make_trainee(db, "trainee", world.ent_qd)
+    today = dt.date(2026, 11, 22)
+    first = demo.seed(db, today)
+    assert first["exams"] == 1 and first["exam_questions"] >= 100
+    exam = db.scalar(select(Exam).where(Exam.title == demo.EXAM_TITLE))
+    # A timetable made by another seed, with a session already held: the trainee attended it.
+    db.add(ClassSession(class_id=exam.class_id, starts_at=dt.datetime(2026, 11, 20, 1, tzinfo=dt.timezone.utc),
+                        ends_at=dt.datetime(2026, 11, 20, 5, tzinfo=dt.timezone.utc), hours=4))
+    db.flush()
+    again = demo.seed(db, today)
+    assert again == {"exam_questions": 0, "exams": 0, "attendance": 1}
+    assert demo.seed(db, today)["attendance"] == 0
+    now = dt.datetime(2026, 11, 22, 3, tzinfo=dt.timezone.utc)
+    assert attempts.admission(db, exam, trainee, now).allowed
+    assert db.scalar(select(func.count(Enrollment.id)).where(Enrollment.user_id == trainee.id)) == 1
+
+
+def test_close_expired_job_is_registered():
+    from lms.jobs.services import REGISTRY
+
+    import exams.jobs  # noqa: F401
+
+    assert "exams.close_expired" in REGISTRY
