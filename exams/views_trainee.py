@@ -56,24 +56,25 @@ def start(exam_id: int):
 def attempt(attempt_id: int):
     att = svc.get_own_attempt(db.session, current_user, attempt_id)
     if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf  # noqa: F401  (CSRFProtect has already checked the token)
-
         form = {}
         for aq in att.questions:
             seen = request.form.get(f"s-{aq.id}", type=int) or 0
             form[aq.id] = (request.form.getlist(f"q-{aq.id}"), request.form.get(f"t-{aq.id}", ""), seen)
         submitting = request.form.get("action") == "submit"
+        if att.status != AttemptStatus.open:
+            flash(_("本次考试已交卷，答案不能再修改"), "warning")
+            return redirect(url_for("exams.attempt_result", attempt_id=att.id))
         try:
-            lost = svc.with_retry(db.session, lambda: svc.save_form_answers(db.session, current_user, att, form)) \
-                if att.status == AttemptStatus.open and utcnow() <= att.deadline_at + svc.GRACE else []
+            lost = svc.with_retry(db.session, lambda: svc.save_form_answers(db.session, current_user, att, form))
         except ValidationFailed as exc:
             db.session.rollback()
             flash(exc.message, "danger")
             return redirect(url_for("exams.attempt", attempt_id=att.id))
-        except DomainError as exc:
+        except DomainError as exc:  # past the deadline: what was saved in time is graded
             db.session.rollback()
             flash(exc.message, "warning")
-            lost = []
+            svc.with_retry(db.session, lambda: svc.submit(db.session, current_user, att))
+            return redirect(url_for("exams.attempt_result", attempt_id=att.id))
         if lost:
             flash(_("第 %(n)s 题已在另一个页面作答过更新的答案，本页的修改未保存，请核对", n="、".join(map(str, lost))), "warning")
         if submitting and not lost:

@@ -199,3 +199,24 @@ def test_grading_queue_over_http(login_as, db, world, setup):
     login(t, "wangfang")
     html = t.get(f"/exams/attempts/{att.id}/result").get_data(as_text=True)
     assert "参考答案" in html and "70" in html
+
+
+def test_answers_after_the_deadline_are_refused_whatever_the_page_says(login_as, db, world, setup):
+    cls, bank, exam = setup
+    c = login_as("wangfang")
+    aid = _start(c, exam)
+    att = db.get(Attempt, aid)
+    aq = att.questions[0]
+    page = c.get(f"/exams/attempts/{aid}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    att.deadline_at = attempts.utcnow() - attempts.GRACE - f.dt.timedelta(seconds=5)
+    db.commit()
+    r = c.post(f"/exams/attempts/{aid}/answer", data=json.dumps({"question": aq.id, "selected": aq.answer, "seq": 1}),
+               content_type="application/json", headers={"X-CSRFToken": token, "Accept": "application/json"})
+    assert r.status_code == 409 and "时间已到" in r.json["message"]
+    resp = post_form(c, f"/exams/attempts/{aid}", {f"q-{aq.id}": aq.answer[0], f"s-{aq.id}": "0", "action": "save"},
+                     token_from="/exams/my")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/result")
+    db.refresh(att)
+    assert att.status == AttemptStatus.expired and att.score == 0
+    assert db.scalar(select(func.count(Answer.id)).where(Answer.attempt_id == aid)) == 0
