@@ -41,7 +41,8 @@ def distribution_svg(counts: list[int], pass_mark: float, title: str = "成绩�
         if c:
             parts.append(f'<text x="{x + (bar_w - 6) / 2:.1f}" y="{top + plot_h - bh - 3:.1f}" font-size="11" '
                          f'text-anchor="middle">{c}</text>')
-        parts.append(f'<text x="{x + (bar_w - 6) / 2:.1f}" y="{h - 12}" font-size="10" text-anchor="middle">{lo}</text>')
+        parts.append(f'<text x="{left + i * bar_w:.1f}" y="{h - 12}" font-size="10" text-anchor="middle">{lo}</text>')
+    parts.append(f'<text x="{left + plot_w:.1f}" y="{h - 12}" font-size="10" text-anchor="middle">100</text>')
     px = left + plot_w * pass_mark / 100
     parts.append(f'<line x1="{px:.1f}" y1="{top}" x2="{px:.1f}" y2="{top + plot_h}" stroke="#0d6efd" '
                  f'stroke-dasharray="4 3"/><text x="{px + 3:.1f}" y="{top + 10}" font-size="11" fill="#0d6efd">'

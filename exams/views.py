@@ -13,7 +13,7 @@ from courses.models import TrainingClass
 from exams import attempts as attempt_services
 from exams import banks, grading, imports, papers, results, stats
 from exams.forms import BankForm, ExamForm, GradeForm, OfflineResultForm, QuestionForm, SectionForm, UploadForm
-from exams.models import (Answer, Difficulty, Exam, ExamStatus, Question, QuestionBank, QuestionType)
+from exams.models import (Answer, Attempt, Difficulty, Exam, ExamStatus, Question, QuestionBank, QuestionType)
 from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
 from lms.db import db
@@ -268,7 +268,8 @@ def exam_detail(exam_id: int):
             flash(_("组卷规则已添加"), "success")
             return redirect(url_for("exams.exam_detail", exam_id=exam.id))
     pools = {s.id: papers.available(db.session, s) for s in exam.sections}
-    return render_template("exams/exam.html", exam=exam, form=form, can_manage=can_manage, pools=pools,
+    started = bool(db.session.scalar(select(func.count(Attempt.id)).where(Attempt.exam_id == exam.id)))
+    return render_template("exams/exam.html", exam=exam, form=form, can_manage=can_manage, pools=pools, started=started,
                            kps=banks.knowledge_points(db.session, [b.id for b in bank_rows]))
 
 
