@@ -13,7 +13,7 @@ from courses.models import TrainingClass
 from exams import attempts as attempt_services
 from exams import banks, grading, imports, papers, results, stats
 from exams.forms import BankForm, ExamForm, GradeForm, OfflineResultForm, QuestionForm, SectionForm, UploadForm
-from exams.models import (Answer, Attempt, Difficulty, Exam, ExamStatus, Question, QuestionBank, QuestionType)
+from exams.models import (Answer, Attempt, AttemptStatus, Difficulty, Exam, ExamStatus, Question, QuestionBank, QuestionType)
 from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
 from lms.db import db
@@ -321,7 +321,31 @@ def exam_results(exam_id: int):
     page = Page(items=rows[(page_no - 1) * per_page: page_no * per_page], page=page_no, per_page=per_page, total=len(rows))
     return render_template("exams/results.html", exam=exam, page=page, q=q, chart=chart, items=items,
                            scored=len(scores), passed=passed, real_name=results.real_name,
+                           in_progress=db.session.scalar(select(func.count(Attempt.id)).where(
+                               Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.open)) or 0,
                            mean=round(sum(scores) / len(scores), 1) if scores else None)
+
+
+@bp.route("/manage/<int:exam_id>/attempts")
+@roles_required(*STAFF)
+def exam_attempts(exam_id: int):
+    """Every attempt of the exam, newest first, with its state: staff watch the results come in."""
+    exam = get_visible(db.session, Exam, exam_id, current_user)
+    stmt = select(Attempt).where(Attempt.exam_id == exam.id).order_by(Attempt.started_at.desc())
+    if (st := request.args.get("status")) in AttemptStatus.__members__:
+        stmt = stmt.where(Attempt.status == AttemptStatus(st))
+    page = paginate(db.session, stmt, per_page=50)
+    return render_template("exams/attempts.html", exam=exam, page=page, AttemptStatus=AttemptStatus,
+                           real_name=results.real_name)
+
+
+@bp.route("/manage/attempts/<int:attempt_id>")
+@roles_required(*STAFF)
+def attempt_sheet(attempt_id: int):
+    """One trainee's answer sheet as graded (staff only; a trainee sees their own through the review)."""
+    att = get_visible(db.session, Attempt, attempt_id, current_user)
+    return render_template("exams/sheet.html", attempt=att, exam=att.exam,
+                           answers=attempt_services.saved_answers(db.session, att), real_name=results.real_name)
 
 
 @bp.route("/manage/<int:exam_id>/offline", methods=["GET", "POST"])

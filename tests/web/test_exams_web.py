@@ -131,6 +131,14 @@ def test_trainee_sits_with_script_seq_and_refusals(app, login_as, db, world, set
     assert db.scalar(select(func.count(ExamResult.id)).where(ExamResult.attempt_id == aid)) == 1
     html = c.get(f"/exams/attempts/{aid}/result").get_data(as_text=True)
     assert 'id="result-score"' in html and "review-closed" in html  # review opens after the window closes
+    staff = app.test_client()
+    login(staff, "nt_staff")
+    assert f'id="attempt-{aid}"' in staff.get(f"/exams/manage/{exam.id}/attempts").get_data(as_text=True)
+    assert 'id="sheet-score"' in staff.get(f"/exams/manage/attempts/{aid}").get_data(as_text=True)
+    outsider = app.test_client()
+    login(outsider, "fj_staff")
+    assert outsider.get(f"/exams/manage/attempts/{aid}").status_code == 404
+    assert c.get(f"/exams/manage/attempts/{aid}").status_code == 403
     r = save({"question": aq.id, "selected": correct, "seq": 10})
     assert r.status_code == 409
 
