@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exams import banks, results
-from exams.models import Difficulty, Exam, Question, QuestionBank, QuestionType
+from exams.models import Exam, Question, QuestionBank, QuestionType
 from lms.errors import DomainError, ValidationFailed
 
 TYPE_WORDS = {"单选": "single", "单选题": "single", "多选": "multiple", "多选题": "multiple", "判断": "true_false",

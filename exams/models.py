@@ -329,15 +329,11 @@ class ExamResult(Base):
 
 
 # ------------------------------------------------------------------ scoping
-def _province_ids_of(user):
-    """The id of the province the user's region belongs to (its path begins with the province's code)."""
-    code = user.region.path.split("/")[0] if user.region is not None else ""
+def _province_ids_of(holder):
+    """The id of the province that a user's or an institution's region belongs to (a region's path begins
+    with its province's code)."""
+    code = holder.region.path.split("/")[0] if holder.region is not None else ""
     return select(Region.id).where(Region.code == code).scalar_subquery()
-
-
-def _institution_province_id(user):
-    inst = user.institution
-    return _province_ids_of(inst) if inst is not None else None
 
 
 @scope_rule(QuestionBank)

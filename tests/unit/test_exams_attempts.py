@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from exams import attempts, grading, jobs
-from exams.models import Answer, Attempt, AttemptStatus, ExamResult, MultipleScoring, QuestionType
+from exams.models import Answer, AttemptStatus, ExamResult, MultipleScoring, QuestionType
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tests import exam_factories as f
 from tests.exam_factories import NOW

@@ -1,7 +1,6 @@
 """Concurrency on a real database file (or a fresh PostgreSQL database): every thread has its own
 connection and transaction, as concurrent requests do. The ``db`` fixture's single rolled-back connection
 cannot show these races, so this module builds its own database."""
-import datetime as dt
 import random
 import threading
 
