@@ -18,7 +18,7 @@ from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
 from lms.db import db
 from lms.domain import Role
-from lms.errors import DomainError, ValidationFailed
+from lms.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from lms.forms import apply_errors
 from lms.scoping import get_visible, visible
 from lms.templating import SHANGHAI, add_nav, paginate
@@ -70,6 +70,9 @@ def _commit_or_form_errors(form, fn):
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc)
+    except (Forbidden, NotFound):
+        db.session.rollback()
+        raise  # the error page (403 / 404), not a form message
     except DomainError as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)

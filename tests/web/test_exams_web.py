@@ -228,3 +228,26 @@ def test_answers_after_the_deadline_are_refused_whatever_the_page_says(login_as,
     db.refresh(att)
     assert att.status == AttemptStatus.expired and att.score == 0
     assert db.scalar(select(func.count(Answer.id)).where(Answer.attempt_id == aid)) == 0
+
+
+def test_province_regulator_keeps_the_shared_bank_through_the_pages(app, login_as, db, world):
+    c = login_as("js_admin")
+    resp = post_form(c, "/exams/banks", {"name": "江苏省共享题库", "description": ""})
+    assert resp.status_code == 302
+    bank_url = resp.headers["Location"]
+    new_url = bank_url + "/questions/new"
+    resp = post_form(c, new_url, {"type": "single", "stem": "中国品牌日是哪天？", "option_a": "3月15日", "option_b": "5月10日",
+                                  "answer": "C", "knowledge_point": "品牌管理", "difficulty": "easy"})
+    assert "「正确答案」只能是已有选项的字母" in resp.get_data(as_text=True)
+    resp = post_form(c, new_url, {"type": "single", "stem": "中国品牌日是哪天？", "option_a": "3月15日", "option_b": "5月10日",
+                                  "answer": "B", "knowledge_point": "品牌管理", "difficulty": "easy", "explanation": "2017年设立"})
+    assert resp.status_code == 302
+    q = db.scalar(select(Question).where(Question.stem == "中国品牌日是哪天？"))
+    assert q.answer == ["B"] and q.bank.province_id == world.jiangsu.id
+    edit = c.get(f"/exams/questions/{q.id}/edit").get_data(as_text=True)
+    assert 'value="5月10日"' in edit
+    staff = app.test_client()  # the institution sees the shared bank but cannot change it
+    login(staff, "nt_staff")
+    assert staff.get(bank_url).status_code == 200
+    assert post_form(staff, f"/exams/questions/{q.id}/edit", {"type": "single", "stem": "改", "option_a": "甲",
+                     "option_b": "乙", "answer": "A", "knowledge_point": "品牌管理", "difficulty": "easy"}).status_code == 403
