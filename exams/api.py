@@ -1,0 +1,64 @@
+"""API: an institution's own system reads its exams and their results (scoped like the pages)."""
+from __future__ import annotations
+
+from flask import jsonify
+from sqlalchemy import select
+
+from exams import results
+from exams.models import Exam, ExamResult
+from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
+from lms.db import db
+from lms.domain import Role
+from lms.scoping import get_visible, visible
+
+STAFF = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
+
+ExamSchema = schema("Exam", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "title": {"type": "string"}, "institution_id": {"type": "integer"},
+    "class_id": {"type": "integer", "nullable": True}, "class_name": {"type": "string"},
+    "programme_id": {"type": "integer", "nullable": True}, "status": {"type": "string", "enum": ["draft", "published"]},
+    "opens_at": {"type": "string", "format": "date-time"}, "closes_at": {"type": "string", "format": "date-time"},
+    "duration_minutes": {"type": "integer"}, "attempts_allowed": {"type": "integer"},
+    "counting": {"type": "string", "enum": ["highest", "last"]}, "pass_mark": {"type": "number"},
+    "total_points": {"type": "number"}}})
+ExamResultSchema = schema("ExamResult", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "exam_id": {"type": "integer"}, "user_id": {"type": "integer"},
+    "username": {"type": "string"}, "real_name": {"type": "string"}, "enrollment_id": {"type": "integer"},
+    "source": {"type": "string", "enum": ["online", "offline"]}, "attempt_id": {"type": "integer", "nullable": True},
+    "score": {"type": "number"}, "passed": {"type": "boolean"}, "counting": {"type": "boolean"},
+    "taken_at": {"type": "string", "format": "date-time"}, "recorded_at": {"type": "string", "format": "date-time"}}})
+
+
+def exam_json(e: Exam) -> dict:
+    return {"id": e.id, "title": e.title, "institution_id": e.institution_id, "class_id": e.class_id,
+            "class_name": e.audience_name, "programme_id": e.programme_id, "status": e.status.value,
+            "opens_at": e.opens_at.isoformat(), "closes_at": e.closes_at.isoformat(),
+            "duration_minutes": e.duration_minutes, "attempts_allowed": e.attempts_allowed,
+            "counting": e.counting.value, "pass_mark": e.effective_pass_mark, "total_points": e.total_points}
+
+
+@api_route("/exams", summary="本机构（或辖区）的考试", roles=STAFF, response=paged_schema(ExamSchema),
+           query=PAGE_QUERY, tags=("exams",))
+def exams_index():
+    return paged(db.session, visible(Exam, current_api_user()).order_by(Exam.id), exam_json)
+
+
+@api_route("/exams/<int:exam_id>", summary="考试详情", roles=STAFF, response=ExamSchema, tags=("exams",))
+def exam_get(exam_id: int):
+    return jsonify(exam_json(get_visible(db.session, Exam, exam_id, current_api_user())))
+
+
+@api_route("/exams/<int:exam_id>/results", summary="考试成绩（在线与线下），counting 标明计入结业的那一条",
+           roles=STAFF, response=paged_schema(ExamResultSchema), query=PAGE_QUERY, tags=("exams",))
+def exam_results(exam_id: int):
+    exam = get_visible(db.session, Exam, exam_id, current_api_user())
+    counting_ids = {row["result"].id for row in results.results_by_trainee(db.session, exam) if row["result"]}
+
+    def ser(r: ExamResult) -> dict:
+        return {"id": r.id, "exam_id": r.exam_id, "user_id": r.user_id, "username": r.user.username,
+                "real_name": results.real_name(r.user), "enrollment_id": r.enrollment_id, "source": r.source.value,
+                "attempt_id": r.attempt_id, "score": r.score, "passed": r.passed, "counting": r.id in counting_ids,
+                "taken_at": r.taken_at.isoformat(), "recorded_at": r.recorded_at.isoformat()}
+
+    stmt = select(ExamResult).where(ExamResult.exam_id == exam.id).order_by(ExamResult.id)
+    return paged(db.session, stmt, ser)
