@@ -88,8 +88,8 @@ def seed(session: Session, today: dt.date) -> dict:
         e = _enrol(session, cls, user)
         if session.scalar(select(Certificate.id).where(Certificate.enrollment_id == e.id)) is not None:
             return
-        # Demo data stands in for attendance and exams that are not seeded here: the certificate is created
-        # directly, not through the completion check.
+        # Historical certificates (issued weeks or years ago, some since revoked or replaced) are created
+        # directly as they stood; the class still pending issue is completed for real below.
         cert = services._create(session, staff, e, cfg, issued_on)
         created += 1
         if state == "revoked":
@@ -114,11 +114,58 @@ def seed(session: Session, today: dt.date) -> dict:
 
     pending = _class(session, inst, _programme(session, province, today.year), PENDING_CLASS.format(year=today.year),
                      today - dt.timedelta(days=14))
-    for username in PENDING:
-        if username in users:
-            _enrol(session, pending, users[username])
+    enrolled = [_enrol(session, pending, users[u]) for u in PENDING if u in users]
+    _complete_by_the_rules(session, staff, pending, enrolled, province)
     session.flush()
     return {"certificates": created}
+
+
+PAPER_EXAM = "结业考试（纸笔）"
+
+
+def _complete_by_the_rules(session: Session, staff: User, cls: TrainingClass, enrolled: list[Enrollment],
+                           province: Region) -> None:
+    """Give a finished class what completion asks for, through the services staff and trainees use: a
+    timetable, attendance marked present, every required lesson studied, and a passed paper exam entered
+    as offline results. Its certificates are then issued for real, by the completion check. Idempotent."""
+    from courses import checkin
+    from courses import services as course_services
+    from courses.models import AttendanceRecord, LessonKind
+    from exams import papers
+    from exams.models import Exam, ExamResult, ExamStatus, QuestionBank
+    from exams.results import record_offline_result
+
+    if not cls.sessions:
+        for day, topic in enumerate(["首席质量官制度与职责", "企业质量管理体系建设"]):
+            course_services.add_session(session, staff, cls, course_services.SessionData(
+                date=cls.start_date + dt.timedelta(days=day), start_time=dt.time(9), end_time=dt.time(12),
+                place="", topic=topic, course_id=None, hours=3))
+    exam = session.scalar(select(Exam).where(Exam.class_id == cls.id, Exam.title == PAPER_EXAM))
+    bank = session.scalar(select(QuestionBank).where(QuestionBank.institution_id.is_(None),
+                                                     QuestionBank.province_id == province.id))
+    if exam is None and bank is not None:
+        opens = dt.datetime.combine(cls.end_date, dt.time(1), tzinfo=dt.timezone.utc)
+        exam = papers.save_exam(session, staff, papers.ExamData(
+            title=PAPER_EXAM, class_id=cls.id, programme_id=None, opens_at=opens,
+            closes_at=opens + dt.timedelta(hours=3), duration_minutes=90, attempts_allowed=1))
+        papers.add_section(session, staff, exam, papers.SectionData(
+            bank_id=bank.id, question_type="single", count=10, points_each=10, title="单项选择题"))
+        papers.publish(session, staff, exam)
+    studied_at = cls.sessions[-1].ends_at
+    for e in enrolled:
+        for cs in cls.sessions:
+            done = session.scalar(select(AttendanceRecord.id).where(
+                AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == e.id))
+            if done is None:
+                checkin.mark(session, staff, cs, e, "present", "演示数据：现场签到", cs.ends_at)
+        for course in cls.programme.required_courses:
+            for lesson in course.lessons:
+                course_services.record_progress(
+                    session, e.user, lesson, studied_at,
+                    watched_share=1.0 if lesson.kind == LessonKind.video else None, completed=True)
+        if exam is not None and exam.status == ExamStatus.published and session.scalar(
+                select(ExamResult.id).where(ExamResult.exam_id == exam.id, ExamResult.user_id == e.user_id)) is None:
+            record_offline_result(session, staff, exam, e.user.username, 86, note="演示数据", taken_on=cls.end_date)
 
 
 add_seed_hook(seed)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
-from certificates import demo  # noqa: F401  (registers the demo seed hook at app creation)
+from certificates import demo, integration  # noqa: F401  (register the demo seed hook and the enrolment checks)
 from certificates import export, keys, rendering, services, worker
 from certificates.forms import HolderCheckForm, IssueForm, ReissueForm, SettingsForm, StatusForm
 from certificates.models import Certificate, CertificateStatus, IssueJob

@@ -2,9 +2,8 @@
 QR code's link and sees it valid; the city bureau revokes it and the same link shows revoked with the date;
 the offline verifier accepts the PNG and rejects a tampered link.
 
-Completion rules come from courses (attendance, lessons) and exams (exam), which are merged separately. Until
-then ``e2e_completion_rule`` registers one always-met rule, "e2e_fixture", for this module only; after the
-merge the lead replaces it with demo attendance and exam results that meet the real rules."""
+The class's trainees meet the real completion rules (attendance, lessons, exam): the demo data gives them
+attendance, lesson progress and a passed paper exam through the same services staff use."""
 from __future__ import annotations
 
 import json
@@ -20,23 +19,13 @@ from sqlalchemy import select
 
 from certificates.demo import PENDING_CLASS
 from courses.models import TrainingClass
-from lms import completion
 from lms.templating import today_local
 from tests.e2e.conftest import e2e_login
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def e2e_completion_rule():
-    saved = list(completion._rules)
-    completion.completion_rule("e2e_fixture")(
-        lambda session, enrollment: completion.RuleResult("e2e_fixture", "结业条件（测试）", True, "已满足"))
-    yield
-    completion._rules[:] = saved
-
-
-def test_issue_scan_revoke_and_verify_offline(page, phone_page, browser, live_server, e2e_app, e2e_completion_rule, tmp_path):
+def test_issue_scan_revoke_and_verify_offline(page, phone_page, browser, live_server, e2e_app, tmp_path):
     base = live_server
     e2e_app.config["PUBLIC_BASE_URL"] = base  # the QR must point at this server
     from lms.db import db
