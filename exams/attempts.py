@@ -99,8 +99,8 @@ def open_attempt(session: Session, exam: Exam, user) -> Attempt | None:
 def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = None,
                   rng: random.Random | None = None) -> Attempt:
     """Start the trainee's next attempt, or return the open one (a second tab, a reload, a lost connection
-    all come back to it). Two starts at once create one attempt: the unique (exam, user, number) refuses the
-    second insert, which then returns the first's attempt."""
+    all come back to it). Two starts at once create one attempt: the unique (exam, user, number) and the
+    one-open-attempt index refuse the second insert, which then returns the first's attempt."""
     now = now or utcnow()
     if user.role != Role.trainee:
         raise Forbidden(_("只有学员可以参加考试"))
@@ -124,8 +124,9 @@ def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = 
             session.add(attempt)
             session.flush()
     except IntegrityError:
-        other = session.scalar(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.user_id == user.id,
-                                                     Attempt.number == number))
+        # Another request started this trainee's attempt first (same number, or an open one): use it.
+        other = open_attempt(session, exam, user) or session.scalar(select(Attempt).where(
+            Attempt.exam_id == exam.id, Attempt.user_id == user.id, Attempt.number == number))
         if other is None:
             raise
         return other

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-                        or_, select)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, or_, select, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.models import Enrollment, Programme, TrainingClass
@@ -227,11 +227,17 @@ class BlueprintSection(Base):
 
 
 class Attempt(Base):
-    """One sitting of an exam by one trainee. ``(exam_id, user_id, number)`` is unique, so two concurrent
-    starts cannot both create attempt n; ``status`` leaves ``open`` exactly once (conditional UPDATE)."""
+    """One sitting of an exam by one trainee. ``(exam_id, user_id, number)`` is unique, and a partial unique
+    index allows at most one *open* attempt per trainee and exam: two concurrent starts cannot create two
+    attempts even when the second numbers itself after the first commits. ``status`` leaves ``open`` exactly
+    once (conditional UPDATE)."""
 
     __tablename__ = "exam_attempts"
-    __table_args__ = (UniqueConstraint("exam_id", "user_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("exam_id", "user_id", "number"),
+        Index("uq_exam_attempts_one_open", "exam_id", "user_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 02:42:54.921894
+Create Date: 2026-11-22 02:51:34.472068
 """
 from alembic import op
 import sqlalchemy as sa
@@ -112,6 +112,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_exam_attempts_exam_id'), ['exam_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_exam_attempts_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_exam_attempts_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_exam_attempts_one_open', ['exam_id', 'user_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('exam_blueprint_sections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -226,6 +227,7 @@ def downgrade() -> None:
 
     op.drop_table('exam_blueprint_sections')
     with op.batch_alter_table('exam_attempts', schema=None) as batch_op:
+        batch_op.drop_index('uq_exam_attempts_one_open', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.drop_index(batch_op.f('ix_exam_attempts_user_id'))
         batch_op.drop_index(batch_op.f('ix_exam_attempts_status'))
         batch_op.drop_index(batch_op.f('ix_exam_attempts_exam_id'))
