@@ -18,7 +18,7 @@ def _import_optional(module: str):
 
 
 def import_models() -> None:
-    for pkg in ["lms.auth", "lms.orgs", "lms.people", "lms.jobs", *FEATURES]:
+    for pkg in ["lms.auth", "lms.orgs", "lms.people", "lms.jobs", "lms.talent", "lms.credits", "lms.notifications", *FEATURES]:
         _import_optional(f"{pkg}.models")
 
 
