@@ -27,6 +27,8 @@ from lms.talent.models import (
 )
 from lms.templating import add_nav, paginate, today_local
 
+from lms.talent import demo as _demo  # noqa: E402,F401  (registers the demo seed hook)
+
 bp = Blueprint("talent", __name__, url_prefix="/talent")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 PUBLIC_LIMIT = "30/minute"
