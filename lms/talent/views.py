@@ -27,6 +27,7 @@ from lms.talent.models import (
 )
 from lms.templating import add_nav, paginate, today_local
 
+from lms.talent import api as _api  # noqa: E402,F401  (registers the API routes)
 from lms.talent import demo as _demo  # noqa: E402,F401  (registers the demo seed hook)
 
 bp = Blueprint("talent", __name__, url_prefix="/talent")

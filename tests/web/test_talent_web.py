@@ -122,3 +122,26 @@ def test_demo_seed_is_idempotent(db, app):
         second = demo.seed(db, dt.date(2026, 11, 22))
     assert first["pool_entries"] >= 5 and first["notices"] == 1
     assert second["pool_entries"] == 0 and second["notices"] == 0
+
+
+def _bearer(db, user):
+    from lms.auth.services import create_token
+
+    _tok, clear = create_token(db, user, "t")
+    db.flush()
+    return {"Authorization": f"Bearer {clear}"}
+
+
+def test_api_pool_and_progress(client, db, world):
+    e = certify(db, world)
+    nt = client.get("/api/v1/talent/entries", headers=_bearer(db, world.city_admin)).get_json()
+    assert nt["total"] == 1 and nt["items"][0]["status"] == "active" and "*" in nt["items"][0]["id_number_masked"]
+    fj = _bearer(db, world.fujian_admin)
+    assert client.get("/api/v1/talent/entries", headers=fj).get_json()["total"] == 0
+    assert client.get(f"/api/v1/talent/entries/{e.id}", headers=fj).status_code == 404
+    me = _bearer(db, world.trainee)
+    assert client.get("/api/v1/talent/entries", headers=me).status_code == 403
+    assert client.get(f"/api/v1/talent/entries/{e.id}", headers=me).get_json()["id"] == e.id
+    p = client.get("/api/v1/credits/progress?year=2026", headers=me).get_json()
+    assert p["required"] == 90 and p["compliant"] is False
+    assert "/api/v1/talent/entries" in client.get("/api/v1/openapi.json").get_json()["paths"]
