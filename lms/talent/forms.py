@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import length, number_range, optional, required
 from lms.talent.models import PoolStatus
@@ -46,3 +46,12 @@ class ImportForm(FlaskForm):
 
 class EvaluateForm(FlaskForm):
     notes = TextAreaField(_l("评价说明"), validators=[optional(), length(2000)])
+
+
+class IndicatorForm(FlaskForm):
+    code = StringField(_l("编码"), validators=[required(), length(32)])
+    parent = StringField(_l("上级编码"), validators=[optional(), length(32)])
+    name = StringField(_l("名称"), validators=[optional(), length(128)])
+    weight = DecimalField(_l("权重（一级指标，%%）"), places=2, validators=[optional()])
+    max_points = DecimalField(_l("满分（二、三级指标）"), places=2, validators=[optional()])
+    evidence_type = StringField(_l("证据类型"), validators=[optional(), length(64)])

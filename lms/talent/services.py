@@ -671,3 +671,17 @@ def evaluate(session: Session, actor: User, entry: TalentEntry, scores: dict[int
     session.flush()
     audit.record(session, actor, "evaluation.create", ev, stars=stars)
     return ev
+
+
+def delete_indicator(session: Session, actor: User, node: Indicator) -> None:
+    """Remove a second- or third-level indicator (and its children) that no evaluation has used."""
+    _may_edit_tree(actor, node.province_id)
+    if node.level == 1:
+        raise DomainError(_("一级指标不能删除"))
+    ids = [node.id] + list(session.scalars(select(Indicator.id).where(Indicator.parent_id == node.id)))
+    if session.scalar(select(EvaluationScore.id).where(EvaluationScore.indicator_id.in_(ids)).limit(1)):
+        raise Conflict(_("该指标已用于评价，不能删除"))
+    session.execute(delete(Indicator).where(Indicator.parent_id == node.id))
+    session.delete(node)
+    session.flush()
+    audit.record(session, actor, "indicators.delete", object_type="Indicator", object_id=ids[0])

@@ -21,9 +21,9 @@ from lms.forms import apply_errors
 from lms.orgs.models import Enterprise, Region
 from lms.scoping import get_visible, visible
 from lms.talent import services
-from lms.talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, NoticeForm, StatusForm
+from lms.talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
 from lms.talent.models import (
-    Appointment, Evaluation, Notice, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry, TalentEvent,
+    Appointment, Evaluation, Indicator, Notice, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry, TalentEvent,
 )
 from lms.templating import add_nav, paginate, today_local
 
@@ -312,11 +312,26 @@ def _province_for_tree() -> Region | None:
 def indicators():
     province = _province_for_tree()
     can_edit = current_user.role == Role.system_admin or current_user.region_id == province.id
-    form = ImportForm() if can_edit else None
-    if form is not None and form.validate_on_submit():
-        f = request.files.get("file")
+    form = ImportForm(prefix="imp") if can_edit else None
+    node_form = IndicatorForm(prefix="node") if can_edit else None
+    if request.method == "POST" and not can_edit:
+        abort(403)
+    rows = None
+    if form is not None and request.form.get("action") == "import" and form.validate_on_submit():
+        f = request.files.get("imp-file")
         try:
             rows = services.parse_indicator_xlsx(f.read() if f else b"")
+        except ValidationFailed as exc:
+            for msg in exc.errors.values():
+                flash(msg, "danger")
+    elif node_form is not None and request.form.get("action") == "node" and node_form.validate_on_submit():
+        d = node_form
+        rows = [services.IndicatorRow(code=d.code.data, parent=d.parent.data or "", name=d.name.data or "",
+                                      weight=float(d.weight.data) if d.weight.data is not None else None,
+                                      max_points=float(d.max_points.data) if d.max_points.data is not None else None,
+                                      evidence_type=d.evidence_type.data or "")]
+    if rows is not None:
+        try:
             n = services.save_indicators(db.session, current_user, province.id, rows)
         except ValidationFailed as exc:
             db.session.rollback()
@@ -327,12 +342,26 @@ def indicators():
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash(_("已导入 %(n)d 项指标", n=n), "success")
+            flash(_("已保存 %(n)d 项指标", n=n), "success")
             return redirect(url_for("talent.indicators", province=province.id))
-    elif request.method == "POST":
-        abort(403)
     tree = services.indicator_tree(db.session, province.id)
-    return render_template("talent/indicators.html", tree=tree, province=province, form=form)
+    return render_template("talent/indicators.html", tree=tree, province=province, form=form, node_form=node_form)
+
+
+@bp.route("/indicators/<int:node_id>/delete", methods=["POST"])
+@roles_required(*ADMINS)
+def indicator_delete(node_id: int):
+    node = get_visible(db.session, Indicator, node_id, current_user)
+    if EvaluateForm().validate_on_submit():
+        try:
+            services.delete_indicator(db.session, current_user, node)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("指标已删除"), "success")
+    return redirect(url_for("talent.indicators", province=node.province_id))
 
 
 @bp.route("/entries/<int:entry_id>/evaluate", methods=["GET", "POST"])

@@ -74,6 +74,15 @@ def test_trainee_without_entry(client, db, world):
 def test_bureau_reviews_over_http(client, db, world, app):
     e, appt, c, n = _setup(db, world, app)
     login(client, "nt_admin")
+    from lms.talent.services import indicator_tree, leaves
+
+    form = {f"s{leaf.id}": str(leaf.max_points or 100) for leaf in leaves(indicator_tree(db, world.jiangsu.id))}
+    # weights as created: A15 B15 C15 D20 E10 F25 = 100, full marks → five stars
+    r = post_form(client, f"/talent/entries/{e.id}/evaluate", form)
+    assert r.status_code == 302
+    assert "★★★★★" in client.get("/talent/pool").get_data(as_text=True)
+    bad = post_form(client, f"/talent/entries/{e.id}/evaluate", {**form, next(iter(form)): "999"})
+    assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
     r = post_form(client, f"/talent/appointments/{appt.id}", {"decision": "return", "reason": ""})
     assert r.status_code == 200 and 'data-field="reason"' in r.get_data(as_text=True)
     r = post_form(client, f"/talent/appointments/{appt.id}", {"decision": "return", "reason": "任命书未盖章"})
@@ -96,10 +105,21 @@ def test_province_bureau_edits_rules_and_imports_indicators(client, db, world):
     wb.active.append(["D1", "D", "质量改进能力", None, 10, "项目报告"])
     buf = io.BytesIO()
     wb.save(buf)
-    r = post_form(client, "/talent/indicators", {"file": (io.BytesIO(buf.getvalue()), "t.xlsx")},
+    r = post_form(client, "/talent/indicators", {"action": "import", "imp-file": (io.BytesIO(buf.getvalue()), "t.xlsx")},
                   content_type="multipart/form-data")
     assert r.status_code == 302
     assert "质量改进能力" in client.get("/talent/indicators").get_data(as_text=True)
+    r = post_form(client, "/talent/indicators", {"action": "node", "node-code": "D11", "node-parent": "D1",
+                                                 "node-name": "持续改进", "node-max_points": "5", "node-evidence_type": "记录"})
+    assert r.status_code == 302
+    from sqlalchemy import select
+
+    from lms.talent.models import Indicator
+
+    node = db.scalar(select(Indicator).where(Indicator.code == "D11"))
+    assert node.level == 3
+    r = post_form(client, f"/talent/indicators/{node.id}/delete", {}, token_from="/talent/indicators")
+    assert r.status_code == 302 and db.scalar(select(Indicator).where(Indicator.code == "D11")) is None
     client.delete_cookie("session")
     login(client, "nt_admin")
     assert post_form(client, "/credits/rules", {"required_hours": "1", "professional_min_hours": "0",
