@@ -16,10 +16,11 @@ def _local_date(now: dt.datetime) -> dt.date:
     return now.astimezone(SHANGHAI).date()
 
 
-@job("talent-reminders", daily(8, 30), "人才库：变更登记检查，继续教育进度、履职报告和变更登记提醒")
+@job("talent-reminders", daily(8, 30), "人才库：证书到期、变更登记检查，继续教育进度、履职报告和变更登记提醒")
 def reminders(session: Session, now: dt.datetime) -> dict:
     today = _local_date(now)
-    out = {"changes_detected": services.detect_enterprise_changes(session, today),
+    out = {"certificates_expired": services.expire_certificates(session, today),
+           "changes_detected": services.detect_enterprise_changes(session, today),
            "registrations_overdue": services.check_registrations(session, today)}
     out.update(services.send_reminders(session, today))
     return out

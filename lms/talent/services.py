@@ -135,6 +135,18 @@ def on_certificate_status_changed(session: Session, *, user_id: int, certificate
     return entry
 
 
+def expire_certificates(session: Session, today: dt.date) -> int:
+    """Certificates past their validity stop counting: the highest tier is recomputed and an entry left
+    without a certificate in force exits with the cause 'certificate expired'. Idempotent."""
+    certs = session.scalars(select(TalentCertificate).where(
+        TalentCertificate.status == "valid", TalentCertificate.valid_until < today)).all()
+    for c in certs:
+        on_certificate_status_changed(session, user_id=c.entry.user_id, certificate_id=c.certificate_id,
+                                      status="expired", reason=_("证书有效期至 %(d)s", d=c.valid_until.isoformat()),
+                                      today=today)
+    return len(certs)
+
+
 # ------------------------------------------------------------------ CE standing and the roll-up
 def restore_if_compliant(session: Session, user_id: int, year: int, today: dt.date | None = None) -> None:
     """Credits or a report were added: an entry on warning or lapsed for CE reasons becomes active again as

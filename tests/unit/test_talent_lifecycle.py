@@ -152,3 +152,15 @@ def test_registration_deadline_job_and_reminders(db, world):
     assert services.check_registrations(db, dt.date(2026, 6, 1)) == 1
     assert entry.status == PoolStatus.warning and entry.status_cause == Cause.overdue_registration
     assert db.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == world.trainee.id)) >= 3
+
+
+def test_expired_certificates_leave_the_pool(db, world):
+    entry = certify(db, world, issued=dt.date(2023, 3, 1))  # valid until 2026-03-01
+    certify(db, world, cert_id=800003, tier="advanced", issued=dt.date(2024, 5, 1))  # until 2027-05-01
+    assert services.expire_certificates(db, dt.date(2026, 6, 1)) == 1
+    db.refresh(entry)
+    assert entry.highest_tier.value == "advanced" and entry.status == PoolStatus.active
+    assert services.expire_certificates(db, dt.date(2026, 6, 1)) == 0
+    assert services.expire_certificates(db, dt.date(2027, 6, 1)) == 1
+    db.refresh(entry)
+    assert entry.highest_tier is None and entry.status == PoolStatus.exited and entry.status_cause == Cause.certificate_expired
