@@ -234,9 +234,9 @@ def progress_svg(p: Progress) -> str:
     """A small server-rendered bar chart (no script, no style attributes: the CSP forbids them)."""
     from markupsafe import escape
 
-    width, bar_h, gap, left = 520, 26, 18, 110
-    scale_max = max(p.required, p.total, 1) * 1.1
-    x = lambda v: left + (width - left - 20) * (v / scale_max)  # noqa: E731
+    width, bar_h, gap, left, track_end = 560, 26, 18, 90, 440
+    scale_max = max(p.required, p.total, 1) * 1.05
+    x = lambda v: left + (track_end - left) * (min(v, scale_max) / scale_max)  # noqa: E731
     rows = [
         (_("专业科目"), p.professional, p.professional_min),
         (_("公需科目"), p.public, max(0, p.required - p.professional_min)),
@@ -249,11 +249,11 @@ def progress_svg(p: Progress) -> str:
         y = 10 + i * (bar_h + gap)
         ok = done >= need
         parts.append(f'<text x="0" y="{y + bar_h * 0.7:.0f}" class="ce-label">{escape(label)}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{x(scale_max / 1.1) - left:.1f}" height="{bar_h}" class="ce-track"/>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{track_end - left}" height="{bar_h}" class="ce-track"/>')
         parts.append(f'<rect x="{left}" y="{y}" width="{max(0.0, x(done) - left):.1f}" height="{bar_h}" '
                      f'class="{"ce-done" if ok else "ce-short"}" data-hours="{done:g}"/>')
         parts.append(f'<line x1="{x(need):.1f}" x2="{x(need):.1f}" y1="{y - 4}" y2="{y + bar_h + 4}" class="ce-need"/>')
-        parts.append(f'<text x="{left + 6}" y="{y + bar_h * 0.7:.0f}" class="ce-value">'
+        parts.append(f'<text x="{width - 2}" y="{y + bar_h * 0.7:.0f}" text-anchor="end" class="ce-value">'
                      f'{escape(_("%(d)s / %(n)s 学时", d=f"{done:g}", n=need))}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -16,7 +16,7 @@ from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
 from lms.talent import services
-from lms.talent.models import Notice
+from lms.talent.models import Notice, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -70,13 +70,31 @@ def seed(session: Session, today: dt.date) -> dict:
                 credits.award_system_credit(session, user_id=user.id, year=today.year, hours=hours, subject_category=cat,
                                             source_ref=f"demo:{username}:{today.year}:{k}",
                                             title=["企业质量战略管理", "国家质量发展政策", "六西格玛"][k])
+    trainee = _user(session, "trainee")
+    last = today.year - 1
+    if trainee:
+        # 王芳 met last year's requirement; the others certified last year did not: the roll-up warns them.
+        for k, (hours, cat) in enumerate([(64, "professional"), (30, "public")]):
+            credits.award_system_credit(session, user_id=trainee.id, year=last, hours=hours, subject_category=cat,
+                                        source_ref=f"demo:trainee:{last}:{k}", title=["质量管理体系建设", "质量法律制度"][k])
+        from lms.credits.models import AnnualReport
+
+        if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == last)) is None:
+            session.add(AnnualReport(user_id=trainee.id, year=last, filed_on=dt.date(last, 12, 10),
+                                     summary="组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项。"))
+            session.flush()
+    services.rollup_year(session, last)
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id)) if trainee else None
+    if entry is not None and entry.stars is None and "320000" in provinces:
+        tree = services.indicator_tree(session, provinces["320000"].id)
+        scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in services.leaves(tree)}
+        services.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
         services.publish_notice(session, nantong_admin, title=title, objection_days=7, contact="南通市市场监督管理局质量发展处 0513-00000000",
                                 today=today)
         counts["notices"] += 1
-    trainee = _user(session, "trainee")
     if trainee:
         notify(session, trainee.id, "welcome", "欢迎使用继续教育功能",
                f"{today.year} 年度继续教育要求 90 学时，其中专业科目不少于 60 学时；请按时提交年度履职报告。",
