@@ -65,8 +65,11 @@ def _register_blueprints(app: Flask) -> None:
     from lms.jobs.views import bp as jobs_bp
     from lms.people.views import bp as people_bp
     from lms import features
+    from lms.credits.views import bp as credits_bp
+    from lms.notifications.views import bp as notifications_bp
+    from lms.talent.views import bp as talent_bp
 
-    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, *features.blueprints()):
+    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, talent_bp, credits_bp, notifications_bp, *features.blueprints()):
         app.register_blueprint(bp)
 
     # Feature packages add their API routes to api_bp before it is registered.

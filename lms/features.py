@@ -17,7 +17,8 @@ def _import_optional(module: str):
         raise
 
 
-PLATFORM_MODELS = ["lms.auth.models", "lms.orgs.models", "lms.people.models", "lms.jobs.models", "lms.uploads"]
+PLATFORM_MODELS = ["lms.auth.models", "lms.orgs.models", "lms.people.models", "lms.jobs.models", "lms.uploads",
+                   "lms.talent.models", "lms.credits.models", "lms.notifications.models"]
 
 
 def import_models() -> None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
+import secrets
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -85,6 +88,7 @@ KINDS: dict[str, FileKind] = {
         FileKind("png", "image/png", "PNG"),
         FileKind("jpeg", "image/jpeg", "JPEG"),
         FileKind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel (.xlsx)"),
+        FileKind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word (.docx)"),
     )
 }
 
@@ -184,3 +188,64 @@ def store_upload(
     session.add(stored)
     session.flush()
     return stored
+
+
+# ------------------------------------------------------------------ evidence and letters
+# Files that belong to one record (a credit claim's evidence, an appointment letter) and are kept by path
+# on that record: the same content checks, without a StoredFile row.
+MAX_BYTES = 10 * 1024 * 1024
+DOCUMENTS_AND_IMAGES = ("pdf", "docx", "png", "jpeg")
+
+
+def sniff_bytes(data: bytes) -> FileKind | None:
+    """Like ``sniff``, and tells Office files apart by what their zip holds (both start 'PK')."""
+    kind = sniff(data[:16])
+    if kind is not None and kind.code in ("xlsx", "docx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "word/document.xml" in names:
+            return KINDS["docx"]
+        if "xl/workbook.xml" in names:
+            return KINDS["xlsx"]
+        return None
+    return kind
+
+
+@dataclass
+class Stored:
+    path: str  # relative to UPLOAD_DIR
+    original_name: str
+    mime: str
+    size: int
+
+
+def store(upload_dir: str, subdir: str, data: bytes, original_name: str, *, field: str,
+          allowed: tuple[str, ...] = DOCUMENTS_AND_IMAGES, max_bytes: int = MAX_BYTES) -> Stored:
+    """Check one upload by size and content and store it under a random name; raise
+    ValidationFailed({field: message}) when it is refused (nothing is written then)."""
+    if not data:
+        raise ValidationFailed({field: _("请上传文件")})
+    if len(data) > max_bytes:
+        raise ValidationFailed({field: _("文件过大：不能超过 %(limit)s", limit=_mb(max_bytes))})
+    kind = sniff_bytes(data)
+    if kind is None or kind.code not in allowed:
+        raise ValidationFailed({field: _("文件内容不是允许的类型（PDF、Word 文档或 PNG/JPEG 图片）")})
+    ext = "jpg" if kind.code == "jpeg" else kind.code
+    rel = f"{subdir}/{secrets.token_hex(16)}.{ext}"
+    target = Path(upload_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    name = Path(original_name or "").name[:128] or f"file.{ext}"
+    return Stored(path=rel, original_name=name, mime=kind.mime, size=len(data))
+
+
+def open_path(upload_dir: str, rel: str) -> Path:
+    """The absolute path of a stored file; refuses anything that escapes UPLOAD_DIR."""
+    base = Path(upload_dir).resolve()
+    p = (base / rel).resolve()
+    if base not in p.parents:
+        raise FileNotFoundError(rel)
+    return p

@@ -1,0 +1,259 @@
+"""Continuing-education rules: awarding system credits, claims for external activities, the annual report,
+a person's progress for a year. The yearly roll-up lives in ``lms.talent.services.rollup_year``."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms import audit
+from lms.auth.models import User
+from lms.credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
+from lms.db import utcnow
+from lms.domain import Role
+from lms.errors import DomainError, Forbidden, ValidationFailed
+from lms.orgs.models import Region
+
+MAX_CLAIM_HOURS = 200
+
+
+# ------------------------------------------------------------------ rules
+def province_of(session: Session, region_id: int) -> Region:
+    region = session.get(Region, region_id)
+    code = region.province_code
+    return session.scalar(select(Region).where(Region.code == code))
+
+
+def rule_for(session: Session, province_id: int | None) -> ProvinceRule:
+    """The province's rule, or an unsaved one with the defaults."""
+    rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province_id)) if province_id else None
+    return rule or ProvinceRule(province_id=province_id, required_hours=90, professional_min_hours=60,
+                                report_required=True, report_due_month=12, change_registration_days=30)
+
+
+def save_rule(session: Session, actor: User, province_id: int, *, required_hours: int, professional_min_hours: int,
+              report_required: bool, report_due_month: int, change_registration_days: int) -> ProvinceRule:
+    province = session.get(Region, province_id)
+    if province is None or province.parent_id is not None:
+        raise ValidationFailed({"province_id": _("请选择省份")})
+    if actor.role != Role.system_admin and not (
+            actor.role == Role.regulator_admin and actor.region_id == province.id):
+        raise Forbidden(_("只有省级监管部门可以修改本省规则"))
+    errors = {}
+    if not 1 <= required_hours <= 500:
+        errors["required_hours"] = _("年度学时须在 1 到 500 之间")
+    if not 0 <= professional_min_hours <= required_hours:
+        errors["professional_min_hours"] = _("专业科目学时不能超过年度总学时")
+    if not 1 <= report_due_month <= 12:
+        errors["report_due_month"] = _("月份须在 1 到 12 之间")
+    if not 1 <= change_registration_days <= 365:
+        errors["change_registration_days"] = _("期限须在 1 到 365 天之间")
+    if errors:
+        raise ValidationFailed(errors)
+    rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province.id))
+    if rule is None:
+        rule = ProvinceRule(province_id=province.id)
+        session.add(rule)
+    rule.required_hours, rule.professional_min_hours = required_hours, professional_min_hours
+    rule.report_required, rule.report_due_month = report_required, report_due_month
+    rule.change_registration_days = change_registration_days
+    session.flush()
+    audit.record(session, actor, "ce_rule.save", rule, required_hours=required_hours,
+                 professional_min_hours=professional_min_hours, change_registration_days=change_registration_days)
+    return rule
+
+
+# ------------------------------------------------------------------ credits
+def award_system_credit(session: Session, *, user_id: int, year: int, hours: float, subject_category: str,
+                        source_ref: str, title: str) -> CreditRecord:
+    """Credit hours earned in this system (a completed course or class). Idempotent on ``source_ref``:
+    a second call with the same reference returns the existing record unchanged."""
+    existing = session.scalar(select(CreditRecord).where(CreditRecord.source_ref == source_ref))
+    if existing is not None:
+        return existing
+    if not 0 < float(hours) <= MAX_CLAIM_HOURS:
+        raise ValidationFailed({"hours": _("学时须大于 0 且不超过 %(n)d", n=MAX_CLAIM_HOURS)})
+    rec = CreditRecord(user_id=user_id, year=year, hours=round(float(hours), 1),
+                       subject_category=SubjectCategory(subject_category), source="system",
+                       source_ref=source_ref[:128], title=title[:200])
+    session.add(rec)
+    session.flush()
+    _after_credit_change(session, user_id, year)
+    return rec
+
+
+@dataclass
+class ClaimData:
+    user_id: int  # whose credits: must be the claimant
+    title: str
+    organiser: str
+    activity_date: dt.date | None
+    hours: float | None
+    subject_category: str
+    institution_id: int | None = None
+
+
+def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes, evidence_name: str,
+                 upload_dir: str, today: dt.date) -> CreditClaim:
+    from lms import uploads
+
+    if actor.role != Role.trainee or data.user_id != actor.id:
+        raise Forbidden(_("只能为本人申报继续教育学时"))
+    errors = {}
+    title = (data.title or "").strip()
+    if not title:
+        errors["title"] = _("此项必填")
+    elif len(title) > 200:
+        errors["title"] = _("名称过长")
+    if data.hours is None or not 0 < float(data.hours) <= MAX_CLAIM_HOURS:
+        errors["hours"] = _("学时须大于 0 且不超过 %(n)d", n=MAX_CLAIM_HOURS)
+    if data.activity_date is None:
+        errors["activity_date"] = _("此项必填")
+    elif data.activity_date > today:
+        errors["activity_date"] = _("活动日期不能晚于今天")
+    elif data.activity_date.year < today.year - 1:
+        errors["activity_date"] = _("只能申报本年度或上一年度的活动")
+    if data.subject_category not in SubjectCategory.__members__:
+        errors["subject_category"] = _("请选择科目类别")
+    if errors:
+        raise ValidationFailed(errors)
+    stored = uploads.store(upload_dir, "credits", evidence, evidence_name, field="evidence")
+    claim = CreditClaim(
+        user_id=actor.id, year=data.activity_date.year, title=title, organiser=(data.organiser or "").strip()[:128],
+        institution_id=data.institution_id or None, activity_date=data.activity_date, hours=round(float(data.hours), 1),
+        subject_category=SubjectCategory(data.subject_category), evidence_path=stored.path,
+        evidence_name=stored.original_name, evidence_mime=stored.mime,
+    )
+    session.add(claim)
+    session.flush()
+    audit.record(session, actor, "ce_claim.submit", claim, hours=claim.hours)
+    return claim
+
+
+def review_claim(session: Session, actor: User, claim: CreditClaim, *, approve: bool, reason: str) -> CreditClaim:
+    """Approve (the hours become a credit record) or reject with a reason. ``claim`` was loaded through the
+    reviewer's scope (bureau of the region, or the institution named on the claim)."""
+    from lms.notifications.services import notify
+
+    if actor.role not in (Role.regulator_admin, Role.institution_staff, Role.system_admin):
+        raise Forbidden(_("无权审核"))
+    if claim.status != ClaimStatus.pending:
+        raise DomainError(_("该申报已审核"))
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ValidationFailed({"reason": _("退回时须说明理由")})
+    claim.status = ClaimStatus.approved if approve else ClaimStatus.rejected
+    claim.review_reason, claim.reviewer_id, claim.reviewed_at = reason[:2000], actor.id, utcnow()
+    if approve:
+        session.add(CreditRecord(user_id=claim.user_id, year=claim.year, hours=claim.hours,
+                                 subject_category=claim.subject_category, source="external",
+                                 source_ref=f"claim:{claim.id}", title=claim.title))
+    session.flush()
+    audit.record(session, actor, "ce_claim.approve" if approve else "ce_claim.reject", claim)
+    notify(session, claim.user_id, "ce_claim",
+           _("继续教育申报已通过") if approve else _("继续教育申报被退回"),
+           _("《%(t)s》%(h)s 学时。%(r)s", t=claim.title, h=claim.hours, r=reason))
+    if approve:
+        _after_credit_change(session, claim.user_id, claim.year)
+    return claim
+
+
+def file_report(session: Session, actor: User, *, year: int, summary: str, today: dt.date) -> AnnualReport:
+    if actor.role != Role.trainee:
+        raise Forbidden(_("只有学员本人可以提交履职报告"))
+    summary = (summary or "").strip()
+    if len(summary) < 20:
+        raise ValidationFailed({"summary": _("履职报告至少 20 字")})
+    if len(summary) > 20000:
+        raise ValidationFailed({"summary": _("履职报告过长")})
+    if year not in (today.year, today.year - 1) or year > today.year:
+        raise ValidationFailed({"year": _("只能提交本年度或上一年度的报告")})
+    rep = session.scalar(select(AnnualReport).where(AnnualReport.user_id == actor.id, AnnualReport.year == year))
+    if rep is None:
+        rep = AnnualReport(user_id=actor.id, year=year, summary=summary, filed_on=today)
+        session.add(rep)
+    else:
+        rep.summary, rep.filed_on = summary, today
+    session.flush()
+    audit.record(session, actor, "annual_report.file", rep, year=year)
+    _after_credit_change(session, actor.id, year)
+    return rep
+
+
+# ------------------------------------------------------------------ progress
+@dataclass
+class Progress:
+    year: int
+    total: float
+    professional: float
+    public: float
+    required: int
+    professional_min: int
+    report_required: bool
+    report_filed: bool
+
+    @property
+    def compliant(self) -> bool:
+        return (self.total >= self.required and self.professional >= self.professional_min
+                and (self.report_filed or not self.report_required))
+
+    @property
+    def missing_hours(self) -> float:
+        return max(0.0, self.required - self.total)
+
+
+def hours_by_category(session: Session, user_id: int, year: int) -> dict[str, float]:
+    rows = session.execute(select(CreditRecord.subject_category, func.sum(CreditRecord.hours))
+                           .where(CreditRecord.user_id == user_id, CreditRecord.year == year)
+                           .group_by(CreditRecord.subject_category)).all()
+    out = {"public": 0.0, "professional": 0.0}
+    for cat, h in rows:
+        out[cat.value] = float(h or 0)
+    return out
+
+
+def progress(session: Session, user_id: int, year: int, province_id: int | None) -> Progress:
+    rule = rule_for(session, province_id)
+    h = hours_by_category(session, user_id, year)
+    filed = session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == user_id, AnnualReport.year == year)) is not None
+    return Progress(year=year, total=h["public"] + h["professional"], professional=h["professional"], public=h["public"],
+                    required=rule.required_hours, professional_min=rule.professional_min_hours,
+                    report_required=rule.report_required, report_filed=filed)
+
+
+def _after_credit_change(session: Session, user_id: int, year: int) -> None:
+    from lms.talent import services as talent
+
+    talent.restore_if_compliant(session, user_id, year)
+
+
+def progress_svg(p: Progress) -> str:
+    """A small server-rendered bar chart (no script, no style attributes: the CSP forbids them)."""
+    from markupsafe import escape
+
+    width, bar_h, gap, left, track_end = 560, 26, 18, 90, 440
+    scale_max = max(p.required, p.total, 1) * 1.05
+    x = lambda v: left + (track_end - left) * (min(v, scale_max) / scale_max)  # noqa: E731
+    rows = [
+        (_("专业科目"), p.professional, p.professional_min),
+        (_("公需科目"), p.public, max(0, p.required - p.professional_min)),
+        (_("合计"), p.total, p.required),
+    ]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {len(rows) * (bar_h + gap) + 30}" '
+             f'class="ce-chart" role="img" aria-labelledby="ce-chart-title" id="ce-chart">'
+             f'<title id="ce-chart-title">{escape(_("%(y)d 年度继续教育进度", y=p.year))}</title>']
+    for i, (label, done, need) in enumerate(rows):
+        y = 10 + i * (bar_h + gap)
+        ok = done >= need
+        parts.append(f'<text x="0" y="{y + bar_h * 0.7:.0f}" class="ce-label">{escape(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{track_end - left}" height="{bar_h}" class="ce-track"/>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{max(0.0, x(done) - left):.1f}" height="{bar_h}" '
+                     f'class="{"ce-done" if ok else "ce-short"}" data-hours="{done:g}"/>')
+        parts.append(f'<line x1="{x(need):.1f}" x2="{x(need):.1f}" y1="{y - 4}" y2="{y + bar_h + 4}" class="ce-need"/>')
+        parts.append(f'<text x="{width - 2}" y="{y + bar_h * 0.7:.0f}" text-anchor="end" class="ce-value">'
+                     f'{escape(_("%(d)s / %(n)s 学时", d=f"{done:g}", n=need))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

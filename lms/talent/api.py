@@ -1,0 +1,65 @@
+"""API endpoints of the talent pool and continuing education (imported by ``lms.talent.views``)."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
+from lms.credits import services as credit_services
+from lms.db import db
+from lms.domain import Role
+from lms.pii import mask_id_number
+from lms.scoping import get_visible, visible
+from lms.talent.models import PoolStatus, TalentEntry
+from lms.templating import today_local
+
+ADMINS = (Role.regulator_admin, Role.system_admin)
+
+EntrySchema = schema("TalentEntry", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "id_number_masked": {"type": "string"},
+    "enterprise": {"type": "string", "nullable": True}, "region_code": {"type": "string"},
+    "highest_tier": {"type": "string", "nullable": True}, "status": {"type": "string", "enum": [s.value for s in PoolStatus]},
+    "status_cause": {"type": "string"}, "stars": {"type": "integer", "nullable": True},
+    "certificates": {"type": "array", "items": {"type": "object"}}}})
+ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
+    "year": {"type": "integer"}, "total": {"type": "number"}, "professional": {"type": "number"},
+    "public": {"type": "number"}, "required": {"type": "integer"}, "professional_min": {"type": "integer"},
+    "report_filed": {"type": "boolean"}, "compliant": {"type": "boolean"}}})
+
+
+def entry_json(e: TalentEntry) -> dict:
+    prof = e.profile
+    return {"id": e.id, "name": e.name, "id_number_masked": mask_id_number(prof.id_number) if prof else "",
+            "enterprise": e.enterprise.name if e.enterprise else None, "region_code": e.region.code,
+            "highest_tier": e.highest_tier.value if e.highest_tier else None, "status": e.status.value,
+            "status_cause": e.status_cause.value, "stars": e.stars,
+            "certificates": [{"number": c.number, "tier": c.tier.value, "issued_on": c.issued_on.isoformat(),
+                              "valid_until": c.valid_until.isoformat() if c.valid_until else None, "status": c.status}
+                             for c in e.certificates]}
+
+
+@api_route("/talent/entries", summary="人才库（本地区及下级）", roles=ADMINS, response=paged_schema(EntrySchema),
+           query=PAGE_QUERY + [{"name": "status", "in": "query", "schema": {"type": "string"}}], tags=("talent",))
+def talent_entries():
+    user = current_api_user()
+    stmt = visible(TalentEntry, user).order_by(TalentEntry.id)
+    if (status := request.args.get("status")) in PoolStatus.__members__:
+        stmt = stmt.where(TalentEntry.status == PoolStatus(status))
+    return paged(db.session, stmt, entry_json)
+
+
+@api_route("/talent/entries/<int:entry_id>", summary="人才库条目", response=EntrySchema, tags=("talent",))
+def talent_entry(entry_id: int):
+    return jsonify(entry_json(get_visible(db.session, TalentEntry, entry_id, current_api_user())))
+
+
+@api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
+           query=[{"name": "year", "in": "query", "schema": {"type": "integer"}}], tags=("credits",))
+def credits_progress():
+    from lms.credits.views import _province_id_of
+
+    user = current_api_user()
+    year = request.args.get("year", today_local().year, type=int)
+    p = credit_services.progress(db.session, user.id, year, _province_id_of(db.session, user))
+    return jsonify({"year": p.year, "total": p.total, "professional": p.professional, "public": p.public,
+                    "required": p.required, "professional_min": p.professional_min, "report_filed": p.report_filed,
+                    "compliant": p.compliant})

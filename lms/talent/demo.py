@@ -1,0 +1,106 @@
+"""Demo data for the pool and continuing education: province rules, Jiangsu's indicator tree, pool
+entries for demo trainees from made-up certificates (ids and numbers 9000xx: clearly demo), credits,
+a published notice and a few notifications. Idempotent: everything is looked up by a natural key."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import User
+from lms.credits import services as credits
+from lms.credits.models import ProvinceRule
+from lms.demo import add_seed_hook
+from lms.notifications.services import notify
+from lms.orgs.models import Region
+from lms.people.models import TraineeProfile
+from lms.talent import services
+from lms.talent.models import Notice, TalentEntry
+
+TREE = [
+    # code, parent, name, weight, max points, evidence
+    ("A", "", "", 15, None, ""), ("B", "", "", 15, None, ""), ("C", "", "", 15, None, ""),
+    ("D", "", "", 20, None, ""), ("E", "", "", 10, None, ""), ("F", "", "", 25, None, ""),
+    ("A1", "A", "质量意识", None, 10, ""), ("A11", "A1", "质量第一理念", None, 5, "访谈记录"), ("A12", "A1", "质量风险意识", None, 5, "制度文件"),
+    ("B1", "B", "质量诚信", None, 10, "承诺书"), ("C1", "C", "质量管理知识", None, 10, "培训证书"),
+    ("D1", "D", "质量改进能力", None, 10, "改进项目报告"), ("D2", "D", "质量决策能力", None, 10, "会议纪要"),
+    ("E1", "E", "内外部沟通", None, 10, "工作记录"), ("F1", "F", "质量绩效", None, 10, "质量指标数据"), ("F2", "F", "质量荣誉", None, 10, "获奖证书"),
+]
+
+
+def _user(session, username):
+    return session.scalar(select(User).where(User.username == username))
+
+
+def seed(session: Session, today: dt.date) -> dict:
+    counts = {"pool_entries": 0, "notices": 0}
+    admin = _user(session, "admin")
+    provinces = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(["320000", "350000"])))}
+    for code, hours, prof, days in (("320000", 90, 60, 30), ("350000", 90, 60, 30)):
+        if code in provinces and session.scalar(select(ProvinceRule.id).where(ProvinceRule.province_id == provinces[code].id)) is None:
+            credits.save_rule(session, admin, provinces[code].id, required_hours=hours, professional_min_hours=prof,
+                              report_required=True, report_due_month=12, change_registration_days=days)
+    if "320000" in provinces:
+        services.save_indicators(session, admin, provinces["320000"].id,
+                                 [services.IndicatorRow(c, p, n, w, m, e) for c, p, n, w, m, e in TREE])
+    if "350000" in provinces:
+        services.ensure_first_level(session, provinces["350000"].id)
+
+    names = ["trainee"] + [f"trainee{i:02d}" for i in (1, 2, 3, 4, 6, 7, 8, 9)]
+    for i, username in enumerate(names):
+        user = _user(session, username)
+        prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id)) if user else None
+        if prof is None or prof.enterprise is None:
+            continue
+        cid = 900001 + i
+        tier = "advanced" if i % 3 == 0 else "basic"
+        code = "JS" if prof.enterprise.region.province_code == "320000" else "FJ"
+        issued = dt.date(today.year - 1, 6, 20) if i % 2 == 0 else dt.date(today.year, 3, 15)
+        from lms.talent.models import TalentCertificate
+
+        if session.scalar(select(TalentCertificate.id).where(TalentCertificate.certificate_id == cid)) is None:
+            counts["pool_entries"] += 1
+        services.on_certificate_issued(
+            session, user_id=user.id, certificate_id=cid, number=f"DEMO-{code}-{tier[0].upper()}-{cid}", tier=tier,
+            issued_on=issued, valid_until=issued.replace(year=issued.year + 3), region_id=prof.enterprise.region_id,
+            enterprise_id=prof.enterprise_id)
+        for k, (hours, cat) in enumerate([(24, "professional"), (12, "public"), (8 * (i % 3), "professional")]):
+            if hours:
+                credits.award_system_credit(session, user_id=user.id, year=today.year, hours=hours, subject_category=cat,
+                                            source_ref=f"demo:{username}:{today.year}:{k}",
+                                            title=["企业质量战略管理", "国家质量发展政策", "六西格玛"][k])
+    trainee = _user(session, "trainee")
+    last = today.year - 1
+    if trainee:
+        # 王芳 met last year's requirement; the others certified last year did not: the roll-up warns them.
+        for k, (hours, cat) in enumerate([(64, "professional"), (30, "public")]):
+            credits.award_system_credit(session, user_id=trainee.id, year=last, hours=hours, subject_category=cat,
+                                        source_ref=f"demo:trainee:{last}:{k}", title=["质量管理体系建设", "质量法律制度"][k])
+        from lms.credits.models import AnnualReport
+
+        if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == last)) is None:
+            session.add(AnnualReport(user_id=trainee.id, year=last, filed_on=dt.date(last, 12, 10),
+                                     summary="组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项。"))
+            session.flush()
+    services.rollup_year(session, last)
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id)) if trainee else None
+    if entry is not None and entry.stars is None and "320000" in provinces:
+        tree = services.indicator_tree(session, provinces["320000"].id)
+        scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in services.leaves(tree)}
+        services.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
+    nantong_admin = _user(session, "nantong_admin")
+    title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
+    if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
+        services.publish_notice(session, nantong_admin, title=title, objection_days=7, contact="南通市市场监督管理局质量发展处 0513-00000000",
+                                today=today)
+        counts["notices"] += 1
+    if trainee:
+        notify(session, trainee.id, "welcome", "欢迎使用继续教育功能",
+               f"{today.year} 年度继续教育要求 90 学时，其中专业科目不少于 60 学时；请按时提交年度履职报告。",
+               dedupe_key="demo:welcome")
+    session.flush()
+    return counts
+
+
+add_seed_hook(seed)

@@ -1,0 +1,325 @@
+"""The talent pool (人才库), appointment registrations (登记表), public notices (公示), the evaluation
+indicator tree and evaluations. Certificates are referenced by plain columns (no foreign key): the
+certificates package calls ``lms.talent.services.on_certificate_issued`` and friends."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import User
+from lms.db import Base, UTCDateTime, utcnow
+from lms.domain import LabelledEnum, Role, Tier, enum_column_type
+from lms.orgs.models import Enterprise, Region, region_subtree_ids
+from lms.scoping import scope_rule
+
+
+class PoolStatus(LabelledEnum):
+    active = "active"
+    warning = "warning"
+    lapsed = "lapsed"
+    exited = "exited"
+
+    @classmethod
+    def _labels(cls):
+        return {"active": _l("在库"), "warning": _l("警示"), "lapsed": _l("失效"), "exited": _l("退出")}
+
+
+class Cause(LabelledEnum):
+    certified = "certified"
+    missed_credits = "missed_credits"
+    missing_report = "missing_report"
+    overdue_registration = "overdue_registration"
+    revoked_certificate = "revoked_certificate"
+    certificate_expired = "certificate_expired"
+    disqualification = "disqualification"
+    manual = "manual"
+    restored = "restored"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "certified": _l("取得证书入库"),
+            "missed_credits": _l("继续教育学时不足"),
+            "missing_report": _l("未提交年度履职报告"),
+            "overdue_registration": _l("变更登记逾期"),
+            "revoked_certificate": _l("证书被撤销"),
+            "certificate_expired": _l("证书已过期"),
+            "disqualification": _l("取消资格"),
+            "manual": _l("人工决定"),
+            "restored": _l("恢复合规"),
+        }
+
+
+class RegistrationStatus(LabelledEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+
+    @classmethod
+    def _labels(cls):
+        return {"submitted": _l("待审核"), "accepted": _l("已受理"), "returned": _l("已退回")}
+
+
+class TalentEntry(Base):
+    __tablename__ = "talent_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    highest_tier: Mapped[Tier | None] = mapped_column(enum_column_type(Tier))
+    status: Mapped[PoolStatus] = mapped_column(enum_column_type(PoolStatus), default=PoolStatus.active, index=True)
+    status_cause: Mapped[Cause] = mapped_column(enum_column_type(Cause), default=Cause.certified)
+    status_since: Mapped[dt.date] = mapped_column(Date)
+    entered_on: Mapped[dt.date] = mapped_column(Date)
+    registration_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    stars: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(16), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+    region: Mapped[Region] = relationship(foreign_keys=[region_id])
+    enterprise: Mapped[Enterprise | None] = relationship()
+    certificates: Mapped[list["TalentCertificate"]] = relationship(back_populates="entry", order_by="TalentCertificate.issued_on")
+    events: Mapped[list["TalentEvent"]] = relationship(back_populates="entry", order_by="TalentEvent.id")
+
+    @property
+    def name(self) -> str:
+        prof = self.user.trainee_profile
+        return prof[0].real_name if prof else self.user.display_name
+
+    @property
+    def profile(self):
+        prof = self.user.trainee_profile
+        return prof[0] if prof else None
+
+    @property
+    def current_appointment(self) -> "Appointment | None":
+        from sqlalchemy.orm import object_session
+
+        return object_session(self).scalar(
+            select(Appointment).where(Appointment.user_id == self.user_id, Appointment.status == RegistrationStatus.accepted)
+            .order_by(Appointment.appointed_on.desc(), Appointment.id.desc()).limit(1))
+
+
+class TalentCertificate(Base):
+    __tablename__ = "talent_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"), index=True)
+    certificate_id: Mapped[int] = mapped_column(Integer, unique=True)  # certificates.id, no FK by contract
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    tier: Mapped[Tier] = mapped_column(enum_column_type(Tier))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+
+    entry: Mapped[TalentEntry] = relationship(back_populates="certificates")
+
+    def in_force(self, on: dt.date) -> bool:
+        return self.status == "valid" and (self.valid_until is None or self.valid_until >= on)
+
+
+class TalentEvent(Base):
+    """One status change of an entry, with its cause (and the reason for manual decisions)."""
+
+    __tablename__ = "talent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"), index=True)
+    on: Mapped[dt.date] = mapped_column(Date)
+    from_status: Mapped[PoolStatus | None] = mapped_column(enum_column_type(PoolStatus))
+    to_status: Mapped[PoolStatus] = mapped_column(enum_column_type(PoolStatus))
+    cause: Mapped[Cause] = mapped_column(enum_column_type(Cause))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[TalentEntry] = relationship(back_populates="events")
+
+
+class Appointment(Base):
+    """An appointment registration (登记表, seed 002 annex): enterprise data, CQO data, appointment letter,
+    enterprise opinion and date. ``kind`` is 'initial' or 'change' (变更登记)."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="initial")
+    appointed_on: Mapped[dt.date] = mapped_column(Date)
+    # enterprise data (beyond the enterprise record itself)
+    enterprise_head: Mapped[str] = mapped_column(String(64))
+    enterprise_head_phone: Mapped[str] = mapped_column(String(32))
+    quality_head: Mapped[str] = mapped_column(String(64), default="")
+    quality_head_phone: Mapped[str] = mapped_column(String(32), default="")
+    # CQO data beyond the profile
+    cv: Mapped[str] = mapped_column(Text)
+    awards: Mapped[str] = mapped_column(Text, default="")
+    # enterprise opinion
+    opinion: Mapped[str] = mapped_column(Text)
+    opinion_date: Mapped[dt.date] = mapped_column(Date)
+    letter_path: Mapped[str] = mapped_column(String(255))
+    letter_name: Mapped[str] = mapped_column(String(128))
+    letter_mime: Mapped[str] = mapped_column(String(100))
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column_type(RegistrationStatus), default=RegistrationStatus.submitted, index=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_reason: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    submitted_on: Mapped[dt.date] = mapped_column(Date)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Notice(Base):
+    """A public notice (公示): a dated snapshot of a bureau's pool with an objection period."""
+
+    __tablename__ = "talent_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(128))
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    objection_until: Mapped[dt.date] = mapped_column(Date)
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship()
+
+
+class NoticeEntry(Base):
+    """One line of a notice. Only masked data is copied in: the full ID never reaches this table."""
+
+    __tablename__ = "talent_notice_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("talent_notices.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    id_masked: Mapped[str] = mapped_column(String(32))
+    enterprise_name: Mapped[str] = mapped_column(String(128))
+    region_name: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[Tier | None] = mapped_column(enum_column_type(Tier))
+    certificate_numbers: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[PoolStatus] = mapped_column(enum_column_type(PoolStatus))
+    stars: Mapped[int | None] = mapped_column(Integer)
+
+
+class NoticeCertificate(Base):
+    """Exact look-up of a notice line by certificate number."""
+
+    __tablename__ = "talent_notice_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_entry_id: Mapped[int] = mapped_column(ForeignKey("talent_notice_entries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Indicator(Base):
+    """A node of a province's evaluation indicator tree (《首席质量官评价规范》): six first-level
+    indicators with weights (percent), second and third levels below with maximum points."""
+
+    __tablename__ = "eval_indicators"
+    __table_args__ = (UniqueConstraint("province_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("eval_indicators.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    weight: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False), default=0)
+    max_points: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False), default=0)
+    evidence_type: Mapped[str] = mapped_column(String(64), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"), index=True)
+    evaluated_on: Mapped[dt.date] = mapped_column(Date)
+    evaluator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    total: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
+    grade: Mapped[str] = mapped_column(String(16))
+    stars: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    scores: Mapped[list["EvaluationScore"]] = relationship(cascade="all, delete-orphan")
+
+
+class EvaluationScore(Base):
+    __tablename__ = "evaluation_scores"
+    __table_args__ = (UniqueConstraint("evaluation_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("eval_indicators.id", ondelete="CASCADE"))
+    points: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
+
+
+def _entries_visible(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return TalentEntry.region_id.in_(region_subtree_ids(user))
+    if user.role == Role.trainee:
+        return TalentEntry.user_id == user.id
+    return False
+
+
+scope_rule(TalentEntry)(_entries_visible)
+
+
+def _via_entry(col):
+    def rule(user):
+        cond = _entries_visible(user)
+        if cond is True or cond is False:
+            return cond
+        return col.in_(select(TalentEntry.id).where(cond).scalar_subquery())
+
+    return rule
+
+
+scope_rule(TalentEvent)(_via_entry(TalentEvent.entry_id))
+scope_rule(TalentCertificate)(_via_entry(TalentCertificate.entry_id))
+scope_rule(Evaluation)(_via_entry(Evaluation.entry_id))
+
+
+@scope_rule(Appointment)
+def _appointment_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return Appointment.enterprise_id.in_(
+            select(Enterprise.id).where(Enterprise.region_id.in_(region_subtree_ids(user))).scalar_subquery())
+    if user.role == Role.trainee:
+        return Appointment.user_id == user.id
+    return False
+
+
+@scope_rule(Notice)
+def _notice_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return Notice.region_id.in_(region_subtree_ids(user))
+    return False  # the public reads published notices through the public_ views
+
+
+@scope_rule(Indicator)
+def _indicator_scope(user):
+    return True  # evaluation standards are published documents

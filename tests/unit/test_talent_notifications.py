@@ -1,0 +1,45 @@
+"""In-app notifications, one per dedupe key, and an email when SMTP is configured."""
+from lms.notifications import services
+from lms.notifications.models import Notification
+from lms.scoping import visible
+
+
+class FakeSMTP:
+    sent = []
+
+    def __init__(self, host, port, timeout=None):
+        self.host = host
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def send_message(self, msg):
+        FakeSMTP.sent.append((self.host, msg["To"], msg["Subject"]))
+
+
+def test_notify_dedupes_and_stays_private(db, world):
+    a = services.notify(db, world.trainee.id, "x", "提醒", dedupe_key="k:2026-11-22")
+    b = services.notify(db, world.trainee.id, "x", "提醒", dedupe_key="k:2026-11-22")
+    assert a is not None and b is None and not a.emailed
+    assert db.scalars(visible(Notification, world.trainee_fz)).all() == []
+    assert services.unread_count(db, world.trainee.id) == 1
+    services.mark_read(db, world.trainee)
+    assert services.unread_count(db, world.trainee.id) == 0
+
+
+def test_email_when_smtp_configured(db, world, app, monkeypatch):
+    monkeypatch.setattr(services.smtplib, "SMTP", FakeSMTP)
+    world.trainee.trainee_profile[0].email = "wf@example.com"
+    db.flush()
+    with app.app_context():
+        n = services.notify(db, world.trainee.id, "x", "无邮件")
+        assert not n.emailed and FakeSMTP.sent == []
+        app.config["SMTP_HOST"] = "smtp.example.com"
+        try:
+            n = services.notify(db, world.trainee.id, "x", "有邮件", "正文")
+        finally:
+            app.config["SMTP_HOST"] = ""
+    assert n.emailed and FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "有邮件")]
