@@ -265,7 +265,34 @@ def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: C
     session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
+    _enter_pool(session, cert, programme)
     return cert
+
+
+def _enter_pool(session: Session, cert: Certificate, programme) -> None:
+    """An issued certificate puts its holder in the talent pool, and the class's hours count as the year's
+    continuing-education credits (per course, by subject category; once per certificate's enrolment)."""
+    from lms.credits.services import award_system_credit
+    from lms.people.models import TraineeProfile
+    from lms.talent.services import on_certificate_issued
+
+    enterprise_id = session.scalar(select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == cert.holder_user_id))
+    on_certificate_issued(session, user_id=cert.holder_user_id, certificate_id=cert.id, number=cert.number,
+                          tier=cert.tier.value, issued_on=cert.issued_on, valid_until=cert.valid_until,
+                          region_id=cert.region_id, enterprise_id=enterprise_id)
+    for course in programme.required_courses:
+        award_system_credit(session, user_id=cert.holder_user_id, year=cert.issued_on.year, hours=course.hours,
+                            subject_category=course.subject_category.value,
+                            source_ref=f"enrollment:{cert.enrollment_id}:course:{course.id}",
+                            title=f"{programme.name} · {course.title}")
+
+
+def _pool_status(session: Session, cert: Certificate, today: dt.date, reason: str = "") -> None:
+    """Tell the talent pool that a certificate stopped (or started again) being in force."""
+    from lms.talent.services import on_certificate_status_changed
+
+    on_certificate_status_changed(session, user_id=cert.holder_user_id, certificate_id=cert.id,
+                                  status=cert.status.value, reason=reason, today=today)
 
 
 def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date) -> Certificate:
@@ -300,6 +327,7 @@ def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: Ce
     session.add(CertificateEvent(certificate_id=cert.id, action="supersede", from_status=old_status.value,
                                  to_status=CertificateStatus.superseded.value, note=note, actor_id=actor.id))
     session.flush()
+    _pool_status(session, cert, today, note)
     return new
 
 
@@ -351,6 +379,7 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
     session.flush()
     audit.record(session, actor, f"certificate.{action}", cert, reason=category.value if category else None,
                  from_status=before.value, to_status=target.value)
+    _pool_status(session, cert, today, f"{category.label}：{note}" if category else note)
     return cert
 
 
@@ -368,6 +397,8 @@ def expire_due(session: Session, today: dt.date) -> int:
     for cert in due:
         cert.status, cert.status_changed_at = CertificateStatus.expired, utcnow()
         session.add(CertificateEvent(certificate_id=cert.id, action="expire", from_status="valid", to_status="expired"))
+        session.flush()
+        _pool_status(session, cert, today, _("证书已过有效期"))
     session.flush()
     return len(due)
 

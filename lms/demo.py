@@ -175,13 +175,16 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
 _hooks: list = []
 
 
-def _hook_order(fn) -> int:
-    """Platform hooks first, then features in lms.features order, whatever order they were imported in:
-    each feature's demo builds on the data of the ones before it."""
-    from lms.features import FEATURES
+# Each demo builds on the data of those before it, whatever order the modules were imported in: classes,
+# then exams, then certificates, then what follows from certificates (the pool, credits, reports).
+SEED_ORDER = ["courses", "exams", "certificates", "lms.talent", "lms.credits", "lms.reports"]
 
-    top = fn.__module__.split(".")[0]
-    return FEATURES.index(top) + 1 if top in FEATURES else 0
+
+def _hook_order(fn) -> int:
+    for i, prefix in enumerate(SEED_ORDER, start=1):
+        if fn.__module__ == prefix or fn.__module__.startswith(prefix + "."):
+            return i
+    return 0
 
 
 def add_seed_hook(fn) -> None:

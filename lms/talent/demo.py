@@ -1,6 +1,6 @@
-"""Demo data for the pool and continuing education: province rules, Jiangsu's indicator tree, pool
-entries for demo trainees from made-up certificates (ids and numbers 9000xx: clearly demo), credits,
-a published notice and a few notifications. Idempotent: everything is looked up by a natural key."""
+"""Demo data for the pool and continuing education: province rules, Jiangsu's indicator tree, credits for
+the demo trainees whom the certificates demo certified (their pool entries come from those real
+certificates), a published notice and a few notifications. Idempotent: looked up by natural keys."""
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +34,7 @@ def _user(session, username):
 
 
 def seed(session: Session, today: dt.date) -> dict:
-    counts = {"pool_entries": 0, "notices": 0}
+    counts = {"notices": 0}
     admin = _user(session, "admin")
     provinces = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(["320000", "350000"])))}
     for code, hours, prof, days in (("320000", 90, 60, 30), ("350000", 90, 60, 30)):
@@ -53,18 +53,8 @@ def seed(session: Session, today: dt.date) -> dict:
         prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id)) if user else None
         if prof is None or prof.enterprise is None:
             continue
-        cid = 900001 + i
-        tier = "advanced" if i % 3 == 0 else "basic"
-        code = "JS" if prof.enterprise.region.province_code == "320000" else "FJ"
-        issued = dt.date(today.year - 1, 6, 20) if i % 2 == 0 else dt.date(today.year, 3, 15)
-        from lms.talent.models import TalentCertificate
-
-        if session.scalar(select(TalentCertificate.id).where(TalentCertificate.certificate_id == cid)) is None:
-            counts["pool_entries"] += 1
-        services.on_certificate_issued(
-            session, user_id=user.id, certificate_id=cid, number=f"DEMO-{code}-{tier[0].upper()}-{cid}", tier=tier,
-            issued_on=issued, valid_until=issued.replace(year=issued.year + 3), region_id=prof.enterprise.region_id,
-            enterprise_id=prof.enterprise_id)
+        if session.scalar(select(TalentEntry.id).where(TalentEntry.user_id == user.id)) is None:
+            continue  # not certified in the demo: not in the pool
         for k, (hours, cat) in enumerate([(24, "professional"), (12, "public"), (8 * (i % 3), "professional")]):
             if hours:
                 credits.award_system_credit(session, user_id=user.id, year=today.year, hours=hours, subject_category=cat,

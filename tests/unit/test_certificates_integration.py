@@ -44,3 +44,38 @@ def test_revocation_for_misconduct_disqualifies(db, world, cw, cert_cfg):
     assert reason and "撤销" in reason
     ev = evaluate(db, world.trainee, basic, TODAY)
     assert not ev.eligible
+
+
+def test_issuing_enters_the_pool_and_revocation_exits_it(db, world, cw, cert_cfg):
+    from sqlalchemy import select
+
+    from courses.models import Course, SubjectCategory
+    from lms.credits.models import CreditRecord
+    from lms.talent.models import PoolStatus, TalentEntry
+
+    course = Course(code="T-01", title="质量法律制度", hours=8, subject_category=SubjectCategory.professional)
+    db.add(course)
+    db.flush()
+    cw.programme.courses.append(course)
+    db.flush()
+    with completion_rules(ok=True):
+        cert = services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
+    entry = db.scalar(select(TalentEntry).where(TalentEntry.user_id == world.trainee.id))
+    assert entry is not None and entry.status == PoolStatus.active and entry.highest_tier == Tier.basic
+    credits = db.scalars(select(CreditRecord).where(CreditRecord.user_id == world.trainee.id)).all()
+    assert [(c.year, c.hours, c.source) for c in credits] == [(TODAY.year, 8, "system")]
+    services.change_status(db, world.city_admin, cert, "revoke", "quality_fault", "重大质量事故", TODAY)
+    db.refresh(entry)
+    assert entry.status == PoolStatus.exited
+
+
+def test_expiry_job_takes_the_holder_out_of_the_pool(db, world, cw, cert_cfg):
+    from sqlalchemy import select
+
+    from lms.talent.models import PoolStatus, TalentEntry
+
+    with completion_rules(ok=True):
+        cert = services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
+    assert services.expire_due(db, cert.valid_until + dt.timedelta(days=1)) == 1
+    entry = db.scalar(select(TalentEntry).where(TalentEntry.user_id == world.trainee.id))
+    assert entry.status == PoolStatus.exited

@@ -10,7 +10,7 @@ from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import visible
 from lms.talent import services
 from lms.talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
-from lms.uploads import sniff
+from lms.uploads import sniff_bytes
 from tests.unit.test_talent_lifecycle import certify
 
 TODAY = dt.date(2026, 11, 22)
@@ -118,5 +118,14 @@ def test_indicator_import_and_evaluation(db, world):
 
 
 def test_sniff():
-    assert sniff(b"%PDF-1.4") == "pdf" and sniff(b"\xff\xd8\xff\xe0") == "jpeg"
-    assert sniff(b"GIF89a") is None and sniff(b"#!/bin/sh") is None
+    import io
+    import zipfile
+
+    assert sniff_bytes(b"%PDF-1.4").code == "pdf" and sniff_bytes(b"\xff\xd8\xff\xe0").code == "jpeg"
+    assert sniff_bytes(b"GIF89a") is None and sniff_bytes(b"#!/bin/sh") is None
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    assert sniff_bytes(docx.getvalue()).code == "docx"
+    assert sniff_bytes(b"PK\x03\x04 not really a zip") is None

@@ -120,8 +120,18 @@ def test_demo_seed_is_idempotent(db, app):
     with app.app_context():
         first = demo.seed(db, dt.date(2026, 11, 22))
         second = demo.seed(db, dt.date(2026, 11, 22))
-    assert first["pool_entries"] >= 5 and first["notices"] == 1
-    assert second["pool_entries"] == 0 and second["notices"] == 0
+    assert first["notices"] == 1 and second["notices"] == 0 and second.get("certificates", 0) == 0
+    from sqlalchemy import func, select
+
+    from lms.auth.models import User
+    from lms.talent.models import PoolStatus, TalentEntry
+
+    # The pool is built from the demo's real certificates: certified people are in it, and the one whose
+    # certificate was revoked for a quality fault has exited.
+    entries = {u: e for u, e in db.execute(select(User.username, TalentEntry).join(TalentEntry, TalentEntry.user_id == User.id))}
+    assert {"trainee", "trainee01", "trainee02", "trainee03"} <= set(entries)
+    assert entries["trainee"].status != PoolStatus.exited and entries["trainee01"].status == PoolStatus.exited
+    assert db.scalar(select(func.count()).select_from(TalentEntry)) == len(entries)
 
 
 def _bearer(db, user):
