@@ -6,7 +6,6 @@ import logging
 
 from flask import Flask
 
-from lms.db import db
 
 log = logging.getLogger("lms.scheduler")
 LEASE = "scheduler"

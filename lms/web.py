@@ -144,3 +144,19 @@ def init_app(app: Flask) -> None:
 
 
 from flask_babel import lazy_gettext as _l  # noqa: E402  (used above inside init_app)
+
+
+def send_upload(rel_path: str, mimetype: str, download_name: str):
+    """Send a stored upload as an attachment, or 404 if it is missing or its path escapes UPLOAD_DIR. The
+    caller has already loaded the owning record through the scoping helper."""
+    from flask import abort, current_app, send_file
+
+    from lms.uploads import open_path
+
+    try:
+        path = open_path(current_app.config["UPLOAD_DIR"], rel_path)
+    except FileNotFoundError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, openapi_document, paged, paged_schema, schema
 from lms.db import db

@@ -1,7 +1,7 @@
 """Continuing education: the trainee's progress, claims and report; reviewers' queue; province rules."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -11,7 +11,7 @@ from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
 from lms.credits import services
 from lms.credits.forms import ClaimForm, ReportForm, ReviewForm, RuleForm
-from lms.credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule
+from lms.credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord
 from lms.db import db
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
@@ -122,16 +122,10 @@ def report():
 @bp.route("/claims/<int:claim_id>/evidence")
 @roles_required(Role.trainee, *REVIEWERS)
 def evidence(claim_id: int):
-    from lms.uploads import open_path
+    from lms.web import send_upload
 
     claim = get_visible(db.session, CreditClaim, claim_id, current_user)
-    try:
-        path = open_path(current_app.config["UPLOAD_DIR"], claim.evidence_path)
-    except FileNotFoundError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=claim.evidence_mime, as_attachment=True, download_name=claim.evidence_name)
+    return send_upload(claim.evidence_path, claim.evidence_mime, claim.evidence_name)
 
 
 @bp.route("/review")

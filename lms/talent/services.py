@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms import audit
@@ -20,9 +20,8 @@ from lms.credits import services as credits
 from lms.credits.models import AnnualReport, CreditRecord, ProvinceRule, SubjectCategory, YearStanding
 from lms.db import utcnow
 from lms.domain import Role, Tier
-from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.notifications.services import notify
-from lms.orgs.models import Enterprise, Region
 from lms.pii import mask_id_number
 from lms.talent.models import (
     Appointment, Cause, Evaluation, EvaluationScore, Indicator, Notice, NoticeCertificate, NoticeEntry,

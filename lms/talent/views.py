@@ -2,12 +2,11 @@
 ``public_`` views need no login), the evaluation indicator tree and evaluations."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from lms import audit
 from lms.auth.views import roles_required
@@ -236,16 +235,10 @@ def appointment(appt_id: int):
 @bp.route("/appointments/<int:appt_id>/letter")
 @roles_required(Role.trainee, *ADMINS)
 def appointment_letter(appt_id: int):
-    from lms.uploads import open_path
+    from lms.web import send_upload
 
     appt = get_visible(db.session, Appointment, appt_id, current_user)
-    try:
-        path = open_path(current_app.config["UPLOAD_DIR"], appt.letter_path)
-    except FileNotFoundError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=appt.letter_mime, as_attachment=True, download_name=appt.letter_name)
+    return send_upload(appt.letter_path, appt.letter_mime, appt.letter_name)
 
 
 # ------------------------------------------------------------------ notices (公示)
