@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -62,24 +63,55 @@ def paginate(session: Session, stmt, page: int | None = None, per_page: int = 20
 
 _nav_providers: list = []
 
+# Navigation groups by the package that provides the entries, in menu order; None = a top-level link.
+# A group with a single entry for the user shows as a plain link.
+NAV_GROUPS: list[tuple[str, str, object]] = [
+    ("lms.orgs", "orgs", _l("机构与人员")),
+    ("courses", "courses", _l("培训")),
+    ("exams", "exams", _l("考试")),
+    ("certificates", "certificates", _l("证书")),
+    ("lms.talent", "talent", _l("人才库")),
+    ("lms.credits", "credits", _l("继续教育")),
+    ("lms.reports", "reports", _l("报备与统计")),
+    ("lms.jobs", "system", _l("系统")),
+    ("lms.notifications", "notifications", None),
+]
+
 
 def add_nav(fn) -> None:
-    """Features add navigation entries: ``fn(user) -> list[(endpoint, label)]``."""
+    """Features add navigation entries: ``fn(user) -> list[(endpoint, label)]``; the menu groups them by
+    the providing package (NAV_GROUPS)."""
     _nav_providers.append(fn)
 
 
-def nav_items() -> list[tuple[str, str]]:
+@dataclass
+class NavGroup:
+    key: str
+    label: str | None
+    items: list[tuple[str, str]]
+
+
+def nav_groups() -> list[NavGroup]:
     if not current_user.is_authenticated:
         return []
-    items: list[tuple[str, str]] = []
+    groups: dict[str, NavGroup] = {}
+    order = {key: i for i, (_m, key, _l2) in enumerate(NAV_GROUPS)}
     for fn in _nav_providers:
-        items.extend(fn(current_user))
-    return items
+        entries = fn(current_user)
+        if not entries:
+            continue
+        key, label = fn.__module__.split(".")[0], None
+        for prefix, k, lab in NAV_GROUPS:
+            if fn.__module__ == prefix or fn.__module__.startswith(prefix + "."):
+                key, label = k, (str(lab) if lab is not None else None)
+                break
+        groups.setdefault(key, NavGroup(key, label, [])).items.extend(entries)
+    return sorted(groups.values(), key=lambda g: order.get(g.key, len(order)))
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_dt
-    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["nav_groups"] = nav_groups
 
     @app.context_processor
     def _ctx():

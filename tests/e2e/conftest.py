@@ -101,3 +101,15 @@ def e2e_login(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.fill("#password", password)
     page.click("#login-submit")
     page.wait_for_url(f"{base}/home")
+
+
+def nav(page, link_id: str) -> None:
+    """Click a navigation entry by its id (``nav-<endpoint with dashes>``), opening its menu group first
+    when it sits in a dropdown."""
+    link = page.locator(f"#{link_id}")
+    if not link.is_visible():
+        toggler = page.locator(".navbar-toggler")
+        if toggler.is_visible():
+            toggler.click()
+        page.click(f"#nav-group-{link.get_attribute('data-group')}")
+    link.click()

@@ -1,12 +1,12 @@
 """Issue 7's browser journey: a bureau publishes a notice of its talent pool and an anonymous visitor finds a
 person in it with the ID number masked."""
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import e2e_login, nav
 
 
 def test_bureau_publishes_notice_and_public_finds_masked_person(page, live_server, browser):
     base = live_server
     e2e_login(page, base, "nantong_admin")
-    page.click("#nav-talent-notices")
+    nav(page, "nav-talent-notices")
     page.wait_for_url(f"{base}/talent/notices")
     page.fill("#title", "南通市首席质量官人才库公示（浏览器测试）")
     page.fill("#objection_days", "10")
