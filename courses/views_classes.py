@@ -74,7 +74,7 @@ def class_edit(class_id: int | None = None):
     if form.validate_on_submit():
         data = services.ClassData(**{f: getattr(form, f).data for f in (
             "programme_id", "region_id", "name", "place", "start_date", "end_date", "capacity", "enrol_opens_on",
-            "enrol_closes_on")})
+            "enrol_closes_on", "teachers")})
         try:
             klass = services.save_class(db.session, current_user, data, today_local(), klass)
         except DomainError as exc:

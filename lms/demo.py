@@ -180,8 +180,10 @@ def _hook_order(fn) -> int:
     each feature's demo builds on the data of the ones before it."""
     from lms.features import FEATURES
 
-    top = fn.__module__.split(".")[0]
-    return FEATURES.index(top) + 1 if top in FEATURES else 0
+    for i, feature in enumerate(FEATURES):
+        if fn.__module__ == feature or fn.__module__.startswith(feature + "."):
+            return i + 1
+    return 0
 
 
 def add_seed_hook(fn) -> None:
