@@ -23,8 +23,14 @@ _n = itertools.count(1)
 def unfiled_class(db: Session, world, tier: Tier = Tier.basic, *, region=None, start=None, sessions=1,
                   teachers="张建国，高级质量工程师") -> TrainingClass:
     """A class opened through the courses service (as staff do), with a timetable, not yet filed."""
-    prog = courses_support.programme(db, world, tier)
+    from sqlalchemy import select
+
+    from courses.models import Programme
+
     today = today_local()
+    prog = db.scalar(select(Programme).where(Programme.province_id == world.jiangsu.id, Programme.tier == tier,
+                                             Programme.year == today.year, Programme.name == f"{tier.label}方案"))
+    prog = prog or courses_support.programme(db, world, tier)
     start = start or today + dt.timedelta(days=10)
     klass = course_services.save_class(db, world.staff_nt, course_services.ClassData(
         programme_id=prog.id, region_id=(region or world.qidong).id, name=f"待报备班{next(_n)}", place="启东市培训教室",
