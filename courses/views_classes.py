@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from courses import eligibility, enrolment, services
+from courses import eligibility, enrolment, gates, services
 from courses.checkin import rates
 from courses.forms import ApplyForm, ClassForm, DecisionForm, EmptyForm, SessionForm
 from courses.models import (
@@ -121,7 +121,8 @@ def class_detail(class_id: int):
               for s in EnrollmentStatus}
     return render_template("courses/class_detail.html", klass=klass, form=form, is_owner=is_owner, mine=mine,
                            counts=counts, today=today_local(), open=enrolment.enrolment_open(klass, today_local()),
-                           empty=EmptyForm(), rates=rates(db.session, mine, utcnow()) if mine and mine.status == EnrollmentStatus.approved else None)
+                           empty=EmptyForm(), rates=rates(db.session, mine, utcnow()) if mine and mine.status == EnrollmentStatus.approved else None,
+                           gate_message=gates.refusal(db.session, klass, gates.ENROL))
 
 
 @bp.route("/sessions/<int:session_id>/delete", methods=["POST"])

@@ -209,3 +209,15 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     listing = client.get("/api/v1/reports/classes", headers=staff).get_json()
     assert {i["class_id"] for i in listing["items"]} >= {klass.id, done.id}
     assert client.get("/api/v1/openapi.json").get_json()["paths"].get("/api/v1/reports/classes/{class_id}/results")
+
+
+def test_the_class_page_says_why_it_cannot_enrol_yet(client, db, world, login_as):
+    klass = unfiled_class(db, world)
+    login_as("nt_staff")
+    page = client.get(f"/courses/classes/{klass.id}").get_data(as_text=True)
+    assert 'id="class-gate"' in page and "报备" in page and 'id="class-teachers"' in page
+    from lms.templating import today_local
+
+    f = filing.file_class(db, world.staff_nt, klass, today_local())
+    filing.decide_filing(db, world.county_admin, f, accept=True)
+    assert 'id="class-gate"' not in client.get(f"/courses/classes/{klass.id}").get_data(as_text=True)
