@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -111,6 +112,15 @@ def snapshot(session: Session, klass: TrainingClass) -> dict:
                       "ends_at": s.ends_at.astimezone(SHANGHAI).strftime("%H:%M"), "hours": s.hours,
                       "topic": s.topic, "place": s.place or klass.place} for s in sessions_of(session, klass)],
     }
+
+
+FILED_FIELDS = {"programme": _l("培训方案"), "place": _l("地点"), "capacity": _l("招收人数"), "start_date": _l("开始日期"),
+                "end_date": _l("结束日期"), "teachers": _l("授课教师"), "sessions": _l("课表")}
+
+
+def changed_since_filed(record: ClassFiling, current: dict) -> list[str]:
+    """What the class no longer matches of what was filed (the bureau reviewed the filed version), as labels."""
+    return [str(label) for k, label in FILED_FIELDS.items() if (record.snapshot or {}).get(k) != current.get(k)]
 
 
 def file_class(session: Session, actor: User, klass: TrainingClass, today: dt.date,

@@ -8,6 +8,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
@@ -55,7 +56,18 @@ def _home(session, user) -> list[dict]:
     if user.role == Role.institution_staff:
         returned = session.scalars(visible(ClassFiling, user).where(ClassFiling.status == ReviewStatus.returned)).all()
         items = [_("“%(c)s”的报备被退回：%(r)s", c=f.snapshot.get("class_name", ""), r=f.return_reason) for f in returned]
-        return [{"title": _("报备"), "url": url_for("reports.index"), "items": items or [_("没有被退回的报备")]}]
+        panels = [{"title": _("报备"), "url": url_for("reports.index"), "items": items or [_("没有被退回的报备")]}]
+        inst = user.institution
+        if inst is not None:
+            today = today_local()
+            year = today.year - 1
+            filed = session.scalar(select(AnnualReport.id).where(AnnualReport.institution_id == inst.id,
+                                                                 AnnualReport.year == year))
+            due = annual.due_date(session, inst.region, year)
+            state = _("已提交") if filed else (_("已逾期") if today > due else _("未提交"))
+            panels.append({"title": _("年度工作报告"), "url": url_for("reports.annual_page", year=year),
+                           "items": [_("%(y)d 年度：%(s)s（截止 %(d)s）", y=year, s=state, d=due.isoformat())]})
+        return panels
     return []
 
 
@@ -116,12 +128,13 @@ def filing_page(class_id: int):
                 flash(_("已报备，等待监管部门审核"), "success")
                 return redirect(url_for("reports.filing_page", class_id=class_id))
     preview = filing.snapshot(db.session, klass)
+    changed = record is not None and record.status != ReviewStatus.returned and filing.changed_since_filed(record, preview)
     try:
         bureau = filing.bureau_of_class(db.session, klass)
     except DomainError:
         bureau = None
     return render_template("reports/filing.html", klass=klass, record=record, form=form, preview=preview,
-                           bureau=bureau, decision=DecisionForm(),
+                           bureau=bureau, decision=DecisionForm(), changed=changed,
                            can_decide=record is not None and filing.can_decide(current_user, record))
 
 
@@ -194,7 +207,12 @@ def results_import(class_id: int):
         db.session.rollback()
         form.form_errors = [exc.errors.get("file", exc.message) if isinstance(exc, ValidationFailed) else exc.message]
         return render_template("reports/results.html", **_results_context(klass, import_form=form)), 422
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same file, uploaded twice at once: the other request stored it
+        db.session.rollback()
+        flash(_("该文件已导入过，本次未重复导入，数据未改变"), "warning")
+        return redirect(url_for("reports.results_page", class_id=class_id))
     if not created:
         flash(_("该文件已于 %(t)s 导入过，本次未重复导入，数据未改变",
                 t=imp.created_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")), "warning")

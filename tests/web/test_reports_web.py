@@ -221,3 +221,22 @@ def test_the_class_page_says_why_it_cannot_enrol_yet(client, db, world, login_as
     f = filing.file_class(db, world.staff_nt, klass, today_local())
     filing.decide_filing(db, world.county_admin, f, accept=True)
     assert 'id="class-gate"' not in client.get(f"/courses/classes/{klass.id}").get_data(as_text=True)
+
+
+def test_a_change_after_filing_is_pointed_out(client, db, world, login_as):
+    from lms.templating import today_local
+
+    klass = unfiled_class(db, world)
+    f = filing.file_class(db, world.staff_nt, klass, today_local())
+    login_as("qd_admin")
+    assert 'id="filing-changed"' not in client.get(f"/reports/classes/{klass.id}/filing").get_data(as_text=True)
+    klass.capacity = 99
+    db.flush()
+    page = client.get(f"/reports/classes/{klass.id}/filing").get_data(as_text=True)
+    assert 'id="filing-changed"' in page and "招收人数" in page and f'id="filing-capacity">{f.snapshot["capacity"]}<' in page
+
+
+def test_staff_home_shows_the_annual_report(client, db, world, login_as):
+    login_as("nt_staff")
+    page = client.get("/home").get_data(as_text=True)
+    assert "年度工作报告" in page
