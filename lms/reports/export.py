@@ -41,13 +41,16 @@ def dashboard_workbook(data: dict) -> bytes:
         row += [t["total"]["trained"], _pct(t["total"]["pass_rate"]), t["total"]["certificates"]]
         _append(ws, row)
 
+    def name_of(child):
+        return _("%(r)s本级", r=child["region"].name) if child["own"] else child["region"].name
+
     for child in data["children"]:
-        line(child["region"].name, child["training"])
+        line(name_of(child), child["training"])
     line(_("合计") + f"（{region.name}）", data["training"])
 
     ws2 = wb.create_sheet(_("聘任率"))
     _append(ws2, [_("地区"), _("企业类别"), _("企业数"), _("已聘任首席质量官"), _("聘任率(%)"), _("目标(%)")])
-    for name, app in [(c["region"].name, c["appointment"]) for c in data["children"]] + [(region.name, data["appointment"])]:
+    for name, app in [(name_of(c), c["appointment"]) for c in data["children"]] + [(region.name, data["appointment"])]:
         for key in ("above_size", "small_micro_key"):
             a = app[key]
             _append(ws2, [name, a["label"], a["enterprises"], a["appointed"], _pct(a["rate"]), _pct(a["target"])])

@@ -20,7 +20,11 @@ from lms.reports.models import AppointmentTarget, TargetCategory
 TREND_YEARS = 5
 
 
-def _subtree(region: Region):
+def _subtree(region: Region, own_only: bool = False):
+    """Ids of the region and everything below it; with ``own_only``, of the region itself (本级: records
+    attached to a city or province directly rather than to one of its counties)."""
+    if own_only:
+        return select(Region.id).where(Region.id == region.id).scalar_subquery()
     return select(Region.id).where(Region.path.startswith(region.path)).scalar_subquery()
 
 
@@ -34,7 +38,7 @@ def as_of(year: int, today: dt.date) -> dt.date:
 
 
 # ------------------------------------------------------------------ training
-def training(session: Session, region: Region, year: int) -> dict[str, dict]:
+def training(session: Session, region: Region, year: int, own_only: bool = False) -> dict[str, dict]:
     """Per tier: trainees admitted to classes starting in ``year`` in the region (``trained``), those with an
     exam result (``assessed``) and those who passed (``passed``; a pass in any counting result), and
     certificates first issued in the year (reissues are not counted again)."""
@@ -46,7 +50,7 @@ def training(session: Session, region: Region, year: int) -> dict[str, dict]:
             .select_from(Enrollment)
             .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
             .join(Programme, Programme.id == TrainingClass.programme_id)
-            .where(Enrollment.status == EnrollmentStatus.approved, TrainingClass.region_id.in_(_subtree(region)),
+            .where(Enrollment.status == EnrollmentStatus.approved, TrainingClass.region_id.in_(_subtree(region, own_only)),
                    TrainingClass.start_date.between(start, end))
             .group_by(Programme.tier))
     trained = dict(session.execute(base).all())
@@ -55,7 +59,7 @@ def training(session: Session, region: Region, year: int) -> dict[str, dict]:
                                                              ExamResult.passed.is_(True)))).all())
     certs = dict(session.execute(
         select(Certificate.tier, func.count(Certificate.id)).where(
-            Certificate.region_id.in_(_subtree(region)), Certificate.issued_on.between(start, end),
+            Certificate.region_id.in_(_subtree(region, own_only)), Certificate.issued_on.between(start, end),
             Certificate.supersedes_id.is_(None)).group_by(Certificate.tier)).all())
     out = {}
     for tier in Tier:
@@ -122,12 +126,12 @@ def target_for(session: Session, region: Region, year: int, category: TargetCate
     return None
 
 
-def appointment(session: Session, region: Region, year: int, today: dt.date) -> dict[str, dict]:
+def appointment(session: Session, region: Region, year: int, today: dt.date, own_only: bool = False) -> dict[str, dict]:
     on = as_of(year, today)
     out = {}
     for category in TargetCategory:
         cond = category_condition(session, region, category)
-        scope = (Enterprise.region_id.in_(_subtree(region)), cond)
+        scope = (Enterprise.region_id.in_(_subtree(region, own_only)), cond)
         total = session.scalar(select(func.count(Enterprise.id)).where(*scope)) or 0
         appointed = session.scalar(select(func.count(Enterprise.id)).where(
             *scope, Enterprise.id.in_(appointed_enterprise_ids(on)))) or 0
@@ -168,8 +172,14 @@ def set_target(session: Session, actor: User, year: int, category: str, rate_per
 def dashboard(session: Session, region: Region, year: int, today: dt.date) -> dict:
     """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope)."""
     rows = []
-    for child in children(session, region):
-        rows.append({"region": child, "training": training(session, child, year),
+    subs = children(session, region)
+    if subs:
+        # What belongs to the region itself and to none of its subregions (a city's own institutions,
+        # enterprises registered at city level), so that the rows add up to the total.
+        rows.append({"region": region, "own": True, "training": training(session, region, year, own_only=True),
+                     "appointment": appointment(session, region, year, today, own_only=True)})
+    for child in subs:
+        rows.append({"region": child, "own": False, "training": training(session, child, year),
                      "appointment": appointment(session, child, year, today)})
     trend = []
     for y in range(year - TREND_YEARS + 1, year + 1):

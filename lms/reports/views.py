@@ -333,7 +333,8 @@ def dashboard():
 
     data, today = _dashboard_data()
     tiers = list(Tier)
-    names = [c["region"].name for c in data["children"]] or [data["region"].name]
+    names = [_("%(r)s本级", r=c["region"].name) if c["own"] else c["region"].name for c in data["children"]] \
+        or [data["region"].name]
     source = data["children"] or [{"region": data["region"], "training": data["training"],
                                    "appointment": data["appointment"]}]
     trained_chart = charts.bar_chart(

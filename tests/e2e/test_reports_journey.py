@@ -163,6 +163,8 @@ def test_the_dashboard_matches_a_count_in_the_database(e2e_app, live_server, pag
     assert int(page.inner_text("#appointment-320600-above_size [data-key='enterprises']")) == above
     assert page.inner_text("#appointment-320600-above_size [data-key='target']") == "100.0%"  # this year's target
     assert page.locator("svg.chart").count() == 5
+    rows = page.locator("#training-table tbody tr [data-key='total-trained']").all_inner_texts()
+    assert sum(int(x) for x in rows) == sum(per_tier.values())  # 本级 + each county = the total
     # Drill down to a county.
     page.click("#drill-320681")
     assert re.search("启东市", page.inner_text("h1"))

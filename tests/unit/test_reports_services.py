@@ -187,6 +187,12 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     assert data["training"]["basic"] == {"trained": 1, "assessed": 1, "passed": 1, "pass_rate": 1.0, "certificates": 1}
     by_code = {c["region"].code: c for c in data["children"]}
     assert by_code["320681"]["training"]["total"]["trained"] == 1 and by_code["320682"]["training"]["total"]["trained"] == 0
+    # The rows (the city's own, then each county) add up to the total.
+    assert data["children"][0]["own"] and data["children"][0]["region"].id == world.nantong.id
+    for key in ("trained", "certificates"):
+        assert sum(c["training"]["total"][key] for c in data["children"]) == data["training"]["total"][key]
+    for cat in ("above_size", "small_micro_key"):
+        assert sum(c["appointment"][cat]["enterprises"] for c in data["children"]) == data["appointment"][cat]["enterprises"]
     above = data["appointment"]["above_size"]
     # Nantong's above-size enterprises in the world: 启东机械 (appointed now); 如皋食品 is small and not above size.
     assert above["enterprises"] == 1 and above["appointed"] == 1 and above["rate"] == 1.0 and above["target"] == 0.5
