@@ -9,6 +9,17 @@ PALETTE = ["#2f6fb3", "#e08a1e", "#3a9a5b", "#8a5cc2", "#c23b3b"]
 TARGET = "#c23b3b"
 
 
+def _nice_max(top: float) -> int:
+    """An axis top of four equal whole-number steps of 1, 2 or 5 × 10ⁿ, at or above ``top``."""
+    step = 1
+    while step * 4 < top:
+        for m in (2, 5 / 2, 2):
+            step = int(step * m)
+            if step * 4 >= top:
+                break
+    return step * 4
+
+
 def _fmt(v: float, percent: bool) -> str:
     if v is None:
         return "—"
@@ -22,11 +33,7 @@ def bar_chart(chart_id: str, title: str, categories: list[str], series: list[tup
     left, right, top, bottom = 48, 12, 28, 52
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _n, vs in series for v in vs if v is not None] + [t for t in (targets or []) if t is not None]
-    vmax = 1.0 if percent else max(values + [1])
-    if not percent:
-        # a round top for the axis
-        step = 10 ** max(len(str(int(vmax))) - 1, 0)
-        vmax = ((int(vmax) // step) + 1) * step
+    vmax = 1.0 if percent else _nice_max(max(values + [1]))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" class="chart" role="img" '
              f'viewBox="0 0 {width} {height}" width="100%" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>",
@@ -72,10 +79,7 @@ def line_chart(chart_id: str, title: str, xs: list[str], series: list[tuple[str,
     left, right, top, bottom = 48, 12, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _n, vs in series for v in vs if v is not None] + [t for t in (targets or []) if t is not None]
-    vmax = 1.0 if percent else max(values + [1])
-    if not percent:
-        step = 10 ** max(len(str(int(vmax))) - 1, 0)
-        vmax = ((int(vmax) // step) + 1) * step
+    vmax = 1.0 if percent else _nice_max(max(values + [1]))
     n = max(len(xs), 1)
 
     def px(i):
