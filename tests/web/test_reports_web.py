@@ -180,8 +180,6 @@ def _bearer(db, user) -> dict:
 
 
 def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
-    from lms.templating import today_local
-
     staff = _bearer(db, world.staff_nt)
     klass = unfiled_class(db, world, teachers="")
     resp = client.post(f"/api/v1/reports/classes/{klass.id}/filing", headers=staff, json={})
