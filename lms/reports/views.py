@@ -98,14 +98,17 @@ def index():
         filings = {f.class_id: f for f in db.session.scalars(select(ClassFiling).where(ClassFiling.class_id.in_(ids)))}
         results = {r.class_id: r for r in db.session.scalars(select(ResultsReport).where(ResultsReport.class_id.in_(ids)))}
         return render_template("reports/index_staff.html", page=page, filings=filings, results=results)
-    fstmt = visible(ClassFiling, current_user).order_by(ClassFiling.submitted_at.desc(), ClassFiling.id.desc())
-    rstmt = visible(ResultsReport, current_user).order_by(ResultsReport.submitted_at.desc(), ResultsReport.id.desc())
+    kind = "results" if request.args.get("kind") == "results" else "filings"
+    model = ResultsReport if kind == "results" else ClassFiling
+    stmt = (visible(model, current_user).join(TrainingClass, TrainingClass.id == model.class_id)
+            .order_by(model.submitted_at.desc(), model.id.desc()))
     if status in {s.value for s in ReviewStatus}:
-        fstmt = fstmt.where(ClassFiling.status == status)
-        rstmt = rstmt.where(ResultsReport.status == status)
-    return render_template("reports/index_bureau.html", filings=db.session.scalars(fstmt.limit(200)).all(),
-                           results=db.session.scalars(rstmt.limit(200)).all(), status=status,
-                           statuses=ReviewStatus.choices())
+        stmt = stmt.where(model.status == status)
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(TrainingClass.name.contains(q))
+    return render_template("reports/index_bureau.html", page=paginate(db.session, stmt), kind=kind, status=status,
+                           q=q, statuses=ReviewStatus.choices())
 
 
 # ------------------------------------------------------------------ filing

@@ -107,8 +107,9 @@ def test_offline_results_bad_file_then_good_file_then_the_report_is_accepted(e2e
     page.set_input_files("#file", {"name": "线下成绩.xlsx", "buffer": _xlsx(rows),
                                    "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     page.click("#import-submit")
-    page.wait_for_function("document.getElementById('import-progress-box') && "
-                           "document.getElementById('import-progress-box').getAttribute('data-status') === 'done'")
+    # The progress bar fills while the rows are written in the background, then the page reloads with them.
+    page.wait_for_selector("#import-progress-box[data-status='done']", state="attached")
+    assert page.is_visible("#import-progress")
     page.wait_for_selector(f"#roster-{ENDED_TRAINEES[-1]}[data-score='85.0']")
     assert page.get_attribute(f"#roster-{ENDED_TRAINEES[0]}", "data-score") == "60.0"
     assert _query(e2e_app, counts)[0] == before[0] + len(ENDED_TRAINEES)
@@ -119,6 +120,7 @@ def test_offline_results_bad_file_then_good_file_then_the_report_is_accepted(e2e
     bureau = _new_page(browser)
     e2e_login(bureau, live_server, "nantong_admin")
     bureau.click("#nav-reports-index")
+    bureau.click("#tab-results")
     bureau.click(f"#results-open-{class_id}")
     bureau.click("#results-accept")
     assert bureau.locator("#results-status [data-status]").get_attribute("data-status") == "accepted"

@@ -117,6 +117,10 @@ def test_results_import_bad_then_good_then_report_accepted(client, db, world, lo
     assert report.status == ReviewStatus.submitted and report.totals["passed"] == 1
 
     switch_user(client, "qd_admin")
+    listing = client.get("/reports?kind=results&status=submitted").get_data(as_text=True)
+    assert f'id="results-{report.id}"' in listing
+    assert f'id="results-{report.id}"' not in client.get("/reports?kind=results&status=accepted").get_data(as_text=True)
+    assert f'id="results-{report.id}"' not in client.get("/reports?kind=results&q=不存在的班").get_data(as_text=True)
     assert 'id="results-accept"' in client.get(url).get_data(as_text=True)
     resp = post_form(client, f"/reports/results/{report.id}/decide", {"decision": "accept"}, token_from=url)
     assert resp.status_code == 302
