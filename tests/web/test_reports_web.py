@@ -184,6 +184,8 @@ def _bearer(db, user) -> dict:
 
 
 def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
+    from lms.templating import today_local
+
     staff = _bearer(db, world.staff_nt)
     klass = unfiled_class(db, world, teachers="")
     resp = client.post(f"/api/v1/reports/classes/{klass.id}/filing", headers=staff, json={})
@@ -211,6 +213,13 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     listing = client.get("/api/v1/reports/classes", headers=staff).get_json()
     assert {i["class_id"] for i in listing["items"]} >= {klass.id, done.id}
     assert client.get("/api/v1/openapi.json").get_json()["paths"].get("/api/v1/reports/classes/{class_id}/results")
+
+    from lms.reports import annual
+
+    annual.submit(db, world.staff_nt, 2025, "本年度举办基础培训两期，提升培训一期，考核合格率 92%。", today_local())
+    items = client.get("/api/v1/reports/annual", headers=staff).get_json()["items"]
+    assert [(i["year"], i["institution"]) for i in items] == [(2025, world.inst_nt.name)]
+    assert client.get("/api/v1/reports/annual", headers=other).get_json()["items"] == []
 
 
 def test_the_class_page_says_why_it_cannot_enrol_yet(client, db, world, login_as):
