@@ -35,6 +35,7 @@ log = logging.getLogger("lms.reports")
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 20000
+MAX_UNPACKED = 200 * 1024 * 1024
 MAX_ERRORS = 20
 CHUNK = 250
 HEADERS = ["学员账号", "姓名", "课次", "考勤", "考试成绩", "考试日期"]
@@ -76,8 +77,17 @@ def decode_csv(data: bytes) -> str:
 
 
 def _read_xlsx(data: bytes) -> list[list]:
+    import zipfile
+
     from openpyxl import load_workbook
 
+    try:
+        # An .xlsx is a zip: refuse one that unpacks to far more than any sheet of MAX_ROWS rows needs
+        # before openpyxl builds it in memory.
+        if sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist()) > MAX_UNPACKED:
+            raise _fail(_("文件解压后过大：请删除多余的工作表和格式，或分批导入"))
+    except zipfile.BadZipFile:
+        raise _fail(_("无法读取该文件：它不是有效的 Excel（.xlsx）文件"))
     try:
         wb = load_workbook(io.BytesIO(data), data_only=False)
     except Exception:

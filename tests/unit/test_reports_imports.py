@@ -219,3 +219,11 @@ def test_the_template_lists_each_trainee_per_session(db, world):
     ws = load_workbook(io.BytesIO(imports.template(db, klass))).active
     assert [c.value for c in ws[1]] == ["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"]
     assert ws.max_row == 1 + 2 * 3
+
+
+def test_an_xlsx_that_unpacks_to_too_much_is_refused(db, world, monkeypatch):
+    klass, users, _css, _exam = finished_class(db, world, trainees=1)
+    monkeypatch.setattr(imports, "MAX_UNPACKED", 1000)
+    with pytest.raises(ValidationFailed) as exc:
+        imports.start_import(db, world.staff_nt, klass, "a.xlsx", xlsx([[users[0].username, "", "", "", 80, ""]]), _now())
+    assert "解压后过大" in exc.value.errors["file"]
