@@ -59,3 +59,18 @@ def record_filed(session: Session, klass, note: str = "") -> None:
     """Record the class as filed and accepted (no-op when no package owns filing)."""
     for fn in _recorders:
         fn(session, klass, note)
+
+
+_listing: list[Callable[[], Any]] = []
+
+
+def register_enrollable_condition(fn: Callable[[], Any]) -> Callable:
+    """``fn() -> SQL condition on TrainingClass`` that a class must meet to be offered to trainees (the SQL
+    form of the ENROL gate, so lists need not check classes one by one)."""
+    _listing[:] = [f for f in _listing if f.__qualname__ != fn.__qualname__ or f.__module__ != fn.__module__]
+    _listing.append(fn)
+    return fn
+
+
+def enrollable_conditions() -> list:
+    return [fn() for fn in _listing]

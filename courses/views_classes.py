@@ -44,6 +44,8 @@ def classes():
         stmt = stmt.where(TrainingClass.start_date <= today, TrainingClass.end_date >= today)
     elif state == "ended":
         stmt = stmt.where(TrainingClass.end_date < today)
+    if current_user.role == Role.trainee:
+        stmt = stmt.where(*gates.enrollable_conditions())  # a class not yet cleared (e.g. filed) is not on offer
     if current_user.role == Role.trainee and not state:
         stmt = stmt.where(TrainingClass.end_date >= today)  # trainees look for classes to join
     page = paginate(db.session, stmt.order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc()))

@@ -290,6 +290,11 @@ def _filing_gate(session: Session, klass: TrainingClass, action: str) -> str | N
     return None
 
 
+@gates.register_enrollable_condition
+def _accepted_filing_condition():
+    return TrainingClass.id.in_(select(ClassFiling.class_id).where(ClassFiling.status == ReviewStatus.accepted))
+
+
 def class_ids_needing_action(session: Session, actor: User) -> dict:
     """Counts for home pages: filings and reports waiting for this bureau."""
     from sqlalchemy import func

@@ -251,3 +251,14 @@ def test_staff_home_shows_the_annual_report(client, db, world, login_as):
     login_as("nt_staff")
     page = client.get("/home").get_data(as_text=True)
     assert "年度工作报告" in page
+
+
+def test_trainees_are_offered_only_accepted_classes(client, db, world, login_as):
+    from lms.templating import today_local
+
+    klass = unfiled_class(db, world)
+    login_as("wangfang")
+    assert f'data-class="{klass.id}"' not in client.get("/courses/classes").get_data(as_text=True)
+    f = filing.file_class(db, world.staff_nt, klass, today_local())
+    filing.decide_filing(db, world.county_admin, f, accept=True)
+    assert f'data-class="{klass.id}"' in client.get("/courses/classes").get_data(as_text=True)
