@@ -1,4 +1,4 @@
-"""Excel exports: the dashboard's tables and a class's results roster. Every text cell goes through
+"""Excel exports: the dashboard's tables, a class's results roster and its offline-results template. Every text cell goes through
 ``safe_cell`` so a value beginning with = + - or @ cannot run as a formula when opened."""
 from __future__ import annotations
 
@@ -6,9 +6,43 @@ import io
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from courses.models import ClassSession, Enrollment, EnrollmentStatus, TrainingClass
 from lms.domain import Tier
-from lms.reports.imports import safe_cell
+
+
+def safe_cell(value):
+    """A text cell that begins with = + - or @ is prefixed with an apostrophe so no spreadsheet runs it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def template(session: Session, klass: TrainingClass) -> bytes:
+    """The class's roster, one row per trainee and session, to fill in offline attendance and paper scores."""
+    from exams.results import real_name
+    from lms.templating import SHANGHAI
+
+    sessions = list(session.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
+                                    .order_by(ClassSession.starts_at, ClassSession.id)))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "线下成绩"
+    ws.append(["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"])
+    enrollments = session.scalars(select(Enrollment).where(
+        Enrollment.class_id == klass.id, Enrollment.status == EnrollmentStatus.approved).order_by(Enrollment.id))
+    for e in enrollments:
+        name = real_name(e.user)
+        if not sessions:
+            ws.append([safe_cell(e.user.username), safe_cell(name), None, None, None, None, None])
+        for i, cs in enumerate(sessions, start=1):
+            ws.append([safe_cell(e.user.username), safe_cell(name), i,
+                       cs.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), None, None, None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def _append(ws, row: list) -> None:

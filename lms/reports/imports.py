@@ -2,8 +2,8 @@
 
 The whole file is read and every row checked before anything is stored; a bad file changes nothing and the
 message names the row, the column and what is wrong. A file already imported for the class (same content
-hash) is not imported again. A good file becomes a ``ResultImport`` whose rows are applied in the background
-in chunks, through the same services as hand entry (courses' attendance marking, exams' offline results),
+hash) is not imported again. A good file becomes a ``ResultImport`` whose rows ``import_jobs`` applies in the
+background in chunks, through the same services as hand entry (courses' attendance marking, exams' offline results),
 so the results land in the same records."""
 from __future__ import annotations
 
@@ -11,33 +11,24 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import logging
-import threading
-import time
-from typing import Callable
 
 from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from courses import checkin
 from courses.models import ClassSession, Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit
 from lms.auth.models import User
-from lms.db import utcnow
 from lms.domain import Role
-from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.errors import Conflict, Forbidden, ValidationFailed
 from lms.reports.models import ResultImport, ReviewStatus
-
-log = logging.getLogger("lms.reports")
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 20000
 MAX_UNPACKED = 200 * 1024 * 1024
 MAX_ERRORS = 20
-CHUNK = 250
 HEADERS = ["学员账号", "姓名", "课次", "考勤", "考试成绩", "考试日期"]
 INFO_HEADERS = ["课次时间"]  # in the template for the reader; ignored on import
 
@@ -340,119 +331,3 @@ def apply_rows(session: Session, actor: User, klass: TrainingClass, items: list[
             taken = dt.date.fromisoformat(item["taken_on"]) if item.get("taken_on") else None
             record_offline_result(session, actor, exam, item["username"], item["score"], _("线下成绩导入"), taken)
     return len(items)
-
-
-def _with_retry(fn: Callable[[], None], attempts: int = 6) -> None:
-    for i in range(attempts):
-        try:
-            return fn()
-        except OperationalError:  # SQLite: another writer holds the lock for a moment
-            if i == attempts - 1:
-                raise
-            time.sleep(0.05 * (2 ** i))
-
-
-def process_import(session_factory: Callable[[], Session], import_id: int) -> dict:
-    """Apply a queued import chunk by chunk; each chunk commits its rows with the new ``done`` count, so the
-    progress is true and a re-run after a crash continues where it stopped."""
-    with session_factory() as s:
-        imp = s.get(ResultImport, import_id)
-        if imp.status in ("done", "failed"):
-            return progress(imp)
-        imp.status = "running"
-        s.commit()
-    while True:
-        finished = []
-
-        def chunk():
-            with session_factory() as s:
-                imp = s.get(ResultImport, import_id)
-                items = imp.plan[imp.done:imp.done + CHUNK]
-                if not items:
-                    imp.status, imp.finished_at = "done", utcnow()
-                    s.commit()
-                    finished.append(True)
-                    return
-                actor = s.get(User, imp.user_id)
-                klass = s.get(TrainingClass, imp.class_id)
-                try:
-                    apply_rows(s, actor, klass, items, utcnow())
-                except DomainError as exc:
-                    s.rollback()
-                    imp = s.get(ResultImport, import_id)
-                    imp.status, imp.message, imp.finished_at = "failed", exc.message, utcnow()
-                    s.commit()
-                    finished.append(True)
-                    return
-                imp.done += len(items)
-                s.commit()
-
-        try:
-            _with_retry(chunk)
-        except Exception:
-            log.exception("result import %s failed", import_id)
-            with session_factory() as s:
-                imp = s.get(ResultImport, import_id)
-                imp.status, imp.message, imp.finished_at = "failed", _("系统错误，请稍后重试"), utcnow()
-                s.commit()
-            finished.append(True)
-        if finished:
-            break
-    with session_factory() as s:
-        return progress(s.get(ResultImport, import_id))
-
-
-def progress(imp: ResultImport) -> dict:
-    return {"import_id": imp.id, "status": imp.status, "total": imp.total, "done": imp.done,
-            "percent": round(100 * imp.done / imp.total) if imp.total else 100, "message": imp.message,
-            "attendance": (imp.summary or {}).get("attendance", 0), "scores": (imp.summary or {}).get("scores", 0)}
-
-
-def run_in_thread(app, import_id: int) -> threading.Thread:
-    from lms.db import db
-
-    def target():
-        with app.app_context():
-            try:
-                process_import(db._state().sessionmaker, import_id)
-            except Exception:
-                log.exception("result import %s failed", import_id)
-
-    t = threading.Thread(target=target, name=f"results-import-{import_id}", daemon=True)
-    t.start()
-    return t
-
-
-# ------------------------------------------------------------------ template and exports
-def safe_cell(value):
-    """A text cell that begins with = + - or @ is prefixed with an apostrophe so no spreadsheet runs it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def template(session: Session, klass: TrainingClass) -> bytes:
-    """The class's roster, one row per trainee and session, to fill in offline attendance and paper scores."""
-    from openpyxl import Workbook
-
-    from exams.results import real_name
-    from lms.templating import SHANGHAI
-
-    sessions = list(session.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
-                                    .order_by(ClassSession.starts_at, ClassSession.id)))
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "线下成绩"
-    ws.append(["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"])
-    enrollments = session.scalars(select(Enrollment).where(
-        Enrollment.class_id == klass.id, Enrollment.status == EnrollmentStatus.approved).order_by(Enrollment.id))
-    for e in enrollments:
-        name = real_name(e.user)
-        if not sessions:
-            ws.append([safe_cell(e.user.username), safe_cell(name), None, None, None, None, None])
-        for i, cs in enumerate(sessions, start=1):
-            ws.append([safe_cell(e.user.username), safe_cell(name), i,
-                       cs.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), None, None, None])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for)
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,14 +17,11 @@ from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.forms import apply_errors
-from lms.orgs.models import Region
-from lms.reports import annual, charts, export, filing, imports, stats
+from lms.reports import annual, export, filing, import_jobs, imports
 from lms.reports import api  # noqa: F401  (registers the API routes)
 from lms.reports import demo  # noqa: F401  (registers the demo seed hook)
-from lms.reports.forms import (AnnualForm, DecisionForm, FileClassForm, ImportForm, SettingsForm, SubmitResultsForm,
-                               TargetForm)
-from lms.reports.models import (AnnualReport, AppointmentTarget, ClassFiling, ResultImport, ResultsReport,
-                                ReviewStatus)
+from lms.reports.forms import AnnualForm, DecisionForm, FileClassForm, ImportForm, SubmitResultsForm
+from lms.reports.models import AnnualReport, ClassFiling, ResultImport, ResultsReport, ReviewStatus
 from lms.scoping import get_visible, visible
 from lms.templating import add_nav, paginate, today_local
 
@@ -167,7 +164,7 @@ def _results_context(klass, import_form=None, submit_form=None):
                              .order_by(ResultImport.id.desc()).limit(1)) if current_user.role == STAFF else None
     return dict(klass=klass, report=report, rows=rows, totals=totals, record=filing.filing_of(db.session, klass),
                 import_form=import_form or ImportForm(), submit_form=submit_form or SubmitResultsForm(),
-                decision=DecisionForm(), last_import=last, last_progress=imports.progress(last) if last else None,
+                decision=DecisionForm(), last_import=last, last_progress=import_jobs.progress(last) if last else None,
                 can_decide=report is not None and filing.can_decide(current_user, report),
                 ended=today_local() >= klass.end_date)
 
@@ -228,15 +225,15 @@ def results_import(class_id: int):
 def _launch(import_id: int) -> None:
     if current_app.config.get("REPORT_IMPORT_INLINE"):
         # Tests share one connection between request and worker: work in the request instead of a thread.
-        imports.process_import(current_app.extensions["lms_db"].sessionmaker, import_id)
+        import_jobs.process_import(current_app.extensions["lms_db"].sessionmaker, import_id)
     else:
-        imports.run_in_thread(current_app._get_current_object(), import_id)
+        import_jobs.run_in_thread(current_app._get_current_object(), import_id)
 
 
 @bp.route("/reports/imports/<int:import_id>.json")
 @roles_required(STAFF, Role.system_admin)
 def import_progress(import_id: int):
-    return jsonify(imports.progress(get_visible(db.session, ResultImport, import_id, current_user)))
+    return jsonify(import_jobs.progress(get_visible(db.session, ResultImport, import_id, current_user)))
 
 
 @bp.route("/reports/classes/<int:class_id>/results/template.xlsx")
@@ -245,7 +242,7 @@ def results_template(class_id: int):
     import io
 
     klass = _class(class_id)
-    return send_file(io.BytesIO(imports.template(db.session, klass)), as_attachment=True,
+    return send_file(io.BytesIO(export.template(db.session, klass)), as_attachment=True,
                      download_name=f"offline-results-{klass.id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -311,112 +308,4 @@ def annual_detail(report_id: int):
     return render_template("reports/annual_detail.html", report=report)
 
 
-# ------------------------------------------------------------------ dashboard
-def _dashboard_data():
-    today = today_local()
-    region_id = request.args.get("region", type=int)
-    if current_user.role == Role.system_admin:
-        region = db.session.get(Region, region_id) if region_id else None
-        if region is None:
-            region = db.session.scalar(select(Region).where(Region.parent_id.is_(None)).order_by(Region.code))
-            if region is None:
-                abort(404)
-    else:
-        region = get_visible(db.session, Region, region_id, current_user) if region_id else current_user.region
-    year = request.args.get("year", type=int) or today.year
-    if not 2000 <= year <= today.year:
-        year = today.year
-    return stats.dashboard(db.session, region, year, today), today
-
-
-@bp.route("/reports/dashboard")
-@roles_required(BUREAU, Role.system_admin)
-def dashboard():
-    from lms.domain import Tier
-
-    data, today = _dashboard_data()
-    tiers = list(Tier)
-    names = [_("%(r)s本级", r=c["region"].name) if c["own"] else c["region"].name for c in data["children"]] \
-        or [data["region"].name]
-    source = data["children"] or [{"region": data["region"], "training": data["training"],
-                                   "appointment": data["appointment"]}]
-    trained_chart = charts.bar_chart(
-        "chart-trained", _("%(y)d 年培训人数（按层级）", y=data["year"]), names,
-        [(t.label, [c["training"][t.value]["trained"] for c in source]) for t in tiers])
-    pass_chart = charts.bar_chart(
-        "chart-pass", _("%(y)d 年考核合格率", y=data["year"]), names,
-        [(_("合格率"), [c["training"]["total"]["pass_rate"] for c in source])], percent=True)
-    appoint_chart = charts.bar_chart(
-        "chart-appointment", _("规模以上企业聘任率与目标"), names,
-        [(_("聘任率"), [c["appointment"]["above_size"]["rate"] for c in source])], percent=True,
-        targets=[c["appointment"]["above_size"]["target"] for c in source], target_label=_("目标"))
-    years = [str(t["year"]) for t in data["trend"]]
-    trend_chart = charts.line_chart(
-        "chart-trend", _("历年规模以上企业聘任率与目标"), years,
-        [(_("聘任率"), [(t["appointment"] or {}).get("above_size", {}).get("rate") for t in data["trend"]])],
-        percent=True, targets=[(t["appointment"] or {}).get("above_size", {}).get("target") for t in data["trend"]],
-        target_label=_("目标"))
-    trained_trend = charts.line_chart(
-        "chart-trained-trend", _("历年培训人数"), years,
-        [(t.label, [y["training"][t.value]["trained"] for y in data["trend"]]) for t in tiers])
-    crumbs = []
-    node = data["region"]
-    top = current_user.region if current_user.role == Role.regulator_admin else None
-    while node is not None:
-        crumbs.insert(0, node)
-        if top is not None and node.id == top.id:
-            break
-        node = node.parent
-    return render_template("reports/dashboard.html", d=data, tiers=tiers, crumbs=crumbs, today=today,
-                           years=list(range(today.year, today.year - 6, -1)),
-                           charts=[trained_chart, pass_chart, appoint_chart, trend_chart, trained_trend])
-
-
-@bp.route("/reports/dashboard.xlsx")
-@roles_required(BUREAU, Role.system_admin)
-def dashboard_export():
-    import io
-
-    data, _today = _dashboard_data()
-    return send_file(io.BytesIO(export.dashboard_workbook(data)), as_attachment=True,
-                     download_name=f"statistics-{data['region'].code}-{data['year']}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-@bp.route("/reports/targets", methods=["GET", "POST"])
-@roles_required(BUREAU)
-def targets():
-    form = TargetForm(data={"year": today_local().year})
-    if form.validate_on_submit():
-        try:
-            stats.set_target(db.session, current_user, form.year.data, form.category.data, float(form.rate.data))
-        except DomainError as exc:
-            _fail(exc, form)
-        else:
-            db.session.commit()
-            flash(_("目标已保存"), "success")
-            return redirect(url_for("reports.targets"))
-    rows = db.session.scalars(select(AppointmentTarget).where(AppointmentTarget.region_id == current_user.region_id)
-                              .order_by(AppointmentTarget.year.desc(), AppointmentTarget.category)).all()
-    return render_template("reports/targets.html", form=form, rows=rows)
-
-
-@bp.route("/reports/settings", methods=["GET", "POST"])
-@roles_required(BUREAU)
-def settings():
-    current = filing.settings_for(db.session, current_user.region)
-    form = SettingsForm(data={"hold_certificates": current.hold_certificates_until_report,
-                              "key_industries": "\n".join(current.key_industries or []),
-                              "annual_report_due": current.annual_report_due})
-    if form.validate_on_submit():
-        try:
-            filing.save_settings(db.session, current_user, hold_certificates=form.hold_certificates.data,
-                                 key_industries=(form.key_industries.data or "").splitlines(),
-                                 annual_report_due=form.annual_report_due.data)
-        except DomainError as exc:
-            _fail(exc, form)
-        else:
-            db.session.commit()
-            flash(_("报备规则已保存"), "success")
-            return redirect(url_for("reports.settings"))
-    return render_template("reports/settings.html", form=form)
+from lms.reports import views_regulator  # noqa: E402,F401  (the dashboard, targets and settings pages)

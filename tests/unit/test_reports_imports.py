@@ -12,7 +12,7 @@ from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enr
 from exams.models import ExamResult, ResultSource
 from lms.domain import Role
 from lms.errors import ValidationFailed
-from lms.reports import export, imports
+from lms.reports import export, import_jobs, imports
 from lms.reports.models import ResultImport
 from tests import factories
 from tests.report_factories import csv_bytes, finished_class, xlsx
@@ -31,7 +31,7 @@ def _run(app, db, klass, world, name, data):
     imp, created = imports.start_import(db, world.staff_nt, klass, name, data, _now())
     db.flush()
     if created:
-        imports.process_import(app.extensions["lms_db"].sessionmaker, imp.id)
+        import_jobs.process_import(app.extensions["lms_db"].sessionmaker, imp.id)
         db.expire_all()
     return imp, created
 
@@ -204,8 +204,8 @@ def test_only_the_institution_of_the_class_imports(db, world):
 
 
 def test_exports_cannot_run_formulas(db, world):
-    assert imports.safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
-    assert [imports.safe_cell(v) for v in ("+1", "-1", "@SUM(A1)", "王芳", 5, None)] == ["'+1", "'-1", "'@SUM(A1)", "王芳", 5, None]
+    assert export.safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert [export.safe_cell(v) for v in ("+1", "-1", "@SUM(A1)", "王芳", 5, None)] == ["'+1", "'-1", "'@SUM(A1)", "王芳", 5, None]
     data = export.roster_workbook("=班级", [{"username": "=cmd|' /C calc'!A0", "name": "@王芳", "attendance_rate": 1.0,
                                              "score": 80, "passed": True, "exam_source": "offline", "certificate": None}],
                                   {"trainees": 1})
@@ -216,7 +216,7 @@ def test_exports_cannot_run_formulas(db, world):
 
 def test_the_template_lists_each_trainee_per_session(db, world):
     klass, users, css, _exam = finished_class(db, world, trainees=2, sessions=3)
-    ws = load_workbook(io.BytesIO(imports.template(db, klass))).active
+    ws = load_workbook(io.BytesIO(export.template(db, klass))).active
     assert [c.value for c in ws[1]] == ["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"]
     assert ws.max_row == 1 + 2 * 3
 
