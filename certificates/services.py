@@ -19,6 +19,7 @@ from certificates.models import (
     DEFAULT_NUMBER_PATTERN, Certificate, CertificateCounter, CertificateEvent, CertificateSettings,
     CertificateStatus, IssuerKind, ReasonCategory, VerificationLog,
 )
+from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit, completion
 from lms.auth.models import User
@@ -296,13 +297,15 @@ def _pool_status(session: Session, cert: Certificate, today: dt.date, reason: st
 
 
 def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date) -> Certificate:
-    """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete."""
+    """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete, and
+    refused when a class gate says so (filing not accepted; certificates held until the results report is accepted)."""
     cls = enrollment.training_class
     _class_access(session, actor, cls)
     if enrollment.status != EnrollmentStatus.approved:
         raise DomainError(_("该学员未被录取，不能发证"))
     if current_certificate(session, enrollment.id) is not None:
         raise Conflict(_("该学员本次培训的证书已颁发，未重复发证"))
+    gates.check(session, cls, gates.CERTIFY)
     results = completion_check(session, enrollment)
     if not completion.is_complete(results):
         unmet = "；".join(f"{r.label}：{r.detail}" for r in results if not r.met)

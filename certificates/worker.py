@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from certificates import services
 from certificates.models import IssueJob, IssueJobItem
+from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit
 from lms.auth.models import User
@@ -30,6 +31,7 @@ def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids:
     """Queue issuing for the class's approved enrolments (or the given ones). A job of the class still running
     is returned instead of starting a second one."""
     services._class_access(session, actor, cls)
+    gates.check(session, cls, gates.CERTIFY)
     running = session.scalar(select(IssueJob).where(IssueJob.class_id == cls.id, IssueJob.status.in_(["pending", "running"]))
                              .order_by(IssueJob.id.desc()).limit(1))
     if running is not None:

@@ -10,7 +10,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courses import eligibility, enrolment, services
+from courses import eligibility, enrolment, gates, services
 from courses.curriculum import CURRICULUM
 from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass
 from lms.auth.models import User
@@ -139,6 +139,8 @@ def _seed_class(session: Session, today: dt.date, courses: dict) -> dict:
                 date=today + dt.timedelta(days=day), start_time=start, end_time=end, place="",
                 topic=course.title, course_id=course.id, hours=3))
             i += 1
+    # The class was filed with the county bureau and accepted before enrolment opened (journey 2 step 2).
+    gates.record_filed(session, klass, "演示数据")
     pledge = session.scalar(select(PledgeText).order_by(PledgeText.published_at.desc()).limit(1))
     trainees = session.scalars(select(User).where(User.role == Role.trainee, User.username.like("trainee%"),
                                                   User.username != "trainee").order_by(User.username)).all()

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from courses import eligibility
+from courses import eligibility, gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from courses.services import approved_count
 from lms import audit
@@ -35,11 +35,13 @@ def enrolment_open(klass: TrainingClass, today: dt.date) -> bool:
 
 
 def apply(session: Session, user, klass: TrainingClass, *, pledge_version: str | None, today: dt.date) -> Enrollment:
-    """A trainee applies to a class: the enrolment window must be open, the eligibility rules and the
+    """A trainee applies to a class: the class must pass its gates (filed with and accepted by the bureau),
+    the enrolment window must be open, the eligibility rules and the
     prerequisite met (all unmet conditions are reported together), and the integrity pledge signed
     (context "enrolment"). A previous rejected or withdrawn application is reopened, not duplicated."""
     if user.role != Role.trainee:
         raise Forbidden(_("只有学员可以报名"))
+    gates.check(session, klass, gates.ENROL)
     if not enrolment_open(klass, today):
         raise DomainError(_("报名时间为 %(a)s 至 %(b)s，当前不在报名时间内", a=klass.enrol_opens_on, b=klass.enrol_closes_on))
     existing = session.scalar(select(Enrollment).where(Enrollment.class_id == klass.id, Enrollment.user_id == user.id))
@@ -79,6 +81,7 @@ def approve(session: Session, actor, enrollment: Enrollment, now: dt.datetime) -
     instead, and moves up when a place frees."""
     klass = enrollment.training_class
     _require_staff_of(actor, klass)
+    gates.check(session, klass, gates.ENROL)
     if enrollment.status not in (EnrollmentStatus.applied, EnrollmentStatus.waitlisted):
         raise DomainError(_("只能审核待审核或候补中的报名（当前：%(s)s）", s=enrollment.status.label))
     enrollment.decided_at, enrollment.decided_by_id, enrollment.decision_reason = now, actor.id, ""

@@ -60,6 +60,7 @@ class ClassForm(FlaskForm):
     capacity = IntegerField(_l("招收人数"), validators=[required(), number_range(1, 1000)])
     enrol_opens_on = DateField(_l("报名开始日"), validators=[required()])
     enrol_closes_on = DateField(_l("报名截止日"), validators=[required()])
+    teachers = TextAreaField(_l("授课教师（每行一位：姓名、职称或单位）"), validators=[optional(), length(2000)])
 
 
 class SessionForm(FlaskForm):

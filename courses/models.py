@@ -163,6 +163,8 @@ class TrainingClass(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     enrol_opens_on: Mapped[dt.date] = mapped_column(Date)
     enrol_closes_on: Mapped[dt.date] = mapped_column(Date)
+    # The teachers, one a line ("name, title or employer"): part of what is filed with the bureau.
+    teachers: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     programme: Mapped[Programme] = relationship()

@@ -326,6 +326,7 @@ class ClassData:
     capacity: int | None
     enrol_opens_on: dt.date | None
     enrol_closes_on: dt.date | None
+    teachers: str = ""  # one a line; filed with the bureau
 
 
 def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: TrainingClass | None = None) -> TrainingClass:
@@ -348,6 +349,8 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
         errors["name"] = _("请填写培训班名称")
     if not (data.place or "").strip():
         errors["place"] = _("请填写培训地点")
+    if len(data.teachers or "") > 2000:
+        errors["teachers"] = _("授课教师不能超过 2000 字")
     if not data.capacity or not 1 <= data.capacity <= 1000:
         errors["capacity"] = _("招收人数须在 1 到 1000 之间")
     dates = ("start_date", "end_date", "enrol_opens_on", "enrol_closes_on")
@@ -377,6 +380,7 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
     klass.name, klass.place, klass.capacity = data.name.strip(), data.place.strip(), data.capacity
     klass.start_date, klass.end_date = data.start_date, data.end_date
     klass.enrol_opens_on, klass.enrol_closes_on = data.enrol_opens_on, data.enrol_closes_on
+    klass.teachers = (data.teachers or "").strip()
     session.flush()
     audit.record(session, actor, "class.save", klass, tier=programme.tier.value)
     if klass.capacity > approved_count(session, klass):

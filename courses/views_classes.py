@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from courses import eligibility, enrolment, services
+from courses import eligibility, enrolment, gates, services
 from courses.checkin import rates
 from courses.forms import ApplyForm, ClassForm, DecisionForm, EmptyForm, SessionForm
 from courses.models import (
@@ -44,6 +44,8 @@ def classes():
         stmt = stmt.where(TrainingClass.start_date <= today, TrainingClass.end_date >= today)
     elif state == "ended":
         stmt = stmt.where(TrainingClass.end_date < today)
+    if current_user.role == Role.trainee:
+        stmt = stmt.where(*gates.enrollable_conditions())  # a class not yet cleared (e.g. filed) is not on offer
     if current_user.role == Role.trainee and not state:
         stmt = stmt.where(TrainingClass.end_date >= today)  # trainees look for classes to join
     page = paginate(db.session, stmt.order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc()))
@@ -74,7 +76,7 @@ def class_edit(class_id: int | None = None):
     if form.validate_on_submit():
         data = services.ClassData(**{f: getattr(form, f).data for f in (
             "programme_id", "region_id", "name", "place", "start_date", "end_date", "capacity", "enrol_opens_on",
-            "enrol_closes_on")})
+            "enrol_closes_on", "teachers")})
         try:
             klass = services.save_class(db.session, current_user, data, today_local(), klass)
         except DomainError as exc:
@@ -121,7 +123,8 @@ def class_detail(class_id: int):
               for s in EnrollmentStatus}
     return render_template("courses/class_detail.html", klass=klass, form=form, is_owner=is_owner, mine=mine,
                            counts=counts, today=today_local(), open=enrolment.enrolment_open(klass, today_local()),
-                           empty=EmptyForm(), rates=rates(db.session, mine, utcnow()) if mine and mine.status == EnrollmentStatus.approved else None)
+                           empty=EmptyForm(), rates=rates(db.session, mine, utcnow()) if mine and mine.status == EnrollmentStatus.approved else None,
+                           gate_message=gates.refusal(db.session, klass, gates.ENROL))
 
 
 @bp.route("/sessions/<int:session_id>/delete", methods=["POST"])

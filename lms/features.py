@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-FEATURES: list[str] = ["courses", "exams", "certificates"]
+FEATURES: list[str] = ["courses", "exams", "certificates", "lms.reports"]
 
 
 def _import_optional(module: str):

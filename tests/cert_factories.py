@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from certificates import keys
 from certificates.services import CertConfig
+from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, Programme, TrainingClass
 from lms import completion
 from lms.domain import Tier
@@ -36,6 +37,7 @@ def make_class(s: Session, inst: Institution, programme: Programme, name: str = 
                       enrol_opens_on=start - dt.timedelta(days=30), enrol_closes_on=start - dt.timedelta(days=5))
     s.add(c)
     s.flush()
+    gates.record_filed(s, c)  # filed with and accepted by its bureau, so it may enrol and certify
     return c
 
 

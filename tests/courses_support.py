@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from courses import eligibility, enrolment, services
+from courses import eligibility, enrolment, gates, services
 from courses.models import Programme, TrainingClass
 from lms.db import utcnow
 from lms.demo import PLEDGE_VERSION
@@ -46,6 +46,7 @@ def training_class(db, world, prog=None, *, capacity=10, start=None, sessions=0,
         services.add_session(db, staff or world.staff_nt, klass, services.SessionData(
             date=start, start_time=dt.time(8 + 2 * i), end_time=dt.time(9 + 2 * i), place="", topic=f"第{i + 1}课",
             course_id=None))
+    gates.record_filed(db, klass)  # filed with and accepted by its bureau, so it may enrol trainees
     return klass
 
 

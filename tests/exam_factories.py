@@ -8,6 +8,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
+from courses import gates
 from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, Programme,
                             TrainingClass)
 from exams import banks, papers
@@ -32,6 +33,7 @@ def make_class(s: Session, institution, programme: Programme, name: str | None =
                       capacity=50, enrol_opens_on=dt.date(2026, 10, 1), enrol_closes_on=dt.date(2026, 10, 30))
     s.add(c)
     s.flush()
+    gates.record_filed(s, c)  # filed with and accepted by its bureau, so it may enrol and certify
     return c
 
 
