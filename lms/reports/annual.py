@@ -16,7 +16,7 @@ from lms.domain import Role
 from lms.errors import Conflict, Forbidden, ValidationFailed
 from lms.orgs.models import Institution, Region
 from lms.reports.filing import settings_for
-from lms.reports.models import AnnualReport
+from lms.reports.models import AnnualWorkReport
 
 
 def figures(session: Session, institution: Institution, year: int) -> dict:
@@ -49,7 +49,7 @@ def due_date(session: Session, region: Region, year: int) -> dt.date:
     return dt.date(year + 1, month, day)
 
 
-def submit(session: Session, actor: User, year: int, narrative: str, today: dt.date) -> AnnualReport:
+def submit(session: Session, actor: User, year: int, narrative: str, today: dt.date) -> AnnualWorkReport:
     """The institution files its report for a year that has ended (or is ending: from December on)."""
     if actor.role != Role.institution_staff or actor.institution is None:
         raise Forbidden(_("只有培训机构的工作人员可以提交年度工作报告"))
@@ -62,9 +62,9 @@ def submit(session: Session, actor: User, year: int, narrative: str, today: dt.d
         errors["narrative"] = _("请填写 20-10000 字的年度工作情况")
     if errors:
         raise ValidationFailed(errors)
-    if session.scalar(select(AnnualReport.id).where(AnnualReport.institution_id == inst.id, AnnualReport.year == year)):
+    if session.scalar(select(AnnualWorkReport.id).where(AnnualWorkReport.institution_id == inst.id, AnnualWorkReport.year == year)):
         raise Conflict(_("本机构 %(y)d 年度的工作报告已提交", y=year))
-    report = AnnualReport(institution_id=inst.id, region_id=inst.region_id, year=year,
+    report = AnnualWorkReport(institution_id=inst.id, region_id=inst.region_id, year=year,
                           figures=figures(session, inst, year), narrative=narrative, submitted_at=utcnow(),
                           submitted_by_id=actor.id, late=today > due_date(session, inst.region, year))
     session.add(report)
@@ -79,8 +79,8 @@ def status_for_region(session: Session, actor: User, year: int, today: dt.date) 
 
     institutions = session.scalars(visible(Institution, actor).where(Institution.is_active.is_(True))
                                    .order_by(Institution.name)).all()
-    reports = {r.institution_id: r for r in session.scalars(select(AnnualReport).where(
-        AnnualReport.year == year, AnnualReport.institution_id.in_([i.id for i in institutions] or [0])))}
+    reports = {r.institution_id: r for r in session.scalars(select(AnnualWorkReport).where(
+        AnnualWorkReport.year == year, AnnualWorkReport.institution_id.in_([i.id for i in institutions] or [0])))}
     out = []
     for inst in institutions:
         due = due_date(session, inst.region, year)

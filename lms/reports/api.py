@@ -126,7 +126,7 @@ def api_submit_results(class_id: int):
     return jsonify(_status(klass)), 201
 
 
-ANNUAL = schema("AnnualReport", {"type": "object", "properties": {
+ANNUAL = schema("AnnualWorkReport", {"type": "object", "properties": {
     "id": {"type": "integer"}, "institution": {"type": "string"}, "year": {"type": "integer"},
     "submitted_at": {"type": "string", "format": "date-time"}, "late": {"type": "boolean"},
     "figures": {"type": "object", "properties": {
@@ -138,9 +138,9 @@ ANNUAL = schema("AnnualReport", {"type": "object", "properties": {
 @api_route("/reports/annual", summary="列出可见的年度工作报告（机构：本机构；监管部门：本地区及下级）", roles=READERS,
            response=paged_schema(ANNUAL), query=PAGE_QUERY, tags=("reports",))
 def api_annual_reports():
-    from lms.reports.models import AnnualReport
+    from lms.reports.models import AnnualWorkReport
 
-    stmt = visible(AnnualReport, current_api_user()).order_by(AnnualReport.year.desc(), AnnualReport.id)
+    stmt = visible(AnnualWorkReport, current_api_user()).order_by(AnnualWorkReport.year.desc(), AnnualWorkReport.id)
     return paged(db.session, stmt, lambda r: {"id": r.id, "institution": r.institution.name, "year": r.year,
                                               "submitted_at": r.submitted_at.isoformat(), "late": r.late,
                                               "figures": r.figures})

@@ -15,7 +15,7 @@ from lms.demo import add_seed_hook
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 from lms.reports import filing
-from lms.reports.models import AnnualReport, AppointmentTarget, ReportingSettings, TargetCategory
+from lms.reports.models import AnnualWorkReport, AppointmentTarget, ReportingSettings, TargetCategory
 
 INSTITUTION = "南通市质量技术培训中心"
 TO_FILE = "{year}年启东市首席质量官基础培训班（第二期）"
@@ -121,10 +121,10 @@ def _annual(session: Session, today: dt.date) -> None:
 
     inst = session.scalar(select(Institution).where(Institution.name == "江苏省质量协会培训部"))
     year = today.year - 1
-    if inst is None or session.scalar(select(AnnualReport.id).where(AnnualReport.institution_id == inst.id,
-                                                                    AnnualReport.year == year)):
+    if inst is None or session.scalar(select(AnnualWorkReport.id).where(AnnualWorkReport.institution_id == inst.id,
+                                                                    AnnualWorkReport.year == year)):
         return
-    session.add(AnnualReport(institution_id=inst.id, region_id=inst.region_id, year=year, figures=figures(session, inst, year),
+    session.add(AnnualWorkReport(institution_id=inst.id, region_id=inst.region_id, year=year, figures=figures(session, inst, year),
                              narrative=f"{year}年本部承办首席质量官高级、提升培训，课程覆盖质量法律、质量战略与卓越绩效，"
                                        "学员满意度 96%。", late=False,
                              submitted_at=dt.datetime.combine(dt.date(today.year, 1, 15), dt.time(2), tzinfo=dt.timezone.utc)))

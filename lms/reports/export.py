@@ -102,6 +102,17 @@ def dashboard_workbook(data: dict) -> bytes:
 
     for key, n in data["statuses"].items():
         _append(ws4, [CertificateStatus(key).label, n])
+
+    from lms.talent.models import PoolStatus
+
+    ws5 = wb.create_sheet(_("人才库与继续教育"))
+    _append(ws5, [_("人才库状态"), _("人数")])
+    for key, n in data["pool"]["statuses"].items():
+        _append(ws5, [PoolStatus(key).label, n])
+    p = data["pool"]
+    _append(ws5, [])
+    _append(ws5, [_("%(y)d 年度继续教育", y=data["year"]), _("应考核人数"), _("达标人数"), _("达标率"), _("学时不足"), _("未交履职报告")])
+    _append(ws5, ["", p["members"], p["compliant"], _pct(p["rate"]), p["hours_short"], p["report_missing"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -75,10 +75,10 @@ class ResultsReport(Base):
     bureau: Mapped[Regulator] = relationship()
 
 
-class AnnualReport(Base):
+class AnnualWorkReport(Base):
     """An institution's annual work report (年度工作情况报告): the year's figures from the system, plus narrative."""
 
-    __tablename__ = "annual_reports"
+    __tablename__ = "annual_work_reports"
     __table_args__ = (UniqueConstraint("institution_id", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +176,7 @@ def _by_institution_and_region(model):
 
 scope_rule(ClassFiling)(_by_institution_and_region(ClassFiling))
 scope_rule(ResultsReport)(_by_institution_and_region(ResultsReport))
-scope_rule(AnnualReport)(_by_institution_and_region(AnnualReport))
+scope_rule(AnnualWorkReport)(_by_institution_and_region(AnnualWorkReport))
 
 
 @scope_rule(ResultImport)

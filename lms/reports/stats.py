@@ -72,9 +72,26 @@ def training(session: Session, region: Region, year: int, own_only: bool = False
     return out
 
 
+def pool(session: Session, region: Region, year: int) -> dict:
+    """The talent pool of the region by status today, and its members' continuing-education compliance for
+    ``year`` by the province's rule (lms.talent.services.standings, the roll-up's own definition)."""
+    from lms.talent.models import PoolStatus, TalentEntry
+    from lms.talent.services import standings
+
+    counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
+                                  .where(TalentEntry.region_id.in_(_subtree(region))).group_by(TalentEntry.status)).all())
+    rows = standings(session, year, region_ids=_subtree(region))
+    members, compliant = len(rows), sum(1 for r in rows if r.compliant)
+    return {
+        "statuses": {s.value: counts.get(s, 0) for s in PoolStatus},
+        "members": members, "compliant": compliant, "rate": round(compliant / members, 4) if members else None,
+        "hours_short": sum(1 for r in rows if not r.hours_ok), "report_missing": sum(1 for r in rows if not r.report_filed),
+    }
+
+
 def certificate_statuses(session: Session, region: Region, today: dt.date) -> dict[str, int]:
     """Current certificates (not replaced by a newer one) of classes in the region, by the status a verifier
-    sees today. Until the talent pool is wired in, this is what stands for the pool."""
+    sees today."""
     from certificates.models import Certificate, CertificateStatus
 
     rows = session.execute(select(Certificate.status, Certificate.valid_until < today, func.count(Certificate.id)).where(
@@ -91,18 +108,23 @@ def certificate_statuses(session: Session, region: Region, today: dt.date) -> di
 
 # ------------------------------------------------------------------ appointment rate
 def appointed_enterprise_ids(on: dt.date):
-    """THE rule for "this enterprise has appointed a CQO" on a day, as a subquery of enterprise ids: one of its
-    people (by trainee profile) holds a certificate in force that day. When appointment registration (聘任登记)
-    is merged, switch this one function to read appointments instead."""
+    """THE rule for "this enterprise has appointed a CQO" on a day, as a subquery of enterprise ids: the bureau
+    has accepted its appointment registration (聘任登记) dated on or before that day, or one of its people
+    (by trainee profile) holds a certificate in force that day (an enterprise that sent its CQO to be trained
+    has appointed one, registered or not yet)."""
     from certificates.models import Certificate, CertificateStatus
     from lms.people.models import TraineeProfile
+    from lms.talent.models import Appointment, RegistrationStatus
 
     end_of_day = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
-    return (select(TraineeProfile.enterprise_id)
-            .join(Certificate, Certificate.holder_user_id == TraineeProfile.user_id)
-            .where(TraineeProfile.enterprise_id.is_not(None), Certificate.issued_on <= on, Certificate.valid_until >= on,
-                   or_(Certificate.status == CertificateStatus.valid, Certificate.status_changed_at >= end_of_day))
-            .scalar_subquery())
+    certified = (select(TraineeProfile.enterprise_id)
+                 .join(Certificate, Certificate.holder_user_id == TraineeProfile.user_id)
+                 .where(TraineeProfile.enterprise_id.is_not(None), Certificate.issued_on <= on,
+                        Certificate.valid_until >= on,
+                        or_(Certificate.status == CertificateStatus.valid, Certificate.status_changed_at >= end_of_day)))
+    registered = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
+                                                         Appointment.appointed_on <= on)
+    return certified.union(registered).scalar_subquery()
 
 
 def category_condition(session: Session, region: Region, category: TargetCategory):
@@ -190,6 +212,7 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
         "region": region, "year": year, "as_of": as_of(year, today),
         "training": training(session, region, year),
         "statuses": certificate_statuses(session, region, today),
+        "pool": pool(session, region, year),
         "appointment": appointment(session, region, year, today),
         "children": rows, "trend": trend,
     }

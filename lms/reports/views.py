@@ -21,7 +21,7 @@ from lms.reports import annual, export, filing, import_jobs, imports
 from lms.reports import api  # noqa: F401  (registers the API routes)
 from lms.reports import demo  # noqa: F401  (registers the demo seed hook)
 from lms.reports.forms import AnnualForm, DecisionForm, FileClassForm, ImportForm, SubmitResultsForm
-from lms.reports.models import AnnualReport, ClassFiling, ResultImport, ResultsReport, ReviewStatus
+from lms.reports.models import AnnualWorkReport, ClassFiling, ResultImport, ResultsReport, ReviewStatus
 from lms.scoping import get_visible, visible
 from lms.templating import add_nav, paginate, today_local
 
@@ -58,8 +58,8 @@ def _home(session, user) -> list[dict]:
         if inst is not None:
             today = today_local()
             year = today.year - 1
-            filed = session.scalar(select(AnnualReport.id).where(AnnualReport.institution_id == inst.id,
-                                                                 AnnualReport.year == year))
+            filed = session.scalar(select(AnnualWorkReport.id).where(AnnualWorkReport.institution_id == inst.id,
+                                                                 AnnualWorkReport.year == year))
             due = annual.due_date(session, inst.region, year)
             state = _("已提交") if filed else (_("已逾期") if today > due else _("未提交"))
             panels.append({"title": _("年度工作报告"), "url": url_for("reports.annual_page", year=year),
@@ -293,7 +293,7 @@ def annual_page():
                 flash(_("年度工作报告已提交"), "success")
                 return redirect(url_for("reports.annual_page", year=form.year.data))
         inst = current_user.institution
-        reports = db.session.scalars(visible(AnnualReport, current_user).order_by(AnnualReport.year.desc())).all()
+        reports = db.session.scalars(visible(AnnualWorkReport, current_user).order_by(AnnualWorkReport.year.desc())).all()
         return render_template("reports/annual_staff.html", form=form, year=form.year.data or year, reports=reports,
                                figures=annual.figures(db.session, inst, form.year.data or year),
                                due=annual.due_date(db.session, inst.region, form.year.data or year))
@@ -304,7 +304,7 @@ def annual_page():
 @bp.route("/reports/annual/<int:report_id>")
 @roles_required(*READERS)
 def annual_detail(report_id: int):
-    report = get_visible(db.session, AnnualReport, report_id, current_user)
+    report = get_visible(db.session, AnnualWorkReport, report_id, current_user)
     return render_template("reports/annual_detail.html", report=report)
 
 

@@ -77,7 +77,9 @@ def dashboard():
         if top is not None and node.id == top.id:
             break
         node = node.parent
-    return render_template("reports/dashboard.html", d=data, tiers=tiers, crumbs=crumbs, today=today,
+    from lms.talent.models import PoolStatus
+
+    return render_template("reports/dashboard.html", d=data, tiers=tiers, crumbs=crumbs, today=today, PoolStatus=PoolStatus,
                            years=list(range(today.year, today.year - 6, -1)),
                            charts=[trained_chart, pass_chart, appoint_chart, trend_chart, trained_trend])
 

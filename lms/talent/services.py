@@ -160,14 +160,25 @@ def restore_if_compliant(session: Session, user_id: int, year: int, today: dt.da
                    reason=_("%(y)d 年度继续教育已达标", y=year), year=year)
 
 
-def rollup_year(session: Session, year: int, province_id: int | None = None, now: dt.datetime | None = None) -> dict:
-    """Close ``year``: record every pool member's standing and move statuses, set-based.
+@dataclass(frozen=True)
+class Standing:
+    entry_id: int
+    user_id: int
+    status: "PoolStatus"
+    cause: "Cause"
+    hours_total: float
+    hours_professional: float
+    report_filed: bool
+    hours_ok: bool
+    compliant: bool
+    previous_compliant: bool | None
 
-    Non-compliant (hours, professional hours or report short) → warning; non-compliant this year and the
-    year before → lapsed; compliant again → active (only when the warning was for CE). Running it again
-    gives the same outcome: standings are rewritten, and entries already in their target state are left."""
+
+def standings(session: Session, year: int, *, province_id: int | None = None, region_ids=None) -> list[Standing]:
+    """Every pool member's continuing-education standing for ``year`` by the province's rule: hours,
+    professional hours and (where required) the annual report. The one definition of "compliant", used by
+    the year-end roll-up and by the regulator's dashboard. ``region_ids`` (a subquery) narrows to a region."""
     end = dt.date(year, 12, 31)
-    on = min(end + dt.timedelta(days=1), (now.date() if now else end + dt.timedelta(days=1)))
     cr = CreditRecord
     totals = (select(cr.user_id.label("uid"), func.sum(cr.hours).label("total"),
                      func.sum(case((cr.subject_category == SubjectCategory.professional, cr.hours), else_=0)).label("prof"))
@@ -182,17 +193,34 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
             .where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end))
     if province_id:
         stmt = stmt.where(TalentEntry.province_id == province_id)
-    rows = session.execute(stmt).all()
+    if region_ids is not None:
+        stmt = stmt.where(TalentEntry.region_id.in_(region_ids))
     rules = {r.province_id: r for r in session.scalars(select(ProvinceRule))}
-    standings, changes = [], defaultdict(list)  # (from, to, cause) -> entry ids
-    for eid, uid, pid, status, cause, total, prof, rep, prev_ok in rows:
+    out = []
+    for eid, uid, pid, status, cause, total, prof, rep, prev_ok in session.execute(stmt).all():
         rule = rules.get(pid) or credits.rule_for(session, None)
         total, prof = float(total or 0), float(prof or 0)
         hours_ok = total >= rule.required_hours and prof >= rule.professional_min_hours
-        report_ok = rep is not None or not rule.report_required
-        ok = hours_ok and report_ok
-        standings.append({"user_id": uid, "year": year, "hours_total": total, "hours_professional": prof,
-                          "report_filed": rep is not None, "compliant": ok, "computed_at": utcnow()})
+        ok = hours_ok and (rep is not None or not rule.report_required)
+        out.append(Standing(eid, uid, status, cause, total, prof, rep is not None, hours_ok, ok, prev_ok))
+    return out
+
+
+def rollup_year(session: Session, year: int, province_id: int | None = None, now: dt.datetime | None = None) -> dict:
+    """Close ``year``: record every pool member's standing and move statuses, set-based.
+
+    Non-compliant (hours, professional hours or report short) → warning; non-compliant this year and the
+    year before → lapsed; compliant again → active (only when the warning was for CE). Running it again
+    gives the same outcome: standings are rewritten, and entries already in their target state are left."""
+    end = dt.date(year, 12, 31)
+    on = min(end + dt.timedelta(days=1), (now.date() if now else end + dt.timedelta(days=1)))
+    standings_rows, changes = [], defaultdict(list)  # (from, to, cause) -> entry ids
+    for st in standings(session, year, province_id=province_id):
+        eid, uid, status, cause, ok, hours_ok, prev_ok = (st.entry_id, st.user_id, st.status, st.cause, st.compliant,
+                                                          st.hours_ok, st.previous_compliant)
+        standings_rows.append({"user_id": uid, "year": year, "hours_total": st.hours_total,
+                               "hours_professional": st.hours_professional, "report_filed": st.report_filed,
+                               "compliant": ok, "computed_at": utcnow()})
         if ok:
             if status in (PoolStatus.warning, PoolStatus.lapsed) and cause in CE_CAUSES:
                 changes[(status, PoolStatus.active, Cause.restored)].append(eid)
@@ -202,12 +230,12 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
         if status == PoolStatus.lapsed or (status == target):
             continue
         changes[(status, target, new_cause)].append(eid)
-    uids = [s["user_id"] for s in standings]
+    uids = [s["user_id"] for s in standings_rows]
     for chunk in range(0, len(uids), 500):
         session.execute(delete(YearStanding).where(YearStanding.year == year, YearStanding.user_id.in_(uids[chunk:chunk + 500])))
-    if standings:
-        session.execute(insert(YearStanding), standings)
-    counts = {"year": year, "entries": len(rows), "compliant": sum(1 for s in standings if s["compliant"]),
+    if standings_rows:
+        session.execute(insert(YearStanding), standings_rows)
+    counts = {"year": year, "entries": len(standings_rows), "compliant": sum(1 for s in standings_rows if s["compliant"]),
               "warning": 0, "lapsed": 0, "active": 0}
     for (frm, to, cause), ids in changes.items():
         session.execute(update(TalentEntry).where(TalentEntry.id.in_(ids))

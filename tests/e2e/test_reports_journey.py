@@ -10,7 +10,7 @@ import re
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import e2e_login, nav
 
 
 def _db(app):
@@ -41,7 +41,7 @@ def _new_page(browser):
 def test_an_institution_files_a_class_and_the_county_bureau_accepts_it(e2e_app, live_server, page, browser):
     class_id = _class_id(e2e_app, "启东市首席质量官基础培训班（第二期）")
     e2e_login(page, live_server, "nt_staff")
-    page.click("#nav-reports-index")
+    nav(page, "nav-reports-index")
     page.click(f"#filing-link-{class_id}")
     assert page.locator("#filing-timetable tbody tr").count() == 4
     page.fill("#teachers", "张建国，高级质量工程师，南通大学\n李晓梅，质量管理体系国家注册审核员")
@@ -51,7 +51,7 @@ def test_an_institution_files_a_class_and_the_county_bureau_accepts_it(e2e_app, 
 
     bureau = _new_page(browser)
     e2e_login(bureau, live_server, "qidong_admin")
-    bureau.click("#nav-reports-index")
+    nav(bureau, "nav-reports-index")
     bureau.click(f"#filing-open-{class_id}")
     assert "李晓梅" in bureau.inner_text("#filing-teachers")
     bureau.click("#filing-accept")
@@ -119,7 +119,7 @@ def test_offline_results_bad_file_then_good_file_then_the_report_is_accepted(e2e
 
     bureau = _new_page(browser)
     e2e_login(bureau, live_server, "nantong_admin")
-    bureau.click("#nav-reports-index")
+    nav(bureau, "nav-reports-index")
     bureau.click("#tab-results")
     bureau.click(f"#results-open-{class_id}")
     bureau.click("#results-accept")
@@ -156,7 +156,7 @@ def test_the_dashboard_matches_a_count_in_the_database(e2e_app, live_server, pag
     per_tier, certs, above = _query(e2e_app, count)
     assert sum(per_tier.values()) > 0 and certs > 0
     e2e_login(page, live_server, "nantong_admin")
-    page.click("#nav-reports-dashboard")
+    nav(page, "nav-reports-dashboard")
     total = page.locator("#training-total")
     for tier in ("basic", "advanced", "senior"):
         assert int(total.locator(f"[data-key='{tier}-trained']").inner_text()) == per_tier.get(tier, 0), tier

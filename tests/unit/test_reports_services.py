@@ -13,7 +13,7 @@ from lms.demo import PLEDGE_VERSION
 from lms.domain import Tier
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from lms.reports import annual, filing, stats
-from lms.reports.models import AnnualReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
+from lms.reports.models import AnnualWorkReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
 from tests import factories
@@ -166,7 +166,7 @@ def test_annual_report_one_a_year_with_figures_and_lateness(db, world):
         annual.submit(db, world.staff_nt, year, "本年度共举办基础培训班一期，学员两名，考核合格一名，已安排补考。", today)
     rows = {r["institution"].id: r for r in annual.status_for_region(db, world.city_admin, year, today)}
     assert rows[world.inst_nt.id]["state"] == "late_filed"
-    assert db.scalars(visible(AnnualReport, world.staff_fj)).all() == []
+    assert db.scalars(visible(AnnualWorkReport, world.staff_fj)).all() == []
 
 
 def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cert_cfg, completion_rule):
