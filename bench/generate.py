@@ -25,6 +25,7 @@ FULL = {"trainees": 200_000, "enterprises": 2_000, "credit_records": 2_000_000, 
 MIN = {"trainees": 2_000, "enterprises": 20, "credit_records": 0, "certificates": 200, "questions": 500}
 EXAM_TRAINEES = 500  # sit the exam (workloads: start, autosave, submit)
 CHECKIN_TRAINEES = 1_500  # enrolled in the class with a session under way (workload: check-in)
+ISSUE_TRAINEES = 5_000  # complete (attended, passed) and waiting for their certificates (workload: issuing)
 BATCH = 2_000
 PASSWORD = "Bench-Passw0rd!"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -68,6 +69,7 @@ class Generated:
     checkin_session_id: int = 0
     checkin_class_id: int = 0
     cert_class_id: int = 0
+    issue_class_id: int = 0
     first_user_id: int = 0
     notes: list = field(default_factory=list)
     seconds: float = 0.0
@@ -77,14 +79,16 @@ def trainee_rows(seed: int, n: int, start: int = 0):
     """Plain trainee values, deterministic: (username, name, id_number, gender, birth, phone)."""
     from lms.demo import id_number
 
-    counties = ["320602", "320612", "320623", "320681", "320682", "320684", "320685", "320105", "320506", "320583"]
+    # Codes that exist throughout the 1990s (python-stdnum checks the area code against the birth year: Qidong's
+    # 320681, for one, only exists from 1989).
+    counties = ["320602", "320611", "320621", "320623", "320681", "320105", "320104", "320583", "320582", "320281"]
     for i in range(start, start + n):
         r = random.Random(seed * 1_000_003 + i)
         region = counties[i % len(counties)]
-        # Unique by construction: (region, birth day, sequence) never repeats for i < 10 * 11,000 * 1,000.
+        # Unique by construction: (region, birth day, sequence) never repeats for i < 10 * 3,650 * 1,000.
         k = i // len(counties)
-        birth = dt.date(1965, 1, 1) + dt.timedelta(days=(k // 1000) % 11_000)
-        seq = k % 1000
+        birth = dt.date(1990, 1, 1) + dt.timedelta(days=k % 3650)
+        seq = (k // 3650) % 1000
         name = SURNAMES[r.randrange(len(SURNAMES))] + "".join(GIVEN[r.randrange(len(GIVEN))] for _ in range(r.choice((1, 2))))
         gender = "male" if seq % 2 else "female"  # the 17th digit of a resident ID: odd for men
         phone = f"1{r.choice('3589')}{r.randrange(10**9):09d}"
@@ -113,8 +117,10 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
     from certificates import services as cert_services
     from certificates import signing
     from certificates.models import Certificate, CertificateStatus, IssuerKind
-    from courses.models import ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
-    from exams.models import BlueprintSection, Exam, ExamStatus, Question, QuestionType, ReviewPolicy
+    from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus,
+                                Programme, TrainingClass)
+    from exams.models import (BlueprintSection, Exam, ExamResult, ExamStatus, Question, QuestionType, ResultSource,
+                              ReviewPolicy)
     from exams import banks
     from lms import pii
     from lms.auth import services as auth_services
@@ -212,7 +218,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
             s.add(programme)
             s.flush()
 
-        def new_class(name, start, end):
+        def new_class(name, start, end, programme=programme):
             c = TrainingClass(programme_id=programme.id, institution_id=inst.id, region_id=inst.region_id, name=name,
                               place="基准", start_date=start, end_date=end, capacity=100_000,
                               enrol_opens_on=start - dt.timedelta(days=40), enrol_closes_on=start - dt.timedelta(days=10))
@@ -224,6 +230,21 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         checkin_cls = new_class("基准签到班", today - dt.timedelta(days=1), today + dt.timedelta(days=5))
         cert_cls = new_class("基准往期班", today - dt.timedelta(days=400), today - dt.timedelta(days=370))
         out.exam_class_id, out.checkin_class_id, out.cert_class_id = exam_cls.id, checkin_cls.id, cert_cls.id
+        # The issuing class follows a programme of its own with no required courses: completion is attendance
+        # and the exam, which the generator records below.
+        basic = Programme(province_id=province.id, tier=Tier.basic, year=today.year, name="基准基础培训", total_hours=3,
+                          pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3, requires_lower_tier=False)
+        s.add(basic)
+        s.flush()
+        issue_cls = new_class("基准发证班", today - dt.timedelta(days=30), today - dt.timedelta(days=1), programme=basic)
+        out.issue_class_id = issue_cls.id
+        issue_session = ClassSession(class_id=issue_cls.id, starts_at=now - dt.timedelta(days=20),
+                                     ends_at=now - dt.timedelta(days=20, hours=-3), hours=3, place="基准", topic="结业")
+        issue_exam = Exam(title="基准基础结业考试（线下）", institution_id=inst.id, class_id=issue_cls.id,
+                          opens_at=now - dt.timedelta(days=3), closes_at=now - dt.timedelta(days=2), duration_minutes=60,
+                          attempts_allowed=1, status=ExamStatus.published)
+        s.add_all([issue_session, issue_exam])
+        s.flush()
         cs = ClassSession(class_id=checkin_cls.id, starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(hours=3),
                           hours=3, place="基准", topic="签到压力")
         s.add(cs)
@@ -244,8 +265,10 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         n_exam = min(EXAM_TRAINEES, out.counts["trainees"])
         n_check = min(CHECKIN_TRAINEES, out.counts["trainees"])
         n_cert = min(sz["certificates"], out.counts["trainees"])
-        pb = Progress("enrolments", n_exam + n_check + n_cert, quiet)
-        for cls_id, n in ((exam_cls.id, n_exam), (checkin_cls.id, n_check), (cert_cls.id, n_cert)):
+        n_issue = min(ISSUE_TRAINEES, out.counts["trainees"])
+        pb = Progress("enrolments", n_exam + n_check + n_cert + n_issue, quiet)
+        for cls_id, n in ((exam_cls.id, n_exam), (checkin_cls.id, n_check), (cert_cls.id, n_cert),
+                          (issue_cls.id, n_issue)):
             rows = [{"class_id": cls_id, "user_id": first_uid + i, "status": EnrollmentStatus.approved, "applied_at": now,
                      "decided_at": now, "decision_reason": "", "eligibility": {}} for i in range(n)]
             for batch in _batched(rows):
@@ -256,7 +279,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         kid, private = keystore.signing_key(app.config["CERT_KEY_DIR"])
         enr = dict(s.execute(select(Enrollment.user_id, Enrollment.id).where(Enrollment.class_id == cert_cls.id)).all())
         names = dict(s.execute(select(User.id, User.display_name).where(User.id >= first_uid, User.id < first_uid + n_cert)).all())
-        issued = today - dt.timedelta(days=365)
+        issued = today  # inside the signing key's window (the key is created today)
         pb = Progress("certificates", n_cert, quiet)
         crng = random.Random(seed + 7)
         rows = []
@@ -283,7 +306,19 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         _insert(s, Certificate.__table__, rows)
         pb.add(len(rows))
         out.counts["certificates"] = n_cert
-        out.counts["enrollments"] = n_exam + n_check + n_cert
+        out.counts["enrollments"] = n_exam + n_check + n_cert + n_issue
+
+        # ---- the issuing class's completion: every session attended, the offline exam passed
+        issue_enr = list(s.execute(select(Enrollment.id, Enrollment.user_id).where(Enrollment.class_id == issue_cls.id)))
+        for batch in _batched(issue_enr):
+            _insert(s, AttendanceRecord.__table__, [
+                {"session_id": issue_session.id, "enrollment_id": e_id, "status": AttendanceStatus.present,
+                 "method": "manual", "reason": "", "recorded_at": now, "device_hash": "", "address_hash": ""}
+                for e_id, _u in batch])
+            _insert(s, ExamResult.__table__, [
+                {"exam_id": issue_exam.id, "user_id": u_id, "enrollment_id": e_id, "attempt_id": None,
+                 "source": ResultSource.offline, "score": 80.0, "passed": True, "taken_at": now, "recorded_at": now,
+                 "note": ""} for e_id, u_id in batch])
 
         # ---- credit records: only when this build has them (lms/talent is being built in parallel)
         tables = set(inspect(s.get_bind()).get_table_names())
