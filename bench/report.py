@@ -4,8 +4,60 @@ from __future__ import annotations
 
 import math
 
-# Causes and next steps, per figure; written from the profiles of the runs (see docs in bench/README.md).
-NOTES: dict[str, str] = {}
+# Causes and next steps, per figure, from cProfile runs of the same requests in one process (see bench/README.md).
+_VERIFY = ("Cause: CPU. One page costs about 3.4 ms of Python in one process (cProfile, 170 requests): Jinja "
+           "rendering of base.html + the page 40 % (22 gettext calls, the holder-check form's WTForms widgets 10 %), "
+           "the ORM load of the certificate 15 %, Flask-Limiter 10 %; the bare endpoint costs ~0.2 ms, so 0.5 × bare "
+           "is out of reach for any Flask page on 2 cores, and at 64 connections Little's law makes p95 < 50 ms need "
+           "> 1,300 pages/s. Changed: the verification log no longer writes in the request (batched by "
+           "certificates/verification_log.py; before it, on SQLite 40-60 % of verifications failed with 'database "
+           "is locked', smoke run of commit 3904be6: 38-104 pages/s with 201 of 520 errors → 0 errors now); the "
+           "public-key document is cached until keyring.json changes (the JSON endpoint read and parsed it on every "
+           "request). Next: serve the page from a per-certificate cache of the rendered HTML keyed by (cid, status, "
+           "status_changed_at), drop the limiter in favour of the reverse proxy's limit_req, a Core query instead of "
+           "the ORM load; measure gunicorn with threads=1 (the GIL makes 4 threads a worker contend on 2 cores).")
+NOTES: dict[str, str] = {
+    "verify_page_rps": _VERIFY,
+    "verify_json_rps": "Same causes as the page, without the template: about half the page's cost.",
+    "verify_sql": "1 SELECT a request (the certificate); the log row is inserted by the batch writer, one INSERT "
+                  "for every 0.5 s of verifications. Before: SELECT + INSERT in the request (2).",
+    "exam_start": "Cause: each start draws the paper and writes ~80 paper questions; on SQLite the 500 starts queue "
+                  "for the one write lock (BEGIN IMMEDIATE, see lms/db.py), on PostgreSQL they are CPU-bound. "
+                  "Changed: the paper is written with one multi-row INSERT instead of the ORM unit of work (the "
+                  "write part of a start from ~26 ms to ~13 ms in cProfile; full run before this change: SQLite "
+                  "17.4 s, PostgreSQL 26.1 s for the 500). Before BEGIN IMMEDIATE, 243 of 500 starts failed with "
+                  "'database is locked' (smoke run of 3904be6). Next: pre-draw the papers when the exam is "
+                  "published (a job), so that the bell only inserts the attempt row; select only the needed "
+                  "question columns in papers.draw_paper.",
+    "autosave_rate": "Cause: ~4.7 ms of Python a save in one process (cProfile: SQLAlchemy statement construction "
+                     "and the ORM loads of session, user, attempt and paper question, 4 statements + the upsert); "
+                     "on SQLite every save holds the write lock for its whole transaction. Next: a Core-only "
+                     "save path (one UPDATE … RETURNING guard + the upsert, the paper question checked against a "
+                     "per-attempt cache), cached statement objects for the upsert (its `excluded` columns are "
+                     "rebuilt every call), and the user loaded from the cookie without the session-row query.",
+    "autosave_p99": "Queueing behind the throughput limit above (64 users in a closed loop).",
+    "autosave_integrity": "Checked after the run: every answer acknowledged as saved is in the database with its "
+                          "sequence number and options. Before BEGIN IMMEDIATE, 37 of 308 saves answered 500 "
+                          "(database is locked) in the smoke run.",
+    "submissions": "Cause: grading runs inside the submit request and, on SQLite, inside the write lock. Next: "
+                   "close the attempt in the request (one conditional UPDATE) and grade in a job, or grade without "
+                   "the ORM (one UPDATE from a join). Before BEGIN IMMEDIATE, 99 of 257 submits failed (smoke run).",
+    "checkin": "Cause: the check-in request renders the confirmation page and writes an audit event in the same "
+               "transaction; on SQLite the burst queues for the write lock. Before BEGIN IMMEDIATE 167 of 420 "
+               "check-ins failed with 'database is locked' (smoke run); now none, one record each. Next: render "
+               "after commit (already) but write the audit event in the batch writer's way; cache the enrolment "
+               "look-up per session id for the class's duration.",
+    "issuing_time": "Issuing proper (the worker: record, serial, signature, one transaction each) runs at the "
+                    "'issue' rate in latest.json (SQLite ~17/s: 5,000 in ~5 min); rendering the PNG and the PDF "
+                    "is the cost: ~0.37 s a certificate on an idle core, most of it zlib (PNG) and reportlab's "
+                    "image embedding. Changed: the QR modules and the page image are made once for both files (the "
+                    "QR mask search ran three times a certificate), and PNG `optimize` is off (0.16 s for ~3 % "
+                    "smaller files): 0.70 s → 0.37 s a certificate. The product renders at download, not at issue. "
+                    "Next: render in a process pool after the issue job, or store only the PDF (vector text + the "
+                    "QR) and raster the PNG on demand.",
+    "issuing_verify_p95": "Rendering competes with gunicorn for the 2 cores. Next: run the renderer at a lower "
+                          "priority (nice) or outside peak hours.",
+}
 
 
 def _f(v, unit=""):
