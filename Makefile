@@ -49,7 +49,7 @@ test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: data generator + workloads on SQLite and PostgreSQL against a bare-WSGI baseline (issue 9); writes
-## bench/results/latest.{json,md}. BENCH_SCALE (default 0.25) sizes the data; BENCH_TIME scales the durations.
+## bench/results/latest.{json,md}. BENCH_SCALE (default 1 = the issue's sizes) sizes the data; BENCH_TIME scales the durations.
 bench: install-dev translations
 	@scripts/system-deps.sh
 	@scripts/bench-deps.sh

@@ -1,7 +1,7 @@
 """``python -m bench`` (``make bench``): generate the data, run every workload on SQLite and on PostgreSQL, write
 ``bench/results/latest.json`` and ``bench/results/latest.md``.
 
-Knobs (environment): ``BENCH_SCALE`` (data size as a share of the issue's, default 0.25), ``BENCH_TIME``
+Knobs (environment): ``BENCH_SCALE`` (data size as a share of the issue's, default 1: the full sizes), ``BENCH_TIME``
 (workload durations as a share of this file's defaults, default 1), ``BENCH_BACKENDS`` (``sqlite,postgresql``),
 ``BENCH_PG_URL`` or a PostgreSQL ``DATABASE_URL`` (else a database ``lms_bench`` is created with the role
 ``lms``/``lms`` on 127.0.0.1:5432).
@@ -95,9 +95,14 @@ def run_backend(backend: str, scale: float, tf: float, log) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--backends", default=os.environ.get("BENCH_BACKENDS", "sqlite,postgresql"))
-    ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "0.25")))
+    ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
     ap.add_argument("--time", type=float, default=float(os.environ.get("BENCH_TIME", "1")))
+    ap.add_argument("--report-only", action="store_true", help="rewrite latest.md from latest.json")
     args = ap.parse_args(argv)
+    if args.report_only:
+        result = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+        (RESULTS / "latest.md").write_text(report.markdown(result), encoding="utf-8")
+        return 0
     t0 = time.monotonic()
 
     def log(msg):
