@@ -15,7 +15,10 @@ _VERIFY = ("Cause: CPU. One page costs about 3.4 ms of Python in one process (cP
            "public-key document is cached until keyring.json changes (the JSON endpoint read and parsed it on every "
            "request). Next: serve the page from a per-certificate cache of the rendered HTML keyed by (cid, status, "
            "status_changed_at), drop the limiter in favour of the reverse proxy's limit_req, a Core query instead of "
-           "the ORM load; measure gunicorn with threads=1 (the GIL makes 4 threads a worker contend on 2 cores).")
+           "the ORM load; consider gunicorn threads=1 for this CPU-bound page: a side run on the same SQLite data "
+           "(wrk, 64 connections, 8 s each, machine shared) gave 5 workers × 4 threads 267-332 pages/s, p95 "
+           "0.7-1.0 s; 5 × 1: 364/s, p95 0.51 s; 3 × 1: 356/s, p95 0.33 s — too noisy to change the production "
+           "setting on, worth a proper run.")
 NOTES: dict[str, str] = {
     "verify_page_rps": _VERIFY,
     "verify_json_rps": "Same causes as the page, without the template: about half the page's cost.",
