@@ -42,14 +42,16 @@ NOTES: dict[str, str] = {
     "autosave_integrity": "Checked after the run: every answer acknowledged as saved is in the database with its "
                           "sequence number and options. Before BEGIN IMMEDIATE, 37 of 308 saves answered 500 "
                           "(database is locked) in the smoke run.",
-    "submissions": "Cause: grading runs inside the submit request and, on SQLite, inside the write lock. Next: "
+    "submissions": "Not profiled in detail yet. What the code shows: grading (auto_grade over the paper's ~80 "
+                   "questions, ORM) runs inside the submit request and, on SQLite, inside the write lock. Next: "
                    "close the attempt in the request (one conditional UPDATE) and grade in a job, or grade without "
                    "the ORM (one UPDATE from a join). Before BEGIN IMMEDIATE, 99 of 257 submits failed (smoke run).",
-    "checkin": "Cause: the check-in request renders the confirmation page and writes an audit event in the same "
-               "transaction; on SQLite the burst queues for the write lock. Before BEGIN IMMEDIATE 167 of 420 "
-               "check-ins failed with 'database is locked' (smoke run); now none, one record each. Next: render "
-               "after commit (already) but write the audit event in the batch writer's way; cache the enrolment "
-               "look-up per session id for the class's duration.",
+    "checkin": "Not profiled in detail yet (time). What the code shows: the request loads the session user, the "
+               "class session, the enrolment (twice), the existing record (twice), inserts the record and an "
+               "audit event; on SQLite the write lock is held from the first statement to the commit, then the "
+               "page renders with the trainee's attendance rates. Before BEGIN IMMEDIATE 167 of 420 check-ins "
+               "failed with 'database is locked' (smoke run); now none, one record each. Next: profile it like the "
+               "autosave; one enrolment look-up; open the write transaction only for the insert.",
     "issuing_time": "Issuing proper (the worker: record, serial, signature, one transaction each) runs at the "
                     "'issue alone' rate: on SQLite 5,000 in about a minute; on PostgreSQL ~4/s while wrk verifies at the same "
                     "time (one commit a certificate plus the job item's, each waiting for the WAL flush; not "
