@@ -48,7 +48,11 @@ test: install-dev
 	@scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
+## bench: data generator + workloads on SQLite and PostgreSQL against a bare-WSGI baseline (issue 9); writes
+## bench/results/latest.{json,md}. BENCH_SCALE (default 1 = the issue's sizes) sizes the data; BENCH_TIME scales the durations.
+bench: install-dev translations
+	@scripts/system-deps.sh
+	@scripts/bench-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## messages: extract message ids (Chinese) and update the English catalog; then translate the new entries

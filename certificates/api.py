@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from certificates import export, keys, rendering, services, worker
 from certificates.limits import verify_rate
+from certificates.verification_log import batched_log
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
@@ -164,7 +165,7 @@ def certificate_job(job_id: int):
 def public_verify(cid: str):
     cert = services.find_by_cid(db.session, cid)
     if cert is None:
-        services.log_verification(db.session, None, "api", "unknown")
+        services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
         return jsonify({"status": "unknown"}), 404
     out = services.public_view(db.session, cert, today_local())
@@ -173,7 +174,7 @@ def public_verify(cid: str):
     if sig is not None:
         sig_valid = services.signature_matches(cert, sig, keys.public_document(current_app.config["CERT_KEY_DIR"]))
         out["signature_valid"] = sig_valid
-    services.log_verification(db.session, cert, "api", out["status"], sig_valid)
+    services.log_verification(db.session, cert, "api", out["status"], sig_valid, batched=batched_log())
     db.session.commit()
     resp = jsonify(out)
     resp.headers["Access-Control-Allow-Origin"] = "*"

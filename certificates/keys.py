@@ -108,8 +108,28 @@ def signing_key(key_dir: str | Path) -> tuple[str, Ed25519PrivateKey]:
     return kid, private_key(key_dir, kid)
 
 
+_doc_cache: dict[str, tuple[tuple, dict]] = {}
+
+
 def public_document(key_dir: str | Path) -> dict:
-    """What ``/.well-known/cqo-certificate-keys.json`` publishes: each key as a JWK with its window."""
+    """What ``/.well-known/cqo-certificate-keys.json`` publishes: each key as a JWK with its window. Cached per
+    process until ``keyring.json`` changes (a rotation, possibly by another process: hence its stat, not a flag);
+    every JSON verification with a signature asks for it."""
+    try:
+        st = (Path(key_dir) / KEYRING).stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except FileNotFoundError:
+        stamp = None
+    hit = _doc_cache.get(str(key_dir))
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        return hit[1]
+    doc = _public_document(key_dir)
+    if stamp is not None:
+        _doc_cache[str(key_dir)] = (stamp, doc)
+    return doc
+
+
+def _public_document(key_dir: str | Path) -> dict:
     out = []
     for k in list_keys(key_dir):
         pub = private_key(key_dir, k.kid).public_key().public_bytes(serialization.Encoding.Raw,

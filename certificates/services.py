@@ -461,8 +461,15 @@ def _local_date(value: dt.datetime | None) -> str | None:
 
 
 def log_verification(session: Session, cert: Certificate | None, channel: str, result: str,
-                     signature_valid: bool | None = None) -> None:
-    """Record that a verification happened and its answer; nothing about who asked."""
+                     signature_valid: bool | None = None, batched: bool = False) -> None:
+    """Record that a verification happened and its answer; nothing about who asked. ``batched``: hand the row
+    to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
+    public pages do not write (the production setting; tests write in the transaction to see the row)."""
+    if batched:
+        from certificates.verification_log import writer
+
+        writer.add(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
+        return
     session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
                                 signature_valid=signature_valid))
     session.flush()

@@ -24,6 +24,7 @@ from lms.db import db
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
+from certificates.verification_log import batched_log
 from lms.forms import apply_errors
 from lms.orgs.models import Region
 from lms.scoping import get_visible, visible
@@ -293,7 +294,7 @@ def public_verify(cid: str):
     the JSON endpoint to check the signature. Status and fields show without script."""
     cert = services.find_by_cid(db.session, cid)
     if cert is None:
-        services.log_verification(db.session, None, "page", "unknown")
+        services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
         db.session.commit()
         return render_template("certificates/verify_failed.html"), 404
     today = today_local()
@@ -305,7 +306,7 @@ def public_verify(cid: str):
         if holder_result is not None:
             form = HolderCheckForm(formdata=None)  # never echo the typed ID number back
     else:
-        services.log_verification(db.session, cert, "page", view["status"])
+        services.log_verification(db.session, cert, "page", view["status"], batched=batched_log())
     db.session.commit()
     return render_template("certificates/verify.html", cert=cert, view=view, form=form, holder_result=holder_result,
                            api_url=url_for("api.public_verify", cid=cert.cid))

@@ -66,6 +66,16 @@ def _with_retry(fn: Callable[[], None], attempts: int = 6) -> None:
 
 def process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
     """Work through a job's pending items. Safe to call again after a crash: done items stay done."""
+    from lms.db import reset_write_intent, set_write_intent
+
+    token = set_write_intent(True)  # each item reads then writes: on SQLite take the write lock up front
+    try:
+        return _process_job(session_factory, job_id, cfg, today)
+    finally:
+        reset_write_intent(token)
+
+
+def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
     with session_factory() as s:
         job = s.get(IssueJob, job_id)
         job.status, job.started_at = "running", job.started_at or utcnow()

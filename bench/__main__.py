@@ -1,0 +1,131 @@
+"""``python -m bench`` (``make bench``): generate the data, run every workload on SQLite and on PostgreSQL, write
+``bench/results/latest.json`` and ``bench/results/latest.md``.
+
+Knobs (environment): ``BENCH_SCALE`` (data size as a share of the issue's, default 1: the full sizes), ``BENCH_TIME``
+(workload durations as a share of this file's defaults, default 1), ``BENCH_BACKENDS`` (``sqlite,postgresql``),
+``BENCH_PG_URL`` or a PostgreSQL ``DATABASE_URL`` (else a database ``lms_bench`` is created with the role
+``lms``/``lms`` on 127.0.0.1:5432).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import report, workloads
+from bench.generate import generate, prepare_database
+from bench.server import REPO, Gunicorn
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def pg_url() -> str:
+    url = os.environ.get("BENCH_PG_URL") or ""
+    if not url and os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        url = os.environ["DATABASE_URL"]
+    if url:
+        return url
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=lms password=lms dbname=postgres", autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS lms_bench WITH (FORCE)")
+        c.execute("CREATE DATABASE lms_bench")
+    return "postgresql+psycopg://lms:lms@127.0.0.1:5432/lms_bench"
+
+
+def run_backend(backend: str, scale: float, tf: float, log) -> dict:
+    from lms import create_app
+    from lms.pii import generate_key
+
+    run_dir = RESULTS / f"run-{backend}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    url = f"sqlite:///{run_dir / 'bench.sqlite3'}" if backend == "sqlite" else pg_url()
+    env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32), "FIELD_ENCRYPTION_KEY": generate_key(),
+           "CERT_KEY_DIR": str(run_dir / "keys"), "UPLOAD_DIR": str(run_dir / "uploads"), "LMS_INSTANCE_PATH": str(run_dir),
+           "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "LOG_LEVEL": "WARNING"}
+    os.environ.update(env)  # the in-process app (generator, checks) and the servers read the same settings
+    app = create_app({"CERT_VERIFY_RATE_LIMIT": "100000000 per hour"})
+    out: dict = {"backend": backend, "database": url.split("@")[-1] if "@" in url else "sqlite file", "figures": {}}
+    t = time.monotonic()
+    log(f"[{backend}] schema and demo data")
+    prepare_database(app)
+    log(f"[{backend}] generating at scale {scale}")
+    gen = generate(app, scale)
+    out["generator"] = {"scale": scale, "sizes": gen.sizes, "counts": gen.counts, "seconds": gen.seconds, "notes": gen.notes}
+    log(f"[{backend}] generated {gen.counts} in {gen.seconds} s")
+    wl = out["figures"]
+    child_env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def step(name, fn):
+        log(f"[{backend}] {name}")
+        t0 = time.monotonic()
+        try:
+            wl[name] = fn()
+        except Exception as exc:  # one workload's failure is a result, not the end of the run
+            wl[name] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-1500:]}
+        wl[name]["wall_s"] = round(time.monotonic() - t0, 1)
+        log(f"[{backend}] {name}: {json.dumps({k: v for k, v in wl[name].items() if not k.startswith('_')}, ensure_ascii=False, default=str)[:600]}")
+
+    with Gunicorn("bench.bare:app", env, run_dir / "bare.log") as bare, \
+            Gunicorn("bench.app_wsgi:app", env, run_dir / "app.log") as srv:
+        step("verification", lambda: workloads.verification(app, bare.port, srv.port, run_dir, int(10 * tf)))
+        step("exam_start", lambda: workloads.exam_start(app, gen, bare.port, srv.port, 500))
+        start = wl["exam_start"]
+        if "_attempts" in start:
+            attempts, logins = start.pop("_attempts"), start.pop("_logins")
+            step("autosave", lambda: workloads.autosave(app, gen, bare.port, srv.port, attempts, logins, 20 * tf, 8 * tf))
+            step("submissions", lambda: workloads.submissions(app, gen, bare.port, srv.port, attempts, logins, 5.0))
+        step("checkin", lambda: workloads.checkins(app, gen, bare.port, srv.port, 300, 5.0, int(400 * tf), 55 * 400 / 1200 * tf))
+        step("issuing", lambda: workloads.issuing(app, gen, srv.port, run_dir, child_env, int(40 * tf)))
+        out["server_log_locked"] = srv.log_text().count("database is locked")
+        out["server_log_errors"] = srv.log_text().count("Traceback")
+    out["seconds"] = round(time.monotonic() - t, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--backends", default=os.environ.get("BENCH_BACKENDS", "sqlite,postgresql"))
+    ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
+    ap.add_argument("--time", type=float, default=float(os.environ.get("BENCH_TIME", "1")))
+    ap.add_argument("--report-only", action="store_true", help="rewrite latest.md from latest.json")
+    args = ap.parse_args(argv)
+    if args.report_only:
+        result = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+        (RESULTS / "latest.md").write_text(report.markdown(result), encoding="utf-8")
+        return 0
+    t0 = time.monotonic()
+
+    def log(msg):
+        print(f"{time.monotonic() - t0:7.1f}s {msg}", file=sys.stderr, flush=True)
+
+    result = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": args.scale,
+              "time_factor": args.time, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                                    "platform": platform.platform()},
+              "backends": {}}
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        try:
+            result["backends"][backend] = run_backend(backend, args.scale, args.time, log)
+        except Exception as exc:
+            log(f"[{backend}] failed: {exc}")
+            result["backends"][backend] = {"backend": backend, "error": f"{type(exc).__name__}: {exc}",
+                                           "trace": traceback.format_exc()[-2000:], "figures": {}}
+    result["seconds"] = round(time.monotonic() - t0, 1)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    (RESULTS / "latest.md").write_text(report.markdown(result), encoding="utf-8")
+    log(f"wrote {RESULTS / 'latest.md'} in {result['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
