@@ -2,7 +2,6 @@
 bare WSGI endpoint, and the post-run checks (one attempt each, nothing lost, graded once, one record each)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import re
@@ -26,7 +25,6 @@ def forge_logins(app, user_ids: list[int]) -> dict[int, dict]:
     leave them. Logging in is not a workload here, and Argon2 at its production cost would take most of the
     machine's time budget for 1,500 people."""
     from flask import session as flask_session
-    from flask_login import login_manager as _lm  # noqa: F401
     from flask_wtf.csrf import generate_csrf
 
     from lms.auth.models import UserSession
