@@ -24,6 +24,11 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     from lms import pii
 
     pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from lms import web
     from lms.db import db

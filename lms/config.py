@@ -50,6 +50,9 @@ def load() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto are then trusted, so
+        # rate limits and logs see the visitor's address, not the proxy's. 0 = none (direct).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", ""),
