@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from courses.models import Enrollment, EnrollmentStatus, Programme, TrainingClass
@@ -94,15 +94,18 @@ def certificate_statuses(session: Session, region: Region, today: dt.date) -> di
     sees today."""
     from certificates.models import Certificate, CertificateStatus
 
-    rows = session.execute(select(Certificate.status, Certificate.valid_until < today, func.count(Certificate.id)).where(
+    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
+    rows = session.execute(select(Certificate.status, func.count(Certificate.id), past).where(
         Certificate.region_id.in_(_subtree(region)), Certificate.current_for_enrollment_id.is_not(None))
-        .group_by(Certificate.status, Certificate.valid_until < today)).all()
+        .group_by(Certificate.status)).all()
     out = {s.value: 0 for s in (CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.revoked,
                                 CertificateStatus.expired)}
-    for status, past, n in rows:
-        key = CertificateStatus.expired.value if status == CertificateStatus.valid and past else status.value
-        if key in out:
-            out[key] += n
+    for status, n, n_past in rows:
+        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
+            out[CertificateStatus.valid.value] += n - (n_past or 0)
+            out[CertificateStatus.expired.value] += n_past or 0
+        elif status.value in out:
+            out[status.value] += n
     return out
 
 
