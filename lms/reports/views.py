@@ -280,7 +280,10 @@ def results_decide(report_id: int):
 @roles_required(*READERS)
 def annual_page():
     today = today_local()
-    year = request.args.get("year", type=int) or (today.year if today.month == 12 else today.year - 1)
+    default_year = today.year if today.month == 12 else today.year - 1
+    year = request.args.get("year", type=int) or default_year
+    if not 2000 <= year <= today.year:  # a typed or stale link: show the year the page would open on
+        year = default_year
     if current_user.role == STAFF:
         form = AnnualForm(data={"year": year})
         if form.validate_on_submit():

@@ -262,3 +262,9 @@ def test_trainees_are_offered_only_accepted_classes(client, db, world, login_as)
     f = filing.file_class(db, world.staff_nt, klass, today_local())
     filing.decide_filing(db, world.county_admin, f, accept=True)
     assert f'data-class="{klass.id}"' in client.get("/courses/classes").get_data(as_text=True)
+
+
+def test_out_of_range_years_fall_back_instead_of_failing(client, db, world, login_as):
+    login_as("nt_admin")
+    for url in ("/reports/annual?year=99999", "/reports/annual?year=abc", "/reports/dashboard?year=99999"):
+        assert client.get(url).status_code == 200, url
