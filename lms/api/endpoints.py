@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, openapi_document, paged, paged_schema, schema
 from lms.db import db
@@ -104,7 +105,7 @@ def institutions():
     from flask import request
 
     user = current_api_user()
-    stmt = visible(Institution, user).order_by(Institution.id)
+    stmt = visible(Institution, user).order_by(Institution.id).options(selectinload(Institution.authorisations))
     if q := (request.args.get("q") or "").strip():
         stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
     return paged(db.session, stmt, institution_json)
@@ -169,7 +170,8 @@ def enterprise_get(ent_id: int):
            tags=("people",))
 def trainees():
     user = current_api_user()
-    return paged(db.session, visible(TraineeProfile, user).order_by(TraineeProfile.id), trainee_json)
+    return paged(db.session, visible(TraineeProfile, user).order_by(TraineeProfile.id)
+                 .options(selectinload(TraineeProfile.enterprise)), trainee_json)
 
 
 @api_route("/trainees/<int:profile_id>", summary="学员详情（身份证号脱敏）", response=TraineeSchema, tags=("people",))

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from lms import audit
 from lms.auth import services as auth_services
@@ -53,7 +54,8 @@ def _q() -> str:
 @bp.route("/institutions")
 @roles_required(*ADMINS)
 def institutions():
-    stmt = visible(Institution, current_user).order_by(Institution.name)
+    stmt = visible(Institution, current_user).order_by(Institution.name).options(
+        selectinload(Institution.authorisations))  # each row shows its tiers in force
     if q := _q():
         stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
     if (tier := request.args.get("tier")) in Tier.__members__:
@@ -167,7 +169,8 @@ def enterprise_edit(ent_id: int | None = None):
 @bp.route("/trainees")
 @roles_required(*ADMINS)
 def trainees():
-    stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name)
+    stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name).options(
+        selectinload(TraineeProfile.enterprise))  # each row shows the enterprise
     if q := _q():
         stmt = stmt.where(TraineeProfile.real_name.contains(q))
     page = paginate(db.session, stmt)

@@ -63,3 +63,16 @@ def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
     db.flush()
     assert "purge-sessions" not in services.missed(db, now)
     assert "purge-sessions" in services.missed(db, now + dt.timedelta(days=2))
+
+
+def test_jobs_page_shows_run_status_in_the_users_language(app, client, db, login_as, world):
+    from lms.auth.models import User
+
+    factory = app.extensions["lms_db"].sessionmaker
+    from lms.scheduler import _load_jobs
+
+    _load_jobs()
+    services.run_job(factory, "purge-sessions", trigger="manual")
+    login_as("sys")
+    html = client.get("/admin/jobs/").get_data(as_text=True)
+    assert ">成功<" in html and ">ok<" not in html
