@@ -1,7 +1,6 @@
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from lms.db import utcnow
 from lms.jobs import services
@@ -66,8 +65,6 @@ def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
 
 
 def test_jobs_page_shows_run_status_in_the_users_language(app, client, db, login_as, world):
-    from lms.auth.models import User
-
     factory = app.extensions["lms_db"].sessionmaker
     from lms.scheduler import _load_jobs
 
