@@ -35,13 +35,16 @@ def pg_url() -> str:
         return url
     import psycopg
 
+    name = os.environ.get("BENCH_PG_DB", "lms_bench")
+    if not name.isidentifier():
+        raise SystemExit(f"BENCH_PG_DB must be a plain identifier, not {name!r}")
     with psycopg.connect("host=127.0.0.1 port=5432 user=lms password=lms dbname=postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS lms_bench WITH (FORCE)")
-        c.execute("CREATE DATABASE lms_bench")
-    return "postgresql+psycopg://lms:lms@127.0.0.1:5432/lms_bench"
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://lms:lms@127.0.0.1:5432/{name}"
 
 
-def run_backend(backend: str, scale: float, tf: float, log) -> dict:
+def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | None = None) -> dict:
     from lms import create_app
     from lms.pii import generate_key
 
@@ -66,6 +69,8 @@ def run_backend(backend: str, scale: float, tf: float, log) -> dict:
     child_env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def step(name, fn):
+        if only and name not in only:
+            return
         log(f"[{backend}] {name}")
         t0 = time.monotonic()
         try:
@@ -79,8 +84,8 @@ def run_backend(backend: str, scale: float, tf: float, log) -> dict:
             Gunicorn("bench.app_wsgi:app", env, run_dir / "app.log") as srv:
         step("verification", lambda: workloads.verification(app, bare.port, srv.port, run_dir, int(10 * tf)))
         step("exam_start", lambda: workloads.exam_start(app, gen, bare.port, srv.port, 500))
-        start = wl["exam_start"]
-        if "_attempts" in start:
+        start = wl.get("exam_start")
+        if start and "_attempts" in start:
             attempts, logins = start.pop("_attempts"), start.pop("_logins")
             step("autosave", lambda: workloads.autosave(app, gen, bare.port, srv.port, attempts, logins, 20 * tf, 8 * tf))
             step("submissions", lambda: workloads.submissions(app, gen, bare.port, srv.port, attempts, logins, 5.0))
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default=os.environ.get("BENCH_BACKENDS", "sqlite,postgresql"))
     ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
     ap.add_argument("--time", type=float, default=float(os.environ.get("BENCH_TIME", "1")))
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
+                    help="comma-separated workloads to run (autosave and submissions need exam_start); default all")
     ap.add_argument("--report-only", action="store_true", help="rewrite latest.md from latest.json")
     args = ap.parse_args(argv)
     if args.report_only:
@@ -114,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
               "backends": {}}
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         try:
-            result["backends"][backend] = run_backend(backend, args.scale, args.time, log)
+            result["backends"][backend] = run_backend(backend, args.scale, args.time, log,
+                                                       {w.strip() for w in args.only.split(",") if w.strip()} or None)
         except Exception as exc:
             log(f"[{backend}] failed: {exc}")
             result["backends"][backend] = {"backend": backend, "error": f"{type(exc).__name__}: {exc}",
