@@ -103,6 +103,11 @@ def rows(backend: dict) -> list[dict]:
                 _ratio(m["rps"], bare["rps"]), m["rps"] >= 0.5 * bare["rps"] and m["errors"] == 0)
             add(f"verify_{kind}_p95", f"verification {label}: p95 at 64 connections", "< 50 ms",
                 _f(bare["p95_ms"], " ms"), _f(m["p95_ms"], " ms"), _ratio(m["p95_ms"], bare["p95_ms"]), m["p95_ms"] < 50)
+        if "floor" in v:
+            fl = v["floor"]
+            add("verify_floor", "for comparison: `/healthz` (the platform's request handling + `SELECT 1`, no page), 64 connections",
+                "(the ceiling for any page)", _f(bare["rps"], " req/s"), _f(fl["rps"], " req/s") + f", p95 {_f(fl['p95_ms'], ' ms')}",
+                _ratio(fl["rps"], bare["rps"]), None)
         st = v["statements"]
         add("verify_sql", "verification: SQL statements a request (test mode, event listener)", "≤ 2", "0",
             f"{st['max']} (+{st['max_with_transaction_control'] - st['max']} BEGIN/COMMIT)", "–", st["max"] <= 2)

@@ -163,7 +163,7 @@ def certificate_job(job_id: int):
            tags=("certificates",))
 @verify_rate
 def public_verify(cid: str):
-    cert = services.find_by_cid(db.session, cid)
+    cert = services.find_public(db.session, cid)
     if cert is None:
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()

@@ -419,10 +419,20 @@ def has_tier_in_force(session: Session, user_id: int, tier: Tier, on_date: dt.da
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def find_by_cid(session: Session, cid: str) -> Certificate | None:
+# What public verification reads: every scan runs this, so it selects plain columns (a row with the same
+# attribute names as a Certificate) instead of building an ORM object. ``public_view``, ``signed_fields``,
+# ``effective_status``, ``holder_check`` and ``log_verification`` accept either.
+_PUBLIC_TABLE = Certificate.__table__
+_PUBLIC_COLUMNS = [_PUBLIC_TABLE.c[name] for name in (
+    "id", "cid", "number", "holder_user_id", "holder_name", "tier", "issued_on", "valid_until", "snapshot", "key_id",
+    "status", "status_changed_at", "status_reason", "superseded_by_id")]
+
+
+def find_public(session: Session, cid: str):
+    """The public record of the certificate with this QR id, or None (also for a malformed id)."""
     if not _CID_RE.match(cid or ""):
         return None
-    return session.scalar(select(Certificate).where(Certificate.cid == cid))
+    return session.connection().execute(select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.cid == cid)).first()
 
 
 def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
@@ -446,8 +456,11 @@ def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
         out["status_changed_on"] = _local_date(cert.status_changed_at)
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
         out["reason_label"] = cert.status_reason.label if cert.status_reason else ""
-    if status == CertificateStatus.superseded and cert.superseded_by is not None:
-        succ = cert.superseded_by
+    succ = None
+    if status == CertificateStatus.superseded and cert.superseded_by_id is not None:
+        succ = session.connection().execute(
+            select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.id == cert.superseded_by_id)).first()
+    if succ is not None:
         out["superseded_on"] = _local_date(cert.status_changed_at)
         out["superseded_by"] = {"number": succ.number, "verify_path": f"/v/{succ.cid}",
                                 "status": effective_status(succ, today).value}

@@ -292,7 +292,7 @@ def settings():
 def public_verify(cid: str):
     """What a phone shows after scanning. The signed part stays in the fragment; the page's script sends it to
     the JSON endpoint to check the signature. Status and fields show without script."""
-    cert = services.find_by_cid(db.session, cid)
+    cert = services.find_public(db.session, cid)
     if cert is None:
         services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
         db.session.commit()

@@ -47,7 +47,7 @@ def load() -> dict:
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(inst / "uploads"),
         "CERT_KEY_DIR": os.environ.get("CERT_KEY_DIR") or str(inst / "keys"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "lms-memory://"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto are then trusted, so

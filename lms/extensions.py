@@ -7,6 +7,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
+from lms import ratelimit  # noqa: F401  (registers the lms-memory:// rate-limit storage)
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

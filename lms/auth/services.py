@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lms import audit
 from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
@@ -211,7 +211,8 @@ def start_session(session: Session, user: User, user_agent: str = "") -> UserSes
 
 def load_session_user(session: Session, session_id: str, idle_days: int = 14) -> User | None:
     """The user behind a live session id, or None if it ended, idled out, or the user is disabled."""
-    row = session.get(UserSession, session_id, populate_existing=True)
+    # One statement for the session row and its user: this runs on every signed-in request.
+    row = session.get(UserSession, session_id, populate_existing=True, options=[joinedload(UserSession.user)])
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
