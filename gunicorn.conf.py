@@ -17,3 +17,12 @@ accesslog = "-"
 # travel in the URL fragment, which browsers do not send.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Warm the worker before it takes requests (see ``lms.warm_up``)."""
+    app = getattr(worker, "wsgi", None)
+    if hasattr(app, "jinja_env"):
+        from lms import warm_up
+
+        warm_up(app)

@@ -151,6 +151,34 @@ class Database:
             if exc is not None:
                 session.rollback()
             session.close()
+        for fn in g.pop("db_deferred_writes", ()):
+            Database._run_deferred(fn)
+
+    def defer_write(self, fn) -> None:
+        """Run ``fn(session)`` after the request, in a short write transaction of its own, once the request's
+        session is closed; best effort: if the database is busy it is dropped (logged), never the request's
+        error. For bookkeeping that must not turn a reading request into a writing one, such as the coarse
+        last-seen time of a login session: on SQLite a read transaction that then writes fails at once when
+        another request committed in between, and a reading request should not queue for the write lock."""
+        g.setdefault("db_deferred_writes", []).append(fn)
+
+    @staticmethod
+    def _run_deferred(fn) -> None:
+        import logging
+
+        from sqlalchemy.exc import OperationalError
+
+        token = set_write_intent(True)
+        session = Database._state().sessionmaker()
+        try:
+            fn(session)
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            logging.getLogger("lms.db").warning("deferred write dropped: %s", type(exc.orig).__name__)
+        finally:
+            session.close()
+            reset_write_intent(token)
 
     @contextmanager
     def job_session(self) -> Iterator[Session]:

@@ -98,7 +98,12 @@ def current_api_user():
     user = user_for_token(db.session, header[7:].strip())
     if user is None:
         raise Unauthorized(_("访问令牌无效、已撤销或账号已停用"))
-    db.session.commit()  # last_used_at
+    if user.token_used_due:
+        from lms.auth.services import touch_token
+        from lms.db import utcnow
+
+        token_id, now = user.token_used_due, utcnow()
+        db.defer_write(lambda s: touch_token(s, token_id, now))
     g.api_user = user
     return user
 

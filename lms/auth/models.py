@@ -34,6 +34,8 @@ class User(Base):
     # Flask-Login protocol. The id Flask-Login keeps in the cookie is the server-side session id, so
     # that ending the session row ends the cookie.
     current_session_id = None  # set per request by the session loader; not a column
+    session_seen_due = False  # the session's last-seen time is older than its granularity (session loader)
+    token_used_due = None  # the id of the API token whose last-used time is due (token loader)
 
     @property
     def is_authenticated(self) -> bool:

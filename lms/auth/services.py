@@ -221,10 +221,26 @@ def load_session_user(session: Session, session_id: str, idle_days: int = 14) ->
     user = row.user
     if not user.is_enabled:
         return None
-    if now - row.last_seen_at > dt.timedelta(minutes=5):
-        row.last_seen_at = now  # coarse, so that each request does not write
     user.current_session_id = row.id
+    # Coarse, so that each request does not write; the caller records it (``touch_session``) outside the
+    # request's own transaction.
+    user.session_seen_due = now - row.last_seen_at > SEEN_EVERY
     return user
+
+
+SEEN_EVERY = dt.timedelta(minutes=5)
+
+
+def touch_session(session: Session, session_id: str, now: dt.datetime) -> None:
+    """Record that a login session was used (at most once every ``SEEN_EVERY``)."""
+    session.execute(update(UserSession).where(UserSession.id == session_id, UserSession.last_seen_at < now - SEEN_EVERY)
+                    .values(last_seen_at=now))
+
+
+def touch_token(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Record that an API token was used (at most once every ``SEEN_EVERY``)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id, (ApiToken.last_used_at.is_(None)) |
+                                           (ApiToken.last_used_at < now - SEEN_EVERY)).values(last_used_at=now))
 
 
 def end_session(session: Session, session_id: str | None) -> None:
@@ -278,8 +294,7 @@ def user_for_token(session: Session, clear: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.is_enabled:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
-        token.last_used_at = now
+    token.user.token_used_due = token.id if token.last_used_at is None or now - token.last_used_at > SEEN_EVERY else None
     return token.user
 
 

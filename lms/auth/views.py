@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from lms.auth import services
 from lms.auth.forms import LoginForm, PasswordChangeForm, TokenForm
 from lms.auth.models import ApiToken
-from lms.db import db
+from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.forms import apply_errors
@@ -43,7 +43,11 @@ def init_login(app, login_manager) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str):
-        return services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_DAYS"])
+        user = services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_DAYS"])
+        if user is not None and user.session_seen_due:
+            now = utcnow()
+            db.defer_write(lambda s: services.touch_session(s, session_id, now))
+        return user
 
 
 def client_address() -> str:
