@@ -85,12 +85,6 @@ def fingerprint(key: bytes, value: str) -> str:
     return hmac.new(key, (value or "").encode(), hashlib.sha256).hexdigest() if value else ""
 
 
-def approved_enrollment(session: Session, cs: ClassSession, user) -> Enrollment | None:
-    return session.scalar(select(Enrollment).where(
-        Enrollment.class_id == cs.class_id, Enrollment.user_id == user.id,
-        Enrollment.status == EnrollmentStatus.approved))
-
-
 @dataclass(frozen=True)
 class Checkin:
     """A trainee's record at a session, as the phone shows it (a plain row, not an ORM object)."""
