@@ -13,11 +13,10 @@ import io
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from courses.attendance import attendance_rate
+from courses.attendance import attendance_rates
 from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus
 from lms import audit
 from lms.auth.models import User
@@ -86,42 +85,108 @@ def fingerprint(key: bytes, value: str) -> str:
     return hmac.new(key, (value or "").encode(), hashlib.sha256).hexdigest() if value else ""
 
 
-def approved_enrollment(session: Session, cs: ClassSession, user) -> Enrollment | None:
-    return session.scalar(select(Enrollment).where(
-        Enrollment.class_id == cs.class_id, Enrollment.user_id == user.id,
-        Enrollment.status == EnrollmentStatus.approved))
+@dataclass(frozen=True)
+class Checkin:
+    """A trainee's record at a session, as the phone shows it (a plain row, not an ORM object)."""
+
+    id: int
+    status: AttendanceStatus
+    recorded_at: dt.datetime
+    method: str
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The trainee's approved enrolment in the session's class and their record at the session, if any."""
+
+    enrollment_id: int
+    record: Checkin | None
+
+
+_RECORD_COLUMNS = (AttendanceRecord.id, AttendanceRecord.status, AttendanceRecord.recorded_at, AttendanceRecord.method)
+
+
+# Built once: constructing a statement costs more Python than running it (parameters are bound per call).
+_ADMISSION = (
+    select(Enrollment.id, *_RECORD_COLUMNS)
+    .outerjoin(AttendanceRecord, and_(AttendanceRecord.enrollment_id == Enrollment.id,
+                                      AttendanceRecord.session_id == bindparam("session_id")))
+    .where(Enrollment.class_id == bindparam("class_id"), Enrollment.user_id == bindparam("user_id"),
+           Enrollment.status == EnrollmentStatus.approved)
+)
+_RECORD = select(*_RECORD_COLUMNS).where(AttendanceRecord.session_id == bindparam("session_id"),
+                                         AttendanceRecord.enrollment_id == bindparam("enrollment_id"))
+
+
+def admission(session: Session, cs: ClassSession, user_id: int) -> Admission | None:
+    """One statement: the approved enrolment (unique per class and user) joined to the session's record."""
+    row = session.execute(_ADMISSION, {"session_id": cs.id, "class_id": cs.class_id, "user_id": user_id}).first()
+    if row is None:
+        return None
+    return Admission(row[0], Checkin(*row[1:]) if row[1] is not None else None)
+
+
+def prepare_check_in(session: Session, user, cs: ClassSession, now: dt.datetime) -> Admission:
+    """The read half of a check-in: refuse anyone but an admitted trainee, and outside the window."""
+    if user.role != Role.trainee:
+        raise Forbidden(_("只有学员需要签到"))
+    found = admission(session, cs, user.id)
+    if found is None:
+        raise Forbidden(_("您不是本培训班的已录取学员，不能签到"))
+    require_window(cs, now)
+    return found
+
+
+_INSERT_ONCE: dict[str, object] = {}
+
+
+def _insert_once(session: Session):
+    """INSERT … ON CONFLICT (session, enrolment) DO NOTHING RETURNING …, on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_ONCE.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the product runs on these two
+            raise RuntimeError(f"unsupported database {dialect}")
+        table = AttendanceRecord.__table__
+        stmt = _INSERT_ONCE[dialect] = (
+            insert(table).on_conflict_do_nothing(index_elements=[table.c.session_id, table.c.enrollment_id])
+            .returning(*(table.c[c.key] for c in _RECORD_COLUMNS)))
+    return stmt
+
+
+def record_check_in(session: Session, user, cs: ClassSession, found: Admission, now: dt.datetime, *,
+                    device_hash: str = "", address_hash: str = "") -> tuple[Checkin, bool]:
+    """The write half: insert the record unless there is one. The insert itself is the guard (the unique
+    constraint on session and enrolment, ON CONFLICT DO NOTHING), so a double tap or a second phone racing
+    this one, even between ``prepare_check_in`` and here, finds the record the other one wrote."""
+    if found.record is not None:
+        return found.record, False
+    status = AttendanceStatus.late if now > cs.starts_at + dt.timedelta(minutes=15) else AttendanceStatus.present
+    row = session.execute(_insert_once(session), {
+        "session_id": cs.id, "enrollment_id": found.enrollment_id, "status": status, "method": "qr",
+        "recorded_at": now, "recorded_by_id": user.id, "reason": "", "device_hash": device_hash,
+        "address_hash": address_hash}).first()
+    if row is None:  # the other request recorded it first
+        row = session.execute(_RECORD, {"session_id": cs.id, "enrollment_id": found.enrollment_id}).one()
+        return Checkin(*row), False
+    rec = Checkin(*row)
+    audit.record(session, user, "attendance.checkin", object_type="AttendanceRecord", object_id=rec.id,
+                 session_id=cs.id)
+    return rec, True
 
 
 def check_in(session: Session, user, cs: ClassSession, now: dt.datetime, *, device_hash: str = "",
-             address_hash: str = "") -> tuple[AttendanceRecord, bool]:
+             address_hash: str = "") -> tuple[Checkin, bool]:
     """Record a QR check-in once. Returns (record, created): a second scan or a double tap returns the
     existing record unchanged. A trainee who is not admitted to the class is refused. The token has been
-    verified by the caller (the confirm step carries a signed ticket)."""
-    if user.role != Role.trainee:
-        raise Forbidden(_("只有学员需要签到"))
-    enrollment = approved_enrollment(session, cs, user)
-    if enrollment is None:
-        raise Forbidden(_("您不是本培训班的已录取学员，不能签到"))
-    require_window(cs, now)
-    existing = session.scalar(select(AttendanceRecord).where(
-        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
-    if existing is not None:
-        return existing, False
-    status = AttendanceStatus.late if now > cs.starts_at + dt.timedelta(minutes=15) else AttendanceStatus.present
-    rec = AttendanceRecord(session_id=cs.id, enrollment_id=enrollment.id, status=status, method="qr",
-                           recorded_at=now, recorded_by_id=user.id, device_hash=device_hash,
-                           address_hash=address_hash)
-    try:
-        with session.begin_nested():
-            session.add(rec)
-            session.flush()
-    except IntegrityError:
-        # Two taps racing: the other request recorded it first.
-        existing = session.scalar(select(AttendanceRecord).where(
-            AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
-        return existing, False
-    audit.record(session, user, "attendance.checkin", rec, session_id=cs.id)
-    return rec, True
+    verified by the caller (the confirm step carries a signed ticket). The phone's page calls the two halves
+    itself, so that on SQLite only the insert runs in the write transaction."""
+    found = prepare_check_in(session, user, cs, now)
+    return record_check_in(session, user, cs, found, now, device_hash=device_hash, address_hash=address_hash)
 
 
 def _require_staff_of(actor, cs: ClassSession) -> None:
@@ -291,5 +356,9 @@ class Rates:
 
 
 def rates(session: Session, enrollment: Enrollment, now: dt.datetime) -> Rates:
-    return Rates(attendance_rate(session, enrollment, so_far=True, now=now),
-                 attendance_rate(session, enrollment, so_far=False, now=now))
+    return rates_of(session, enrollment.id, enrollment.class_id, now)
+
+
+def rates_of(session: Session, enrollment_id: int, class_id: int, now: dt.datetime) -> Rates:
+    """Both attendance rates of one enrolment, in one aggregate statement."""
+    return Rates(*attendance_rates(session, enrollment_id, class_id, now))

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
-from courses import checkin
+from courses import checkin, txn
 from courses.forms import ConfirmForm, ImportForm, MarkForm
 from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment
 from courses.views import bp
@@ -168,16 +169,25 @@ def live(session_id: int):
 
 
 # ------------------------------------------------------------------ the trainee's phone
-def _render_checkin(cs, *, error=None, form=None, record=None, status=200, enrollment=None):
-    rate = checkin.rates(db.session, enrollment, utcnow()) if enrollment is not None and record is not None else None
+def _render_checkin(cs, *, error=None, form=None, record=None, status=200, rate=None):
     return render_template("courses/checkin.html", cs=cs, error=error, form=form, record=record, rate=rate), status
 
 
 @bp.route("/checkin/<int:session_id>", methods=["GET", "POST"])
 def public_checkin(session_id: int):
     """GET with ``t`` (the QR token): verify it, then ask to log in or to confirm. The confirm form carries a
-    signed ticket good for five minutes, so logging in first doesn't make the 15-second code expire."""
-    cs = db.session.get(ClassSession, session_id)
+    signed ticket good for five minutes, so logging in first doesn't make the 15-second code expire.
+
+    Hundreds of trainees confirm within seconds, so the POST keeps the write short: everything it reads (the
+    session user, the class session, the enrolment and any record, in one statement each) is read in a
+    deferred transaction, only the insert (and its audit event) runs in the write transaction — on SQLite the
+    one write lock (see ``courses.txn``) — and the page's attendance rates are read after the commit."""
+    with txn.reads_first(db.session):
+        return _public_checkin(session_id)
+
+
+def _public_checkin(session_id: int):
+    cs = db.session.get(ClassSession, session_id, options=[joinedload(ClassSession.training_class)])
     if cs is None:
         raise NotFound(_("课次不存在"))
     now = utcnow()
@@ -202,31 +212,35 @@ def public_checkin(session_id: int):
         return redirect(url_for("auth.login", next=url_for("courses.public_checkin", session_id=cs.id, ticket=ticket)))
     if current_user.role != Role.trainee:
         return _render_checkin(cs, error=_("只有学员需要签到；请用学员账号登录"), status=403)
-    enrollment = checkin.approved_enrollment(db.session, cs, current_user)
-    if enrollment is None:
-        return _render_checkin(cs, error=_("您不是本培训班的已录取学员，不能签到"), status=403)
-    existing = db.session.scalar(select(AttendanceRecord).where(
-        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id == enrollment.id))
-    form = ConfirmForm(ticket=ticket)
     if request.method == "POST":
-        if not form.validate_on_submit():
-            return _render_checkin(cs, error=_("页面已过期，请重新扫码"), status=400)
-        device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
-        key = checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-fingerprint")
-        try:
-            record, _created = checkin.check_in(
-                db.session, current_user, cs, now, device_hash=checkin.fingerprint(key, device),
-                address_hash=checkin.fingerprint(key, client_address()))
-        except DomainError as exc:
-            db.session.rollback()
-            return _render_checkin(cs, error=exc.message, status=exc.status)
-        db.session.commit()
-        resp = make_response(_render_checkin(cs, record=record, enrollment=enrollment)[0])
-        resp.set_cookie(DEVICE_COOKIE, device, max_age=5 * 365 * 86400, httponly=True, samesite="Lax",
-                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
-        return resp
-    if existing is not None:
-        return _render_checkin(cs, record=existing, enrollment=enrollment)
+        # The CSRF token was checked before the view (CSRFProtect, on every form POST); the ticket above.
+        return _confirm(cs, now)
+    found = checkin.admission(db.session, cs, current_user.id)
+    if found is None:
+        return _render_checkin(cs, error=_("您不是本培训班的已录取学员，不能签到"), status=403)
+    if found.record is not None:
+        return _render_checkin(cs, record=found.record, rate=checkin.rates_of(db.session, found.enrollment_id, cs.class_id, now))
     if not checkin.checkin_window_open(cs, now):
         return _render_checkin(cs, error=_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"), status=400)
-    return _render_checkin(cs, form=form)
+    return _render_checkin(cs, form=ConfirmForm(ticket=ticket))
+
+
+def _confirm(cs: ClassSession, now):
+    device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
+    key = checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-fingerprint")
+    try:
+        found = checkin.prepare_check_in(db.session, current_user, cs, now)
+        record = found.record
+        if record is None or txn.has_changes(db.session):  # the insert, or a pending last_seen_at
+            with txn.write_phase(db.session):
+                record, _created = checkin.record_check_in(
+                    db.session, current_user, cs, found, now, device_hash=checkin.fingerprint(key, device),
+                    address_hash=checkin.fingerprint(key, client_address()))
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_checkin(cs, error=exc.message, status=exc.status)
+    rate = checkin.rates_of(db.session, found.enrollment_id, cs.class_id, now)
+    resp = make_response(_render_checkin(cs, record=record, rate=rate)[0])
+    resp.set_cookie(DEVICE_COOKIE, device, max_age=5 * 365 * 86400, httponly=True, samesite="Lax",
+                    secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return resp

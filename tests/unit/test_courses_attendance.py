@@ -159,3 +159,59 @@ def test_rates_so_far_and_overall_and_the_completion_rules(db, world):
     for les in klass.programme.required_courses[0].lessons:
         services.record_progress(db, user, les, utcnow(), completed=True)
     assert completion_rules.lessons_rule(db, e).met
+
+
+def test_racing_check_ins_of_one_trainee_make_one_record_and_one_audit_event(db, world):
+    from lms.auth.models import AuditEvent
+
+    klass, sess = _running_class(db, world)
+    user, _e = cs.admitted(db, world, klass, "racer")
+    now = utcnow()
+    # Two phones (or a double tap on a slow network): both requests read "no record yet" before either
+    # writes. The insert itself must be the guard, not the read.
+    first = checkin.prepare_check_in(db, user, sess, now)
+    second = checkin.prepare_check_in(db, user, sess, now)
+    assert first.record is None and second.record is None
+    rec1, created1 = checkin.record_check_in(db, user, sess, first, now, device_hash="phone1", address_hash="wifi")
+    rec2, created2 = checkin.record_check_in(db, user, sess, second, now + dt.timedelta(seconds=1),
+                                             device_hash="phone2", address_hash="wifi")
+    assert created1 and not created2 and rec2 == rec1
+    stored = list(db.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == sess.id)))
+    assert len(stored) == 1 and stored[0].device_hash == "phone1" and stored[0].recorded_by_id == user.id
+    events = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "attendance.checkin",
+                                                      AuditEvent.object_id == str(rec1.id))))
+    assert len(events) == 1 and events[0].object_type == "AttendanceRecord" and events[0].actor_id == user.id
+    # A later scan finds the record in the read half and writes nothing.
+    again = checkin.prepare_check_in(db, user, sess, now + dt.timedelta(seconds=2))
+    assert again.record == rec1
+
+
+def test_both_rates_in_one_statement_agree_with_attendance_rate(db, world):
+    from courses.attendance import attendance_rate
+
+    klass = cs.training_class(db, world, start=today_local(), sessions=0)
+    early = [services.add_session(db, world.staff_nt, klass, services.SessionData(
+        date=today_local(), start_time=dt.time(0, m), end_time=dt.time(0, m + 1), place="", topic=f"早课{m}",
+        course_id=None, hours=h)) for m, h in ((0, 2), (2, 3), (4, 1.5))]
+    later = services.add_session(db, world.staff_nt, klass, services.SessionData(
+        date=klass.end_date, start_time=dt.time(9), end_time=dt.time(11), place="", topic="最后", course_id=None,
+        hours=2))
+    user, e = cs.admitted(db, world, klass, "rate1")
+    other, e2 = cs.admitted(db, world, klass, "rate2")
+    now = utcnow()
+    checkin.mark(db, world.staff_nt, early[0], e, "present", "现场核实", now)
+    checkin.mark(db, world.staff_nt, early[1], e, "absent", "未到", now)
+    checkin.mark(db, world.staff_nt, early[2], e, "late", "堵车", now)
+    checkin.mark(db, world.staff_nt, early[1], e2, "present", "现场核实", now)  # someone else's record
+    db.add(AttendanceRecord(session_id=later.id, enrollment_id=e2.id, status=AttendanceStatus.excused, method="manual"))
+    db.flush()
+    for enrollment in (e, e2):
+        r = checkin.rates(db, enrollment, now)
+        assert (r.so_far, r.overall) == (attendance_rate(db, enrollment, so_far=True, now=now),
+                                         attendance_rate(db, enrollment, so_far=False, now=now))
+    assert (checkin.rates(db, e, now).so_far, checkin.rates(db, e, now).overall) == (round(3.5 / 6.5, 4), round(3.5 / 8.5, 4))
+    empty = cs.training_class(db, world, klass.programme, start=today_local(), sessions=0)
+    _u, e3 = cs.admitted(db, world, empty, "rate3")
+    r = checkin.rates(db, e3, now)
+    assert (r.so_far, r.overall) == (1.0, 0.0) == (attendance_rate(db, e3, so_far=True, now=now),
+                                                   attendance_rate(db, e3, so_far=False, now=now))

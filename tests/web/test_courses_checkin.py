@@ -159,3 +159,53 @@ def test_api_lists_classes_and_enrolments_and_posts_attendance(client, db, world
     assert client.get("/api/v1/classes", headers=_bearer(db, user)).status_code == 403
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/classes", "/api/v1/classes/{class_id}/enrollments", "/api/v1/sessions/{session_id}/attendance"} <= set(paths)
+
+
+def test_confirm_reads_outside_the_write_transaction_and_writes_the_login_touch_with_it(client, db, login_as, world):
+    """On SQLite a write transaction holds the database's one write lock (BEGIN IMMEDIATE): the confirm POST
+    must read (session user, class session, enrolment, rates) outside it and write (the record, its audit
+    event and the session's last-seen time the login loader touched) inside it, and nothing else."""
+    import datetime as dt
+
+    from sqlalchemy import event, update
+
+    from lms import db as lms_db
+    from lms.auth.models import AuditEvent, UserSession
+
+    klass, sess, user, e = _setup(db, world)
+    login_as("scanner")
+    ticket = checkin_ticket(client, sess)
+    page = client.get(f"/courses/checkin/{sess.id}?ticket={ticket}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    stale = utcnow() - dt.timedelta(hours=1)
+    db.execute(update(UserSession).where(UserSession.user_id == user.id).values(last_seen_at=stale))
+    seen = []
+
+    def spy(conn, cursor, statement, params, context, executemany):
+        seen.append((statement.split()[0].upper(), lms_db._write_intent.get(), statement))
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        resp = client.post(f"/courses/checkin/{sess.id}", data={"csrf_token": token, "ticket": ticket})
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert resp.status_code == 200 and 'id="checkin-done"' in resp.get_data(as_text=True)
+    writes = [s for kind, intent, s in seen if kind in ("INSERT", "UPDATE", "DELETE")]
+    assert any("attendance_records" in s for s in writes) and any("audit_events" in s for s in writes)
+    assert any("user_sessions" in s for s in writes)  # the touched last_seen_at is not lost …
+    assert all(intent for kind, intent, _s in seen if kind in ("INSERT", "UPDATE", "DELETE"))  # … nor written early
+    assert not any(intent for kind, intent, _s in seen if kind == "SELECT")
+    assert _records(db, sess) == 1
+    assert db.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "attendance.checkin")) == 1
+    row = db.scalar(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.last_seen_at.desc()))
+    db.refresh(row)
+    assert row.last_seen_at > stale
+
+
+def checkin_ticket(client, sess) -> str:
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.application.app_context():
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="courses.checkin-ticket").dumps({"s": sess.id})
