@@ -10,6 +10,7 @@ import functools
 import io
 import shutil
 import subprocess
+import threading
 import zlib
 from pathlib import Path
 
@@ -423,3 +424,80 @@ def decode_qr_from_pdf(data: bytes, scale: float = 300 / 72) -> list[str]:
     finally:
         pdf.close()
     return out
+
+
+# ------------------------------------------------------------------ many at once
+RENDER_NICE = 10  # the renderers yield the CPU to the web server: verification stays fast while a class renders
+
+
+def _lower_priority(nice: int) -> None:
+    import os
+
+    try:
+        os.nice(nice)
+    except (AttributeError, OSError):  # no nice on this platform, or not allowed: render at normal priority
+        pass
+
+
+class RenderPool:
+    """Renders certificates' PNG and PDF in worker processes (one per core by default) at a lower CPU priority
+    than the web server (``os.nice``). Each worker keeps its own caches of fonts, the template page and the
+    stamped texts. ``submit`` takes the keyword arguments of ``render_files`` for a list of certificates and
+    returns a future of their ``(png, pdf)`` pairs, in order; use it as a context manager.
+
+    The workers are started with "forkserver" (not fork: the caller may be a web process with threads and
+    open database connections)."""
+
+    def __init__(self, processes: int | None = None, nice: int = RENDER_NICE):
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.processes = processes or os.cpu_count() or 1
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context(method),
+                                         initializer=_lower_priority, initargs=(nice,))
+
+    def submit(self, certificates: list[dict]):
+        """A future of ``[(png, pdf), ...]`` for ``certificates`` (dicts of ``render_files`` arguments); the list is
+        split across the workers."""
+        from concurrent.futures import Future
+
+        if not certificates:
+            done: Future = Future()
+            done.set_result([])
+            return done
+        size = max(1, -(-len(certificates) // self.processes))
+        parts = [self._pool.submit(_render_list, certificates[i:i + size]) for i in range(0, len(certificates), size)]
+        out: Future = Future()
+        lock = threading.Lock()
+
+        def collect(_f=None):  # called by the pool's thread as each part finishes
+            with lock:
+                if out.done() or not all(p.done() for p in parts):
+                    return
+                errors = [p.exception() for p in parts if p.exception() is not None]
+                if errors:
+                    out.set_exception(errors[0])  # a worker's error is the caller's
+                else:
+                    out.set_result([pair for p in parts for pair in p.result()])
+
+        for p in parts:
+            p.add_done_callback(collect)
+        return out
+
+    def render(self, certificates: list[dict]) -> list[tuple[bytes, bytes]]:
+        return self.submit(certificates).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "RenderPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _render_list(certificates: list[dict]) -> list[tuple[bytes, bytes]]:
+    return [render_files(**args) for args in certificates]

@@ -156,3 +156,18 @@ def test_long_body_text_wraps_within_the_column():
     assert "".join(lines) == text and len(lines) > 2
     assert all(f.getlength(line, mode="L") <= width for line in lines)
     assert all(f.getlength(line + nxt[0], mode="L") > width for line, nxt in zip(lines, lines[1:]))
+
+
+def test_render_pool_gives_the_same_files_in_order_at_a_lower_priority():
+    import os
+
+    certs = [dict(snapshot=dict(SNAP, holder_name=name), number=f"320600-B-2026-{i:05d}", issued_on="2026-11-22",
+                  valid_until="2029-11-21", url=URL.replace("Ab3_", f"Q{i}x_")) for i, name in enumerate(["王芳", "李强", "张静"])]
+    with rendering.RenderPool(processes=2, nice=5) as pool:
+        got = pool.render(certs)
+        assert pool.render([]) == []
+        niceness = pool._pool.submit(os.nice, 0).result()
+    assert niceness >= os.nice(0) + 5 or niceness == 19
+    # The PNGs are byte for byte the in-process ones (the PDFs differ only in their creation time and ID).
+    assert [png for png, _pdf in got] == [rendering.render_png(**c) for c in certs]
+    assert [rendering.decode_qr_from_pdf(pdf) for _png, pdf in got] == [[c["url"]] for c in certs]
