@@ -171,3 +171,34 @@ def test_render_pool_gives_the_same_files_in_order_at_a_lower_priority():
     # The PNGs are byte for byte the in-process ones (the PDFs differ only in their creation time and ID).
     assert [png for png, _pdf in got] == [rendering.render_png(**c) for c in certs]
     assert [rendering.decode_qr_from_pdf(pdf) for _png, pdf in got] == [[c["url"]] for c in certs]
+
+
+def test_png_reuses_the_template_bands_and_is_a_valid_stream():
+    import zlib
+
+    args = (dict(SNAP, holder_name="陈晨"), "320600-B-2026-00031", "2026-11-22", "2029-11-21", URL)
+    page, qr_side, rows = rendering._compose(*args)
+    h = page.size[1]
+    assert 0 < rows[0] < rows[1] < h  # the title above and the margin below come from the cache
+    png = rendering.render_png(*args)
+    pos, chunks = 8, []
+    while pos < len(png):  # every chunk's CRC
+        n = int.from_bytes(png[pos:pos + 4], "big")
+        kind, body = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + n]
+        assert int.from_bytes(png[pos + 8 + n:pos + 12 + n], "big") == zlib.crc32(kind + body)
+        chunks.append(kind)
+        pos += 12 + n
+    assert chunks == [b"IHDR", b"pHYs", b"PLTE", b"IDAT", b"IEND"]
+    _head, idat = rendering._png_parts(png)
+    w = page.size[0]
+    data = page.tobytes()
+    expected = b"".join(b"\0" + data[i:i + w] for i in range(0, len(data), w))
+    assert zlib.decompress(idat) == expected  # checks the combined Adler-32 too
+    assert Image.open(io.BytesIO(png)).tobytes() == data
+
+
+def test_adler32_combine_matches_zlib():
+    import zlib
+
+    for a, b in [(b"", b""), (b"abc", b""), (b"", b"xyz"), (b"\0" * 70000, b"\xff" * 131071), (bytes(range(256)) * 300, b"q")]:
+        assert rendering.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
