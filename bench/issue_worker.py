@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     from certificates.models import Certificate
     from courses.models import Enrollment, TrainingClass
     from lms.auth.models import User
-    from lms.db import db
+    from lms.db import db, reset_write_intent, set_write_intent
     from lms.domain import Role
     from lms.templating import today_local
 
@@ -55,10 +55,14 @@ def main(argv: list[str]) -> int:
         while pos < len(ids) and issued < limit and time.perf_counter() - t0 < seconds:
             chunk = ids[pos:pos + 50]
             pos += len(chunk)
-            with maker() as s:
-                job = worker.start_job(s, s.get(User, actor_id), s.get(TrainingClass, class_id), chunk)
-                s.commit()
-                job_id = job.id
+            token = set_write_intent(True)  # as a POST request does: on SQLite take the write lock up front
+            try:
+                with maker() as s:
+                    job = worker.start_job(s, s.get(User, actor_id), s.get(TrainingClass, class_id), chunk)
+                    s.commit()
+                    job_id = job.id
+            finally:
+                reset_write_intent(token)
             t_issue = time.perf_counter()
             res = worker.process_job(maker, job_id, cfg, today)
             issue_s += time.perf_counter() - t_issue
