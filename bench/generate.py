@@ -116,6 +116,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
     from certificates import keys as keystore
     from certificates import signing
     from certificates.models import Certificate, CertificateStatus, IssuerKind
+    from courses import gates
     from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus,
                                 Programme, TrainingClass)
     from exams.models import (BlueprintSection, Exam, ExamResult, ExamStatus, Question, QuestionType, ResultSource,
@@ -223,6 +224,9 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
                               enrol_opens_on=start - dt.timedelta(days=40), enrol_closes_on=start - dt.timedelta(days=10))
             s.add(c)
             s.flush()
+            # Filed with and accepted by its bureau (as the demo data does): the filing gate refuses to enrol or
+            # to certify a class that is not, and the issuing workload certifies.
+            gates.record_filed(s, c, "基准数据")
             return c
 
         exam_cls = new_class("基准考试班", today - dt.timedelta(days=10), today + dt.timedelta(days=10))

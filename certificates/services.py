@@ -135,15 +135,17 @@ def next_serial(session: Session, issuer: Issuer, tier: Tier, year: int) -> int:
     UPDATE locks the counter row until the transaction ends)."""
     where = (CertificateCounter.issuer_kind == issuer.kind, CertificateCounter.issuer_id == issuer.id,
              CertificateCounter.tier == tier, CertificateCounter.year == year)
-    bump = update(CertificateCounter).where(*where).values(n=CertificateCounter.n + 1)
-    if session.execute(bump).rowcount == 0:
+    # UPDATE ... RETURNING: the bump and the read in one statement (PostgreSQL; SQLite since 3.35).
+    bump = update(CertificateCounter).where(*where).values(n=CertificateCounter.n + 1).returning(CertificateCounter.n)
+    n = session.execute(bump).scalar()
+    if n is None:
         try:
             with session.begin_nested():
                 session.add(CertificateCounter(issuer_kind=issuer.kind, issuer_id=issuer.id, tier=tier, year=year, n=0))
         except IntegrityError:
             pass  # another run created it first
-        session.execute(bump)
-    return session.scalar(select(CertificateCounter.n).where(*where))
+        n = session.execute(bump).scalar_one()
+    return n
 
 
 # ------------------------------------------------------------------ completion and permissions
@@ -225,11 +227,17 @@ def signed_fields(cert: Certificate) -> dict:
 
 
 def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
-            valid_until: dt.date | None = None, supersedes: Certificate | None = None) -> Certificate:
+            valid_until: dt.date | None = None, supersedes: Certificate | None = None,
+            issuer_cache: dict | None = None) -> Certificate:
     cls = enrollment.training_class
     programme = cls.programme
     tier = programme.tier
-    issuer, bureau, pattern = resolve_issuer(session, cls)
+    if issuer_cache is None:
+        issuer, bureau, pattern = resolve_issuer(session, cls)
+    else:
+        if cls.id not in issuer_cache:
+            issuer_cache[cls.id] = resolve_issuer(session, cls)
+        issuer, bureau, pattern = issuer_cache[cls.id]
     serial = next_serial(session, issuer, tier, today.year)
     number = pattern.format(region_code=issuer.region_code, tier_code=tier.code, year=today.year, serial=serial,
                             issuer_code=issuer.code)
@@ -296,9 +304,12 @@ def _pool_status(session: Session, cert: Certificate, today: dt.date, reason: st
                                   status=cert.status.value, reason=reason, today=today)
 
 
-def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date) -> Certificate:
+def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date, *,
+          issuer_cache: dict | None = None) -> Certificate:
     """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete, and
-    refused when a class gate says so (filing not accepted; certificates held until the results report is accepted)."""
+    refused when a class gate says so (filing not accepted; certificates held until the results report is accepted).
+    ``issuer_cache``: a dict the caller keeps for one batch of issuing (one transaction), so that the issuer,
+    bureau and number pattern of a class are looked up once, not once a certificate."""
     cls = enrollment.training_class
     _class_access(session, actor, cls)
     if enrollment.status != EnrollmentStatus.approved:
@@ -310,7 +321,7 @@ def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig
     if not completion.is_complete(results):
         unmet = "；".join(f"{r.label}：{r.detail}" for r in results if not r.met)
         raise DomainError(_("未达到结业条件，不能发证：%(unmet)s", unmet=unmet))
-    return _create(session, actor, enrollment, cfg, today)
+    return _create(session, actor, enrollment, cfg, today, issuer_cache=issuer_cache)
 
 
 def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: CertConfig, today: dt.date) -> Certificate:

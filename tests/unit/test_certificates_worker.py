@@ -70,3 +70,77 @@ def test_racing_runs_share_no_serial(app, tmp_path, cert_cfg):
     assert numbers == [f"320600-B-2026-{n:05d}" for n in range(1, 13)]
     assert sum(r["issued"] for r in results.values()) == 12
     assert sum(r["failed"] for r in results.values()) == 0
+
+
+def _numbers(db, job_id):
+    db.expire_all()
+    items = db.get(IssueJob, job_id).items
+    return sorted(db.get(Certificate, i.certificate_id).number for i in items if i.status == "issued")
+
+
+def test_a_refusal_inside_a_batch_keeps_the_others_and_returns_its_serial(app, db, world, cw, cert_cfg, monkeypatch):
+    # Several certificates a transaction: the refused one is undone by its savepoint, serial included.
+    monkeypatch.setattr(worker, "BATCH_ITEMS", 3)
+    people = [enrol(db, cw.cls, factories.make_trainee(db, f"trainee_b{i}", world.ent_qd, real_name="周杰"))
+              for i in range(6)]
+    refused = {people[1].id, people[4].id}
+    maker = app.extensions["lms_db"].sessionmaker
+    with completion_rules(exam=lambda e: e.id not in refused):
+        job = worker.start_job(db, world.staff_nt, cw.cls)
+        db.commit()
+        out = worker.process_job(maker, job.id, cert_cfg, TODAY)
+    assert (out["total"], out["issued"], out["failed"], out["done"]) == (7, 5, 2, 7)
+    assert _numbers(db, job.id) == [f"320600-B-2026-{n:05d}" for n in range(1, 6)]
+    failed = {i.enrollment_id for i in db.get(IssueJob, job.id).items if i.status == "failed"}
+    assert failed == refused
+
+
+def test_a_batch_that_fails_as_a_whole_is_redone_one_by_one(app, db, world, cw, cert_cfg, monkeypatch):
+    # An unexpected error (not a refusal) aborts the batch's transaction: nothing of it stays, and its items
+    # are issued again one per transaction, the broken one marked failed, no serial lost.
+    from certificates import services
+
+    people = [enrol(db, cw.cls, factories.make_trainee(db, f"trainee_x{i}", world.ent_qd, real_name="吴磊"))
+              for i in range(3)]
+    broken = people[0].id
+    real_issue = services.issue
+
+    def issue(session, actor, enrollment, *a, **kw):
+        if enrollment.id == broken:
+            raise RuntimeError("disk full")
+        return real_issue(session, actor, enrollment, *a, **kw)
+
+    monkeypatch.setattr(services, "issue", issue)
+    maker = app.extensions["lms_db"].sessionmaker
+    with completion_rules(test_ok=True):
+        job = worker.start_job(db, world.staff_nt, cw.cls)
+        db.commit()
+        out = worker.process_job(maker, job.id, cert_cfg, TODAY)
+    assert (out["total"], out["issued"], out["failed"]) == (4, 3, 1)
+    assert _numbers(db, job.id) == [f"320600-B-2026-{n:05d}" for n in range(1, 4)]
+    item = next(i for i in db.get(IssueJob, job.id).items if i.enrollment_id == broken)
+    assert item.status == "failed" and item.message and item.certificate_id is None
+    assert len(db.scalars(select(Certificate)).all()) == 3
+
+
+def test_progress_is_committed_batch_by_batch(app, db, world, cw, cert_cfg, monkeypatch):
+    monkeypatch.setattr(worker, "BATCH_ITEMS", 2)
+    for i in range(4):
+        enrol(db, cw.cls, factories.make_trainee(db, f"trainee_p{i}", world.ent_qd, real_name="郑爽"))
+    maker = app.extensions["lms_db"].sessionmaker
+    seen = []
+    real_batch = worker._issue_batch
+
+    def batch(session_factory, item_ids, *a):
+        done = real_batch(session_factory, item_ids, *a)
+        with session_factory() as s:  # what a progress request sees after each batch
+            seen.append(sum(1 for i in s.get(IssueJob, job.id).items if i.status != "pending"))
+        return done
+
+    monkeypatch.setattr(worker, "_issue_batch", batch)
+    with completion_rules(test_ok=True):
+        job = worker.start_job(db, world.staff_nt, cw.cls)
+        db.commit()
+        out = worker.process_job(maker, job.id, cert_cfg, TODAY)
+    assert out["issued"] == 5
+    assert seen == [2, 4, 5]
