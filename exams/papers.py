@@ -216,12 +216,20 @@ def publish(session: Session, user, exam: Exam) -> None:
     audit.record(session, user, "exam.publish", exam)
 
 
-def draw_paper(session: Session, exam: Exam, rng: random.Random | None = None) -> list[tuple[BlueprintSection, Question]]:
+# What a paper copies from each drawn question (Core rows, not ORM objects: at the exam bell every trainee draws
+# ~80 questions at once).
+_PAPER_COLUMNS = [Question.__table__.c[name] for name in (
+    "id", "type", "stem", "options", "answer", "reference_answer", "explanation", "knowledge_point")]
+
+
+def draw_paper(session: Session, exam: Exam, rng: random.Random | None = None) -> list[tuple[BlueprintSection, object]]:
     """One trainee's draw: each section's questions at random, never the same question twice; within each
-    section the order is random when the exam shuffles (sections themselves keep the blueprint's order)."""
+    section the order is random when the exam shuffles (sections themselves keep the blueprint's order).
+    Returns (section, question row) pairs; a row has the question's id, type, stem, options, answer,
+    reference_answer, explanation and knowledge_point."""
     rng = rng or random.SystemRandom()
     taken: set[int] = set()
-    out: list[tuple[BlueprintSection, Question]] = []
+    picks: list[tuple[BlueprintSection, list[int]]] = []
     for section in exam.sections:
         ids = [i for i in session.scalars(_pool(section).order_by(Question.id)) if i not in taken]
         if len(ids) < section.count:
@@ -230,9 +238,9 @@ def draw_paper(session: Session, exam: Exam, rng: random.Random | None = None) -
         if not exam.shuffle:
             chosen.sort()
         taken.update(chosen)
-        questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(chosen)))}
-        out.extend((section, questions[i]) for i in chosen)
-    return out
+        picks.append((section, chosen))
+    questions = {q.id: q for q in session.execute(select(*_PAPER_COLUMNS).where(Question.id.in_(list(taken))))}
+    return [(section, questions[i]) for section, chosen in picks for i in chosen]
 
 
 def shuffled_options(question: Question, shuffle: bool, rng: random.Random) -> list[dict]:

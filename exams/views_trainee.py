@@ -95,8 +95,8 @@ def attempt(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles_required(Role.trainee)
 def save_answer(attempt_id: int):
-    """The background save: JSON in ``{question, selected, text, seq}``, the stored answer out."""
-    att = svc.get_own_attempt(db.session, current_user, attempt_id)
+    """The background save: JSON in ``{question, selected, text, seq}``, the stored answer out. The service
+    checks that the attempt is the trainee's and open in the same statement that takes its row (no ORM load)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
@@ -108,17 +108,16 @@ def save_answer(attempt_id: int):
     except (TypeError, ValueError):
         raise ValidationFailed({"question": _("该题不在您的试卷上")})
     res = svc.with_retry(db.session, lambda: svc.save_answer(
-        db.session, current_user, att, qid, selected=selected, text=body.get("text") or "", seq=body.get("seq")))
+        db.session, current_user, attempt_id, qid, selected=selected, text=body.get("text") or "", seq=body.get("seq")))
     return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
-                    "text": res.text, "deadline": att.deadline_at.isoformat()})
+                    "text": res.text, "deadline": res.deadline.isoformat()})
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
 @roles_required(Role.trainee)
 def submit(attempt_id: int):
-    att = svc.get_own_attempt(db.session, current_user, attempt_id)
-    svc.with_retry(db.session, lambda: svc.submit(db.session, current_user, att))
-    return redirect(url_for("exams.attempt_result", attempt_id=att.id))
+    svc.with_retry(db.session, lambda: svc.submit(db.session, current_user, attempt_id))
+    return redirect(url_for("exams.attempt_result", attempt_id=attempt_id))
 
 
 @bp.route("/attempts/<int:attempt_id>/result")

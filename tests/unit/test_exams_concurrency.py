@@ -117,3 +117,41 @@ def test_concurrent_answers_keep_the_newest_and_twenty_submissions_grade_once(en
         assert att.status == AttemptStatus.submitted and att.grading_complete
         assert s.scalar(select(func.count(ExamResult.id)).where(ExamResult.attempt_id == aid)) == 1
         assert s.scalar(select(func.count(ExamResult.id)).where(ExamResult.exam_id == ids["exam"])) == 1
+
+
+def test_saves_and_submits_by_id_racing_grade_every_accepted_answer_once(env):
+    """Autosaves and submits by attempt id (the requests' Core paths) at the same moment: one submit closes and
+    grades; every save is either refused (closed) or stored before the close and then graded."""
+    app, engine, ids = env
+    from exams.models import Exam
+
+    with app.app_context(), Session(engine, expire_on_commit=False) as s:
+        user = s.get(User, ids["trainee"])
+        att = attempts.start_attempt(s, user, s.get(Exam, ids["exam2"]))
+        s.commit()
+        aid = att.id
+        questions = [(aq.id, aq.answer) for aq in att.questions]
+    accepted, refused = [], []
+
+    def act(i):
+        with Session(engine, expire_on_commit=False) as s:
+            user = s.get(User, ids["trainee"])
+            if i % 2:
+                attempts.with_retry(s, lambda: attempts.submit(s, user, aid))
+                return
+            qid, answer = questions[(i // 2) % len(questions)]
+            try:
+                attempts.with_retry(s, lambda: attempts.save_answer(s, user, aid, qid, selected=answer, seq=i + 1))
+                accepted.append(qid)
+            except attempts.Conflict:
+                refused.append(qid)
+
+    assert _run(app, 20, act) == []
+    assert len(accepted) + len(refused) == 10
+    with Session(engine) as s:
+        att = s.get(Attempt, aid)
+        assert att.status == AttemptStatus.submitted and att.grading_complete
+        assert s.scalar(select(func.count(ExamResult.id)).where(ExamResult.attempt_id == aid)) == 1
+        stored = {a.attempt_question_id: a for a in s.scalars(select(Answer).where(Answer.attempt_id == aid))}
+        assert set(accepted) <= set(stored) and all(a.points is not None for a in stored.values())
+        assert att.points == round(sum(a.points for a in stored.values()), 2)
