@@ -99,29 +99,70 @@ def open_attempt(session: Session, exam: Exam, user) -> Attempt | None:
 
 
 # ------------------------------------------------------------------ starting
-def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = None,
-                  rng: random.Random | None = None) -> Attempt:
-    """Start the trainee's next attempt, or return the open one (a second tab, a reload, a lost connection
-    all come back to it). Two starts at once create one attempt: the unique (exam, user, number) and the
-    one-open-attempt index refuse the second insert, which then returns the first's attempt."""
+@dataclass
+class StartPlan:
+    """What a start decided while reading (``plan_start``); ``begin_attempt`` writes it."""
+
+    enrollment_id: int
+    number: int
+    expire_id: int | None = None  # an open attempt past its deadline, to close first
+
+
+def plan_start(session: Session, user, exam: Exam, now: dt.datetime | None = None) -> Attempt | StartPlan:
+    """The reading half of a start: the trainee's open attempt if it is still running (a second tab, a reload,
+    a lost connection all come back to it), else what to create; refused (``DomainError``) when not admitted.
+    Writes nothing, so that a request may read before it takes SQLite's write lock."""
     now = now or utcnow()
     if user.role != Role.trainee:
         raise Forbidden(_("只有学员可以参加考试"))
     current = open_attempt(session, exam, user)
-    if current is not None:
-        if now <= current.deadline_at + GRACE:
-            return current
-        finish_attempt(session, current, now=now, status=AttemptStatus.expired)
+    if current is not None and now <= current.deadline_at + GRACE:
+        return current
     adm = admission(session, exam, user, now)
     if not adm.allowed:
-        raise DomainError(adm.reason)
-    number = adm.next_number
-    rng = rng or random.SystemRandom()
-    drawn = papers.draw_paper(session, exam, rng)
+        if current is None:
+            raise DomainError(adm.reason)
+        # The open attempt past its deadline still counts among the attempts used: close it, then decide.
+        return StartPlan(adm.enrollment.id if adm.enrollment else 0, 0, current.id)
+    return StartPlan(adm.enrollment.id, adm.next_number, current.id if current is not None else None)
+
+
+def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = None,
+                  rng: random.Random | None = None) -> Attempt:
+    """Start the trainee's next attempt, or return the open one. Two starts at once create one attempt: the
+    unique (exam, user, number) and the one-open-attempt index refuse the second insert, which then returns
+    the first's attempt."""
+    now = now or utcnow()
+    plan = plan_start(session, user, exam, now)
+    if isinstance(plan, Attempt):
+        return plan
+    return begin_attempt(session, user, exam, plan, now, rng)
+
+
+def begin_attempt(session: Session, user, exam: Exam, plan: StartPlan, now: dt.datetime | None = None,
+                  rng: random.Random | None = None) -> Attempt:
+    """The writing half of a start: close an expired open attempt if the plan says so (and decide again), then
+    insert the attempt and its paper — a prepared one when one waits, else drawn now."""
+    now = now or utcnow()
+    if plan.expire_id is not None:
+        expired = session.get(Attempt, plan.expire_id)
+        finish_attempt(session, expired, now=now, status=AttemptStatus.expired)
+        plan = plan_start(session, user, exam, now)
+        if isinstance(plan, Attempt):
+            return plan
+    number = plan.number
     deadline = min(now + dt.timedelta(minutes=exam.duration_minutes), exam.closes_at)
-    attempt = Attempt(exam_id=exam.id, user_id=user.id, enrollment_id=adm.enrollment.id, number=number,
+    # A paper drawn ahead of the bell (job exams.prepare_papers), when one waits: the start then only inserts
+    # the attempt and copies the paper inside the database. Otherwise the paper is drawn now.
+    prepared = papers.claimable_paper(session, exam.id) if rng is None else None
+    drawn = None
+    if prepared is None:
+        rng = rng or random.SystemRandom()
+        drawn = papers.draw_paper(session, exam, rng)
+    attempt = Attempt(exam_id=exam.id, user_id=user.id, enrollment_id=plan.enrollment_id, number=number,
                       status=AttemptStatus.open, started_at=now, deadline_at=deadline,
-                      max_points=sum(section.points_each for section, _q in drawn))
+                      max_points=prepared.max_points if prepared is not None
+                      else sum(section.points_each for section, _q in drawn))
     try:
         with session.begin_nested():
             session.add(attempt)
@@ -133,15 +174,14 @@ def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = 
         if other is None:
             raise
         return other
-    # One multi-row INSERT (Core, on the session's connection) for the paper instead of a unit of work over ~80
-    # objects: at the exam bell every trainee starts at once, and on SQLite the starts queue for the write lock,
-    # so each one's write is kept short.
-    session.connection().execute(insert(_AQ), [
-        {"attempt_id": attempt.id, "question_id": q.id, "position": pos, "section_title": section.title,
-         "type": q.type, "stem": q.stem, "options": papers.shuffled_options(q, exam.shuffle, rng),
-         "answer": list(q.answer), "reference_answer": q.reference_answer, "explanation": q.explanation,
-         "knowledge_point": q.knowledge_point, "points": section.points_each}
-        for pos, (section, q) in enumerate(drawn, start=1)])
+    if prepared is None or not papers.claim_paper(session, prepared.id, attempt.id):
+        if drawn is None:  # the paper was taken meanwhile (cannot happen under the row lock or SQLite's lock)
+            rng = random.SystemRandom()
+            drawn = papers.draw_paper(session, exam, rng)
+        # One multi-row INSERT (Core, on the session's connection) for the paper instead of a unit of work over
+        # ~80 objects: at the bell every trainee starts at once, and on SQLite the starts queue for the write lock.
+        session.connection().execute(insert(_AQ), [{"attempt_id": attempt.id, **row}
+                                                   for row in papers.paper_rows(exam, drawn, rng)])
     session.expire(attempt, ["questions"])  # loaded when read (the page), not here
     return attempt
 

@@ -86,3 +86,64 @@ def test_late_submit_by_id_closes_as_expired_at_the_deadline(db, world, setup):
     assert att.points == 10 and att.score == 12.5 and not att.passed
     assert db.scalar(select(func.count(ExamResult.id)).where(ExamResult.attempt_id == att.id)) == 1
     assert db.get(Attempt, att.id).grading_complete
+
+
+def _paper(db, attempt_id):
+    from exams.models import AttemptQuestion
+
+    return [(q.question_id, q.position, [o["id"] for o in q.options], q.points) for q in db.scalars(
+        select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt_id).order_by(AttemptQuestion.position))]
+
+
+def _prepared(db, exam_id):
+    from exams.models import PreparedPaper
+
+    return list(db.scalars(select(PreparedPaper).where(PreparedPaper.exam_id == exam_id).order_by(PreparedPaper.id)))
+
+
+def test_papers_prepared_ahead_are_taken_once_by_starts(db, world, setup):
+    from exams import jobs
+    from exams.models import PreparedQuestion
+
+    exam = setup
+    now = attempts.utcnow()
+    exam.opens_at, exam.closes_at = now - dt.timedelta(hours=1), now + dt.timedelta(days=1)
+    db.flush()
+    assert jobs.prepare_papers(db, now) == {"prepared": 1, "purged": 0}  # one admitted trainee, not started
+    assert jobs.prepare_papers(db, now) == {"prepared": 0, "purged": 0}  # idempotent
+    paper, = _prepared(db, exam.id)
+    expected = [(q.question_id, q.position, [o["id"] for o in q.options], q.points) for q in db.scalars(
+        select(PreparedQuestion).where(PreparedQuestion.paper_id == paper.id).order_by(PreparedQuestion.position))]
+    assert [t for t in expected] and paper.max_points == 80
+    att = attempts.start_attempt(db, world.trainee, exam, now)
+    assert _paper(db, att.id) == expected and att.max_points == 80 and len(att.questions) == 6
+    db.refresh(paper)
+    assert paper.attempt_id == att.id
+    # Resuming takes nothing more; the job deletes the taken paper and prepares none (the trainee started).
+    assert attempts.start_attempt(db, world.trainee, exam, now).id == att.id
+    assert jobs.prepare_papers(db, now) == {"prepared": 0, "purged": 1}
+    assert not _prepared(db, exam.id)
+    assert _paper(db, att.id) == expected  # the attempt keeps its copy
+
+
+def test_prepared_papers_are_discarded_when_their_questions_or_the_blueprint_change(db, world, setup):
+    from exams import banks, papers
+    from exams.models import PreparedQuestion, Question
+
+    exam = setup
+    assert papers.prepare_papers(db, exam, 4) == 4
+    qid = db.scalar(select(PreparedQuestion.question_id).where(
+        PreparedQuestion.paper_id == _prepared(db, exam.id)[0].id))
+    carrying = set(db.scalars(select(PreparedQuestion.paper_id).where(PreparedQuestion.question_id == qid)))
+    banks.deactivate_question(db, world.staff_nt, db.get(Question, qid))
+    left = {p.id for p in _prepared(db, exam.id)}
+    assert left and not left & carrying
+    assert not db.scalar(select(func.count(PreparedQuestion.id)).where(PreparedQuestion.question_id == qid))
+    papers.add_section(db, world.staff_nt, exam, papers.SectionData(exam.sections[0].bank_id, "true_false", 1, 5))
+    assert not _prepared(db, exam.id)
+    papers.prepare_papers(db, exam, 1)
+    data = papers.ExamData(title=exam.title, class_id=exam.class_id, programme_id=None, opens_at=exam.opens_at,
+                           closes_at=exam.closes_at, duration_minutes=exam.duration_minutes,
+                           attempts_allowed=exam.attempts_allowed, shuffle=not exam.shuffle)
+    papers.save_exam(db, world.staff_nt, data, exam)
+    assert not _prepared(db, exam.id)
