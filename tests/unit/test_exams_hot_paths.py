@@ -124,6 +124,11 @@ def test_papers_prepared_ahead_are_taken_once_by_starts(db, world, setup):
     assert jobs.prepare_papers(db, now) == {"prepared": 0, "purged": 1}
     assert not _prepared(db, exam.id)
     assert _paper(db, att.id) == expected  # the attempt keeps its copy
+    # Papers of an exam that has closed are deleted, not kept for starts that cannot come.
+    from exams import papers
+
+    papers.prepare_papers(db, exam, 2)
+    assert jobs.prepare_papers(db, exam.closes_at + dt.timedelta(seconds=1)) == {"prepared": 0, "purged": 2}
 
 
 def test_prepared_papers_are_discarded_when_their_questions_or_the_blueprint_change(db, world, setup):
