@@ -309,6 +309,43 @@ class Answer(Base):
     attempt_question: Mapped[AttemptQuestion] = relationship()
 
 
+class PreparedPaper(Base):
+    """A paper drawn ahead of the exam bell (job ``exams.prepare_papers``), waiting for a trainee's start: at the
+    bell a start claims one (``attempt_id`` set, one row) and copies its questions with one INSERT … SELECT,
+    instead of drawing and shuffling ~80 questions in Python while, on SQLite, every other start waits for the
+    write lock. Unclaimed papers are discarded when the blueprint, the shuffle setting or one of their questions
+    changes; claimed ones are purged by the job."""
+
+    __tablename__ = "exam_prepared_papers"
+    __table_args__ = (Index("ix_exam_prepared_papers_unclaimed", "exam_id", "attempt_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"))
+    attempt_id: Mapped[int | None] = mapped_column(Integer)  # the attempt that took it (no FK: purged later)
+    max_points: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PreparedQuestion(Base):
+    """A question of a prepared paper: the same snapshot an ``AttemptQuestion`` holds."""
+
+    __tablename__ = "exam_prepared_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("exam_prepared_papers.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("exam_questions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    section_title: Mapped[str] = mapped_column(String(64), default="")
+    type: Mapped[QuestionType] = mapped_column(enum_column_type(QuestionType))
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    answer: Mapped[list] = mapped_column(JSON, default=list)
+    reference_answer: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    knowledge_point: Mapped[str] = mapped_column(String(64), default="")
+    points: Mapped[float] = mapped_column(Float)
+
+
 class ExamResult(Base):
     """A result record: one per fully graded online attempt (``attempt_id`` set) and one per offline paper
     exam entered by staff. The counting result of a trainee is chosen among these by the exam's rule."""

@@ -6,13 +6,15 @@ import random
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from courses.models import Programme, TrainingClass
-from exams.models import (Attempt, BlueprintSection, CountingRule, Difficulty, Exam, ExamStatus, MultipleScoring,
-                          Question, QuestionBank, QuestionType, ReviewPolicy)
+from courses.models import Enrollment, EnrollmentStatus, Programme, TrainingClass
+from exams.models import (Attempt, AttemptQuestion, BlueprintSection, CountingRule, Difficulty, Exam, ExamStatus,
+                          MultipleScoring, PreparedPaper, PreparedQuestion, Question, QuestionBank, QuestionType,
+                          ReviewPolicy)
 from lms import audit
+from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.scoping import condition
@@ -111,6 +113,8 @@ def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) 
     exam.pass_mark = data.pass_mark
     exam.multiple_scoring = MultipleScoring(data.multiple_scoring)
     exam.review_policy = ReviewPolicy(data.review_policy)
+    if exam.id is not None and exam.shuffle != bool(data.shuffle):
+        discard_prepared(session, exam_id=exam.id)
     exam.shuffle = bool(data.shuffle)
     exam.counts_for_completion = bool(data.counts_for_completion)
     exam.instructions = data.instructions or ""
@@ -186,6 +190,7 @@ def add_section(session: Session, user, exam: Exam, data: SectionData) -> Bluepr
         raise ValidationFailed({"count": _("「抽题数量」超过了题库中符合条件的题目数（现有 %(n)d 道）", n=have)})
     exam.sections.append(section)
     session.flush()
+    discard_prepared(session, exam_id=exam.id)
     audit.record(session, user, "exam.section_add", exam, section_id=section.id)
     return section
 
@@ -199,6 +204,7 @@ def remove_section(session: Session, user, exam: Exam, section_id: int) -> None:
     for i, s in enumerate(exam.sections, start=1):
         s.position = i
     session.flush()
+    discard_prepared(session, exam_id=exam.id)
     audit.record(session, user, "exam.section_remove", exam, section_id=section_id)
 
 
@@ -216,23 +222,43 @@ def publish(session: Session, user, exam: Exam) -> None:
     audit.record(session, user, "exam.publish", exam)
 
 
-def draw_paper(session: Session, exam: Exam, rng: random.Random | None = None) -> list[tuple[BlueprintSection, Question]]:
-    """One trainee's draw: each section's questions at random, never the same question twice; within each
-    section the order is random when the exam shuffles (sections themselves keep the blueprint's order)."""
-    rng = rng or random.SystemRandom()
+# What a paper copies from each drawn question (Core rows, not ORM objects: at the exam bell every trainee draws
+# ~80 questions at once).
+_PAPER_COLUMNS = [Question.__table__.c[name] for name in (
+    "id", "type", "stem", "options", "answer", "reference_answer", "explanation", "knowledge_point")]
+
+
+def _pools(session: Session, exam: Exam) -> list[tuple[BlueprintSection, list[int]]]:
+    return [(section, list(session.scalars(_pool(section).order_by(Question.id)))) for section in exam.sections]
+
+
+def _pick(exam: Exam, pools, rng: random.Random) -> list[tuple[BlueprintSection, list[int]]]:
     taken: set[int] = set()
-    out: list[tuple[BlueprintSection, Question]] = []
-    for section in exam.sections:
-        ids = [i for i in session.scalars(_pool(section).order_by(Question.id)) if i not in taken]
+    picks = []
+    for section, pool in pools:
+        ids = [i for i in pool if i not in taken]
         if len(ids) < section.count:
             raise DomainError(_("题库中可抽的题目不足，请联系培训机构"))
         chosen = rng.sample(ids, section.count)
         if not exam.shuffle:
             chosen.sort()
         taken.update(chosen)
-        questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(chosen)))}
-        out.extend((section, questions[i]) for i in chosen)
-    return out
+        picks.append((section, chosen))
+    return picks
+
+
+def _contents(session: Session, ids) -> dict:
+    return {q.id: q for q in session.execute(select(*_PAPER_COLUMNS).where(Question.id.in_(list(ids))))}
+
+
+def draw_paper(session: Session, exam: Exam, rng: random.Random | None = None) -> list[tuple[BlueprintSection, object]]:
+    """One trainee's draw: each section's questions at random, never the same question twice; within each
+    section the order is random when the exam shuffles (sections themselves keep the blueprint's order).
+    Returns (section, question row) pairs; a row has the question's id, type, stem, options, answer,
+    reference_answer, explanation and knowledge_point."""
+    picks = _pick(exam, _pools(session, exam), rng or random.SystemRandom())
+    questions = _contents(session, {i for _s, chosen in picks for i in chosen})
+    return [(section, questions[i]) for section, chosen in picks for i in chosen]
 
 
 def shuffled_options(question: Question, shuffle: bool, rng: random.Random) -> list[dict]:
@@ -241,3 +267,114 @@ def shuffled_options(question: Question, shuffle: bool, rng: random.Random) -> l
     if shuffle and question.type in (QuestionType.single, QuestionType.multiple):
         rng.shuffle(options)
     return options
+
+
+# ------------------------------------------------------------------ papers drawn ahead of the bell
+_PP, _PQ, _AQ = PreparedPaper.__table__, PreparedQuestion.__table__, AttemptQuestion.__table__
+_PAPER_FIELDS = ("question_id", "position", "section_title", "type", "stem", "options", "answer", "reference_answer",
+                 "explanation", "knowledge_point", "points")
+
+
+def paper_rows(exam: Exam, drawn, rng: random.Random) -> list[dict]:
+    """The rows of one paper (an attempt's or a prepared one's), from ``draw_paper``'s result: positions,
+    options in this paper's order, points."""
+    return [{"question_id": q.id, "position": pos, "section_title": section.title, "type": q.type, "stem": q.stem,
+             "options": shuffled_options(q, exam.shuffle, rng), "answer": list(q.answer),
+             "reference_answer": q.reference_answer, "explanation": q.explanation,
+             "knowledge_point": q.knowledge_point, "points": section.points_each}
+            for pos, (section, q) in enumerate(drawn, start=1)]
+
+
+def prepare_papers(session: Session, exam: Exam, count: int, rng: random.Random | None = None) -> int:
+    """Draw ``count`` papers for the exam ahead of time, each exactly as a start would draw it."""
+    rng = rng or random.SystemRandom()
+    conn = session.connection()
+    pools = _pools(session, exam)  # read once for all the papers
+    questions = _contents(session, {i for _s, pool in pools for i in pool})
+    made = 0
+    for _i in range(count):
+        drawn = [(section, questions[i]) for section, chosen in _pick(exam, pools, rng) for i in chosen]
+        paper_id = conn.execute(insert(_PP).values(exam_id=exam.id, max_points=sum(s.points_each for s, _q in drawn),
+                                                   created_at=utcnow()).returning(_PP.c.id)).scalar_one()
+        conn.execute(insert(_PQ), [{"paper_id": paper_id, **row} for row in paper_rows(exam, drawn, rng)])
+        made += 1
+    return made
+
+
+def discard_prepared(session: Session, *, exam_id: int | None = None, question_id: int | None = None) -> None:
+    """Forget the unclaimed prepared papers of an exam (its blueprint or shuffle changed), or those carrying a
+    question (edited or withdrawn): starts then draw afresh until the job prepares new ones."""
+    stmt = delete(_PP).where(_PP.c.attempt_id.is_(None))
+    if exam_id is not None:
+        stmt = stmt.where(_PP.c.exam_id == exam_id)
+    if question_id is not None:
+        stmt = stmt.where(_PP.c.id.in_(select(_PQ.c.paper_id).where(_PQ.c.question_id == question_id)))
+    session.execute(stmt.execution_options(synchronize_session=False))
+
+
+# Claiming at the bell: the oldest unclaimed paper, skipping those other starts hold (PostgreSQL; on SQLite the
+# start holds the write lock already), marked with the attempt, its questions copied in the database.
+_CLAIMABLE = (select(_PP.c.id, _PP.c.max_points)
+              .where(_PP.c.exam_id == bindparam("eid"), _PP.c.attempt_id.is_(None))
+              .order_by(_PP.c.id).limit(1).with_for_update(skip_locked=True))
+_CLAIM = update(_PP).where(_PP.c.id == bindparam("pid"), _PP.c.attempt_id.is_(None)).values(attempt_id=bindparam("aid"))
+_COPY = insert(_AQ).from_select(
+    ["attempt_id", *_PAPER_FIELDS],
+    select(bindparam("aid", type_=Integer()), *[_PQ.c[f] for f in _PAPER_FIELDS]).where(_PQ.c.paper_id == bindparam("pid")))
+
+
+def claimable_paper(session: Session, exam_id: int):
+    """(paper id, max points) of a prepared paper a start may take, or None."""
+    return session.connection().execute(_CLAIMABLE, {"eid": exam_id}).first()
+
+
+def claim_paper(session: Session, paper_id: int, attempt_id: int) -> bool:
+    """Give the prepared paper to the attempt: copy its questions. False if another start took it first."""
+    conn = session.connection()
+    if conn.execute(_CLAIM, {"pid": paper_id, "aid": attempt_id}).rowcount != 1:
+        return False
+    conn.execute(_COPY, {"pid": paper_id, "aid": attempt_id})
+    return True
+
+
+def purge_prepared(session: Session, now: dt.datetime) -> int:
+    """Delete prepared papers that attempts have taken (their questions live on in the attempts) and those of
+    exams that have closed."""
+    closed = select(Exam.id).where(Exam.closes_at <= now)
+    return session.execute(delete(_PP).where(_PP.c.attempt_id.is_not(None) | _PP.c.exam_id.in_(closed))
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def papers_wanted(session: Session, exam: Exam) -> int:
+    """How many prepared papers the exam should have waiting: one per admitted trainee who has not started
+    yet (approved enrolments of its class, or of the institution's classes of its programme)."""
+    enrolled = select(func.count(Enrollment.id)).join(TrainingClass, TrainingClass.id == Enrollment.class_id).where(
+        Enrollment.status == EnrollmentStatus.approved)
+    if exam.class_id:
+        enrolled = enrolled.where(Enrollment.class_id == exam.class_id)
+    else:
+        enrolled = enrolled.where(TrainingClass.programme_id == exam.programme_id,
+                                  TrainingClass.institution_id == exam.institution_id)
+    started = select(func.count(func.distinct(Attempt.user_id))).where(Attempt.exam_id == exam.id)
+    return max(0, (session.scalar(enrolled) or 0) - (session.scalar(started) or 0))
+
+
+def top_up_prepared(session: Session, now: dt.datetime, *, horizon: dt.timedelta = dt.timedelta(days=1),
+                    limit: int = 100) -> int:
+    """For every published exam that opens within ``horizon`` and has not closed, prepare papers until one
+    waits for each admitted trainee who has not started. Idempotent. At most ``limit`` papers a run: the run is
+    one transaction, and on SQLite every other writer waits for it (100 papers of 80 questions: ~0.5 s)."""
+    made = 0
+    exams = session.scalars(select(Exam).where(Exam.status == ExamStatus.published, Exam.closes_at > now,
+                                               Exam.opens_at <= now + horizon).order_by(Exam.opens_at))
+    for exam in exams:
+        waiting = session.scalar(select(func.count(_PP.c.id)).where(_PP.c.exam_id == exam.id,
+                                                                     _PP.c.attempt_id.is_(None))) or 0
+        want = min(papers_wanted(session, exam) - waiting, limit - made)
+        if want <= 0:
+            continue
+        try:
+            made += prepare_papers(session, exam, want)
+        except DomainError:
+            continue  # the bank no longer holds enough questions: starts will say so
+    return made

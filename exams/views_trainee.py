@@ -1,19 +1,49 @@
 """The trainee's side: exams open to them, the attempt page (script or not), the result."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from exams import attempts as svc
 from exams.models import Attempt, AttemptStatus, Exam, ExamStatus
 from exams.views import bp
 from lms.auth.views import roles_required
-from lms.db import db, utcnow
+from lms.db import db, reset_write_intent, set_write_intent, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, NotFound, ValidationFailed
 from lms.templating import paginate
+
+
+# The exam's busiest requests (the start at the bell, the autosave, the submit) read first — the session and
+# user, the admission — and write a few rows at the end. On SQLite a POST's transaction begins with BEGIN
+# IMMEDIATE (lms.db), so the write lock would be held from the session look-up to the commit and every
+# trainee's whole request would queue behind the others'. These requests read in a deferred transaction
+# instead and take the lock only for their writes (``_write``); the writes re-check what they rely on
+# (conditional UPDATEs, unique indexes). PostgreSQL is unaffected but for one more COMMIT.
+_READ_FIRST = {"exams.start", "exams.save_answer", "exams.submit"}
+
+
+@bp.before_request
+def _read_first():
+    if request.endpoint in _READ_FIRST:
+        g.exams_read_first = set_write_intent(False)
+
+
+def _write(fn):
+    """End the reading transaction, then run ``fn`` and commit in a writing one (``with_retry``)."""
+    if db.session.in_transaction():
+        try:
+            db.session.commit()  # normally nothing to write; the platform's coarse last-seen time at most
+        except OperationalError:  # that write lost a race for SQLite's lock: it is best effort, drop it
+            db.session.rollback()
+    token = set_write_intent(True)
+    try:
+        return svc.with_retry(db.session, fn)
+    finally:
+        reset_write_intent(token)
 
 
 @bp.route("/my")
@@ -43,7 +73,9 @@ def _exam_for_trainee(exam_id: int) -> Exam:
 def start(exam_id: int):
     exam = _exam_for_trainee(exam_id)
     try:
-        attempt = svc.with_retry(db.session, lambda: svc.start_attempt(db.session, current_user, exam))
+        plan = svc.plan_start(db.session, current_user, exam)
+        attempt = plan if isinstance(plan, Attempt) else _write(
+            lambda: svc.begin_attempt(db.session, current_user, exam, plan))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -95,8 +127,8 @@ def attempt(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles_required(Role.trainee)
 def save_answer(attempt_id: int):
-    """The background save: JSON in ``{question, selected, text, seq}``, the stored answer out."""
-    att = svc.get_own_attempt(db.session, current_user, attempt_id)
+    """The background save: JSON in ``{question, selected, text, seq}``, the stored answer out. The service
+    checks that the attempt is the trainee's and open in the same statement that takes its row (no ORM load)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
@@ -107,18 +139,17 @@ def save_answer(attempt_id: int):
         qid = int(body.get("question"))
     except (TypeError, ValueError):
         raise ValidationFailed({"question": _("该题不在您的试卷上")})
-    res = svc.with_retry(db.session, lambda: svc.save_answer(
-        db.session, current_user, att, qid, selected=selected, text=body.get("text") or "", seq=body.get("seq")))
+    res = _write(lambda: svc.save_answer(
+        db.session, current_user, attempt_id, qid, selected=selected, text=body.get("text") or "", seq=body.get("seq")))
     return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
-                    "text": res.text, "deadline": att.deadline_at.isoformat()})
+                    "text": res.text, "deadline": res.deadline.isoformat()})
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
 @roles_required(Role.trainee)
 def submit(attempt_id: int):
-    att = svc.get_own_attempt(db.session, current_user, attempt_id)
-    svc.with_retry(db.session, lambda: svc.submit(db.session, current_user, att))
-    return redirect(url_for("exams.attempt_result", attempt_id=att.id))
+    _write(lambda: svc.submit(db.session, current_user, attempt_id))
+    return redirect(url_for("exams.attempt_result", attempt_id=attempt_id))
 
 
 @bp.route("/attempts/<int:attempt_id>/result")
