@@ -385,6 +385,10 @@ def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetim
                    literal(key), literal(False), literal(now, UTCDateTime))))
 
 
+def standings_of(session: Session, user_id: int) -> list[YearStanding]:
+    return list(session.scalars(select(YearStanding).where(YearStanding.user_id == user_id).order_by(YearStanding.year.desc())))
+
+
 # ------------------------------------------------------------------ the regulator's pool list (search)
 POOL_PAGE_SIZE = 20
 POOL_MAX_ROWS = 10_000  # how far down a filtered list pages go (the Excel export has the rest): OFFSET stays bounded
@@ -415,7 +419,10 @@ def pool_filter(session: Session, user: User, *, q: str = "", status: str | None
     stmt = visible(TalentEntry, user)
     q = (q or "").strip()[:64]
     if q:
-        stmt = stmt.where(TalentEntry.user_id.in_(select(TraineeProfile.user_id).where(TraineeProfile.real_name.contains(q))))
+        # Names are matched on the name index alone (its entries are small: no profile row is read but the
+        # matches'), then the matching profiles give the users.
+        named = select(TraineeProfile.id).where(TraineeProfile.real_name.contains(q))
+        stmt = stmt.where(TalentEntry.user_id.in_(select(TraineeProfile.user_id).where(TraineeProfile.id.in_(named))))
     if status in PoolStatus.__members__:
         stmt = stmt.where(TalentEntry.status == PoolStatus(status))
     if tier in Tier.__members__:
@@ -440,18 +447,23 @@ def pool_page(session: Session, stmt, page: int, per_page: int = POOL_PAGE_SIZE)
     from lms.people.models import TraineeProfile
     from lms.templating import Page
 
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    # Both statements select ids only from the filtered entries: the count reads the filter index alone, and
+    # the rows skipped by OFFSET are not fetched; only the page's rows are.
+    ids = stmt.with_only_columns(TalentEntry.id)
+    total = session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
     last = max(1, -(-min(total, POOL_MAX_ROWS) // per_page))
     page = min(max(1, page), last)
-    te = stmt.limit(per_page).offset((page - 1) * per_page).subquery()
+    on_page = ids.limit(per_page).offset((page - 1) * per_page).subquery()
+    te = TalentEntry
     rows = session.execute(
-        select(te.c.id, te.c.user_id, func.coalesce(TraineeProfile.real_name, User.display_name), Enterprise.name,
-               Region.name, te.c.highest_tier, te.c.status, te.c.stars)
-        .join(User, User.id == te.c.user_id)
-        .outerjoin(TraineeProfile, TraineeProfile.user_id == te.c.user_id)
-        .outerjoin(Enterprise, Enterprise.id == te.c.enterprise_id)
-        .join(Region, Region.id == te.c.region_id)
-        .order_by(te.c.region_id, te.c.id)).all()
+        select(te.id, te.user_id, func.coalesce(TraineeProfile.real_name, User.display_name), Enterprise.name,
+               Region.name, te.highest_tier, te.status, te.stars)
+        .join(on_page, on_page.c.id == te.id)
+        .join(User, User.id == te.user_id)
+        .outerjoin(TraineeProfile, TraineeProfile.user_id == te.user_id)
+        .outerjoin(Enterprise, Enterprise.id == te.enterprise_id)
+        .join(Region, Region.id == te.region_id)
+        .order_by(te.region_id, te.id)).all()
     items = [PoolRow(i, uid, name or "", ent, reg, tier, status, stars) for i, uid, name, ent, reg, tier, status, stars in rows]
     return Page(items=items, page=page, per_page=per_page, total=total)
 

@@ -76,8 +76,10 @@ def _pool_stmt():
 def pool():
     stmt, q = _pool_stmt()
     regions = db.session.scalars(visible(Region, current_user).order_by(Region.path)).all()
-    page = services.pool_page(db.session, stmt, request.args.get("page", 1, type=int) or 1)
+    page = services.pool_page(db.session, stmt, request.args.get("page", 1, type=int) or 1, services.POOL_PAGE_SIZE)
+    # Labels translated once a page, not once a row (each ``.label`` builds its enum's lazy strings).
     return render_template("talent/pool.html", page=page, q=q, PoolStatus=PoolStatus, Tier=Tier,
+                           status_labels={s: s.label for s in PoolStatus}, tier_labels={t: t.label for t in Tier},
                            regions=regions, args=request.args, year=today_local().year)
 
 
