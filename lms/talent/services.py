@@ -199,6 +199,8 @@ def compliance(session: Session, total, professional, report_filed):
 
 
 def _standings_select(session: Session, year: int, *, province_id=None, region_ids=None, users=None):
+    from sqlalchemy import and_
+
     end = dt.date(year, 12, 31)
     cr = CreditRecord
     totals = (select(cr.user_id.label("uid"), func.sum(cr.hours).label("total"),
@@ -207,7 +209,9 @@ def _standings_select(session: Session, year: int, *, province_id=None, region_i
     if users is not None:
         totals = totals.where(cr.user_id > users[0], cr.user_id <= users[1])
     totals = totals.group_by(cr.user_id).subquery()
-    filed = select(AnnualReport.id).where(AnnualReport.user_id == TalentEntry.user_id, AnnualReport.year == year).exists()
+    # The report as an outer join on its unique (user_id, year), not EXISTS: PostgreSQL turned the EXISTS into a
+    # scan of the whole year's reports for every chunk.
+    filed = AnnualReport.id.is_not(None)
     prev = (select(YearStanding.compliant).where(YearStanding.user_id == TalentEntry.user_id, YearStanding.year == year - 1)
             .scalar_subquery())
     total, prof = func.coalesce(totals.c.total, 0), func.coalesce(totals.c.prof, 0)
@@ -217,6 +221,9 @@ def _standings_select(session: Session, year: int, *, province_id=None, region_i
                    total.label("total"), prof.label("prof"), filed.label("filed"), hours_ok.label("hours_ok"),
                    ok.label("ok"), prev.label("prev_ok"))
             .outerjoin(totals, totals.c.uid == TalentEntry.user_id)
+            .outerjoin(AnnualReport, and_(AnnualReport.user_id == TalentEntry.user_id, AnnualReport.year == year,
+                                          *((AnnualReport.user_id > users[0], AnnualReport.user_id <= users[1])
+                                            if users is not None else ())))
             .outerjoin(ProvinceRule, ProvinceRule.province_id == TalentEntry.province_id)
             .where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end))
     if province_id:
@@ -305,7 +312,7 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
     session.execute(delete(YearStanding).where(YearStanding.year == year, YearStanding.user_id > users[0],
                                                YearStanding.user_id <= users[1], YearStanding.user_id.in_(members)),
                     execution_options={"synchronize_session": False})
-    written = session.execute(insert(YearStanding.__table__).from_select(
+    session.execute(insert(YearStanding.__table__).from_select(
         ["user_id", "year", "hours_total", "hours_professional", "report_filed", "compliant", "computed_at"],
         select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.ok, literal(now, UTCDateTime))))
     # The transitions, from the standings just written (the aggregation is not run again): the same rule.
@@ -327,20 +334,19 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
             .outerjoin(ProvinceRule, ProvinceRule.province_id == TalentEntry.province_id)
             .where(moves))
     mv = base.subquery()
-    counts["entries"] += written.rowcount or 0
-    counts["compliant"] += session.scalar(select(func.count()).select_from(ys).join(
-        TalentEntry, TalentEntry.user_id == ys.c.user_id).where(ys.c.year == year, ys.c.compliant.is_(True),
-                                                                ys.c.user_id > users[0], ys.c.user_id <= users[1], *in_chunk)) or 0
+    n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
+        TalentEntry, TalentEntry.user_id == ys.c.user_id).where(ys.c.year == year, ys.c.user_id > users[0],
+                                                                ys.c.user_id <= users[1], *in_chunk)).one()
+    counts["entries"] += n or 0  # (not the INSERT's rowcount: psycopg gives -1 for INSERT … SELECT)
+    counts["compliant"] += int(n_ok or 0)
     # The moves are logged first (from_status is the status before), then the entries, the counts and the
     # notifications are driven by this chunk's events: the transition query runs once.
     reason = _("%(y)d 年度继续教育考核", y=year)
     before = session.scalar(select(func.max(TalentEvent.id))) or 0
-    moved = session.execute(insert(TalentEvent.__table__).from_select(
+    session.execute(insert(TalentEvent.__table__).from_select(
         ["entry_id", "on", "from_status", "to_status", "cause", "reason", "year", "created_at"],
         select(mv.c.eid, literal(on), mv.c.frm, mv.c.to, mv.c.cause, literal(reason), literal(year),
-               literal(now, UTCDateTime)))).rowcount
-    if not moved:
-        return
+               literal(now, UTCDateTime))))
     ev = TalentEvent.__table__.alias("ev")
     mine = and_(ev.c.id > before, ev.c.year == year, ev.c.created_at == literal(now, UTCDateTime))
     this = lambda col: select(col).where(mine, ev.c.entry_id == TalentEntry.id).scalar_subquery()  # noqa: E731
@@ -450,8 +456,14 @@ def pool_page(session: Session, stmt, page: int, per_page: int = POOL_PAGE_SIZE)
     # Both statements select ids only from the filtered entries: the count reads the filter index alone, and
     # the rows skipped by OFFSET are not fetched; only the page's rows are.
     ids = stmt.with_only_columns(TalentEntry.id)
-    total = session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
-    last = max(1, -(-min(total, POOL_MAX_ROWS) // per_page))
+    # The count stops past the rows pages can reach: a province's unfiltered list is 200,000 people, and
+    # counting them all on every page was most of the page's SQL. ``Page.total`` is then POOL_MAX_ROWS and
+    # ``capped`` says there are more (the page says so).
+    total = session.scalar(select(func.count()).select_from(
+        ids.order_by(None).limit(POOL_MAX_ROWS + 1).subquery())) or 0
+    capped = total > POOL_MAX_ROWS
+    total = min(total, POOL_MAX_ROWS)
+    last = max(1, -(-total // per_page))
     page = min(max(1, page), last)
     on_page = ids.limit(per_page).offset((page - 1) * per_page).subquery()
     te = TalentEntry
@@ -465,7 +477,9 @@ def pool_page(session: Session, stmt, page: int, per_page: int = POOL_PAGE_SIZE)
         .join(Region, Region.id == te.region_id)
         .order_by(te.region_id, te.id)).all()
     items = [PoolRow(i, uid, name or "", ent, reg, tier, status, stars) for i, uid, name, ent, reg, tier, status, stars in rows]
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    out = Page(items=items, page=page, per_page=per_page, total=total)
+    out.capped = capped
+    return out
 
 
 # ------------------------------------------------------------------ appointments (登记表)

@@ -66,4 +66,8 @@ def test_filters_and_bounded_pages(app, client, db, world, monkeypatch):
     monkeypatch.setattr(services, "POOL_PAGE_SIZE", 2)
     monkeypatch.setattr(services, "POOL_MAX_ROWS", 4)  # pages go no further than 4 rows down the list
     html = client.get("/talent/pool?page=99").get_data(as_text=True)
-    assert html.count('href="/talent/entries/') == 2 and "第 2 / 3 页" in html
+    assert html.count('href="/talent/entries/') == 2 and "第 2 / 2 页，共 4 条" in html
+    assert 'id="pool-capped"' in html  # 6 match: the count stops past the reachable rows and says so
+    monkeypatch.setattr(services, "POOL_MAX_ROWS", 6)
+    html = client.get("/talent/pool?page=99").get_data(as_text=True)
+    assert "第 3 / 3 页，共 6 条" in html and 'id="pool-capped"' not in html
