@@ -272,6 +272,8 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     if province_id:
         members = members.where(TalentEntry.province_id == province_id)
     low, size = -1, max(1, chunk_size or ROLLUP_CHUNK)
+    if target_seconds:
+        size = min(size, 500)  # the first chunk also compiles every statement: start small, grow to the target
     while True:
         started = time.perf_counter()
         window = members.where(TalentEntry.user_id > low).order_by(TalentEntry.user_id).limit(size).subquery()
