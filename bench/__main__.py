@@ -20,7 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import report, workloads
+from bench import report, workloads, workloads_pool
 from bench.generate import generate, prepare_database
 from bench.server import REPO, Gunicorn
 
@@ -91,6 +91,8 @@ def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | Non
             step("submissions", lambda: workloads.submissions(app, gen, bare.port, srv.port, attempts, logins, 5.0))
         step("checkin", lambda: workloads.checkins(app, gen, bare.port, srv.port, 300, 5.0, int(400 * tf), 55 * 400 / 1200 * tf))
         step("issuing", lambda: workloads.issuing(app, gen, srv.port, run_dir, child_env, int(40 * tf)))
+        step("talent_search", lambda: workloads_pool.talent_search(app, gen, bare.port, srv.port, 20 * tf, 8 * tf))
+        step("rollup", lambda: workloads_pool.rollup(app, gen))
         out["server_log_locked"] = srv.log_text().count("database is locked")
         out["server_log_errors"] = srv.log_text().count("Traceback")
     out["seconds"] = round(time.monotonic() - t, 1)

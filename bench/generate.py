@@ -71,6 +71,7 @@ class Generated:
     cert_class_id: int = 0
     issue_class_id: int = 0
     first_user_id: int = 0
+    rollup_year: int = 0
     notes: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -323,9 +324,13 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
                  "source": ResultSource.offline, "score": 80.0, "passed": True, "taken_at": now, "recorded_at": now,
                  "note": ""} for e_id, u_id in batch])
 
-        # ---- credit records (the year-end roll-up's input)
+        # ---- credit records (the year-end roll-up's input): last year and this year
+        out.rollup_year = today.year - 1
         out.counts["credit_records"] = _credit_records(s, first_uid, out.counts["trainees"], sz["credit_records"],
-                                                       seed, quiet)
+                                                       seed, quiet, out.rollup_year)
+        # ---- the talent pool: every generated trainee, with the roll-up's other inputs
+        out.counts.update(_talent_pool(s, first_uid, out.counts["trainees"], province.id, out.rollup_year, seed, quiet,
+                                       now))
     out.seconds = round(time.monotonic() - t0, 1)
     return out
 
@@ -344,9 +349,11 @@ def _raw_profile_table(table):
     return Table(table.name, md, *cols)
 
 
-def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int, quiet: bool) -> int:
-    """Credit records spread over the trainees: two thirds professional, a few hours each, in the last two
-    years, as courses in this system award them (one unique source reference each)."""
+def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int, quiet: bool, year: int) -> int:
+    """Credit records spread over the trainees: two thirds professional, 4 to 32 hours each, half of them in
+    ``year`` (the year the roll-up closes) and half in the year after, as courses in this system award them
+    (one unique source reference each). About five records a person a year: roughly 80 hours on average, so
+    that some people meet the 90-hour rule and many do not."""
     from lms.credits.models import CreditRecord
 
     table = CreditRecord.__table__
@@ -355,7 +362,8 @@ def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int
     rows = []
     for i in range(n):
         rows.append({
-            "user_id": first_uid + i % n_people, "year": 2025 + (i % 2), "hours": rng.choice((2, 4, 6, 8)),
+            "user_id": first_uid + i % n_people, "year": year + (i // n_people) % 2,
+            "hours": rng.choice((4, 8, 12, 16, 24, 32)),
             "subject_category": "professional" if rng.random() < 2 / 3 else "public", "source": "system",
             "source_ref": f"bench:{seed}:{i}", "title": "基准测试课程",
         })
@@ -366,6 +374,61 @@ def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int
     _insert(s, table, rows)
     pb.add(len(rows))
     return n
+
+
+POOL_STATUSES = (("active", "certified", 80), ("warning", "missed_credits", 10), ("lapsed", "missed_credits", 5),
+                 ("exited", "revoked_certificate", 5))  # percent of the pool
+POOL_TIERS = (("basic", 60), ("advanced", 30), ("senior", 10))
+
+
+def _pick(table, k: int):
+    for value, *rest, share in table:
+        if k < share:
+            return (value, *rest) if rest else value
+        k -= share
+    return table[-1][0]
+
+
+def _talent_pool(s: Session, first_uid: int, n_people: int, province_id: int, year: int, seed: int, quiet: bool,
+                 now: dt.datetime) -> dict:
+    """A pool entry for every generated trainee (the issue's 200,000 people in training and in the pool), in
+    the region of the trainee's enterprise, with statuses (80 % active, 10 % warning, 5 % lapsed, 5 % exited),
+    tiers and some stars; the annual report of ``year`` for 85 % of them and the standing of the year before
+    (80 % compliant), so that the roll-up moves people to warning, to lapsed and back to active."""
+    from lms.credits.models import AnnualReport, YearStanding
+    from lms.orgs.models import Enterprise
+    from lms.people.models import TraineeProfile
+    from lms.talent.models import TalentEntry
+
+    if not n_people:
+        return {}
+    ent_region = dict(s.execute(select(Enterprise.id, Enterprise.region_id)).all())
+    ent_of = dict(s.execute(select(TraineeProfile.user_id, TraineeProfile.enterprise_id)
+                            .where(TraineeProfile.user_id >= first_uid, TraineeProfile.user_id < first_uid + n_people)).all())
+    rng = random.Random(seed + 13)
+    pb = Progress("talent pool", 3 * n_people, quiet)
+    entered = dt.date(year - 3, 1, 1)
+    entries, reports, prev = [], [], []
+    for i in range(n_people):
+        uid = first_uid + i
+        status, cause = _pick(POOL_STATUSES, rng.randrange(100))
+        ent = ent_of[uid]
+        since = entered + dt.timedelta(days=rng.randrange(3 * 365))
+        entries.append({"user_id": uid, "province_id": province_id, "region_id": ent_region[ent], "enterprise_id": ent,
+                        "highest_tier": _pick(POOL_TIERS, rng.randrange(100)), "status": status, "status_cause": cause,
+                        "status_since": since, "entered_on": since, "registration_due_on": None,
+                        "stars": rng.randint(1, 5) if rng.random() < 0.4 else None, "grade": "", "updated_at": now})
+        if rng.random() < 0.85:
+            reports.append({"user_id": uid, "year": year, "summary": "基准年度履职报告。", "filed_on": dt.date(year, 12, 1),
+                            "filed_at": now})
+        ok = rng.random() < 0.8
+        prev.append({"user_id": uid, "year": year - 1, "hours_total": 90.0 if ok else 40.0,
+                     "hours_professional": 60.0 if ok else 30.0, "report_filed": ok, "compliant": ok, "computed_at": now})
+    for table, rows in ((TalentEntry.__table__, entries), (AnnualReport.__table__, reports), (YearStanding.__table__, prev)):
+        for batch in _batched(rows):
+            _insert(s, table, batch)
+            pb.add(len(batch) * n_people // max(len(rows), 1))
+    return {"talent_entries": len(entries), "annual_reports": len(reports), "previous_standings": len(prev)}
 
 
 def prepare_database(app, today: dt.date | None = None) -> None:

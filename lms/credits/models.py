@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -56,10 +56,14 @@ class CreditRecord(Base):
     """Hours credited to a person for a year. ``source_ref`` is unique: awarding twice is a no-op."""
 
     __tablename__ = "credit_records"
+    # The roll-up reads one year's records a range of people at a time (lms.talent.services.standings): by
+    # (year, user_id), covering the two columns it sums, so that no table row is read; it also serves every
+    # "this year's records" query the plain year index served.
+    __table_args__ = (Index("ix_credit_records_year_user_id", "year", "user_id", "subject_category", "hours"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    year: Mapped[int] = mapped_column(Integer, index=True)
+    year: Mapped[int] = mapped_column(Integer)
     hours: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False))
     subject_category: Mapped[SubjectCategory] = mapped_column(enum_column_type(SubjectCategory))
     source: Mapped[str] = mapped_column(String(16))  # system | external
@@ -112,11 +116,13 @@ class YearStanding(Base):
     """A person's CE standing for a closed year, written by the roll-up (rewritten if it runs again)."""
 
     __tablename__ = "year_standings"
-    __table_args__ = (UniqueConstraint("user_id", "year"),)
+    # (year, user_id): the roll-up writes and reads one year's standings a range of people at a time; with a
+    # plain year index SQLite walked the whole year for each chunk.
+    __table_args__ = (UniqueConstraint("user_id", "year"), Index("ix_year_standings_year_user_id", "year", "user_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    year: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the unique (user_id, year) serves
+    year: Mapped[int] = mapped_column(Integer)
     hours_total: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False))
     hours_professional: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False))
     report_filed: Mapped[bool] = mapped_column(Boolean)

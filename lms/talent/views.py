@@ -17,7 +17,7 @@ from lms.domain import Role, Tier
 from lms.errors import DomainError, NotFound, ValidationFailed
 from lms.extensions import limiter
 from lms.forms import apply_errors
-from lms.orgs.models import Enterprise, Region
+from lms.orgs.models import Region
 from lms.scoping import get_visible, visible
 from lms.talent import services
 from lms.talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
@@ -64,25 +64,11 @@ def _panel(session, user):
 
 
 def _pool_stmt():
-    stmt = visible(TalentEntry, current_user)
-    from lms.people.models import TraineeProfile
-
     q = (request.args.get("q") or "").strip()[:64]
-    if q:
-        stmt = stmt.where(TalentEntry.user_id.in_(select(TraineeProfile.user_id).where(TraineeProfile.real_name.contains(q))))
-    if (status := request.args.get("status")) in PoolStatus.__members__:
-        stmt = stmt.where(TalentEntry.status == PoolStatus(status))
-    if (tier := request.args.get("tier")) in Tier.__members__:
-        stmt = stmt.where(TalentEntry.highest_tier == Tier(tier))
-    if (region := request.args.get("region", type=int)):
-        r = db.session.get(Region, region)
-        if r is not None:
-            stmt = stmt.where(TalentEntry.region_id.in_(select(Region.id).where(Region.path.startswith(r.path))))
-    if (stars := request.args.get("stars", type=int)):
-        stmt = stmt.where(TalentEntry.stars == stars)
-    if (ent := (request.args.get("enterprise") or "").strip()[:64]):
-        stmt = stmt.where(TalentEntry.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name.contains(ent))))
-    return stmt.order_by(TalentEntry.region_id, TalentEntry.id), q
+    stmt = services.pool_filter(db.session, current_user, q=q, status=request.args.get("status"),
+                                tier=request.args.get("tier"), region_id=request.args.get("region", type=int),
+                                stars=request.args.get("stars", type=int), enterprise=request.args.get("enterprise") or "")
+    return stmt, q
 
 
 @bp.route("/pool")
@@ -90,7 +76,10 @@ def _pool_stmt():
 def pool():
     stmt, q = _pool_stmt()
     regions = db.session.scalars(visible(Region, current_user).order_by(Region.path)).all()
-    return render_template("talent/pool.html", page=paginate(db.session, stmt), q=q, PoolStatus=PoolStatus, Tier=Tier,
+    page = services.pool_page(db.session, stmt, request.args.get("page", 1, type=int) or 1, services.POOL_PAGE_SIZE)
+    # Labels translated once a page, not once a row (each ``.label`` builds its enum's lazy strings).
+    return render_template("talent/pool.html", page=page, q=q, PoolStatus=PoolStatus, Tier=Tier,
+                           status_labels={s: s.label for s in PoolStatus}, tier_labels={t: t.label for t in Tier},
                            regions=regions, args=request.args, year=today_local().year)
 
 
