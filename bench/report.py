@@ -272,16 +272,24 @@ def markdown(result: dict) -> str:
 
 SCALING = [
     "## Scaling (what differs from the issue's wording, and why)", "",
-    "- Data at `BENCH_SCALE` (default 1: the issue's sizes, 200,000 trainees, 2,000 enterprises, 50,000 certificates, "
-    "500 questions; 0.25 gives a quarter). Credit records are generated only when the talent tables exist. Workload "
-    "sizes do not scale with the data: 500 exam starters, 300 check-ins in the first 5 s, etc.",
-    "- Verification: 10 s of wrk per measurement (× `BENCH_TIME`).",
+    "- Data at `BENCH_SCALE` (default 1: the issue's sizes, 200,000 trainees, 2,000 enterprises, 2,000,000 credit "
+    "records, 50,000 certificates, 500 questions; every trainee has a talent-pool entry). Workload sizes do not scale "
+    "with the data: 500 exam starters, 300 check-ins in the first 5 s, etc.",
+    "- Verification: 10 s of wrk per measurement (× `BENCH_TIME`), and the same for `/healthz` (the floor).",
+    "- Exam start: the exam opens an hour after it is published, so the scheduler's `exams.prepare_papers` job has "
+    "drawn the papers before the bell; the workload runs that job first (its time is in the JSON, "
+    "`papers_prepared_before`). A start without a prepared paper draws it on the spot.",
     "- Autosave: 20 s sustained instead of 60 s (× `BENCH_TIME`); the bare baseline 8 s.",
     "- Submissions: the 500 attempts started by the exam-start workload, spread over 5 s: the same rate as 1,000 in 10 s.",
     "- Check-in: the 300 in the first 5 s as specified, then 400 at the specified tail rate (1,200 in 55 s) instead "
     "of 1,200: 700 in about 23 s.",
-    "- Issuing: for 40 s (or 5,000), rate projected to 5,000; the platform's worker code issues (one transaction per "
-    "certificate), then the PNG and the PDF with the QR are rendered, in a process of its own next to gunicorn.",
+    "- Issuing: for 40 s (or 5,000), rate projected to 5,000; the platform's worker code issues (batches of up to 25 "
+    "certificates a transaction), and every issued certificate's PNG and PDF with the QR are rendered in "
+    "`certificates.rendering.RenderPool` (a process per core, niced) while the next batch issues. The product "
+    "itself renders a certificate when it is downloaded (~20 ms).",
+    "- Roll-up: the scheduled job itself (`run_job(\"talent-rollup\")`), twice (the second must change nothing); "
+    "every transaction timed on the engine.",
+    "- Talent-pool search: 16 users in a closed loop on the province bureau's pool list over 400 filter combinations.",
     "- Logins are forged (a server-side session row and a signed cookie per trainee): the login page is not a workload.",
     "",
 ]
