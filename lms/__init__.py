@@ -66,7 +66,8 @@ def warm_up(app: Flask) -> None:
     """Do once, before a server process takes requests, what the first requests would otherwise pay for:
     configuring the ORM mappers (~120 ms) and compiling the templates. A gunicorn worker starting cold answered
     its first ~20 requests in 1-2.5 s; with 5 workers that was the whole first burst of a check-in (and
-    ``max_requests`` restarts workers in production). gunicorn.conf.py calls it in ``post_worker_init``."""
+    ``max_requests`` restarts workers in production). gunicorn.conf.py calls it in the master (``when_ready``),
+    before the workers are forked from it."""
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()

@@ -13,9 +13,12 @@ def test_warm_up_compiles_every_page_template(app):
     assert {"base.html", "courses/checkin.html", "certificates/verify.html"} <= names <= cached
 
 
-def test_gunicorn_calls_it_for_each_worker(app, monkeypatch):
+def test_gunicorn_warms_the_app_in_the_master_and_forks_it(app, monkeypatch):
     conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert conf["preload_app"] is True
     called = []
     monkeypatch.setattr("lms.warm_up", lambda a: called.append(a))
-    conf["post_worker_init"](SimpleNamespace(wsgi=app))
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+    conf["when_ready"](server)
     assert called == [app]
+    conf["post_fork"](server, None)  # drops the master's pooled connections, if any
