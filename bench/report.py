@@ -5,20 +5,23 @@ from __future__ import annotations
 import math
 
 # Causes and next steps, per figure, from cProfile runs of the same requests in one process (see bench/README.md).
-_VERIFY = ("Cause: CPU. One page costs about 3.4 ms of Python in one process (cProfile, 170 requests): Jinja "
-           "rendering of base.html + the page 40 % (22 gettext calls, the holder-check form's WTForms widgets 10 %), "
-           "the ORM load of the certificate 15 %, Flask-Limiter 10 %; the bare endpoint costs ~0.2 ms, so 0.5 × bare "
-           "is out of reach for any Flask page on 2 cores, and at 64 connections Little's law makes p95 < 50 ms need "
-           "> 1,300 pages/s. Changed: the verification log no longer writes in the request (batched by "
-           "certificates/verification_log.py; before it, on SQLite 40-60 % of verifications failed with 'database "
-           "is locked', smoke run of commit 3904be6: 38-104 pages/s with 201 of 520 errors → 0 errors now); the "
-           "public-key document is cached until keyring.json changes (the JSON endpoint read and parsed it on every "
-           "request). Next: serve the page from a per-certificate cache of the rendered HTML keyed by (cid, status, "
-           "status_changed_at), drop the limiter in favour of the reverse proxy's limit_req, a Core query instead of "
-           "the ORM load; consider gunicorn threads=1 for this CPU-bound page: a side run on the same SQLite data "
-           "(wrk, 64 connections, 8 s each, machine shared) gave 5 workers × 4 threads 267-332 pages/s, p95 "
-           "0.7-1.0 s; 5 × 1: 364/s, p95 0.51 s; 3 × 1: 356/s, p95 0.33 s — too noisy to change the production "
-           "setting on, worth a proper run.")
+_VERIFY = ("Cause: CPU, and most of it is the platform's per-request floor. The `/healthz` row above is the same "
+           "gunicorn, Flask, hooks and one SELECT with no page: it reaches ~0.2 × bare, so no page of this Flask "
+           "app can reach 0.5 × bare on 2 cores; and at 64 connections Little's law makes p95 < 50 ms need "
+           "> 1,300 pages/s. The page itself (cProfile, one process) spends ~40 % rendering base.html and the page "
+           "(22 gettext calls, the holder-check form's WTForms widgets ~15 %). Changed this round: gettext looks up "
+           "the catalogue once a request instead of on every call (lms/templating.py; ~10 % of the page); the "
+           "rate-limit storage no longer starts a timer thread on most hits (lms/ratelimit.py; ~10 %); the "
+           "certificate is read as plain columns, not an ORM object; and gunicorn builds and warms the app once in "
+           "the master and forks it (preload_app, max_requests 20,000): before, each worker rebuilt the app every "
+           "2,000 requests, i.e. every ~20 s under this load, and a side run collapsed from ~520 to ~94 pages/s "
+           "while they rebooted. Side runs (wrk, 64 connections, small database, idle machine): page ~520-600/s, "
+           "JSON ~930-1,020/s, with 5×4, 5×1 and 3×2 workers × threads within noise of each other, so the "
+           "production setting stays. Earlier: the verification log is written by a batch writer, not in the "
+           "request (before it 40-60 % of verifications failed on SQLite with 'database is locked'). Next: serve "
+           "the two GETs from a WSGI-level path before Flask (one Core SELECT, a per-language pre-rendered page, "
+           "the limiter's storage called directly), with the holder check moved to its own page so that the "
+           "verification page carries no session or CSRF token and can also be cached by the reverse proxy.")
 NOTES: dict[str, str] = {
     "rollup": "The job as the scheduler runs it (lms.jobs.services.run_job, 'talent-rollup'), then once more "
               "(idempotent: no new event, no status change); every transaction timed on the engine (BEGIN, after "
@@ -55,49 +58,60 @@ NOTES: dict[str, str] = {
                      "by four benchmark runs (load average 7-14 on 2 cores) and each page renders base.html. "
                      "Next: profile the page alone on an idle machine; cache the navigation per user.",
     "verify_page_rps": _VERIFY,
-    "verify_json_rps": "Same causes as the page, without the template: about half the page's cost.",
+    "verify_json_rps": "Same causes as the page without the template and the form: it now runs at about the /healthz floor.",
     "verify_sql": "1 SELECT a request (the certificate); the log row is inserted by the batch writer, one INSERT "
                   "for every 0.5 s of verifications. Before: SELECT + INSERT in the request (2).",
-    "exam_start": "Cause: each start draws the paper and writes ~80 paper questions; on SQLite the 500 starts queue "
-                  "for the one write lock (BEGIN IMMEDIATE, see lms/db.py), on PostgreSQL they are CPU-bound. "
-                  "Changed: the paper is written with one multi-row INSERT instead of the ORM unit of work (the "
-                  "write part of a start from ~26 ms to ~13 ms in cProfile; full run before this change: SQLite "
-                  "17.4 s, PostgreSQL 26.1 s for the 500). Before BEGIN IMMEDIATE, 243 of 500 starts failed with "
-                  "'database is locked' (smoke run of 3904be6). Next: pre-draw the papers when the exam is "
-                  "published (a job), so that the bell only inserts the attempt row; select only the needed "
-                  "question columns in papers.draw_paper.",
-    "autosave_rate": "Cause: ~4.7 ms of Python a save in one process (cProfile: SQLAlchemy statement construction "
-                     "and the ORM loads of session, user, attempt and paper question, 4 statements + the upsert); "
-                     "on SQLite every save holds the write lock for its whole transaction. Next: a Core-only "
-                     "save path (one UPDATE … RETURNING guard + the upsert, the paper question checked against a "
-                     "per-attempt cache), cached statement objects for the upsert (its `excluded` columns are "
-                     "rebuilt every call), and the user loaded from the cookie without the session-row query.",
+    "exam_start": ("Cause: each start drew and shuffled ~80 questions through the ORM, and on SQLite held the write lock "
+                   "(BEGIN IMMEDIATE for every POST) from the session look-up to the commit: 500 starts ran one after "
+                   "another, ~16 ms each. Changed (exams/): the scheduler's exams.prepare_papers job draws one paper "
+                   "for each admitted trainee before the bell (exams opening within a day); a start claims one "
+                   "(FOR UPDATE SKIP LOCKED on PostgreSQL) and copies it with one INSERT … SELECT, and draws on the "
+                   "spot only if none waits; waiting papers are discarded when the blueprint, shuffle or a question "
+                   "changes. The start reads in a deferred transaction and takes the write lock only for its writes. "
+                   "cProfile a start 32-36 → 17-18 ms, 22 → 14 statements, write lock held 16-24 → 2-3.5 ms. "
+                   "Before this round: SQLite 14.5 s, PostgreSQL 12.1 s for the 500. What remains is CPU: ~9 ms a "
+                   "start across 2 cores plus the platform floor. Next: the read phase still makes ~10 ORM statements "
+                   "(admission, enrolment, class, programme, attendance): one query."),
+    "autosave_rate": ("Cause: the save's own work was ~3.7 ms (ORM loads, an upsert rebuilt on every call, a re-read) "
+                     "under the write lock. Changed: two statements built once: an UPDATE … RETURNING that checks the "
+                     "attempt is the trainee's and open and returns the deadline and the question from their paper, "
+                     "then the upsert, which returns a row only when it wrote; the lock is taken only for them "
+                     "(held 3.3-5 → 0.5-0.9 ms); the signed-in user is one statement instead of two (lms/auth). "
+                     "cProfile a save 9.2-10.2 → 5.6-7.4 ms, 7 → 4 statements. Before this round 131/s (SQLite), "
+                     "90/s (PostgreSQL). What remains is the platform: of ~5.6 profiled ms, session and user "
+                     "~1.8 ms, CSRF and limiter ~0.8 ms, response ~0.7 ms, the save itself 0.8 ms. Next: a bearer-less "
+                     "signed attempt token for the save endpoint (no session-row read), and the per-request hooks "
+                     "skipped for it."),
     "autosave_p99": "Queueing behind the throughput limit above (64 users in a closed loop).",
-    "autosave_integrity": "Checked after the run: every answer acknowledged as saved is in the database with its "
-                          "sequence number and options. Before BEGIN IMMEDIATE, 37 of 308 saves answered 500 "
-                          "(database is locked) in the smoke run.",
-    "submissions": "Not profiled in detail yet. What the code shows: grading (auto_grade over the paper's ~80 "
-                   "questions, ORM) runs inside the submit request and, on SQLite, inside the write lock. Next: "
-                   "close the attempt in the request (one conditional UPDATE) and grade in a job, or grade without "
-                   "the ORM (one UPDATE from a join). Before BEGIN IMMEDIATE, 99 of 257 submits failed (smoke run).",
-    "checkin": "Not profiled in detail yet (time). What the code shows: the request loads the session user, the "
-               "class session, the enrolment (twice), the existing record (twice), inserts the record and an "
-               "audit event; on SQLite the write lock is held from the first statement to the commit, then the "
-               "page renders with the trainee's attendance rates. Before BEGIN IMMEDIATE 167 of 420 check-ins "
-               "failed with 'database is locked' (smoke run); now none, one record each. Next: profile it like the "
-               "autosave; one enrolment look-up; open the write transaction only for the insert.",
-    "issuing_time": "Issuing proper (the worker: record, serial, signature, one transaction each) runs at the "
-                    "'issue alone' rate: on SQLite 5,000 in about a minute; on PostgreSQL ~4/s while wrk verifies at the same "
-                    "time (one commit a certificate plus the job item's, each waiting for the WAL flush; not "
-                    "profiled yet: next step). Rendering the PNG and the PDF "
-                    "is the cost: ~0.37 s a certificate on an idle core, most of it zlib (PNG) and reportlab's "
-                    "image embedding. Changed: the QR modules and the page image are made once for both files (the "
-                    "QR mask search ran three times a certificate), and PNG `optimize` is off (0.16 s for ~3 % "
-                    "smaller files): 0.70 s → 0.37 s a certificate. The product renders at download, not at issue. "
-                    "Next: render in a process pool after the issue job, or store only the PDF (vector text + the "
-                    "QR) and raster the PNG on demand.",
-    "issuing_verify_p95": "Rendering competes with gunicorn for the 2 cores. Next: run the renderer at a lower "
-                          "priority (nice) or outside peak hours.",
+    "autosave_integrity": ("Checked after the run: every answer acknowledged as saved is in the database with its "
+                          "sequence number and options."),
+    "submissions": ("Cause: grading through the ORM (lazy loads of exam, class, programme, ~80 questions) inside the "
+                   "request and, on SQLite, inside the write lock. Changed: the attempt is closed with one conditional "
+                   "UPDATE (submitted or expired decided in SQL from the deadline), the paper and its answers and the "
+                   "pass mark read in one query, graded without ORM objects; the closing job uses the same path. "
+                   "cProfile 18-19 → 8-10 ms, 15 → 7 statements. Before this round: p95 6.4 s (SQLite), 10.3 s "
+                   "(PostgreSQL)."),
+    "checkin": ("Cause: the write lock was held from the first read (session user, class session, enrolment and "
+               "record twice) to the commit, and taken again by the result page's four attendance sums; 18 "
+               "statements. Changed (courses/): reads in a deferred transaction, then one short write transaction "
+               "with INSERT … ON CONFLICT DO NOTHING RETURNING (a double tap or a second phone reads the first "
+               "record back); both rates from one aggregate; and gunicorn workers warm up before taking requests "
+               "(a cold worker spent ~180 ms on its first request, which was the whole first burst). 18 → 7 "
+               "statements, write lock 2 × ~6 ms → 1 × ~1.2 ms. Before this round: p95 3.2 s (SQLite), 2.4 s "
+               "(PostgreSQL)."),
+    "issuing_time": ("Changed: rendering 309-396 → 17-21 ms a certificate (palette page whose fixed parts are drawn "
+                    "once a process, cached text lines, the QR from zxing-cpp, the rows shared with the template "
+                    "compressed once, the PDF carrying the PNG's compressed pixels; a test checks the PDF's page equals "
+                    "the PNG pixel for pixel), rendered in a pool of one niced process per core; issuing in batches "
+                    "of up to 25 certificates a transaction with a savepoint each (a refusal returns its serial: no "
+                    "gaps), preloaded enrolments, the issuer resolved once a batch, the serial bumped and read in one "
+                    "UPDATE … RETURNING: 39 → 28 statements a certificate. Before this round ~1 certificate/s end to "
+                    "end. Cause of what remains: issuing, ~15/s while wrk verifies on the same 2 cores; about half "
+                    "of its 28 statements a certificate are the talent pool's entry (8), the completion check (4) and "
+                    "the class gates (2), run per certificate. Next: do those per batch (one pool upsert per batch, "
+                    "the class's gates once), which would bring issuing near the ~35 ms of CPU a certificate measured "
+                    "in one process, i.e. 5,000 in about 2 minutes."),
+    "issuing_verify_p95": ("Renderers run at nice 10 (RENDER_NICE) so that the web server keeps the cores."),
 }
 
 

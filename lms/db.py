@@ -182,7 +182,9 @@ class Database:
 
     @contextmanager
     def job_session(self) -> Iterator[Session]:
-        """A session of its own for scheduled or background work: commit on success, roll back on error."""
+        """A session of its own for scheduled or background work: commit on success, roll back on error. Such
+        work writes, so its transactions take SQLite's write lock when they begin (see ``_write_intent``)."""
+        token = set_write_intent(True)
         session = self._state().sessionmaker()
         try:
             yield session
@@ -192,6 +194,7 @@ class Database:
             raise
         finally:
             session.close()
+            reset_write_intent(token)
 
 
 db = Database()

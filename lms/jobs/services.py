@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.db import utcnow
+from lms.db import reset_write_intent, set_write_intent, utcnow
 from lms.jobs.models import JobRun, SchedulerLease
 
 log = logging.getLogger("lms.jobs")
@@ -78,6 +78,16 @@ def run_job(session_factory: Callable[[], Session], job_id: str, *, trigger: str
     """Run one job in its own transaction and record the run in another, so a failure is recorded too."""
     j = REGISTRY[job_id]
     now = now or utcnow()
+    # Jobs write: on SQLite their transactions take the write lock when they begin. A deferred transaction that
+    # read first would fail at its first write if a web request committed in between (lms.db).
+    token = set_write_intent(True)
+    try:
+        return _run(session_factory, j, job_id, trigger, now)
+    finally:
+        reset_write_intent(token)
+
+
+def _run(session_factory, j, job_id: str, trigger: str, now: dt.datetime) -> JobRun:
     with session_factory() as s:
         run = JobRun(job_id=job_id, trigger=trigger, holder=holder_id(), started_at=utcnow())
         s.add(run)

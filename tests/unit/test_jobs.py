@@ -73,3 +73,25 @@ def test_jobs_page_shows_run_status_in_the_users_language(app, client, db, login
     login_as("sys")
     html = client.get("/admin/jobs/").get_data(as_text=True)
     assert ">成功<" in html and ">ok<" not in html
+
+
+def test_jobs_and_background_sessions_run_as_writers(app, db):
+    """On SQLite a job's transactions must take the write lock when they begin: a deferred transaction that
+    read first fails at its first write if a web request committed in between ('database is locked' in the
+    benchmark's exams.prepare_papers run)."""
+    from lms.db import _write_intent, db as lms_db
+
+    seen = []
+
+    @services.job("test-intent", services.daily(1), "intent")
+    def probe(session, now):
+        seen.append(_write_intent.get())
+
+    try:
+        services.run_job(app.extensions["lms_db"].sessionmaker, "test-intent")
+    finally:
+        services.REGISTRY.pop("test-intent")
+    with app.app_context(), lms_db.job_session():
+        seen.append(_write_intent.get())
+    assert seen == [True, True]
+    assert _write_intent.get() is False  # and restored afterwards
