@@ -39,7 +39,10 @@ NOTES: dict[str, str] = {
               "1.2 s (122 ms); PostgreSQL 14.6 s (3.3 s) → see the figure. The plain SUM is a single sequential "
               "read of 2,000,000 rows; the roll-up writes ~600,000 rows (190,000 standings, ~140,000 events, "
               "entries and notifications), so 10 × the plain SUM is out of reach; it is within 10 × the per-person "
-              "GROUP BY, the read the roll-up actually does. Next: skip the notification rows (one per moved "
+              "GROUP BY, the read the roll-up actually does on SQLite (~4 ×), not yet on PostgreSQL (~27 ×), where "
+              "the adaptive chunk size (aimed at 80 ms) also overshot once to ~300 ms while the machine was busy: "
+              "next, cap a chunk by rows as well as by the last chunk's time, and look at why a second run re-writes "
+              "standings (dead rows). Next for the ratio: skip the notification rows (one per moved "
               "person) in favour of a per-year notice, or write them outside the chunk transactions.",
     "talent_search": "The regulator's pool list (/talent/pool) as the provincial bureau (forged login), 400 "
                      "filter combinations (status, tier, county, stars, part of a name, part of an enterprise "
@@ -259,6 +262,9 @@ def markdown(result: dict) -> str:
              "Baseline: the same client against a bare WSGI app (`bench/bare.py`) served by the same `gunicorn.conf.py` "
              "(gthread, 2 × cores + 1 workers, 4 threads), in the same run. Ratios are measured ÷ baseline "
              "(for latencies, higher is slower). Durations are scaled to fit 20 minutes: see the notes under the tables.", ""]
+    for r in result.get("reruns", []):
+        lines += [f"Re-run {r['started']} on {r['backend']} ({', '.join(r['workloads'])}, {r['seconds']:.0f} s, fresh data "
+                  f"from the same generator): {r['why']}.", ""]
     for name, b in result["backends"].items():
         lines.append(f"## {name}")
         lines.append("")
