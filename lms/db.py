@@ -156,10 +156,11 @@ class Database:
 
     def defer_write(self, fn) -> None:
         """Run ``fn(session)`` after the request, in a short write transaction of its own, once the request's
-        session is closed; best effort: if the database is busy it is dropped (logged), never the request's
-        error. For bookkeeping that must not turn a reading request into a writing one, such as the coarse
-        last-seen time of a login session: on SQLite a read transaction that then writes fails at once when
-        another request committed in between, and a reading request should not queue for the write lock."""
+        session is closed; best effort: if it fails it is dropped (logged), never the request's error. For
+        bookkeeping that must not turn a reading request into a writing one, such as the coarse last-seen time
+        of a login session: on SQLite a read transaction that then writes fails at once when another request
+        committed in between, and the request's own reads should not wait for, or hold, the write lock. (The
+        short write itself waits its turn for the lock, at most once per the bookkeeping's granularity.)"""
         g.setdefault("db_deferred_writes", []).append(fn)
 
     @staticmethod
@@ -173,9 +174,12 @@ class Database:
         try:
             fn(session)
             session.commit()
-        except OperationalError as exc:
+        except OperationalError as exc:  # the database busy or away: the next request records it
             session.rollback()
             logging.getLogger("lms.db").warning("deferred write dropped: %s", type(exc.orig).__name__)
+        except Exception:
+            session.rollback()
+            logging.getLogger("lms.db").exception("deferred write failed")
         finally:
             session.close()
             reset_write_intent(token)
