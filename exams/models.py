@@ -261,16 +261,11 @@ class Attempt(Base):
         back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptQuestion.position")
 
 
-class AttemptQuestion(Base):
-    """A question on one trainee's paper, frozen at the start: its text, options in the shuffled order,
-    correct answer and points."""
+class PaperQuestionSnapshot:
+    """The columns of a question as a paper freezes it: its text, options in the paper's (shuffled) order,
+    correct answer and points. Shared by an attempt's questions and a prepared paper's, which are copied one
+    into the other column for column (``exams.papers._PAPER_FIELDS``)."""
 
-    __tablename__ = "exam_attempt_questions"
-    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("exam_attempts.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("exam_questions.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     section_title: Mapped[str] = mapped_column(String(64), default="")
     type: Mapped[QuestionType] = mapped_column(enum_column_type(QuestionType))
@@ -281,6 +276,18 @@ class AttemptQuestion(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")
     knowledge_point: Mapped[str] = mapped_column(String(64), default="")
     points: Mapped[float] = mapped_column(Float)
+
+
+class AttemptQuestion(PaperQuestionSnapshot, Base):
+    """A question on one trainee's paper, frozen at the start: its text, options in the shuffled order,
+    correct answer and points."""
+
+    __tablename__ = "exam_attempt_questions"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("exam_attempts.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("exam_questions.id"), index=True)
 
     attempt: Mapped[Attempt] = relationship(back_populates="questions")
     question: Mapped[Question] = relationship()
@@ -326,7 +333,7 @@ class PreparedPaper(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class PreparedQuestion(Base):
+class PreparedQuestion(PaperQuestionSnapshot, Base):
     """A question of a prepared paper: the same snapshot an ``AttemptQuestion`` holds."""
 
     __tablename__ = "exam_prepared_questions"
@@ -334,16 +341,6 @@ class PreparedQuestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("exam_prepared_papers.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("exam_questions.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    section_title: Mapped[str] = mapped_column(String(64), default="")
-    type: Mapped[QuestionType] = mapped_column(enum_column_type(QuestionType))
-    stem: Mapped[str] = mapped_column(Text)
-    options: Mapped[list] = mapped_column(JSON, default=list)
-    answer: Mapped[list] = mapped_column(JSON, default=list)
-    reference_answer: Mapped[str] = mapped_column(Text, default="")
-    explanation: Mapped[str] = mapped_column(Text, default="")
-    knowledge_point: Mapped[str] = mapped_column(String(64), default="")
-    points: Mapped[float] = mapped_column(Float)
 
 
 class ExamResult(Base):
