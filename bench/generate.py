@@ -354,7 +354,7 @@ def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int
     ``year`` (the year the roll-up closes) and half in the year after, as courses in this system award them
     (one unique source reference each). About five records a person a year: roughly 80 hours on average, so
     that some people meet the 90-hour rule and many do not."""
-    from lms.credits.models import CreditRecord
+    from credits.models import CreditRecord
 
     table = CreditRecord.__table__
     rng = random.Random(seed + 11)
@@ -395,10 +395,10 @@ def _talent_pool(s: Session, first_uid: int, n_people: int, province_id: int, ye
     the region of the trainee's enterprise, with statuses (80 % active, 10 % warning, 5 % lapsed, 5 % exited),
     tiers and some stars; the annual report of ``year`` for 85 % of them and the standing of the year before
     (80 % compliant), so that the roll-up moves people to warning, to lapsed and back to active."""
-    from lms.credits.models import AnnualReport, YearStanding
+    from credits.models import AnnualReport, YearStanding
     from lms.orgs.models import Enterprise
     from lms.people.models import TraineeProfile
-    from lms.talent.models import TalentEntry
+    from talent.models import TalentEntry
 
     if not n_people:
         return {}

@@ -28,7 +28,7 @@ NOTES: dict[str, str] = {
               "BEGIN IMMEDIATE on SQLite, to the end of COMMIT). Cause (cProfile, 20,000 people): every member "
               "passed through Python (standings, then the ORM's bulk INSERT of each row, IN lists of thousands of "
               "ids, one notify() per person moved) and the whole year was one transaction: 6.8 s for 20,000, "
-              "one write transaction of seconds. Changed (lms/talent/services.py): each chunk of members (by "
+              "one write transaction of seconds. Changed (talent/services.py): each chunk of members (by "
               "user id) is a handful of INSERT … SELECT / UPDATE statements — standings aggregated over a range "
               "of the new covering index credit_records (year, user_id, subject_category, hours), moves logged "
               "as events, entries and notifications driven by the chunk's events — and the job commits each "

@@ -86,11 +86,11 @@ def rollup(app, gen) -> dict:
     """The scheduled job ``talent-rollup`` as the scheduler runs it (``lms.jobs.services.run_job``) on the 2nd of
     January after the generated year, then once more (idempotent: nothing may change). Baselines, same run, same
     table: ``SELECT SUM(hours)`` and ``SELECT user_id, SUM(hours) … GROUP BY user_id`` over all credit records."""
-    from lms.credits.models import AnnualReport, CreditRecord, SubjectCategory, YearStanding
+    from credits.models import AnnualReport, CreditRecord, SubjectCategory, YearStanding
     from lms.db import db
     from lms.jobs import services as jobs
-    from lms.talent import jobs as _talent_jobs  # noqa: F401  (registers the job)
-    from lms.talent.models import PoolStatus, TalentEntry, TalentEvent
+    from talent import jobs as _talent_jobs  # noqa: F401  (registers the job)
+    from talent.models import PoolStatus, TalentEntry, TalentEvent
     from lms.templating import SHANGHAI
 
     year = gen.rollup_year
@@ -147,7 +147,7 @@ def search_paths(app, gen, n: int = 400, seed: int = 8) -> list[str]:
     part of an enterprise name, alone or combined, mostly on the first pages, sometimes far down the list."""
     from lms.db import db
     from lms.orgs.models import Region
-    from lms.talent.models import PoolStatus
+    from talent.models import PoolStatus
     from lms.domain import Tier
 
     with app.app_context():

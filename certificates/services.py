@@ -281,9 +281,9 @@ def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: C
 def _enter_pool(session: Session, cert: Certificate, programme) -> None:
     """An issued certificate puts its holder in the talent pool, and the class's hours count as the year's
     continuing-education credits (per course, by subject category; once per certificate's enrolment)."""
-    from lms.credits.services import award_system_credit
+    from credits.services import award_system_credit
     from lms.people.models import TraineeProfile
-    from lms.talent.services import on_certificate_issued
+    from talent.services import on_certificate_issued
 
     enterprise_id = session.scalar(select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == cert.holder_user_id))
     on_certificate_issued(session, user_id=cert.holder_user_id, certificate_id=cert.id, number=cert.number,
@@ -298,7 +298,7 @@ def _enter_pool(session: Session, cert: Certificate, programme) -> None:
 
 def _pool_status(session: Session, cert: Certificate, today: dt.date, reason: str = "") -> None:
     """Tell the talent pool that a certificate stopped (or started again) being in force."""
-    from lms.talent.services import on_certificate_status_changed
+    from talent.services import on_certificate_status_changed
 
     on_certificate_status_changed(session, user_id=cert.holder_user_id, certificate_id=cert.id,
                                   status=cert.status.value, reason=reason, today=today)

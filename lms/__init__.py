@@ -76,21 +76,19 @@ def warm_up(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from lms import features
     from lms.api import api_bp
+    from lms.api import endpoints  # noqa: F401  (the API's own routes: the document and the caller)
     from lms.auth.views import bp as auth_bp
     from lms.core_views import bp as core_bp
-    from lms.orgs.views import bp as orgs_bp
     from lms.jobs.views import bp as jobs_bp
-    from lms.people.views import bp as people_bp
-    from lms import features
-    from lms.credits.views import bp as credits_bp
     from lms.notifications.views import bp as notifications_bp
-    from lms.talent.views import bp as talent_bp
+    from lms.orgs import api as _orgs_api  # noqa: F401
+    from lms.orgs.views import bp as orgs_bp
+    from lms.people import api as _people_api  # noqa: F401
+    from lms.people.views import bp as people_bp
 
-    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, talent_bp, credits_bp, notifications_bp, *features.blueprints()):
+    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, notifications_bp):
         app.register_blueprint(bp)
-
-    # Feature packages add their API routes to api_bp before it is registered.
-    from lms.api import endpoints  # noqa: F401
-
+    features.init_app(app)  # feature blueprints, and their API routes added to api_bp before it is registered
     app.register_blueprint(api_bp)

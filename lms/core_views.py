@@ -13,9 +13,11 @@ bp = Blueprint("core", __name__)
 _home_panels: list = []
 
 
-def add_home_panel(fn) -> None:
+def add_home_panel(fn):
     """Features add panels to role home pages: ``fn(session, user) -> list[dict(title, items, url)]``."""
-    _home_panels.append(fn)
+    if fn not in _home_panels:  # a feature's init_app runs once per app; register once per process
+        _home_panels.append(fn)
+    return fn
 
 
 @bp.route("/")

@@ -177,7 +177,7 @@ _hooks: list = []
 
 # Each demo builds on the data of those before it, whatever order the modules were imported in: classes,
 # then exams, then certificates, then what follows from certificates (the pool, credits, reports).
-SEED_ORDER = ["courses", "exams", "certificates", "lms.talent", "lms.credits", "lms.reports"]
+SEED_ORDER = ["courses", "exams", "certificates", "talent", "credits", "reports"]
 
 
 def _hook_order(fn) -> int:
@@ -187,9 +187,11 @@ def _hook_order(fn) -> int:
     return 0
 
 
-def add_seed_hook(fn) -> None:
+def add_seed_hook(fn):
     """Features add their demo data after the platform's: ``fn(session, today) -> counts``."""
-    _hooks.append(fn)
+    if fn not in _hooks:  # a feature's init_app runs once per app; register once per process
+        _hooks.append(fn)
+    return fn
 
 
 def _ensure_user(session, counts, username, display, role, region=None, institution=None) -> User:

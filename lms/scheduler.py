@@ -15,7 +15,6 @@ LEASE_SECONDS = 90
 def _load_jobs() -> None:
     # Importing the feature job modules registers their jobs.
     import lms.jobs.builtin  # noqa: F401
-    import lms.talent.jobs  # noqa: F401
     from lms import features
 
     features.import_jobs()

@@ -71,18 +71,20 @@ NAV_GROUPS: list[tuple[str, str, object]] = [
     ("courses", "courses", _l("培训")),
     ("exams", "exams", _l("考试")),
     ("certificates", "certificates", _l("证书")),
-    ("lms.talent", "talent", _l("人才库")),
-    ("lms.credits", "credits", _l("继续教育")),
-    ("lms.reports", "reports", _l("报备与统计")),
+    ("talent", "talent", _l("人才库")),
+    ("credits", "credits", _l("继续教育")),
+    ("reports", "reports", _l("报备与统计")),
     ("lms.jobs", "system", _l("系统")),
     ("lms.notifications", "notifications", None),
 ]
 
 
-def add_nav(fn) -> None:
+def add_nav(fn):
     """Features add navigation entries: ``fn(user) -> list[(endpoint, label)]``; the menu groups them by
     the providing package (NAV_GROUPS)."""
-    _nav_providers.append(fn)
+    if fn not in _nav_providers:  # a feature's init_app runs once per app; register once per process
+        _nav_providers.append(fn)
+    return fn
 
 
 @dataclass

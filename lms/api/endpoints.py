@@ -1,84 +1,15 @@
-"""Platform endpoints of /api/v1: the caller, regions, institutions, enterprises and trainees."""
+"""The API's own endpoints: its OpenAPI document and the caller."""
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import or_
-from sqlalchemy.orm import selectinload
 
-from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, openapi_document, paged, paged_schema, schema
-from lms.db import db
-from lms.domain import Role
-from lms.errors import ValidationFailed
-from lms.forms import errors_of, form_from_json
-from lms.orgs import services as org_services
-from lms.orgs.forms import EnterpriseForm, InstitutionForm
-from lms.orgs.models import Enterprise, Institution, Region
-from lms.people.models import TraineeProfile
-from lms.scoping import get_visible, visible
-from lms.templating import today_local
+from lms.api import api_route, current_api_user, openapi_document, schema
 
-ADMINS = (Role.regulator_admin, Role.system_admin)
-
-RegionSchema = schema("Region", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
-    "level": {"type": "string", "enum": ["province", "city", "county"]}, "parent_code": {"type": "string", "nullable": True}}})
-InstitutionSchema = schema("Institution", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "name": {"type": "string"}, "credit_code": {"type": "string"},
-    "region_code": {"type": "string"}, "tiers_in_force": {"type": "array", "items": {"type": "string"}},
-    "authorisations": {"type": "array", "items": {"type": "object"}}}})
-InstitutionInput = schema("InstitutionInput", {"type": "object", "required": ["name", "credit_code", "region_id"], "properties": {
-    "name": {"type": "string"}, "credit_code": {"type": "string"}, "region_id": {"type": "integer"},
-    "contact_name": {"type": "string"}, "contact_phone": {"type": "string"}, "address": {"type": "string"}}})
-EnterpriseSchema = schema("Enterprise", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "name": {"type": "string"}, "credit_code": {"type": "string"},
-    "region_code": {"type": "string"}, "industry": {"type": "string"}, "ownership_type": {"type": "string"},
-    "size_class": {"type": "string"}, "above_designated_size": {"type": "boolean"}, "main_products": {"type": "string"}}})
-EnterpriseInput = schema("EnterpriseInput", {"type": "object",
-    "required": ["name", "credit_code", "region_id", "ownership_type", "size_class"], "properties": {
-    "name": {"type": "string"}, "credit_code": {"type": "string"}, "region_id": {"type": "integer"},
-    "industry": {"type": "string"}, "ownership_type": {"type": "string"}, "size_class": {"type": "string"},
-    "above_designated_size": {"type": "boolean"}, "main_products": {"type": "string"}, "address": {"type": "string"}}})
-TraineeSchema = schema("Trainee", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "real_name": {"type": "string"}, "id_number_masked": {"type": "string"},
-    "gender": {"type": "string"}, "education": {"type": "string"}, "title_level": {"type": "string"},
-    "quality_years": {"type": "integer"}, "enterprise": {"type": "string", "nullable": True}}})
 MeSchema = schema("Me", {"type": "object", "properties": {
     "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
     "role": {"type": "string"}, "region_code": {"type": "string", "nullable": True},
     "institution_id": {"type": "integer", "nullable": True}}})
 
-
-def region_json(r: Region) -> dict:
-    return {"id": r.id, "code": r.code, "name": r.name, "level": r.level.value,
-            "parent_code": r.parent.code if r.parent else None}
-
-
-def institution_json(i: Institution) -> dict:
-    today = today_local()
-    return {
-        "id": i.id, "name": i.name, "credit_code": i.credit_code, "region_code": i.region.code,
-        "tiers_in_force": [t.value for t in i.tiers_in_force(today)],
-        "authorisations": [
-            {"tier": a.tier.value, "valid_from": a.valid_from.isoformat(), "valid_until": a.valid_until.isoformat()}
-            for a in i.authorisations
-        ],
-    }
-
-
-def enterprise_json(e: Enterprise) -> dict:
-    return {
-        "id": e.id, "name": e.name, "credit_code": e.credit_code, "region_code": e.region.code,
-        "industry": e.industry, "ownership_type": e.ownership_type.value, "size_class": e.size_class.value,
-        "above_designated_size": e.above_designated_size, "main_products": e.main_products,
-    }
-
-
-def trainee_json(p: TraineeProfile) -> dict:
-    return {
-        "id": p.id, "real_name": p.real_name, "id_number_masked": p.id_number_masked, "gender": p.gender.value,
-        "education": p.education.value, "title_level": p.title_level.value, "quality_years": p.quality_years,
-        "enterprise": p.enterprise.name if p.enterprise else None,
-    }
 
 
 @api_route("/openapi.json", public=True, summary="本接口的 OpenAPI 3 描述", tags=("meta",))
@@ -91,89 +22,3 @@ def me():
     u = current_api_user()
     return jsonify({"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role.value,
                     "region_code": u.region.code if u.region else None, "institution_id": u.institution_id})
-
-
-@api_route("/regions", summary="行政区划（本地区及下级）", response=paged_schema(RegionSchema), query=PAGE_QUERY, tags=("orgs",))
-def regions():
-    user = current_api_user()
-    return paged(db.session, visible(Region, user).order_by(Region.path), region_json)
-
-
-@api_route("/institutions", summary="可见的培训机构", response=paged_schema(InstitutionSchema),
-           query=PAGE_QUERY + [{"name": "q", "in": "query", "schema": {"type": "string"}}], tags=("orgs",))
-def institutions():
-    from flask import request
-
-    user = current_api_user()
-    stmt = visible(Institution, user).order_by(Institution.id).options(selectinload(Institution.authorisations))
-    if q := (request.args.get("q") or "").strip():
-        stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
-    return paged(db.session, stmt, institution_json)
-
-
-@api_route("/institutions", ("POST",), summary="登记培训机构（监管部门）", roles=ADMINS, body=InstitutionInput,
-           response=InstitutionSchema, tags=("orgs",))
-def institution_create():
-    user = current_api_user()
-    form = form_from_json(InstitutionForm, json_body())
-    form.region_id.choices = [(r.id, r.name) for r in db.session.scalars(visible(Region, user))]
-    if not form.validate():
-        raise ValidationFailed(errors_of(form))
-    inst = org_services.save_institution(db.session, user, org_services.InstitutionData(
-        name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
-        contact_name=form.contact_name.data or "", contact_phone=form.contact_phone.data or "",
-        address=form.address.data or ""))
-    db.session.commit()
-    return jsonify(institution_json(inst)), 201
-
-
-@api_route("/institutions/<int:inst_id>", summary="培训机构详情", response=InstitutionSchema, tags=("orgs",))
-def institution_get(inst_id: int):
-    return jsonify(institution_json(get_visible(db.session, Institution, inst_id, current_api_user())))
-
-
-@api_route("/enterprises", summary="可见的企业", response=paged_schema(EnterpriseSchema),
-           query=PAGE_QUERY + [{"name": "q", "in": "query", "schema": {"type": "string"}}], tags=("orgs",))
-def enterprises():
-    from flask import request
-
-    user = current_api_user()
-    stmt = visible(Enterprise, user).order_by(Enterprise.id)
-    if q := (request.args.get("q") or "").strip():
-        stmt = stmt.where(or_(Enterprise.name.contains(q), Enterprise.credit_code == q.upper()))
-    return paged(db.session, stmt, enterprise_json)
-
-
-@api_route("/enterprises", ("POST",), summary="登记企业（监管部门）", roles=ADMINS, body=EnterpriseInput,
-           response=EnterpriseSchema, tags=("orgs",))
-def enterprise_create():
-    user = current_api_user()
-    form = form_from_json(EnterpriseForm, json_body())
-    form.region_id.choices = [(r.id, r.name) for r in db.session.scalars(visible(Region, user))]
-    if not form.validate():
-        raise ValidationFailed(errors_of(form))
-    ent = org_services.save_enterprise(db.session, user, org_services.EnterpriseData(
-        name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
-        industry=form.industry.data or "", ownership_type=form.ownership_type.data, size_class=form.size_class.data,
-        above_designated_size=bool(form.above_designated_size.data), main_products=form.main_products.data or "",
-        address=form.address.data or ""))
-    db.session.commit()
-    return jsonify(enterprise_json(ent)), 201
-
-
-@api_route("/enterprises/<int:ent_id>", summary="企业详情", response=EnterpriseSchema, tags=("orgs",))
-def enterprise_get(ent_id: int):
-    return jsonify(enterprise_json(get_visible(db.session, Enterprise, ent_id, current_api_user())))
-
-
-@api_route("/trainees", summary="可见的学员（身份证号脱敏）", response=paged_schema(TraineeSchema), query=PAGE_QUERY,
-           tags=("people",))
-def trainees():
-    user = current_api_user()
-    return paged(db.session, visible(TraineeProfile, user).order_by(TraineeProfile.id)
-                 .options(selectinload(TraineeProfile.enterprise)), trainee_json)
-
-
-@api_route("/trainees/<int:profile_id>", summary="学员详情（身份证号脱敏）", response=TraineeSchema, tags=("people",))
-def trainee_get(profile_id: int):
-    return jsonify(trainee_json(get_visible(db.session, TraineeProfile, profile_id, current_api_user())))

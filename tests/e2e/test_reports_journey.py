@@ -58,7 +58,7 @@ def test_an_institution_files_a_class_and_the_county_bureau_accepts_it(e2e_app, 
     assert bureau.locator("#filing-status [data-status]").get_attribute("data-status") == "accepted"
     bureau.context.close()
 
-    from lms.reports.models import ClassFiling
+    from reports.models import ClassFiling
 
     status = _query(e2e_app, lambda s: s.scalar(select(ClassFiling.status).where(ClassFiling.class_id == class_id)))
     assert status.value == "accepted"
@@ -78,8 +78,8 @@ def _xlsx(rows) -> bytes:
 def test_offline_results_bad_file_then_good_file_then_the_report_is_accepted(e2e_app, live_server, page, browser):
     from courses.models import TrainingClass
     from exams.models import ExamResult
-    from lms.reports.demo import ENDED_TRAINEES
-    from lms.reports.models import ResultImport, ResultsReport
+    from reports.demo import ENDED_TRAINEES
+    from reports.models import ResultImport, ResultsReport
 
     class_id = _class_id(e2e_app, "结业待报告")
     ended = _query(e2e_app, lambda s: s.get(TrainingClass, class_id).end_date)

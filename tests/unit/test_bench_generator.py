@@ -78,6 +78,6 @@ def test_generate_tiny_scale(bench_app, monkeypatch):
         # The issuing class is complete: every rule met.
         enr = s.scalar(select(Enrollment).where(Enrollment.class_id == g.issue_class_id))
         assert all(r.met for r in services.completion_check(s, enr))
-        from lms.credits.models import CreditRecord
+        from credits.models import CreditRecord
 
         assert s.scalar(select(func.count(CreditRecord.id)).where(CreditRecord.source_ref.like("bench:%"))) == 2000

@@ -50,8 +50,8 @@ def test_issuing_enters_the_pool_and_revocation_exits_it(db, world, cw, cert_cfg
     from sqlalchemy import select
 
     from courses.models import Course, SubjectCategory
-    from lms.credits.models import CreditRecord
-    from lms.talent.models import PoolStatus, TalentEntry
+    from credits.models import CreditRecord
+    from talent.models import PoolStatus, TalentEntry
 
     course = Course(code="T-01", title="质量法律制度", hours=8, subject_category=SubjectCategory.professional)
     db.add(course)
@@ -72,7 +72,7 @@ def test_issuing_enters_the_pool_and_revocation_exits_it(db, world, cw, cert_cfg
 def test_expiry_job_takes_the_holder_out_of_the_pool(db, world, cw, cert_cfg):
     from sqlalchemy import select
 
-    from lms.talent.models import PoolStatus, TalentEntry
+    from talent.models import PoolStatus, TalentEntry
 
     with completion_rules(ok=True):
         cert = services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)

@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from lms.credits import services
-from lms.credits.models import ClaimStatus, CreditRecord
+from credits import services
+from credits.models import ClaimStatus, CreditRecord
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.scoping import visible
 

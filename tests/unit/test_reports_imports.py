@@ -12,8 +12,8 @@ from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enr
 from exams.models import ExamResult, ResultSource
 from lms.domain import Role
 from lms.errors import ValidationFailed
-from lms.reports import export, import_jobs, imports
-from lms.reports.models import ResultImport
+from reports import export, import_jobs, imports
+from reports.models import ResultImport
 from tests import factories
 from tests.report_factories import csv_bytes, finished_class, xlsx
 

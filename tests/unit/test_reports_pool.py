@@ -1,10 +1,10 @@
 """The dashboard's talent-pool figures: statuses by region, and CE compliance by the roll-up's own rule."""
 import datetime as dt
 
-from lms.credits import services as credits
-from lms.reports import stats
-from lms.talent import services as talent
-from lms.talent.models import PoolStatus
+from credits import services as credits
+from reports import stats
+from talent import services as talent
+from talent.models import PoolStatus
 
 
 def _certify(db, user, region, cid):

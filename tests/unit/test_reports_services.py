@@ -12,8 +12,8 @@ from exams.results import record_offline_result
 from lms.demo import PLEDGE_VERSION
 from lms.domain import Tier
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from lms.reports import annual, filing, stats
-from lms.reports.models import AnnualWorkReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
+from reports import annual, filing, stats
+from reports.models import AnnualWorkReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
 from tests import factories

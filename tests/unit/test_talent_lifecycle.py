@@ -3,10 +3,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from lms.credits import services as credits
-from lms.credits.models import YearStanding
-from lms.talent import services
-from lms.talent.models import Cause, PoolStatus, TalentEvent
+from credits import services as credits
+from credits.models import YearStanding
+from talent import services
+from talent.models import Cause, PoolStatus, TalentEvent
 from tests.factories import make_trainee
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"

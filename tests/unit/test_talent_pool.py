@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import visible
-from lms.talent import services
-from lms.talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
+from talent import services
+from talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
 from lms.uploads import sniff_bytes
 from tests.unit.test_talent_lifecycle import certify
 

@@ -4,11 +4,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from lms.credits import services as credits
-from lms.credits.models import YearStanding
+from credits import services as credits
+from credits.models import YearStanding
 from lms.notifications.models import Notification
-from lms.talent import services
-from lms.talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+from talent import services
+from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify, give
 
@@ -105,7 +105,7 @@ def test_standings_match_the_rollup(db, world):
 
 def test_the_scheduled_job_commits_chunk_by_chunk(db, world, app, monkeypatch):
     from lms.jobs import services as jobs
-    from lms.talent import jobs as _talent_jobs  # noqa: F401  (registers the job)
+    from talent import jobs as _talent_jobs  # noqa: F401  (registers the job)
 
     users = _people(db, world)
     db.commit()

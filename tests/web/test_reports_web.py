@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from lms.audit import AuditEvent
-from lms.reports import filing
-from lms.reports.models import ClassFiling, ResultImport, ReviewStatus
+from reports import filing
+from reports.models import ClassFiling, ResultImport, ReviewStatus
 from tests.conftest import post_form
 from tests.courses_support import switch_user
 from tests.report_factories import finished_class, unfiled_class, xlsx
@@ -214,7 +214,7 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     assert {i["class_id"] for i in listing["items"]} >= {klass.id, done.id}
     assert client.get("/api/v1/openapi.json").get_json()["paths"].get("/api/v1/reports/classes/{class_id}/results")
 
-    from lms.reports import annual
+    from reports import annual
 
     annual.submit(db, world.staff_nt, 2025, "本年度举办基础培训两期，提升培训一期，考核合格率 92%。", today_local())
     items = client.get("/api/v1/reports/annual", headers=staff).get_json()["items"]

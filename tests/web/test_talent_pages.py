@@ -3,8 +3,8 @@ import datetime as dt
 import io
 import re
 
-from lms.credits import services as credits
-from lms.talent import services
+from credits import services as credits
+from talent import services
 from tests.conftest import login, post_form
 from tests.unit.test_talent_lifecycle import certify
 
@@ -74,7 +74,7 @@ def test_trainee_without_entry(client, db, world):
 def test_bureau_reviews_over_http(client, db, world, app):
     e, appt, c, n = _setup(db, world, app)
     login(client, "nt_admin")
-    from lms.talent.services import indicator_tree, leaves
+    from talent.services import indicator_tree, leaves
 
     form = {f"s{leaf.id}": str(leaf.max_points or 100) for leaf in leaves(indicator_tree(db, world.jiangsu.id))}
     # weights as created: A15 B15 C15 D20 E10 F25 = 100, full marks → five stars
@@ -114,7 +114,7 @@ def test_province_bureau_edits_rules_and_imports_indicators(client, db, world):
     assert r.status_code == 302
     from sqlalchemy import select
 
-    from lms.talent.models import Indicator
+    from talent.models import Indicator
 
     node = db.scalar(select(Indicator).where(Indicator.code == "D11"))
     assert node.level == 3

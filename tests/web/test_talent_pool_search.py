@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import event
 
-from lms.talent import services
+from talent import services
 from tests.conftest import login
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify

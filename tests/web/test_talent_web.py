@@ -5,8 +5,8 @@ import re
 
 from openpyxl import load_workbook
 
-from lms.credits import services as credits
-from lms.talent import services
+from credits import services as credits
+from talent import services
 from tests.conftest import post_form
 from tests.unit.test_talent_lifecycle import certify
 
@@ -124,7 +124,7 @@ def test_demo_seed_is_idempotent(db, app):
     from sqlalchemy import func, select
 
     from lms.auth.models import User
-    from lms.talent.models import PoolStatus, TalentEntry
+    from talent.models import PoolStatus, TalentEntry
 
     # The pool is built from the demo's real certificates: certified people are in it, and the one whose
     # certificate was revoked for a quality fault has exited.

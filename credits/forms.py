@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
-from lms.credits.models import SubjectCategory
+from credits.models import SubjectCategory
 from lms.forms import length, number_range, optional, required
 
 

@@ -103,7 +103,7 @@ def dashboard_workbook(data: dict) -> bytes:
     for key, n in data["statuses"].items():
         _append(ws4, [CertificateStatus(key).label, n])
 
-    from lms.talent.models import PoolStatus
+    from talent.models import PoolStatus
 
     ws5 = wb.create_sheet(_("人才库与继续教育"))
     _append(ws5, [_("人才库状态"), _("人数")])

@@ -15,8 +15,8 @@ from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, Forbidden, ValidationFailed
 from lms.orgs.models import Institution, Region
-from lms.reports.filing import settings_for
-from lms.reports.models import AnnualWorkReport
+from reports.filing import settings_for
+from reports.models import AnnualWorkReport
 
 
 def figures(session: Session, institution: Institution, year: int) -> dict:

@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import length, number_range, optional, required
-from lms.talent.models import PoolStatus
+from talent.models import PoolStatus
 
 
 class StatusForm(FlaskForm):

@@ -20,7 +20,7 @@ from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Region, Regulator
 from lms.orgs.services import bureau_for_tier
-from lms.reports.models import ClassFiling, ReportingSettings, ResultsReport, ReviewStatus
+from reports.models import ClassFiling, ReportingSettings, ResultsReport, ReviewStatus
 from lms.templating import SHANGHAI
 
 

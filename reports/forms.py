@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import length, number_range, optional, required
-from lms.reports.models import TargetCategory
+from reports.models import TargetCategory
 
 
 class FileClassForm(FlaskForm):

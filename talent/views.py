@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms import audit
 from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
-from lms.credits import services as credit_services
+from credits import services as credit_services
 from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import DomainError, NotFound, ValidationFailed
@@ -19,17 +19,17 @@ from lms.extensions import limiter
 from lms.forms import apply_errors
 from lms.orgs.models import Region
 from lms.scoping import get_visible, visible
-from lms.talent import services
-from lms.talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
-from lms.talent.models import (
+from talent import services
+from talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
+from talent.models import (
     Appointment, Evaluation, Indicator, Notice, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry, TalentEvent,
 )
 from lms.templating import add_nav, paginate, today_local
 
-from lms.talent import api as _api  # noqa: E402,F401  (registers the API routes)
-from lms.talent import demo as _demo  # noqa: E402,F401  (registers the demo seed hook)
 
-bp = Blueprint("talent", __name__, url_prefix="/talent")
+from talent import demo as _demo  # noqa: E402,F401  (registers the demo seed hook)
+
+bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 PUBLIC_LIMIT = "30/minute"
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from lms.db import reset_write_intent, set_write_intent
 from lms.jobs.services import TZ, daily, job
-from lms.talent import services
+from talent import services
 from lms.templating import SHANGHAI
 
 

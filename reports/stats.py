@@ -14,8 +14,8 @@ from lms.auth.models import User
 from lms.domain import Role, SizeClass, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Enterprise, Region
-from lms.reports.filing import settings_for
-from lms.reports.models import AppointmentTarget, TargetCategory
+from reports.filing import settings_for
+from reports.models import AppointmentTarget, TargetCategory
 
 TREND_YEARS = 5
 
@@ -74,9 +74,9 @@ def training(session: Session, region: Region, year: int, own_only: bool = False
 
 def pool(session: Session, region: Region, year: int) -> dict:
     """The talent pool of the region by status today, and its members' continuing-education compliance for
-    ``year`` by the province's rule (lms.talent.services.standings, the roll-up's own definition)."""
-    from lms.talent.models import PoolStatus, TalentEntry
-    from lms.talent.services import standings
+    ``year`` by the province's rule (talent.services.standings, the roll-up's own definition)."""
+    from talent.models import PoolStatus, TalentEntry
+    from talent.services import standings
 
     counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
                                   .where(TalentEntry.region_id.in_(_subtree(region))).group_by(TalentEntry.status)).all())
@@ -117,7 +117,7 @@ def appointed_enterprise_ids(on: dt.date):
     has appointed one, registered or not yet)."""
     from certificates.models import Certificate, CertificateStatus
     from lms.people.models import TraineeProfile
-    from lms.talent.models import Appointment, RegistrationStatus
+    from talent.models import Appointment, RegistrationStatus
 
     end_of_day = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
     certified = (select(TraineeProfile.enterprise_id)

@@ -1,6 +1,6 @@
 """The talent pool (人才库), appointment registrations (登记表), public notices (公示), the evaluation
 indicator tree and evaluations. Certificates are referenced by plain columns (no foreign key): the
-certificates package calls ``lms.talent.services.on_certificate_issued`` and friends."""
+certificates package calls ``talent.services.on_certificate_issued`` and friends."""
 from __future__ import annotations
 
 import datetime as dt
@@ -65,7 +65,7 @@ class RegistrationStatus(LabelledEnum):
 
 class TalentEntry(Base):
     __tablename__ = "talent_entries"
-    # The pool list (lms.talent.services.pool_filter / pool_page) in one index: in the list's order (region, id:
+    # The pool list (talent.services.pool_filter / pool_page) in one index: in the list's order (region, id:
     # every list is scoped to a region and below) with the filter columns after, so that a filtered page or
     # count over 200,000 people walks this index alone, in order, without reading a row or sorting. It replaces
     # the single-column indexes on region_id (its prefix) and on status, with which SQLite fetched every row of

@@ -17,11 +17,11 @@ from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.forms import apply_errors
-from lms.reports import annual, export, filing, import_jobs, imports
-from lms.reports import api  # noqa: F401  (registers the API routes)
-from lms.reports import demo  # noqa: F401  (registers the demo seed hook)
-from lms.reports.forms import AnnualForm, DecisionForm, FileClassForm, ImportForm, SubmitResultsForm
-from lms.reports.models import AnnualWorkReport, ClassFiling, ResultImport, ResultsReport, ReviewStatus
+from reports import annual, export, filing, import_jobs, imports
+from reports import api  # noqa: F401  (registers the API routes)
+from reports import demo  # noqa: F401  (registers the demo seed hook)
+from reports.forms import AnnualForm, DecisionForm, FileClassForm, ImportForm, SubmitResultsForm
+from reports.models import AnnualWorkReport, ClassFiling, ResultImport, ResultsReport, ReviewStatus
 from lms.scoping import get_visible, visible
 from lms.templating import add_nav, paginate, today_local
 
@@ -311,4 +311,4 @@ def annual_detail(report_id: int):
     return render_template("reports/annual_detail.html", report=report)
 
 
-from lms.reports import views_regulator  # noqa: E402,F401  (the dashboard, targets and settings pages)
+from reports import views_regulator  # noqa: E402,F401  (the dashboard, targets and settings pages)

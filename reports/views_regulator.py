@@ -14,10 +14,10 @@ from lms.db import db
 from lms.domain import Role
 from lms.errors import DomainError
 from lms.orgs.models import Region
-from lms.reports import charts, export, filing, stats
-from lms.reports.forms import SettingsForm, TargetForm
-from lms.reports.models import AppointmentTarget
-from lms.reports.views import BUREAU, _fail, bp
+from reports import charts, export, filing, stats
+from reports.forms import SettingsForm, TargetForm
+from reports.models import AppointmentTarget
+from reports.views import BUREAU, _fail, bp
 from lms.scoping import get_visible
 from lms.templating import today_local
 
@@ -77,7 +77,7 @@ def dashboard():
         if top is not None and node.id == top.id:
             break
         node = node.parent
-    from lms.talent.models import PoolStatus
+    from talent.models import PoolStatus
 
     return render_template("reports/dashboard.html", d=data, tiers=tiers, crumbs=crumbs, today=today, PoolStatus=PoolStatus,
                            years=list(range(today.year, today.year - 6, -1)),

@@ -23,7 +23,7 @@ from lms import audit
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Conflict, Forbidden, ValidationFailed
-from lms.reports.models import ResultImport, ReviewStatus
+from reports.models import ResultImport, ReviewStatus
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 20000
@@ -280,7 +280,7 @@ def _require_staff_of(actor: User, klass: TrainingClass) -> None:
 
 
 def _require_report_open(session: Session, klass: TrainingClass) -> None:
-    from lms.reports.filing import results_of
+    from reports.filing import results_of
 
     report = results_of(session, klass)
     if report is not None and report.status == ReviewStatus.accepted:

@@ -1,5 +1,5 @@
 """Continuing-education rules: awarding system credits, claims for external activities, the annual report,
-a person's progress for a year. The yearly roll-up lives in ``lms.talent.services.rollup_year``."""
+a person's progress for a year. The yearly roll-up lives in ``talent.services.rollup_year``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lms import audit
 from lms.auth.models import User
-from lms.credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
+from credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
@@ -225,7 +225,7 @@ def progress(session: Session, user_id: int, year: int, province_id: int | None)
 
 
 def _after_credit_change(session: Session, user_id: int, year: int) -> None:
-    from lms.talent import services as talent
+    from talent import services as talent
 
     talent.restore_if_compliant(session, user_id, year)
 

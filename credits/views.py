@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from lms.auth.views import roles_required
 from lms.core_views import add_home_panel
-from lms.credits import services
-from lms.credits.forms import ClaimForm, ReportForm, ReviewForm, RuleForm
-from lms.credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord
+from credits import services
+from credits.forms import ClaimForm, ReportForm, ReviewForm, RuleForm
+from credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord
 from lms.db import db
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
@@ -20,7 +20,7 @@ from lms.orgs.models import Institution, Region
 from lms.scoping import get_visible, visible
 from lms.templating import add_nav, paginate, today_local
 
-bp = Blueprint("credits", __name__, url_prefix="/credits")
+bp = Blueprint("credits", __name__, url_prefix="/credits", template_folder="templates")
 REVIEWERS = (Role.regulator_admin, Role.institution_staff, Role.system_admin)
 
 
@@ -47,7 +47,7 @@ def _panel(session, user):
 
 def _province_id_of(session, user) -> int | None:
     from lms.people.models import TraineeProfile
-    from lms.talent.models import TalentEntry
+    from talent.models import TalentEntry
 
     pid = session.scalar(select(TalentEntry.province_id).where(TalentEntry.user_id == user.id))
     if pid:

@@ -56,7 +56,7 @@ class CreditRecord(Base):
     """Hours credited to a person for a year. ``source_ref`` is unique: awarding twice is a no-op."""
 
     __tablename__ = "credit_records"
-    # The roll-up reads one year's records a range of people at a time (lms.talent.services.standings): by
+    # The roll-up reads one year's records a range of people at a time (talent.services.standings): by
     # (year, user_id), covering the two columns it sums, so that no table row is read; it also serves every
     # "this year's records" query the plain year index served.
     __table_args__ = (Index("ix_credit_records_year_user_id", "year", "user_id", "subject_category", "hours"),)

@@ -15,10 +15,10 @@ from courses.models import TrainingClass
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.errors import DomainError
-from lms.reports.imports import apply_rows
-from lms.reports.models import ResultImport
+from reports.imports import apply_rows
+from reports.models import ResultImport
 
-log = logging.getLogger("lms.reports")
+log = logging.getLogger("reports")
 CHUNK = 250
 
 

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.credits import services as credits
-from lms.credits.models import ProvinceRule
+from credits import services as credits
+from credits.models import ProvinceRule
 from lms.demo import add_seed_hook
 from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
-from lms.talent import services
-from lms.talent.models import Notice, TalentEntry
+from talent import services
+from talent.models import Notice, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -67,7 +67,7 @@ def seed(session: Session, today: dt.date) -> dict:
         for k, (hours, cat) in enumerate([(64, "professional"), (30, "public")]):
             credits.award_system_credit(session, user_id=trainee.id, year=last, hours=hours, subject_category=cat,
                                         source_ref=f"demo:trainee:{last}:{k}", title=["质量管理体系建设", "质量法律制度"][k])
-        from lms.credits.models import AnnualReport
+        from credits.models import AnnualReport
 
         if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == last)) is None:
             session.add(AnnualReport(user_id=trainee.id, year=last, filed_on=dt.date(last, 12, 10),

@@ -14,8 +14,8 @@ from lms.auth.models import User
 from lms.demo import add_seed_hook
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
-from lms.reports import filing
-from lms.reports.models import AnnualWorkReport, AppointmentTarget, ReportingSettings, TargetCategory
+from reports import filing
+from reports.models import AnnualWorkReport, AppointmentTarget, ReportingSettings, TargetCategory
 
 INSTITUTION = "南通市质量技术培训中心"
 TO_FILE = "{year}年启东市首席质量官基础培训班（第二期）"
@@ -117,7 +117,7 @@ def _paper_exam(session: Session, inst: Institution, cls: TrainingClass) -> None
 
 def _annual(session: Session, today: dt.date) -> None:
     """The provincial association filed last year's report on time; Nantong's centre has not (so it is late)."""
-    from lms.reports.annual import figures
+    from reports.annual import figures
 
     inst = session.scalar(select(Institution).where(Institution.name == "江苏省质量协会培训部"))
     year = today.year - 1

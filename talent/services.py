@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 
 from lms import audit
 from lms.auth.models import User
-from lms.credits import services as credits
-from lms.credits.models import AnnualReport, CreditRecord, ProvinceRule, SubjectCategory, YearStanding
+from credits import services as credits
+from credits.models import AnnualReport, CreditRecord, ProvinceRule, SubjectCategory, YearStanding
 from lms.db import utcnow
 from lms.domain import Role, Tier
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.notifications.services import notify
 from lms.pii import mask_id_number
-from lms.talent.models import (
+from talent.models import (
     Appointment, Cause, Evaluation, EvaluationScore, Indicator, Notice, NoticeCertificate, NoticeEntry,
     PoolStatus, RegistrationStatus, TalentCertificate, TalentEntry, TalentEvent,
 )

@@ -10,7 +10,7 @@ from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, p
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
-from lms.reports import filing, imports
+from reports import filing, imports
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
 
@@ -138,7 +138,7 @@ ANNUAL = schema("AnnualWorkReport", {"type": "object", "properties": {
 @api_route("/reports/annual", summary="列出可见的年度工作报告（机构：本机构；监管部门：本地区及下级）", roles=READERS,
            response=paged_schema(ANNUAL), query=PAGE_QUERY, tags=("reports",))
 def api_annual_reports():
-    from lms.reports.models import AnnualWorkReport
+    from reports.models import AnnualWorkReport
 
     stmt = visible(AnnualWorkReport, current_api_user()).order_by(AnnualWorkReport.year.desc(), AnnualWorkReport.id)
     return paged(db.session, stmt, lambda r: {"id": r.id, "institution": r.institution.name, "year": r.year,

@@ -1,15 +1,14 @@
-"""API endpoints of the talent pool and continuing education (imported by ``lms.talent.views``)."""
+"""API endpoints of the talent pool and continuing education (imported by ``talent.views``)."""
 from __future__ import annotations
 
 from flask import jsonify, request
 
 from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
-from lms.credits import services as credit_services
 from lms.db import db
 from lms.domain import Role
 from lms.pii import mask_id_number
 from lms.scoping import get_visible, visible
-from lms.talent.models import PoolStatus, TalentEntry
+from talent.models import PoolStatus, TalentEntry
 from lms.templating import today_local
 
 ADMINS = (Role.regulator_admin, Role.system_admin)
@@ -20,10 +19,6 @@ EntrySchema = schema("TalentEntry", {"type": "object", "properties": {
     "highest_tier": {"type": "string", "nullable": True}, "status": {"type": "string", "enum": [s.value for s in PoolStatus]},
     "status_cause": {"type": "string"}, "stars": {"type": "integer", "nullable": True},
     "certificates": {"type": "array", "items": {"type": "object"}}}})
-ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
-    "year": {"type": "integer"}, "total": {"type": "number"}, "professional": {"type": "number"},
-    "public": {"type": "number"}, "required": {"type": "integer"}, "professional_min": {"type": "integer"},
-    "report_filed": {"type": "boolean"}, "compliant": {"type": "boolean"}}})
 
 
 def entry_json(e: TalentEntry) -> dict:
@@ -50,16 +45,3 @@ def talent_entries():
 @api_route("/talent/entries/<int:entry_id>", summary="人才库条目", response=EntrySchema, tags=("talent",))
 def talent_entry(entry_id: int):
     return jsonify(entry_json(get_visible(db.session, TalentEntry, entry_id, current_api_user())))
-
-
-@api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
-           query=[{"name": "year", "in": "query", "schema": {"type": "integer"}}], tags=("credits",))
-def credits_progress():
-    from lms.credits.views import _province_id_of
-
-    user = current_api_user()
-    year = request.args.get("year", today_local().year, type=int)
-    p = credit_services.progress(db.session, user.id, year, _province_id_of(db.session, user))
-    return jsonify({"year": p.year, "total": p.total, "professional": p.professional, "public": p.public,
-                    "required": p.required, "professional_min": p.professional_min, "report_filed": p.report_filed,
-                    "compliant": p.compliant})

@@ -1,0 +1,28 @@
+"""API endpoints of continuing education (registered by ``credits.wiring``)."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from credits import services as credit_services
+from lms.api import api_route, current_api_user, schema
+from lms.db import db
+from lms.domain import Role
+from lms.templating import today_local
+
+ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
+    "year": {"type": "integer"}, "total": {"type": "number"}, "professional": {"type": "number"},
+    "public": {"type": "number"}, "required": {"type": "integer"}, "professional_min": {"type": "integer"},
+    "report_filed": {"type": "boolean"}, "compliant": {"type": "boolean"}}})
+
+
+@api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
+           query=[{"name": "year", "in": "query", "schema": {"type": "integer"}}], tags=("credits",))
+def credits_progress():
+    from credits.views import _province_id_of
+
+    user = current_api_user()
+    year = request.args.get("year", today_local().year, type=int)
+    p = credit_services.progress(db.session, user.id, year, _province_id_of(db.session, user))
+    return jsonify({"year": p.year, "total": p.total, "professional": p.professional, "public": p.public,
+                    "required": p.required, "professional_min": p.professional_min, "report_filed": p.report_filed,
+                    "compliant": p.compliant})
