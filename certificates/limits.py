@@ -7,15 +7,15 @@ from lms.extensions import limiter
 
 
 def verify_limit() -> str:
-    return current_app.config.get("CERT_VERIFY_RATE_LIMIT", "1000 per hour")
+    return current_app.config["CERT_VERIFY_RATE_LIMIT"]
 
 
 def holder_limit() -> str:
-    return current_app.config.get("CERT_HOLDER_CHECK_RATE_LIMIT", "20 per hour")
+    return current_app.config["CERT_HOLDER_CHECK_RATE_LIMIT"]
 
 
 def holder_per_certificate_limit() -> str:
-    return current_app.config.get("CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT", "30 per day")
+    return current_app.config["CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT"]
 
 
 # One budget per address for the page and the JSON: enumerating ids through either costs the same.

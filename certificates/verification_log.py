@@ -15,6 +15,7 @@ import os
 import threading
 import time
 
+from flask import current_app
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
@@ -81,6 +82,5 @@ atexit.register(writer.flush)
 def batched_log() -> bool:
     """Whether the current app batches the log: yes unless configured otherwise or testing (a test's database
     session must see the row it caused)."""
-    from flask import current_app
-
-    return bool(current_app.config.get("CERT_VERIFY_LOG_BATCHED", not current_app.testing))
+    configured = current_app.config["CERT_VERIFY_LOG_BATCHED"]
+    return (not current_app.testing) if configured is None else bool(configured)

@@ -80,4 +80,14 @@ DEFAULTS: dict = {
     # Argon2id cost: the library's defaults (RFC 9106 low-memory profile).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
+    # Long work started by a request (certificate issuing, imports) runs in a background thread
+    # (lms.jobs.background); True runs it inside the request instead (tests).
+    "BACKGROUND_INLINE": False,
+    # Public certificate verification: per-address limits of the verify page and JSON, and of the holder check
+    # (typing the holder's ID number), overall and per certificate.
+    "CERT_VERIFY_RATE_LIMIT": "1000 per hour",
+    "CERT_HOLDER_CHECK_RATE_LIMIT": "20 per hour",
+    "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "30 per day",
+    # Verification log rows are written in batches by a background flusher; None = batched unless testing.
+    "CERT_VERIFY_LOG_BATCHED": None,
 }

@@ -3,14 +3,18 @@ request or job. Imports nothing from the feature packages."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import random
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -76,6 +80,97 @@ def reset_write_intent(token) -> None:
     _write_intent.reset(token)
 
 
+log = logging.getLogger("lms.db")
+T = TypeVar("T")
+
+# ---------------------------------------------------------------- the one transaction helper
+# Hot paths (the check-in, the exam's start/save/submit) and background work read first and write briefly:
+#   with reads_first(session): ...reads...; result = write_phase(session, lambda: ...writes...)
+# ``reads_first`` keeps the reads in deferred transactions (no SQLite write lock, no autoflush); ``write_phase``
+# ends the read transaction, keeping every loaded object and its pending changes, runs the writes in a write
+# transaction of their own (SQLite: BEGIN IMMEDIATE) and commits, retrying a bounded number of times when SQLite
+# says the database is busy or PostgreSQL reports a serialization failure or a deadlock. A deferred transaction is
+# never upgraded to a write (that fails at once on SQLite when another process committed since its snapshot), so
+# what the read phase decided must be re-checked by the writes themselves (conditional UPDATE, unique index).
+WRITE_TRIES = 8
+_PG_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Is this database error a transient conflict that the same transaction, run again, can get past?"""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE:
+        return True
+    text = str(exc.orig).lower()
+    return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def retrying(fn: Callable[[], T], tries: int = WRITE_TRIES) -> T:
+    """Call ``fn`` (a whole transaction: it opens, writes and commits its own session) again after a transient
+    conflict, with a short growing, jittered pause; the last failure is raised."""
+    for i in range(tries):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if not is_retryable(exc) or i == tries - 1:
+                raise
+            time.sleep(0.02 * (2 ** min(i, 5)) + random.random() * 0.03)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def reads_first(session: Session) -> Iterator[None]:
+    """Within: transactions start deferred (SQLite ``BEGIN``), whatever the request method, and queries do
+    not autoflush: a pending change would otherwise be written inside the read transaction, the very upgrade
+    this avoids. Pending changes are written by ``write_phase``."""
+    token = set_write_intent(False)
+    try:
+        with session.no_autoflush:
+            yield
+    finally:
+        reset_write_intent(token)
+
+
+def end_reads(session: Session) -> None:
+    """End the session's read transaction without flushing and without expiring what it loaded: loaded objects
+    and their unflushed changes stay in the session, and the next flush writes them."""
+    if not session.in_transaction():
+        return
+    if not (session.new or session.dirty or session.deleted) and not session.expire_on_commit:
+        session.commit()  # a read-only transaction: nothing is written, the loaded objects stay loaded
+        return
+    kept = list(session.identity_map.values()) + list(session.new)
+    session.expunge_all()
+    session.rollback()
+    session.add_all(kept)
+
+
+def write_phase(session: Session, fn: Callable[[], T], tries: int = WRITE_TRIES) -> T:
+    """End the read transaction, then run ``fn`` in a write transaction and commit, retrying on a transient
+    conflict (``is_retryable``); on any other error roll back and raise. Services never commit: this is for
+    request and job boundaries. ``fn`` must be safe to run again (it re-reads what it writes against)."""
+    end_reads(session)
+    token = set_write_intent(True)
+    try:
+        for i in range(tries):
+            try:
+                result = fn()
+                session.commit()
+                return result
+            except DBAPIError as exc:
+                session.rollback()
+                if not is_retryable(exc) or i == tries - 1:
+                    raise
+                time.sleep(0.02 * (2 ** min(i, 5)) + random.random() * 0.03)
+            except BaseException:
+                session.rollback()
+                raise
+        raise AssertionError("unreachable")
+    finally:
+        reset_write_intent(token)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
@@ -117,8 +212,6 @@ class Database:
 
     @staticmethod
     def _mark_writes() -> None:
-        from flask import request
-
         g.write_intent_token = set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @staticmethod
@@ -165,10 +258,6 @@ class Database:
 
     @staticmethod
     def _run_deferred(fn) -> None:
-        import logging
-
-        from sqlalchemy.exc import OperationalError
-
         token = set_write_intent(True)
         session = Database._state().sessionmaker()
         try:
@@ -176,10 +265,10 @@ class Database:
             session.commit()
         except OperationalError as exc:  # the database busy or away: the next request records it
             session.rollback()
-            logging.getLogger("lms.db").warning("deferred write dropped: %s", type(exc.orig).__name__)
+            log.warning("deferred write dropped: %s", type(exc.orig).__name__)
         except Exception:
             session.rollback()
-            logging.getLogger("lms.db").exception("deferred write failed")
+            log.exception("deferred write failed")
         finally:
             session.close()
             reset_write_intent(token)

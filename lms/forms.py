@@ -1,12 +1,21 @@
-"""Form helpers shared by the features: Chinese validator messages and service-error mapping."""
+"""Form helpers shared by the features: Chinese validator messages, select choices, service-error mapping and
+the one block every form view runs (``submit``)."""
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable, TypeVar
+
+from flask import flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 from wtforms import validators
+from wtforms.fields.choices import SelectChoice
 
-from lms.errors import ValidationFailed
+from lms.db import db
+from lms.errors import DomainError, Forbidden, NotFound, ValidationFailed
+
+T = TypeVar("T")
 
 
 def required():
@@ -55,3 +64,42 @@ def errors_of(form) -> dict[str, str]:
     if getattr(form, "form_errors", None):
         out["_form"] = "；".join(str(e) for e in form.form_errors)
     return out
+
+
+def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """Select options from ``(value, label)`` pairs, in the shape WTForms keeps supporting (SelectChoice)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def submit(form: FlaskForm | None, action: Callable[[], T], *, success: str | None = None,
+           redirect_to: str | Callable[[T], str] | None = None, domain_errors: str = "flash") -> Response | None:
+    """The block every form view runs once its input is valid: call the service (``action``); on
+    ``ValidationFailed`` roll back and put the field errors on the form; on ``DomainError`` roll back and say
+    why (a flash, or with ``domain_errors="form"`` a form-level error shown beside the fields); otherwise commit,
+    flash ``success`` and redirect to ``redirect_to`` (a URL, or a function of the service's result). Returns the
+    redirect, or None when the page should render again with the errors. NotFound and Forbidden pass through to
+    the error pages."""
+    try:
+        result = action()
+    except (NotFound, Forbidden):
+        raise  # the error pages answer these (and audit an out-of-scope access)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        if form is not None:
+            apply_errors(form, exc)
+        else:
+            flash("；".join(exc.errors.values()), "danger")
+        return None
+    except DomainError as exc:
+        db.session.rollback()
+        if form is not None and domain_errors == "form":
+            form.form_errors.append(exc.message)
+        else:
+            flash(exc.message, "danger")
+        return None
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    if redirect_to is None:
+        return None
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)

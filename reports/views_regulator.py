@@ -14,7 +14,8 @@ from lms.db import db
 from lms.domain import Role
 from lms.errors import DomainError
 from lms.orgs.models import Region
-from reports import charts, export, filing, stats
+from lms import charts
+from reports import export, filing, stats
 from reports.forms import SettingsForm, TargetForm
 from reports.models import AppointmentTarget
 from reports.views import BUREAU, _fail, bp

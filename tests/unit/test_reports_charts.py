@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from reports import charts
+from lms import charts
 
 
 def test_bar_chart_with_targets_is_plain_svg():
