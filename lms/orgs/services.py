@@ -47,6 +47,15 @@ def ensure_region(session: Session, code: str, name: str, parent: Region | None 
     return region
 
 
+def province_of(session: Session, region: Region | int) -> Region:
+    """The province a region belongs to (itself for a province): the one answer every feature uses."""
+    if isinstance(region, int):
+        region = session.get(Region, region)
+    if region.parent_id is None:
+        return region
+    return session.scalar(select(Region).where(Region.code == region.province_code))
+
+
 def regulator_of(session: Session, region: Region) -> Regulator | None:
     return session.scalar(select(Regulator).where(Regulator.region_id == region.id))
 
