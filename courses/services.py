@@ -34,6 +34,18 @@ ALLOWED_TAGS = {
 }
 
 
+def is_class_staff(user, klass: TrainingClass) -> bool:
+    """Is ``user`` staff of the institution that runs ``klass``: the one rule for who manages a class (roll, attendance,
+    results, filings, certificates)."""
+    return user.role == Role.institution_staff and user.institution_id == klass.institution_id
+
+
+def require_class_staff(user, klass: TrainingClass, message: str | None = None) -> None:
+    """Refuse (Forbidden) unless ``user`` is staff of the class's institution (``is_class_staff``)."""
+    if not is_class_staff(user, klass):
+        raise Forbidden(message or _("只有开班机构的工作人员可以进行此操作"))
+
+
 def render_markdown(text: str) -> str:
     """Markdown → HTML, sanitised with nh3: scripts, event handlers, styles and ``javascript:`` links go;
     links get rel=noopener noreferrer."""

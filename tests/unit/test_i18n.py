@@ -4,6 +4,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from lms.features import FEATURES
+
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
@@ -11,7 +13,7 @@ METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 def _ids():
     ids = set()
-    for sub in ("lms", "courses", "exams", "certificates"):
+    for sub in ("lms", *FEATURES):
         if not (ROOT / sub).exists():
             continue
         for _fn, _ln, msg, _c, _ctx in extract_from_dir(str(ROOT / sub), METHODS, keywords=KEYWORDS):
