@@ -52,9 +52,6 @@ class User(Base):
     def get_id(self) -> str | None:
         return self.current_session_id
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.institution_staff, Role.regulator_admin, Role.system_admin)

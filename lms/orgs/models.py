@@ -144,18 +144,4 @@ def _institution_scope(user):
     return False
 
 
-@scope_rule(Enterprise)
-def _enterprise_scope(user):
-    if user.role == Role.system_admin:
-        return True
-    if user.role == Role.regulator_admin:
-        return Enterprise.region_id.in_(region_subtree_ids(user))
-    if user.role == Role.trainee:
-        from lms.people.models import TraineeProfile
-
-        own = select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == user.id).scalar_subquery()
-        return Enterprise.id == own
-    return False
-
-
-
+# Enterprise's scope rule is in lms.people.models: a trainee sees the enterprise of their own profile.

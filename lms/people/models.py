@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, false, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -11,7 +11,6 @@ from lms.domain import EducationLevel, Gender, QualityQualification, Role, Title
 from lms.orgs.models import Enterprise, region_subtree_ids
 from lms.pii import EncryptedText, mask_id_number, mask_phone
 from lms.scoping import scope_rule
-from sqlalchemy import select
 
 
 class TraineeProfile(Base):
@@ -59,10 +58,6 @@ class TraineeProfile(Base):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
-
-    def age_on(self, day: dt.date) -> int:
-        b = self.birth_date
-        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
 class PledgeSignature(Base):
@@ -112,8 +107,6 @@ def add_staff_profile_rule(fn) -> None:
 
 
 def _extra_staff_rule(user):
-    from sqlalchemy import false, or_
-
     conds = [fn(user) for fn in _staff_rules]
     return or_(*conds) if conds else false()
 
@@ -123,3 +116,17 @@ def _pledge_scope(user):
     if user.role == Role.system_admin:
         return True
     return PledgeSignature.user_id == user.id
+
+
+# Declared here rather than beside Enterprise (lms.orgs.models): a trainee sees the enterprise of their own
+# profile, and the organisations know nothing of profiles (people imports orgs, never the other way round).
+@scope_rule(Enterprise)
+def _enterprise_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return Enterprise.region_id.in_(region_subtree_ids(user))
+    if user.role == Role.trainee:
+        own = select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == user.id).scalar_subquery()
+        return Enterprise.id == own
+    return False
