@@ -1,29 +1,31 @@
 """Running the jobs: ``flask --app wsgi scheduler`` (exactly one such process, whatever the number of web
-workers) and ``flask --app wsgi run-job ID``. Web workers never start a scheduler."""
+workers) and ``flask --app wsgi run-job ID``. Web workers never start a scheduler; the admin page's "run now"
+runs one job as background work (``lms.jobs.views``)."""
 from __future__ import annotations
 
 import logging
 
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+import lms.jobs.builtin  # noqa: F401  (registers the platform's own jobs)
+from lms import features
+from lms.jobs import services
 
 log = logging.getLogger("lms.scheduler")
 LEASE = "scheduler"
 LEASE_SECONDS = 90
 
 
-def _load_jobs() -> None:
-    # Importing the feature job modules registers their jobs.
-    import lms.jobs.builtin  # noqa: F401
-    from lms import features
-
+def load_jobs() -> None:
+    """Register every job: the platform's (imported above) and each feature's ``jobs`` module."""
     features.import_jobs()
 
 
 def run_now(app: Flask, job_id: str) -> str:
-    from lms.jobs import services
-
-    _load_jobs()
+    """Run one job in this process (``flask run-job``) and say how it went."""
+    load_jobs()
     if job_id not in services.REGISTRY:
         return f"unknown job {job_id}; known: {', '.join(sorted(services.REGISTRY))}"
     with app.app_context():
@@ -32,12 +34,8 @@ def run_now(app: Flask, job_id: str) -> str:
 
 
 def run_blocking(app: Flask) -> None:
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    from lms.jobs import services
-
-    _load_jobs()
+    """Fire the jobs on their triggers until stopped; only the holder of the lease runs them."""
+    load_jobs()
     holder = services.holder_id()
     factory = app.extensions["lms_db"].sessionmaker
     sched = BlockingScheduler(timezone=services.TZ, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})

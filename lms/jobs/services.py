@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Job] = {}
 
 
 def job(job_id: str, trigger: BaseTrigger, description: str) -> Callable:
+    """Register the decorated ``fn(session, now) -> dict`` as the job ``job_id``, fired by ``trigger``."""
     def deco(fn):
         REGISTRY[job_id] = Job(job_id, fn, trigger, description)
         return fn
@@ -42,10 +44,12 @@ def job(job_id: str, trigger: BaseTrigger, description: str) -> Callable:
 
 
 def daily(hour: int, minute: int = 0) -> CronTrigger:
+    """A trigger firing every day at ``hour:minute`` China time."""
     return CronTrigger(hour=hour, minute=minute, timezone=TZ)
 
 
 def holder_id() -> str:
+    """This process's name in run records and the scheduler lease: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -74,42 +78,61 @@ def acquire_lease(session: Session, name: str, holder: str, seconds: int, now: d
         return False
 
 
-def run_job(session_factory: Callable[[], Session], job_id: str, *, trigger: str = "schedule", now: dt.datetime | None = None) -> JobRun:
-    """Run one job in its own transaction and record the run in another, so a failure is recorded too."""
-    j = REGISTRY[job_id]
-    now = now or utcnow()
+@contextmanager
+def _as_writer() -> Iterator[None]:
     # Jobs write: on SQLite their transactions take the write lock when they begin. A deferred transaction that
     # read first would fail at its first write if a web request committed in between (lms.db).
     token = set_write_intent(True)
     try:
-        return _run(session_factory, j, job_id, trigger, now)
+        yield
     finally:
         reset_write_intent(token)
 
 
-def _run(session_factory, j, job_id: str, trigger: str, now: dt.datetime) -> JobRun:
-    with session_factory() as s:
-        run = JobRun(job_id=job_id, trigger=trigger, holder=holder_id(), started_at=utcnow())
-        s.add(run)
+def start_run(session: Session, job_id: str, trigger: str) -> JobRun:
+    """Record that a run of ``job_id`` begins (status "running"), so the jobs page shows it; the caller commits."""
+    run = JobRun(job_id=job_id, trigger=trigger, holder=holder_id(), started_at=utcnow())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_job(session_factory: Callable[[], Session], job_id: str, *, trigger: str = "schedule",
+            now: dt.datetime | None = None) -> JobRun:
+    """Run one job here and now: its run is recorded first, then run and its outcome recorded (``finish_run``)."""
+    REGISTRY[job_id]  # an unknown job raises KeyError before anything is recorded
+    now = now or utcnow()
+    with _as_writer(), session_factory() as s:
+        run_id = start_run(s, job_id, trigger).id
         s.commit()
-        run_id = run.id
-    status, result = "ok", {}
-    with session_factory() as s:
-        try:
-            result = j.func(s, now) or {}
+    return finish_run(session_factory, run_id, now)
+
+
+def finish_run(session_factory: Callable[[], Session], run_id: int, now: dt.datetime | None = None) -> JobRun:
+    """Run the job of a recorded run in its own transaction and record the outcome in another, so that a
+    failure is recorded too. The admin page's "run now" launches this as background work (lms.jobs.background)."""
+    now = now or utcnow()
+    with _as_writer():
+        with session_factory() as s:
+            job_id = s.get(JobRun, run_id).job_id
+        status, result = "ok", {}
+        with session_factory() as s:
+            try:
+                result = REGISTRY[job_id].func(s, now) or {}
+                s.commit()
+            except Exception as exc:  # recorded, then the scheduler goes on with the next job
+                s.rollback()
+                log.exception("job %s failed", job_id)
+                status, result = "error", {"error": type(exc).__name__, "message": str(exc)[:500]}
+        with session_factory() as s:
+            run = s.get(JobRun, run_id)
+            run.status, run.result, run.finished_at = status, result, utcnow()
             s.commit()
-        except Exception as exc:  # recorded, then the scheduler goes on with the next job
-            s.rollback()
-            log.exception("job %s failed", job_id)
-            status, result = "error", {"error": type(exc).__name__, "message": str(exc)[:500]}
-    with session_factory() as s:
-        run = s.get(JobRun, run_id)
-        run.status, run.result, run.finished_at = status, result, utcnow()
-        s.commit()
-        return run
+            return run
 
 
 def last_runs(session: Session) -> dict[str, JobRun]:
+    """The latest recorded run of every registered job (None for a job that never ran)."""
     out: dict[str, JobRun] = {}
     for job_id in REGISTRY:
         out[job_id] = session.scalar(
@@ -119,6 +142,7 @@ def last_runs(session: Session) -> dict[str, JobRun]:
 
 
 def next_fire(job_id: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the job's trigger fires next after ``now``."""
     now = now or utcnow()
     return REGISTRY[job_id].trigger.get_next_fire_time(None, now)
 

@@ -53,9 +53,9 @@ def test_purge_job_is_idempotent(app, db, world):
 
 
 def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
-    from lms.scheduler import _load_jobs
+    from lms.scheduler import load_jobs
 
-    _load_jobs()
+    load_jobs()
     now = utcnow()
     assert "purge-sessions" in services.missed(db, now)
     db.add(JobRun(job_id="purge-sessions", started_at=now - dt.timedelta(hours=1), status="ok"))
@@ -66,9 +66,9 @@ def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
 
 def test_jobs_page_shows_run_status_in_the_users_language(app, client, db, login_as, world):
     factory = app.extensions["lms_db"].sessionmaker
-    from lms.scheduler import _load_jobs
+    from lms.scheduler import load_jobs
 
-    _load_jobs()
+    load_jobs()
     services.run_job(factory, "purge-sessions", trigger="manual")
     login_as("sys")
     html = client.get("/admin/jobs/").get_data(as_text=True)
@@ -95,3 +95,28 @@ def test_jobs_and_background_sessions_run_as_writers(app, db):
         seen.append(_write_intent.get())
     assert seen == [True, True]
     assert _write_intent.get() is False  # and restored afterwards
+
+
+def test_run_now_on_the_jobs_page_is_background_work(app, client, db, login_as, world, monkeypatch):
+    """"立即运行" records the run and commits before the job starts, then hands it to lms.jobs.background: the
+    job's own write transactions never wait for the request's lock ("database is locked" when it ran inline)."""
+    from lms.jobs import background
+    from tests.conftest import post_form
+
+    launched = []
+    real_launch = background.launch
+
+    def spy(app_, name, work, *args):
+        launched.append((name, work, db.scalar(select(JobRun.status).where(JobRun.id == args[0]))))
+        return real_launch(app_, name, work, *args)
+
+    monkeypatch.setattr(background, "launch", spy)
+    monkeypatch.setitem(app.config, "BACKGROUND_INLINE", True)
+    login_as("sys")
+    resp = post_form(client, "/admin/jobs/purge-sessions/run", {}, token_from="/admin/jobs/")
+    assert resp.status_code == 302
+    assert launched == [("job-purge-sessions", services.finish_run, "running")]
+    run = db.scalar(select(JobRun).where(JobRun.job_id == "purge-sessions", JobRun.trigger == "manual"))
+    assert run.status == "ok" and run.finished_at is not None
+    assert post_form(client, "/admin/jobs/no-such-job/run", {}, token_from="/admin/jobs/").status_code == 302
+    assert len(launched) == 1

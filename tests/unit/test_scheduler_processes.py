@@ -37,9 +37,9 @@ def test_four_gunicorn_workers_and_two_schedulers_run_each_job_once(database_url
     engine = make_engine(url)
     try:
         from lms.jobs import services
-        from lms.scheduler import _load_jobs
+        from lms.scheduler import load_jobs
 
-        _load_jobs()
+        load_jobs()
         expected = set(services.REGISTRY)
         deadline = time.monotonic() + 60
         ok = False
