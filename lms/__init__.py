@@ -6,11 +6,27 @@ generates secrets or starts the scheduler: those are separate steps (see the REA
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lms import audit, cli, core_views, features, pii, templating, web
 from lms import config as config_module
+from lms.api import api_bp
+from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
+from lms.auth import services as auth_services
+from lms.auth import views as auth_views
+from lms.db import db
+from lms.extensions import babel, bootstrap, csrf, limiter, login_manager, select_locale
+from lms.jobs import views as jobs_views
+from lms.notifications import views as notifications_views
+from lms.orgs import api as _orgs_api  # noqa: F401  (the organisations' API routes)
+from lms.orgs import views as orgs_views
+from lms.people import api as _people_api  # noqa: F401  (the trainee profiles' API routes)
+from lms.people import views as people_views
 
 
 def create_app(config: dict | None = None, **overrides) -> Flask:
+    """Build one application: configuration, extensions, the platform's blueprints and every feature's."""
     app = Flask(__name__, instance_path=str(config_module.instance_path()), instance_relative_config=False)
     app.config.update(config_module.DEFAULTS)
     app.config.update(config_module.load())
@@ -21,18 +37,10 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
         if not app.config.get(name):
             raise config_module.MissingSecret(name)
 
-    from lms import pii
-
     pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
     if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-
-    from lms import web
-    from lms.db import db
-    from lms.extensions import babel, bootstrap, csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
     csrf.init_app(app)
@@ -40,24 +48,11 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     bootstrap.init_app(app)
     limiter.init_app(app)
     web.init_app(app)
-
-    from lms import audit
-
     audit.set_request_id_provider(web.current_request_id)
-
-    from lms.auth import services as auth_services
-    from lms.auth import views as auth_views
-
     auth_services.configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
     auth_views.init_login(app, login_manager)
-
     _register_blueprints(app)
-
-    from lms import cli
-
     cli.init_app(app)
-    from lms import templating
-
     templating.init_app(app)
     return app
 
@@ -68,27 +63,17 @@ def warm_up(app: Flask) -> None:
     its first ~20 requests in 1-2.5 s; with 5 workers that was the whole first burst of a check-in (and
     ``max_requests`` restarts workers in production). gunicorn.conf.py calls it in the master (``when_ready``),
     before the workers are forked from it."""
-    from sqlalchemy.orm import configure_mappers
-
     configure_mappers()
     for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
         app.jinja_env.get_template(name)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from lms import features
-    from lms.api import api_bp
-    from lms.api import endpoints  # noqa: F401  (the API's own routes: the document and the caller)
-    from lms.auth.views import bp as auth_bp
-    from lms.core_views import bp as core_bp
-    from lms.jobs.views import bp as jobs_bp
-    from lms.notifications.views import bp as notifications_bp
-    from lms.orgs import api as _orgs_api  # noqa: F401
-    from lms.orgs.views import bp as orgs_bp
-    from lms.people import api as _people_api  # noqa: F401
-    from lms.people.views import bp as people_bp
-
-    for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, notifications_bp):
-        app.register_blueprint(bp)
+    for module in (core_views, auth_views, people_views, orgs_views, jobs_views, notifications_views):
+        app.register_blueprint(module.bp)
+    for nav in (orgs_views.nav, jobs_views.nav, notifications_views.nav):
+        templating.add_nav(nav)
+    for panel in (core_views.platform_panels, notifications_views.home_panel):
+        core_views.add_home_panel(panel)
     features.init_app(app)  # feature blueprints, and their API routes added to api_bp before it is registered
     app.register_blueprint(api_bp)

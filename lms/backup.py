@@ -20,6 +20,8 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import Engine, make_url
 
+from lms.db import make_engine
+
 MANIFEST = "manifest.json"
 
 
@@ -103,8 +105,6 @@ def backup(engine: Engine, url: str, upload_dir: str, out_dir: str, now: dt.date
 
 
 def _sqlite_engine(path: Path) -> Engine:
-    from lms.db import make_engine
-
     return make_engine(f"sqlite:///{path}")
 
 

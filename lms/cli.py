@@ -1,114 +1,127 @@
 """Operator commands: ``flask --app wsgi <command>``."""
 from __future__ import annotations
 
-import click
-from flask import Flask
-from sqlalchemy import select
+from pathlib import Path
 
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from lms import backup, demo, scheduler
+from lms.auth import services
+from lms.auth.models import User
 from lms.db import db
 from lms.domain import Role
+from lms.errors import DomainError, ValidationFailed
+from lms.orgs.models import Institution, Region
+from lms.templating import today_local
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the demo data (idempotent)."""
+    with db.job_session() as session:
+        counts = demo.seed(session, today_local())
+    click.echo("demo data: " + ", ".join(f"{k}+{v}" for k, v in counts.items()))
+
+
+@click.command("create-user")
+@click.option("--username", prompt=True)
+@click.option("--display-name", prompt="Display name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
+@click.option("--region-code", default="", help="GB/T 2260 code, for regulator admins")
+@click.option("--institution-code", default="", help="unified social credit code, for institution staff")
+@click.password_option()
+@with_appcontext
+def create_user(username, display_name, role, region_code, institution_code, password):
+    """Create an account (trainees register themselves on the site)."""
+    with db.job_session() as session:
+        region = session.scalar(select(Region).where(Region.code == region_code)) if region_code else None
+        inst = (
+            session.scalar(select(Institution).where(Institution.credit_code == institution_code.upper()))
+            if institution_code
+            else None
+        )
+        try:
+            user = services.create_user(
+                session, username=username, password=password, display_name=display_name, role=Role(role),
+                region=region, institution=inst,
+            )
+        except ValidationFailed as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        except DomainError as exc:
+            raise click.ClickException(exc.message)
+        click.echo(f"created user {user.username} ({user.role.value})")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", help="a label for the token")
+@with_appcontext
+def create_token(username, name):
+    """Print a new API bearer token for USERNAME (shown once; only its hash is stored)."""
+    with db.job_session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no such user: {username}")
+        _tok, clear = services.create_token(session, user, name)
+    click.echo(clear)
+
+
+def _engine() -> Engine:
+    return current_app.extensions["lms_db"].engine
+
+
+@click.command("backup")
+@click.option("--output", default=None, help="folder for the archive (default: instance/backups)")
+@with_appcontext
+def backup_cmd(output):
+    """Write a consistent backup (database + uploaded files) as one .tar.gz."""
+    cfg = current_app.config
+    out = output or str(Path(current_app.instance_path) / "backups")
+    path = backup.backup(_engine(), cfg["DATABASE_URL"], cfg["UPLOAD_DIR"], out)
+    click.echo(str(path))
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def restore_cmd(archive, yes):
+    """Replace the database and uploaded files with ARCHIVE's (stop the web and scheduler first)."""
+    manifest = backup.read_manifest(archive)
+    if not yes:
+        click.confirm(f"Replace ALL current data with the backup of {manifest['created_at']}?", abort=True)
+    try:
+        backup.restore(_engine(), current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], archive)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc))
+    total = sum(manifest["row_counts"].values())
+    click.echo(f"restored {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_cmd():
+    """Run the scheduled jobs in this process (run exactly one of these)."""
+    scheduler.run_blocking(current_app._get_current_object())
+
+
+@click.command("run-job")
+@click.argument("job_id")
+@with_appcontext
+def run_job(job_id):
+    """Run one scheduled job now."""
+    click.echo(scheduler.run_now(current_app._get_current_object(), job_id))
+
+
+COMMANDS = (seed_demo, create_user, create_token, backup_cmd, restore_cmd, scheduler_cmd, run_job)
 
 
 def init_app(app: Flask) -> None:
-    @app.cli.command("seed-demo")
-    def seed_demo():
-        """Load the demo data (idempotent)."""
-        from lms import demo
-        from lms.templating import today_local
-
-        with db.job_session() as session:
-            counts = demo.seed(session, today_local())
-        click.echo("demo data: " + ", ".join(f"{k}+{v}" for k, v in counts.items()))
-
-    @app.cli.command("create-user")
-    @click.option("--username", prompt=True)
-    @click.option("--display-name", prompt="Display name")
-    @click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
-    @click.option("--region-code", default="", help="GB/T 2260 code, for regulator admins")
-    @click.option("--institution-code", default="", help="unified social credit code, for institution staff")
-    @click.password_option()
-    def create_user(username, display_name, role, region_code, institution_code, password):
-        """Create an account (trainees register themselves on the site)."""
-        from lms.auth import services
-        from lms.errors import DomainError, ValidationFailed
-        from lms.orgs.models import Institution, Region
-
-        with db.job_session() as session:
-            region = session.scalar(select(Region).where(Region.code == region_code)) if region_code else None
-            inst = (
-                session.scalar(select(Institution).where(Institution.credit_code == institution_code.upper()))
-                if institution_code
-                else None
-            )
-            try:
-                user = services.create_user(
-                    session, username=username, password=password, display_name=display_name, role=Role(role),
-                    region=region, institution=inst,
-                )
-            except ValidationFailed as exc:
-                raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
-            except DomainError as exc:
-                raise click.ClickException(exc.message)
-            click.echo(f"created user {user.username} ({user.role.value})")
-
-    @app.cli.command("create-token")
-    @click.argument("username")
-    @click.option("--name", default="cli", help="a label for the token")
-    def create_token(username, name):
-        """Print a new API bearer token for USERNAME (shown once; only its hash is stored)."""
-        from lms.auth import services
-        from lms.auth.models import User
-
-        with db.job_session() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise click.ClickException(f"no such user: {username}")
-            _tok, clear = services.create_token(session, user, name)
-        click.echo(clear)
-
-    @app.cli.command("backup")
-    @click.option("--output", default=None, help="folder for the archive (default: instance/backups)")
-    def backup_cmd(output):
-        """Write a consistent backup (database + uploaded files) as one .tar.gz."""
-        from pathlib import Path
-
-        from lms import backup
-
-        out = output or str(Path(app.instance_path) / "backups")
-        path = backup.backup(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], out)
-        click.echo(str(path))
-
-    @app.cli.command("restore")
-    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
-    def restore_cmd(archive, yes):
-        """Replace the database and uploaded files with ARCHIVE's (stop the web and scheduler first)."""
-        from lms import backup
-
-        manifest = backup.read_manifest(archive)
-        if not yes:
-            click.confirm(f"Replace ALL current data with the backup of {manifest['created_at']}?", abort=True)
-        try:
-            backup.restore(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], archive)
-        except backup.BackupError as exc:
-            raise click.ClickException(str(exc))
-        total = sum(manifest["row_counts"].values())
-        click.echo(f"restored {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
-
-    def db_engine():
-        return app.extensions["lms_db"].engine
-
-    @app.cli.command("scheduler")
-    def scheduler():
-        """Run the scheduled jobs in this process (run exactly one of these)."""
-        from lms import scheduler as sched
-
-        sched.run_blocking(app)
-
-    @app.cli.command("run-job")
-    @click.argument("job_id")
-    def run_job(job_id):
-        """Run one scheduled job now."""
-        from lms import scheduler as sched
-
-        click.echo(sched.run_now(app, job_id))
+    """Add the operator commands to ``flask``."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

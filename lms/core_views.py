@@ -1,12 +1,19 @@
 """Home pages per role, health check and language switch."""
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from lms.db import db
 from lms.domain import Role
+from lms.orgs.models import Enterprise, Institution
+from lms.people.models import TraineeProfile
+from lms.scoping import visible
+from lms.templating import today_local
 
 bp = Blueprint("core", __name__)
 
@@ -22,6 +29,7 @@ def add_home_panel(fn):
 
 @bp.route("/")
 def index():
+    """The public landing page; a signed-in user goes to their home page."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     return render_template("index.html")
@@ -30,6 +38,7 @@ def index():
 @bp.route("/home")
 @login_required
 def home():
+    """The role's home page: the panels the platform and the features add (``add_home_panel``)."""
     panels = []
     for fn in _home_panels:
         panels.extend(fn(db.session, current_user))
@@ -38,6 +47,7 @@ def home():
 
 @bp.route("/healthz")
 def healthz():
+    """Liveness for the load balancer: is the database reachable?"""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:
@@ -47,10 +57,9 @@ def healthz():
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
+    """Switch the interface language (a cookie) and go back to the page, never to another site."""
     target = request.form.get("next") or request.referrer or url_for("core.index")
     if not target.startswith("/") or target.startswith("//"):
-        from urllib.parse import urlparse
-
         parsed = urlparse(target)
         target = parsed.path or "/"
         if parsed.query:
@@ -60,15 +69,9 @@ def set_language(code: str):
     return resp
 
 
-@add_home_panel
-def _platform_panels(session, user) -> list[dict]:
-    from flask_babel import gettext as _
-    from sqlalchemy import func, select
-
-    from lms.orgs.models import Enterprise, Institution
-    from lms.people.models import TraineeProfile
-    from lms.scoping import visible
-    from lms.templating import today_local
+def platform_panels(session, user) -> list[dict]:
+    """The platform's own home panels: the region's figures, the institution's authorisations, the trainee's
+    profile (added by the factory)."""
 
     def count(model) -> int:
         return session.scalar(select(func.count()).select_from(visible(model, user).subquery())) or 0

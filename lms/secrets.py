@@ -10,11 +10,13 @@ import os
 import secrets
 import sys
 
+from lms import features
 from lms.config import instance_path
 from lms.pii import generate_key
 
 
 def init() -> str:
+    """Write ``instance/secrets.json`` unless it exists; say what was done."""
     inst = instance_path()
     inst.mkdir(parents=True, exist_ok=True)
     path = inst / "secrets.json"
@@ -32,13 +34,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m lms.secrets init", file=sys.stderr)
         return 2
     print(init())
-    # Features with keys of their own (certificate signing) hook in here. Run as ``python -m``, this file is
-    # ``__main__``: the hooks are registered on the importable ``lms.secrets``, so read them from there.
-    from lms import features
-    from lms import secrets as registry
-
-    features.import_setup()
-    for hook in registry._hooks:
+    features.import_setup()  # features with keys of their own (certificate signing) add hooks here
+    for hook in _hooks:
         print(hook())
     return 0
 
@@ -47,8 +44,13 @@ _hooks: list = []
 
 
 def add_init_hook(fn) -> None:
+    """Let a feature create its own secrets during ``init`` (``fn() -> message``)."""
     _hooks.append(fn)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    # Run as ``python -m``, this file is ``__main__``, a second copy of the module: the features register their
+    # hooks on the importable ``lms.secrets``, so run that copy's ``main``.
+    from lms.secrets import main as _main
+
+    raise SystemExit(_main(sys.argv))

@@ -1,16 +1,21 @@
 """Cross-cutting web behaviour: request ids, security headers, error pages, log scrubbing, helpers."""
 from __future__ import annotations
 
+import io
 import logging
 import re
 import uuid
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, current_app, g, jsonify, render_template, request, send_file
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from lms import audit
+from lms.db import db
 from lms.errors import DomainError
 from lms.pii import scrub
+from lms.uploads import open_path
 
 _RID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
@@ -70,93 +75,95 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    """Install the cross-cutting behaviour: logging, request ids, security headers, error pages."""
     configure_logging(app)
-
-    @app.before_request
-    def _request_id():
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
-
-    @app.after_request
-    def _headers(resp):
-        resp.headers["X-Request-ID"] = g.get("request_id", "")
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["Referrer-Policy"] = "same-origin"
-        resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
-        if request.endpoint and request.endpoint != "static" and "Cache-Control" not in resp.headers:
-            resp.headers["Cache-Control"] = "no-store"
-        return resp
-
-    def _render(status: int, title: str, message: str, fields: dict | None = None):
-        if wants_json():
-            body = {"error": title, "message": message, "status": status, "request_id": g.get("request_id", "")}
-            if fields:
-                body["fields"] = fields
-            return jsonify(body), status
-        return render_template("errors/error.html", status=status, title=title, message=message), status
-
-    messages = {
-        400: (_l("请求有误"), _l("提交的内容无法处理，请检查后重试。")),
-        401: (_l("需要登录"), _l("请先登录。")),
-        403: (_l("无权访问"), _l("您没有执行此操作的权限。")),
-        404: (_l("页面不存在"), _l("您访问的页面或记录不存在，或您无权查看。")),
-        405: (_l("请求方式不被允许"), _l("此地址不支持该请求方式。")),
-        413: (_l("文件过大"), _l("上传的文件超过了允许的大小。")),
-        422: (_l("内容有误"), _l("提交的内容未通过校验。")),
-        429: (_l("请求过于频繁"), _l("请稍后再试。")),
-        500: (_l("服务器内部错误"), _l("系统出现了问题，我们已记录。请把页面上的请求编号告诉管理员。")),
-    }
-
-    def _flush_denied():
-        from lms import audit
-        from lms.db import db
-
-        if "denied_events" in g:
-            audit.flush_denied(db.session)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        _flush_denied()
-        title, message = messages.get(exc.code or 500, (exc.name, exc.description))
-        if exc.code == 400 and "CSRF" in (exc.description or ""):
-            message = _("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
-        resp = _render(exc.code or 500, str(title), str(message))
-        if exc.code == 429 and getattr(exc, "retry_after", None):
-            resp[0].headers["Retry-After"] = str(exc.retry_after)
-        return resp
-
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
-        _flush_denied()
-        title, _m = messages.get(exc.status, messages[400])
-        return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None))
-
-    @app.errorhandler(Exception)
-    def _unhandled(exc: Exception):
-        if isinstance(exc, HTTPException):
-            return _http_error(exc)
-        app.logger.exception("unhandled error")
-        logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
-        title, message = messages[500]
-        return _render(500, str(title), str(message))
+    app.before_request(_request_id)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unhandled)
 
 
-from flask_babel import lazy_gettext as _l  # noqa: E402  (used above inside init_app)
+def _request_id() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
+
+
+def _headers(resp):
+    resp.headers["X-Request-ID"] = g.get("request_id", "")
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
+    if request.endpoint and request.endpoint != "static" and "Cache-Control" not in resp.headers:
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+MESSAGES = {
+    400: (_l("请求有误"), _l("提交的内容无法处理，请检查后重试。")),
+    401: (_l("需要登录"), _l("请先登录。")),
+    403: (_l("无权访问"), _l("您没有执行此操作的权限。")),
+    404: (_l("页面不存在"), _l("您访问的页面或记录不存在，或您无权查看。")),
+    405: (_l("请求方式不被允许"), _l("此地址不支持该请求方式。")),
+    413: (_l("文件过大"), _l("上传的文件超过了允许的大小。")),
+    422: (_l("内容有误"), _l("提交的内容未通过校验。")),
+    429: (_l("请求过于频繁"), _l("请稍后再试。")),
+    500: (_l("服务器内部错误"), _l("系统出现了问题，我们已记录。请把页面上的请求编号告诉管理员。")),
+}
+
+
+def _render(status: int, title: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"error": title, "message": message, "status": status, "request_id": g.get("request_id", "")}
+        if fields:
+            body["fields"] = fields
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _flush_denied() -> None:
+    if "denied_events" in g:
+        audit.flush_denied(db.session)
+
+
+def _http_error(exc: HTTPException):
+    _flush_denied()
+    title, message = MESSAGES.get(exc.code or 500, (exc.name, exc.description))
+    if exc.code == 400 and "CSRF" in (exc.description or ""):
+        message = _("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
+    resp = _render(exc.code or 500, str(title), str(message))
+    if exc.code == 429 and getattr(exc, "retry_after", None):
+        resp[0].headers["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
+def _domain_error(exc: DomainError):
+    _flush_denied()
+    title, _m = MESSAGES.get(exc.status, MESSAGES[400])
+    return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None))
+
+
+def _unhandled(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    current_app.logger.exception("unhandled error")
+    logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
+    title, message = MESSAGES[500]
+    return _render(500, str(title), str(message))
 
 
 def send_upload(rel_path: str, mimetype: str, download_name: str):
     """Send a stored upload as an attachment, or 404 if it is missing or its path escapes UPLOAD_DIR. The
-    caller has already loaded the owning record through the scoping helper."""
-    from flask import abort, current_app, send_file
-
-    from lms.uploads import open_path
-
+    caller has already loaded the owning record through the scoping helper. The file is read and closed here
+    (such uploads are at most ``lms.uploads.MAX_BYTES``): a response streaming an open file leaves it to
+    whoever closes the response, and one that is never closed leaks the file."""
     try:
         path = open_path(current_app.config["UPLOAD_DIR"], rel_path)
-    except FileNotFoundError:
+        data = path.read_bytes()
+        modified = path.stat().st_mtime
+    except (FileNotFoundError, IsADirectoryError):
         abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name)
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=download_name,
+                     last_modified=modified)

@@ -8,8 +8,10 @@ from typing import Any, Callable
 
 from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
-from lms.db import db
+from lms.auth.services import touch_token, user_for_token
+from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.extensions import csrf
@@ -90,8 +92,6 @@ def current_api_user():
     """The user of the bearer token, or 401."""
     if "api_user" in g:
         return g.api_user
-    from lms.auth.services import user_for_token
-
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthorized(_("缺少访问令牌：请在 Authorization 头中使用 Bearer 令牌"))
@@ -99,9 +99,6 @@ def current_api_user():
     if user is None:
         raise Unauthorized(_("访问令牌无效、已撤销或账号已停用"))
     if user.token_used_due:
-        from lms.auth.services import touch_token
-        from lms.db import utcnow
-
         token_id, now = user.token_used_due, utcnow()
         db.defer_write(lambda s: touch_token(s, token_id, now))
     g.api_user = user
@@ -109,6 +106,7 @@ def current_api_user():
 
 
 def json_body() -> dict:
+    """The request's JSON object, or a 422 naming the body."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
@@ -116,6 +114,7 @@ def json_body() -> dict:
 
 
 def page_args() -> tuple[int, int]:
+    """The ``page`` and ``per_page`` query arguments, bounded (at most 200 a page)."""
     try:
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
@@ -125,8 +124,7 @@ def page_args() -> tuple[int, int]:
 
 
 def paged(session, stmt, serialise: Callable) -> Any:
-    from sqlalchemy import func, select
-
+    """One page of ``stmt`` as the API's list shape: items, page, per_page, total."""
     page, per_page = page_args()
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
@@ -152,6 +150,7 @@ def paged_schema(item: dict) -> dict:
 
 
 def openapi_document() -> dict:
+    """The OpenAPI 3 document of every declared endpoint (``api_route``)."""
     schemas = {
         "Error": {
             "type": "object",

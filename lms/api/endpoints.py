@@ -11,14 +11,15 @@ MeSchema = schema("Me", {"type": "object", "properties": {
     "institution_id": {"type": "integer", "nullable": True}}})
 
 
-
 @api_route("/openapi.json", public=True, summary="本接口的 OpenAPI 3 描述", tags=("meta",))
 def openapi():
+    """The API's own description, built from the declared routes."""
     return jsonify(openapi_document())
 
 
 @api_route("/me", summary="当前令牌对应的用户", response=MeSchema, tags=("account",))
 def me():
+    """Who the bearer token belongs to."""
     u = current_api_user()
     return jsonify({"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role.value,
                     "region_code": u.region.code if u.region else None, "institution_id": u.institution_id})

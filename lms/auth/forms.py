@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import ValidationError
 
 from lms.forms import length, optional, required
 
@@ -16,8 +17,6 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField(_l("再次输入新密码"), validators=[required()])
 
     def validate_confirm(self, field):
-        from wtforms.validators import ValidationError
-
         if field.data != self.new_password.data:
             raise ValidationError(_l("两次输入的新密码不一致"))
 
@@ -35,6 +34,3 @@ class StaffUserForm(FlaskForm):
     institution_id = SelectField(_l("所属培训机构（机构工作人员）"), coerce=int, validators=[optional()])
     password = PasswordField(_l("初始密码"), validators=[required(), length(128, 8)])
 
-
-class EnableForm(FlaskForm):
-    enabled = BooleanField()

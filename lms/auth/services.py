@@ -26,6 +26,8 @@ def configure_hasher(time_cost: int, memory_cost: int) -> None:
     """Set Argon2id's cost (the factory does, from config; tests use a cheap one)."""
     global _hasher
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "cqo_"
 
@@ -36,10 +38,12 @@ class Throttled(DomainError):
 
 # ---------------------------------------------------------------- passwords
 def hash_password(password: str) -> str:
+    """An Argon2id hash of the password."""
     return _hasher.hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
+    """Does the password match the user's hash?"""
     try:
         return _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -59,6 +63,7 @@ def password_problem(password: str) -> str | None:
 
 # ---------------------------------------------------------------- accounts
 def validate_username(session: Session, username: str) -> str:
+    """The trimmed username if it is well formed and not taken (case-insensitively), else ValidationFailed."""
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise ValidationFailed({"username": _("用户名须为 3-64 位字母、数字、下划线、点或减号")})
@@ -201,6 +206,7 @@ def authenticate(
 
 
 def start_session(session: Session, user: User, user_agent: str = "") -> UserSession:
+    """Open a login session for the user (the cookie names it) and audit the login."""
     s = UserSession(id=secrets.token_urlsafe(32), user_id=user.id, user_agent=user_agent[:255])
     session.add(s)
     session.flush()
@@ -244,6 +250,7 @@ def touch_token(session: Session, token_id: int, now: dt.datetime) -> None:
 
 
 def end_session(session: Session, session_id: str | None) -> None:
+    """End one login session (logout); its cookie stops working."""
     if session_id:
         session.execute(
             update(UserSession)
@@ -253,6 +260,7 @@ def end_session(session: Session, session_id: str | None) -> None:
 
 
 def end_all_sessions(session: Session, user: User, except_id: str | None = None) -> None:
+    """End every login session of the user, but ``except_id`` (password change, disabling)."""
     stmt = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
     if except_id:
         stmt = stmt.where(UserSession.id != except_id)
@@ -280,6 +288,7 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
 
 
 def revoke_token(session: Session, user: User, token: ApiToken) -> None:
+    """Revoke one of the user's own API tokens (audited)."""
     if token.user_id != user.id:
         raise Forbidden(_("只能撤销自己的令牌"))
     if token.revoked_at is None:
@@ -288,6 +297,7 @@ def revoke_token(session: Session, user: User, token: ApiToken) -> None:
 
 
 def user_for_token(session: Session, clear: str) -> User | None:
+    """The enabled user behind a live bearer token, or None; marks the token's last use as due."""
     token = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _token_digest(clear)).execution_options(populate_existing=True)
     )

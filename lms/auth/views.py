@@ -12,8 +12,8 @@ from lms.auth.forms import LoginForm, PasswordChangeForm, TokenForm
 from lms.auth.models import ApiToken
 from lms.db import db, utcnow
 from lms.domain import Role
-from lms.errors import DomainError, ValidationFailed
-from lms.forms import apply_errors
+from lms.errors import DomainError
+from lms.forms import submit
 from lms.scoping import get_visible, visible
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -36,6 +36,7 @@ def roles_required(*roles: Role):
 
 
 def init_login(app, login_manager) -> None:
+    """Flask-Login: the cookie names a server-side login session, loaded (and its last use noted) per request."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -62,29 +63,21 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Sign in; failures are counted per account and per address and throttled (429)."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        cfg = current_app.config
+        # Not lms.forms.submit: a failed login is committed (throttling counts it) and a throttled one answers 429.
         try:
-            user = services.authenticate(
-                db.session,
-                form.username.data,
-                form.password.data,
-                client_address(),
-                window=cfg["LOGIN_WINDOW_SECONDS"],
-                max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-                max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-            )
+            user = _authenticate(form)
         except services.Throttled as exc:
             form.form_errors.append(exc.message)
             status = 429
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt: it is what throttling counts
             form.form_errors.append(exc.message)
-            status = 200
         else:
             session.clear()
             services.start_session(db.session, user, request.user_agent.string or "")
@@ -94,9 +87,20 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+def _authenticate(form: LoginForm):
+    cfg = current_app.config
+    return services.authenticate(
+        db.session, form.username.data, form.password.data, client_address(),
+        window=cfg["LOGIN_WINDOW_SECONDS"],
+        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+    )
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """End this login session: the cookie stops working even if replayed."""
     services.end_session(db.session, current_user.get_id())
     db.session.commit()
     logout_user()
@@ -108,33 +112,28 @@ def logout():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
+    """Change one's password; every other session of the account ends."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
-                db.session, current_user, form.current_password.data, form.new_password.data, current_user.get_id()
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("密码已修改，其他设备上的登录已退出"), "success")
-            return redirect(url_for("core.home"))
+        done = submit(form, lambda: services.change_password(db.session, current_user, form.current_password.data,
+                                                             form.new_password.data, current_user.get_id()),
+                      success=_("密码已修改，其他设备上的登录已退出"), redirect_to=url_for("core.home"))
+        if done:
+            return done
     return render_template("auth/password.html", form=form)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
 def tokens():
+    """One's API tokens; a new token is shown once, on this page, and only its hash is kept."""
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        try:
-            _record, new_token = services.create_token(db.session, current_user, form.name.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
+        created: list[tuple[ApiToken, str]] = []
+        submit(form, lambda: created.append(services.create_token(db.session, current_user, form.name.data)))
+        if created:
+            new_token = created[0][1]
             form = TokenForm(formdata=None)
     rows = db.session.scalars(visible(ApiToken, current_user).order_by(ApiToken.created_at.desc())).all()
     return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token)
@@ -143,8 +142,8 @@ def tokens():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    """Revoke one of one's API tokens."""
     token = get_visible(db.session, ApiToken, token_id, current_user)
-    services.revoke_token(db.session, current_user, token)
-    db.session.commit()
-    flash(_("令牌已撤销"), "info")
-    return redirect(url_for("auth.tokens"))
+    back = url_for("auth.tokens")
+    return submit(None, lambda: services.revoke_token(db.session, current_user, token),
+                  success=_("令牌已撤销"), redirect_to=back) or redirect(back)

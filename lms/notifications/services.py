@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.notifications.models import Notification
+from lms.people.models import TraineeProfile
 
 log = logging.getLogger("lms.notifications")
 
@@ -55,8 +56,6 @@ def _email(session: Session, user_id: int, subject: str, body: str) -> bool:
 
 
 def _address_of(session: Session, user_id: int) -> str:
-    from lms.people.models import TraineeProfile
-
     email = session.scalar(select(TraineeProfile.email).where(TraineeProfile.user_id == user_id))
     if email:
         return email
@@ -65,10 +64,12 @@ def _address_of(session: Session, user_id: int) -> str:
 
 
 def unread_count(session: Session, user_id: int) -> int:
+    """How many of the user's notifications are unread (the home panel and the menu badge)."""
     return session.scalar(select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
 def mark_read(session: Session, user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications, or all of them, read; returns how many changed."""
     stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)

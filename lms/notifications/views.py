@@ -6,23 +6,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from lms.core_views import add_home_panel
 from lms.db import db
 from lms.notifications import services
 from lms.notifications.models import Notification
 from lms.scoping import visible
-from lms.templating import add_nav, paginate
+from lms.templating import paginate
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-@add_nav
-def _nav(user):
+def nav(user):
+    """The notifications page in everyone's menu (added by the factory)."""
     return [("notifications.index", _("消息"))]
 
 
-@add_home_panel
-def _panel(session, user):
+def home_panel(session, user):
+    """The unread count on the home page (added by the factory)."""
     n = services.unread_count(session, user.id)
     if not n:
         return []
@@ -32,6 +31,7 @@ def _panel(session, user):
 @bp.route("/")
 @login_required
 def index():
+    """The user's notifications, newest first."""
     stmt = visible(Notification, current_user).order_by(Notification.created_at.desc(), Notification.id.desc())
     return render_template("notifications/index.html", page=paginate(db.session, stmt), form=FlaskForm())
 
@@ -39,6 +39,7 @@ def index():
 @bp.route("/read", methods=["POST"])
 @login_required
 def read_all():
+    """Mark all of the user's notifications read."""
     if FlaskForm().validate_on_submit():
         services.mark_read(db.session, current_user)
         db.session.commit()

@@ -1,7 +1,7 @@
 """API endpoints of the organisations: regions, institutions, enterprises (registered by ``lms.orgs.init_app``)."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
@@ -9,7 +9,7 @@ from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, p
 from lms.db import db
 from lms.domain import Role
 from lms.errors import ValidationFailed
-from lms.forms import errors_of, form_from_json
+from lms.forms import choices, errors_of, form_from_json
 from lms.orgs import services as org_services
 from lms.orgs.forms import EnterpriseForm, InstitutionForm
 from lms.orgs.models import Enterprise, Institution, Region
@@ -64,9 +64,9 @@ def enterprise_json(e: Enterprise) -> dict:
     }
 
 
-
 @api_route("/regions", summary="行政区划（本地区及下级）", response=paged_schema(RegionSchema), query=PAGE_QUERY, tags=("orgs",))
 def regions():
+    """The regions the caller may see, by code path."""
     user = current_api_user()
     return paged(db.session, visible(Region, user).order_by(Region.path), region_json)
 
@@ -74,8 +74,7 @@ def regions():
 @api_route("/institutions", summary="可见的培训机构", response=paged_schema(InstitutionSchema),
            query=PAGE_QUERY + [{"name": "q", "in": "query", "schema": {"type": "string"}}], tags=("orgs",))
 def institutions():
-    from flask import request
-
+    """The institutions the caller may see, by name or credit code (``q``)."""
     user = current_api_user()
     stmt = visible(Institution, user).order_by(Institution.id).options(selectinload(Institution.authorisations))
     if q := (request.args.get("q") or "").strip():
@@ -86,9 +85,10 @@ def institutions():
 @api_route("/institutions", ("POST",), summary="登记培训机构（监管部门）", roles=ADMINS, body=InstitutionInput,
            response=InstitutionSchema, tags=("orgs",))
 def institution_create():
+    """Register an institution (the same form and service as the page)."""
     user = current_api_user()
     form = form_from_json(InstitutionForm, json_body())
-    form.region_id.choices = [(r.id, r.name) for r in db.session.scalars(visible(Region, user))]
+    form.region_id.choices = choices((r.id, r.name) for r in db.session.scalars(visible(Region, user)))
     if not form.validate():
         raise ValidationFailed(errors_of(form))
     inst = org_services.save_institution(db.session, user, org_services.InstitutionData(
@@ -101,14 +101,14 @@ def institution_create():
 
 @api_route("/institutions/<int:inst_id>", summary="培训机构详情", response=InstitutionSchema, tags=("orgs",))
 def institution_get(inst_id: int):
+    """One institution the caller may see, with its authorisations."""
     return jsonify(institution_json(get_visible(db.session, Institution, inst_id, current_api_user())))
 
 
 @api_route("/enterprises", summary="可见的企业", response=paged_schema(EnterpriseSchema),
            query=PAGE_QUERY + [{"name": "q", "in": "query", "schema": {"type": "string"}}], tags=("orgs",))
 def enterprises():
-    from flask import request
-
+    """The enterprises the caller may see, by name or credit code (``q``)."""
     user = current_api_user()
     stmt = visible(Enterprise, user).order_by(Enterprise.id)
     if q := (request.args.get("q") or "").strip():
@@ -119,9 +119,10 @@ def enterprises():
 @api_route("/enterprises", ("POST",), summary="登记企业（监管部门）", roles=ADMINS, body=EnterpriseInput,
            response=EnterpriseSchema, tags=("orgs",))
 def enterprise_create():
+    """Register an enterprise (the same form and service as the page)."""
     user = current_api_user()
     form = form_from_json(EnterpriseForm, json_body())
-    form.region_id.choices = [(r.id, r.name) for r in db.session.scalars(visible(Region, user))]
+    form.region_id.choices = choices((r.id, r.name) for r in db.session.scalars(visible(Region, user)))
     if not form.validate():
         raise ValidationFailed(errors_of(form))
     ent = org_services.save_enterprise(db.session, user, org_services.EnterpriseData(
@@ -135,4 +136,5 @@ def enterprise_create():
 
 @api_route("/enterprises/<int:ent_id>", summary="企业详情", response=EnterpriseSchema, tags=("orgs",))
 def enterprise_get(ent_id: int):
+    """One enterprise the caller may see."""
     return jsonify(enterprise_json(get_visible(db.session, Enterprise, ent_id, current_api_user())))

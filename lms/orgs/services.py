@@ -18,7 +18,12 @@ from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region, Regulator
 
+# The bureau level that authorises and supervises each tier (seed 003).
+TIER_LEVEL = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}
+
+
 def level_of_code(code: str) -> RegionLevel:
+    """A GB/T 2260 code's level: ``xx0000`` a province, ``xxxx00`` a city, else a county."""
     if code.endswith("0000"):
         return RegionLevel.province
     if code.endswith("00"):
@@ -57,13 +62,14 @@ def province_of(session: Session, region: Region | int) -> Region:
 
 
 def regulator_of(session: Session, region: Region) -> Regulator | None:
+    """The market-regulation bureau of a region, if one is registered."""
     return session.scalar(select(Regulator).where(Regulator.region_id == region.id))
 
 
 def bureau_for_tier(session: Session, region: Region, tier: Tier) -> Regulator | None:
     """The bureau that supervises ``tier`` for something in ``region``: county for basic, city for advanced,
     province for senior (seed 003). Walks up from ``region`` to the level the tier needs."""
-    wanted = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}[tier]
+    wanted = TIER_LEVEL[tier]
     node: Region | None = region
     while node is not None and node.level.rank > wanted.rank:
         node = node.parent
@@ -74,6 +80,7 @@ def bureau_for_tier(session: Session, region: Region, tier: Tier) -> Regulator |
 
 
 def validate_credit_code(value: str, field: str = "credit_code") -> str:
+    """The normalised unified social credit code (GB 32100), or ValidationFailed on ``field`` saying why not."""
     code = (value or "").strip().upper()
     try:
         return uscc.validate(code)
@@ -138,14 +145,20 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
     return institution
 
 
+def may_authorise(actor: User, tier: Tier) -> bool:
+    """May this admin authorise institutions for ``tier``? A bureau at or above the tier's level may."""
+    if actor.role == Role.system_admin:
+        return True
+    return actor.role == Role.regulator_admin and actor.region.level.rank <= TIER_LEVEL[tier].rank
+
+
 def authorise(session: Session, actor: User, institution: Institution, tier: Tier, valid_from: dt.date, valid_until: dt.date) -> InstitutionAuthorisation:
     """Authorise (or renew) an institution for a tier. Only a bureau at or above the tier's level may."""
     _check_region_managed(actor, institution.region)
     if valid_until < valid_from:
         raise ValidationFailed({"valid_until": _("有效期截止日不能早于起始日")})
-    needed = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}[tier]
-    if actor.role == Role.regulator_admin and actor.region.level.rank > needed.rank:
-        raise Forbidden(_("%(tier)s培训须由%(level)s级监管部门授权", tier=tier.label, level=needed.label))
+    if not may_authorise(actor, tier):
+        raise Forbidden(_("%(tier)s培训须由%(level)s级监管部门授权", tier=tier.label, level=TIER_LEVEL[tier].label))
     auth = session.scalar(
         select(InstitutionAuthorisation).where(
             InstitutionAuthorisation.institution_id == institution.id, InstitutionAuthorisation.tier == tier
@@ -165,6 +178,7 @@ def authorise(session: Session, actor: User, institution: Institution, tier: Tie
 
 
 def withdraw_authorisation(session: Session, actor: User, institution: Institution, tier: Tier) -> None:
+    """Withdraw an institution's authorisation for a tier (audited)."""
     _check_region_managed(actor, institution.region)
     for a in list(institution.authorisations):
         if a.tier == tier:
@@ -188,6 +202,8 @@ class EnterpriseData:
 
 
 def validate_enterprise(session: Session, data: EnterpriseData, existing: Enterprise | None = None) -> dict:
+    """Check an enterprise's fields (name, unique credit code, region, enums); the cleaned values, or
+    ValidationFailed naming every bad field."""
     errors: dict[str, str] = {}
     clean: dict = {}
     clean["name"] = (data.name or "").strip()
@@ -238,8 +254,6 @@ def save_enterprise(session: Session, actor: User | None, data: EnterpriseData, 
 
 
 def find_enterprise_by_code(session: Session, code: str) -> Enterprise | None:
+    """The registered enterprise with this credit code (trainees name theirs by it), or None."""
     return session.scalar(select(Enterprise).where(Enterprise.credit_code == (code or "").strip().upper()))
 
-
-def counties_and_cities(session: Session) -> list[Region]:
-    return list(session.scalars(select(Region).order_by(Region.path)))

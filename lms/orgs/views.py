@@ -14,21 +14,21 @@ from lms.auth.models import User
 from lms.auth.views import roles_required
 from lms.db import db
 from lms.domain import Role, SizeClass, Tier
-from lms.errors import DomainError, ValidationFailed
-from lms.forms import apply_errors
+from lms.forms import choices, submit
 from lms.orgs import services
 from lms.orgs.forms import AuthorisationForm, EnterpriseForm, IdLookupForm, InstitutionForm
-from lms.orgs.models import Enterprise, Institution, Region
+from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region
 from lms.people.models import TraineeProfile
+from lms.pii import lookup_hash
 from lms.scoping import get_visible, visible
-from lms.templating import add_nav, paginate, today_local
+from lms.templating import paginate, today_local
 
 bp = Blueprint("orgs", __name__, url_prefix="/manage")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 
 
-@add_nav
-def _nav(user):
+def nav(user):
+    """The regulator's management pages in the menu (added by the factory)."""
     if user.role in ADMINS:
         return [
             ("orgs.institutions", _("培训机构")),
@@ -39,11 +39,11 @@ def _nav(user):
     return []
 
 
-def _region_choices(blank: bool = False) -> list[tuple[int, str]]:
+def _region_choices(blank: bool = False):
     rows = db.session.scalars(visible(Region, current_user).order_by(Region.path)).all()
     indent = {"province": "", "city": "　", "county": "　　"}
-    choices = [(r.id, indent[r.level.value] + r.name) for r in rows]
-    return ([(0, _("请选择"))] if blank else []) + choices
+    pairs = [(r.id, indent[r.level.value] + r.name) for r in rows]
+    return choices(([(0, _("请选择"))] if blank else []) + pairs)
 
 
 def _q() -> str:
@@ -54,13 +54,13 @@ def _q() -> str:
 @bp.route("/institutions")
 @roles_required(*ADMINS)
 def institutions():
+    """The institutions of the admin's region and below, by name or credit code, and by tier authorised."""
     stmt = visible(Institution, current_user).order_by(Institution.name).options(
         selectinload(Institution.authorisations))  # each row shows its tiers in force
     if q := _q():
         stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
     if (tier := request.args.get("tier")) in Tier.__members__:
-        from lms.orgs.models import InstitutionAuthorisation as IA
-
+        IA = InstitutionAuthorisation
         stmt = stmt.where(Institution.id.in_(select(IA.institution_id).where(IA.tier == Tier(tier))))
     page = paginate(db.session, stmt)
     return render_template("orgs/institutions.html", page=page, q=q, Tier=Tier, today=today_local())
@@ -70,6 +70,7 @@ def institutions():
 @bp.route("/institutions/<int:inst_id>/edit", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def institution_edit(inst_id: int | None = None):
+    """Register an institution, or correct one, in the admin's region or below."""
     inst = get_visible(db.session, Institution, inst_id, current_user) if inst_id else None
     form = InstitutionForm(obj=inst)
     form.region_id.choices = _region_choices()
@@ -78,33 +79,26 @@ def institution_edit(inst_id: int | None = None):
             name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
             contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, address=form.address.data,
         )
-        try:
-            inst = services.save_institution(db.session, current_user, data, inst)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("培训机构已保存"), "success")
-            return redirect(url_for("orgs.institution", inst_id=inst.id))
+        done = submit(form, lambda: services.save_institution(db.session, current_user, data, inst),
+                      success=_("培训机构已保存"), redirect_to=lambda saved: url_for("orgs.institution", inst_id=saved.id))
+        if done:
+            return done
     return render_template("orgs/institution_form.html", form=form, inst=inst)
 
 
 @bp.route("/institutions/<int:inst_id>", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def institution(inst_id: int):
+    """An institution, its authorisations and staff; the form authorises it for a tier the admin may grant."""
     inst = get_visible(db.session, Institution, inst_id, current_user)
     form = AuthorisationForm()
+    form.tier.choices = choices((t.value, t.label) for t in Tier if services.may_authorise(current_user, t))
     if form.validate_on_submit():
-        try:
-            services.authorise(db.session, current_user, inst, Tier(form.tier.data), form.valid_from.data, form.valid_until.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("授权已保存"), "success")
-            return redirect(url_for("orgs.institution", inst_id=inst.id))
+        done = submit(form, lambda: services.authorise(db.session, current_user, inst, Tier(form.tier.data),
+                                                       form.valid_from.data, form.valid_until.data),
+                      success=_("授权已保存"), redirect_to=url_for("orgs.institution", inst_id=inst.id))
+        if done:
+            return done
     staff = db.session.scalars(visible(User, current_user).where(User.institution_id == inst.id).order_by(User.username)).all()
     return render_template("orgs/institution.html", inst=inst, form=form, staff=staff, today=today_local())
 
@@ -112,22 +106,21 @@ def institution(inst_id: int):
 @bp.route("/institutions/<int:inst_id>/withdraw/<tier>", methods=["POST"])
 @roles_required(*ADMINS)
 def institution_withdraw(inst_id: int, tier: str):
+    """Withdraw an institution's authorisation for one tier."""
     inst = get_visible(db.session, Institution, inst_id, current_user)
-    try:
-        services.withdraw_authorisation(db.session, current_user, inst, Tier(tier))
-    except (DomainError, ValueError) as exc:
-        db.session.rollback()
-        flash(getattr(exc, "message", _("无效的培训层级")), "danger")
-    else:
-        db.session.commit()
-        flash(_("授权已撤回"), "info")
-    return redirect(url_for("orgs.institution", inst_id=inst.id))
+    back = url_for("orgs.institution", inst_id=inst.id)
+    if tier not in Tier.__members__:
+        flash(_("无效的培训层级"), "danger")
+        return redirect(back)
+    return submit(None, lambda: services.withdraw_authorisation(db.session, current_user, inst, Tier(tier)),
+                  success=_("授权已撤回"), redirect_to=back) or redirect(back)
 
 
 # ------------------------------------------------------------------ enterprises
 @bp.route("/enterprises")
 @roles_required(*ADMINS)
 def enterprises():
+    """The enterprises of the admin's region and below, by name or credit code, size and designated size."""
     stmt = visible(Enterprise, current_user).order_by(Enterprise.name)
     if q := _q():
         stmt = stmt.where(or_(Enterprise.name.contains(q), Enterprise.credit_code == q.upper()))
@@ -143,6 +136,7 @@ def enterprises():
 @bp.route("/enterprises/<int:ent_id>/edit", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def enterprise_edit(ent_id: int | None = None):
+    """Register an enterprise, or correct one, in the admin's region or below."""
     ent = get_visible(db.session, Enterprise, ent_id, current_user) if ent_id else None
     form = EnterpriseForm(obj=ent)
     form.region_id.choices = _region_choices()
@@ -153,15 +147,10 @@ def enterprise_edit(ent_id: int | None = None):
             above_designated_size=form.above_designated_size.data, main_products=form.main_products.data,
             address=form.address.data,
         )
-        try:
-            services.save_enterprise(db.session, current_user, data, ent)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("企业已保存"), "success")
-            return redirect(url_for("orgs.enterprises"))
+        done = submit(form, lambda: services.save_enterprise(db.session, current_user, data, ent),
+                      success=_("企业已保存"), redirect_to=url_for("orgs.enterprises"))
+        if done:
+            return done
     return render_template("orgs/enterprise_form.html", form=form, ent=ent)
 
 
@@ -169,6 +158,7 @@ def enterprise_edit(ent_id: int | None = None):
 @bp.route("/trainees")
 @roles_required(*ADMINS)
 def trainees():
+    """The trainees whose enterprises are in the admin's region and below, by name."""
     stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name).options(
         selectinload(TraineeProfile.enterprise))  # each row shows the enterprise
     if q := _q():
@@ -181,8 +171,6 @@ def trainees():
 @roles_required(*ADMINS)
 def trainee_lookup():
     """Find a trainee by full ID number. A POST, so the number never appears in a URL or an access log."""
-    from lms.pii import lookup_hash
-
     form = IdLookupForm()
     if form.validate_on_submit():
         prof = db.session.scalar(
@@ -199,6 +187,7 @@ def trainee_lookup():
 @bp.route("/trainees/<int:profile_id>")
 @roles_required(*ADMINS)
 def trainee(profile_id: int):
+    """A trainee's profile, masked; ``?reveal=1`` shows the full numbers and is audited."""
     prof = get_visible(db.session, TraineeProfile, profile_id, current_user)
     reveal = request.args.get("reveal") == "1"
     if reveal:
@@ -211,6 +200,7 @@ def trainee(profile_id: int):
 @bp.route("/users")
 @roles_required(*ADMINS)
 def users():
+    """The staff accounts the admin manages, by name and role."""
     stmt = visible(User, current_user).where(User.role != Role.trainee).order_by(User.role, User.username)
     if q := _q():
         stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
@@ -220,53 +210,51 @@ def users():
     return render_template("orgs/users.html", page=page, q=q, Role=Role)
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
-@roles_required(*ADMINS)
-def user_new():
+def _staff_user_form() -> StaffUserForm:
+    """The new-account form, offering only the roles, regions and institutions the admin manages."""
     form = StaffUserForm()
     roles = [Role.regulator_admin, Role.institution_staff]
     if current_user.role == Role.system_admin:
         roles.append(Role.system_admin)
-    form.role.choices = [(r.value, r.label) for r in roles]
+    form.role.choices = choices((r.value, r.label) for r in roles)
     form.region_id.choices = _region_choices(blank=True)
     insts = db.session.scalars(visible(Institution, current_user).order_by(Institution.name)).all()
-    form.institution_id.choices = [(0, _("请选择"))] + [(i.id, i.name) for i in insts]
+    form.institution_id.choices = choices([(0, _("请选择"))] + [(i.id, i.name) for i in insts])
+    return form
+
+
+def _create_staff_user(form: StaffUserForm) -> User:
+    role = Role(form.role.data)
+    region = get_visible(db.session, Region, form.region_id.data, current_user) if form.region_id.data else None
+    inst = get_visible(db.session, Institution, form.institution_id.data, current_user) if form.institution_id.data else None
+    return auth_services.create_user(
+        db.session, username=form.username.data, password=form.password.data,
+        display_name=form.display_name.data, role=role,
+        region=region if role == Role.regulator_admin else None,
+        institution=inst if role == Role.institution_staff else None,
+        email=form.email.data or "", created_by=current_user,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def user_new():
+    """Create a staff account (a regulator admin or an institution's staff) that the admin will manage."""
+    form = _staff_user_form()
     if form.validate_on_submit():
-        role = Role(form.role.data)
-        region = get_visible(db.session, Region, form.region_id.data, current_user) if form.region_id.data else None
-        inst = get_visible(db.session, Institution, form.institution_id.data, current_user) if form.institution_id.data else None
-        try:
-            auth_services.create_user(
-                db.session, username=form.username.data, password=form.password.data,
-                display_name=form.display_name.data, role=role,
-                region=region if role == Role.regulator_admin else None,
-                institution=inst if role == Role.institution_staff else None,
-                email=form.email.data or "", created_by=current_user,
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("账号已创建"), "success")
-            return redirect(url_for("orgs.users"))
+        done = submit(form, lambda: _create_staff_user(form), success=_("账号已创建"),
+                      redirect_to=url_for("orgs.users"), domain_errors="form")
+        if done:
+            return done
     return render_template("orgs/user_form.html", form=form)
 
 
 @bp.route("/users/<int:user_id>/enabled", methods=["POST"])
 @roles_required(*ADMINS)
 def user_enabled(user_id: int):
+    """Enable or disable a staff account; disabling ends its sessions and tokens at once."""
     user = get_visible(db.session, User, user_id, current_user)
     enable = request.form.get("enabled") == "1"
-    try:
-        auth_services.set_enabled(db.session, current_user, user, enable)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("账号已启用") if enable else _("账号已停用，其登录与令牌已失效"), "info")
-    return redirect(url_for("orgs.users"))
+    back = url_for("orgs.users")
+    return submit(None, lambda: auth_services.set_enabled(db.session, current_user, user, enable),
+                  success=_("账号已启用") if enable else _("账号已停用，其登录与令牌已失效"), redirect_to=back) or redirect(back)

@@ -23,10 +23,10 @@ def trainee_json(p: TraineeProfile) -> dict:
     }
 
 
-
 @api_route("/trainees", summary="可见的学员（身份证号脱敏）", response=paged_schema(TraineeSchema), query=PAGE_QUERY,
            tags=("people",))
 def trainees():
+    """The trainees the caller may see, ID numbers masked."""
     user = current_api_user()
     return paged(db.session, visible(TraineeProfile, user).order_by(TraineeProfile.id)
                  .options(selectinload(TraineeProfile.enterprise)), trainee_json)
@@ -34,4 +34,5 @@ def trainees():
 
 @api_route("/trainees/<int:profile_id>", summary="学员详情（身份证号脱敏）", response=TraineeSchema, tags=("people",))
 def trainee_get(profile_id: int):
+    """One trainee the caller may see, ID number masked."""
     return jsonify(trainee_json(get_visible(db.session, TraineeProfile, profile_id, current_api_user())))

@@ -73,6 +73,7 @@ def parse_id_number(value: str, today: dt.date) -> IdInfo:
 
 
 def normalise_phone(value: str) -> str:
+    """The phone number without spaces, brackets or +86 (a mobile or a landline with its area code), or ValidationFailed."""
     phone = re.sub(r"[\s()（）]", "", value or "")
     if phone.startswith("+86"):
         phone = phone[3:]
@@ -161,6 +162,7 @@ def validate_profile(session: Session, data: ProfileData, today: dt.date, *, exc
 
 
 def current_pledge(session: Session) -> PledgeText:
+    """The pledge text in force: the latest published version."""
     pledge = session.scalar(select(PledgeText).order_by(PledgeText.published_at.desc()).limit(1))
     if pledge is None:
         raise DomainError(_("尚未发布质量诚信承诺书，请联系管理员"))

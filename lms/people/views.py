@@ -7,12 +7,13 @@ from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from lms.auth import services as auth_services
+from lms.auth.models import User
 from lms.auth.views import roles_required
 from lms.db import db
 from lms.domain import RegionLevel, Role
 from lms.errors import ValidationFailed
 from lms.extensions import limiter
-from lms.forms import apply_errors
+from lms.forms import choices, submit
 from lms.orgs import services as org_services
 from lms.orgs.models import Enterprise, Region
 from lms.people import services
@@ -25,6 +26,7 @@ bp = Blueprint("people", __name__)
 
 
 def profile_data(form) -> services.ProfileData:
+    """The profile fields of a registration or profile form, as the service takes them."""
     return services.ProfileData(
         real_name=form.real_name.data or "",
         id_number=form.id_number.data or "",
@@ -67,46 +69,49 @@ def resolve_enterprise(form) -> Enterprise:
         })
 
 
-def region_choices() -> list[tuple[int, str]]:
+def region_choices():
+    """The cities and counties an enterprise registering itself may be in."""
     rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province).order_by(Region.path))
-    return [(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows]
+    return choices([(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows])
+
+
+def _register(form: RegistrationForm, pledge) -> User:
+    """Register the trainee (and their enterprise when it is new) and sign them in."""
+    user = services.register_trainee(
+        db.session,
+        username=form.username.data,
+        password=form.password.data,
+        profile=profile_data(form),
+        enterprise=resolve_enterprise(form),
+        pledge_version=pledge.version if form.accept_pledge.data else None,
+        today=today_local(),
+    )
+    auth_services.start_session(db.session, user)
+    login_user(user)  # the session row is committed by lms.forms.submit right after
+    return user
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
+    """A trainee registers: account, real-name profile, enterprise if new, and the signed pledge."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     pledge = services.current_pledge(db.session)
     form = RegistrationForm()
     form.enterprise_region_id.choices = region_choices()
     if form.validate_on_submit():
-        try:
-            enterprise = resolve_enterprise(form)
-            user = services.register_trainee(
-                db.session,
-                username=form.username.data,
-                password=form.password.data,
-                profile=profile_data(form),
-                enterprise=enterprise,
-                pledge_version=pledge.version if form.accept_pledge.data else None,
-                today=today_local(),
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            auth_services.start_session(db.session, user)
-            db.session.commit()
-            login_user(user)
-            flash(_("注册成功，欢迎使用"), "success")
-            return redirect(url_for("people.me"))
+        done = submit(form, lambda: _register(form, pledge), success=_("注册成功，欢迎使用"),
+                      redirect_to=url_for("people.me"))
+        if done:
+            return done
     return render_template("people/register.html", form=form, pledge=pledge)
 
 
 @bp.route("/me")
 @roles_required(Role.trainee)
 def me():
+    """The trainee's own profile, masked."""
     prof = db.session.scalar(visible(TraineeProfile, current_user))
     if prof is None:
         abort(404)
@@ -116,6 +121,7 @@ def me():
 @bp.route("/me/edit", methods=["GET", "POST"])
 @roles_required(Role.trainee)
 def edit_me():
+    """The trainee corrects their profile; the enterprise is named by its registered credit code."""
     prof = db.session.scalar(visible(TraineeProfile, current_user))
     if prof is None:
         abort(404)
@@ -127,13 +133,9 @@ def edit_me():
         if enterprise is None:
             form.enterprise_credit_code.errors = [_("未找到该统一社会信用代码对应的企业，请联系所在地监管部门登记")]
         else:
-            try:
-                services.update_profile(db.session, current_user, prof, profile_data(form), enterprise, today_local())
-            except ValidationFailed as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
-            else:
-                db.session.commit()
-                flash(_("资料已保存"), "success")
-                return redirect(url_for("people.me"))
+            done = submit(form, lambda: services.update_profile(db.session, current_user, prof, profile_data(form),
+                                                                enterprise, today_local()),
+                          success=_("资料已保存"), redirect_to=url_for("people.me"))
+            if done:
+                return done
     return render_template("people/edit.html", form=form)
