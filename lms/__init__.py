@@ -15,7 +15,7 @@ from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
 from lms.auth import services as auth_services
 from lms.auth import views as auth_views
-from lms.db import db
+from lms.db import db as database  # not ``db``: that would hide the module lms.db behind ``lms.db``
 from lms.extensions import babel, bootstrap, csrf, limiter, login_manager, select_locale
 from lms.jobs import views as jobs_views
 from lms.notifications import views as notifications_views
@@ -42,7 +42,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    db.init_app(app)
+    database.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
