@@ -82,18 +82,10 @@ def _region(session: Session, code: str) -> Region:
 
 
 def seed(session: Session, today: dt.date | None = None) -> dict:
+    """Load the demo data (idempotent), then each feature's (``add_seed_hook``); returns what was added."""
     today = today or dt.date.today()
     counts = {"regions": 0, "institutions": 0, "enterprises": 0, "trainees": 0, "users": 0}
-    for code, name, parent_code, bureau in REGIONS:
-        parent = _region(session, parent_code) if parent_code else None
-        if _region(session, code) is None:
-            counts["regions"] += 1
-        org_services.ensure_region(session, code, name, parent, bureau)
-
-    if session.get(PledgeText, PLEDGE_VERSION) is None:
-        session.add(PledgeText(version=PLEDGE_VERSION, title=PLEDGE_TITLE, body=PLEDGE_BODY))
-        session.flush()
-
+    _seed_regions(session, counts)
     admin = _ensure_user(session, counts, "admin", "系统管理员", Role.system_admin)
     for username, display, region_code in [
         ("jiangsu_admin", "江苏省局管理员", "320000"),
@@ -102,7 +94,30 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
         ("fujian_admin", "福建省局管理员", "350000"),
     ]:
         _ensure_user(session, counts, username, display, Role.regulator_admin, region=_region(session, region_code))
+    institutions = _seed_institutions(session, counts, admin, today)
+    _ensure_user(session, counts, "nt_staff", "南通培训中心教务", Role.institution_staff, institution=institutions[0])
+    _ensure_user(session, counts, "js_staff", "省质协培训部教务", Role.institution_staff, institution=institutions[1])
+    _ensure_user(session, counts, "fj_staff", "福建质协教务", Role.institution_staff, institution=institutions[2])
+    _seed_trainees(session, counts, _seed_enterprises(session, counts, admin), today)
+    session.flush()
+    for hook in sorted(_hooks, key=_hook_order):
+        for k, v in (hook(session, today) or {}).items():
+            counts[k] = counts.get(k, 0) + v
+    return counts
 
+
+def _seed_regions(session: Session, counts: dict) -> None:
+    for code, name, parent_code, bureau in REGIONS:
+        parent = _region(session, parent_code) if parent_code else None
+        if _region(session, code) is None:
+            counts["regions"] += 1
+        org_services.ensure_region(session, code, name, parent, bureau)
+    if session.get(PledgeText, PLEDGE_VERSION) is None:
+        session.add(PledgeText(version=PLEDGE_VERSION, title=PLEDGE_TITLE, body=PLEDGE_BODY))
+        session.flush()
+
+
+def _seed_institutions(session: Session, counts: dict, admin: User, today: dt.date) -> list[Institution]:
     valid_from, valid_until = dt.date(today.year, 1, 1), dt.date(today.year + 2, 12, 31)
     institutions = []
     for name, code_seed, region_code, tiers in INSTITUTIONS:
@@ -116,10 +131,10 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
                 org_services.authorise(session, admin, inst, tier, valid_from, valid_until)
             counts["institutions"] += 1
         institutions.append(inst)
-    _ensure_user(session, counts, "nt_staff", "南通培训中心教务", Role.institution_staff, institution=institutions[0])
-    _ensure_user(session, counts, "js_staff", "省质协培训部教务", Role.institution_staff, institution=institutions[1])
-    _ensure_user(session, counts, "fj_staff", "福建质协教务", Role.institution_staff, institution=institutions[2])
+    return institutions
 
+
+def _seed_enterprises(session: Session, counts: dict, admin: User) -> list[Enterprise]:
     enterprises = []
     for name, code_seed, region_code, industry, own, size, above in ENTERPRISES:
         code = credit_code(code_seed)
@@ -131,7 +146,10 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
                 main_products=industry + "产品"))
             counts["enterprises"] += 1
         enterprises.append(ent)
+    return enterprises
 
+
+def _seed_trainees(session: Session, counts: dict, enterprises: list[Enterprise], today: dt.date) -> None:
     rng = random.Random(20261122)
     pledge = people_services.current_pledge(session)
     for i in range(30):
@@ -147,29 +165,27 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
         number = id_number(ent.region.parent.code if ent.region.level.value == "county" else ent.region.code, birth, seq)
         if session.scalar(select(TraineeProfile.id).where(TraineeProfile.id_number_hash == lookup_hash(number))):
             continue
-        big = ent.size_class.is_large_or_medium
-        profile = people_services.ProfileData(
-            real_name=name, id_number=number,
-            education=(EducationLevel.bachelor if big or i % 3 else EducationLevel.junior_college).value,
-            school="南通大学" if i % 2 else "江苏科技大学", major="质量管理工程",
-            title_level=(TitleLevel.intermediate if i % 4 else TitleLevel.junior).value,
-            professional_title="工程师" if i % 4 else "助理工程师",
-            quality_qualification=(QualityQualification.engineer if i % 5 == 0 else QualityQualification.none).value,
-            quality_years=8 if i == 0 else 1 + rng.randrange(15), current_post="质量部经理",
-            phone=f"139{rng.randrange(10**8):08d}", email=f"{username}@example.com",
-            address=ent.region.name + "人民路" + str(i + 1) + "号", postcode="226200",
-        )
         people_services.register_trainee(
-            session, username=username, password=DEMO_PASSWORD, profile=profile, enterprise=ent,
-            pledge_version=pledge.version, today=today,
+            session, username=username, password=DEMO_PASSWORD, profile=_demo_profile(i, rng, username, ent, name, number),
+            enterprise=ent, pledge_version=pledge.version, today=today,
         )
         counts["trainees"] += 1
         counts["users"] += 1
-    session.flush()
-    for hook in sorted(_hooks, key=_hook_order):
-        for k, v in (hook(session, today) or {}).items():
-            counts[k] = counts.get(k, 0) + v
-    return counts
+
+
+def _demo_profile(i: int, rng: random.Random, username: str, ent: Enterprise, name: str, number: str):
+    big = ent.size_class.is_large_or_medium
+    return people_services.ProfileData(
+        real_name=name, id_number=number,
+        education=(EducationLevel.bachelor if big or i % 3 else EducationLevel.junior_college).value,
+        school="南通大学" if i % 2 else "江苏科技大学", major="质量管理工程",
+        title_level=(TitleLevel.intermediate if i % 4 else TitleLevel.junior).value,
+        professional_title="工程师" if i % 4 else "助理工程师",
+        quality_qualification=(QualityQualification.engineer if i % 5 == 0 else QualityQualification.none).value,
+        quality_years=8 if i == 0 else 1 + rng.randrange(15), current_post="质量部经理",
+        phone=f"139{rng.randrange(10**8):08d}", email=f"{username}@example.com",
+        address=ent.region.name + "人民路" + str(i + 1) + "号", postcode="226200",
+    )
 
 
 _hooks: list = []

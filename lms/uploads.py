@@ -140,36 +140,11 @@ def store_upload(
     root = Path(upload_dir)
     tmp_root = root / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     fd, tmp_name = tempfile.mkstemp(dir=tmp_root)
     try:
         with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValidationFailed({field: _("文件过大：不能超过 %(limit)s", limit=_mb(max_bytes))})
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise ValidationFailed({field: _("文件为空，请重新选择")})
-        allowed_labels = "、".join(KINDS[k].label for k in allowed)
-        for magic, system in _EXECUTABLE_MAGIC:
-            if head.startswith(magic):
-                raise ValidationFailed({field: _(
-                    "文件内容是可执行程序（%(system)s），不是允许的类型（%(allowed)s），已拒绝",
-                    system=system, allowed=allowed_labels)})
-        kind = sniff(head)
-        if kind is None or kind.code not in allowed:
-            raise ValidationFailed({field: _(
-                "文件内容不是允许的类型（%(allowed)s），与文件扩展名无关", allowed=allowed_labels)})
-        sha = digest.hexdigest()
+            size, head, sha = _spool(stream, out, max_bytes, field)
+        kind = _check_kind(head, size, allowed, field)
         relative = f"{sha[:2]}/{sha}.{kind.code}"
         final = root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +163,42 @@ def store_upload(
     session.add(stored)
     session.flush()
     return stored
+
+
+def _spool(stream: BinaryIO, out: BinaryIO, max_bytes: int, field: str) -> tuple[int, bytes, str]:
+    """Copy ``stream`` to ``out``, counting: (size, first 16 bytes, SHA-256); refuses past ``max_bytes``."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        if len(head) < 16:
+            head += chunk[: 16 - len(head)]
+        size += len(chunk)
+        if size > max_bytes:
+            raise ValidationFailed({field: _("文件过大：不能超过 %(limit)s", limit=_mb(max_bytes))})
+        digest.update(chunk)
+        out.write(chunk)
+    return size, head, digest.hexdigest()
+
+
+def _check_kind(head: bytes, size: int, allowed: tuple[str, ...], field: str) -> FileKind:
+    """The kind of a non-empty file from its first bytes, if allowed; executables are named in the refusal."""
+    if size == 0:
+        raise ValidationFailed({field: _("文件为空，请重新选择")})
+    allowed_labels = "、".join(KINDS[k].label for k in allowed)
+    for magic, system in _EXECUTABLE_MAGIC:
+        if head.startswith(magic):
+            raise ValidationFailed({field: _(
+                "文件内容是可执行程序（%(system)s），不是允许的类型（%(allowed)s），已拒绝",
+                system=system, allowed=allowed_labels)})
+    kind = sniff(head)
+    if kind is None or kind.code not in allowed:
+        raise ValidationFailed({field: _(
+            "文件内容不是允许的类型（%(allowed)s），与文件扩展名无关", allowed=allowed_labels)})
+    return kind
 
 
 # ------------------------------------------------------------------ evidence and letters
