@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy.orm import Session
 
 from lms.auth.models import AuditEvent
@@ -45,8 +46,6 @@ def _record_denied(session: Session, user: Any, model: type, pk: Any) -> None:
     ``flush_denied`` after the request's own work is rolled back (the request ends in a 404, so nothing it
     did may stay, but the refusal must). Outside a request it joins the caller's transaction."""
     log.warning("access denied: user=%s model=%s id=%s", getattr(user, "id", None), model.__name__, pk)
-    from flask import g, has_app_context
-
     if has_app_context():
         g.setdefault("denied_events", []).append((getattr(user, "id", None), model.__name__, str(pk)))
     else:
@@ -55,8 +54,6 @@ def _record_denied(session: Session, user: Any, model: type, pk: Any) -> None:
 
 def flush_denied(session: Session) -> None:
     """Roll back the request's work and commit the queued refusals (called by the error handlers)."""
-    from flask import g
-
     events = g.pop("denied_events", None)
     if not events:
         return

@@ -34,6 +34,7 @@ def _sqlite_path(url: str) -> Path:
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
+    """Every table's row count: what a backup holds and a restore must bring back."""
     names = sorted(inspect(engine).get_table_names())
     with engine.connect() as conn:
         return {n: conn.execute(select(func.count()).select_from(table(n))).scalar_one() for n in names}
@@ -109,6 +110,7 @@ def _sqlite_engine(path: Path) -> Engine:
 
 
 def read_manifest(archive: Path) -> dict:
+    """The manifest of a backup archive, or BackupError when the file is not one."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
             member = tar.extractfile(MANIFEST)

@@ -40,4 +40,5 @@ def check(session: Session, enrollment: Any) -> list[RuleResult]:
 
 
 def is_complete(results: list[RuleResult]) -> bool:
+    """Is the enrolment complete: at least one rule applies, and every rule is met?"""
     return bool(results) and all(r.met for r in results)

@@ -15,6 +15,7 @@ DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
 
 def instance_path() -> Path:
+    """The instance folder (``LMS_INSTANCE_PATH``, default ``instance/``): secrets, SQLite, uploads."""
     return Path(os.environ.get("LMS_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
 
 

@@ -32,6 +32,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
+    """Now, aware, in UTC: what every timestamp column stores."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -172,6 +173,7 @@ def write_phase(session: Session, fn: Callable[[], T], tries: int = WRITE_TRIES)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    """An engine for ``url``; on SQLite with the pragmas and the BEGIN (IMMEDIATE) handling above."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
         engine = create_engine(url, **kwargs)

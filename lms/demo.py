@@ -48,6 +48,7 @@ def credit_code(seed: str) -> str:
 
 
 def id_number(region_code: str, birth: dt.date, seq: int) -> str:
+    """A valid resident ID number for a birth place code, birth date and sequence (demo and tests)."""
     body = f"{region_code}{birth:%Y%m%d}{seq:03d}"
     return body + ric.calc_check_digit(body + "0")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Enum
 
 
 class LabelledEnum(str, enum.Enum):
@@ -175,8 +176,6 @@ class OwnershipType(LabelledEnum):
 
 def enum_column_type(enum_cls: type[enum.Enum]):
     """A portable, non-native enum column (VARCHAR on every backend, no DDL to migrate per value)."""
-    from sqlalchemy import Enum
-
     return Enum(
         enum_cls,
         native_enum=False,

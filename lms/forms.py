@@ -60,6 +60,7 @@ def form_from_json(form_cls, payload: dict):
 
 
 def errors_of(form) -> dict[str, str]:
+    """A bound form's errors as ``{field: message}`` (``_form`` for form-level ones), for JSON answers."""
     out = {name: "；".join(str(e) for e in errs) for name, errs in form.errors.items() if errs and name != "csrf_token"}
     if getattr(form, "form_errors", None):
         out["_form"] = "；".join(str(e) for e in form.form_errors)

@@ -34,6 +34,7 @@ def configure(key: str) -> None:
 
 
 def generate_key() -> str:
+    """A new field-encryption key (``python -m lms.secrets init`` writes it once)."""
     return Fernet.generate_key().decode()
 
 
@@ -80,6 +81,7 @@ def mask_id_number(value: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str:
+    """A phone number with its middle digits hidden."""
     if not value:
         return ""
     if len(value) < 7:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import Select, false, select, true
 from sqlalchemy.orm import Session
 
 from lms.errors import NotFound
@@ -33,6 +33,7 @@ def on_denied(fn: Callable[[Session, Any, type, Any], None]) -> None:
 
 
 def condition(model: type, user: Any):
+    """The SQL condition of the rows of ``model`` that ``user`` may see (FALSE for no one signed in)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return false_()
     rule = _rules.get(model)
@@ -47,8 +48,7 @@ def condition(model: type, user: Any):
 
 
 def false_():
-    from sqlalchemy import false
-
+    """SQL's FALSE: no rows."""
     return false()
 
 

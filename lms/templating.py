@@ -18,12 +18,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC time shown in China's time zone (the ``local_dt`` filter)."""
     if value is None:
         return ""
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
 def today_local() -> dt.date:
+    """Today's date in China."""
     return dt.datetime.now(SHANGHAI).date()
 
 
@@ -95,6 +97,7 @@ class NavGroup:
 
 
 def nav_groups() -> list[NavGroup]:
+    """The signed-in user's menu: every provider's entries, grouped by package (``NAV_GROUPS``)."""
     if not current_user.is_authenticated:
         return []
     groups: dict[str, NavGroup] = {}

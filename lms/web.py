@@ -48,6 +48,7 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(app: Flask) -> None:
+    """Log to standard error with the request id, masking ID and phone numbers."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
     handler.addFilter(RequestIdFilter())
@@ -62,6 +63,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def current_request_id() -> str:
+    """This request's id (logs, audit events, error pages), or '' outside a request."""
     try:
         return g.get("request_id", "")
     except RuntimeError:
@@ -69,6 +71,7 @@ def current_request_id() -> str:
 
 
 def wants_json() -> bool:
+    """Should an error be answered as JSON (the API, or a client that asks for JSON only)?"""
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
     )

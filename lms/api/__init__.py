@@ -138,6 +138,7 @@ PAGE_QUERY = [
 
 
 def paged_schema(item: dict) -> dict:
+    """The OpenAPI schema of a page of ``item``: the shape ``paged`` returns."""
     return {
         "type": "object",
         "properties": {

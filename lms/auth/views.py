@@ -52,6 +52,7 @@ def init_login(app, login_manager) -> None:
 
 
 def client_address() -> str:
+    """The client's address as throttling counts it (behind ``TRUSTED_PROXIES``, the visitor's)."""
     return (request.remote_addr or "unknown")[:64]
 
 

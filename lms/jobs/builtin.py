@@ -11,4 +11,5 @@ from lms.jobs.services import daily, job
 
 @job("purge-sessions", daily(3, 10), "清理过期的登录会话与登录记录")
 def purge_sessions(session: Session, now: dt.datetime) -> dict:
+    """Forget old login attempts and ended sessions (``lms.auth.services.purge_expired``)."""
     return purge_expired(session)

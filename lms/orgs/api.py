@@ -40,11 +40,13 @@ EnterpriseInput = schema("EnterpriseInput", {"type": "object",
 
 
 def region_json(r: Region) -> dict:
+    """A region as the API shows it."""
     return {"id": r.id, "code": r.code, "name": r.name, "level": r.level.value,
             "parent_code": r.parent.code if r.parent else None}
 
 
 def institution_json(i: Institution) -> dict:
+    """An institution as the API shows it, with its tiers in force today."""
     today = today_local()
     return {
         "id": i.id, "name": i.name, "credit_code": i.credit_code, "region_code": i.region.code,
@@ -57,6 +59,7 @@ def institution_json(i: Institution) -> dict:
 
 
 def enterprise_json(e: Enterprise) -> dict:
+    """An enterprise as the API shows it."""
     return {
         "id": e.id, "name": e.name, "credit_code": e.credit_code, "region_code": e.region.code,
         "industry": e.industry, "ownership_type": e.ownership_type.value, "size_class": e.size_class.value,

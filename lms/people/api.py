@@ -16,6 +16,7 @@ TraineeSchema = schema("Trainee", {"type": "object", "properties": {
 
 
 def trainee_json(p: TraineeProfile) -> dict:
+    """A trainee's profile as the API shows it, ID number masked."""
     return {
         "id": p.id, "real_name": p.real_name, "id_number_masked": p.id_number_masked, "gender": p.gender.value,
         "education": p.education.value, "title_level": p.title_level.value, "quality_years": p.quality_years,
