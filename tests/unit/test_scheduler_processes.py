@@ -65,7 +65,8 @@ def test_four_gunicorn_workers_and_two_schedulers_run_each_job_once(database_url
             p.terminate()
         for p in procs:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()  # reaped: a Popen dropped while its process runs is a ResourceWarning
         engine.dispose()
