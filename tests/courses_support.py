@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from courses import eligibility, enrolment, gates, services
+from courses import eligibility, gates, services
+from courses.services import enrolment
 from courses.models import Programme, TrainingClass
 from lms.db import utcnow
 from lms.demo import PLEDGE_VERSION

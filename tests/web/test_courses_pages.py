@@ -5,7 +5,8 @@ import re
 
 from sqlalchemy import select
 
-from courses import enrolment
+from courses import services
+from courses.services import enrolment
 from courses.models import Enrollment, EnrollmentStatus, Lesson, LessonProgress
 from lms.auth.models import AuditEvent
 from lms.demo import PLEDGE_VERSION
@@ -154,8 +155,6 @@ def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, l
 
 
 def test_an_oversized_upload_is_refused(client, db, login_as, world, app, monkeypatch):
-    from courses import services
-
     monkeypatch.setattr(services, "PDF_MAX_BYTES", 1024)
     monkeypatch.setattr(services, "VIDEO_MAX_BYTES", 100_000)
     course = cs.course(db, world, lessons=0)
