@@ -42,6 +42,7 @@ def derive_key(secret_key: str | bytes, purpose: str) -> bytes:
 
 
 def time_step(now: dt.datetime) -> int:
+    """The QR token's time step at ``now`` (changes every STEP_SECONDS)."""
     return int(now.timestamp()) // STEP_SECONDS
 
 
@@ -50,6 +51,7 @@ def _mac(key: bytes, session_id: int, step: int) -> str:
 
 
 def make_token(key: bytes, session_id: int, now: dt.datetime) -> str:
+    """The QR token for the session at ``now``: ``<session id>.<step>.<HMAC>``."""
     step = time_step(now)
     return f"{session_id}.{step}.{_mac(key, session_id, step)}"
 
@@ -72,10 +74,12 @@ def verify_token(key: bytes, token: str, session_id: int, now: dt.datetime) -> N
 
 
 def checkin_window_open(cs: ClassSession, now: dt.datetime) -> bool:
+    """Is check-in open: from OPEN_BEFORE the start to OPEN_AFTER the end of the session."""
     return cs.starts_at - OPEN_BEFORE <= now <= cs.ends_at + OPEN_AFTER
 
 
 def require_window(cs: ClassSession, now: dt.datetime) -> None:
+    """Refuse (DomainError) outside the session's check-in window."""
     if not checkin_window_open(cs, now):
         raise DomainError(_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"))
 

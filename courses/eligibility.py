@@ -81,6 +81,7 @@ def register_disqualification_checker(fn: Callable[[Session, Any], str | None]) 
 
 
 def lower_tier(tier: Tier) -> Tier | None:
+    """The tier below ``tier`` (None for the basic tier)."""
     order = list(Tier)
     i = order.index(tier)
     return order[i - 1] if i > 0 else None

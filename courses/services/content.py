@@ -180,6 +180,7 @@ def record_progress(session: Session, user, lesson: Lesson, now: dt.datetime, *,
 
 
 def progress_map(session: Session, user, lesson_ids: list[int]) -> dict[int, LessonProgress]:
+    """The user's progress on the given lessons, by lesson id."""
     if not lesson_ids:
         return {}
     rows = session.scalars(select(LessonProgress).where(LessonProgress.user_id == user.id,
