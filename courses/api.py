@@ -13,7 +13,7 @@ from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.scoping import get_visible, visible
-from lms.templating import paginate
+from lms.templating import paginate, today_local
 
 VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
 
@@ -66,10 +66,9 @@ def _class_json(k: TrainingClass) -> dict:
 @api_route("/classes", summary="列出可见的培训班（机构：本机构；监管部门：本地区及下级）", roles=VIEWERS,
            response=paged_schema(CLASS), query=PAGE_QUERY, tags=("courses",))
 def api_classes():
-    """The classes the caller sees, newest first."""
+    """The classes the caller sees, newest first (``queries.class_list``, as the classes page without filters)."""
     user = current_api_user()
-    stmt = visible(TrainingClass, user).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
-    return paged(db.session, stmt, _class_json)
+    return paged(db.session, queries.class_list(user, today_local()), _class_json)
 
 
 @api_route("/classes/<int:class_id>/enrollments", summary="列出培训班的报名及出勤率", roles=VIEWERS,

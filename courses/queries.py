@@ -18,7 +18,6 @@ from lms.scoping import visible
 
 DEVICE_FLAG_AT = 2  # one phone checking in two people is already suspicious
 ADDRESS_FLAG_AT = 4  # a classroom shares one Wi-Fi address, so a few per address is normal
-CLASS_STATES = ("open", "running", "ended")
 
 
 def class_list(user, today: dt.date, *, q: str = "", tier: str | None = None, state: str = "") -> Select:
