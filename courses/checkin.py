@@ -1,4 +1,5 @@
-"""Attendance: the rotating QR token, check-in, marking by hand, Excel import, live list and flags.
+"""Attendance: the rotating QR token, check-in, marking by hand and the Excel import (the roll, the attendance
+sheet and the live list with its flags are read models in ``courses.queries``; the rates in ``courses.attendance``).
 
 The QR token is ``<session id>.<time step>.<HMAC>``: the step changes every 15 seconds and the previous
 step is still accepted, so a code scanned just before it changes still works. The HMAC key is derived
