@@ -1,17 +1,19 @@
 """API for institutions' own systems: their classes, timetables and enrolments, and posting attendance."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from courses import checkin
+from courses import checkin, queries
+from courses.attendance import rates
 from courses.models import AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, TrainingClass
-from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
+from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, page_args, paged, paged_schema, schema
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
 from lms.scoping import get_visible, visible
+from lms.templating import paginate, today_local
 
 VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
 
@@ -31,6 +33,17 @@ ENROLLMENT = schema("Enrollment", {"type": "object", "properties": {
     "name": {"type": "string"}, "status": {"type": "string", "enum": [s.value for s in EnrollmentStatus]},
     "applied_at": {"type": "string", "format": "date-time"}, "waitlist_position": {"type": "integer", "nullable": True},
     "attendance_rate_so_far": {"type": "number"}, "attendance_rate_overall": {"type": "number"},
+}})
+SHEET = schema("AttendanceSheet", {"type": "object", "properties": {
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+        "enrollment_id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"},
+        "status": {"type": "string", "nullable": True, "enum": [s.value for s in AttendanceStatus]},
+        "method": {"type": "string", "nullable": True}, "recorded_at": {"type": "string", "format": "date-time", "nullable": True},
+        "reason": {"type": "string"}, "attendance_rate_so_far": {"type": "number"},
+        "attendance_rate_overall": {"type": "number"}, "device_flag": {"type": "boolean"},
+        "address_flag": {"type": "boolean"}}}},
+    "flagged": {"type": "boolean"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+    "total": {"type": "integer"},
 }})
 ATTENDANCE_BODY = schema("AttendancePost", {"type": "object", "required": ["items"], "properties": {
     "items": {"type": "array", "items": {"type": "object", "required": ["enrollment_id", "status", "reason"], "properties": {
@@ -53,20 +66,21 @@ def _class_json(k: TrainingClass) -> dict:
 @api_route("/classes", summary="列出可见的培训班（机构：本机构；监管部门：本地区及下级）", roles=VIEWERS,
            response=paged_schema(CLASS), query=PAGE_QUERY, tags=("courses",))
 def api_classes():
+    """The classes the caller sees, newest first (``queries.class_list``, as the classes page without filters)."""
     user = current_api_user()
-    stmt = visible(TrainingClass, user).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
-    return paged(db.session, stmt, _class_json)
+    return paged(db.session, queries.class_list(user, today_local()), _class_json)
 
 
 @api_route("/classes/<int:class_id>/enrollments", summary="列出培训班的报名及出勤率", roles=VIEWERS,
            response=paged_schema(ENROLLMENT), query=PAGE_QUERY, tags=("courses",))
 def api_enrollments(class_id: int):
+    """A class's enrolments with each one's attendance rates."""
     user = current_api_user()
     klass = get_visible(db.session, TrainingClass, class_id, user)
     now = utcnow()
 
     def ser(e: Enrollment) -> dict:
-        r = checkin.rates(db.session, e, now)
+        r = rates(db.session, e, now)
         return {"id": e.id, "class_id": e.class_id, "username": e.user.username, "name": e.user.display_name,
                 "status": e.status.value, "applied_at": e.applied_at.isoformat(),
                 "waitlist_position": e.waitlist_position, "attendance_rate_so_far": r.so_far,
@@ -76,13 +90,32 @@ def api_enrollments(class_id: int):
     return paged(db.session, stmt, ser)
 
 
-@api_route("/sessions/<int:session_id>/attendance", ("POST",), summary="提交一个课次的考勤（全部成功或全部不写入）",
-           roles=(Role.institution_staff,), body=ATTENDANCE_BODY, tags=("courses",),
-           response={"type": "object", "properties": {"recorded": {"type": "integer"}}})
-def api_post_attendance(session_id: int):
-    user = current_api_user()
-    cs = get_visible(db.session, ClassSession, session_id, user)
-    items = json_body().get("items")
+def _sheet_row_json(row: queries.SheetRow) -> dict:
+    r = row.record
+    return {"enrollment_id": row.enrollment.id, "username": row.enrollment.user.username,
+            "name": row.enrollment.user.display_name, "status": r.status.value if r else None,
+            "method": r.method if r else None, "recorded_at": r.recorded_at.isoformat() if r else None,
+            "reason": r.reason if r else "", "attendance_rate_so_far": row.rates.so_far,
+            "attendance_rate_overall": row.rates.overall, "device_flag": row.device_flag,
+            "address_flag": row.address_flag}
+
+
+@api_route("/sessions/<int:session_id>/attendance", summary="一个课次的考勤表（已录取学员、考勤记录、出勤率与异常标记）",
+           roles=VIEWERS, response=SHEET, query=PAGE_QUERY + [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+           tags=("courses",))
+def api_attendance(session_id: int):
+    """A session's attendance sheet: the same query (``queries.attendance_sheet``) as the attendance page."""
+    cs = get_visible(db.session, ClassSession, session_id, current_api_user())
+    page_no, per_page = page_args()
+    page = paginate(db.session, queries.roster_query(cs, (request.args.get("q") or "").strip()[:64]),
+                    page=page_no, per_page=per_page)
+    sheet = queries.attendance_sheet(db.session, cs, page.items, utcnow())
+    return jsonify({"items": [_sheet_row_json(row) for row in sheet.rows], "flagged": sheet.flagged,
+                    "page": page.page, "per_page": per_page, "total": page.total})
+
+
+def _attendance_plan(cs: ClassSession, items) -> list[tuple[int, Enrollment, str, str]]:
+    """Check the posted items against the session's class: every error at once, or the plan to write."""
     if not isinstance(items, list) or not items:
         raise ValidationFailed({"items": _("items 须为非空数组")})
     errors: dict[str, str] = {}
@@ -96,14 +129,25 @@ def api_post_attendance(session_id: int):
         if e is None:
             errors[f"items[{i}].enrollment_id"] = _("不是本课次所属培训班的报名")
             continue
-        plan.append((i, e, item.get("status"), item.get("reason")))
+        plan.append((i, e, str(item.get("status") or ""), str(item.get("reason") or "")))
     if errors:
         raise ValidationFailed(errors)
+    return plan
+
+
+@api_route("/sessions/<int:session_id>/attendance", ("POST",), summary="提交一个课次的考勤（全部成功或全部不写入）",
+           roles=(Role.institution_staff,), body=ATTENDANCE_BODY, tags=("courses",),
+           response={"type": "object", "properties": {"recorded": {"type": "integer"}}})
+def api_post_attendance(session_id: int):
+    """Mark several trainees' attendance at a session (``checkin.mark``, as the page): all or nothing."""
+    user = current_api_user()
+    cs = get_visible(db.session, ClassSession, session_id, user)
+    plan = _attendance_plan(cs, json_body().get("items"))
     now = utcnow()
     try:
         for i, e, status, reason in plan:
             try:
-                checkin.mark(db.session, user, cs, e, str(status or ""), str(reason or ""), now, method="api")
+                checkin.mark(db.session, user, cs, e, status, reason, now, method="api")
             except ValidationFailed as exc:
                 raise ValidationFailed({f"items[{i}].{k}": v for k, v in exc.errors.items()})
     except DomainError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -68,3 +69,21 @@ def attendance_rates(session: Session, enrollment_id: int, class_id: int, now: d
     total, total_so_far, done, done_so_far = session.execute(
         _RATES, {"now": now, "enrollment_id": enrollment_id, "class_id": class_id}).one()
     return _ratio(done_so_far, total_so_far, True), _ratio(done, total, False)
+
+
+@dataclass
+class Rates:
+    """An enrolment's attendance rates: so far (sessions started) and overall (the whole timetable), 0..1."""
+
+    so_far: float
+    overall: float
+
+
+def rates(session: Session, enrollment: Enrollment, now: dt.datetime) -> Rates:
+    """Both attendance rates of an enrolment (what the pages and the API show)."""
+    return rates_of(session, enrollment.id, enrollment.class_id, now)
+
+
+def rates_of(session: Session, enrollment_id: int, class_id: int, now: dt.datetime) -> Rates:
+    """Both attendance rates of one enrolment, in one aggregate statement."""
+    return Rates(*attendance_rates(session, enrollment_id, class_id, now))

@@ -1,4 +1,5 @@
-"""Attendance: the rotating QR token, check-in, marking by hand, Excel import, live list and flags.
+"""Attendance: the rotating QR token, check-in, marking by hand and the Excel import (the roll, the attendance
+sheet and the live list with its flags are read models in ``courses.queries``; the rates in ``courses.attendance``).
 
 The QR token is ``<session id>.<time step>.<HMAC>``: the step changes every 15 seconds and the previous
 step is still accepted, so a code scanned just before it changes still works. The HMAC key is derived
@@ -13,21 +14,22 @@ import io
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from courses.attendance import attendance_rates
+from openpyxl import Workbook, load_workbook
+from sqlalchemy.dialects import postgresql, sqlite
+
 from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus
+from courses.queries import roster
+from courses.services.access import require_class_staff
 from lms import audit
-from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 
 STEP_SECONDS = 15
 OPEN_BEFORE = dt.timedelta(hours=1)  # the QR works from an hour before the session
 OPEN_AFTER = dt.timedelta(minutes=30)  # … until half an hour after it ends
-DEVICE_FLAG_AT = 2  # one phone checking in two people is already suspicious
-ADDRESS_FLAG_AT = 4  # a classroom shares one Wi-Fi address, so a few per address is normal
 
 
 class InvalidToken(DomainError):
@@ -41,6 +43,7 @@ def derive_key(secret_key: str | bytes, purpose: str) -> bytes:
 
 
 def time_step(now: dt.datetime) -> int:
+    """The QR token's time step at ``now`` (changes every STEP_SECONDS)."""
     return int(now.timestamp()) // STEP_SECONDS
 
 
@@ -49,6 +52,7 @@ def _mac(key: bytes, session_id: int, step: int) -> str:
 
 
 def make_token(key: bytes, session_id: int, now: dt.datetime) -> str:
+    """The QR token for the session at ``now``: ``<session id>.<step>.<HMAC>``."""
     step = time_step(now)
     return f"{session_id}.{step}.{_mac(key, session_id, step)}"
 
@@ -71,10 +75,12 @@ def verify_token(key: bytes, token: str, session_id: int, now: dt.datetime) -> N
 
 
 def checkin_window_open(cs: ClassSession, now: dt.datetime) -> bool:
+    """Is check-in open: from OPEN_BEFORE the start to OPEN_AFTER the end of the session."""
     return cs.starts_at - OPEN_BEFORE <= now <= cs.ends_at + OPEN_AFTER
 
 
 def require_window(cs: ClassSession, now: dt.datetime) -> None:
+    """Refuse (DomainError) outside the session's check-in window."""
     if not checkin_window_open(cs, now):
         raise DomainError(_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"))
 
@@ -138,6 +144,7 @@ def prepare_check_in(session: Session, user, cs: ClassSession, now: dt.datetime)
 
 
 _INSERT_ONCE: dict[str, object] = {}
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # the product runs on these two
 
 
 def _insert_once(session: Session):
@@ -145,12 +152,7 @@ def _insert_once(session: Session):
     dialect = session.get_bind().dialect.name
     stmt = _INSERT_ONCE.get(dialect)
     if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - the product runs on these two
-            raise RuntimeError(f"unsupported database {dialect}")
+        insert = _INSERTS[dialect]
         table = AttendanceRecord.__table__
         stmt = _INSERT_ONCE[dialect] = (
             insert(table).on_conflict_do_nothing(index_elements=[table.c.session_id, table.c.enrollment_id])
@@ -189,16 +191,11 @@ def check_in(session: Session, user, cs: ClassSession, now: dt.datetime, *, devi
     return record_check_in(session, user, cs, found, now, device_hash=device_hash, address_hash=address_hash)
 
 
-def _require_staff_of(actor, cs: ClassSession) -> None:
-    if actor.role != Role.institution_staff or actor.institution_id != cs.training_class.institution_id:
-        raise Forbidden(_("只有开班机构的工作人员可以记录考勤"))
-
-
 def mark(session: Session, actor, cs: ClassSession, enrollment: Enrollment, status: str, reason: str,
          now: dt.datetime, *, method: str = "manual") -> AttendanceRecord:
     """Set one trainee's attendance at a session by hand (a phone that died, a late arrival, a sick
     note). A reason is required; the latest marking wins and the audit log keeps the history."""
-    _require_staff_of(actor, cs)
+    require_class_staff(actor, cs.training_class, message=_("只有开班机构的工作人员可以记录考勤"))
     if enrollment.class_id != cs.class_id or enrollment.status != EnrollmentStatus.approved:
         raise ValidationFailed({"enrollment_id": _("该学员不是本培训班的已录取学员")})
     try:
@@ -232,21 +229,8 @@ STATUS_WORDS = {
 HEADERS = ("用户名", "姓名", "状态", "原因")
 
 
-def roster_query(cs: ClassSession):
-    """The admitted trainees of the session's class, by username (joined to User for searching)."""
-    return select(Enrollment).join(User, User.id == Enrollment.user_id).where(
-        Enrollment.class_id == cs.class_id, Enrollment.status == EnrollmentStatus.approved,
-    ).order_by(User.username)
-
-
-def roster(session: Session, cs: ClassSession) -> list[Enrollment]:
-    return list(session.scalars(roster_query(cs)))
-
-
 def template_workbook(session: Session, cs: ClassSession) -> bytes:
     """An .xlsx with the session's roster to fill in: 用户名 | 姓名 | 状态 | 原因."""
-    from openpyxl import Workbook
-
     wb = Workbook()
     ws = wb.active
     ws.title = "考勤"
@@ -263,9 +247,7 @@ def template_workbook(session: Session, cs: ClassSession) -> bytes:
 def import_sheet(session: Session, actor, cs: ClassSession, data: bytes, now: dt.datetime) -> int:
     """Import a session's attendance from an .xlsx (columns 用户名, 状态, optional 原因): every row is
     checked first and nothing is written unless all rows are good; errors name row and column."""
-    from openpyxl import load_workbook
-
-    _require_staff_of(actor, cs)
+    require_class_staff(actor, cs.training_class, message=_("只有开班机构的工作人员可以记录考勤"))
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
@@ -319,46 +301,3 @@ def import_sheet(session: Session, actor, cs: ClassSession, data: bytes, now: dt
         mark(session, actor, cs, enrollment, status, reason if len(reason) >= 2 else _("Excel 导入"), now, method="import")
     audit.record(session, actor, "attendance.import", cs, rows=len(plan))
     return len(plan)
-
-
-@dataclass
-class LiveRow:
-    record: AttendanceRecord
-    name: str
-    device_flag: bool
-    address_flag: bool
-
-
-def live_list(session: Session, cs: ClassSession) -> list[LiveRow]:
-    """The session's attendance records, newest first, with a flag on any record whose device or address
-    checked in several people."""
-    records = list(session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == cs.id)
-                                   .order_by(AttendanceRecord.recorded_at.desc(), AttendanceRecord.id.desc())))
-    dev, addr = shared_fingerprints(session, cs)
-    return [LiveRow(r, r.enrollment.user.display_name, bool(r.device_hash and r.device_hash in dev),
-                    bool(r.address_hash and r.address_hash in addr)) for r in records]
-
-
-def shared_fingerprints(session: Session, cs: ClassSession) -> tuple[set[str], set[str]]:
-    """Device hashes used by at least DEVICE_FLAG_AT people and address hashes by ADDRESS_FLAG_AT."""
-    def shared(column, threshold):
-        return set(session.scalars(
-            select(column).where(AttendanceRecord.session_id == cs.id, column != "")
-            .group_by(column).having(func.count(func.distinct(AttendanceRecord.enrollment_id)) >= threshold)))
-
-    return shared(AttendanceRecord.device_hash, DEVICE_FLAG_AT), shared(AttendanceRecord.address_hash, ADDRESS_FLAG_AT)
-
-
-@dataclass
-class Rates:
-    so_far: float
-    overall: float
-
-
-def rates(session: Session, enrollment: Enrollment, now: dt.datetime) -> Rates:
-    return rates_of(session, enrollment.id, enrollment.class_id, now)
-
-
-def rates_of(session: Session, enrollment_id: int, class_id: int, now: dt.datetime) -> Rates:
-    """Both attendance rates of one enrolment, in one aggregate statement."""
-    return Rates(*attendance_rates(session, enrollment_id, class_id, now))

@@ -1,5 +1,5 @@
 """The completion rules courses owns: attendance over the whole timetable, and every lesson of the
-programme's required courses completed. Certificates ask ``lms.completion.check`` without importing us."""
+programme's required courses completed. Certificates ask ``lms.completion.check`` without importing us; ``courses.wiring`` registers them."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -7,11 +7,10 @@ from sqlalchemy.orm import Session
 
 from courses.attendance import attendance_rate
 from courses.models import Enrollment
-from courses.services import programme_progress
-from lms.completion import RuleResult, completion_rule
+from courses.services.content import programme_progress
+from lms.completion import RuleResult
 
 
-@completion_rule("attendance")
 def attendance_rule(session: Session, enrollment: Enrollment) -> RuleResult:
     """Met when the rate over the whole timetable reaches the programme's minimum."""
     programme = enrollment.training_class.programme
@@ -21,7 +20,6 @@ def attendance_rule(session: Session, enrollment: Enrollment) -> RuleResult:
                       _("出勤率 %(r)s，要求不低于 %(n)s", r=f"{rate:.0%}", n=f"{need:.0%}"))
 
 
-@completion_rule("lessons")
 def lessons_rule(session: Session, enrollment: Enrollment) -> RuleResult:
     """Met when every lesson of every required course of the programme is completed."""
     progress = programme_progress(session, enrollment.user, enrollment.training_class.programme)

@@ -14,7 +14,6 @@ from courses import eligibility, enrolment, gates, services
 from courses.curriculum import CURRICULUM
 from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass
 from lms.auth.models import User
-from lms.demo import add_seed_hook
 from lms.domain import Role, Tier
 from lms.orgs.models import Region
 from lms.people.models import PledgeText
@@ -28,6 +27,7 @@ TIER_NAMES = {Tier.basic: "基础培训", Tier.advanced: "提升培训", Tier.se
 
 
 def _handout_pdf(title: str, paragraphs: list[str]) -> bytes:
+    # reportlab is loaded only when demo data is seeded (it is slow to import)
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -51,6 +51,7 @@ def _handout_pdf(title: str, paragraphs: list[str]) -> bytes:
 
 
 def seed_courses(session: Session, today: dt.date) -> dict:
+    """Seed the courses demo data (registered by ``courses.wiring``); returns what it added, by kind."""
     counts = {"courses": 0, "programmes": 0, "classes": 0, "enrollments": 0}
     admin = session.scalar(select(User).where(User.role == Role.system_admin).order_by(User.id).limit(1))
     if admin is None:
@@ -158,5 +159,3 @@ def _seed_class(session: Session, today: dt.date, courses: dict) -> dict:
         counts["enrollments"] += 1
     return counts
 
-
-add_seed_hook(seed_courses)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lms.domain import EducationLevel, QualityQualification, SizeClass, TitleLevel, Tier
 from lms.errors import ValidationFailed
+from lms.people.models import TraineeProfile
 
 CONDITION_TYPES = ("education_min", "title_min", "qualification_min", "quality_years_min", "not_disqualified", "any_of")
 
@@ -80,6 +81,7 @@ def register_disqualification_checker(fn: Callable[[Session, Any], str | None]) 
 
 
 def lower_tier(tier: Tier) -> Tier | None:
+    """The tier below ``tier`` (None for the basic tier)."""
     order = list(Tier)
     i = order.index(tier)
     return order[i - 1] if i > 0 else None
@@ -196,8 +198,6 @@ def _evaluate_condition(session: Session, c: dict, profile, user) -> Condition:
 def evaluate(session: Session, user, programme, on_date: dt.date) -> Evaluation:
     """Evaluate the programme's eligibility rules and its prerequisite for ``user``; every condition is
     listed with a Chinese explanation, so an applicant sees all that is missing at once."""
-    from lms.people.models import TraineeProfile
-
     ev = Evaluation()
     profile = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id))
     rule_set = programme.eligibility_rule_set

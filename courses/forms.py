@@ -1,3 +1,4 @@
+"""The forms of the courses pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -8,12 +9,12 @@ from wtforms import (
 
 from courses.models import AttendanceStatus, LessonKind, SubjectCategory
 from lms.domain import Tier
-from lms.forms import length, number_range, optional, required
+from lms.forms import choices, length, number_range, optional, required
 
 
 class ProgrammeForm(FlaskForm):
     province_id = SelectField(_l("省份"), coerce=int, validators=[required()])
-    tier = SelectField(_l("培训层级"), choices=Tier.choices, validators=[required()])
+    tier = SelectField(_l("培训层级"), choices=lambda: choices(Tier.choices()), validators=[required()])
     year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
     name = StringField(_l("方案名称"), validators=[required(), length(128, 2)])
     pass_mark = DecimalField(_l("考试合格分数"), places=1, default=60, validators=[required(), number_range(1, 100)])
@@ -37,14 +38,14 @@ class CourseForm(FlaskForm):
     code = StringField(_l("课程代码"), validators=[required(), length(32)])
     title = StringField(_l("课程名称"), validators=[required(), length(128)])
     hours = DecimalField(_l("学时"), places=1, validators=[required(), number_range(0, 200)])
-    subject_category = SelectField(_l("科目类别"), choices=SubjectCategory.choices, validators=[required()])
+    subject_category = SelectField(_l("科目类别"), choices=lambda: choices(SubjectCategory.choices()), validators=[required()])
     compulsory = BooleanField(_l("必修"), default=True)
     description = TextAreaField(_l("课程简介"), validators=[optional(), length(2000)])
 
 
 class LessonForm(FlaskForm):
     title = StringField(_l("课时标题"), validators=[required(), length(128)])
-    kind = SelectField(_l("课时类型"), choices=LessonKind.choices, validators=[required()])
+    kind = SelectField(_l("课时类型"), choices=lambda: choices(LessonKind.choices()), validators=[required()])
     body_md = TextAreaField(_l("正文（Markdown）"), validators=[optional(), length(100000)])
     minutes = IntegerField(_l("时长（分钟）"), default=45, validators=[optional(), number_range(0, 600)])
     file = FileField(_l("视频或 PDF 文件"))
@@ -90,7 +91,7 @@ class ConfirmForm(FlaskForm):
 
 class MarkForm(FlaskForm):
     enrollment_id = HiddenField(validators=[required()])
-    status = SelectField(_l("考勤状态"), choices=AttendanceStatus.choices, validators=[required()])
+    status = SelectField(_l("考勤状态"), choices=lambda: choices(AttendanceStatus.choices()), validators=[required()])
     reason = StringField(_l("原因"), validators=[required(), length(200)])
 
 

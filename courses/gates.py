@@ -73,4 +73,5 @@ def register_enrollable_condition(fn: Callable[[], Any]) -> Callable:
 
 
 def enrollable_conditions() -> list:
+    """The SQL conditions every registered owner imposes on a class offered to trainees."""
     return [fn() for fn in _listing]

@@ -13,6 +13,7 @@ from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, Tier, enum_column_type
 from lms.orgs.models import Institution, Region, region_subtree_ids
+from lms.people.models import TraineeProfile, add_staff_profile_rule
 from lms.scoping import scope_rule
 from lms.uploads import StoredFile
 from flask_babel import lazy_gettext as _l
@@ -326,8 +327,6 @@ def _progress_scope(user):
 
 def _staff_sees_applicants(user):
     """Institution staff see the profiles of the people who applied to their institution's classes."""
-    from lms.people.models import TraineeProfile
-
     applicants = (
         select(Enrollment.user_id)
         .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
@@ -337,10 +336,5 @@ def _staff_sees_applicants(user):
     return TraineeProfile.user_id.in_(applicants)
 
 
-def _register_profile_rule() -> None:
-    from lms.people.models import add_staff_profile_rule
-
-    add_staff_profile_rule(_staff_sees_applicants)
-
-
-_register_profile_rule()
+# Beside the scope rules above, once per process (``add_staff_profile_rule`` appends, so not in ``wiring``).
+add_staff_profile_rule(_staff_sees_applicants)

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from courses.models import ClassSession, Enrollment, EnrollmentStatus, TrainingClass
-from lms.core_views import add_home_panel
 from lms.domain import Role
 from lms.scoping import visible
 from lms.templating import SHANGHAI, local_dt, today_local
@@ -20,8 +19,8 @@ def _today_bounds() -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-@add_home_panel
 def courses_panels(session, user) -> list[dict]:
+    """The home page's courses panels for ``user`` (registered by ``courses.wiring``)."""
     start, end = _today_bounds()
     if user.role == Role.trainee:
         mine = session.scalars(visible(Enrollment, user).where(

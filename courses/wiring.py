@@ -2,10 +2,33 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
+
+from courses import api, completion_rules, demo, panels  # noqa: F401  (api: its routes register on import)
+from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes  # noqa: F401  (their routes)
+from courses.views import bp
+from lms.completion import completion_rule
+from lms.core_views import add_home_panel
+from lms.demo import add_seed_hook
+from lms.domain import Role
+from lms.templating import add_nav
+
+
+def nav(user) -> list[tuple[str, str]]:
+    """The courses entries of the menu, by role."""
+    if user.role == Role.trainee:
+        return [("courses.my", _("我的培训")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
+    if user.role == Role.institution_staff:
+        return [("courses.classes", _("培训班")), ("courses.catalogue", _("课程")), ("courses.programmes", _("培训方案"))]
+    return [("courses.programmes", _("培训方案")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the API routes (the rest of the wiring still happens on import)."""
-    from courses import api, views  # noqa: F401  (transitional: the feature's wiring moves here)
-
-    app.register_blueprint(views.bp)
+    """Register the blueprint (its topic modules are imported above), the navigation, the home panels, the
+    completion rules courses owns and the demo data; the API routes were registered when ``api`` was imported."""
+    app.register_blueprint(bp)
+    add_nav(nav)
+    add_home_panel(panels.courses_panels)
+    completion_rule("attendance")(completion_rules.attendance_rule)
+    completion_rule("lessons")(completion_rules.lessons_rule)
+    add_seed_hook(demo.seed_courses)

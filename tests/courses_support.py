@@ -3,9 +3,11 @@ with a timetable, admitted trainees. They go through the services, so the data o
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from courses import eligibility, enrolment, gates, services
+from courses import eligibility, gates, services
 from courses.models import Programme, TrainingClass
+from courses.services import enrolment
 from lms.db import utcnow
 from lms.demo import PLEDGE_VERSION
 from lms.domain import Tier
@@ -68,8 +70,6 @@ def admitted(db, world, klass, username, **profile):
 
 
 def logout(client) -> None:
-    import re
-
     html = client.get("/home").get_data(as_text=True)
     m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     if m and 'id="logout"' in html:

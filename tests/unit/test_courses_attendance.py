@@ -7,10 +7,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from courses import checkin, completion_rules, services  # noqa: F401  (registers the rules)
+from courses import checkin, completion_rules, queries, services
+from courses.attendance import attendance_rate, rates
 from courses.models import AttendanceRecord, AttendanceStatus
+from courses.services import enrolment
 from lms import completion
 from lms.db import utcnow
+from lms.demo import PLEDGE_VERSION
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.templating import today_local
 from tests import courses_support as cs
@@ -61,9 +64,6 @@ def test_check_in_records_once_and_refuses_outsiders(db, world):
         checkin.check_in(db, outsider, sess, now)
     assert "已录取学员" in exc.value.message
     applied_only = factories.make_trainee(db, "pending", world.ent_qd)
-    from courses import enrolment
-    from lms.demo import PLEDGE_VERSION
-
     enrolment.apply(db, applied_only, klass, pledge_version=PLEDGE_VERSION, today=today_local())
     with pytest.raises(Forbidden):
         checkin.check_in(db, applied_only, sess, now)
@@ -136,7 +136,7 @@ def test_one_device_checking_in_two_people_is_flagged(db, world):
     checkin.check_in(db, users[0], sess, now, device_hash="phoneA", address_hash="wifi")
     checkin.check_in(db, users[1], sess, now, device_hash="phoneA", address_hash="wifi")
     checkin.check_in(db, users[2], sess, now, device_hash="phoneB", address_hash="wifi")
-    rows = checkin.live_list(db, sess)
+    rows = queries.live_list(db, sess)
     flagged = [r for r in rows if r.device_flag]
     assert len(rows) == 3 and len(flagged) == 2 and not any(r.address_flag for r in rows)  # 3 on one Wi-Fi is normal
     assert checkin.fingerprint(KEY, "10.0.0.1") != "10.0.0.1" and len(checkin.fingerprint(KEY, "10.0.0.1")) == 64
@@ -151,7 +151,7 @@ def test_rates_so_far_and_overall_and_the_completion_rules(db, world):
         date=klass.end_date, start_time=dt.time(9), end_time=dt.time(11), place="", topic="最后", course_id=None, hours=2))
     user, e = cs.admitted(db, world, klass, "rated")
     checkin.mark(db, world.staff_nt, past, e, "present", "现场核实", utcnow())
-    r = checkin.rates(db, e, utcnow())
+    r = rates(db, e, utcnow())
     assert r.so_far == 1.0 and r.overall == 0.5
     results = {x.code: x for x in completion.check(db, e)}
     assert not results["attendance"].met and "50%" in results["attendance"].detail and "80%" in results["attendance"].detail
@@ -187,8 +187,6 @@ def test_racing_check_ins_of_one_trainee_make_one_record_and_one_audit_event(db,
 
 
 def test_both_rates_in_one_statement_agree_with_attendance_rate(db, world):
-    from courses.attendance import attendance_rate
-
     klass = cs.training_class(db, world, start=today_local(), sessions=0)
     early = [services.add_session(db, world.staff_nt, klass, services.SessionData(
         date=today_local(), start_time=dt.time(0, m), end_time=dt.time(0, m + 1), place="", topic=f"早课{m}",
@@ -206,12 +204,12 @@ def test_both_rates_in_one_statement_agree_with_attendance_rate(db, world):
     db.add(AttendanceRecord(session_id=later.id, enrollment_id=e2.id, status=AttendanceStatus.excused, method="manual"))
     db.flush()
     for enrollment in (e, e2):
-        r = checkin.rates(db, enrollment, now)
+        r = rates(db, enrollment, now)
         assert (r.so_far, r.overall) == (attendance_rate(db, enrollment, so_far=True, now=now),
                                          attendance_rate(db, enrollment, so_far=False, now=now))
-    assert (checkin.rates(db, e, now).so_far, checkin.rates(db, e, now).overall) == (round(3.5 / 6.5, 4), round(3.5 / 8.5, 4))
+    assert (rates(db, e, now).so_far, rates(db, e, now).overall) == (round(3.5 / 6.5, 4), round(3.5 / 8.5, 4))
     empty = cs.training_class(db, world, klass.programme, start=today_local(), sessions=0)
     _u, e3 = cs.admitted(db, world, empty, "rate3")
-    r = checkin.rates(db, e3, now)
+    r = rates(db, e3, now)
     assert (r.so_far, r.overall) == (1.0, 0.0) == (attendance_rate(db, e3, so_far=True, now=now),
                                                    attendance_rate(db, e3, so_far=False, now=now))

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from courses import enrolment, services
+from courses import services
+from courses.services import enrolment
 from courses.models import EnrollmentStatus
 from lms.auth.models import AuditEvent
 from lms.db import utcnow

@@ -5,6 +5,7 @@ import json
 
 from sqlalchemy import select
 
+from courses import services
 from courses.models import ClassSession, Course, EligibilityRuleSet, Programme, TrainingClass
 from lms.templating import today_local
 from tests import courses_support as cs
@@ -13,8 +14,6 @@ from tests.conftest import post_form
 
 def test_province_admin_makes_a_programme_and_edits_its_rules(client, db, login_as, world):
     course = cs.course(db, world, code="F-01", hours=3)
-    from courses import services
-
     rs = services.save_rule_set(db, world.sysadmin, world.jiangsu, "江苏规则", [{"conditions": []}])
     login_as("js_admin")
     url = "/courses/programmes/new"

@@ -5,7 +5,8 @@ import re
 
 from sqlalchemy import select
 
-from courses import enrolment
+from courses import services
+from courses.services import enrolment
 from courses.models import Enrollment, EnrollmentStatus, Lesson, LessonProgress
 from lms.auth.models import AuditEvent
 from lms.demo import PLEDGE_VERSION
@@ -143,6 +144,7 @@ def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, l
     part = client.get(f"/courses/lessons/{les.id}/file", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.data == video[100:200]
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(video)}"
+    part.close()  # the test client leaves the file response open (a server closes it after sending)
     html = client.get(f"/courses/lessons/{les.id}").get_data(as_text=True)
     token = re.search(r'data-csrf="([^"]+)"', html).group(1)
     resp = client.post(f"/courses/lessons/{les.id}/progress", json={"watched_share": 0.95}, headers={"X-CSRFToken": token})
@@ -154,8 +156,6 @@ def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, l
 
 
 def test_an_oversized_upload_is_refused(client, db, login_as, world, app, monkeypatch):
-    from courses import services
-
     monkeypatch.setattr(services, "PDF_MAX_BYTES", 1024)
     monkeypatch.setattr(services, "VIDEO_MAX_BYTES", 100_000)
     course = cs.course(db, world, lessons=0)

@@ -1,5 +1,4 @@
-"""Attendance pages: the staff roster (mark by hand, Excel import), the projector with the rotating QR
-code and the live list, and the trainee's mobile check-in."""
+"""Check-in pages: the projector with the rotating QR code and the live list, and the trainee's phone."""
 from __future__ import annotations
 
 import io
@@ -7,31 +6,30 @@ import secrets
 
 import qrcode
 import qrcode.image.svg
-from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for
+from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from courses import checkin, txn
-from courses.forms import ConfirmForm, ImportForm, MarkForm
-from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment
-from courses.views import bp
+from courses import checkin, queries, services
+from courses.attendance import rates_of
+from courses.forms import ConfirmForm
+from courses.models import ClassSession
+from courses.views import STAFF, VIEWERS, bp
 from lms.auth.views import client_address, roles_required
-from lms.db import db, utcnow
+from lms.db import db, reads_first, utcnow, write_phase
 from lms.domain import Role
-from lms.errors import DomainError, NotFound, ValidationFailed
+from lms.errors import DomainError, NotFound
 from lms.scoping import get_visible
-from lms.auth.models import User
-from lms.templating import local_dt, paginate
+from lms.templating import local_dt
 
 TICKET_MAX_AGE = 300  # seconds between a valid scan and the tap on 确认签到 (time to log in)
 DEVICE_COOKIE = "cqo_device"
-VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
 
 
 def qr_key() -> bytes:
+    """The key of the QR tokens, derived from SECRET_KEY for this purpose only."""
     return checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-qr")
 
 
@@ -44,99 +42,22 @@ def checkin_url(session_id: int, token: str) -> str:
     return url_for("courses.public_checkin", session_id=session_id, t=token, _external=True)
 
 
-# ------------------------------------------------------------------ staff: roster and marking
-@bp.route("/sessions/<int:session_id>/attendance", methods=["GET"])
-@roles_required(*VIEWERS)
-def attendance(session_id: int):
-    cs = get_visible(db.session, ClassSession, session_id, current_user)
-    stmt = checkin.roster_query(cs)
-    q = (request.args.get("q") or "").strip()[:64]
-    if q:
-        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
-    page = paginate(db.session, stmt, per_page=50)
-    ids = [e.id for e in page.items]
-    records = {r.enrollment_id: r for r in db.session.scalars(select(AttendanceRecord).where(
-        AttendanceRecord.session_id == cs.id, AttendanceRecord.enrollment_id.in_(ids or [0])))}
-    dev, addr = checkin.shared_fingerprints(db.session, cs)
-    now = utcnow()
-    rates = {e.id: checkin.rates(db.session, e, now) for e in page.items}
-    is_owner = current_user.role == Role.institution_staff and current_user.institution_id == cs.training_class.institution_id
-    return render_template("courses/attendance.html", cs=cs, roster=page.items, page=page, records=records, dev=dev, addr=addr,
-                           rates=rates, mark_form=MarkForm(), import_form=ImportForm(), Status=AttendanceStatus,
-                           is_owner=is_owner, q=q)
-
-
-@bp.route("/sessions/<int:session_id>/attendance/mark", methods=["POST"])
-@roles_required(Role.institution_staff)
-def attendance_mark(session_id: int):
-    cs = get_visible(db.session, ClassSession, session_id, current_user)
-    form = MarkForm()
-    if not form.validate_on_submit():
-        flash("；".join(f"{form[k].label.text}：{'；'.join(map(str, v))}" for k, v in form.errors.items()
-                       if k in form and k != "csrf_token") or _("请求无效，请刷新页面后重试"), "danger")
-        return redirect(url_for("courses.attendance", session_id=cs.id))
-    enrollment = get_visible(db.session, Enrollment, int(form.enrollment_id.data), current_user)
-    try:
-        checkin.mark(db.session, current_user, cs, enrollment, form.status.data, form.reason.data, utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已将 %(n)s 记为“%(s)s”", n=enrollment.user.display_name, s=AttendanceStatus(form.status.data).label), "success")
-    return redirect(url_for("courses.attendance", session_id=cs.id))
-
-
-@bp.route("/sessions/<int:session_id>/attendance/template.xlsx")
-@roles_required(Role.institution_staff)
-def attendance_template(session_id: int):
-    cs = get_visible(db.session, ClassSession, session_id, current_user)
-    data = checkin.template_workbook(db.session, cs)
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"attendance-{cs.id}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-@bp.route("/sessions/<int:session_id>/attendance/import", methods=["POST"])
-@roles_required(Role.institution_staff)
-def attendance_import(session_id: int):
-    cs = get_visible(db.session, ClassSession, session_id, current_user)
-    form = ImportForm()
-    upload = request.files.get("file")
-    if not form.validate_on_submit() or upload is None or not upload.filename:
-        flash(_("请选择要导入的 .xlsx 文件"), "danger")
-        return redirect(url_for("courses.attendance", session_id=cs.id))
-    data = upload.stream.read(5 * 1024 * 1024 + 1)
-    try:
-        if len(data) > 5 * 1024 * 1024:
-            raise ValidationFailed({"file": _("文件过大：不能超过 5 MB")})
-        n = checkin.import_sheet(db.session, current_user, cs, data, utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_("导入失败，没有写入任何记录：%(m)s", m=exc.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("已导入 %(n)d 条考勤记录", n=n), "success")
-    return redirect(url_for("courses.attendance", session_id=cs.id))
-
-
-# ------------------------------------------------------------------ projector
 def _owner_session(session_id: int) -> ClassSession:
     cs = get_visible(db.session, ClassSession, session_id, current_user)
-    if current_user.institution_id != cs.training_class.institution_id:
+    if not services.is_class_staff(current_user, cs.training_class):
         raise NotFound(_("记录不存在或无权查看"))
     return cs
 
 
 @bp.route("/sessions/<int:session_id>/projector")
-@roles_required(Role.institution_staff)
+@roles_required(*STAFF)
 def projector(session_id: int):
+    """The page the class's projector shows: the rotating QR code and the live list."""
     cs = _owner_session(session_id)
     return render_template("courses/projector.html", cs=cs, open=checkin.checkin_window_open(cs, utcnow()),
                            step=checkin.STEP_SECONDS)
-
-
 @bp.route("/sessions/<int:session_id>/qr.svg")
-@roles_required(Role.institution_staff)
+@roles_required(*STAFF)
 def projector_qr(session_id: int):
     """The current QR code as SVG; the projector page reloads it every few seconds."""
     cs = _owner_session(session_id)
@@ -156,9 +77,10 @@ def projector_qr(session_id: int):
 @bp.route("/sessions/<int:session_id>/live.json")
 @roles_required(*VIEWERS)
 def live(session_id: int):
+    """The projector's live list: who has checked in, newest first, with flags."""
     cs = get_visible(db.session, ClassSession, session_id, current_user)
-    rows = checkin.live_list(db.session, cs)
-    roster = len(checkin.roster(db.session, cs))
+    rows = queries.live_list(db.session, cs)
+    roster = len(queries.roster(db.session, cs))
     attended = sum(1 for r in rows if r.record.status.counts_as_attended)
     return jsonify({
         "session_id": cs.id, "roster": roster, "attended": attended,
@@ -181,8 +103,8 @@ def public_checkin(session_id: int):
     Hundreds of trainees confirm within seconds, so the POST keeps the write short: everything it reads (the
     session user, the class session, the enrolment and any record, in one statement each) is read in a
     deferred transaction, only the insert (and its audit event) runs in the write transaction — on SQLite the
-    one write lock (see ``courses.txn``) — and the page's attendance rates are read after the commit."""
-    with txn.reads_first(db.session):
+    one write lock (see ``lms.db.write_phase``) — and the page's attendance rates are read after the commit."""
+    with reads_first(db.session):
         return _public_checkin(session_id)
 
 
@@ -219,7 +141,7 @@ def _public_checkin(session_id: int):
     if found is None:
         return _render_checkin(cs, error=_("您不是本培训班的已录取学员，不能签到"), status=403)
     if found.record is not None:
-        return _render_checkin(cs, record=found.record, rate=checkin.rates_of(db.session, found.enrollment_id, cs.class_id, now))
+        return _render_checkin(cs, record=found.record, rate=rates_of(db.session, found.enrollment_id, cs.class_id, now))
     if not checkin.checkin_window_open(cs, now):
         return _render_checkin(cs, error=_("不在签到时间内：本课次签到时间为开始前 1 小时至结束后 30 分钟"), status=400)
     return _render_checkin(cs, form=ConfirmForm(ticket=ticket))
@@ -230,17 +152,16 @@ def _confirm(cs: ClassSession, now):
     key = checkin.derive_key(current_app.config["SECRET_KEY"], "attendance-fingerprint")
     try:
         found = checkin.prepare_check_in(db.session, current_user, cs, now)
-        record = found.record
-        if record is None or txn.has_changes(db.session):  # the insert, or a pending last_seen_at
-            with txn.write_phase(db.session):
-                record, _created = checkin.record_check_in(
-                    db.session, current_user, cs, found, now, device_hash=checkin.fingerprint(key, device),
-                    address_hash=checkin.fingerprint(key, client_address()))
+        # The insert (none when already recorded) and any pending change (the login's last_seen_at), retried on a
+        # conflict: the insert is its own guard (ON CONFLICT DO NOTHING), so running it again is safe.
+        record, _created = write_phase(db.session, lambda: checkin.record_check_in(
+            db.session, current_user, cs, found, now, device_hash=checkin.fingerprint(key, device),
+            address_hash=checkin.fingerprint(key, client_address())))
     except DomainError as exc:
         db.session.rollback()
         return _render_checkin(cs, error=exc.message, status=exc.status)
-    rate = checkin.rates_of(db.session, found.enrollment_id, cs.class_id, now)
+    rate = rates_of(db.session, found.enrollment_id, cs.class_id, now)
     resp = make_response(_render_checkin(cs, record=record, rate=rate)[0])
     resp.set_cookie(DEVICE_COOKIE, device, max_age=5 * 365 * 86400, httponly=True, samesite="Lax",
-                    secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+                    secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp

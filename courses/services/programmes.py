@@ -1,0 +1,111 @@
+"""Programmes per province, tier and year, and the provinces' eligibility rule sets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from courses import eligibility
+from courses.models import Course, EligibilityRuleSet, Programme
+from courses.services.access import require_role
+from lms import audit
+from lms.domain import RegionLevel, Role, Tier
+from lms.errors import Forbidden, ValidationFailed
+from lms.orgs.models import Region
+
+
+@dataclass
+class ProgrammeData:
+    province_id: int
+    tier: str
+    year: int
+    name: str
+    pass_mark: float
+    min_attendance_rate: float  # 0..1
+    certificate_validity_years: int
+    requires_lower_tier: bool
+    eligibility_rule_set_id: int | None
+    course_ids: list[int] = field(default_factory=list)
+
+
+def save_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None = None) -> Programme:
+    """Create or update a programme. Province admins edit their own province's; total hours are the sum
+    of the courses' hours. One programme per province, tier and year."""
+    require_role(actor, Role.regulator_admin, Role.system_admin)
+    errors: dict[str, str] = {}
+    province = session.get(Region, data.province_id)
+    if province is None or province.level != RegionLevel.province:
+        errors["province_id"] = _("请选择省份")
+    elif actor.role == Role.regulator_admin and not actor.region.path.startswith(province.path):
+        errors["province_id"] = _("只能为本省制定培训方案（须为省级监管部门管理员）")
+    if actor.role == Role.regulator_admin and actor.region.level != RegionLevel.province:
+        errors["province_id"] = _("只能为本省制定培训方案（须为省级监管部门管理员）")
+    try:
+        tier = Tier(data.tier)
+    except ValueError:
+        errors["tier"] = _("请选择培训层级")
+        tier = None
+    if not 2000 <= (data.year or 0) <= 2100:
+        errors["year"] = _("年度须在 2000 到 2100 之间")
+    if not (data.name or "").strip():
+        errors["name"] = _("请填写方案名称")
+    if not 0 < (data.pass_mark or 0) <= 100:
+        errors["pass_mark"] = _("合格分数须在 1 到 100 之间")
+    if not 0 < (data.min_attendance_rate or 0) <= 1:
+        errors["min_attendance_rate"] = _("最低出勤率须在 1% 到 100% 之间")
+    if not 1 <= (data.certificate_validity_years or 0) <= 10:
+        errors["certificate_validity_years"] = _("证书有效期须为 1 到 10 年")
+    rule_set = session.get(EligibilityRuleSet, data.eligibility_rule_set_id) if data.eligibility_rule_set_id else None
+    if data.eligibility_rule_set_id and (rule_set is None or (province and rule_set.province_id != province.id)):
+        errors["eligibility_rule_set_id"] = _("报名条件规则集须属于同一省份")
+    courses = list(session.scalars(select(Course).where(Course.id.in_(data.course_ids or [])))) if data.course_ids else []
+    if not courses:
+        errors["course_ids"] = _("请至少选择一门课程")
+    if not errors and tier is not None:
+        clash = session.scalar(select(Programme.id).where(
+            Programme.province_id == province.id, Programme.tier == tier, Programme.year == data.year))
+        if clash and (programme is None or clash != programme.id):
+            errors["year"] = _("%(year)d 年度该省已有%(tier)s层级的培训方案", year=data.year, tier=tier.label)
+    if errors:
+        raise ValidationFailed(errors)
+    if programme is None:
+        programme = Programme(province_id=province.id)
+        session.add(programme)
+    programme.province_id = province.id
+    programme.tier = tier
+    programme.year = data.year
+    programme.name = data.name.strip()
+    programme.pass_mark = data.pass_mark
+    programme.min_attendance_rate = data.min_attendance_rate
+    programme.certificate_validity_years = data.certificate_validity_years
+    programme.requires_lower_tier = bool(data.requires_lower_tier)
+    programme.eligibility_rule_set_id = rule_set.id if rule_set else None
+    programme.courses = courses
+    programme.total_hours = round(sum(c.hours for c in courses), 1)
+    session.flush()
+    audit.record(session, actor, "programme.save", programme, tier=tier.value, year=data.year)
+    return programme
+
+
+def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None) -> EligibilityRuleSet:
+    """Create or update a province's eligibility rule set after checking its structure."""
+    require_role(actor, Role.regulator_admin, Role.system_admin)
+    if actor.role == Role.regulator_admin and not (
+        actor.region.level == RegionLevel.province and actor.region.path == province.path
+    ):
+        raise Forbidden(_("只有本省省级监管部门可以修改报名条件"))
+    if not (name or "").strip():
+        raise ValidationFailed({"name": _("请填写规则集名称")})
+    eligibility.validate_rules(rules)
+    if rule_set is None:
+        rule_set = EligibilityRuleSet(province_id=province.id)
+        session.add(rule_set)
+    rule_set.name = name.strip()
+    rule_set.rules = rules
+    session.flush()
+    audit.record(session, actor, "eligibility_rules.save", rule_set)
+    return rule_set
+
+

@@ -1,0 +1,164 @@
+"""Pages for the course catalogue: courses, their lessons, a lesson's file and a trainee's progress."""
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import or_
+
+from courses import services
+from courses.forms import CourseForm, EmptyForm, LessonForm
+from courses.models import Course, Lesson, LessonKind, SubjectCategory
+from courses.views import AUTHORS, bp, q_arg
+from lms.auth.views import roles_required
+from lms.db import db, utcnow
+from lms.domain import Role
+from lms.forms import submit
+from lms.scoping import get_visible, visible
+from lms.templating import paginate
+from lms.uploads import StoredFile, check_declared_size, store_upload
+
+
+@bp.route("/catalogue")
+@login_required
+def catalogue():
+    """The courses, filtered by title or code and by subject category."""
+    stmt = visible(Course, current_user).order_by(Course.code)
+    if q := q_arg():
+        stmt = stmt.where(or_(Course.title.contains(q), Course.code.contains(q.upper())))
+    if (cat := request.args.get("category")) in SubjectCategory.__members__:
+        stmt = stmt.where(Course.subject_category == SubjectCategory(cat))
+    page = paginate(db.session, stmt)
+    return render_template("courses/catalogue.html", page=page, q=q, SubjectCategory=SubjectCategory,
+                           can_edit=current_user.role in AUTHORS)
+
+
+@bp.route("/catalogue/new", methods=["GET", "POST"])
+@bp.route("/catalogue/<int:course_id>/edit", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def course_edit(course_id: int | None = None):
+    """Create or edit a course."""
+    course = get_visible(db.session, Course, course_id, current_user) if course_id else None
+    form = CourseForm(obj=course)
+    if form.validate_on_submit():
+        data = services.CourseData(code=form.code.data, title=form.title.data, hours=float(form.hours.data),
+                                   subject_category=form.subject_category.data, description=form.description.data,
+                                   compulsory=form.compulsory.data)
+        done = submit(form, lambda: services.save_course(db.session, current_user, data, course),
+                      success=_("课程已保存"), redirect_to=lambda c: url_for("courses.course", course_id=c.id))
+        if done:
+            return done
+    return render_template("courses/course_form.html", form=form, course=course)
+
+
+@bp.route("/catalogue/<int:course_id>")
+@login_required
+def course(course_id: int):
+    """A course with its lessons and the user's progress through them."""
+    c = get_visible(db.session, Course, course_id, current_user)
+    progress = services.progress_map(db.session, current_user, [les.id for les in c.lessons])
+    return render_template("courses/course.html", course=c, progress=progress, can_edit=current_user.role in AUTHORS,
+                           form=EmptyForm())
+
+
+def _stored_lesson_file(form: LessonForm) -> StoredFile | None:
+    """Store the uploaded video or PDF of a new lesson (checked for kind and size), if there is one."""
+    upload = request.files.get("file")
+    if form.kind.data not in (LessonKind.video.value, LessonKind.pdf.value) or not upload or not upload.filename:
+        return None
+    video = form.kind.data == LessonKind.video.value
+    limit = services.VIDEO_MAX_BYTES if video else services.PDF_MAX_BYTES
+    check_declared_size(request.content_length, limit + 64 * 1024)
+    return store_upload(db.session, current_user, upload.stream, upload.filename,
+                        allowed=("mp4", "webm") if video else ("pdf",), max_bytes=limit,
+                        upload_dir=current_app.config["UPLOAD_DIR"])
+
+
+@bp.route("/catalogue/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def lesson_new(course_id: int):
+    """Add a lesson (text, or an uploaded video or PDF) to a course."""
+    c = get_visible(db.session, Course, course_id, current_user)
+    form = LessonForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: services.add_lesson(
+            db.session, current_user, c, title=form.title.data, kind=form.kind.data, body_md=form.body_md.data,
+            file=_stored_lesson_file(form), minutes=form.minutes.data or 0),
+            success=_("课时已添加"), redirect_to=url_for("courses.course", course_id=c.id))
+        if done:
+            return done
+    return render_template("courses/lesson_form.html", form=form, course=c,
+                           limits={"video": services.VIDEO_MAX_BYTES // 2**20, "pdf": services.PDF_MAX_BYTES // 2**20})
+
+
+@bp.route("/lessons/<int:lesson_id>/move/<int:down>", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_move(lesson_id: int, down: int):
+    """Move a lesson up or down in its course."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    if EmptyForm().validate_on_submit():
+        submit(None, lambda: services.move_lesson(db.session, current_user, les, 1 if down else -1))
+    return redirect(url_for("courses.course", course_id=les.course_id))
+
+
+@bp.route("/lessons/<int:lesson_id>/delete", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_delete(lesson_id: int):
+    """Delete a lesson nobody has opened yet."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    course_id = les.course_id
+    if EmptyForm().validate_on_submit():
+        submit(None, lambda: services.delete_lesson(db.session, current_user, les), success=_("课时已删除"))
+    return redirect(url_for("courses.course", course_id=course_id))
+
+
+@bp.route("/lessons/<int:lesson_id>")
+@login_required
+def lesson(lesson_id: int):
+    """A lesson, with its neighbours; a trainee opening it is recorded."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    prog = None
+    if current_user.role == Role.trainee:
+        prog = services.open_lesson(db.session, current_user, les, utcnow())
+        db.session.commit()
+    body = Markup(services.render_markdown(les.body_md)) if les.kind == LessonKind.text else None
+    siblings = les.course.lessons
+    i = siblings.index(les)
+    return render_template("courses/lesson.html", lesson=les, body=body, prog=prog, form=EmptyForm(),
+                           prev=siblings[i - 1] if i > 0 else None, next=siblings[i + 1] if i + 1 < len(siblings) else None)
+
+
+@bp.route("/lessons/<int:lesson_id>/file")
+@login_required
+def lesson_file(lesson_id: int):
+    """The lesson's video or PDF; Werkzeug answers Range requests (206) so a video can be scrubbed."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    if les.file is None:
+        abort(404)
+    path = les.file.path(current_app.config["UPLOAD_DIR"])
+    if not path.exists():
+        abort(404)
+    resp = send_file(path, mimetype=les.file.mime, conditional=True, etag=les.file.sha256, max_age=3600,
+                     download_name=les.file.original_name or path.name, as_attachment=False)
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    # The page CSP forbids plugins (object-src 'none'), which would stop the browser's PDF viewer; the file
+    # itself is a sniffed PDF or video served with nosniff, so it may use the viewer and nothing else.
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+    return resp
+
+
+@bp.route("/lessons/<int:lesson_id>/progress", methods=["POST"])
+@roles_required(Role.trainee)
+def lesson_progress(lesson_id: int):
+    """Progress from the lesson page: JSON ``{"watched_share": 0..1}`` from the video player (with the
+    CSRF token in X-CSRFToken), or the "学完" form button."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    payload = request.get_json(silent=True) if request.is_json else None
+    if payload is not None:  # the player: errors answer as JSON (the app's error handler)
+        prog = services.record_progress(db.session, current_user, les, utcnow(), watched_share=payload.get("watched_share"))
+        db.session.commit()
+        return jsonify({"watched_share": prog.watched_share, "completed": prog.completed_at is not None})
+    submit(None, lambda: services.record_progress(db.session, current_user, les, utcnow(), completed=True),
+           success=_("已记录为学完"))
+    return redirect(url_for("courses.lesson", lesson_id=les.id))
