@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exams.models import TRUE_FALSE_OPTIONS, Difficulty, Question, QuestionBank, QuestionType
+from exams.papers import discard_prepared
 from lms import audit
 from lms.domain import RegionLevel, Role
 from lms.errors import Forbidden, ValidationFailed
@@ -143,8 +144,6 @@ def save_question(session: Session, user, bank: QuestionBank, data: QuestionData
     else:
         for k, v in values.items():
             setattr(question, k, v)
-        from exams.papers import discard_prepared
-
         discard_prepared(session, question_id=question.id)  # papers drawn ahead would carry the old text
     session.flush()
     audit.record(session, user, "exam_question.save", question, bank_id=bank.id)
@@ -156,8 +155,6 @@ def deactivate_question(session: Session, user, question: Question) -> None:
     if not can_edit_bank(user, question.bank):
         raise Forbidden(_("您不能修改这个题库"))
     question.is_active = False
-    from exams.papers import discard_prepared
-
     discard_prepared(session, question_id=question.id)  # not yet on any trainee's paper: draw it no more
     session.flush()
     audit.record(session, user, "exam_question.deactivate", question)

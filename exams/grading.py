@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from courses.models import Programme, TrainingClass
 from exams.models import (Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, ExamResult, MultipleScoring,
                           QuestionType, ResultSource)
+from exams.papers import can_manage_exam
 from lms import audit
 from lms.db import utcnow
 from lms.errors import Conflict, Forbidden, ValidationFailed
@@ -148,8 +149,6 @@ def grade_answer(session: Session, user, answer: Answer, points: float | None, c
                  now: dt.datetime | None = None) -> Answer:
     """A grader scores one short answer (0 to the question's points). Grading is once: a second grader on
     the same answer is told it is already done."""
-    from exams.papers import can_manage_exam
-
     attempt = answer.attempt
     if not can_manage_exam(user, attempt.exam):
         raise Forbidden(_("您不能批阅这场考试"))

@@ -5,7 +5,7 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from exams import attempts, grading, jobs
+from exams import attempts, grading, jobs, queries, services
 from exams.models import Answer, AttemptStatus, ExamResult, MultipleScoring, QuestionType
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tests import exam_factories as f
@@ -29,17 +29,17 @@ def _choose_correct(db, world, att, now=NOW):
 
 def test_admission_requires_approved_enrolment_and_attendance_so_far(db, world, setup):
     prog, cls, enr, bank, exam = setup
-    assert attempts.admission(db, exam, world.trainee, NOW).allowed
-    adm = attempts.admission(db, exam, world.trainee_fz, NOW)
+    assert services.admission(db, exam, world.trainee, NOW).allowed
+    adm = services.admission(db, exam, world.trainee_fz, NOW)
     assert not adm.allowed and "录取" in adm.reason
     past = f.add_session(db, cls, NOW - dt.timedelta(days=2))
     f.add_session(db, cls, NOW + dt.timedelta(days=2))  # not yet held: does not count so far
-    adm = attempts.admission(db, exam, world.trainee, NOW)
+    adm = services.admission(db, exam, world.trainee, NOW)
     assert not adm.allowed and "出勤率 0%" in adm.reason and "80%" in adm.reason
     f.attend(db, past, enr)
-    assert attempts.admission(db, exam, world.trainee, NOW).allowed
-    assert not attempts.admission(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1)).allowed
-    assert "结束" in attempts.admission(db, exam, world.trainee, exam.closes_at).reason
+    assert services.admission(db, exam, world.trainee, NOW).allowed
+    assert not services.admission(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1)).allowed
+    assert "结束" in services.admission(db, exam, world.trainee, exam.closes_at).reason
 
 
 def test_start_draws_a_fixed_shuffled_paper_and_resumes_it(db, world, setup):
@@ -188,12 +188,12 @@ def test_programme_exam_serves_the_institutions_classes_of_that_programme(db, wo
     prog, cls, enr, bank, _ = setup
     exam = f.make_exam(db, world.staff_nt, cls, bank, class_id=None, programme_id=prog.id)
     assert exam.class_id is None and exam.institution_id == world.inst_nt.id
-    assert attempts.enrollment_for(db, exam, world.trainee).id == enr.id
+    assert services.enrollment_for(db, exam, world.trainee).id == enr.id
     other_cls = f.make_class(db, world.inst_fj, prog)  # same programme, another institution
     f.enrol(db, other_cls, world.trainee_fz)
-    assert attempts.enrollment_for(db, exam, world.trainee_fz) is None
-    assert exam in list(db.scalars(attempts.exams_for_trainee(db, world.trainee)))
-    assert exam not in list(db.scalars(attempts.exams_for_trainee(db, world.trainee_fz)))
+    assert services.enrollment_for(db, exam, world.trainee_fz) is None
+    assert exam in list(db.scalars(queries.exams_for_trainee(db, world.trainee)))
+    assert exam not in list(db.scalars(queries.exams_for_trainee(db, world.trainee_fz)))
     with pytest.raises(ValidationFailed) as exc:
         f.make_exam(db, world.staff_nt, other_cls, bank)  # another institution's class
     assert "培训班" in exc.value.errors["class_id"]
