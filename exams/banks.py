@@ -69,6 +69,32 @@ TF_WORDS = {"T": "T", "F": "F", "正确": "T", "错误": "F", "对": "T", "错":
             "TRUE": "T", "FALSE": "F", "是": "T", "否": "F"}
 
 
+def _choice_question(qtype: QuestionType, option_texts: list[str], raw_answer: str,
+                     errors: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """A single or multiple choice question's options and correct letters; problems go to ``errors``."""
+    texts = [(t or "").strip() for t in option_texts]
+    while texts and not texts[-1]:
+        texts.pop()
+    if any(not t for t in texts):
+        errors["options"] = _("「选项」中间不能有空选项")
+    elif len(texts) < 2:
+        errors["options"] = _("「选项」至少需要两个")
+    elif len(texts) > len(OPTION_IDS):
+        errors["options"] = _("「选项」最多 6 个")
+    options = [{"id": OPTION_IDS[i], "text": t} for i, t in enumerate(texts)]
+    letters = sorted(set(raw_answer.upper().replace(",", "").replace("，", "").replace(" ", "")))
+    valid = {o["id"] for o in options}
+    if not letters:
+        errors["answer"] = _("「正确答案」不能为空")
+    elif any(ch not in valid for ch in letters):
+        errors["answer"] = _("「正确答案」只能是已有选项的字母（如 A 或 ACD）")
+    elif qtype == QuestionType.single and len(letters) != 1:
+        errors["answer"] = _("单选题的「正确答案」只能有一个选项")
+    elif qtype == QuestionType.multiple and len(letters) < 2:
+        errors["answer"] = _("多选题的「正确答案」至少两个选项")
+    return options, letters
+
+
 def validate_question(data: QuestionData) -> dict:
     """Check a question and return the model's column values; raise ValidationFailed naming each bad field."""
     errors: dict[str, str] = {}
@@ -94,27 +120,7 @@ def validate_question(data: QuestionData) -> dict:
     reference = ""
     raw_answer = (data.answer or "").strip()
     if qtype in (QuestionType.single, QuestionType.multiple):
-        texts = [(t or "").strip() for t in data.options]
-        while texts and not texts[-1]:
-            texts.pop()
-        if any(not t for t in texts):
-            errors["options"] = _("「选项」中间不能有空选项")
-        elif len(texts) < 2:
-            errors["options"] = _("「选项」至少需要两个")
-        elif len(texts) > len(OPTION_IDS):
-            errors["options"] = _("「选项」最多 6 个")
-        options = [{"id": OPTION_IDS[i], "text": t} for i, t in enumerate(texts)]
-        letters = sorted(set(raw_answer.upper().replace(",", "").replace("，", "").replace(" ", "")))
-        valid = {o["id"] for o in options}
-        if not letters:
-            errors["answer"] = _("「正确答案」不能为空")
-        elif any(ch not in valid for ch in letters):
-            errors["answer"] = _("「正确答案」只能是已有选项的字母（如 A 或 ACD）")
-        elif qtype == QuestionType.single and len(letters) != 1:
-            errors["answer"] = _("单选题的「正确答案」只能有一个选项")
-        elif qtype == QuestionType.multiple and len(letters) < 2:
-            errors["answer"] = _("多选题的「正确答案」至少两个选项")
-        answer = letters
+        options, answer = _choice_question(qtype, data.options, raw_answer, errors)
     elif qtype == QuestionType.true_false:
         options = [dict(o) for o in TRUE_FALSE_OPTIONS]
         tf = TF_WORDS.get(raw_answer.upper())

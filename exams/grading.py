@@ -32,10 +32,6 @@ def choice_points(qtype: QuestionType, correct: list[str] | None, points: float,
     return round(points * len(chosen) / len(correct), 2)
 
 
-def score_choice(aq: AttemptQuestion, selected: list[str], scoring: MultipleScoring) -> float:
-    return choice_points(aq.type, aq.answer, aq.points, selected, scoring)
-
-
 # ------------------------------------------------------------------ grading a closed attempt, without the ORM
 # At the end of an exam hundreds of trainees hand in within seconds; grading ran in the request through the ORM
 # (an object per answer and per paper question, lazy loads of the exam, class and programme: 15 statements and

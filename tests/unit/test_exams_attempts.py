@@ -116,11 +116,11 @@ def test_partial_credit_or_all_or_nothing_for_multiple_choice(db, world, setup):
     att = attempts.start_attempt(db, world.trainee, exam, NOW)
     multi = next(q for q in att.questions if q.type == QuestionType.multiple)
     assert multi.answer == ["A", "B", "D"] and multi.points == 20
-    assert grading.score_choice(multi, ["A", "B"], MultipleScoring.partial) == pytest.approx(13.33, abs=0.01)
-    assert grading.score_choice(multi, ["A", "C"], MultipleScoring.partial) == 0
-    assert grading.score_choice(multi, ["A", "B", "D"], MultipleScoring.partial) == 20
-    assert grading.score_choice(multi, ["A", "B"], MultipleScoring.all_or_nothing) == 0
-    assert grading.score_choice(multi, [], MultipleScoring.partial) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B"], MultipleScoring.partial) == pytest.approx(13.33, abs=0.01)
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "C"], MultipleScoring.partial) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B", "D"], MultipleScoring.partial) == 20
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B"], MultipleScoring.all_or_nothing) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, [], MultipleScoring.partial) == 0
 
 
 def test_job_closes_expired_attempts_with_answers_saved_in_time(db, world, setup):
@@ -197,3 +197,14 @@ def test_programme_exam_serves_the_institutions_classes_of_that_programme(db, wo
     with pytest.raises(ValidationFailed) as exc:
         f.make_exam(db, world.staff_nt, other_cls, bank)  # another institution's class
     assert "培训班" in exc.value.errors["class_id"]
+
+
+def test_retry_follows_the_admission_rule(db, world, setup):
+    prog, cls, enr, bank, exam = setup
+    att = attempts.start_attempt(db, world.trainee, exam, NOW)
+    attempts.submit(db, world.trainee, att, NOW)
+    assert services.can_retry(db, exam, world.trainee, NOW)
+    assert not services.can_retry(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1))  # not open
+    assert not services.can_retry(db, exam, world.trainee, exam.closes_at)  # closed
+    f.add_session(db, cls, NOW - dt.timedelta(days=1))  # held, absent: attendance 0 % < 80 %
+    assert not services.can_retry(db, exam, world.trainee, NOW)
