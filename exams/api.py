@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy import select
 
-from exams import results
+from exams import queries, results
 from exams.models import Exam, ExamResult
 from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
 from lms.db import db
@@ -30,6 +30,7 @@ ExamResultSchema = schema("ExamResult", {"type": "object", "properties": {
 
 
 def exam_json(e: Exam) -> dict:
+    """An exam as the API shows it."""
     return {"id": e.id, "title": e.title, "institution_id": e.institution_id, "class_id": e.class_id,
             "class_name": e.audience_name, "programme_id": e.programme_id, "status": e.status.value,
             "opens_at": e.opens_at.isoformat(), "closes_at": e.closes_at.isoformat(),
@@ -40,19 +41,22 @@ def exam_json(e: Exam) -> dict:
 @api_route("/exams", summary="本机构（或辖区）的考试", roles=STAFF, response=paged_schema(ExamSchema),
            query=PAGE_QUERY, tags=("exams",))
 def exams_index():
+    """The exams the caller may see, by id."""
     return paged(db.session, visible(Exam, current_api_user()).order_by(Exam.id), exam_json)
 
 
 @api_route("/exams/<int:exam_id>", summary="考试详情", roles=STAFF, response=ExamSchema, tags=("exams",))
 def exam_get(exam_id: int):
+    """One exam the caller may see."""
     return jsonify(exam_json(get_visible(db.session, Exam, exam_id, current_api_user())))
 
 
 @api_route("/exams/<int:exam_id>/results", summary="考试成绩（在线与线下），counting 标明计入结业的那一条",
            roles=STAFF, response=paged_schema(ExamResultSchema), query=PAGE_QUERY, tags=("exams",))
 def exam_results(exam_id: int):
+    """Every result of the exam (online and offline), with the one that counts for each trainee marked."""
     exam = get_visible(db.session, Exam, exam_id, current_api_user())
-    counting_ids = {row["result"].id for row in results.results_by_trainee(db.session, exam) if row["result"]}
+    counting_ids = queries.counting_result_ids(db.session, exam)
 
     def ser(r: ExamResult) -> dict:
         return {"id": r.id, "exam_id": r.exam_id, "user_id": r.user_id, "username": r.user.username,

@@ -8,90 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from dataclasses import dataclass
-from typing import Callable, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import bindparam, case, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courses.attendance import attendance_rate
-from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from exams import grading, papers
-from exams.models import (Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, ExamStatus, QuestionType,
-                          ReviewPolicy)
+from exams.models import Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, QuestionType, ReviewPolicy
+from exams.services import admission
 from lms.db import UTCDateTime, utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lms.scoping import get_visible
 
 _A, _AQ, _ANS = Attempt.__table__, AttemptQuestion.__table__, Answer.__table__
 GRACE = dt.timedelta(seconds=30)  # at most 60 s by the rules; covers the request's trip only
-T = TypeVar("T")
 
 
-# ------------------------------------------------------------------ admission
-def enrollment_for(session: Session, exam: Exam, user) -> Enrollment | None:
-    """The user's approved enrolment that the exam is for: in the exam's class, or for a programme exam in
-    one of the institution's classes of that programme."""
-    stmt = select(Enrollment).join(TrainingClass, TrainingClass.id == Enrollment.class_id).where(
-        Enrollment.user_id == user.id, Enrollment.status == EnrollmentStatus.approved)
-    if exam.class_id:
-        stmt = stmt.where(Enrollment.class_id == exam.class_id)
-    else:
-        stmt = stmt.where(TrainingClass.programme_id == exam.programme_id,
-                          TrainingClass.institution_id == exam.institution_id)
-    return session.scalar(stmt.order_by(Enrollment.id).limit(1))
-
-
-@dataclass
-class Admission:
-    allowed: bool
-    reason: str
-    enrollment: Enrollment | None = None
-    attendance: float | None = None
-    next_number: int | None = None  # the number the trainee's next attempt takes
-
-
-def admission(session: Session, exam: Exam, user, now: dt.datetime | None = None) -> Admission:
-    """May the trainee sit the exam now? Enrolled (approved), attendance so far at least the programme's
-    minimum, the window open, attempts left. ``reason`` says in Chinese what is missing."""
-    now = now or utcnow()
-    if exam.status != ExamStatus.published:
-        return Admission(False, _("考试尚未发布"))
-    enrollment = enrollment_for(session, exam, user)
-    if enrollment is None:
-        return Admission(False, _("您没有被录取到本考试所属的培训班"))
-    programme = enrollment.training_class.programme
-    minimum = float(programme.min_attendance_rate or 0)
-    rate = attendance_rate(session, enrollment, so_far=True, now=now)
-    if rate + 1e-9 < minimum:
-        return Admission(False, _("截至目前出勤率 %(r)s，低于参加考试要求的 %(m)s",
-                                  r=f"{rate:.0%}", m=f"{minimum:.0%}"), enrollment, rate)
-    if now < exam.opens_at:
-        return Admission(False, _("考试尚未开始"), enrollment, rate)
-    if now >= exam.closes_at:
-        return Admission(False, _("考试已经结束"), enrollment, rate)
-    used, last = session.execute(select(func.count(Attempt.id), func.max(Attempt.number)).where(
-        Attempt.exam_id == exam.id, Attempt.user_id == user.id)).one()
-    if (used or 0) >= exam.attempts_allowed:
-        return Admission(False, _("您已用完全部 %(n)d 次考试机会", n=exam.attempts_allowed), enrollment, rate)
-    return Admission(True, "", enrollment, rate, (last or 0) + 1)
-
-
-def exams_for_trainee(session: Session, user):
-    """Published exams of the classes (or programmes) the trainee is approved in, soonest closing first."""
-    approved = select(Enrollment.class_id).where(Enrollment.user_id == user.id,
-                                                 Enrollment.status == EnrollmentStatus.approved)
-    prog_inst = select(TrainingClass.programme_id, TrainingClass.institution_id).where(TrainingClass.id.in_(approved))
-    pairs = list(session.execute(prog_inst))
-    conds = [Exam.class_id.in_(approved)]
-    for prog_id, inst_id in pairs:
-        conds.append((Exam.class_id.is_(None)) & (Exam.programme_id == prog_id) & (Exam.institution_id == inst_id))
-    return select(Exam).where(Exam.status == ExamStatus.published, or_(*conds)).order_by(Exam.closes_at.desc())
-
-
+# ------------------------------------------------------------------ the open attempt
 def open_attempt(session: Session, exam: Exam, user) -> Attempt | None:
     """The trainee's attempt of this exam that is still open, if any (there is at most one)."""
     return session.scalar(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.user_id == user.id,
@@ -188,8 +126,6 @@ def begin_attempt(session: Session, user, exam: Exam, plan: StartPlan, now: dt.d
 
 def get_own_attempt(session: Session, user, attempt_id: int) -> Attempt:
     """The trainee's own attempt; anyone else's is 'not found' (and audited by get_visible)."""
-    from lms.scoping import get_visible
-
     attempt = get_visible(session, Attempt, attempt_id, user)
     if attempt.user_id != user.id:
         raise NotFound(_("记录不存在或无权查看"))
@@ -254,11 +190,8 @@ def _upsert_statement(dialect: str):
     stmt = _UPSERTS.get(dialect)
     if stmt is not None:
         return stmt
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the product runs on these two
+    dialect_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    if dialect_insert is None:  # pragma: no cover - the product runs on these two
         raise RuntimeError(f"unsupported database {dialect}")
     ins = dialect_insert(_ANS).values(
         attempt_id=bindparam("aid"), attempt_question_id=bindparam("qid"), seq=bindparam("p_seq"),
@@ -445,21 +378,3 @@ def review_open(attempt: Attempt, now: dt.datetime | None = None) -> bool:
     if policy == ReviewPolicy.after_close:
         return now >= attempt.exam.closes_at
     return False
-
-
-# ------------------------------------------------------------------ boundary helper
-def with_retry(session: Session, fn: Callable[[], T], tries: int = 8) -> T:
-    """Run ``fn`` and commit, retrying when SQLite reports the database busy (a writer that read before
-    another committed must start over); PostgreSQL waits on row locks instead and never gets here.
-    For request and job boundaries only: services themselves never commit."""
-    for i in range(tries):
-        try:
-            result = fn()
-            session.commit()
-            return result
-        except OperationalError as exc:
-            session.rollback()
-            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower() or i == tries - 1:
-                raise
-            time.sleep(0.02 * (i + 1) + random.random() * 0.03)
-    raise AssertionError("unreachable")

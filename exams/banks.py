@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exams.models import TRUE_FALSE_OPTIONS, Difficulty, Question, QuestionBank, QuestionType
+from exams.papers import discard_prepared
 from lms import audit
 from lms.domain import RegionLevel, Role
 from lms.errors import Forbidden, ValidationFailed
@@ -68,6 +69,32 @@ TF_WORDS = {"T": "T", "F": "F", "正确": "T", "错误": "F", "对": "T", "错":
             "TRUE": "T", "FALSE": "F", "是": "T", "否": "F"}
 
 
+def _choice_question(qtype: QuestionType, option_texts: list[str], raw_answer: str,
+                     errors: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """A single or multiple choice question's options and correct letters; problems go to ``errors``."""
+    texts = [(t or "").strip() for t in option_texts]
+    while texts and not texts[-1]:
+        texts.pop()
+    if any(not t for t in texts):
+        errors["options"] = _("「选项」中间不能有空选项")
+    elif len(texts) < 2:
+        errors["options"] = _("「选项」至少需要两个")
+    elif len(texts) > len(OPTION_IDS):
+        errors["options"] = _("「选项」最多 6 个")
+    options = [{"id": OPTION_IDS[i], "text": t} for i, t in enumerate(texts)]
+    letters = sorted(set(raw_answer.upper().replace(",", "").replace("，", "").replace(" ", "")))
+    valid = {o["id"] for o in options}
+    if not letters:
+        errors["answer"] = _("「正确答案」不能为空")
+    elif any(ch not in valid for ch in letters):
+        errors["answer"] = _("「正确答案」只能是已有选项的字母（如 A 或 ACD）")
+    elif qtype == QuestionType.single and len(letters) != 1:
+        errors["answer"] = _("单选题的「正确答案」只能有一个选项")
+    elif qtype == QuestionType.multiple and len(letters) < 2:
+        errors["answer"] = _("多选题的「正确答案」至少两个选项")
+    return options, letters
+
+
 def validate_question(data: QuestionData) -> dict:
     """Check a question and return the model's column values; raise ValidationFailed naming each bad field."""
     errors: dict[str, str] = {}
@@ -93,27 +120,7 @@ def validate_question(data: QuestionData) -> dict:
     reference = ""
     raw_answer = (data.answer or "").strip()
     if qtype in (QuestionType.single, QuestionType.multiple):
-        texts = [(t or "").strip() for t in data.options]
-        while texts and not texts[-1]:
-            texts.pop()
-        if any(not t for t in texts):
-            errors["options"] = _("「选项」中间不能有空选项")
-        elif len(texts) < 2:
-            errors["options"] = _("「选项」至少需要两个")
-        elif len(texts) > len(OPTION_IDS):
-            errors["options"] = _("「选项」最多 6 个")
-        options = [{"id": OPTION_IDS[i], "text": t} for i, t in enumerate(texts)]
-        letters = sorted(set(raw_answer.upper().replace(",", "").replace("，", "").replace(" ", "")))
-        valid = {o["id"] for o in options}
-        if not letters:
-            errors["answer"] = _("「正确答案」不能为空")
-        elif any(ch not in valid for ch in letters):
-            errors["answer"] = _("「正确答案」只能是已有选项的字母（如 A 或 ACD）")
-        elif qtype == QuestionType.single and len(letters) != 1:
-            errors["answer"] = _("单选题的「正确答案」只能有一个选项")
-        elif qtype == QuestionType.multiple and len(letters) < 2:
-            errors["answer"] = _("多选题的「正确答案」至少两个选项")
-        answer = letters
+        options, answer = _choice_question(qtype, data.options, raw_answer, errors)
     elif qtype == QuestionType.true_false:
         options = [dict(o) for o in TRUE_FALSE_OPTIONS]
         tf = TF_WORDS.get(raw_answer.upper())
@@ -143,8 +150,6 @@ def save_question(session: Session, user, bank: QuestionBank, data: QuestionData
     else:
         for k, v in values.items():
             setattr(question, k, v)
-        from exams.papers import discard_prepared
-
         discard_prepared(session, question_id=question.id)  # papers drawn ahead would carry the old text
     session.flush()
     audit.record(session, user, "exam_question.save", question, bank_id=bank.id)
@@ -156,8 +161,6 @@ def deactivate_question(session: Session, user, question: Question) -> None:
     if not can_edit_bank(user, question.bank):
         raise Forbidden(_("您不能修改这个题库"))
     question.is_active = False
-    from exams.papers import discard_prepared
-
     discard_prepared(session, question_id=question.id)  # not yet on any trainee's paper: draw it no more
     session.flush()
     audit.record(session, user, "exam_question.deactivate", question)

@@ -25,6 +25,7 @@ EXAM_TITLE = "首席质量官提升培训结业考试（在线）"
 
 
 def seed_shared_bank(session: Session, province: Region) -> tuple:
+    """The province's shared bank with the seed questions it lacks; returns (bank, questions added)."""
     bank = banks.shared_bank(session, province, f"{province.name}首席质量官共享题库")
     have = set(session.scalars(select(Question.stem).where(Question.bank_id == bank.id)))
     added = 0
@@ -57,6 +58,7 @@ def _attend_sessions_held(session: Session, enrollment: Enrollment, today: dt.da
 
 
 def seed(session: Session, today: dt.date) -> dict:
+    """The demo seed hook: the shared bank, the demo class with the demo trainee admitted, its open exam."""
     counts = {"exam_questions": 0, "exams": 0, "attendance": 0}
     province = session.scalar(select(Region).where(Region.code == "320000"))
     inst = session.scalar(select(Institution).where(Institution.name == INSTITUTION_NAME))

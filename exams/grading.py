@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from courses.models import Programme, TrainingClass
 from exams.models import (Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, ExamResult, MultipleScoring,
                           QuestionType, ResultSource)
+from exams.papers import can_manage_exam
 from lms import audit
 from lms.db import utcnow
 from lms.errors import Conflict, Forbidden, ValidationFailed
@@ -29,10 +30,6 @@ def choice_points(qtype: QuestionType, correct: list[str] | None, points: float,
     if chosen - correct:
         return 0.0
     return round(points * len(chosen) / len(correct), 2)
-
-
-def score_choice(aq: AttemptQuestion, selected: list[str], scoring: MultipleScoring) -> float:
-    return choice_points(aq.type, aq.answer, aq.points, selected, scoring)
 
 
 # ------------------------------------------------------------------ grading a closed attempt, without the ORM
@@ -148,8 +145,6 @@ def grade_answer(session: Session, user, answer: Answer, points: float | None, c
                  now: dt.datetime | None = None) -> Answer:
     """A grader scores one short answer (0 to the question's points). Grading is once: a second grader on
     the same answer is told it is already done."""
-    from exams.papers import can_manage_exam
-
     attempt = answer.attempt
     if not can_manage_exam(user, attempt.exam):
         raise Forbidden(_("您不能批阅这场考试"))

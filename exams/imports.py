@@ -11,9 +11,10 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exams import banks, results
+from exams import banks, queries, results
 from exams.models import Exam, Question, QuestionBank, QuestionType
-from lms.errors import DomainError, ValidationFailed
+from lms import audit
+from lms.errors import DomainError, Forbidden, ValidationFailed
 
 TYPE_WORDS = {"单选": "single", "单选题": "single", "多选": "multiple", "多选题": "multiple", "判断": "true_false",
               "判断题": "true_false", "简答": "short_answer", "简答题": "short_answer"}
@@ -64,8 +65,6 @@ def _rows(data: bytes, headers: list[str]):
 def import_questions(session: Session, user, bank: QuestionBank, data: bytes) -> int:
     """Add every row of the sheet to the bank, or none: the first problems found are reported by row and
     column. Returns the number of questions added."""
-    from lms.errors import Forbidden
-
     if not banks.can_edit_bank(user, bank):
         raise Forbidden(_("您不能修改这个题库"))
     parsed, errors = [], []
@@ -89,8 +88,6 @@ def import_questions(session: Session, user, bank: QuestionBank, data: bytes) ->
     for values in parsed:
         session.add(Question(bank_id=bank.id, **values))
     session.flush()
-    from lms import audit
-
     audit.record(session, user, "exam_bank.import", bank, added=len(parsed))
     return len(parsed)
 
@@ -122,7 +119,7 @@ def results_template(session: Session, exam: Exam) -> bytes:
     ws = wb.active
     ws.title = "线下成绩"
     ws.append(RESULT_HEADERS)
-    for row in results.results_by_trainee(session, exam):
+    for row in queries.results_by_trainee(session, exam):
         ws.append([row["user"].username, results.real_name(row["user"]), None, None, ""])
     buf = io.BytesIO()
     wb.save(buf)

@@ -10,15 +10,16 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, or_, select, text)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+                        UniqueConstraint, false, or_, select, text)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from courses.models import Enrollment, Programme, TrainingClass
 from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, enum_column_type
 from lms.orgs.models import Institution, Region, region_subtree_ids
-from lms.scoping import scope_rule
+from lms.orgs.services import province_of
+from lms.scoping import condition, scope_rule
 
 
 class QuestionType(LabelledEnum):
@@ -369,11 +370,11 @@ class ExamResult(Base):
 
 
 # ------------------------------------------------------------------ scoping
-def _province_ids_of(holder):
-    """The id of the province that a user's or an institution's region belongs to (a region's path begins
-    with its province's code)."""
-    code = holder.region.path.split("/")[0] if holder.region is not None else ""
-    return select(Region.id).where(Region.code == code).scalar_subquery()
+def _shared_bank_of(user, region: Region | None):
+    """SQL: the bank is the shared bank of the province of ``region`` (``lms.orgs.services.province_of``)."""
+    if region is None:
+        return false()
+    return QuestionBank.province_id == province_of(object_session(user), region).id
 
 
 @scope_rule(QuestionBank)
@@ -384,10 +385,10 @@ def _bank_scope(user):
         return True
     if user.role == Role.regulator_admin:
         inst_ids = select(Institution.id).where(Institution.region_id.in_(region_subtree_ids(user))).scalar_subquery()
-        return or_(QuestionBank.province_id == _province_ids_of(user), QuestionBank.institution_id.in_(inst_ids))
+        return or_(_shared_bank_of(user, user.region), QuestionBank.institution_id.in_(inst_ids))
     if user.role == Role.institution_staff and user.institution is not None:
         return or_(QuestionBank.institution_id == user.institution_id,
-                   QuestionBank.province_id == _province_ids_of(user.institution))
+                   _shared_bank_of(user, user.institution.region))
     return False
 
 
@@ -395,8 +396,6 @@ def _bank_scope(user):
 def _question_scope(user):
     if user.role == Role.system_admin:
         return True
-    from lms.scoping import condition
-
     return Question.bank_id.in_(select(QuestionBank.id).where(condition(QuestionBank, user)).scalar_subquery())
 
 
@@ -415,7 +414,7 @@ def _exam_scope(user):
     cond = _staff_exam_condition(user, Exam.institution_id)
     if cond is not None:
         return cond
-    return False  # trainees reach their exams through their enrolments (exams.attempts.exams_for_trainee)
+    return False  # trainees reach their exams through their enrolments (exams.queries.exams_for_trainee)
 
 
 @scope_rule(Attempt)

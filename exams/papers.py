@@ -44,19 +44,8 @@ class ExamData:
     instructions: str = ""
 
 
-def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) -> Exam:
-    """Create or change an exam of one of the user's institution's classes (or a programme). Once a trainee
-    has started, only the title, instructions, closing time and review policy may change."""
-    errors: dict[str, str] = {}
-    if user.role != Role.institution_staff or not user.institution_id:
-        if user.role != Role.system_admin:
-            raise Forbidden(_("只有培训机构工作人员可以安排考试"))
-    if exam is not None and not can_manage_exam(user, exam):
-        raise Forbidden(_("您不能修改这场考试"))
-    title = (data.title or "").strip()
-    if not title:
-        errors["title"] = _("「考试名称」不能为空")
-    institution_id = exam.institution_id if exam else user.institution_id
+def _exam_audience(session: Session, data: ExamData, institution_id: int | None, errors: dict[str, str]):
+    """The class or programme the exam is for, and the institution that holds it; problems go to ``errors``."""
     cls = prog = None
     if data.class_id:
         cls = session.get(TrainingClass, data.class_id)
@@ -72,6 +61,11 @@ def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) 
         errors["class_id"] = _("请选择「培训班」或「培训项目」")
     if institution_id is None and "class_id" not in errors:
         errors["class_id"] = _("请选择本机构的培训班")
+    return cls, prog, institution_id
+
+
+def _exam_settings_errors(data: ExamData, errors: dict[str, str]) -> None:
+    """The window, duration, attempts, pass mark and the enumerated settings, checked into ``errors``."""
     if data.opens_at is None:
         errors["opens_at"] = _("「开放时间」不能为空")
     if data.closes_at is None:
@@ -90,19 +84,38 @@ def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) 
             enum_cls(getattr(data, name))
         except ValueError:
             errors[name] = _("「%(label)s」的取值无效", label=label)
+
+
+def _changes_what_is_fixed(exam: Exam, data: ExamData, cls, prog) -> bool:
+    """Once a trainee has started, only the title, instructions, closing time, review policy and more attempts."""
+    return ((exam.class_id, exam.programme_id) != (cls.id if cls else None, prog.id if prog else None)
+            or exam.opens_at != data.opens_at or exam.duration_minutes != data.duration_minutes
+            or exam.multiple_scoring.value != data.multiple_scoring or exam.shuffle != bool(data.shuffle)
+            or (exam.pass_mark != data.pass_mark) or exam.attempts_allowed > data.attempts_allowed
+            or exam.counting.value != data.counting)
+
+
+def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) -> Exam:
+    """Create or change an exam of one of the user's institution's classes (or a programme). Once a trainee
+    has started, only the title, instructions, closing time and review policy may change."""
+    errors: dict[str, str] = {}
+    if user.role != Role.system_admin and (user.role != Role.institution_staff or not user.institution_id):
+        raise Forbidden(_("只有培训机构工作人员可以安排考试"))
+    if exam is not None and not can_manage_exam(user, exam):
+        raise Forbidden(_("您不能修改这场考试"))
+    title = (data.title or "").strip()
+    if not title:
+        errors["title"] = _("「考试名称」不能为空")
+    cls, prog, institution_id = _exam_audience(session, data, exam.institution_id if exam else user.institution_id,
+                                               errors)
+    _exam_settings_errors(data, errors)
     if errors:
         raise ValidationFailed(errors)
     started = exam is not None and session.scalar(select(func.count(Attempt.id)).where(Attempt.exam_id == exam.id))
     if exam is None:
         exam = Exam(institution_id=institution_id, created_by_id=user.id)
         session.add(exam)
-    elif started and (
-        (exam.class_id, exam.programme_id) != (cls.id if cls else None, prog.id if prog else None)
-        or exam.opens_at != data.opens_at or exam.duration_minutes != data.duration_minutes
-        or exam.multiple_scoring.value != data.multiple_scoring or exam.shuffle != bool(data.shuffle)
-        or (exam.pass_mark != data.pass_mark) or exam.attempts_allowed > data.attempts_allowed
-        or exam.counting.value != data.counting
-    ):
+    elif started and _changes_what_is_fixed(exam, data, cls, prog):
         raise Conflict(_("已有学员开始作答：只能修改名称、说明、截止时间、回顾方式和增加允许次数"))
     exam.title = title
     exam.class_id = cls.id if cls else None
@@ -196,6 +209,7 @@ def add_section(session: Session, user, exam: Exam, data: SectionData) -> Bluepr
 
 
 def remove_section(session: Session, user, exam: Exam, section_id: int) -> None:
+    """Take a rule out of the blueprint and renumber the rest (before anyone has started)."""
     _require_unstarted(session, user, exam)
     section = next((s for s in exam.sections if s.id == section_id), None)
     if section is None:

@@ -9,11 +9,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courses.models import Enrollment, EnrollmentStatus, TrainingClass
+from courses.models import Enrollment, TrainingClass
 from exams.models import CountingRule, Exam, ExamResult, ExamStatus, ResultSource
+from exams.papers import can_manage_exam
+from exams.services import enrollment_for
 from lms import audit
 from lms.auth.models import User
-from lms.completion import RuleResult, completion_rule
+from lms.completion import RuleResult
 from lms.db import utcnow
 from lms.errors import Forbidden, ValidationFailed
 
@@ -64,7 +66,6 @@ def exam_outcome(session: Session, enrollment: Enrollment) -> ExamOutcome | None
     return best
 
 
-@completion_rule("exam")
 def exam_rule(session: Session, enrollment: Enrollment) -> RuleResult:
     """Completion needs the counting exam result (online or offline) at or above the pass mark."""
     outcome = exam_outcome(session, enrollment)
@@ -84,32 +85,10 @@ def real_name(user: User) -> str:
     return profiles.real_name if profiles is not None else user.display_name
 
 
-def results_by_trainee(session: Session, exam: Exam) -> list[dict]:
-    """One row per approved trainee of the exam's audience: counting result and number of results."""
-    stmt = select(Enrollment).join(TrainingClass, TrainingClass.id == Enrollment.class_id).where(
-        Enrollment.status == EnrollmentStatus.approved)
-    if exam.class_id:
-        stmt = stmt.where(Enrollment.class_id == exam.class_id)
-    else:
-        stmt = stmt.where(TrainingClass.programme_id == exam.programme_id, TrainingClass.institution_id == exam.institution_id)
-    enrollments = list(session.scalars(stmt.order_by(Enrollment.id)))
-    all_results: dict[int, list[ExamResult]] = {}
-    for r in session.scalars(select(ExamResult).where(ExamResult.exam_id == exam.id)):
-        all_results.setdefault(r.user_id, []).append(r)
-    rows = []
-    for e in enrollments:
-        mine = all_results.get(e.user_id, [])
-        rows.append({"enrollment": e, "user": e.user, "result": counting_result(mine, exam.counting), "count": len(mine)})
-    return rows
-
-
 def record_offline_result(session: Session, user, exam: Exam, username: str, score: float | None,
                           note: str = "", taken_on: dt.date | None = None, name: str | None = None) -> ExamResult:
     """Enter the result of a paper exam held offline for one trainee of the exam's audience. It becomes a
     result record like an online one and counts by the same rule."""
-    from exams.attempts import enrollment_for
-    from exams.papers import can_manage_exam
-
     if not can_manage_exam(user, exam):
         raise Forbidden(_("您不能录入这场考试的成绩"))
     errors = {}

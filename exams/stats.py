@@ -1,14 +1,16 @@
-"""Statistics staff see per exam: the distribution of counting scores as a chart (server-side SVG, no
-script, no inline style, so the CSP holds) and per-question share correct and discrimination index."""
+"""Statistics staff see per exam: the distribution of counting scores as a histogram
+(``lms.charts``) and per-question share correct and discrimination index."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exams.models import Answer, Attempt, AttemptQuestion, Exam, QuestionType
+from lms.charts import histogram
 
 BINS = [(0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 60), (60, 70), (70, 80), (80, 90), (90, 100)]
 
@@ -22,33 +24,10 @@ def distribution(scores: list[float]) -> list[int]:
     return counts
 
 
-def distribution_svg(counts: list[int], pass_mark: float, title: str = "成绩分布") -> Markup:
-    """A bar chart of ``counts`` with the pass mark drawn; readable by screen readers (role=img + title)."""
-    w, h, left, bottom, top = 560, 240, 36, 30, 14
-    plot_w, plot_h = w - left - 10, h - bottom - top
-    peak = max(counts) if counts and max(counts) > 0 else 1
-    bar_w = plot_w / len(counts)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" class="exam-chart" role="img" '
-             f'aria-labelledby="chart-title" id="score-chart"><title id="chart-title">{escape(title)}</title>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{w - 10}" y2="{top + plot_h}" stroke="#666"/>']
-    for i, c in enumerate(counts):
-        bh = plot_h * c / peak
-        x = left + i * bar_w + 3
-        lo, hi = BINS[i]
-        colour = "#198754" if lo >= pass_mark else "#dc3545" if hi <= pass_mark else "#fd7e14"
-        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - bh:.1f}" width="{bar_w - 6:.1f}" height="{bh:.1f}" '
-                     f'fill="{colour}"><title>{lo}–{hi} 分：{c} 人</title></rect>')
-        if c:
-            parts.append(f'<text x="{x + (bar_w - 6) / 2:.1f}" y="{top + plot_h - bh - 3:.1f}" font-size="11" '
-                         f'text-anchor="middle">{c}</text>')
-        parts.append(f'<text x="{left + i * bar_w:.1f}" y="{h - 12}" font-size="10" text-anchor="middle">{lo}</text>')
-    parts.append(f'<text x="{left + plot_w:.1f}" y="{h - 12}" font-size="10" text-anchor="middle">100</text>')
-    px = left + plot_w * pass_mark / 100
-    parts.append(f'<line x1="{px:.1f}" y1="{top}" x2="{px:.1f}" y2="{top + plot_h}" stroke="#0d6efd" '
-                 f'stroke-dasharray="4 3"/><text x="{px + 3:.1f}" y="{top + 10}" font-size="11" fill="#0d6efd">'
-                 f'{escape("及格线")} {pass_mark:g}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+def distribution_svg(counts: list[int], pass_mark: float) -> Markup:
+    """The distribution of ``counts`` per 10-point band as a histogram (lms.charts) with the pass mark drawn."""
+    return histogram("score-chart", _("成绩分布"), [lo for lo, _hi in BINS] + [BINS[-1][1]], counts,
+                     marker=pass_mark, marker_label=_("及格线"), unit=_("分"))
 
 
 @dataclass

@@ -129,3 +129,46 @@ def _legend(series, x0: float, y: float, with_target: bool, target_label: str) -
                    f'stroke-width="2" stroke-dasharray="6 3"/><text x="{x + 20:.1f}" y="{y:.1f}" font-size="11" '
                    f'fill="#333">{escape(target_label)}</text>')
     return "".join(out)
+
+
+def histogram(chart_id: str, title: str, edges: list[float], counts: list[int], *, marker: float | None = None,
+              marker_label: str = "", unit: str = "", width: int = 560, height: int = 240) -> Markup:
+    """Counts per band: ``counts[i]`` between ``edges[i]`` and ``edges[i + 1]``, the bars side by side over a
+    value axis; ``marker`` (a value on that axis, e.g. the pass mark) draws a dashed vertical line labelled
+    ``marker_label``."""
+    left, right, top, bottom = 48, 12, 28, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    lo, hi = edges[0], edges[-1]
+    vmax = _nice_max(max(counts + [1]))
+
+    def px(v: float) -> float:
+        return left + plot_w * (v - lo) / ((hi - lo) or 1)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" class="chart" role="img" '
+             f'viewBox="0 0 {width} {height}" width="100%" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title>",
+             f'<text x="{left}" y="16" font-size="13" fill="#222">{escape(title)}</text>']
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e3e3"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#555">'
+                     f'{escape(_fmt(vmax * i / 4, False))}</text>')
+    for i, c in enumerate(counts):
+        x0, x1 = px(edges[i]), px(edges[i + 1])
+        h = plot_h * min(c / vmax, 1.0)
+        parts.append(f'<rect x="{x0 + 1:.1f}" y="{top + plot_h - h:.1f}" width="{max(x1 - x0 - 2, 1):.1f}" '
+                     f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{escape(_fmt(edges[i], False))}–'
+                     f'{escape(_fmt(edges[i + 1], False))}{escape(unit)}：{c}</title></rect>')
+        if c:
+            parts.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{top + plot_h - h - 3:.1f}" font-size="10" '
+                         f'text-anchor="middle" fill="#333">{c}</text>')
+    for e in edges:
+        parts.append(f'<text x="{px(e):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle" '
+                     f'fill="#333">{escape(_fmt(e, False))}</text>')
+    if marker is not None:
+        mx = px(min(max(marker, lo), hi))
+        parts.append(f'<line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{top + plot_h}" stroke="{TARGET}" '
+                     f'stroke-width="2" stroke-dasharray="6 3"/><text x="{mx + 4:.1f}" y="{top + 10}" font-size="11" '
+                     f'fill="{TARGET}">{escape(marker_label)} {escape(_fmt(marker, False))}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

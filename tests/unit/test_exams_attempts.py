@@ -5,7 +5,7 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from exams import attempts, grading, jobs
+from exams import attempts, grading, jobs, queries, services
 from exams.models import Answer, AttemptStatus, ExamResult, MultipleScoring, QuestionType
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tests import exam_factories as f
@@ -29,17 +29,17 @@ def _choose_correct(db, world, att, now=NOW):
 
 def test_admission_requires_approved_enrolment_and_attendance_so_far(db, world, setup):
     prog, cls, enr, bank, exam = setup
-    assert attempts.admission(db, exam, world.trainee, NOW).allowed
-    adm = attempts.admission(db, exam, world.trainee_fz, NOW)
+    assert services.admission(db, exam, world.trainee, NOW).allowed
+    adm = services.admission(db, exam, world.trainee_fz, NOW)
     assert not adm.allowed and "录取" in adm.reason
     past = f.add_session(db, cls, NOW - dt.timedelta(days=2))
     f.add_session(db, cls, NOW + dt.timedelta(days=2))  # not yet held: does not count so far
-    adm = attempts.admission(db, exam, world.trainee, NOW)
+    adm = services.admission(db, exam, world.trainee, NOW)
     assert not adm.allowed and "出勤率 0%" in adm.reason and "80%" in adm.reason
     f.attend(db, past, enr)
-    assert attempts.admission(db, exam, world.trainee, NOW).allowed
-    assert not attempts.admission(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1)).allowed
-    assert "结束" in attempts.admission(db, exam, world.trainee, exam.closes_at).reason
+    assert services.admission(db, exam, world.trainee, NOW).allowed
+    assert not services.admission(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1)).allowed
+    assert "结束" in services.admission(db, exam, world.trainee, exam.closes_at).reason
 
 
 def test_start_draws_a_fixed_shuffled_paper_and_resumes_it(db, world, setup):
@@ -116,11 +116,11 @@ def test_partial_credit_or_all_or_nothing_for_multiple_choice(db, world, setup):
     att = attempts.start_attempt(db, world.trainee, exam, NOW)
     multi = next(q for q in att.questions if q.type == QuestionType.multiple)
     assert multi.answer == ["A", "B", "D"] and multi.points == 20
-    assert grading.score_choice(multi, ["A", "B"], MultipleScoring.partial) == pytest.approx(13.33, abs=0.01)
-    assert grading.score_choice(multi, ["A", "C"], MultipleScoring.partial) == 0
-    assert grading.score_choice(multi, ["A", "B", "D"], MultipleScoring.partial) == 20
-    assert grading.score_choice(multi, ["A", "B"], MultipleScoring.all_or_nothing) == 0
-    assert grading.score_choice(multi, [], MultipleScoring.partial) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B"], MultipleScoring.partial) == pytest.approx(13.33, abs=0.01)
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "C"], MultipleScoring.partial) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B", "D"], MultipleScoring.partial) == 20
+    assert grading.choice_points(multi.type, multi.answer, multi.points, ["A", "B"], MultipleScoring.all_or_nothing) == 0
+    assert grading.choice_points(multi.type, multi.answer, multi.points, [], MultipleScoring.partial) == 0
 
 
 def test_job_closes_expired_attempts_with_answers_saved_in_time(db, world, setup):
@@ -188,12 +188,23 @@ def test_programme_exam_serves_the_institutions_classes_of_that_programme(db, wo
     prog, cls, enr, bank, _ = setup
     exam = f.make_exam(db, world.staff_nt, cls, bank, class_id=None, programme_id=prog.id)
     assert exam.class_id is None and exam.institution_id == world.inst_nt.id
-    assert attempts.enrollment_for(db, exam, world.trainee).id == enr.id
+    assert services.enrollment_for(db, exam, world.trainee).id == enr.id
     other_cls = f.make_class(db, world.inst_fj, prog)  # same programme, another institution
     f.enrol(db, other_cls, world.trainee_fz)
-    assert attempts.enrollment_for(db, exam, world.trainee_fz) is None
-    assert exam in list(db.scalars(attempts.exams_for_trainee(db, world.trainee)))
-    assert exam not in list(db.scalars(attempts.exams_for_trainee(db, world.trainee_fz)))
+    assert services.enrollment_for(db, exam, world.trainee_fz) is None
+    assert exam in list(db.scalars(queries.exams_for_trainee(db, world.trainee)))
+    assert exam not in list(db.scalars(queries.exams_for_trainee(db, world.trainee_fz)))
     with pytest.raises(ValidationFailed) as exc:
         f.make_exam(db, world.staff_nt, other_cls, bank)  # another institution's class
     assert "培训班" in exc.value.errors["class_id"]
+
+
+def test_retry_follows_the_admission_rule(db, world, setup):
+    prog, cls, enr, bank, exam = setup
+    att = attempts.start_attempt(db, world.trainee, exam, NOW)
+    attempts.submit(db, world.trainee, att, NOW)
+    assert services.can_retry(db, exam, world.trainee, NOW)
+    assert not services.can_retry(db, exam, world.trainee, exam.opens_at - dt.timedelta(minutes=1))  # not open
+    assert not services.can_retry(db, exam, world.trainee, exam.closes_at)  # closed
+    f.add_session(db, cls, NOW - dt.timedelta(days=1))  # held, absent: attendance 0 % < 80 %
+    assert not services.can_retry(db, exam, world.trainee, NOW)

@@ -103,7 +103,7 @@ def test_demo_seed_is_idempotent_and_admits_the_demo_trainee(db, world):
     import datetime as dt
 
     from courses.models import ClassSession, Enrollment
-    from exams import attempts, demo
+    from exams import demo, services
     from exams.models import Exam
     from tests.factories import make_institution, make_trainee
     from lms.domain import Tier
@@ -122,7 +122,7 @@ def test_demo_seed_is_idempotent_and_admits_the_demo_trainee(db, world):
     assert again == {"exam_questions": 0, "exams": 0, "attendance": 1}
     assert demo.seed(db, today)["attendance"] == 0
     now = dt.datetime(2026, 11, 22, 3, tzinfo=dt.timezone.utc)
-    assert attempts.admission(db, exam, trainee, now).allowed
+    assert services.admission(db, exam, trainee, now).allowed
     assert db.scalar(select(func.count(Enrollment.id)).where(Enrollment.user_id == trainee.id)) == 1
 
 

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from exams import attempts, imports, results, stats
+from exams import attempts, imports, queries, results, stats
 from exams.models import CountingRule, ExamResult
 from lms.auth.models import AuditEvent
 from lms.completion import check
@@ -104,7 +104,7 @@ def test_offline_results_from_excel_all_or_nothing(db, world, setup):
     n = imports.import_results(db, world.staff_nt, exam, _results_sheet(
         [["wangfang", "王芳", 88, "2026-11-20", ""], ["zhangsan", "张三", 59.5, None, "补考"]]))
     assert n == 2
-    rows = {r["user"].username: r["result"] for r in results.results_by_trainee(db, exam)}
+    rows = {r["user"].username: r["result"] for r in queries.results_by_trainee(db, exam)}
     assert rows["wangfang"].score == 88 and rows["zhangsan"].passed is False
 
 

@@ -251,3 +251,78 @@ def test_province_regulator_keeps_the_shared_bank_through_the_pages(app, login_a
     assert staff.get(bank_url).status_code == 200
     assert post_form(staff, f"/exams/questions/{q.id}/edit", {"type": "single", "stem": "改", "option_a": "甲",
                      "option_b": "乙", "answer": "A", "knowledge_point": "品牌管理", "difficulty": "easy"}).status_code == 403
+
+
+def _fail_once(c, exam) -> int:
+    """The trainee starts and hands in a blank paper: graded, not passed, one attempt of two used."""
+    aid = _start(c, exam)
+    assert post_form(c, f"/exams/attempts/{aid}/submit", {}, token_from="/exams/my").status_code == 302
+    return aid
+
+
+def _refused_retry(c, db, exam, aid, why: str) -> None:
+    """No retry button on the result, and the start itself refuses with the admission's reason."""
+    assert 'id="retry"' not in c.get(f"/exams/attempts/{aid}/result").get_data(as_text=True)
+    resp = post_form(c, f"/exams/{exam.id}/start", {}, token_from="/exams/my")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/exams/my")
+    assert why in c.get("/exams/my").get_data(as_text=True)
+    assert db.scalar(select(func.count(Attempt.id)).where(Attempt.exam_id == exam.id)) == 1
+
+
+def test_retry_is_refused_when_attendance_so_far_is_below_the_minimum(login_as, db, world, setup):
+    cls, bank, exam = setup
+    c = login_as("wangfang")
+    aid = _fail_once(c, exam)
+    assert 'id="retry"' in c.get(f"/exams/attempts/{aid}/result").get_data(as_text=True)  # admitted: offered
+    f.add_session(db, cls, attempts.utcnow() - f.dt.timedelta(days=1))  # held, and she was absent: 0 % < 80 %
+    db.commit()
+    _refused_retry(c, db, exam, aid, "低于参加考试要求的 80%")
+
+
+def test_retry_is_refused_when_the_exam_is_not_open(login_as, db, world, setup):
+    cls, bank, exam = setup
+    c = login_as("wangfang")
+    aid = _fail_once(c, exam)
+    exam.opens_at = attempts.utcnow() + f.dt.timedelta(hours=2)  # the window moved: not open yet
+    db.commit()
+    _refused_retry(c, db, exam, aid, "考试尚未开始")
+
+
+def test_hot_paths_read_before_one_write_phase(login_as, db, world, setup):
+    """Start, autosave and submit read (the login's session and user included) in deferred transactions and
+    write in one write phase at the end (on SQLite the write lock is held only for the writes)."""
+    from sqlalchemy import event
+
+    from lms import db as lms_db
+
+    cls, bank, exam = setup
+    c = login_as("wangfang")
+    token = csrf_token(c, "/exams/my")
+    engine = db.get_bind().engine
+
+    def phases(request):
+        seen = []
+
+        def spy(conn, cursor, statement, params, context, executemany):
+            seen.append((lms_db._write_intent.get(), statement))
+
+        event.listen(engine, "before_cursor_execute", spy)
+        try:
+            resp = request()
+        finally:
+            event.remove(engine, "before_cursor_execute", spy)
+        intents = [intent for intent, _s in seen]
+        first_write = intents.index(True)
+        assert not any(intents[:first_write]) and all(intents[first_write:]), seen
+        assert any("user_sessions" in s for intent, s in seen if not intent)  # the login read first
+        return resp
+
+    resp = phases(lambda: c.post(f"/exams/{exam.id}/start", data={"csrf_token": token}))
+    aid = int(re.search(r"/attempts/(\d+)", resp.headers["Location"]).group(1))
+    aq = db.get(Attempt, aid).questions[0]
+    r = phases(lambda: c.post(f"/exams/attempts/{aid}/answer", content_type="application/json",
+                              data=json.dumps({"question": aq.id, "selected": aq.answer[:1], "seq": 1}),
+                              headers={"X-CSRFToken": token, "Accept": "application/json"}))
+    assert r.status_code == 200 and r.json["saved"]
+    assert phases(lambda: c.post(f"/exams/attempts/{aid}/submit", data={"csrf_token": token})).status_code == 302
+    assert db.scalar(select(func.count(ExamResult.id)).where(ExamResult.attempt_id == aid)) == 1

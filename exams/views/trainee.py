@@ -1,0 +1,155 @@
+"""The trainee's side: the exams open to them, starting (or resuming) an attempt, the attempt page (script or
+not), the background save, handing in, the result. The hot paths (start, save, submit) read first and write in
+one short ``lms.db.write_phase``, which retries when SQLite is busy or PostgreSQL reports a serialization
+failure; the writes re-check what the reads decided (conditional UPDATEs, unique indexes)."""
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from exams import attempts as svc
+from exams import queries
+from exams.models import Attempt, AttemptStatus, Exam
+from exams.services import can_retry
+from exams.views import bp, reading_first
+from lms.auth.views import roles_required
+from lms.db import db, utcnow, write_phase
+from lms.domain import Role
+from lms.errors import DomainError, NotFound, ValidationFailed
+from lms.forms import submit as run_submit
+from lms.templating import paginate
+
+
+@bp.route("/my")
+@roles_required(Role.trainee)
+def my_exams():
+    """The trainee's exams with their attempts and, when none is open, whether they may start one now."""
+    page = paginate(db.session, queries.exams_for_trainee(db.session, current_user))
+    rows = queries.my_exam_rows(db.session, current_user, page.items, utcnow())
+    return render_template("exams/my_exams.html", page=page, rows=rows)
+
+
+def _exam_for_trainee(exam_id: int) -> Exam:
+    exam = db.session.scalar(queries.exams_for_trainee(db.session, current_user).where(Exam.id == exam_id))
+    if exam is None:
+        raise NotFound(_("记录不存在或无权查看"))
+    return exam
+
+
+def _start_or_resume(exam: Exam) -> Attempt:
+    """The open attempt if it still runs; else (admitted) a new one, written in the write phase."""
+    plan = svc.plan_start(db.session, current_user, exam)
+    if isinstance(plan, Attempt):
+        return plan
+    return write_phase(db.session, lambda: svc.begin_attempt(db.session, current_user, exam, plan))
+
+
+@bp.route("/<int:exam_id>/start", methods=["POST"])
+@reading_first
+@roles_required(Role.trainee)
+def start(exam_id: int):
+    """Start the trainee's next attempt (or come back to the open one); refused when not admitted."""
+    exam = _exam_for_trainee(exam_id)
+    return run_submit(None, lambda: _start_or_resume(exam),
+                      redirect_to=lambda att: url_for("exams.attempt", attempt_id=att.id)
+                      ) or redirect(url_for("exams.my_exams"))
+
+
+def _posted_answers(att: Attempt) -> dict[int, tuple[list[str], str, int]]:
+    """The no-script page's answers: question id → (selected, text, the seq the page was rendered with)."""
+    return {aq.id: (request.form.getlist(f"q-{aq.id}"), request.form.get(f"t-{aq.id}", ""),
+                    request.form.get(f"s-{aq.id}", type=int) or 0) for aq in att.questions}
+
+
+def _save_page(att: Attempt):
+    """The whole page posted at once: save what changed; hand in if asked; past the deadline, hand in what was
+    saved in time."""
+    result, again = url_for("exams.attempt_result", attempt_id=att.id), url_for("exams.attempt", attempt_id=att.id)
+    if att.status != AttemptStatus.open:
+        flash(_("本次考试已交卷，答案不能再修改"), "warning")
+        return redirect(result)
+    form = _posted_answers(att)
+    try:
+        lost = write_phase(db.session, lambda: svc.save_form_answers(db.session, current_user, att, form))
+    except ValidationFailed as exc:
+        flash(exc.message, "danger")
+        return redirect(again)
+    except DomainError as exc:  # past the deadline: what was saved in time is graded
+        flash(exc.message, "warning")
+        write_phase(db.session, lambda: svc.submit(db.session, current_user, att))
+        return redirect(result)
+    if lost:
+        flash(_("第 %(n)s 题已在另一个页面作答过更新的答案，本页的修改未保存，请核对", n="、".join(map(str, lost))), "warning")
+        return redirect(again)
+    if request.form.get("action") == "submit":
+        write_phase(db.session, lambda: svc.submit(db.session, current_user, att))
+        return redirect(result)
+    flash(_("答案已保存"), "success")
+    return redirect(again)
+
+
+@bp.route("/attempts/<int:attempt_id>", methods=["GET", "POST"])
+@roles_required(Role.trainee)
+def attempt(attempt_id: int):
+    """The attempt page (GET), or the no-script page posted whole (POST); a finished attempt shows its result."""
+    att = svc.get_own_attempt(db.session, current_user, attempt_id)
+    if request.method == "POST":
+        return _save_page(att)
+    if att.status == AttemptStatus.open and utcnow() > att.deadline_at + svc.GRACE:
+        write_phase(db.session, lambda: svc.finish_attempt(db.session, att, status=AttemptStatus.expired))
+    if att.status != AttemptStatus.open:
+        return redirect(url_for("exams.attempt_result", attempt_id=att.id))
+    answers = svc.saved_answers(db.session, att)
+    return render_template("exams/attempt.html", attempt=att, exam=att.exam, answers=answers, now=utcnow(),
+                           answered=sum(1 for a in answers.values() if a.selected or a.text))
+
+
+def _answer_body() -> tuple[int, list, str, object]:
+    """The background save's JSON ``{question, selected, text, seq}``, checked for shape."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
+    selected = body.get("selected") or []
+    if not isinstance(selected, list):
+        raise ValidationFailed({"selected": _("选项格式无效")})
+    try:
+        qid = int(body.get("question"))
+    except (TypeError, ValueError):
+        raise ValidationFailed({"question": _("该题不在您的试卷上")})
+    return qid, selected, body.get("text") or "", body.get("seq")
+
+
+@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@reading_first
+@roles_required(Role.trainee)
+def save_answer(attempt_id: int):
+    """The background save: JSON in, the stored answer out. The service checks that the attempt is the
+    trainee's and open in the same statement that takes its row (no ORM load)."""
+    qid, selected, text, seq = _answer_body()
+    res = write_phase(db.session, lambda: svc.save_answer(db.session, current_user, attempt_id, qid,
+                                                          selected=selected, text=text, seq=seq))
+    return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
+                    "text": res.text, "deadline": res.deadline.isoformat()})
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@reading_first
+@roles_required(Role.trainee)
+def submit(attempt_id: int):
+    """Hand in (once: a second submit changes nothing) and show the result."""
+    write_phase(db.session, lambda: svc.submit(db.session, current_user, attempt_id))
+    return redirect(url_for("exams.attempt_result", attempt_id=attempt_id))
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@roles_required(Role.trainee)
+def attempt_result(attempt_id: int):
+    """The attempt's result, the review when the exam's policy allows it, and the retry when admitted."""
+    att = svc.get_own_attempt(db.session, current_user, attempt_id)
+    if att.status == AttemptStatus.open:
+        return redirect(url_for("exams.attempt", attempt_id=att.id))
+    review = svc.review_open(att)
+    return render_template("exams/result.html", attempt=att, exam=att.exam, review=review,
+                           answers=svc.saved_answers(db.session, att) if review else {},
+                           can_retry=can_retry(db.session, att.exam, current_user))
