@@ -227,11 +227,6 @@ def _template(qr_side: int) -> Image.Image:
     return page
 
 
-def render_png_image(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> Image.Image:
-    """The page as a palette ("P") image at ``DPI``."""
-    return _compose(snapshot, number, issued_on, valid_until, url)[0]
-
-
 def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str):
     """The page, the QR code's width, and the rows (first, last + 1) where it differs from its template."""
     w, h = _page_size()

@@ -3,9 +3,11 @@ and the public answers verification gives. Services flush, never commit."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import secrets
 import string
+import zipfile
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -14,11 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certificates import keys as keystore
-from certificates import signing
+from certificates import rendering, signing
+from certificates import signals
 from certificates.models import (
     DEFAULT_NUMBER_PATTERN, Certificate, CertificateCounter, CertificateEvent, CertificateSettings,
     CertificateStatus, IssuerKind, ReasonCategory, VerificationLog,
 )
+from certificates.verification_log import writer
 from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit, completion
@@ -27,8 +31,11 @@ from lms.db import utcnow
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from lms.orgs.models import Region, Regulator
-from lms.orgs.services import bureau_for_tier
+from lms.orgs.services import bureau_for_tier, province_of
+from lms.people.models import TraineeProfile
+from lms.people.services import holder_matches
 from lms.pii import mask_name
+from lms.templating import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -99,13 +106,6 @@ def save_settings(session: Session, actor: User, province: Region, pattern: str,
     return row
 
 
-def _province_of(session: Session, region: Region) -> Region:
-    node = region
-    while node.parent is not None:
-        node = node.parent
-    return node
-
-
 @dataclass(frozen=True)
 class Issuer:
     kind: IssuerKind
@@ -118,7 +118,7 @@ class Issuer:
 def resolve_issuer(session: Session, cls: TrainingClass) -> tuple[Issuer, Regulator | None, str]:
     """Who issues this class's certificates, the supervising bureau, and the number pattern."""
     tier = cls.programme.tier
-    pattern, issuers = settings_for(session, _province_of(session, cls.region))
+    pattern, issuers = settings_for(session, province_of(session, cls.region))
     bureau = bureau_for_tier(session, cls.region, tier)
     if issuers[tier.value] == IssuerKind.institution.value:
         inst = cls.institution
@@ -171,6 +171,7 @@ def _class_access(session: Session, actor: User, cls: TrainingClass) -> None:
 
 
 def get_class(session: Session, actor: User, class_id: int) -> TrainingClass:
+    """The class ``actor`` may issue certificates for (a 404, audited, for anyone else)."""
     cls = session.get(TrainingClass, class_id)
     if cls is None:
         raise NotFound(_("记录不存在或无权查看"))
@@ -178,21 +179,8 @@ def get_class(session: Session, actor: User, class_id: int) -> TrainingClass:
     return cls
 
 
-def classes_for(session: Session, actor: User):
-    """A statement listing the classes ``actor`` may issue certificates for."""
-    from lms.orgs.models import region_subtree_ids
-
-    stmt = select(TrainingClass).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
-    if actor.role == Role.system_admin:
-        return stmt
-    if actor.role == Role.institution_staff:
-        return stmt.where(TrainingClass.institution_id == actor.institution_id)
-    if actor.role == Role.regulator_admin:
-        return stmt.where(TrainingClass.region_id.in_(region_subtree_ids(actor)))
-    return stmt.where(False)
-
-
 def current_certificate(session: Session, enrollment_id: int) -> Certificate | None:
+    """The enrolment's certificate in force (not superseded), if any."""
     return session.scalar(select(Certificate).where(Certificate.current_for_enrollment_id == enrollment_id))
 
 
@@ -205,9 +193,8 @@ def valid_until_for(issued_on: dt.date, years: int) -> dt.date:
     return end - dt.timedelta(days=1)
 
 
-def _holder_name(session: Session, user: User) -> str:
-    from lms.people.models import TraineeProfile
-
+def holder_name(session: Session, user: User) -> str:
+    """The name printed on a certificate: the trainee's real name, else the account's display name."""
     prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id))
     return prof.real_name if prof is not None else user.display_name
 
@@ -246,7 +233,7 @@ def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: C
     except keystore.NoSigningKey:
         raise DomainError(_("尚未创建证书签名密钥：请系统管理员运行 python -m lms.secrets init"))
     holder = enrollment.user
-    name = _holder_name(session, holder)
+    name = holder_name(session, holder)
     years = programme.certificate_validity_years or 3
     cert = Certificate(
         cid=new_cid(), number=number, holder_user_id=holder.id, holder_name=name, enrollment_id=enrollment.id,
@@ -274,34 +261,8 @@ def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: C
     session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
-    _enter_pool(session, cert, programme)
+    signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
     return cert
-
-
-def _enter_pool(session: Session, cert: Certificate, programme) -> None:
-    """An issued certificate puts its holder in the talent pool, and the class's hours count as the year's
-    continuing-education credits (per course, by subject category; once per certificate's enrolment)."""
-    from credits.services import award_system_credit
-    from lms.people.models import TraineeProfile
-    from talent.services import on_certificate_issued
-
-    enterprise_id = session.scalar(select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == cert.holder_user_id))
-    on_certificate_issued(session, user_id=cert.holder_user_id, certificate_id=cert.id, number=cert.number,
-                          tier=cert.tier.value, issued_on=cert.issued_on, valid_until=cert.valid_until,
-                          region_id=cert.region_id, enterprise_id=enterprise_id)
-    for course in programme.required_courses:
-        award_system_credit(session, user_id=cert.holder_user_id, year=cert.issued_on.year, hours=course.hours,
-                            subject_category=course.subject_category.value,
-                            source_ref=f"enrollment:{cert.enrollment_id}:course:{course.id}",
-                            title=f"{programme.name} · {course.title}")
-
-
-def _pool_status(session: Session, cert: Certificate, today: dt.date, reason: str = "") -> None:
-    """Tell the talent pool that a certificate stopped (or started again) being in force."""
-    from talent.services import on_certificate_status_changed
-
-    on_certificate_status_changed(session, user_id=cert.holder_user_id, certificate_id=cert.id,
-                                  status=cert.status.value, reason=reason, today=today)
 
 
 def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date, *,
@@ -341,7 +302,8 @@ def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: Ce
     session.add(CertificateEvent(certificate_id=cert.id, action="supersede", from_status=old_status.value,
                                  to_status=CertificateStatus.superseded.value, note=note, actor_id=actor.id))
     session.flush()
-    _pool_status(session, cert, today, note)
+    signals.certificate_reissued.send(None, session=session, certificate=cert, actor=actor, reason=note, today=today,
+                                      replacement=new)
     return new
 
 
@@ -352,6 +314,8 @@ ACTIONS = {
     "reinstate": ({CertificateStatus.suspended}, CertificateStatus.valid),
     "revoke": ({CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.expired}, CertificateStatus.revoked),
 }
+SIGNALS = {"suspend": signals.certificate_suspended, "reinstate": signals.certificate_reinstated,
+           "revoke": signals.certificate_revoked}
 
 
 def can_change_status(actor: User, cert: Certificate) -> bool:
@@ -393,8 +357,29 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
     session.flush()
     audit.record(session, actor, f"certificate.{action}", cert, reason=category.value if category else None,
                  from_status=before.value, to_status=target.value)
-    _pool_status(session, cert, today, f"{category.label}：{note}" if category else note)
+    SIGNALS[action].send(None, session=session, certificate=cert, actor=actor,
+                         reason=f"{category.label}：{note}" if category else note, today=today)
     return cert
+
+
+def revoke(session: Session, actor: User, cert: Certificate, reason: str | None, note: str | None,
+           today: dt.date) -> Certificate:
+    """Revoke a certificate: the one use case behind the page and the API. ``reason`` is a reason category or,
+    from a client that has no list of them, free text, recorded under 'other' with the text leading the note."""
+    reason, note = (reason or "").strip(), (note or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("请填写撤销原因")})
+    if reason not in ReasonCategory.__members__:
+        reason, note = ReasonCategory.other.value, reason + ("；" + note if note else "")
+    return change_status(session, actor, cert, "revoke", reason, note, today)
+
+
+def apply_status_action(session: Session, actor: User, cert: Certificate, action: str, reason: str | None,
+                        note: str | None, today: dt.date) -> Certificate:
+    """Suspend, reinstate or revoke as the bureau chose on the page; revoking goes through ``revoke``, like the API."""
+    if action == "revoke":
+        return revoke(session, actor, cert, reason, note, today)
+    return change_status(session, actor, cert, action, reason or None, note or "", today)
 
 
 def effective_status(cert: Certificate, today: dt.date) -> CertificateStatus:
@@ -412,7 +397,7 @@ def expire_due(session: Session, today: dt.date) -> int:
         cert.status, cert.status_changed_at = CertificateStatus.expired, utcnow()
         session.add(CertificateEvent(certificate_id=cert.id, action="expire", from_status="valid", to_status="expired"))
         session.flush()
-        _pool_status(session, cert, today, _("证书已过有效期"))
+        signals.certificate_expired.send(None, session=session, certificate=cert, reason=_("证书已过有效期"), today=today)
     session.flush()
     return len(due)
 
@@ -424,6 +409,43 @@ def has_tier_in_force(session: Session, user_id: int, tier: Tier, on_date: dt.da
         Certificate.holder_user_id == user_id, Certificate.tier == tier,
         Certificate.status == CertificateStatus.valid, Certificate.issued_on <= on_date,
         Certificate.valid_until >= on_date))))
+
+
+# ------------------------------------------------------------------ files
+FILE_TYPES = {"png": "image/png", "pdf": "application/pdf"}
+
+
+@dataclass(frozen=True)
+class CertificateFile:
+    """A downloadable file: its bytes, media type and the name offered to save it as."""
+
+    data: bytes
+    mimetype: str
+    filename: str
+
+
+def render_args(cert: Certificate, cfg: CertConfig) -> dict:
+    """What the renderer prints: the snapshot, number, dates and the QR code's address."""
+    return dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
+                valid_until=cert.valid_until.isoformat(), url=verify_url(cert, cfg.base_url))
+
+
+def certificate_file(cert: Certificate, fmt: str, cfg: CertConfig) -> CertificateFile:
+    """The printable certificate as PNG or PDF: the one download behind the page and the API."""
+    if fmt not in FILE_TYPES:
+        raise NotFound(_("格式只能是 pdf 或 png"))
+    args = render_args(cert, cfg)
+    data = rendering.render_png(**args) if fmt == "png" else rendering.render_pdf(**args)
+    return CertificateFile(data, FILE_TYPES[fmt], f"{cert.number}.{fmt}")
+
+
+def certificates_zip(certs: list[Certificate], cfg: CertConfig) -> bytes:
+    """A ZIP of the certificates' PDFs (a class's download), named by certificate number."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for cert in certs:
+            zf.writestr(f"{cert.number}.pdf", certificate_file(cert, "pdf", cfg).data)
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------ public verification
@@ -479,8 +501,6 @@ def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
 
 
 def _local_date(value: dt.datetime | None) -> str | None:
-    from lms.templating import SHANGHAI
-
     return value.astimezone(SHANGHAI).date().isoformat() if value else None
 
 
@@ -490,8 +510,6 @@ def log_verification(session: Session, cert: Certificate | None, channel: str, r
     to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
     public pages do not write (the production setting; tests write in the transaction to see the row)."""
     if batched:
-        from certificates.verification_log import writer
-
         writer.add(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
         return
     session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
@@ -501,8 +519,6 @@ def log_verification(session: Session, cert: Certificate | None, channel: str, r
 
 def holder_check(session: Session, cert: Certificate, id_number: str) -> bool:
     """Does the typed ID number belong to the holder? Answers only yes or no."""
-    from lms.people.services import holder_matches
-
     cleaned = (id_number or "").strip().upper()
     ok = len(cleaned) == 18 and all(c in string.digits + "X" for c in cleaned) and holder_matches(
         session, cert.holder_user_id, cleaned)

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from certificates.models import VerificationLog
 from lms.db import reset_write_intent, set_write_intent, utcnow
 
 log = logging.getLogger("lms.certificates")
@@ -59,8 +60,6 @@ class BatchWriter:
             engine = self._engine
         if not rows or engine is None:
             return 0
-        from certificates.models import VerificationLog
-
         token = set_write_intent(True)
         try:
             with engine.begin() as conn:

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from certificates import signing
+from PIL import Image
+
+from certificates import rendering, signing
 
 EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 64
 LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
@@ -26,13 +28,9 @@ def read_links(source: str) -> list[str]:
     path = Path(source)
     if "://" in source or not path.exists():
         return [source]
-    from certificates import rendering
-
     data = path.read_bytes()
     if data[:5] == b"%PDF-":
         return rendering.decode_qr_from_pdf(data)
-    from PIL import Image
-
     with Image.open(path) as img:
         img.load()
         return rendering.decode_qr_from_image(img)

@@ -23,9 +23,9 @@ from tests.conftest import TODAY, login, post_form
 @pytest.fixture
 def cfg(app):
     keys.ensure_key(app.config["CERT_KEY_DIR"], TODAY)
-    app.config["CERT_ISSUE_INLINE"] = True
+    app.config["BACKGROUND_INLINE"] = True
     yield services.CertConfig.from_app(app)
-    app.config.pop("CERT_ISSUE_INLINE", None)
+    app.config["BACKGROUND_INLINE"] = False
 
 
 @pytest.fixture
