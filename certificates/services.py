@@ -65,6 +65,7 @@ def settings_for(session: Session, province: Region) -> tuple[str, dict]:
 
 
 def validate_pattern(pattern: str, issuers: dict) -> None:
+    """Refuse a number pattern that is malformed, lacks the serial, or would repeat numbers across institutions."""
     fields = set(re.findall(r"{([a-z_]+)(?::[^}]*)?}", pattern or ""))
     errors = {}
     if not pattern or len(pattern) > 128 or not fields <= _PLACEHOLDERS or "serial" not in fields:
@@ -186,6 +187,7 @@ def current_certificate(session: Session, enrollment_id: int) -> Certificate | N
 
 # ------------------------------------------------------------------ issuing
 def valid_until_for(issued_on: dt.date, years: int) -> dt.date:
+    """The last day a certificate issued on ``issued_on`` is valid, ``years`` later (29 February falls back to the 28th)."""
     try:
         end = issued_on.replace(year=issued_on.year + years)
     except ValueError:  # 29 February
@@ -200,6 +202,7 @@ def holder_name(session: Session, user: User) -> str:
 
 
 def new_cid() -> str:
+    """A fresh, unguessable id for the certificate's QR code and public page."""
     return secrets.token_urlsafe(18)  # 144 random bits
 
 
@@ -209,6 +212,7 @@ def verify_url(cert: Certificate, base_url: str) -> str:
 
 
 def signed_fields(cert: Certificate) -> dict:
+    """The fields the signature covers (what an offline verifier prints)."""
     return {"holder_name": cert.holder_name, "number": cert.number, "tier": cert.tier.value,
             "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(), "kid": cert.key_id}
 
@@ -216,6 +220,7 @@ def signed_fields(cert: Certificate) -> dict:
 def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
             valid_until: dt.date | None = None, supersedes: Certificate | None = None,
             issuer_cache: dict | None = None) -> Certificate:
+    """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce it (``certificate_issued``)."""
     cls = enrollment.training_class
     programme = cls.programme
     tier = programme.tier

@@ -37,6 +37,7 @@ def read_links(source: str) -> list[str]:
 
 
 def verify_link(link: str, keys: dict) -> tuple[int, signing.Checked | None, str]:
+    """Check a certificate link's signed part: the exit code, the check, and the verdict for people."""
     parts = urlsplit(link.strip())
     segs = parts.path.rstrip("/").split("/")
     if len(segs) < 2 or segs[-2] != "v" or not segs[-1] or not parts.fragment:
@@ -54,6 +55,7 @@ def verify_link(link: str, keys: dict) -> tuple[int, signing.Checked | None, str
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: verify, print, and exit with the verdict's code."""
     ap = argparse.ArgumentParser(prog="python -m certificates.verify", description="离线核验首席质量官证书的签名")
     ap.add_argument("source", help="二维码中的网址，或证书的 PNG/JPEG 图片、PDF 文件")
     ap.add_argument("--keys", required=True, help="公布的密钥文件 cqo-certificate-keys.json")
