@@ -95,7 +95,7 @@ def seed(session: Session, today: dt.date) -> dict:
             return
         # Historical certificates (issued weeks or years ago, some since revoked or replaced) are created
         # directly as they stood; the class still pending issue is completed for real below.
-        cert = services._create(session, staff, e, cfg, issued_on)
+        cert = services.create_certificate(session, staff, e, cfg, issued_on)
         created += 1
         if state == "revoked":
             services.change_status(session, bureau_admin, cert, "revoke", ReasonCategory.quality_fault.value,

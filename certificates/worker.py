@@ -33,7 +33,7 @@ STALE_AFTER = dt.timedelta(minutes=10)
 def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids: list[int] | None = None) -> IssueJob:
     """Queue issuing for the class's approved enrolments (or the given ones). A job of the class still running
     is returned instead of starting a second one."""
-    services._class_access(session, actor, cls)
+    services.check_class_access(session, actor, cls)
     gates.check(session, cls, gates.CERTIFY)
     running = session.scalar(select(IssueJob).where(IssueJob.class_id == cls.id, IssueJob.status.in_(["pending", "running"]))
                              .order_by(IssueJob.id.desc()).limit(1))
