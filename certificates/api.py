@@ -5,17 +5,16 @@ import io
 
 from flask import current_app, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from certificates import export, keys, rendering, services, worker
+from certificates import export, keys, queries, services, worker
 from certificates.limits import verify_rate
-from certificates.verification_log import batched_log
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
+from certificates.verification_log import batched_log
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
-from lms.errors import Forbidden, NotFound, ValidationFailed
-from lms.scoping import get_visible, visible
+from lms.errors import Forbidden, ValidationFailed
+from lms.scoping import get_visible
 from lms.templating import today_local
 
 STATUS_ENUM = [s.value for s in CertificateStatus]
@@ -46,7 +45,12 @@ JobSchema = schema("CertificateIssueJob", {"type": "object", "properties": {
     "failed": {"type": "integer"}, "percent": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}})
 
 
+def _cfg() -> services.CertConfig:
+    return services.CertConfig.from_app(current_app)
+
+
 def certificate_json(c: Certificate) -> dict:
+    """A certificate as the API shows it."""
     snap = c.snapshot or {}
     return {
         "number": c.number, "status": services.effective_status(c, today_local()).value,
@@ -59,46 +63,33 @@ def certificate_json(c: Certificate) -> dict:
     }
 
 
-def _by_number(number: str, user) -> Certificate:
-    cid = db.session.scalar(select(Certificate.id).where(Certificate.number == number))
-    if cid is None:
-        raise NotFound(_("证书不存在或无权查看"))
-    return get_visible(db.session, Certificate, cid, user)
-
-
 @api_route("/certificates", summary="可见的证书", response=paged_schema(CertificateSchema),
            query=PAGE_QUERY + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUS_ENUM}},
                                {"name": "class_id", "in": "query", "schema": {"type": "integer"}}],
            tags=("certificates",))
 def certificates_list():
-    user = current_api_user()
-    stmt = visible(Certificate, user).order_by(Certificate.id)
-    if (status := request.args.get("status")) in CertificateStatus.__members__:
-        stmt = stmt.where(Certificate.status == CertificateStatus(status))
-    if (class_id := request.args.get("class_id", type=int)) is not None:
-        stmt = stmt.where(Certificate.class_id == class_id)
-    return paged(db.session, stmt, certificate_json)
+    """The certificates the caller may see, by status and class (the same query as the page's list)."""
+    stmt = queries.certificates(current_api_user(), status=request.args.get("status"),
+                                class_id=request.args.get("class_id", type=int))
+    return paged(db.session, stmt.order_by(Certificate.id), certificate_json)
 
 
 @api_route("/certificates/<number>", summary="证书详情", response=CertificateSchema, tags=("certificates",))
 def certificate_get(number: str):
-    return jsonify(certificate_json(_by_number(number, current_api_user())))
+    """One certificate by number."""
+    return jsonify(certificate_json(queries.by_number(db.session, number, current_api_user())))
 
 
 # No ``roles=`` here: the service refuses everyone but province and city bureaus itself, and audits the attempt.
 @api_route("/certificates/<number>/revoke", ("POST",), summary="撤销证书（省、市级监管部门）", body=RevokeInput, response=CertificateSchema, tags=("certificates",))
 def certificate_revoke(number: str):
+    """Revoke a certificate: the same use case as the page's revoke (``services.revoke``)."""
     user = current_api_user()
-    cert = _by_number(number, user)
+    cert = queries.by_number(db.session, number, user)
     data = json_body()
-    reason = str(data.get("reason") or "").strip()
-    note = str(data.get("note") or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": _("请填写撤销原因")})
-    if reason not in ReasonCategory.__members__:
-        reason, note = ReasonCategory.other.value, (reason + ("；" + note if note else ""))
     try:
-        services.change_status(db.session, user, cert, "revoke", reason, note, today_local())
+        services.revoke(db.session, user, cert, str(data.get("reason") or ""), str(data.get("note") or ""),
+                        today_local())
     except Forbidden:
         db.session.commit()  # keeps the audit entry of the refused change; nothing else was changed
         raise
@@ -108,31 +99,25 @@ def certificate_revoke(number: str):
 
 @api_route("/certificates/<number>/certificate.<fmt>", summary="下载证书（pdf 或 png）", tags=("certificates",))
 def certificate_download(number: str, fmt: str):
-    cert = _by_number(number, current_api_user())
-    if fmt not in ("pdf", "png"):
-        raise NotFound(_("格式只能是 pdf 或 png"))
-    args = dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
-                valid_until=cert.valid_until.isoformat(),
-                url=services.verify_url(cert, current_app.config["PUBLIC_BASE_URL"]))
-    data = rendering.render_pdf(**args) if fmt == "pdf" else rendering.render_png(**args)
-    return send_file(io.BytesIO(data), mimetype="application/pdf" if fmt == "pdf" else "image/png",
-                     as_attachment=True, download_name=f"{cert.number}.{fmt}")
+    """The printable certificate (PDF or PNG): the same file as the page's download."""
+    cert = queries.by_number(db.session, number, current_api_user())
+    file = services.certificate_file(cert, fmt, _cfg())
+    return send_file(io.BytesIO(file.data), mimetype=file.mimetype, as_attachment=True, download_name=file.filename)
 
 
 @api_route("/certificates/<number>/credential", summary="Open Badges 3.0 可验证凭证（JWT，EdDSA）",
            tags=("certificates",))
 def certificate_credential(number: str):
-    cert = _by_number(number, current_api_user())
-    return current_app.response_class(export.credential_jwt(cert, services.CertConfig.from_app(current_app)),
-                                      mimetype="application/vc+jwt")
+    """The certificate as a signed Open Badges 3.0 credential."""
+    cert = queries.by_number(db.session, number, current_api_user())
+    return current_app.response_class(export.credential_jwt(cert, _cfg()), mimetype="application/vc+jwt")
 
 
 @api_route("/classes/<int:class_id>/certificates/issue", ("POST",), summary="为培训班（或指定学员）发证，后台执行",
            roles=(Role.institution_staff, Role.regulator_admin, Role.system_admin), body=IssueInput,
            response=JobSchema, tags=("certificates",))
 def certificates_issue(class_id: int):
-    from certificates.views import _launch
-
+    """Start issuing the class's certificates in the background (the same job as the page's issue)."""
     user = current_api_user()
     cls = services.get_class(db.session, user, class_id)
     data = request.get_json(silent=True) or {}
@@ -141,21 +126,18 @@ def certificates_issue(class_id: int):
         raise ValidationFailed({"enrollment_ids": _("enrollment_ids 须为整数数组")})
     job = worker.start_job(db.session, user, cls, ids)
     db.session.commit()
-    if job.status == "pending":
-        _launch(job.id)
+    worker.start(current_app._get_current_object(), job, today_local())
     db.session.expire_all()
     job = db.session.get(IssueJob, job.id)
-    out = worker.progress(job)
+    out = queries.progress(job)
     out["progress_url"] = url_for("api.certificate_job", job_id=job.id)
     return jsonify(out), 202
 
 
 @api_route("/certificate-jobs/<int:job_id>", summary="发证任务进度", response=JobSchema, tags=("certificates",))
 def certificate_job(job_id: int):
-    job = get_visible(db.session, IssueJob, job_id, current_api_user())
-    out = worker.progress(job)
-    out["items"] = [{"enrollment_id": i.enrollment_id, "status": i.status, "message": i.message} for i in job.items]
-    return jsonify(out)
+    """An issue job's progress (the same read model as the page's progress JSON)."""
+    return jsonify(queries.progress_with_items(get_visible(db.session, IssueJob, job_id, current_api_user())))
 
 
 @api_route("/verify/<cid>", public=True, summary="公开核验证书（无需令牌；sig 为二维码网址 # 后的签名部分）",
@@ -163,6 +145,7 @@ def certificate_job(job_id: int):
            tags=("certificates",))
 @verify_rate
 def public_verify(cid: str):
+    """Public verification as JSON, with the signature checked when ``sig`` is given."""
     cert = services.find_public(db.session, cid)
     if cert is None:
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())

@@ -11,10 +11,14 @@ from sqlalchemy.orm import Session
 
 from certificates import keys, services
 from certificates.models import Certificate, ReasonCategory
-from courses import gates
-from courses.models import Enrollment, EnrollmentStatus, Programme, TrainingClass
+from courses import checkin, gates
+from courses import services as course_services
+from courses.models import AttendanceRecord, Enrollment, EnrollmentStatus, LessonKind, Programme, TrainingClass
+from exams import papers
+from exams.models import Exam, ExamResult, ExamStatus, QuestionBank
+from exams.results import record_offline_result
 from lms.auth.models import User
-from lms.demo import add_seed_hook
+from lms.config import load
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 
@@ -30,8 +34,6 @@ PENDING = ["trainee05", "trainee06", "trainee07", "trainee08"]
 def _config() -> services.CertConfig:
     if has_app_context():
         return services.CertConfig.from_app(current_app)
-    from lms.config import load
-
     cfg = load()
     return services.CertConfig(cfg["CERT_KEY_DIR"], cfg["PUBLIC_BASE_URL"].rstrip("/"))
 
@@ -70,6 +72,7 @@ def _enrol(session: Session, cls: TrainingClass, user: User) -> Enrollment:
 
 
 def seed(session: Session, today: dt.date) -> dict:
+    """The demo certificates (seed hook, registered by ``certificates.wiring``)."""
     inst = session.scalar(select(Institution).where(Institution.name == INSTITUTION))
     province = session.scalar(select(Region).where(Region.code == "320000"))
     staff = session.scalar(select(User).where(User.username == "nt_staff"))
@@ -92,7 +95,7 @@ def seed(session: Session, today: dt.date) -> dict:
             return
         # Historical certificates (issued weeks or years ago, some since revoked or replaced) are created
         # directly as they stood; the class still pending issue is completed for real below.
-        cert = services._create(session, staff, e, cfg, issued_on)
+        cert = services.create_certificate(session, staff, e, cfg, issued_on)
         created += 1
         if state == "revoked":
             services.change_status(session, bureau_admin, cert, "revoke", ReasonCategory.quality_fault.value,
@@ -130,13 +133,6 @@ def _complete_by_the_rules(session: Session, staff: User, cls: TrainingClass, en
     """Give a finished class what completion asks for, through the services staff and trainees use: a
     timetable, attendance marked present, every required lesson studied, and a passed paper exam entered
     as offline results. Its certificates are then issued for real, by the completion check. Idempotent."""
-    from courses import checkin
-    from courses import services as course_services
-    from courses.models import AttendanceRecord, LessonKind
-    from exams import papers
-    from exams.models import Exam, ExamResult, ExamStatus, QuestionBank
-    from exams.results import record_offline_result
-
     if not cls.sessions:
         for day, topic in enumerate(["首席质量官制度与职责", "企业质量管理体系建设"]):
             course_services.add_session(session, staff, cls, course_services.SessionData(
@@ -168,6 +164,3 @@ def _complete_by_the_rules(session: Session, staff: User, cls: TrainingClass, en
         if exam is not None and exam.status == ExamStatus.published and session.scalar(
                 select(ExamResult.id).where(ExamResult.exam_id == exam.id, ExamResult.user_id == e.user_id)) is None:
             record_offline_result(session, staff, exam, e.user.username, 86, note="演示数据", taken_on=cls.end_date)
-
-
-add_seed_hook(seed)

@@ -12,6 +12,7 @@ from certificates.signing import b64e
 
 
 def credential(cert: Certificate, cfg: CertConfig) -> dict:
+    """The certificate as an Open Badges 3.0 credential (the JWT's payload)."""
     base = cfg.base_url
     snap = cert.snapshot or {}
     return {
@@ -44,6 +45,7 @@ def credential(cert: Certificate, cfg: CertConfig) -> dict:
 
 
 def credential_jwt(cert: Certificate, cfg: CertConfig, now: dt.datetime | None = None) -> str:
+    """The credential signed as a JWT with the key that signed the certificate."""
     now = now or dt.datetime.now(dt.timezone.utc)
     header = {"alg": "EdDSA", "typ": "vc+jwt", "cty": "vc", "kid": cert.key_id}
     payload = credential(cert, cfg)

@@ -1,3 +1,4 @@
+"""Forms of the certificate pages (the API reads the same fields from JSON)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -5,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from certificates.models import IssuerKind, ReasonCategory
-from lms.forms import length, optional, required
+from lms.forms import choices, length, optional, required
 
 
 class IssueForm(FlaskForm):
@@ -13,9 +14,11 @@ class IssueForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    action = SelectField(_l("操作"), choices=[("suspend", _l("暂停")), ("reinstate", _l("恢复")), ("revoke", _l("撤销"))],
-                         validators=[required()])
-    reason = SelectField(_l("原因类别"), choices=[("", _l("请选择"))] + ReasonCategory.choices(), validators=[optional()])
+    action = SelectField(_l("操作"), choices=choices([("suspend", _l("暂停")), ("reinstate", _l("恢复")),
+                                                       ("revoke", _l("撤销"))]), validators=[required()])
+    # Not checked against the list: the service judges the reason, as for the API (free text counts as 'other').
+    reason = SelectField(_l("原因类别"), choices=choices([("", _l("请选择"))] + ReasonCategory.choices()),
+                         validators=[optional()], validate_choice=False)
     note = TextAreaField(_l("说明"), validators=[optional(), length(1000)])
 
 
@@ -30,6 +33,6 @@ class HolderCheckForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     number_pattern = StringField(_l("证书编号规则"), validators=[required(), length(128, 8)])
-    issuer_basic = SelectField(_l("基础培训发证主体"), choices=IssuerKind.choices())
-    issuer_advanced = SelectField(_l("提升培训发证主体"), choices=IssuerKind.choices())
-    issuer_senior = SelectField(_l("高级培训发证主体"), choices=IssuerKind.choices())
+    issuer_basic = SelectField(_l("基础培训发证主体"), choices=choices(IssuerKind.choices()))
+    issuer_advanced = SelectField(_l("提升培训发证主体"), choices=choices(IssuerKind.choices()))
+    issuer_senior = SelectField(_l("高级培训发证主体"), choices=choices(IssuerKind.choices()))

@@ -18,16 +18,30 @@ DISQUALIFYING = (ReasonCategory.quality_fault, ReasonCategory.improper_gain, Rea
                  ReasonCategory.leaking_secrets, ReasonCategory.criminal_penalty, ReasonCategory.false_information)
 
 
-@register_prerequisite_checker
 def lower_tier_in_force(session: Session, user, tier: Tier, on_date: dt.date) -> bool:
+    """Does the person hold a certificate of ``tier`` in force on ``on_date`` (the next tier's prerequisite)?"""
     return has_tier_in_force(session, user.id, tier, on_date)
 
 
-@register_disqualification_checker
 def revoked_for_misconduct(session: Session, user) -> str | None:
+    """Why the person may not train: a certificate revoked for a disqualification of seed 001 §6, or None."""
     reason = session.scalar(select(Certificate.status_reason).where(
         Certificate.holder_user_id == user.id, Certificate.status == CertificateStatus.revoked,
         Certificate.status_reason.in_(DISQUALIFYING)).limit(1))
     if reason is None:
         return None
     return _("证书已因“%(reason)s”被撤销", reason=ReasonCategory(reason).label)
+
+
+_registered = False
+
+
+def register() -> None:
+    """Give courses' enrolment both checks (called by ``certificates.wiring``; once per process, since the
+    disqualification checkers are a list)."""
+    global _registered
+    if _registered:
+        return
+    register_prerequisite_checker(lower_tier_in_force)
+    register_disqualification_checker(revoked_for_misconduct)
+    _registered = True

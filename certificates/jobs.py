@@ -12,4 +12,5 @@ from lms.templating import SHANGHAI
 
 @job("certificates-expire", daily(0, 20), "将超过有效期的证书标记为已过期")
 def expire_certificates(session: Session, now: dt.datetime) -> dict:
+    """Mark certificates past their validity as expired (daily; idempotent)."""
     return {"expired": expire_due(session, now.astimezone(SHANGHAI).date())}

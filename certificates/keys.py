@@ -50,11 +50,13 @@ def _write(key_dir: Path, ring: dict) -> None:
 
 
 def list_keys(key_dir: str | Path) -> list[KeyInfo]:
+    """Every signing key of the key ring, with its window."""
     ring = _read(Path(key_dir))
     return [KeyInfo(k["kid"], k["valid_from"], k.get("valid_until")) for k in ring["keys"]]
 
 
 def active_kid(key_dir: str | Path) -> str | None:
+    """The id of the key that signs new certificates, if any."""
     return _read(Path(key_dir)).get("active")
 
 
@@ -94,6 +96,7 @@ _cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
 
 
 def private_key(key_dir: str | Path, kid: str) -> Ed25519PrivateKey:
+    """The private key ``kid`` (cached per process)."""
     cache_key = (str(key_dir), kid)
     if cache_key not in _cache:
         pem = (Path(key_dir) / f"{kid}.pem").read_bytes()
@@ -102,6 +105,7 @@ def private_key(key_dir: str | Path, kid: str) -> Ed25519PrivateKey:
 
 
 def signing_key(key_dir: str | Path) -> tuple[str, Ed25519PrivateKey]:
+    """The active key's id and private key; ``NoSigningKey`` when none was created."""
     kid = active_kid(key_dir)
     if not kid:
         raise NoSigningKey(str(key_dir))

@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from courses.models import TrainingClass
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, RegionLevel, Role, Tier, enum_column_type
 from lms.orgs.models import Region, region_subtree_ids
-from lms.scoping import scope_rule
+from lms.scoping import condition, scope_rule
 
 DEFAULT_NUMBER_PATTERN = "{region_code}-{tier_code}-{year}-{serial:05d}"
 
@@ -217,8 +218,6 @@ def _certificate_scope(user):
 
 @scope_rule(IssueJob)
 def _job_scope(user):
-    from courses.models import TrainingClass
-
     if user.role == Role.system_admin:
         return True
     if user.role == Role.regulator_admin:
@@ -244,6 +243,4 @@ def _log_scope(user):
 
 @scope_rule(CertificateEvent)
 def _event_scope(user):
-    from lms.scoping import condition
-
     return CertificateEvent.certificate_id.in_(select(Certificate.id).where(condition(Certificate, user)))

@@ -227,11 +227,6 @@ def _template(qr_side: int) -> Image.Image:
     return page
 
 
-def render_png_image(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> Image.Image:
-    """The page as a palette ("P") image at ``DPI``."""
-    return _compose(snapshot, number, issued_on, valid_until, url)[0]
-
-
 def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str):
     """The page, the QR code's width, and the rows (first, last + 1) where it differs from its template."""
     w, h = _page_size()
@@ -383,6 +378,7 @@ def _page_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url
 
 
 def render_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> bytes:
+    """The printable certificate as a PNG at ``DPI``."""
     return _page_png(snapshot, number, issued_on, valid_until, url)[0]
 
 
@@ -464,7 +460,8 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
 
     buf = io.BytesIO()
     width, height = landscape(A4)
-    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1)
+    # invariant: no creation time or random document id, so the same certificate always gives the same bytes
+    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1)
     c.setTitle(f"首席质量官结业证书 {number}")
     c.setSubject(number)
     c.setCreator("首席质量官培训平台")
@@ -497,6 +494,7 @@ def _invisible_text(c, snapshot: dict, number: str, issued_on: str, valid_until:
 
 
 def decode_qr_from_image(img: Image.Image) -> list[str]:
+    """The texts of the QR codes found in an image."""
     import zxingcpp
 
     if img.mode not in ("L", "RGB", "RGBA"):
@@ -506,6 +504,7 @@ def decode_qr_from_image(img: Image.Image) -> list[str]:
 
 
 def decode_qr_from_pdf(data: bytes, scale: float = 300 / 72) -> list[str]:
+    """The texts of the QR codes found on a PDF's pages (rendered at ``scale``)."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)

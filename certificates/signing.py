@@ -19,10 +19,12 @@ MAX_SIGNED_PART = 2048
 
 
 def b64e(raw: bytes) -> str:
+    """Base64url without padding."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def b64d(text: str) -> bytes:
+    """Decode base64url (padding optional); ValueError for anything else or anything too long."""
     if not isinstance(text, str) or len(text) > MAX_SIGNED_PART:
         raise ValueError("bad base64url")
     try:
@@ -32,11 +34,13 @@ def b64d(text: str) -> bytes:
 
 
 def canonical(fields: dict) -> bytes:
+    """The signed fields as canonical JSON bytes (sorted keys, no spaces)."""
     return json.dumps({k: fields[k] for k in FIELDS}, ensure_ascii=False, sort_keys=True,
                       separators=(",", ":")).encode("utf-8")
 
 
 def sign(private_key: Ed25519PrivateKey, fields: dict) -> str:
+    """The signed part printed after ``#`` in the QR code: canonical fields and signature, base64url."""
     body = canonical(fields)
     return b64e(body) + "." + b64e(private_key.sign(body))
 

@@ -19,7 +19,8 @@ from flask import current_app
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from lms.db import reset_write_intent, set_write_intent, utcnow
+from certificates.models import VerificationLog
+from lms.db import utcnow
 
 log = logging.getLogger("lms.certificates")
 MAX_PENDING = 100_000  # if the database is unreachable for long, drop the oldest rather than eat the memory
@@ -59,10 +60,9 @@ class BatchWriter:
             engine = self._engine
         if not rows or engine is None:
             return 0
-        from certificates.models import VerificationLog
-
-        token = set_write_intent(True)
         try:
+            # One INSERT, its transaction's first statement: it takes SQLite's write lock as it starts (waiting
+            # up to the busy timeout), never upgrading a read, so no write intent is needed.
             with engine.begin() as conn:
                 conn.execute(insert(VerificationLog.__table__), rows)
         except Exception:  # keep them for the next round; never let logging take the page down
@@ -70,8 +70,6 @@ class BatchWriter:
             with self._lock:
                 self._rows[:0] = rows
             return 0
-        finally:
-            reset_write_intent(token)
         return len(rows)
 
 

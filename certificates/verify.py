@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from certificates import signing
+from PIL import Image
+
+from certificates import rendering, signing
 
 EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 64
 LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
@@ -26,19 +28,16 @@ def read_links(source: str) -> list[str]:
     path = Path(source)
     if "://" in source or not path.exists():
         return [source]
-    from certificates import rendering
-
     data = path.read_bytes()
     if data[:5] == b"%PDF-":
         return rendering.decode_qr_from_pdf(data)
-    from PIL import Image
-
     with Image.open(path) as img:
         img.load()
         return rendering.decode_qr_from_image(img)
 
 
 def verify_link(link: str, keys: dict) -> tuple[int, signing.Checked | None, str]:
+    """Check a certificate link's signed part: the exit code, the check, and the verdict for people."""
     parts = urlsplit(link.strip())
     segs = parts.path.rstrip("/").split("/")
     if len(segs) < 2 or segs[-2] != "v" or not segs[-1] or not parts.fragment:
@@ -56,6 +55,7 @@ def verify_link(link: str, keys: dict) -> tuple[int, signing.Checked | None, str
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: verify, print, and exit with the verdict's code."""
     ap = argparse.ArgumentParser(prog="python -m certificates.verify", description="离线核验首席质量官证书的签名")
     ap.add_argument("source", help="二维码中的网址，或证书的 PNG/JPEG 图片、PDF 文件")
     ap.add_argument("--keys", required=True, help="公布的密钥文件 cqo-certificate-keys.json")

@@ -1,5 +1,5 @@
-"""Issuing a class's certificates in the background: a job row with one item per enrolment, processed by a
-worker thread that the request starts. Items are issued in short batches, one transaction each, every
+"""Issuing a class's certificates in the background: a job row with one item per enrolment, processed by
+``process_job``, which the request starts through ``lms.jobs.background.launch`` (``start``). Items are issued in short batches, one transaction each, every
 certificate in a savepoint of its own, so one refusal neither stops nor undoes the others (and returns its
 serial); a batch that fails as a whole is redone one item per transaction. An item already issued is skipped,
 so re-running issues nothing twice."""
@@ -7,23 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from typing import Callable
 
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from certificates import services
+from certificates.queries import progress
 from certificates.models import Certificate, IssueJob, IssueJobItem
 from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit
 from lms.auth.models import User
-from lms.db import utcnow
+from lms.db import retrying, utcnow
 from lms.errors import Conflict, DomainError
+from lms.jobs.background import launch
 
 log = logging.getLogger("lms.certificates")
 STALE_AFTER = dt.timedelta(minutes=10)
@@ -32,7 +33,7 @@ STALE_AFTER = dt.timedelta(minutes=10)
 def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids: list[int] | None = None) -> IssueJob:
     """Queue issuing for the class's approved enrolments (or the given ones). A job of the class still running
     is returned instead of starting a second one."""
-    services._class_access(session, actor, cls)
+    services.check_class_access(session, actor, cls)
     gates.check(session, cls, gates.CERTIFY)
     running = session.scalar(select(IssueJob).where(IssueJob.class_id == cls.id, IssueJob.status.in_(["pending", "running"]))
                              .order_by(IssueJob.id.desc()).limit(1))
@@ -55,38 +56,16 @@ def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids:
     return job
 
 
-def _with_retry(fn: Callable[[], None], attempts: int = 6) -> None:
-    """SQLite answers 'database is locked' when two writers collide; the item is simply tried again."""
-    for i in range(attempts):
-        try:
-            return fn()
-        except OperationalError:
-            if i == attempts - 1:
-                raise
-            time.sleep(0.05 * (2 ** i))
+def start(app: Flask, job: IssueJob, today: dt.date) -> None:
+    """Work through a queued job in the background (inline under ``BACKGROUND_INLINE``); a job already running
+    (``start_job`` returned it) is left to its worker."""
+    if job.status == "pending":
+        launch(app, f"cert-issue-{job.id}", process_job, job.id, services.CertConfig.from_app(app), today)
 
 
 def process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
-    """Work through a job's pending items. Safe to call again after a crash: done items stay done."""
-    from lms.db import reset_write_intent, set_write_intent
-
-    token = set_write_intent(True)  # each item reads then writes: on SQLite take the write lock up front
-    try:
-        return _process_job(session_factory, job_id, cfg, today)
-    finally:
-        reset_write_intent(token)
-
-
-# Items are issued in batches: one transaction for up to BATCH_ITEMS certificates or BATCH_SECONDS of work,
-# whichever comes first, each certificate in a savepoint of its own. One commit (one WAL flush on PostgreSQL)
-# and one progress update a batch instead of one a certificate; the session's identity map keeps the actor,
-# class, programme, regions and institution loaded across the batch (~37 statements a certificate one by one,
-# most of them these reloads). The time bound keeps SQLite's write lock and the serial counter's row lock short.
-BATCH_ITEMS = 25
-BATCH_SECONDS = 0.25
-
-
-def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
+    """Work through a job's pending items. Safe to call again after a crash: done items stay done. Run as a
+    writer (``lms.jobs.background`` does): each batch reads then writes."""
     with session_factory() as s:
         job = s.get(IssueJob, job_id)
         job.status, job.started_at = "running", job.started_at or utcnow()
@@ -109,6 +88,15 @@ def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: servi
         job.status, job.finished_at = "done", utcnow()
         s.commit()
         return progress(job)
+
+
+# Items are issued in batches: one transaction for up to BATCH_ITEMS certificates or BATCH_SECONDS of work,
+# whichever comes first, each certificate in a savepoint of its own. One commit (one WAL flush on PostgreSQL)
+# and one progress update a batch instead of one a certificate; the session's identity map keeps the actor,
+# class, programme, regions and institution loaded across the batch (~37 statements a certificate one by one,
+# most of them these reloads). The time bound keeps SQLite's write lock and the serial counter's row lock short.
+BATCH_ITEMS = 25
+BATCH_SECONDS = 0.25
 
 
 def _issue_item(s: Session, item: IssueJobItem, actor: User, enrollment: Enrollment, existing_id: int | None,
@@ -156,8 +144,8 @@ def _issue_batch(session_factory: Callable[[], Session], item_ids: list[int], ac
 
 def _issue_alone(session_factory: Callable[[], Session], job_id: int, item_id: int, actor_id: int,
                  cfg: services.CertConfig, today: dt.date) -> None:
-    """One item in its own transaction, retried on SQLite's 'database is locked'; a failure is recorded on the
-    item and does not stop the others."""
+    """One item in its own transaction, retried on a transient conflict (``lms.db.retrying``); a failure is
+    recorded on the item and does not stop the others."""
     def one():
         with session_factory() as s:
             item = s.get(IssueJobItem, item_id)
@@ -169,38 +157,10 @@ def _issue_alone(session_factory: Callable[[], Session], job_id: int, item_id: i
             s.commit()
 
     try:
-        _with_retry(one)
+        retrying(one)
     except Exception:  # one certificate's failure must not stop the others
         log.exception("issuing item %s of job %s failed", item_id, job_id)
         with session_factory() as s:
             item = s.get(IssueJobItem, item_id)
             item.status, item.message = "failed", _("系统错误，请稍后重试")
             s.commit()
-
-
-def progress(job: IssueJob) -> dict:
-    counts = {"pending": 0, "issued": 0, "skipped": 0, "failed": 0}
-    for item in job.items:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    total = len(job.items)
-    done = total - counts["pending"]
-    return {"job_id": job.id, "status": job.status, "total": total, "done": done,
-            "percent": round(100 * done / total) if total else 100, **counts}
-
-
-def run_in_thread(app, job_id: int, today: dt.date) -> threading.Thread:
-    """Process the job in a daemon thread with its own app context and sessions."""
-    from lms.db import db
-
-    cfg = services.CertConfig.from_app(app)
-
-    def target():
-        with app.app_context():
-            try:
-                process_job(db._state().sessionmaker, job_id, cfg, today)
-            except Exception:
-                log.exception("certificate issue job %s failed", job_id)
-
-    t = threading.Thread(target=target, name=f"cert-issue-{job_id}", daemon=True)
-    t.start()
-    return t

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from certificates import integration  # noqa: F401  (registers the checks, as the app does)
+from certificates import integration  # noqa: F401  (its checks are registered by certificates.wiring, as in the app)
 from certificates import services
 from courses.eligibility import evaluate
 from lms.domain import Tier

@@ -80,7 +80,7 @@ def test_nothing_issued_twice_and_serials_have_no_gaps(db, world, cw, cert_cfg, 
         pass
     with pytest.raises(RuntimeError):
         with db.begin_nested():
-            services._create(db, world.staff_nt, e2, cert_cfg, TODAY)
+            services.create_certificate(db, world.staff_nt, e2, cert_cfg, TODAY)
             raise RuntimeError("crash after numbering")
     services.issue(db, world.staff_nt, e3, cert_cfg, TODAY)
     services.issue(db, world.staff_nt, e2, cert_cfg, TODAY)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from certificates import keys, rendering, services
 from certificates.models import Certificate, VerificationLog
 from lms.auth import services as auth_services
-from lms.auth.models import AuditEvent
+from lms.auth.models import AuditEvent, User
 from tests import factories
 from tests.cert_factories import completion_rule, completion_rules, cw, enrol  # noqa: F401
 from tests.conftest import TODAY, login, post_form
@@ -23,9 +23,9 @@ from tests.conftest import TODAY, login, post_form
 @pytest.fixture
 def cfg(app):
     keys.ensure_key(app.config["CERT_KEY_DIR"], TODAY)
-    app.config["CERT_ISSUE_INLINE"] = True
+    app.config["BACKGROUND_INLINE"] = True
     yield services.CertConfig.from_app(app)
-    app.config.pop("CERT_ISSUE_INLINE", None)
+    app.config["BACKGROUND_INLINE"] = False
 
 
 @pytest.fixture
@@ -273,3 +273,58 @@ def test_staff_cannot_change_status_through_the_page(db, world, cert, login_as):
     assert resp.status_code == 302
     db.expire_all()
     assert db.get(Certificate, cert.id).status.value == "valid"
+
+
+def test_parity_certificate_download_page_and_api(client, db, world, cert, login_as):
+    # One service renders the file: both doors give the same bytes, type and name, and refuse the same formats.
+    api_headers = bearer(db, world.trainee)
+    page_client = login_as("wangfang")
+    for fmt in ("pdf", "png"):
+        page = page_client.get(f"/certificates/{cert.id}/certificate.{fmt}")
+        api = client.get(f"/api/v1/certificates/{cert.number}/certificate.{fmt}", headers=api_headers)
+        assert page.status_code == api.status_code == 200
+        assert page.data == api.data and page.mimetype == api.mimetype
+        assert page.headers["Content-Disposition"] == api.headers["Content-Disposition"]
+    assert page_client.get(f"/certificates/{cert.id}/certificate.gif").status_code == 404
+    assert client.get(f"/api/v1/certificates/{cert.number}/certificate.gif", headers=api_headers).status_code == 404
+
+
+def _revoke_outcome(db, cert_id: int):
+    db.expire_all()
+    c = db.get(Certificate, cert_id)
+    event = c.events[-1] if c.events else None
+    audits = [(a.action, a.detail) for a in db.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "Certificate", AuditEvent.object_id == str(c.id),
+                                 AuditEvent.action.like("certificate.%"), AuditEvent.action != "certificate.issue")
+        .order_by(AuditEvent.id))]
+    return (c.status.value, c.status_reason.value if c.status_reason else None,
+            (event.action, event.reason.value if event.reason else None, event.note) if event else None, audits)
+
+
+@pytest.mark.parametrize("username,reason,note,api_status,status", [
+    ("nt_admin", "quality_fault", "所在企业发生重大质量事故", 200, "revoked"),  # a reason category
+    ("nt_admin", "企业发生重大质量事故", "经调查属实", 200, "revoked"),  # free text: recorded under 'other'
+    ("nt_admin", "", "没有原因", 422, "valid"),  # refused: a reason is required
+    ("nt_staff", "quality_fault", "试图撤销", 403, "valid"),  # refused and audited: only bureaus revoke
+])
+def test_parity_revoke_page_and_api(client, app, db, world, cw, cfg, completion_rule, username, reason, note,
+                                    api_status, status):
+    # The page and the API call the same service: the same input leaves the same status, reason, event and audit.
+    completion_rule("test_ok")
+    other = enrol(db, cw.cls, factories.make_trainee(db, "trainee_r", world.ent_qd, real_name="李强"))
+    by_page = services.issue(db, world.staff_nt, cw.e_wang, cfg, TODAY)
+    by_api = services.issue(db, world.staff_nt, other, cfg, TODAY)
+    db.commit()
+    actor = db.scalar(select(User).where(User.username == username))
+    api = client.post(f"/api/v1/certificates/{by_api.number}/revoke", json={"reason": reason, "note": note},
+                      headers=bearer(db, actor))
+    page_client = app.test_client()
+    login(page_client, username)
+    page = post_form(page_client, f"/certificates/{by_page.id}/status",
+                     {"st-action": "revoke", "st-reason": reason, "st-note": note}, token_from=f"/certificates/{by_page.id}")
+    assert page.status_code == 302
+    assert api.status_code == api_status, api.get_data(as_text=True)
+    outcome = _revoke_outcome(db, by_api.id)
+    assert outcome[0] == status and _revoke_outcome(db, by_page.id) == outcome
+    assert [a for a, _detail in outcome[3]] == {200: ["certificate.revoke"], 403: ["certificate.status_refused"]}.get(
+        api_status, [])

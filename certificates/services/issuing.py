@@ -1,0 +1,186 @@
+"""Issuing: completion checks, who may issue for a class, creating, numbering and signing a certificate,
+issue and reissue. Every new certificate is announced with ``certificate_issued``."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certificates import keys as keystore
+from certificates import signing
+from certificates import signals
+from certificates.models import Certificate, CertificateEvent, CertificateStatus
+from certificates.services.numbering import CertConfig, next_serial, resolve_issuer
+from courses import gates
+from courses.models import Enrollment, EnrollmentStatus, TrainingClass
+from lms import audit, completion
+from lms.auth.models import User
+from lms.db import utcnow
+from lms.domain import Role
+from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
+from lms.people.models import TraineeProfile
+
+
+def completion_check(session: Session, enrollment: Enrollment) -> list[completion.RuleResult]:
+    """Each completion rule, met or not. No rule registered means not complete (fail closed)."""
+    results = completion.check(session, enrollment)
+    if not results:
+        return [completion.RuleResult("no_rules", _("结业条件"), False,
+                                      _("尚未配置任何结业条件（考勤、课程、考试），不能发证"))]
+    return results
+
+
+def check_class_access(session: Session, actor: User, cls: TrainingClass) -> None:
+    """Staff of the class's institution, a bureau over the class's region, or the system admin; anyone else
+    gets the same 404 as for a missing class, and the attempt is audited."""
+    ok = (actor.role == Role.system_admin
+          or (actor.role == Role.institution_staff and actor.institution_id == cls.institution_id)
+          or (actor.role == Role.regulator_admin and actor.region is not None and actor.region.contains(cls.region)))
+    if not ok:
+        # Courses owns TrainingClass's scope rule; the refusal is reported the way get_visible reports one.
+        audit._record_denied(session, actor, TrainingClass, cls.id)
+        raise NotFound(_("记录不存在或无权查看"))
+
+
+def get_class(session: Session, actor: User, class_id: int) -> TrainingClass:
+    """The class ``actor`` may issue certificates for (a 404, audited, for anyone else)."""
+    cls = session.get(TrainingClass, class_id)
+    if cls is None:
+        raise NotFound(_("记录不存在或无权查看"))
+    check_class_access(session, actor, cls)
+    return cls
+
+
+def current_certificate(session: Session, enrollment_id: int) -> Certificate | None:
+    """The enrolment's certificate in force (not superseded), if any."""
+    return session.scalar(select(Certificate).where(Certificate.current_for_enrollment_id == enrollment_id))
+
+
+def valid_until_for(issued_on: dt.date, years: int) -> dt.date:
+    """The last day a certificate issued on ``issued_on`` is valid, ``years`` later (29 February falls back to the 28th)."""
+    try:
+        end = issued_on.replace(year=issued_on.year + years)
+    except ValueError:  # 29 February
+        end = issued_on.replace(year=issued_on.year + years, day=28)
+    return end - dt.timedelta(days=1)
+
+
+def holder_name(session: Session, user: User) -> str:
+    """The name printed on a certificate: the trainee's real name, else the account's display name."""
+    prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id))
+    return prof.real_name if prof is not None else user.display_name
+
+
+def new_cid() -> str:
+    """A fresh, unguessable id for the certificate's QR code and public page."""
+    return secrets.token_urlsafe(18)  # 144 random bits
+
+
+def verify_url(cert: Certificate, base_url: str) -> str:
+    """What the QR code holds: the public page, with the signed part in the fragment (never sent to the server)."""
+    return f"{base_url.rstrip('/')}/v/{cert.cid}#{cert.signed_part}"
+
+
+def signed_fields(cert: Certificate) -> dict:
+    """The fields the signature covers (what an offline verifier prints)."""
+    return {"holder_name": cert.holder_name, "number": cert.number, "tier": cert.tier.value,
+            "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(), "kid": cert.key_id}
+
+
+def create_certificate(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
+            valid_until: dt.date | None = None, supersedes: Certificate | None = None,
+            issuer_cache: dict | None = None) -> Certificate:
+    """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce it (``certificate_issued``)."""
+    cls = enrollment.training_class
+    programme = cls.programme
+    tier = programme.tier
+    if issuer_cache is None:
+        issuer, bureau, pattern = resolve_issuer(session, cls)
+    else:
+        if cls.id not in issuer_cache:
+            issuer_cache[cls.id] = resolve_issuer(session, cls)
+        issuer, bureau, pattern = issuer_cache[cls.id]
+    serial = next_serial(session, issuer, tier, today.year)
+    number = pattern.format(region_code=issuer.region_code, tier_code=tier.code, year=today.year, serial=serial,
+                            issuer_code=issuer.code)
+    try:
+        kid, private = keystore.signing_key(cfg.key_dir)
+    except keystore.NoSigningKey:
+        raise DomainError(_("尚未创建证书签名密钥：请系统管理员运行 python -m lms.secrets init"))
+    holder = enrollment.user
+    name = holder_name(session, holder)
+    years = programme.certificate_validity_years or 3
+    cert = Certificate(
+        cid=new_cid(), number=number, holder_user_id=holder.id, holder_name=name, enrollment_id=enrollment.id,
+        current_for_enrollment_id=enrollment.id, class_id=cls.id, institution_id=cls.institution_id,
+        region_id=cls.region_id, bureau_id=bureau.id if bureau else None, issuer_kind=issuer.kind,
+        issuer_id=issuer.id, tier=tier, issued_on=today, valid_until=valid_until or valid_until_for(today, years),
+        key_id=kid, status=CertificateStatus.valid, status_changed_at=utcnow(), issued_by_id=getattr(actor, "id", None),
+        supersedes_id=supersedes.id if supersedes else None,
+        snapshot={
+            "holder_name": name, "tier": tier.value, "tier_label": tier.label, "programme": programme.name,
+            "programme_year": programme.year, "class_name": cls.name, "class_start": cls.start_date.isoformat(),
+            "class_end": cls.end_date.isoformat(), "institution": cls.institution.name,
+            "bureau": bureau.name if bureau else "", "issuer": issuer.name, "issuer_kind": issuer.kind.value,
+            "region": cls.region.name,
+        },
+        signed_part="",
+    )
+    cert.signed_part = signing.sign(private, signed_fields(cert))
+    session.add(cert)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(_("该学员本次培训的证书已颁发，未重复发证"))
+    session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
+                                 from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
+    audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
+    signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
+    return cert
+
+
+def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date, *,
+          issuer_cache: dict | None = None) -> Certificate:
+    """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete, and
+    refused when a class gate says so (filing not accepted; certificates held until the results report is accepted).
+    ``issuer_cache``: a dict the caller keeps for one batch of issuing (one transaction), so that the issuer,
+    bureau and number pattern of a class are looked up once, not once a certificate."""
+    cls = enrollment.training_class
+    check_class_access(session, actor, cls)
+    if enrollment.status != EnrollmentStatus.approved:
+        raise DomainError(_("该学员未被录取，不能发证"))
+    if current_certificate(session, enrollment.id) is not None:
+        raise Conflict(_("该学员本次培训的证书已颁发，未重复发证"))
+    gates.check(session, cls, gates.CERTIFY)
+    results = completion_check(session, enrollment)
+    if not completion.is_complete(results):
+        unmet = "；".join(f"{r.label}：{r.detail}" for r in results if not r.met)
+        raise DomainError(_("未达到结业条件，不能发证：%(unmet)s", unmet=unmet))
+    return create_certificate(session, actor, enrollment, cfg, today, issuer_cache=issuer_cache)
+
+
+def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: CertConfig, today: dt.date) -> Certificate:
+    """Correct a certificate: a new one (fresh snapshot, new number, same validity) supersedes it."""
+    enrollment = session.get(Enrollment, cert.enrollment_id)
+    check_class_access(session, actor, enrollment.training_class)
+    if cert.status not in (CertificateStatus.valid, CertificateStatus.suspended):
+        raise DomainError(_("只能换发有效或暂停中的证书（当前：%(s)s）", s=cert.status.label))
+    note = (note or "").strip()
+    if not 2 <= len(note) <= 500:
+        raise ValidationFailed({"note": _("请填写换发原因（2-500 字）")})
+    old_status = cert.status
+    cert.status, cert.status_changed_at, cert.current_for_enrollment_id = CertificateStatus.superseded, utcnow(), None
+    session.flush()
+    new = create_certificate(session, actor, enrollment, cfg, today, valid_until=cert.valid_until, supersedes=cert)
+    cert.superseded_by_id = new.id
+    session.add(CertificateEvent(certificate_id=cert.id, action="supersede", from_status=old_status.value,
+                                 to_status=CertificateStatus.superseded.value, note=note, actor_id=actor.id))
+    session.flush()
+    signals.certificate_reissued.send(None, session=session, certificate=cert, actor=actor, reason=note, today=today,
+                                      replacement=new)
+    return new

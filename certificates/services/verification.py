@@ -1,0 +1,96 @@
+"""Public verification: the record a QR code leads to, what anyone may see of it, the signature check,
+the holder check, and the verification log."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certificates import signing
+from certificates.models import Certificate, CertificateStatus, VerificationLog
+from certificates.services.issuing import signed_fields
+from certificates.services.status import effective_status
+from certificates.verification_log import writer
+from lms.people.services import holder_matches
+from lms.pii import mask_name
+from lms.templating import SHANGHAI
+
+
+_CID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+# What public verification reads: every scan runs this, so it selects plain columns (a row with the same
+# attribute names as a Certificate) instead of building an ORM object. ``public_view``, ``signed_fields``,
+# ``effective_status``, ``holder_check`` and ``log_verification`` accept either.
+_PUBLIC_TABLE = Certificate.__table__
+_PUBLIC_COLUMNS = [_PUBLIC_TABLE.c[name] for name in (
+    "id", "cid", "number", "holder_user_id", "holder_name", "tier", "issued_on", "valid_until", "snapshot", "key_id",
+    "status", "status_changed_at", "status_reason", "superseded_by_id")]
+
+
+def find_public(session: Session, cid: str):
+    """The public record of the certificate with this QR id, or None (also for a malformed id)."""
+    if not _CID_RE.match(cid or ""):
+        return None
+    return session.connection().execute(select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.cid == cid)).first()
+
+
+def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
+    """The signed part checks with a published key and says exactly what this certificate says."""
+    res = signing.check(signed_part, signing.public_keys_from_document(key_doc))
+    return res.ok and res.fields == signed_fields(cert)
+
+
+def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
+    """What anyone may see: no ID number, phone, score or photo; the holder's name masked."""
+    status = effective_status(cert, today)
+    snap = cert.snapshot or {}
+    out = {
+        "status": status.value, "status_label": status.label, "number": cert.number,
+        "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": cert.tier.label,
+        "programme": snap.get("programme", ""), "institution": snap.get("institution", ""),
+        "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
+        "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(),
+    }
+    if status in (CertificateStatus.revoked, CertificateStatus.suspended):
+        out["status_changed_on"] = _local_date(cert.status_changed_at)
+        out["reason_category"] = cert.status_reason.value if cert.status_reason else None
+        out["reason_label"] = cert.status_reason.label if cert.status_reason else ""
+    succ = None
+    if status == CertificateStatus.superseded and cert.superseded_by_id is not None:
+        succ = session.connection().execute(
+            select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.id == cert.superseded_by_id)).first()
+    if succ is not None:
+        out["superseded_on"] = _local_date(cert.status_changed_at)
+        out["superseded_by"] = {"number": succ.number, "verify_path": f"/v/{succ.cid}",
+                                "status": effective_status(succ, today).value}
+    return out
+
+
+def _local_date(value: dt.datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).date().isoformat() if value else None
+
+
+def log_verification(session: Session, cert: Certificate | None, channel: str, result: str,
+                     signature_valid: bool | None = None, batched: bool = False) -> None:
+    """Record that a verification happened and its answer; nothing about who asked. ``batched``: hand the row
+    to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
+    public pages do not write (the production setting; tests write in the transaction to see the row)."""
+    if batched:
+        writer.add(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
+        return
+    session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
+                                signature_valid=signature_valid))
+    session.flush()
+
+
+def holder_check(session: Session, cert: Certificate, id_number: str) -> bool:
+    """Does the typed ID number belong to the holder? Answers only yes or no."""
+    cleaned = (id_number or "").strip().upper()
+    ok = len(cleaned) == 18 and all(c in string.digits + "X" for c in cleaned) and holder_matches(
+        session, cert.holder_user_id, cleaned)
+    log_verification(session, cert, "holder_check", "match" if ok else "mismatch")
+    return ok
