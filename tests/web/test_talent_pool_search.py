@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import event
 
-from talent import services
+from talent import queries as talent_queries
 from tests.conftest import login
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify
@@ -45,9 +45,9 @@ def test_statements_do_not_grow_with_the_page_size(app, client, db, world, monke
     login(client, "js_admin")
     url = "/talent/pool?q=李&status=active&tier=basic&region=%d&enterprise=启东机械" % world.jiangsu.id
     client.get(url)  # whatever is cached once per process
-    monkeypatch.setattr(services, "POOL_PAGE_SIZE", 1)
+    monkeypatch.setattr(talent_queries, "POOL_PAGE_SIZE", 1)
     small, html_small = _statements(app, client, url)
-    monkeypatch.setattr(services, "POOL_PAGE_SIZE", 20)
+    monkeypatch.setattr(talent_queries, "POOL_PAGE_SIZE", 20)
     large, html_large = _statements(app, client, url)
     assert html_small.count('href="/talent/entries/') == 1
     assert html_large.count('href="/talent/entries/') == 5  # the five 李强 (certified at 启东机械)
@@ -63,11 +63,11 @@ def test_filters_and_bounded_pages(app, client, db, world, monkeypatch):
     assert html.count('href="/talent/entries/') == 1
     html = client.get("/talent/pool?status=lapsed").get_data(as_text=True)
     assert html.count('href="/talent/entries/') == 0
-    monkeypatch.setattr(services, "POOL_PAGE_SIZE", 2)
-    monkeypatch.setattr(services, "POOL_MAX_ROWS", 4)  # pages go no further than 4 rows down the list
+    monkeypatch.setattr(talent_queries, "POOL_PAGE_SIZE", 2)
+    monkeypatch.setattr(talent_queries, "POOL_MAX_ROWS", 4)  # pages go no further than 4 rows down the list
     html = client.get("/talent/pool?page=99").get_data(as_text=True)
     assert html.count('href="/talent/entries/') == 2 and "第 2 / 2 页，共 4 条" in html
     assert 'id="pool-capped"' in html  # 6 match: the count stops past the reachable rows and says so
-    monkeypatch.setattr(services, "POOL_MAX_ROWS", 6)
+    monkeypatch.setattr(talent_queries, "POOL_MAX_ROWS", 6)
     html = client.get("/talent/pool?page=99").get_data(as_text=True)
     assert "第 3 / 3 页，共 6 条" in html and 'id="pool-capped"' not in html
