@@ -92,6 +92,7 @@ def submit_appointment(session: Session, actor: User, data: AppointmentData, let
 
 
 def review_appointment(session: Session, actor: User, appt: Appointment, *, accept: bool, reason: str) -> Appointment:
+    """A bureau accepts a registration (the entry takes its enterprise and region) or returns it with a reason."""
     if actor.role not in (Role.regulator_admin, Role.system_admin):
         raise Forbidden(_("只有监管部门可以审核登记"))
     if appt.status != RegistrationStatus.submitted:

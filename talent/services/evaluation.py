@@ -161,6 +161,7 @@ def parse_indicator_xlsx(data: bytes) -> list[IndicatorRow]:
 
 
 def indicator_tree(session: Session, province_id: int) -> list[tuple[Indicator, list]]:
+    """The province's indicators as a tree: ``[(node, [(child, [...]), ...]), ...]`` in display order."""
     nodes = list(session.scalars(select(Indicator).where(Indicator.province_id == province_id)
                                  .order_by(Indicator.level, Indicator.position, Indicator.code)))
     children = defaultdict(list)
@@ -174,6 +175,7 @@ def indicator_tree(session: Session, province_id: int) -> list[tuple[Indicator, 
 
 
 def leaves(tree) -> list[Indicator]:
+    """The indicators without children (the ones scored), in tree order."""
     out = []
     for node, kids in tree:
         out.extend(leaves(kids) if kids else [node])

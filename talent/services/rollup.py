@@ -72,8 +72,6 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
 def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | None, users: tuple[int, int],
                   counts: dict) -> None:
     """One chunk: members with ``users[0] < user_id <= users[1]``."""
-
-
     now = utcnow()
     st = _standings_select(session, year, province_id=province_id, users=users).subquery()
     end = dt.date(year, 12, 31)
@@ -88,25 +86,8 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
     session.execute(insert(YearStanding.__table__).from_select(
         ["user_id", "year", "hours_total", "hours_professional", "report_filed", "compliant", "computed_at"],
         select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.ok, literal(now, UTCDateTime))))
-    # The transitions, from the standings just written (the aggregation is not run again): the same rule.
-    ys, prev = YearStanding.__table__.alias("ys"), YearStanding.__table__.alias("prev")
-    hours_ok, ok = compliance(session, ys.c.hours_total, ys.c.hours_professional, ys.c.report_filed)
-    target = case((ok, literal(PoolStatus.active.value, Str)), (prev.c.compliant.is_(False), literal(PoolStatus.lapsed.value, Str)),
-                  else_=literal(PoolStatus.warning.value, Str))
-    cause = case((ok, literal(Cause.restored.value, Str)), (hours_ok, literal(Cause.missing_report.value, Str)),
-                 else_=literal(Cause.missed_credits.value, Str))
-    moves = and_(*in_chunk, TalentEntry.status != PoolStatus.exited,
-                 or_(and_(ok, TalentEntry.status.in_([PoolStatus.warning, PoolStatus.lapsed]),
-                          TalentEntry.status_cause.in_(CE_CAUSES)),
-                     and_(not_(ok), TalentEntry.status != PoolStatus.lapsed, TalentEntry.status != target)))
-    base = (select(TalentEntry.id.label("eid"), TalentEntry.user_id.label("uid"), TalentEntry.status.label("frm"),
-                   target.label("to"), cause.label("cause"))
-            .join(ys, and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year, ys.c.user_id > users[0],
-                           ys.c.user_id <= users[1]))
-            .outerjoin(prev, and_(prev.c.user_id == TalentEntry.user_id, prev.c.year == year - 1))
-            .outerjoin(ProvinceRule, ProvinceRule.province_id == TalentEntry.province_id)
-            .where(moves))
-    mv = base.subquery()
+    ys = YearStanding.__table__.alias("ys")
+    mv = _moves(session, year, users, in_chunk, ys)
     n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
         TalentEntry, TalentEntry.user_id == ys.c.user_id).where(ys.c.year == year, ys.c.user_id > users[0],
                                                                 ys.c.user_id <= users[1], *in_chunk)).one()
@@ -133,13 +114,36 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
     _notify_moves(session, ev, mine, year, groups, now)
 
 
+def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):
+    """The chunk's status moves as a subquery (entry, user, from, to, cause), from the standings just written
+    (``ys``, the aggregation is not run again) by the same rule (``compliance``)."""
+    prev = YearStanding.__table__.alias("prev")
+    hours_ok, ok = compliance(session, ys.c.hours_total, ys.c.hours_professional, ys.c.report_filed)
+    target = case((ok, literal(PoolStatus.active.value, Str)), (prev.c.compliant.is_(False), literal(PoolStatus.lapsed.value, Str)),
+                  else_=literal(PoolStatus.warning.value, Str))
+    cause = case((ok, literal(Cause.restored.value, Str)), (hours_ok, literal(Cause.missing_report.value, Str)),
+                 else_=literal(Cause.missed_credits.value, Str))
+    moves = and_(*in_chunk, TalentEntry.status != PoolStatus.exited,
+                 or_(and_(ok, TalentEntry.status.in_([PoolStatus.warning, PoolStatus.lapsed]),
+                          TalentEntry.status_cause.in_(CE_CAUSES)),
+                     and_(not_(ok), TalentEntry.status != PoolStatus.lapsed, TalentEntry.status != target)))
+    base = (select(TalentEntry.id.label("eid"), TalentEntry.user_id.label("uid"), TalentEntry.status.label("frm"),
+                   target.label("to"), cause.label("cause"))
+            .join(ys, and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year, ys.c.user_id > users[0],
+                           ys.c.user_id <= users[1]))
+            .outerjoin(prev, and_(prev.c.user_id == TalentEntry.user_id, prev.c.year == year - 1))
+            .outerjoin(ProvinceRule, ProvinceRule.province_id == TalentEntry.province_id)
+            .where(moves))
+    return base.subquery()
+
+
 def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetime) -> None:
     """``notify`` everyone this chunk moved to warning or lapsed (their events: ``ev`` where ``mine``), set-based:
     one INSERT … SELECT per (status, cause), skipping whoever already has the message (its dedupe key). With
     mail configured each message goes out by ``notify`` instead (one at a time: mail is per person anyway)."""
 
 
-    mail = has_app_context() and current_app.config.get("SMTP_HOST")
+    mail = has_app_context() and current_app.config["SMTP_HOST"]
     for to, cause, _n in groups:
         to_s, cause = PoolStatus(to), Cause(cause)
         if to_s == PoolStatus.active:
