@@ -3,7 +3,6 @@ import datetime as dt
 
 from credits import services as credits
 from reports import stats
-from talent import services as talent
 from talent.models import PoolStatus
 from talent.services import entries, rollup
 

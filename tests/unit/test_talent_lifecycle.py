@@ -3,12 +3,12 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from credits import queries as credit_queries
 from credits import services as credits
 from credits.models import YearStanding
 from talent.models import Cause, PoolStatus, TalentEvent
-from tests.factories import make_trainee
 from talent.services import appointments, entries, reminders, rollup
-from credits import queries as credit_queries
+from tests.factories import make_trainee
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 

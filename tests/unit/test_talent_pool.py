@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import visible
-from talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
 from lms.uploads import sniff_bytes
-from tests.unit.test_talent_lifecycle import certify
-from talent.services import entries, evaluation, notices, status
 from talent import queries as talent_queries
+from talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
+from talent.services import entries, evaluation, notices, status
+from tests.unit.test_talent_lifecycle import certify
 
 TODAY = dt.date(2026, 11, 22)
 

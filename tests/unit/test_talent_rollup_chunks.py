@@ -8,9 +8,9 @@ from credits import services as credits
 from credits.models import YearStanding
 from lms.notifications.models import Notification
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+from talent.services import rollup, standing, status
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify, give
-from talent.services import rollup, standing, status
 
 REPORT = "本年度组织质量改进项目三项，完成质量管理体系内审。"
 

@@ -3,12 +3,11 @@ import datetime as dt
 import io
 import re
 
+from credits import queries as credit_queries
 from credits import services as credits
-from talent import services
+from talent.services import appointments, evaluation, notices
 from tests.conftest import login, post_form
 from tests.unit.test_talent_lifecycle import certify
-from talent.services import appointments, evaluation, notices
-from credits import queries as credit_queries
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
 

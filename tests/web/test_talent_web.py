@@ -6,9 +6,9 @@ import re
 from openpyxl import load_workbook
 
 from credits import services as credits
+from talent.services import entries, notices
 from tests.conftest import post_form
 from tests.unit.test_talent_lifecycle import certify
-from talent.services import entries, notices
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
 
