@@ -65,7 +65,7 @@ class RegistrationStatus(LabelledEnum):
 
 class TalentEntry(Base):
     __tablename__ = "talent_entries"
-    # The pool list (talent.services.pool_filter / pool_page) in one index: in the list's order (region, id:
+    # The pool list (talent.queries.pool_filter / pool_page) in one index: in the list's order (region, id:
     # every list is scoped to a region and below) with the filter columns after, so that a filtered page or
     # count over 200,000 people walks this index alone, in order, without reading a row or sorting. It replaces
     # the single-column indexes on region_id (its prefix) and on status, with which SQLite fetched every row of
