@@ -1,9 +1,9 @@
-"""API endpoints of continuing education (registered by ``credits.wiring``)."""
+"""API endpoints of continuing education (imported by ``credits.wiring``, which registers them)."""
 from __future__ import annotations
 
 from flask import jsonify, request
 
-from credits import services as credit_services
+from credits import queries
 from lms.api import api_route, current_api_user, schema
 from lms.db import db
 from lms.domain import Role
@@ -18,11 +18,8 @@ ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
 @api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
            query=[{"name": "year", "in": "query", "schema": {"type": "integer"}}], tags=("credits",))
 def credits_progress():
-    from credits.views import _province_id_of
-
-    user = current_api_user()
-    year = request.args.get("year", today_local().year, type=int)
-    p = credit_services.progress(db.session, user.id, year, _province_id_of(db.session, user))
+    """The trainee's progress for a year: the same figures as the progress page (``queries.member_progress``)."""
+    p = queries.member_progress(db.session, current_api_user(), request.args.get("year", type=int), today_local())
     return jsonify({"year": p.year, "total": p.total, "professional": p.professional, "public": p.public,
                     "required": p.required, "professional_min": p.professional_min, "report_filed": p.report_filed,
                     "compliant": p.compliant})

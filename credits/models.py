@@ -12,6 +12,7 @@ from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, enum_column_type
 from lms.orgs.models import Enterprise, Region, region_subtree_ids
+from lms.people.models import TraineeProfile
 from lms.scoping import scope_rule
 
 
@@ -56,7 +57,7 @@ class CreditRecord(Base):
     """Hours credited to a person for a year. ``source_ref`` is unique: awarding twice is a no-op."""
 
     __tablename__ = "credit_records"
-    # The roll-up reads one year's records a range of people at a time (talent.services.standings): by
+    # The roll-up reads one year's records a range of people at a time (talent's standings): by
     # (year, user_id), covering the two columns it sums, so that no table row is read; it also serves every
     # "this year's records" query the plain year index served.
     __table_args__ = (Index("ix_credit_records_year_user_id", "year", "user_id", "subject_category", "hours"),)
@@ -131,8 +132,6 @@ class YearStanding(Base):
 
 
 def _people_in_region(user):
-    from lms.people.models import TraineeProfile
-
     ents = select(Enterprise.id).where(Enterprise.region_id.in_(region_subtree_ids(user)))
     return select(TraineeProfile.user_id).where(TraineeProfile.enterprise_id.in_(ents)).scalar_subquery()
 

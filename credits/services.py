@@ -1,41 +1,34 @@
-"""Continuing-education rules: awarding system credits, claims for external activities, the annual report,
-a person's progress for a year. The yearly roll-up lives in ``talent.services.rollup_year``."""
+"""Continuing-education rules: a province's rule, awarding system credits (a certificate's class hours), claims
+for external activities, the annual report. A member's progress is read in ``credits.queries``; the yearly roll-up
+and the pool's reactions are talent's (it listens to ``credits.signals``)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms import audit
-from lms.auth.models import User
+from certificates.models import Certificate
+from courses.models import TrainingClass
+from credits import signals
 from credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
+from lms import audit, uploads
+from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
+from lms.notifications.services import notify
 from lms.orgs.models import Region
 
 MAX_CLAIM_HOURS = 200
 
 
 # ------------------------------------------------------------------ rules
-def province_of(session: Session, region_id: int) -> Region:
-    region = session.get(Region, region_id)
-    code = region.province_code
-    return session.scalar(select(Region).where(Region.code == code))
-
-
-def rule_for(session: Session, province_id: int | None) -> ProvinceRule:
-    """The province's rule, or an unsaved one with the defaults."""
-    rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province_id)) if province_id else None
-    return rule or ProvinceRule(province_id=province_id, required_hours=90, professional_min_hours=60,
-                                report_required=True, report_due_month=12, change_registration_days=30)
-
-
 def save_rule(session: Session, actor: User, province_id: int, *, required_hours: int, professional_min_hours: int,
               report_required: bool, report_due_month: int, change_registration_days: int) -> ProvinceRule:
+    """Save a province's rule: the province's own bureau (or a system administrator), within the bounds."""
     province = session.get(Region, province_id)
     if province is None or province.parent_id is not None:
         raise ValidationFailed({"province_id": _("请选择省份")})
@@ -81,8 +74,19 @@ def award_system_credit(session: Session, *, user_id: int, year: int, hours: flo
                        source_ref=source_ref[:128], title=title[:200])
     session.add(rec)
     session.flush()
-    _after_credit_change(session, user_id, year)
+    signals.credits_changed.send("credits", session=session, user_id=user_id, year=year)
     return rec
+
+
+def award_certificate_hours(session: Session, certificate: Certificate) -> list[CreditRecord]:
+    """An issued certificate's class hours count as the year's credits: each required course of the programme,
+    by subject category, once per the certificate's enrolment (a reissue awards nothing more)."""
+    programme = session.get(TrainingClass, certificate.class_id).programme
+    return [award_system_credit(session, user_id=certificate.holder_user_id, year=certificate.issued_on.year,
+                                hours=course.hours, subject_category=course.subject_category.value,
+                                source_ref=f"enrollment:{certificate.enrollment_id}:course:{course.id}",
+                                title=f"{programme.name} · {course.title}")
+            for course in programme.required_courses]
 
 
 @dataclass
@@ -98,8 +102,7 @@ class ClaimData:
 
 def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes, evidence_name: str,
                  upload_dir: str, today: dt.date) -> CreditClaim:
-    from lms import uploads
-
+    """A trainee claims an external activity's hours, with evidence, for review (this year's or last year's)."""
     if actor.role != Role.trainee or data.user_id != actor.id:
         raise Forbidden(_("只能为本人申报继续教育学时"))
     errors = {}
@@ -136,8 +139,6 @@ def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes
 def review_claim(session: Session, actor: User, claim: CreditClaim, *, approve: bool, reason: str) -> CreditClaim:
     """Approve (the hours become a credit record) or reject with a reason. ``claim`` was loaded through the
     reviewer's scope (bureau of the region, or the institution named on the claim)."""
-    from lms.notifications.services import notify
-
     if actor.role not in (Role.regulator_admin, Role.institution_staff, Role.system_admin):
         raise Forbidden(_("无权审核"))
     if claim.status != ClaimStatus.pending:
@@ -157,11 +158,12 @@ def review_claim(session: Session, actor: User, claim: CreditClaim, *, approve: 
            _("继续教育申报已通过") if approve else _("继续教育申报被退回"),
            _("《%(t)s》%(h)s 学时。%(r)s", t=claim.title, h=claim.hours, r=reason))
     if approve:
-        _after_credit_change(session, claim.user_id, claim.year)
+        signals.credits_changed.send("credits", session=session, user_id=claim.user_id, year=claim.year)
     return claim
 
 
 def file_report(session: Session, actor: User, *, year: int, summary: str, today: dt.date) -> AnnualReport:
+    """A trainee files (or refiles) the annual report of this year or last year."""
     if actor.role != Role.trainee:
         raise Forbidden(_("只有学员本人可以提交履职报告"))
     summary = (summary or "").strip()
@@ -179,81 +181,5 @@ def file_report(session: Session, actor: User, *, year: int, summary: str, today
         rep.summary, rep.filed_on = summary, today
     session.flush()
     audit.record(session, actor, "annual_report.file", rep, year=year)
-    _after_credit_change(session, actor.id, year)
+    signals.annual_report_filed.send("credits", session=session, user_id=actor.id, year=year)
     return rep
-
-
-# ------------------------------------------------------------------ progress
-@dataclass
-class Progress:
-    year: int
-    total: float
-    professional: float
-    public: float
-    required: int
-    professional_min: int
-    report_required: bool
-    report_filed: bool
-
-    @property
-    def compliant(self) -> bool:
-        return (self.total >= self.required and self.professional >= self.professional_min
-                and (self.report_filed or not self.report_required))
-
-    @property
-    def missing_hours(self) -> float:
-        return max(0.0, self.required - self.total)
-
-
-def hours_by_category(session: Session, user_id: int, year: int) -> dict[str, float]:
-    rows = session.execute(select(CreditRecord.subject_category, func.sum(CreditRecord.hours))
-                           .where(CreditRecord.user_id == user_id, CreditRecord.year == year)
-                           .group_by(CreditRecord.subject_category)).all()
-    out = {"public": 0.0, "professional": 0.0}
-    for cat, h in rows:
-        out[cat.value] = float(h or 0)
-    return out
-
-
-def progress(session: Session, user_id: int, year: int, province_id: int | None) -> Progress:
-    rule = rule_for(session, province_id)
-    h = hours_by_category(session, user_id, year)
-    filed = session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == user_id, AnnualReport.year == year)) is not None
-    return Progress(year=year, total=h["public"] + h["professional"], professional=h["professional"], public=h["public"],
-                    required=rule.required_hours, professional_min=rule.professional_min_hours,
-                    report_required=rule.report_required, report_filed=filed)
-
-
-def _after_credit_change(session: Session, user_id: int, year: int) -> None:
-    from talent import services as talent
-
-    talent.restore_if_compliant(session, user_id, year)
-
-
-def progress_svg(p: Progress) -> str:
-    """A small server-rendered bar chart (no script, no style attributes: the CSP forbids them)."""
-    from markupsafe import escape
-
-    width, bar_h, gap, left, track_end = 560, 26, 18, 90, 440
-    scale_max = max(p.required, p.total, 1) * 1.05
-    x = lambda v: left + (track_end - left) * (min(v, scale_max) / scale_max)  # noqa: E731
-    rows = [
-        (_("专业科目"), p.professional, p.professional_min),
-        (_("公需科目"), p.public, max(0, p.required - p.professional_min)),
-        (_("合计"), p.total, p.required),
-    ]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {len(rows) * (bar_h + gap) + 30}" '
-             f'class="ce-chart" role="img" aria-labelledby="ce-chart-title" id="ce-chart">'
-             f'<title id="ce-chart-title">{escape(_("%(y)d 年度继续教育进度", y=p.year))}</title>']
-    for i, (label, done, need) in enumerate(rows):
-        y = 10 + i * (bar_h + gap)
-        ok = done >= need
-        parts.append(f'<text x="0" y="{y + bar_h * 0.7:.0f}" class="ce-label">{escape(label)}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{track_end - left}" height="{bar_h}" class="ce-track"/>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{max(0.0, x(done) - left):.1f}" height="{bar_h}" '
-                     f'class="{"ce-done" if ok else "ce-short"}" data-hours="{done:g}"/>')
-        parts.append(f'<line x1="{x(need):.1f}" x2="{x(need):.1f}" y1="{y - 4}" y2="{y + bar_h + 4}" class="ce-need"/>')
-        parts.append(f'<text x="{width - 2}" y="{y + bar_h * 0.7:.0f}" text-anchor="end" class="ce-value">'
-                     f'{escape(_("%(d)s / %(n)s 学时", d=f"{done:g}", n=need))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)

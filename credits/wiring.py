@@ -1,11 +1,27 @@
-"""How credits plugs into the platform: called once per app by ``lms.features.init_app``."""
+"""How credits plugs into the platform: called once per app by ``lms.features.init_app``. Registers the
+blueprint, the API routes (importing ``credits.api`` declares them), the menu entries, the trainee's home
+panel, and the receivers of the certificates' signals (a certificate's class hours become credits)."""
 from __future__ import annotations
 
 from flask import Flask
 
+from certificates.models import Certificate
+from certificates.signals import certificate_issued, certificate_reissued
+from credits import api, services, views  # noqa: F401  (api: importing it declares the API routes)
+from lms.core_views import add_home_panel
+from lms.templating import add_nav
+
+
+def _award_hours(sender, *, session, certificate: Certificate, **_kw) -> None:
+    """certificate-issued (and -reissued): the class hours count as the year's credits. Idempotent per
+    enrolment, so a reissue (same enrolment, whichever of its two certificates the signal names) adds nothing."""
+    services.award_certificate_hours(session, certificate)
+
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the API routes (the rest of the wiring still happens on import)."""
-    from credits import api, views  # noqa: F401  (transitional: the feature's wiring moves here)
-
+    """Register everything credits adds to the platform (the registries are idempotent)."""
     app.register_blueprint(views.bp)
+    add_nav(views.nav)
+    add_home_panel(views.home_panel)
+    certificate_issued.connect(_award_hours, weak=False)
+    certificate_reissued.connect(_award_hours, weak=False)

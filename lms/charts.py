@@ -170,5 +170,33 @@ def histogram(chart_id: str, title: str, edges: list[float], counts: list[int], 
         parts.append(f'<line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{top + plot_h}" stroke="{TARGET}" '
                      f'stroke-width="2" stroke-dasharray="6 3"/><text x="{mx + 4:.1f}" y="{top + 10}" font-size="11" '
                      f'fill="{TARGET}">{escape(marker_label)} {escape(_fmt(marker, False))}</text>')
+
+
+MET, SHORT, TRACK = "#198754", "#fd7e14", "#eef1f4"
+
+
+def progress_bars(chart_id: str, title: str, rows: list[tuple[str, float, float, str]], *, width: int = 560) -> Markup:
+    """Horizontal progress bars, one per ``(label, done, needed, value text)``: a grey track, the part done
+    (green when it reaches what is needed, orange short of it, ``data-value`` = done), a dashed mark at what is
+    needed, and the value text at the right."""
+    bar_h, gap, left, track_end = 26, 18, 90, 440
+    scale_max = max([need for _l, _d, need, _t in rows] + [done for _l, done, _n, _t in rows] + [1]) * 1.05
+
+    def x(v: float) -> float:
+        return left + (track_end - left) * (min(v, scale_max) / scale_max)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" class="chart" role="img" '
+             f'viewBox="0 0 {width} {len(rows) * (bar_h + gap) + 30}" width="100%" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title>"]
+    for i, (label, done, need, text) in enumerate(rows):
+        y = 10 + i * (bar_h + gap)
+        parts.append(f'<text x="0" y="{y + bar_h * 0.7:.0f}" font-size="13" fill="#333">{escape(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{track_end - left}" height="{bar_h}" fill="{TRACK}"/>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{max(0.0, x(done) - left):.1f}" height="{bar_h}" '
+                     f'fill="{MET if done >= need else SHORT}" data-value="{done:g}"/>')
+        parts.append(f'<line x1="{x(need):.1f}" x2="{x(need):.1f}" y1="{y - 4}" y2="{y + bar_h + 4}" stroke="{TARGET}" '
+                     f'stroke-width="2" stroke-dasharray="4 2"/>')
+        parts.append(f'<text x="{width - 2}" y="{y + bar_h * 0.7:.0f}" text-anchor="end" font-size="13" '
+                     f'font-weight="600" fill="#212529">{escape(text)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

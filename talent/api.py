@@ -1,4 +1,4 @@
-"""API endpoints of the talent pool and continuing education (imported by ``talent.views``)."""
+"""API endpoints of the talent pool (imported by ``talent.wiring``, which registers them)."""
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -7,9 +7,9 @@ from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema
 from lms.db import db
 from lms.domain import Role
 from lms.pii import mask_id_number
-from lms.scoping import get_visible, visible
+from lms.scoping import get_visible
+from talent import queries
 from talent.models import PoolStatus, TalentEntry
-from lms.templating import today_local
 
 ADMINS = (Role.regulator_admin, Role.system_admin)
 
@@ -22,6 +22,7 @@ EntrySchema = schema("TalentEntry", {"type": "object", "properties": {
 
 
 def entry_json(e: TalentEntry) -> dict:
+    """An entry as the API gives it (masked ID number, certificates)."""
     prof = e.profile
     return {"id": e.id, "name": e.name, "id_number_masked": mask_id_number(prof.id_number) if prof else "",
             "enterprise": e.enterprise.name if e.enterprise else None, "region_code": e.region.code,
@@ -32,16 +33,20 @@ def entry_json(e: TalentEntry) -> dict:
                              for c in e.certificates]}
 
 
+FILTER_QUERY = [{"name": name, "in": "query", "schema": {"type": kind}} for name, kind in (
+    ("q", "string"), ("status", "string"), ("tier", "string"), ("region", "integer"), ("stars", "integer"),
+    ("enterprise", "string"))]
+
+
 @api_route("/talent/entries", summary="人才库（本地区及下级）", roles=ADMINS, response=paged_schema(EntrySchema),
-           query=PAGE_QUERY + [{"name": "status", "in": "query", "schema": {"type": "string"}}], tags=("talent",))
+           query=PAGE_QUERY + FILTER_QUERY, tags=("talent",))
 def talent_entries():
-    user = current_api_user()
-    stmt = visible(TalentEntry, user).order_by(TalentEntry.id)
-    if (status := request.args.get("status")) in PoolStatus.__members__:
-        stmt = stmt.where(TalentEntry.status == PoolStatus(status))
+    """The pool list with the page's filters, in the page's order (``queries.pool_filter``)."""
+    stmt = queries.pool_filter(db.session, current_api_user(), **queries.pool_filters(request.args))
     return paged(db.session, stmt, entry_json)
 
 
 @api_route("/talent/entries/<int:entry_id>", summary="人才库条目", response=EntrySchema, tags=("talent",))
 def talent_entry(entry_id: int):
+    """One pool entry, through the caller's scope."""
     return jsonify(entry_json(get_visible(db.session, TalentEntry, entry_id, current_api_user())))

@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from credits import services as credits
-from credits.models import ProvinceRule
-from lms.demo import add_seed_hook
+from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
-from talent import services
+from talent.services import evaluation, notices, rollup
 from talent.models import Notice, TalentEntry
 
 TREE = [
@@ -34,6 +33,7 @@ def _user(session, username):
 
 
 def seed(session: Session, today: dt.date) -> dict:
+    """The demo's rules, indicator tree, credits, roll-up of last year, an evaluation and a notice (``talent.wiring`` registers it)."""
     counts = {"notices": 0}
     admin = _user(session, "admin")
     provinces = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(["320000", "350000"])))}
@@ -42,10 +42,10 @@ def seed(session: Session, today: dt.date) -> dict:
             credits.save_rule(session, admin, provinces[code].id, required_hours=hours, professional_min_hours=prof,
                               report_required=True, report_due_month=12, change_registration_days=days)
     if "320000" in provinces:
-        services.save_indicators(session, admin, provinces["320000"].id,
-                                 [services.IndicatorRow(c, p, n, w, m, e) for c, p, n, w, m, e in TREE])
+        evaluation.save_indicators(session, admin, provinces["320000"].id,
+                                 [evaluation.IndicatorRow(c, p, n, w, m, e) for c, p, n, w, m, e in TREE])
     if "350000" in provinces:
-        services.ensure_first_level(session, provinces["350000"].id)
+        evaluation.ensure_first_level(session, provinces["350000"].id)
 
     names = ["trainee"] + [f"trainee{i:02d}" for i in (1, 2, 3, 4, 6, 7, 8, 9)]
     for i, username in enumerate(names):
@@ -67,22 +67,20 @@ def seed(session: Session, today: dt.date) -> dict:
         for k, (hours, cat) in enumerate([(64, "professional"), (30, "public")]):
             credits.award_system_credit(session, user_id=trainee.id, year=last, hours=hours, subject_category=cat,
                                         source_ref=f"demo:trainee:{last}:{k}", title=["质量管理体系建设", "质量法律制度"][k])
-        from credits.models import AnnualReport
-
         if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == last)) is None:
             session.add(AnnualReport(user_id=trainee.id, year=last, filed_on=dt.date(last, 12, 10),
                                      summary="组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项。"))
             session.flush()
-    services.rollup_year(session, last)
+    rollup.rollup_year(session, last)
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id)) if trainee else None
     if entry is not None and entry.stars is None and "320000" in provinces:
-        tree = services.indicator_tree(session, provinces["320000"].id)
-        scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in services.leaves(tree)}
-        services.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
+        tree = evaluation.indicator_tree(session, provinces["320000"].id)
+        scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
+        evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
-        services.publish_notice(session, nantong_admin, title=title, objection_days=7, contact="南通市市场监督管理局质量发展处 0513-00000000",
+        notices.publish_notice(session, nantong_admin, title=title, objection_days=7, contact="南通市市场监督管理局质量发展处 0513-00000000",
                                 today=today)
         counts["notices"] += 1
     if trainee:
@@ -92,5 +90,3 @@ def seed(session: Session, today: dt.date) -> dict:
     session.flush()
     return counts
 
-
-add_seed_hook(seed)

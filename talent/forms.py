@@ -1,3 +1,4 @@
+"""The forms of the talent pool: status decisions, registrations, notices, indicators, evaluations."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -5,18 +6,18 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
-from lms.forms import length, number_range, optional, required
+from lms.forms import choices, length, number_range, optional, required
 from talent.models import PoolStatus
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("新状态"), choices=PoolStatus.choices())
+    status = SelectField(_l("新状态"), choices=choices(PoolStatus.choices()))
     reason = TextAreaField(_l("理由"), validators=[required(), length(2000)])
     disqualify = BooleanField(_l("取消资格（撤出人才库）"))
 
 
 class AppointmentForm(FlaskForm):
-    kind = SelectField(_l("登记类型"), choices=[("initial", _l("首次任命登记")), ("change", _l("变更登记"))])
+    kind = SelectField(_l("登记类型"), choices=choices([("initial", _l("首次任命登记")), ("change", _l("变更登记"))]))
     appointed_on = DateField(_l("任命（变更）日期"), validators=[required()])
     enterprise_head = StringField(_l("企业负责人"), validators=[required(), length(64)])
     enterprise_head_phone = StringField(_l("企业负责人联系电话"), validators=[required(), length(32)])
@@ -30,7 +31,7 @@ class AppointmentForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("审核结论"), choices=[("accept", _l("受理")), ("return", _l("退回"))])
+    decision = SelectField(_l("审核结论"), choices=choices([("accept", _l("受理")), ("return", _l("退回"))]))
     reason = TextAreaField(_l("理由"), validators=[optional(), length(2000)])
 
 

@@ -1,13 +1,13 @@
 """The talent pool (人才库), appointment registrations (登记表), public notices (公示), the evaluation
 indicator tree and evaluations. Certificates are referenced by plain columns (no foreign key): the
-certificates package calls ``talent.services.on_certificate_issued`` and friends."""
+pool follows the certificates feature's signals (``talent.wiring``, ``talent.services.entries``)."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
@@ -65,7 +65,7 @@ class RegistrationStatus(LabelledEnum):
 
 class TalentEntry(Base):
     __tablename__ = "talent_entries"
-    # The pool list (talent.services.pool_filter / pool_page) in one index: in the list's order (region, id:
+    # The pool list (talent.queries.pool_filter / pool_page) in one index: in the list's order (region, id:
     # every list is scoped to a region and below) with the filter columns after, so that a filtered page or
     # count over 200,000 people walks this index alone, in order, without reading a row or sorting. It replaces
     # the single-column indexes on region_id (its prefix) and on status, with which SQLite fetched every row of
@@ -105,8 +105,6 @@ class TalentEntry(Base):
 
     @property
     def current_appointment(self) -> "Appointment | None":
-        from sqlalchemy.orm import object_session
-
         return object_session(self).scalar(
             select(Appointment).where(Appointment.user_id == self.user_id, Appointment.status == RegistrationStatus.accepted)
             .order_by(Appointment.appointed_on.desc(), Appointment.id.desc()).limit(1))

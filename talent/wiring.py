@@ -1,11 +1,67 @@
-"""How talent plugs into the platform: called once per app by ``lms.features.init_app``."""
+"""How talent plugs into the platform: called once per app by ``lms.features.init_app``. Registers the
+blueprint, the API routes (importing ``talent.api`` declares them), the menu entries, the home panel, the demo
+seed hook, the pool entry's province as the one credits judges a member by, and the receivers of the
+certificates' and credits' signals. The scheduled jobs are in ``talent/jobs.py`` (``lms.features.import_jobs``)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certificates.models import Certificate
+from certificates.signals import (certificate_expired, certificate_issued, certificate_reinstated, certificate_reissued,
+                                  certificate_revoked, certificate_suspended)
+from credits import queries as credit_queries
+from credits.signals import annual_report_filed, credits_changed
+from lms.core_views import add_home_panel
+from lms.demo import add_seed_hook
+from lms.templating import add_nav
+from talent import api, demo, views  # noqa: F401  (api: importing it declares the API routes)
+from talent.models import TalentEntry
+from talent.services import entries, standing
+
+
+def _entry_province(session: Session, user_id: int) -> int | None:
+    """A pool member's province is the entry's: the roll-up judges their credits by its rule."""
+    return session.scalar(select(TalentEntry.province_id).where(TalentEntry.user_id == user_id))
+
+
+def _entered(sender, *, session: Session, certificate: Certificate, **_kw) -> None:
+    """certificate-issued: the holder enters the pool (or the entry records the certificate)."""
+    entries.enter_pool(session, certificate)
+
+
+def _changed(sender, *, session: Session, certificate: Certificate, reason: str = "", today: dt.date | None = None,
+             **_kw) -> None:
+    """certificate-revoked / -suspended / -reinstated / -expired: the pool follows the certificate's status (the entry may exit)."""
+    entries.certificate_changed(session, certificate, reason or "", today)
+
+
+def _reissued(sender, *, session: Session, certificate: Certificate, reason: str = "", today: dt.date | None = None,
+              **_kw) -> None:
+    """certificate-reissued: the new certificate counts, the superseded one no longer does."""
+    entries.certificate_reissued(session, certificate, reason or "", today)
+
+
+def _credits_changed(sender, *, session: Session, user_id: int, year: int, **_kw) -> None:
+    """credits-changed / annual-report-filed: an entry on warning for CE becomes active once the year is met."""
+    standing.restore_if_compliant(session, user_id, year)
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the API routes (the rest of the wiring still happens on import)."""
-    from talent import api, views  # noqa: F401  (transitional: the feature's wiring moves here)
-
+    """Register everything talent adds to the platform (the registries are idempotent)."""
     app.register_blueprint(views.bp)
+    add_nav(views.nav)
+    add_home_panel(views.home_panel)
+    add_seed_hook(demo.seed)
+    credit_queries.add_province_source(_entry_province)
+    certificate_issued.connect(_entered, weak=False)
+    certificate_revoked.connect(_changed, weak=False)
+    certificate_suspended.connect(_changed, weak=False)
+    certificate_reinstated.connect(_changed, weak=False)
+    certificate_expired.connect(_changed, weak=False)
+    certificate_reissued.connect(_reissued, weak=False)
+    credits_changed.connect(_credits_changed, weak=False)
+    annual_report_filed.connect(_credits_changed, weak=False)

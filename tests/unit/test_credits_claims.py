@@ -4,8 +4,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from credits import queries as credit_queries
 from credits import services
 from credits.models import ClaimStatus, CreditRecord
+from credits.views import progress_chart
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.scoping import visible
 
@@ -76,7 +78,7 @@ def test_review_by_bureau_and_institution(db, world, app):
         services.review_claim(db, world.city_admin, c, approve=False, reason="  ")
     services.review_claim(db, world.city_admin, c, approve=True, reason="")
     assert c.status == ClaimStatus.approved
-    assert services.progress(db, world.trainee.id, 2026, world.jiangsu.id).professional == 16
+    assert credit_queries.progress(db, world.trainee.id, 2026, world.jiangsu.id).professional == 16
     with pytest.raises(DomainError):
         services.review_claim(db, world.city_admin, c, approve=True, reason="")
     c2 = claim(world, app, db, hours=4, institution_id=world.inst_nt.id, subject_category="public")
@@ -84,7 +86,7 @@ def test_review_by_bureau_and_institution(db, world, app):
     assert db.scalar(visible(type(c2), world.staff_fj).where(type(c2).id == c2.id)) is None
     services.review_claim(db, world.staff_nt, c2, approve=False, reason="证明材料与活动不符")
     assert c2.status == ClaimStatus.rejected and c2.review_reason == "证明材料与活动不符"
-    assert services.progress(db, world.trainee.id, 2026, world.jiangsu.id).public == 0
+    assert credit_queries.progress(db, world.trainee.id, 2026, world.jiangsu.id).public == 0
 
 
 def test_trainee_sees_only_own_credits(db, world):
@@ -112,12 +114,13 @@ def test_rule_edit_only_by_province_bureau(db, world):
                            report_required=True, report_due_month=12, change_registration_days=30)
     r = services.save_rule(db, world.province_admin, world.jiangsu.id, required_hours=72, professional_min_hours=48,
                            report_required=True, report_due_month=11, change_registration_days=45)
-    assert services.rule_for(db, world.jiangsu.id).required_hours == 72 and r.change_registration_days == 45
-    assert services.rule_for(db, world.fujian.id).required_hours == 90  # default
+    assert credit_queries.rule_for(db, world.jiangsu.id).required_hours == 72 and r.change_registration_days == 45
+    assert credit_queries.rule_for(db, world.fujian.id).required_hours == 90  # default
 
 
-def test_progress_chart_is_plain_svg(db, world):
+def test_progress_chart_is_plain_svg(db, world, app):
     services.award_system_credit(db, user_id=world.trainee.id, year=2026, hours=30, subject_category="professional",
                                  source_ref="c1", title="t")
-    svg = services.progress_svg(services.progress(db, world.trainee.id, 2026, world.jiangsu.id))
-    assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg and 'data-hours="30"' in svg
+    with app.test_request_context():
+        svg = progress_chart(credit_queries.progress(db, world.trainee.id, 2026, world.jiangsu.id))
+    assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg and 'data-value="30"' in svg

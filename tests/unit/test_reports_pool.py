@@ -3,12 +3,12 @@ import datetime as dt
 
 from credits import services as credits
 from reports import stats
-from talent import services as talent
 from talent.models import PoolStatus
+from talent.services import entries, rollup
 
 
 def _certify(db, user, region, cid):
-    return talent.on_certificate_issued(db, user_id=user.id, certificate_id=cid, number=f"T-{cid}", tier="basic",
+    return entries.on_certificate_issued(db, user_id=user.id, certificate_id=cid, number=f"T-{cid}", tier="basic",
                                         issued_on=dt.date(2026, 3, 1), valid_until=dt.date(2029, 2, 28),
                                         region_id=region.id, enterprise_id=None)
 
@@ -26,7 +26,7 @@ def test_pool_statuses_and_compliance_by_region(db, world):
     credits.file_report(db, world.trainee, year=2026, summary="全年组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动三项。", today=dt.date(2026, 12, 1))
     assert stats.pool(db, world.nantong, 2026)["compliant"] == 1
     # the roll-up, by the same rule, agrees; the Fuzhou member short of hours goes on warning
-    out = talent.rollup_year(db, 2026)
+    out = rollup.rollup_year(db, 2026)
     assert out["compliant"] == 1 and out["warning"] == 1
     assert stats.pool(db, world.fujian, 2026)["statuses"][PoolStatus.warning.value] == 1
     assert stats.pool(db, world.rugao, 2026)["members"] == 0

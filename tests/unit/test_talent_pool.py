@@ -8,16 +8,17 @@ from sqlalchemy import select
 
 from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import visible
-from talent import services
-from talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
 from lms.uploads import sniff_bytes
+from talent import queries as talent_queries
+from talent.models import Cause, NoticeEntry, PoolStatus, TalentEntry
+from talent.services import entries, evaluation, notices, status
 from tests.unit.test_talent_lifecycle import certify
 
 TODAY = dt.date(2026, 11, 22)
 
 
 def fz_entry(db, world):
-    return services.on_certificate_issued(
+    return entries.on_certificate_issued(
         db, user_id=world.trainee_fz.id, certificate_id=800100, number="FJ-B-2026-0100", tier="senior",
         issued_on=dt.date(2026, 5, 1), valid_until=dt.date(2029, 5, 1), region_id=world.fuzhou.id,
         enterprise_id=world.ent_fz.id)
@@ -35,12 +36,12 @@ def test_scoping(db, world):
 def test_manual_decision_needs_a_reason(db, world):
     e = certify(db, world)
     with pytest.raises(ValidationFailed):
-        services.manual_status(db, world.city_admin, e, "warning", " ", TODAY)
+        status.manual_status(db, world.city_admin, e, "warning", " ", TODAY)
     with pytest.raises(Forbidden):
-        services.manual_status(db, world.trainee, e, "active", "x", TODAY)
-    services.manual_status(db, world.city_admin, e, "warning", "群众举报，待核查", TODAY)
+        status.manual_status(db, world.trainee, e, "active", "x", TODAY)
+    status.manual_status(db, world.city_admin, e, "warning", "群众举报，待核查", TODAY)
     assert e.status == PoolStatus.warning and e.status_cause == Cause.manual
-    services.manual_status(db, world.city_admin, e, "active", "严重失职", TODAY, disqualify=True)
+    status.manual_status(db, world.city_admin, e, "active", "严重失职", TODAY, disqualify=True)
     assert e.status == PoolStatus.exited and e.status_cause == Cause.disqualification
     assert e.events[-1].reason == "严重失职" and e.events[-1].actor_id == world.city_admin.id
 
@@ -49,17 +50,17 @@ def test_notice_snapshot_masks_and_search_needs_an_exact_criterion(db, world):
     certify(db, world)
     fz_entry(db, world)
     with pytest.raises(Forbidden):
-        services.publish_notice(db, world.trainee, title="x", objection_days=7, contact="", today=TODAY)
-    n = services.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY)
+        notices.publish_notice(db, world.trainee, title="x", objection_days=7, contact="", today=TODAY)
+    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY)
     lines = db.scalars(select(NoticeEntry).where(NoticeEntry.notice_id == n.id)).all()
     assert [line.name for line in lines] == ["王芳"]  # Fujian's member is outside Nantong
     full = world.trainee.trainee_profile[0].id_number
     assert lines[0].id_masked != full and "*" in lines[0].id_masked and lines[0].id_masked.endswith(full[-4:])
     with pytest.raises(ValidationFailed):
-        services.public_search_stmt(n.id)
-    assert db.scalars(services.public_search_stmt(n.id, name="王")).all() == []  # exact, not partial
-    assert len(db.scalars(services.public_search_stmt(n.id, name="王芳")).all()) == 1
-    assert len(db.scalars(services.public_search_stmt(n.id, certificate="JS-B-2026-800001")).all()) == 1
+        talent_queries.public_search_stmt(n.id)
+    assert db.scalars(talent_queries.public_search_stmt(n.id, name="王")).all() == []  # exact, not partial
+    assert len(db.scalars(talent_queries.public_search_stmt(n.id, name="王芳")).all()) == 1
+    assert len(db.scalars(talent_queries.public_search_stmt(n.id, certificate="JS-B-2026-800001")).all()) == 1
     assert n.objection_until == TODAY + dt.timedelta(days=7)
 
 
@@ -67,7 +68,7 @@ def test_export_neutralises_formulas(db, world):
     e = certify(db, world)
     world.ent_qd.name = "=HYPERLINK(\"http://evil\")"
     db.flush()
-    data = services.export_pool(db, [e], TODAY)
+    data = talent_queries.export_pool(db, [e], TODAY)
     ws = load_workbook(io.BytesIO(data)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][0] == "王芳" and rows[1][2].startswith("'=")
@@ -86,35 +87,35 @@ def _xlsx(rows):
 
 
 def test_indicator_import_and_evaluation(db, world):
-    rows = services.parse_indicator_xlsx(_xlsx([
+    rows = evaluation.parse_indicator_xlsx(_xlsx([
         ["A", "", "", 20, None, ""], ["F", "", "", 20, None, ""],
         ["A1", "A", "质量意识", None, 10, "自评"], ["A11", "A1", "质量第一理念", None, 5, "访谈记录"],
         ["A12", "A1", "风险意识", None, 5, "制度文件"], ["F1", "F", "质量业绩", None, 20, "获奖证书"],
     ]))
     with pytest.raises(Forbidden):
-        services.save_indicators(db, world.city_admin, world.jiangsu.id, rows)
-    assert services.save_indicators(db, world.province_admin, world.jiangsu.id, rows) == 6
-    tree = services.indicator_tree(db, world.jiangsu.id)
+        evaluation.save_indicators(db, world.city_admin, world.jiangsu.id, rows)
+    assert evaluation.save_indicators(db, world.province_admin, world.jiangsu.id, rows) == 6
+    tree = evaluation.indicator_tree(db, world.jiangsu.id)
     assert [n.code for n, _k in tree] == ["A", "B", "C", "D", "E", "F"]
-    leaves = services.leaves(tree)
+    leaves = evaluation.leaves(tree)
     assert {n.code for n in leaves} == {"A11", "A12", "B", "C", "D", "E", "F1"}
     assert next(n for n, _k in tree if n.code == "A").weight == 20
     # bad rows: unknown parent, a fourth level, a new first-level code
     with pytest.raises(ValidationFailed) as exc:
-        services.save_indicators(db, world.province_admin, world.jiangsu.id, [
-            services.IndicatorRow("X1", "ZZ", "孤儿", None, 5, ""), services.IndicatorRow("A111", "A11", "四级", None, 5, ""),
-            services.IndicatorRow("G", "", "新一级", 10, None, "")])
+        evaluation.save_indicators(db, world.province_admin, world.jiangsu.id, [
+            evaluation.IndicatorRow("X1", "ZZ", "孤儿", None, 5, ""), evaluation.IndicatorRow("A111", "A11", "四级", None, 5, ""),
+            evaluation.IndicatorRow("G", "", "新一级", 10, None, "")])
     assert len(exc.value.errors) == 3
     e = certify(db, world)
     # weights: A20 B15 C15 D20 E10 F20 = 100
     full = {n.id: (n.max_points or 100) for n in leaves}
-    ev = services.evaluate(db, world.city_admin, e, full, TODAY)
+    ev = evaluation.evaluate(db, world.city_admin, e, full, TODAY)
     assert ev.total == 100 and ev.stars == 5 and e.stars == 5 and e.grade == "优秀"
     half = {k: v / 2 for k, v in full.items()}
-    ev2 = services.evaluate(db, world.city_admin, e, half, TODAY)
+    ev2 = evaluation.evaluate(db, world.city_admin, e, half, TODAY)
     assert ev2.total == 50 and ev2.stars == 1 and e.stars == 1
     with pytest.raises(ValidationFailed):
-        services.evaluate(db, world.city_admin, e, {**full, leaves[0].id: 999}, TODAY)
+        evaluation.evaluate(db, world.city_admin, e, {**full, leaves[0].id: 999}, TODAY)
 
 
 def test_sniff():

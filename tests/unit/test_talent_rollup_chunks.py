@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from credits import services as credits
 from credits.models import YearStanding
 from lms.notifications.models import Notification
-from talent import services
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+from talent.services import rollup, standing, status
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify, give
 
@@ -32,8 +32,8 @@ def _people(db, world):
     db.add(YearStanding(user_id=lapsing.id, year=2025, hours_total=10, hours_professional=10, report_filed=False,
                         compliant=False))
     entries = {e.user_id: e for e in db.scalars(select(TalentEntry))}
-    services.set_status(db, entries[restored.id], PoolStatus.warning, Cause.missed_credits, dt.date(2026, 1, 1))
-    services.set_status(db, entries[_exited.id], PoolStatus.exited, Cause.manual, dt.date(2026, 6, 1), reason="退出")
+    status.set_status(db, entries[restored.id], PoolStatus.warning, Cause.missed_credits, dt.date(2026, 1, 1))
+    status.set_status(db, entries[_exited.id], PoolStatus.exited, Cause.manual, dt.date(2026, 6, 1), reason="退出")
     db.flush()
     return users
 
@@ -53,11 +53,11 @@ def _snapshot(db):
 def _run(db, chunk_size):
     commits = []
     sp = db.begin_nested()
-    out = services.rollup_year(db, 2026, now=dt.datetime(2027, 1, 2, tzinfo=dt.timezone.utc), chunk_size=chunk_size,
+    out = rollup.rollup_year(db, 2026, now=dt.datetime(2027, 1, 2, tzinfo=dt.timezone.utc), chunk_size=chunk_size,
                                after_chunk=lambda counts: commits.append(dict(counts)))
     db.flush()
     snap = _snapshot(db)
-    again = services.rollup_year(db, 2026, chunk_size=chunk_size)
+    again = rollup.rollup_year(db, 2026, chunk_size=chunk_size)
     assert _snapshot(db) == snap  # idempotent: nothing moves, no second event or notification
     assert again["warning"] == again["lapsed"] == again["active"] == 0
     sp.rollback()
@@ -95,8 +95,8 @@ def test_standings_match_the_rollup(db, world):
     """The dashboard's standings (read) and the roll-up's written standings are one definition."""
     _people(db, world)
     read = {s.user_id: (s.hours_total, s.hours_professional, s.report_filed, s.compliant)
-            for s in services.standings(db, 2026)}
-    services.rollup_year(db, 2026, chunk_size=3)
+            for s in standing.standings(db, 2026)}
+    rollup.rollup_year(db, 2026, chunk_size=3)
     written = {s.user_id: (s.hours_total, s.hours_professional, s.report_filed, s.compliant)
                for s in db.scalars(select(YearStanding).where(YearStanding.year == 2026))}
     assert read == written and sum(1 for v in read.values() if v[3]) == 2
@@ -109,15 +109,15 @@ def test_the_scheduled_job_commits_chunk_by_chunk(db, world, app, monkeypatch):
 
     users = _people(db, world)
     db.commit()
-    monkeypatch.setattr(services, "ROLLUP_CHUNK", 2)
+    monkeypatch.setattr(rollup, "ROLLUP_CHUNK", 2)
     commits = []
-    real_rollup = services.rollup_year
+    real_rollup = rollup.rollup_year
 
     def spy(session, year, **kw):
         after = kw.pop("after_chunk")
         return real_rollup(session, year, after_chunk=lambda c: (commits.append(c["entries"]), after(c)), **kw)
 
-    monkeypatch.setattr(services, "rollup_year", spy)
+    monkeypatch.setattr(rollup, "rollup_year", spy)
     run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "talent-rollup", trigger="manual",
                        now=dt.datetime(2027, 1, 2, 1, 30, tzinfo=dt.timezone.utc))
     assert run.status == "ok", run.result

@@ -3,8 +3,9 @@ import datetime as dt
 import io
 import re
 
+from credits import queries as credit_queries
 from credits import services as credits
-from talent import services
+from talent.services import appointments, evaluation, notices
 from tests.conftest import login, post_form
 from tests.unit.test_talent_lifecycle import certify
 
@@ -18,17 +19,17 @@ def _clean(html, url):
 
 def _setup(db, world, app):
     e = certify(db, world)
-    services.ensure_first_level(db, world.jiangsu.id)
-    services.save_indicators(db, world.province_admin, world.jiangsu.id, [
-        services.IndicatorRow("A1", "A", "质量意识", None, 10, "自评")])
-    appt = services.submit_appointment(db, world.trainee, services.AppointmentData(
+    evaluation.ensure_first_level(db, world.jiangsu.id)
+    evaluation.save_indicators(db, world.province_admin, world.jiangsu.id, [
+        evaluation.IndicatorRow("A1", "A", "质量意识", None, 10, "自评")])
+    appt = appointments.submit_appointment(db, world.trainee, appointments.AppointmentData(
         kind="initial", appointed_on=dt.date(2026, 3, 1), enterprise_head="张总", enterprise_head_phone="0513",
         quality_head="", quality_head_phone="", cv="简历内容", awards="", opinion="我单位任命王芳同志为企业首席质量官。",
         opinion_date=dt.date(2026, 3, 1)), PDF, "letter.pdf", app.config["UPLOAD_DIR"], dt.date(2026, 3, 5))
     c = credits.submit_claim(db, world.trainee, credits.ClaimData(
         user_id=world.trainee.id, title="论坛", organiser="", activity_date=dt.date(2026, 10, 1), hours=4,
         subject_category="public"), PDF, "e.pdf", app.config["UPLOAD_DIR"], dt.date(2026, 11, 22))
-    n = services.publish_notice(db, world.city_admin, title="公示", objection_days=7, contact="", today=dt.date(2026, 1, 1))
+    n = notices.publish_notice(db, world.city_admin, title="公示", objection_days=7, contact="", today=dt.date(2026, 1, 1))
     db.flush()
     return e, appt, c, n
 
@@ -47,8 +48,9 @@ def test_admin_pages(client, db, world, app):
             _clean(resp.get_data(as_text=True), url)
             if url == "/admin/jobs/":
                 assert "talent-rollup" in resp.get_data(as_text=True)
-        assert client.get(f"/talent/appointments/{appt.id}/letter").data == PDF
-        assert client.get(f"/credits/claims/{c.id}/evidence").data == PDF
+        for download in (f"/talent/appointments/{appt.id}/letter", f"/credits/claims/{c.id}/evidence"):
+            with client.get(download) as resp:  # a file response: closing it closes the file
+                assert resp.data == PDF
         client.delete_cookie("session")
 
 
@@ -62,7 +64,8 @@ def test_trainee_pages(client, db, world, app):
         _clean(resp.get_data(as_text=True), url)
     for url in ["/talent/pool", "/talent/notices", "/credits/review", "/credits/rules", "/talent/indicators"]:
         assert client.get(url).status_code == 403, url
-    assert client.get(f"/credits/claims/{c.id}/evidence").status_code == 200
+    with client.get(f"/credits/claims/{c.id}/evidence") as resp:
+        assert resp.status_code == 200
 
 
 def test_trainee_without_entry(client, db, world):
@@ -74,7 +77,7 @@ def test_trainee_without_entry(client, db, world):
 def test_bureau_reviews_over_http(client, db, world, app):
     e, appt, c, n = _setup(db, world, app)
     login(client, "nt_admin")
-    from talent.services import indicator_tree, leaves
+    from talent.services.evaluation import indicator_tree, leaves
 
     form = {f"s{leaf.id}": str(leaf.max_points or 100) for leaf in leaves(indicator_tree(db, world.jiangsu.id))}
     # weights as created: A15 B15 C15 D20 E10 F25 = 100, full marks → five stars
@@ -89,7 +92,7 @@ def test_bureau_reviews_over_http(client, db, world, app):
     assert r.status_code == 302
     r = post_form(client, f"/credits/claims/{c.id}/review", {"decision": "approve", "reason": ""}, token_from="/credits/review")
     assert r.status_code == 302
-    assert credits.progress(db, world.trainee.id, 2026, world.jiangsu.id).public == 4
+    assert credit_queries.progress(db, world.trainee.id, 2026, world.jiangsu.id).public == 4
 
 
 def test_province_bureau_edits_rules_and_imports_indicators(client, db, world):
@@ -99,7 +102,7 @@ def test_province_bureau_edits_rules_and_imports_indicators(client, db, world):
     r = post_form(client, "/credits/rules", {"required_hours": "80", "professional_min_hours": "50", "report_required": "y",
                                              "report_due_month": "12", "change_registration_days": "20"})
     assert r.status_code == 302
-    assert credits.rule_for(db, world.jiangsu.id).change_registration_days == 20
+    assert credit_queries.rule_for(db, world.jiangsu.id).change_registration_days == 20
     wb = Workbook()
     wb.active.append(["编码", "上级编码", "名称", "权重", "满分", "证据类型"])
     wb.active.append(["D1", "D", "质量改进能力", None, 10, "项目报告"])

@@ -6,7 +6,7 @@ import re
 from openpyxl import load_workbook
 
 from credits import services as credits
-from talent import services
+from talent.services import entries, notices
 from tests.conftest import post_form
 from tests.unit.test_talent_lifecycle import certify
 
@@ -15,7 +15,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
 
 def _notice(db, world):
     certify(db, world)
-    n = services.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="",
+    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="",
                                 today=dt.date(2026, 1, 1))
     db.flush()
     return n
@@ -78,7 +78,7 @@ def test_trainee_sees_own_entry_and_chart(client, db, world, login_as):
     assert 'data-status="active"' in client.get("/talent/me").get_data(as_text=True)
     html = client.get("/credits/").get_data(as_text=True)
     assert '<svg' in html and 'id="ce-chart"' in html and " style=" not in html
-    other = services.on_certificate_issued(db, user_id=world.trainee_fz.id, certificate_id=5, number="X", tier="basic",
+    other = entries.on_certificate_issued(db, user_id=world.trainee_fz.id, certificate_id=5, number="X", tier="basic",
                                            issued_on=dt.date(2026, 1, 1), valid_until=None, region_id=world.fuzhou.id,
                                            enterprise_id=world.ent_fz.id)
     db.flush()

@@ -1,0 +1,217 @@
+"""Read models of the talent pool shared by the pages, the Excel export and the API: the regulator's pool list
+(its filters, read from a request's arguments the same way for the page and ``/api/v1/talent/entries``), the
+export, an entry's page, the home panel's counts, and the public notices and their search."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Mapping
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from credits import queries as credits
+from credits.models import YearStanding
+from lms.auth.models import User
+from lms.domain import Tier
+from lms.errors import ValidationFailed
+from lms.orgs.models import Enterprise, Region
+from lms.people.models import TraineeProfile
+from lms.pii import mask_id_number
+from lms.scoping import visible
+from lms.templating import Page
+from talent.models import (
+    Appointment, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
+    TalentEvent,
+)
+
+POOL_PAGE_SIZE = 20
+POOL_MAX_ROWS = 10_000  # how far down a filtered list pages go (the Excel export has the rest): OFFSET stays bounded
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    """One line of the pool list: what the page shows, read in the page's one query (no profile decrypted)."""
+
+    id: int
+    user_id: int
+    name: str
+    enterprise_name: str | None
+    region_name: str
+    highest_tier: Tier | None
+    status: PoolStatus
+    stars: int | None
+
+
+def pool_filters(args: Mapping) -> dict:
+    """The pool list's filters from a request's arguments (``q``, ``status``, ``tier``, ``region``, ``stars``,
+    ``enterprise``), read once for the page, the export and the API: keyword arguments of ``pool_filter``."""
+    return {"q": (args.get("q") or "").strip()[:64], "status": args.get("status"), "tier": args.get("tier"),
+            "region_id": _int(args.get("region")), "stars": _int(args.get("stars")), "enterprise": args.get("enterprise") or ""}
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def pool_filter(session: Session, user: User, *, q: str = "", status: str | None = None, tier: str | None = None,
+                region_id: int | None = None, stars: int | None = None, enterprise: str = ""):
+    """The pool entries ``user`` may see, narrowed by the list's filters: part of the name, status, tier, a region
+    (and below), stars, part of the enterprise's name. A select of ``TalentEntry`` in list order (region, id)."""
+    stmt = visible(TalentEntry, user)
+    q = (q or "").strip()[:64]
+    if q:
+        # Names are matched on the name index alone (its entries are small: no profile row is read but the
+        # matches'), then the matching profiles give the users.
+        named = select(TraineeProfile.id).where(TraineeProfile.real_name.contains(q))
+        stmt = stmt.where(TalentEntry.user_id.in_(select(TraineeProfile.user_id).where(TraineeProfile.id.in_(named))))
+    if status in PoolStatus.__members__:
+        stmt = stmt.where(TalentEntry.status == PoolStatus(status))
+    if tier in Tier.__members__:
+        stmt = stmt.where(TalentEntry.highest_tier == Tier(tier))
+    if region_id:
+        path = session.scalar(select(Region.path).where(Region.id == region_id))
+        if path is not None:
+            stmt = stmt.where(TalentEntry.region_id.in_(select(Region.id).where(Region.path.startswith(path))))
+    if stars:
+        stmt = stmt.where(TalentEntry.stars == stars)
+    if (enterprise := (enterprise or "").strip()[:64]):
+        stmt = stmt.where(TalentEntry.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name.contains(enterprise))))
+    return stmt.order_by(TalentEntry.region_id, TalentEntry.id)
+
+
+def pool_page(session: Session, stmt, page: int, per_page: int = POOL_PAGE_SIZE):
+    """One page of ``pool_filter``'s entries in two statements whatever the page size: the count, then the
+    page's rows with the holder's name, the enterprise and the region joined in (the list used to load each
+    row's user, profile — decrypting its ID number and phone —, enterprise and region one by one). Pages stop
+    at ``POOL_MAX_ROWS`` rows down the list: a later page number shows the last page within it."""
+    # Both statements select ids only from the filtered entries: the count reads the filter index alone, and
+    # the rows skipped by OFFSET are not fetched; only the page's rows are.
+    ids = stmt.with_only_columns(TalentEntry.id)
+    # The count stops past the rows pages can reach: a province's unfiltered list is 200,000 people, and
+    # counting them all on every page was most of the page's SQL. ``Page.total`` is then POOL_MAX_ROWS and
+    # ``capped`` says there are more (the page says so).
+    total = session.scalar(select(func.count()).select_from(
+        ids.order_by(None).limit(POOL_MAX_ROWS + 1).subquery())) or 0
+    capped = total > POOL_MAX_ROWS
+    total = min(total, POOL_MAX_ROWS)
+    last = max(1, -(-total // per_page))
+    page = min(max(1, page), last)
+    on_page = ids.limit(per_page).offset((page - 1) * per_page).subquery()
+    te = TalentEntry
+    rows = session.execute(
+        select(te.id, te.user_id, func.coalesce(TraineeProfile.real_name, User.display_name), Enterprise.name,
+               Region.name, te.highest_tier, te.status, te.stars)
+        .join(on_page, on_page.c.id == te.id)
+        .join(User, User.id == te.user_id)
+        .outerjoin(TraineeProfile, TraineeProfile.user_id == te.user_id)
+        .outerjoin(Enterprise, Enterprise.id == te.enterprise_id)
+        .join(Region, Region.id == te.region_id)
+        .order_by(te.region_id, te.id)).all()
+    items = [PoolRow(i, uid, name or "", ent, reg, tier, status, stars) for i, uid, name, ent, reg, tier, status, stars in rows]
+    out = Page(items=items, page=page, per_page=per_page, total=total)
+    out.capped = capped
+    return out
+
+
+def published_notices(today: dt.date):
+    """The public notices published by ``today`` and not withdrawn, newest first (a select to page)."""
+    return select(Notice).where(Notice.withdrawn.is_(False), Notice.published_on <= today).order_by(Notice.published_on.desc(), Notice.id.desc())
+
+
+def public_search_stmt(notice_id: int, *, name: str = "", certificate: str = ""):
+    """Lines of a notice matching at least one exact criterion; refuses an empty search (no full dump)."""
+    name, certificate = (name or "").strip()[:64], (certificate or "").strip()[:64]
+    if not name and not certificate:
+        raise ValidationFailed({"name": _("请输入完整姓名或证书编号")})
+    stmt = select(NoticeEntry).where(NoticeEntry.notice_id == notice_id)
+    if name:
+        stmt = stmt.where(NoticeEntry.name == name)
+    if certificate:
+        stmt = stmt.where(NoticeEntry.id.in_(select(NoticeCertificate.notice_entry_id).where(NoticeCertificate.number == certificate)))
+    return stmt.order_by(NoticeEntry.name, NoticeEntry.id)
+
+
+def _cell(v):
+    """A cell value that a spreadsheet will not run as a formula."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def export_pool(session: Session, entries: list[TalentEntry], today: dt.date) -> bytes:
+    """The pool list as an Excel workbook (masked ID numbers; this year's hours by the entry's province)."""
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "人才库"
+    ws.append([_("姓名"), _("身份证号"), _("所在企业"), _("地区"), _("最高层级"), _("证书编号"), _("状态"), _("状态原因"),
+               _("星级"), _("%(y)d 年度学时", y=today.year), _("入库日期")])
+    for e in entries:
+        prof = e.profile
+        p = credits.progress(session, e.user_id, today.year, e.province_id)
+        ws.append([_cell(v) for v in (
+            e.name, mask_id_number(prof.id_number) if prof else "", e.enterprise.name if e.enterprise else "",
+            e.region.name, e.highest_tier.label if e.highest_tier else "",
+            "、".join(c.number for c in e.certificates), e.status.label, e.status_cause.label,
+            e.stars or "", p.total, e.entered_on.isoformat())])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def entry_history(session: Session, user: User, entry: TalentEntry, today: dt.date) -> dict:
+    """What an entry's page shows beside the entry, each list through ``user``'s scope: the status events, the
+    evaluations, the member's registrations, the closed years' standings and this year's progress."""
+    return {
+        "events": list(session.scalars(visible(TalentEvent, user).where(TalentEvent.entry_id == entry.id)
+                                       .order_by(TalentEvent.id.desc()))),
+        "evaluations": list(session.scalars(visible(Evaluation, user).where(Evaluation.entry_id == entry.id)
+                                            .order_by(Evaluation.id.desc()))),
+        "appointments": appointments_of(session, user, entry.user_id),
+        "standings": list(session.scalars(select(YearStanding).where(YearStanding.user_id == entry.user_id)
+                                          .order_by(YearStanding.year.desc()))),
+        "current": credits.progress(session, entry.user_id, today.year, entry.province_id),
+    }
+
+
+def appointments_of(session: Session, user: User, member_id: int | None = None) -> list[Appointment]:
+    """A member's registrations (``user``'s own when no member is named), newest first."""
+    stmt = visible(Appointment, user).order_by(Appointment.id.desc())
+    if member_id is not None:
+        stmt = stmt.where(Appointment.user_id == member_id)
+    return list(session.scalars(stmt))
+
+
+def appointment_queue(user: User, status: str):
+    """The registrations a bureau reviews, oldest first, narrowed to a status when it names one (to page)."""
+    stmt = visible(Appointment, user).order_by(Appointment.submitted_at)
+    if status in RegistrationStatus.__members__:
+        stmt = stmt.where(Appointment.status == RegistrationStatus(status))
+    return stmt
+
+
+def pool_counts(session: Session, user: User) -> tuple[dict, int]:
+    """The home panel's figures: the visible entries by status, and the registrations awaiting review."""
+    base = visible(TalentEntry, user).subquery()
+    rows = dict(session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all())
+    by_status = {s: rows.get(s, 0) or rows.get(s.value, 0) for s in PoolStatus}
+    pending = session.scalar(select(func.count()).select_from(
+        visible(Appointment, user).where(Appointment.status == RegistrationStatus.submitted).subquery())) or 0
+    return by_status, pending
+
+
+def notice_size(session: Session, notice_id: int) -> int:
+    """How many lines a notice has."""
+    return session.scalar(select(func.count()).where(NoticeEntry.notice_id == notice_id)) or 0
+
+
+def profile_of(session: Session, user_id: int) -> TraineeProfile | None:
+    """A member's trainee profile (the registration pages show it)."""
+    return session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user_id))

@@ -1,0 +1,125 @@
+"""Entering the pool from certificates: an issued certificate creates or updates the holder's entry (the highest
+tier in force, region, enterprise); a certificate revoked, superseded or expired can make the entry exit. The
+certificates feature's signals reach these through ``talent.wiring``; all are safe to run twice."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certificates.models import Certificate
+from lms.domain import Tier
+from lms.errors import DomainError
+from lms.orgs.services import province_of
+from lms.people.models import TraineeProfile
+from lms.templating import today_local
+from talent.models import Cause, PoolStatus, TalentCertificate, TalentEntry, TalentEvent
+from talent.services.status import set_status
+
+
+def on_certificate_issued(session: Session, *, user_id: int, certificate_id: int, number: str, tier: str,
+                          issued_on: dt.date, valid_until: dt.date | None, region_id: int,
+                          enterprise_id: int | None) -> TalentEntry:
+    """Create or update the person's pool entry for an issued certificate: records the certificate, keeps
+    the highest tier in force, region and enterprise. Calling it again for the same certificate is a no-op
+    apart from refreshing its data."""
+    tier = Tier(tier)
+    province = province_of(session, region_id)
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user_id))
+    if entry is None:
+        entry = TalentEntry(user_id=user_id, province_id=province.id, region_id=region_id, enterprise_id=enterprise_id,
+                            highest_tier=tier, status=PoolStatus.active, status_cause=Cause.certified,
+                            status_since=issued_on, entered_on=issued_on)
+        session.add(entry)
+        session.flush()
+        session.add(TalentEvent(entry_id=entry.id, on=issued_on, from_status=None, to_status=PoolStatus.active,
+                                cause=Cause.certified, reason=number))
+    cert = session.scalar(select(TalentCertificate).where(TalentCertificate.certificate_id == certificate_id))
+    if cert is None:
+        cert = TalentCertificate(entry_id=entry.id, certificate_id=certificate_id, number=number, tier=tier,
+                                 issued_on=issued_on, valid_until=valid_until, status="valid")
+        session.add(cert)
+    else:
+        cert.number, cert.tier, cert.issued_on, cert.valid_until = number, tier, issued_on, valid_until
+    entry.region_id, entry.province_id = region_id, province.id
+    if enterprise_id:
+        entry.enterprise_id = enterprise_id
+    session.flush()
+    session.refresh(entry, ["certificates"])
+    _recompute_tier(entry, issued_on)
+    if entry.status == PoolStatus.exited and entry.status_cause in (Cause.revoked_certificate, Cause.certificate_expired):
+        set_status(session, entry, PoolStatus.active, Cause.certified, issued_on, reason=number)
+    session.flush()
+    return entry
+
+
+def _recompute_tier(entry: TalentEntry, on: dt.date) -> None:
+    in_force = [c.tier for c in entry.certificates if c.in_force(on)]
+    entry.highest_tier = max(in_force, key=lambda t: t.rank) if in_force else None
+
+
+def on_certificate_status_changed(session: Session, *, user_id: int, certificate_id: int, status: str,
+                                  reason: str, today: dt.date | None = None) -> TalentEntry | None:
+    """A certificate was revoked, expired, or restored ('valid'). Without a certificate in force the entry
+    exits the pool with the cause (revoked certificate / certificate expired)."""
+    today = today or today_local()
+    cert = session.scalar(select(TalentCertificate).where(TalentCertificate.certificate_id == certificate_id))
+    if cert is None:
+        return None
+    entry = cert.entry
+    if entry.user_id != user_id:
+        raise DomainError(_("证书与持证人不符"))
+    cert.status, cert.status_reason = status, (reason or "")[:2000]
+    session.flush()
+    _recompute_tier(entry, today)
+    if entry.highest_tier is None and entry.status != PoolStatus.exited:
+        cause = Cause.revoked_certificate if status == "revoked" else Cause.certificate_expired
+        set_status(session, entry, PoolStatus.exited, cause, today, reason=reason or "")
+    elif entry.highest_tier is not None and entry.status == PoolStatus.exited and entry.status_cause in (
+            Cause.revoked_certificate, Cause.certificate_expired):
+        set_status(session, entry, PoolStatus.active, Cause.certified, today, reason=reason or "")
+    session.flush()
+    return entry
+
+
+def expire_certificates(session: Session, today: dt.date) -> int:
+    """Certificates past their validity stop counting: the highest tier is recomputed and an entry left
+    without a certificate in force exits with the cause 'certificate expired'. Idempotent."""
+    certs = session.scalars(select(TalentCertificate).where(
+        TalentCertificate.status == "valid", TalentCertificate.valid_until < today)).all()
+    for c in certs:
+        on_certificate_status_changed(session, user_id=c.entry.user_id, certificate_id=c.certificate_id,
+                                      status="expired", reason=_("证书有效期至 %(d)s", d=c.valid_until.isoformat()),
+                                      today=today)
+    return len(certs)
+
+
+def enter_pool(session: Session, certificate: Certificate) -> TalentEntry:
+    """An issued certificate puts its holder in the pool (``on_certificate_issued`` with the certificate's
+    values and the enterprise on the holder's profile)."""
+    enterprise_id = session.scalar(select(TraineeProfile.enterprise_id)
+                                   .where(TraineeProfile.user_id == certificate.holder_user_id))
+    return on_certificate_issued(session, user_id=certificate.holder_user_id, certificate_id=certificate.id,
+                                 number=certificate.number, tier=certificate.tier.value, issued_on=certificate.issued_on,
+                                 valid_until=certificate.valid_until, region_id=certificate.region_id,
+                                 enterprise_id=enterprise_id)
+
+
+def certificate_changed(session: Session, certificate: Certificate, reason: str = "",
+                        today: dt.date | None = None) -> TalentEntry | None:
+    """A certificate's status changed (revoked, suspended, reinstated, superseded, expired): the pool follows
+    it (``on_certificate_status_changed`` with the certificate's status now)."""
+    return on_certificate_status_changed(session, user_id=certificate.holder_user_id, certificate_id=certificate.id,
+                                         status=certificate.status.value, reason=reason, today=today)
+
+
+def certificate_reissued(session: Session, certificate: Certificate, reason: str = "",
+                         today: dt.date | None = None) -> TalentEntry | None:
+    """A certificate was superseded by a corrected one (``certificate`` is either of the two): the new one
+    enters the pool first, then the old one stops counting, in that order so that the entry never exits."""
+    new = certificate if certificate.supersedes_id else session.get(Certificate, certificate.superseded_by_id)
+    old = session.get(Certificate, new.supersedes_id)
+    enter_pool(session, new)
+    return certificate_changed(session, old, reason, today)

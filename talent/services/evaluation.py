@@ -1,0 +1,237 @@
+"""Evaluation (seed 004): each province's indicator tree (six fixed first-level indicators with weights, up to
+three levels, maintained by hand or from an Excel sheet) and the evaluations that score a member against it
+(a total of 100, a grade and 1–5 stars)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lms import audit
+from lms.auth.models import User
+from lms.domain import Role
+from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from talent.models import Evaluation, EvaluationScore, Indicator, TalentEntry
+
+
+FIRST_LEVEL = [
+    # code, name, default weight (percent)
+    ("A", "意识", 15), ("B", "社会责任", 15), ("C", "知识", 15), ("D", "能力", 20), ("E", "沟通", 10), ("F", "业绩", 25),
+]
+
+GRADES = [(90, "优秀", 5), (80, "良好", 4), (70, "中等", 3), (60, "合格", 2), (0, "待提升", 1)]
+
+
+def ensure_first_level(session: Session, province_id: int) -> list[Indicator]:
+    """The six first-level indicators of the evaluation standard (seed 004), created once per province."""
+    out = []
+    for pos, (code, name, weight) in enumerate(FIRST_LEVEL):
+        node = session.scalar(select(Indicator).where(Indicator.province_id == province_id, Indicator.code == code))
+        if node is None:
+            node = Indicator(province_id=province_id, code=code, parent_id=None, level=1, name=name, weight=weight,
+                             max_points=0, position=pos)
+            session.add(node)
+        out.append(node)
+    session.flush()
+    return out
+
+
+def _may_edit_tree(actor: User, province_id: int) -> None:
+    if actor.role == Role.system_admin:
+        return
+    if actor.role == Role.regulator_admin and actor.region_id == province_id:
+        return
+    raise Forbidden(_("只有省级监管部门可以维护本省评价指标"))
+
+
+@dataclass
+class IndicatorRow:
+    code: str
+    parent: str
+    name: str
+    weight: float | None
+    max_points: float | None
+    evidence_type: str
+
+
+def save_indicators(session: Session, actor: User, province_id: int, rows: list[IndicatorRow]) -> int:
+    """Add or update indicators by code, all or nothing. First-level rows (no parent) may only change the
+    weight of the six fixed indicators; lower rows need a parent one level up; levels stop at three."""
+    _may_edit_tree(actor, province_id)
+    ensure_first_level(session, province_id)
+    nodes = {n.code: n for n in session.scalars(select(Indicator).where(Indicator.province_id == province_id))}
+    errors: dict[str, str] = {}
+    pending: dict[str, IndicatorRow] = {}
+    for i, r in enumerate(rows, start=1):
+        key = f"row{i}"
+        code, parent, name = (r.code or "").strip(), (r.parent or "").strip(), (r.name or "").strip()
+        if not code or len(code) > 32:
+            errors[key] = _("第 %(i)d 行：编码为空或过长", i=i)
+            continue
+        if not parent:
+            if code not in {c for c, _n, _w in FIRST_LEVEL}:
+                errors[key] = _("第 %(i)d 行：一级指标固定为六项，新增指标须填写上级编码", i=i)
+            elif r.weight is None or not 0 <= r.weight <= 100:
+                errors[key] = _("第 %(i)d 行：权重须在 0 到 100 之间", i=i)
+            pending[code] = r
+            continue
+        if not name or len(name) > 128:
+            errors[key] = _("第 %(i)d 行：名称为空或过长", i=i)
+        if r.max_points is None or not 0 < r.max_points <= 100:
+            errors[key] = _("第 %(i)d 行：满分须大于 0 且不超过 100", i=i)
+        p_level = _level_of(parent, nodes, pending)
+        if p_level is None:
+            errors[key] = _("第 %(i)d 行：上级编码 %(p)s 不存在", i=i, p=parent)
+        elif p_level >= 3:
+            errors[key] = _("第 %(i)d 行：指标最多三级", i=i)
+        if code in nodes and nodes[code].level == 1:
+            errors[key] = _("第 %(i)d 行：编码 %(c)s 是一级指标", i=i, c=code)
+        pending[code] = r
+    if errors:
+        raise ValidationFailed(errors)
+    n = 0
+    for code, r in pending.items():  # parents first: rows come in file order, parents before children
+        parent = (r.parent or "").strip()
+        node = nodes.get(code)
+        if not parent:
+            node.weight = float(r.weight)
+            n += 1
+            continue
+        p = nodes[parent]
+        if node is None:
+            node = Indicator(province_id=province_id, code=code)
+            session.add(node)
+            nodes[code] = node
+        node.parent_id, node.level, node.name = p.id, p.level + 1, r.name.strip()
+        node.max_points, node.evidence_type = float(r.max_points), (r.evidence_type or "").strip()[:64]
+        node.weight = float(r.weight or 0)
+        session.flush()
+        n += 1
+    audit.record(session, actor, "indicators.save", object_type="Region", object_id=province_id, rows=n)
+    return n
+
+
+def _level_of(code: str, nodes: dict, pending: dict, depth: int = 0) -> int | None:
+    if code in pending:
+        parent = (pending[code].parent or "").strip()
+        if not parent:
+            return 1
+        up = _level_of(parent, nodes, pending, depth + 1) if depth < 5 else None
+        return None if up is None else up + 1
+    if code in nodes:
+        return nodes[code].level
+    return None
+
+
+def parse_indicator_xlsx(data: bytes) -> list[IndicatorRow]:
+    """Rows of an Excel sheet: 编码, 上级编码, 名称, 权重, 满分, 证据类型 (header row first)."""
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ValidationFailed({"file": _("无法读取 Excel 文件（.xlsx）")})
+    ws = wb.active
+    out = []
+    for i, row in enumerate(ws.iter_rows(values_only=True)):
+        if i == 0:
+            continue
+        if i > 1000:
+            raise ValidationFailed({"file": _("行数过多")})
+        row = list(row) + [None] * 6
+        if not any(v not in (None, "") for v in row[:6]):
+            continue
+
+        def num(v):
+            try:
+                return None if v in (None, "") else float(v)
+            except (TypeError, ValueError):
+                return None
+
+        out.append(IndicatorRow(code=str(row[0] or "").strip(), parent=str(row[1] or "").strip(),
+                                name=str(row[2] or "").strip(), weight=num(row[3]), max_points=num(row[4]),
+                                evidence_type=str(row[5] or "").strip()))
+    if not out:
+        raise ValidationFailed({"file": _("文件中没有指标")})
+    return out
+
+
+def indicator_tree(session: Session, province_id: int) -> list[tuple[Indicator, list]]:
+    """The province's indicators as a tree: ``[(node, [(child, [...]), ...]), ...]`` in display order."""
+    nodes = list(session.scalars(select(Indicator).where(Indicator.province_id == province_id)
+                                 .order_by(Indicator.level, Indicator.position, Indicator.code)))
+    children = defaultdict(list)
+    for n in nodes:
+        children[n.parent_id].append(n)
+
+    def build(pid):
+        return [(n, build(n.id)) for n in children[pid]]
+
+    return build(None)
+
+
+def leaves(tree) -> list[Indicator]:
+    """The indicators without children (the ones scored), in tree order."""
+    out = []
+    for node, kids in tree:
+        out.extend(leaves(kids) if kids else [node])
+    return out
+
+
+def evaluate(session: Session, actor: User, entry: TalentEntry, scores: dict[int, float], today: dt.date,
+             notes: str = "") -> Evaluation:
+    """Score a pool member against the province's tree: each first-level indicator contributes its weight
+    times the share of points earned under it; the total (of 100) maps to a grade and 1–5 stars."""
+    if actor.role not in (Role.regulator_admin, Role.system_admin):
+        raise Forbidden(_("只有监管部门可以评价"))
+    tree = indicator_tree(session, entry.province_id)
+    if not tree:
+        raise DomainError(_("本省尚未设置评价指标"))
+    if abs(sum(n.weight for n, _k in tree) - 100) > 0.01:
+        raise DomainError(_("一级指标权重之和须为 100"))
+    errors = {}
+    total = 0.0
+    ev = Evaluation(entry_id=entry.id, evaluated_on=today, evaluator_id=actor.id, total=0, grade="", stars=1,
+                    notes=(notes or "").strip()[:2000])
+    for node, kids in tree:
+        ls = leaves(kids) if kids else [node]
+        got = possible = 0.0
+        for leaf in ls:
+            cap = leaf.max_points or 100
+            v = scores.get(leaf.id)
+            if v is None or not 0 <= v <= cap:
+                errors[f"s{leaf.id}"] = _("「%(n)s」得分须在 0 到 %(m)s 之间", n=leaf.name, m=f"{cap:g}")
+                continue
+            got += v
+            possible += cap
+            ev.scores.append(EvaluationScore(indicator_id=leaf.id, points=v))
+        if possible:
+            total += node.weight * got / possible
+    if errors:
+        raise ValidationFailed(errors)
+    total = round(total, 2)
+    grade, stars = next((g, s) for floor, g, s in GRADES if total >= floor)
+    ev.total, ev.grade, ev.stars = total, grade, stars
+    session.add(ev)
+    entry.stars, entry.grade = stars, grade
+    session.flush()
+    audit.record(session, actor, "evaluation.create", ev, stars=stars)
+    return ev
+
+
+def delete_indicator(session: Session, actor: User, node: Indicator) -> None:
+    """Remove a second- or third-level indicator (and its children) that no evaluation has used."""
+    _may_edit_tree(actor, node.province_id)
+    if node.level == 1:
+        raise DomainError(_("一级指标不能删除"))
+    ids = [node.id] + list(session.scalars(select(Indicator.id).where(Indicator.parent_id == node.id)))
+    if session.scalar(select(EvaluationScore.id).where(EvaluationScore.indicator_id.in_(ids)).limit(1)):
+        raise Conflict(_("该指标已用于评价，不能删除"))
+    session.execute(delete(Indicator).where(Indicator.parent_id == node.id))
+    session.delete(node)
+    session.flush()
+    audit.record(session, actor, "indicators.delete", object_type="Indicator", object_id=ids[0])

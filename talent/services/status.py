@@ -1,0 +1,52 @@
+"""A pool entry's status and its changes: every change is logged as an event with its cause, and the member is
+told when the entry leaves "active". Bureaus decide by hand (with a reason) or disqualify (seed 001 §6)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from lms import audit
+from lms.auth.models import User
+from lms.domain import Role
+from lms.errors import Forbidden, ValidationFailed
+from lms.notifications.services import notify
+from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+
+
+CE_CAUSES = (Cause.missed_credits, Cause.missing_report)
+
+
+def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Cause, on: dt.date, *,
+               reason: str = "", actor: User | None = None, year: int | None = None) -> TalentEvent | None:
+    """Change an entry's status and log the event; None when nothing changes."""
+    if entry.status == to and entry.status_cause == cause:
+        return None
+    ev = TalentEvent(entry_id=entry.id, on=on, from_status=entry.status, to_status=to, cause=cause,
+                     reason=reason[:2000], year=year, actor_id=getattr(actor, "id", None))
+    entry.status, entry.status_cause, entry.status_since = to, cause, on
+    session.add(ev)
+    session.flush()
+    if to != PoolStatus.active:
+        notify(session, entry.user_id, "pool_status", _("人才库状态变更为：%(s)s", s=to.label),
+               _("原因：%(c)s。%(r)s", c=cause.label, r=reason))
+    return ev
+
+
+def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, reason: str, today: dt.date, *,
+                  disqualify: bool = False) -> TalentEvent | None:
+    """A bureau's decision (or a disqualification, seed 001 §6) with a reason. ``entry`` was loaded through the
+    actor's scope."""
+    if actor.role not in (Role.regulator_admin, Role.system_admin):
+        raise Forbidden(_("只有监管部门可以变更人才库状态"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("请填写理由")})
+    if to not in PoolStatus.__members__:
+        raise ValidationFailed({"status": _("请选择状态")})
+    target = PoolStatus.exited if disqualify else PoolStatus(to)
+    ev = set_status(session, entry, target, Cause.disqualification if disqualify else Cause.manual, today,
+                    reason=reason, actor=actor)
+    audit.record(session, actor, "talent.status", entry, to=target.value, disqualify=disqualify)
+    return ev
