@@ -43,6 +43,7 @@ RESULTS_BODY = schema("ResultsReportPost", {"type": "object", "properties": {
 
 
 def _status(klass: TrainingClass) -> dict:
+    """The class's ClassReportStatus (``queries.class_status``), for ``paged`` and the single answers."""
     return queries.class_status(db.session, klass)
 
 

@@ -319,6 +319,7 @@ def _require_can_import(session: Session, actor: User, klass: TrainingClass) -> 
 
 # ------------------------------------------------------------------ the page: a file, applied in the background
 def _import_of(session: Session, klass: TrainingClass, digest: str) -> ResultImport | None:
+    """The class's import of the file with this content hash, if there was one."""
     return session.scalar(select(ResultImport).where(ResultImport.class_id == klass.id,
                                                      ResultImport.content_hash == digest))
 

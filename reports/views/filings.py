@@ -37,6 +37,7 @@ def index():
 
 
 def _bureau_or_none(klass: TrainingClass):
+    """The bureau the class would be filed with, or None when there is none (the page says so)."""
     try:
         return queries.bureau_of_class(db.session, klass)
     except DomainError:

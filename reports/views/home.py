@@ -24,6 +24,7 @@ def nav(user: User) -> list[tuple[str, str]]:
 
 
 def _staff_panels(session: Session, user: User) -> list[dict]:
+    """Staff: returned filings, and whether last year's annual report is filed, pending or late."""
     returned = queries.returned_filings(session, user)
     items = [_("“%(c)s”的报备被退回：%(r)s", c=f.snapshot.get("class_name", ""), r=f.return_reason) for f in returned]
     panels = [{"title": _("报备"), "url": url_for("reports.index"), "items": items or [_("没有被退回的报备")]}]

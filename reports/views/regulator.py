@@ -39,6 +39,7 @@ def _region_asked() -> Region:
 
 
 def _dashboard_data():
+    """The dashboard's figures for the region and year in the link (a year out of range: this year)."""
     today = today_local()
     region = _region_asked()
     year = request.args.get("year", type=int) or today.year

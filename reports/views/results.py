@@ -23,6 +23,7 @@ from reports.views import BUREAU, READERS, STAFF, XLSX, bp, visible_class
 
 
 def _results_context(klass: TrainingClass, import_form=None, submit_form=None) -> dict:
+    """What the results page shows: the roster, the report, the latest import's progress and the forms."""
     report = queries.results_of(db.session, klass)
     rows, totals = queries.results_shown(db.session, klass)
     last = queries.latest_import(db.session, klass) if current_user.role == STAFF else None
