@@ -2,7 +2,7 @@
 and read the status of the institution's filings and reports."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_babel import gettext as _
 
 from courses.models import TrainingClass
@@ -10,12 +10,13 @@ from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, p
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
-from reports import filing, imports
-from lms.scoping import get_visible, visible
+from lms.scoping import get_visible
 from lms.templating import today_local
+from reports import queries
+from reports.services import filing, imports
+from reports.services.imports import MAX_API_ROWS
 
 READERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
-MAX_API_ROWS = 5000
 
 STATUS = schema("ClassReportStatus", {"type": "object", "properties": {
     "class_id": {"type": "integer"}, "class_name": {"type": "string"},
@@ -42,87 +43,59 @@ RESULTS_BODY = schema("ResultsReportPost", {"type": "object", "properties": {
 
 
 def _status(klass: TrainingClass) -> dict:
-    from courses import gates
+    """The class's ClassReportStatus (``queries.class_status``), for ``paged`` and the single answers."""
+    return queries.class_status(db.session, klass)
 
-    f = filing.filing_of(db.session, klass)
-    r = filing.results_of(db.session, klass)
-    return {
-        "class_id": klass.id, "class_name": klass.name,
-        "filing": None if f is None else {"status": f.status.value, "bureau": f.bureau.name,
-                                          "submitted_at": f.submitted_at.isoformat(), "return_reason": f.return_reason},
-        "results": None if r is None else {"status": r.status.value, "bureau": r.bureau.name,
-                                           "submitted_at": r.submitted_at.isoformat(), "return_reason": r.return_reason,
-                                           "totals": r.totals},
-        "can_enrol": gates.refusal(db.session, klass, gates.ENROL) is None,
-        "can_issue_certificates": gates.refusal(db.session, klass, gates.CERTIFY) is None,
-    }
+
+def _commit(action) -> None:
+    """Run the service and commit; on a refusal roll back and let the API answer with its message."""
+    try:
+        action()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 @api_route("/reports/classes", summary="列出可见培训班的报备与结果报告状态", roles=READERS,
            response=paged_schema(STATUS), query=PAGE_QUERY, tags=("reports",))
 def api_report_statuses():
-    user = current_api_user()
-    stmt = visible(TrainingClass, user).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
-    return paged(db.session, stmt, _status)
+    """The filing and results report of every class the caller sees (the staff list's read model)."""
+    return paged(db.session, queries.report_classes(current_api_user()), _status)
 
 
 @api_route("/reports/classes/<int:class_id>", summary="读取一个培训班的报备与结果报告状态", roles=READERS,
            response=STATUS, tags=("reports",))
 def api_report_status(class_id: int):
+    """One class's filing and results report, and what its gates allow now."""
     return jsonify(_status(get_visible(db.session, TrainingClass, class_id, current_api_user())))
 
 
 @api_route("/reports/classes/<int:class_id>/filing", ("POST",), summary="向对应层级的监管部门报备培训班（开班前）",
            roles=(Role.institution_staff,), body=FILING_BODY, response=STATUS, tags=("reports",))
 def api_file_class(class_id: int):
+    """File a class with its bureau, as the filing page does (``filing.file_class``)."""
     user = current_api_user()
     klass = get_visible(db.session, TrainingClass, class_id, user)
-    from flask import request
-
     body = json_body() if request.get_data() else {}
     teachers = body.get("teachers")
     if teachers is not None and not isinstance(teachers, str):
         raise ValidationFailed({"teachers": _("teachers 须为字符串")})
-    try:
-        filing.file_class(db.session, user, klass, today_local(), teachers=teachers)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    _commit(lambda: filing.file_class(db.session, user, klass, today_local(), teachers=teachers))
     return jsonify(_status(klass)), 201
-
-
-WORDS = {"present": "出勤", "late": "迟到", "absent": "缺勤", "excused": "请假"}
 
 
 @api_route("/reports/classes/<int:class_id>/results", ("POST",),
            summary="提交培训班结果报告（可附线下成绩与考勤，全部通过检查才写入）", roles=(Role.institution_staff,),
            body=RESULTS_BODY, response=STATUS, tags=("reports",))
 def api_submit_results(class_id: int):
+    """Submit a class's results report with its offline rows: the page's checks and writes, at once
+    (``imports.submit_results_with_rows``; the page applies a file's rows in the background first)."""
     user = current_api_user()
     klass = get_visible(db.session, TrainingClass, class_id, user)
     body = json_body()
-    rows = body.get("rows") or []
-    if not isinstance(rows, list) or len(rows) > MAX_API_ROWS or not all(isinstance(r, dict) for r in rows):
-        raise ValidationFailed({"rows": _("rows 须为对象数组，最多 %(n)d 行", n=MAX_API_ROWS)})
-    try:
-        if rows:
-            imports._require_staff_of(user, klass)
-            imports._require_report_open(db.session, klass)
-            columns = {h: i for i, h in enumerate(imports.HEADERS)}
-            table = [(i + 1, [str(r.get("username") or ""), str(r.get("name") or ""),
-                              "" if r.get("session_no") is None else str(r.get("session_no")),
-                              WORDS.get(str(r.get("attendance") or ""), str(r.get("attendance") or "")),
-                              "" if r.get("score") is None else str(r.get("score")), str(r.get("taken_on") or "")])
-                     for i, r in enumerate(rows)]
-            now = utcnow()
-            plan = imports.validate(db.session, klass, columns, table, now)
-            imports.apply_rows(db.session, user, klass, plan, now)
-        filing.submit_results(db.session, user, klass, today_local(), str(body.get("note") or ""))
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    _commit(lambda: imports.submit_results_with_rows(db.session, user, klass, body.get("rows") or [],
+                                                     str(body.get("note") or ""), today_local(), utcnow()))
     return jsonify(_status(klass)), 201
 
 
@@ -138,9 +111,7 @@ ANNUAL = schema("AnnualWorkReport", {"type": "object", "properties": {
 @api_route("/reports/annual", summary="列出可见的年度工作报告（机构：本机构；监管部门：本地区及下级）", roles=READERS,
            response=paged_schema(ANNUAL), query=PAGE_QUERY, tags=("reports",))
 def api_annual_reports():
-    from reports.models import AnnualWorkReport
-
-    stmt = visible(AnnualWorkReport, current_api_user()).order_by(AnnualWorkReport.year.desc(), AnnualWorkReport.id)
-    return paged(db.session, stmt, lambda r: {"id": r.id, "institution": r.institution.name, "year": r.year,
+    """The annual work reports the caller sees, newest year first."""
+    return paged(db.session, queries.annual_reports(current_api_user()), lambda r: {"id": r.id, "institution": r.institution.name, "year": r.year,
                                               "submitted_at": r.submitted_at.isoformat(), "late": r.late,
                                               "figures": r.figures})

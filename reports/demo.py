@@ -1,7 +1,8 @@
 """Demo data for reporting: Jiangsu's reporting rules (key industries), Nantong's appointment-rate targets
 (seed 002: 50% / 80% / 100% over three years), a Qidong basic class waiting to be filed (journey 2 step 2), a
 Nantong advanced class that has ended and awaits its offline results and results report (journey 2 step 8),
-and one institution's annual report. Idempotent, by natural keys; runs after the other features' demos."""
+and one institution's annual report. Idempotent, by natural keys; runs after the other features' demos
+(``reports.wiring`` registers ``seed`` with ``lms.demo``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courses.models import ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
+from exams.models import Exam, ExamStatus, ReviewPolicy
 from lms.auth.models import User
-from lms.demo import add_seed_hook
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
-from reports import filing
+from reports.queries import annual_figures
+from reports.services.filing import record_accepted_filing
 from reports.models import AnnualWorkReport, AppointmentTarget, ReportingSettings, TargetCategory
 
 INSTITUTION = "南通市质量技术培训中心"
@@ -60,6 +62,7 @@ def _class(session: Session, inst: Institution, prog: Programme, region: Region,
 
 
 def seed(session: Session, today: dt.date) -> dict:
+    """Add reporting's demo data (see the module's docstring) and count what was made."""
     counts = {"report_classes": 0, "targets": 0}
     province = session.scalar(select(Region).where(Region.code == "320000"))
     nantong = session.scalar(select(Region).where(Region.code == "320600"))
@@ -91,7 +94,7 @@ def seed(session: Session, today: dt.date) -> dict:
                          [(9, 12), (14, 17)])
     if made:
         counts["report_classes"] += 1
-        filing.record_accepted_filing(session, ended, "演示数据")
+        record_accepted_filing(session, ended, "演示数据")
         for username in ENDED_TRAINEES:
             user = session.scalar(select(User).where(User.username == username))
             if user is not None:
@@ -104,8 +107,6 @@ def seed(session: Session, today: dt.date) -> dict:
 
 
 def _paper_exam(session: Session, inst: Institution, cls: TrainingClass) -> None:
-    from exams.models import Exam, ExamStatus, ReviewPolicy
-
     if session.scalar(select(Exam.id).where(Exam.class_id == cls.id, Exam.title == ENDED_EXAM)) is None:
         opens = dt.datetime.combine(cls.end_date, dt.time(6), tzinfo=dt.timezone.utc)
         session.add(Exam(title=ENDED_EXAM, institution_id=inst.id, class_id=cls.id, opens_at=opens,
@@ -117,17 +118,12 @@ def _paper_exam(session: Session, inst: Institution, cls: TrainingClass) -> None
 
 def _annual(session: Session, today: dt.date) -> None:
     """The provincial association filed last year's report on time; Nantong's centre has not (so it is late)."""
-    from reports.annual import figures
-
     inst = session.scalar(select(Institution).where(Institution.name == "江苏省质量协会培训部"))
     year = today.year - 1
     if inst is None or session.scalar(select(AnnualWorkReport.id).where(AnnualWorkReport.institution_id == inst.id,
                                                                     AnnualWorkReport.year == year)):
         return
-    session.add(AnnualWorkReport(institution_id=inst.id, region_id=inst.region_id, year=year, figures=figures(session, inst, year),
+    session.add(AnnualWorkReport(institution_id=inst.id, region_id=inst.region_id, year=year, figures=annual_figures(session, inst, year),
                              narrative=f"{year}年本部承办首席质量官高级、提升培训，课程覆盖质量法律、质量战略与卓越绩效，"
                                        "学员满意度 96%。", late=False,
                              submitted_at=dt.datetime.combine(dt.date(today.year, 1, 15), dt.time(2), tzinfo=dt.timezone.utc)))
-
-
-add_seed_hook(seed)

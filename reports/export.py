@@ -9,8 +9,13 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courses.models import ClassSession, Enrollment, EnrollmentStatus, TrainingClass
+from certificates.models import CertificateStatus
+from courses.models import Enrollment, EnrollmentStatus, TrainingClass
+from exams.results import real_name
 from lms.domain import Tier
+from lms.templating import SHANGHAI
+from reports.queries import sessions_of
+from talent.models import PoolStatus
 
 
 def safe_cell(value):
@@ -22,11 +27,7 @@ def safe_cell(value):
 
 def template(session: Session, klass: TrainingClass) -> bytes:
     """The class's roster, one row per trainee and session, to fill in offline attendance and paper scores."""
-    from exams.results import real_name
-    from lms.templating import SHANGHAI
-
-    sessions = list(session.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
-                                    .order_by(ClassSession.starts_at, ClassSession.id)))
+    sessions = sessions_of(session, klass)
     wb = Workbook()
     ws = wb.active
     ws.title = "线下成绩"
@@ -40,9 +41,7 @@ def template(session: Session, klass: TrainingClass) -> bytes:
         for i, cs in enumerate(sessions, start=1):
             ws.append([safe_cell(e.user.username), safe_cell(name), i,
                        cs.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), None, None, None])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _workbook_bytes(wb)
 
 
 def _append(ws, row: list) -> None:
@@ -53,10 +52,17 @@ def _pct(v):
     return None if v is None else round(v * 100, 1)
 
 
-def dashboard_workbook(data: dict) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("培训与发证")
+def _workbook_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _region_name(child: dict) -> str:
+    return _("%(r)s本级", r=child["region"].name) if child["own"] else child["region"].name
+
+
+def _training_sheet(ws, data: dict) -> None:
     region = data["region"]
     _append(ws, [_("地区"), region.name, _("年度"), data["year"], _("统计截至"), data["as_of"].isoformat()])
     _append(ws, [])
@@ -75,50 +81,57 @@ def dashboard_workbook(data: dict) -> bytes:
         row += [t["total"]["trained"], _pct(t["total"]["pass_rate"]), t["total"]["certificates"]]
         _append(ws, row)
 
-    def name_of(child):
-        return _("%(r)s本级", r=child["region"].name) if child["own"] else child["region"].name
-
     for child in data["children"]:
-        line(name_of(child), child["training"])
+        line(_region_name(child), child["training"])
     line(_("合计") + f"（{region.name}）", data["training"])
 
-    ws2 = wb.create_sheet(_("聘任率"))
-    _append(ws2, [_("地区"), _("企业类别"), _("企业数"), _("已聘任首席质量官"), _("聘任率(%)"), _("目标(%)")])
-    for name, app in [(name_of(c), c["appointment"]) for c in data["children"]] + [(region.name, data["appointment"])]:
+
+def _appointment_sheet(ws, data: dict) -> None:
+    _append(ws, [_("地区"), _("企业类别"), _("企业数"), _("已聘任首席质量官"), _("聘任率(%)"), _("目标(%)")])
+    rows = [(_region_name(c), c["appointment"]) for c in data["children"]] + [(data["region"].name, data["appointment"])]
+    for name, app in rows:
         for key in ("above_size", "small_micro_key"):
             a = app[key]
-            _append(ws2, [name, a["label"], a["enterprises"], a["appointed"], _pct(a["rate"]), _pct(a["target"])])
+            _append(ws, [name, a["label"], a["enterprises"], a["appointed"], _pct(a["rate"]), _pct(a["target"])])
 
-    ws3 = wb.create_sheet(_("趋势"))
-    _append(ws3, [_("年度"), _("培训人数"), _("合格率(%)"), _("发证数"), _("规模以上企业聘任率(%)"), _("目标(%)")])
+
+def _trend_sheet(ws, data: dict) -> None:
+    _append(ws, [_("年度"), _("培训人数"), _("合格率(%)"), _("发证数"), _("规模以上企业聘任率(%)"), _("目标(%)")])
     for t in data["trend"]:
         a = (t["appointment"] or {}).get("above_size") or {}
-        _append(ws3, [t["year"], t["training"]["total"]["trained"], _pct(t["training"]["total"]["pass_rate"]),
-                      t["training"]["total"]["certificates"], _pct(a.get("rate")), _pct(a.get("target"))])
+        _append(ws, [t["year"], t["training"]["total"]["trained"], _pct(t["training"]["total"]["pass_rate"]),
+                     t["training"]["total"]["certificates"], _pct(a.get("rate")), _pct(a.get("target"))])
 
+
+def _pool_sheet(ws, data: dict) -> None:
+    _append(ws, [_("人才库状态"), _("人数")])
+    for key, n in data["pool"]["statuses"].items():
+        _append(ws, [PoolStatus(key).label, n])
+    p = data["pool"]
+    _append(ws, [])
+    _append(ws, [_("%(y)d 年度继续教育", y=data["year"]), _("应考核人数"), _("达标人数"), _("达标率"), _("学时不足"), _("未交履职报告")])
+    _append(ws, ["", p["members"], p["compliant"], _pct(p["rate"]), p["hours_short"], p["report_missing"]])
+
+
+def dashboard_workbook(data: dict) -> bytes:
+    """The dashboard (``queries.dashboard``) as a workbook: training and certificates, appointment rates,
+    the trend, certificates by status, the talent pool and continuing education."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("培训与发证")
+    _training_sheet(ws, data)
+    _appointment_sheet(wb.create_sheet(_("聘任率")), data)
+    _trend_sheet(wb.create_sheet(_("趋势")), data)
     ws4 = wb.create_sheet(_("证书状态"))
     _append(ws4, [_("状态"), _("证书数")])
-    from certificates.models import CertificateStatus
-
     for key, n in data["statuses"].items():
         _append(ws4, [CertificateStatus(key).label, n])
-
-    from talent.models import PoolStatus
-
-    ws5 = wb.create_sheet(_("人才库与继续教育"))
-    _append(ws5, [_("人才库状态"), _("人数")])
-    for key, n in data["pool"]["statuses"].items():
-        _append(ws5, [PoolStatus(key).label, n])
-    p = data["pool"]
-    _append(ws5, [])
-    _append(ws5, [_("%(y)d 年度继续教育", y=data["year"]), _("应考核人数"), _("达标人数"), _("达标率"), _("学时不足"), _("未交履职报告")])
-    _append(ws5, ["", p["members"], p["compliant"], _pct(p["rate"]), p["hours_short"], p["report_missing"]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    _pool_sheet(wb.create_sheet(_("人才库与继续教育")), data)
+    return _workbook_bytes(wb)
 
 
 def roster_workbook(class_name: str, rows: list[dict], totals: dict) -> bytes:
+    """A results roster (``queries.results_shown``) with its totals, as the results page's Excel export."""
     wb = Workbook()
     ws = wb.active
     ws.title = _("结果报告")
@@ -132,6 +145,4 @@ def roster_workbook(class_name: str, rows: list[dict], totals: dict) -> bytes:
     _append(ws, [])
     _append(ws, [_("学员数"), totals.get("trainees"), _("考核人数"), totals.get("assessed"), _("合格人数"),
                  totals.get("passed"), _("发证数"), totals.get("certificates")])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _workbook_bytes(wb)

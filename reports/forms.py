@@ -1,3 +1,4 @@
+"""The reporting forms; the API validates its bodies with the services' own checks."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -5,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 
-from lms.forms import length, number_range, optional, required
+from lms.forms import choices, length, number_range, optional, required
 from reports.models import TargetCategory
 
 
@@ -38,7 +39,7 @@ class TargetForm(FlaskForm):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.category.choices = TargetCategory.choices()
+        self.category.choices = choices(TargetCategory.choices())
 
 
 class SettingsForm(FlaskForm):

@@ -1,11 +1,26 @@
-"""How reports plugs into the platform: called once per app by ``lms.features.init_app``."""
+"""How reports plugs into the platform: called once per app by ``lms.features.init_app``. Everything the
+feature adds is registered here (the registries are idempotent): the blueprint and its page modules, the API
+routes, the menu and home panels, the filing gate and the enrollable condition in ``courses.gates`` (with the
+recorder for classes filed outside the review), and the demo seed hook."""
 from __future__ import annotations
 
 from flask import Flask
 
+from courses import gates
+from lms.core_views import add_home_panel
+from lms.demo import add_seed_hook
+from lms.templating import add_nav
+from reports import api, demo  # noqa: F401  (api: importing it declares the API routes)
+from reports.services import filing
+from reports.views import annual, bp, filings, home, regulator, results  # noqa: F401  (the page modules add their routes to bp)
+
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the API routes (the rest of the wiring still happens on import)."""
-    from reports import api, views  # noqa: F401  (transitional: the feature's wiring moves here)
-
-    app.register_blueprint(views.bp)
+    """Register the blueprint, navigation, home panels, class gates, the filing recorder and the demo data."""
+    app.register_blueprint(bp)
+    add_nav(home.nav)
+    add_home_panel(home.home_panels)
+    gates.register_class_gate("filing")(filing.filing_gate)
+    gates.register_enrollable_condition(filing.accepted_filing_condition)
+    gates.register_filing_recorder(filing.record_accepted_filing)
+    add_seed_hook(demo.seed)

@@ -12,7 +12,8 @@ from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enr
 from exams.models import ExamResult, ResultSource
 from lms.domain import Role
 from lms.errors import ValidationFailed
-from reports import export, import_jobs, imports
+from reports import export, jobs
+from reports.services import imports
 from reports.models import ResultImport
 from tests import factories
 from tests.report_factories import csv_bytes, finished_class, xlsx
@@ -31,7 +32,7 @@ def _run(app, db, klass, world, name, data):
     imp, created = imports.start_import(db, world.staff_nt, klass, name, data, _now())
     db.flush()
     if created:
-        import_jobs.process_import(app.extensions["lms_db"].sessionmaker, imp.id)
+        jobs.apply_import(app.extensions["lms_db"].sessionmaker, imp.id)
         db.expire_all()
     return imp, created
 

@@ -12,7 +12,8 @@ from exams.results import record_offline_result
 from lms.demo import PLEDGE_VERSION
 from lms.domain import Tier
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from reports import annual, filing, stats
+from reports import queries
+from reports.services import annual, filing, rules
 from reports.models import AnnualWorkReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
@@ -102,7 +103,7 @@ def test_certificates_need_an_accepted_filing_and_may_be_held_until_the_report(d
     completion_rule("all_met")
     klass, users, _css, _exam = finished_class(db, world)
     e = db.scalar(select(Enrollment).where(Enrollment.user_id == users[0].id))
-    f = filing.filing_of(db, klass)
+    f = queries.filing_of(db, klass)
     f.status = ReviewStatus.returned
     db.flush()
     with pytest.raises(DomainError) as exc:
@@ -153,10 +154,10 @@ def test_annual_report_one_a_year_with_figures_and_lateness(db, world):
     klass, users, _css, exam = finished_class(db, world, trainees=2)
     record_offline_result(db, world.staff_nt, exam, users[0].username, 75)
     year = klass.start_date.year
-    figures = annual.figures(db, world.inst_nt, year)
+    figures = queries.annual_figures(db, world.inst_nt, year)
     assert figures["classes"] == 1 and figures["trainees"] == 2 and figures["assessed"] == 1 and figures["pass_rate"] == 1.0
     today = dt.date(year + 1, 2, 10)  # after the default due date, 31 January
-    rows = {r["institution"].id: r for r in annual.status_for_region(db, world.city_admin, year, today)}
+    rows = {r["institution"].id: r for r in queries.annual_status_for_region(db, world.city_admin, year, today)}
     assert rows[world.inst_nt.id]["state"] == "late"
     with pytest.raises(ValidationFailed):
         annual.submit(db, world.staff_nt, year, "太短", today)
@@ -164,7 +165,7 @@ def test_annual_report_one_a_year_with_figures_and_lateness(db, world):
     assert report.late and report.figures["trainees"] == 2
     with pytest.raises(Conflict):
         annual.submit(db, world.staff_nt, year, "本年度共举办基础培训班一期，学员两名，考核合格一名，已安排补考。", today)
-    rows = {r["institution"].id: r for r in annual.status_for_region(db, world.city_admin, year, today)}
+    rows = {r["institution"].id: r for r in queries.annual_status_for_region(db, world.city_admin, year, today)}
     assert rows[world.inst_nt.id]["state"] == "late_filed"
     assert db.scalars(visible(AnnualWorkReport, world.staff_fj)).all() == []
 
@@ -180,10 +181,10 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     db.flush()
     record_offline_result(db, world.staff_nt, exam, wang.username, 90)
     cert_services.issue(db, world.staff_nt, e, cert_cfg, today_local())
-    stats.set_target(db, world.city_admin, today_local().year, "above_size", 50)
+    rules.set_target(db, world.city_admin, today_local().year, "above_size", 50)
 
     year = today_local().year
-    data = stats.dashboard(db, world.nantong, year, today_local())
+    data = queries.dashboard(db, world.nantong, year, today_local())
     assert data["training"]["basic"] == {"trained": 1, "assessed": 1, "passed": 1, "pass_rate": 1.0, "certificates": 1}
     by_code = {c["region"].code: c for c in data["children"]}
     assert by_code["320681"]["training"]["total"]["trained"] == 1 and by_code["320682"]["training"]["total"]["trained"] == 0
@@ -197,33 +198,33 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     # Nantong's above-size enterprises in the world: 启东机械 (appointed now); 如皋食品 is small and not above size.
     assert above["enterprises"] == 1 and above["appointed"] == 1 and above["rate"] == 1.0 and above["target"] == 0.5
     # The county inherits the city's target; last year nobody held a certificate.
-    qd = stats.appointment(db, world.qidong, year, today_local())
+    qd = queries.appointment(db, world.qidong, year, today_local())
     assert qd["above_size"]["target"] == 0.5
-    assert stats.appointment(db, world.nantong, year - 1, today_local())["above_size"]["appointed"] == 0
+    assert queries.appointment(db, world.nantong, year - 1, today_local())["above_size"]["appointed"] == 0
     assert data["statuses"]["valid"] == 1
     # Small and micro firms count only in the province's key industries.
     assert data["appointment"]["small_micro_key"]["enterprises"] == 0
     db.add(ReportingSettings(province_id=world.jiangsu.id, key_industries=["机械制造"]))
     db.flush()
-    assert stats.appointment(db, world.nantong, year, today_local())["small_micro_key"]["enterprises"] == 1
+    assert queries.appointment(db, world.nantong, year, today_local())["small_micro_key"]["enterprises"] == 1
 
 
 def test_targets_are_set_by_a_bureau_for_its_own_region(db, world):
     with pytest.raises(Forbidden):
-        stats.set_target(db, world.staff_nt, 2026, "above_size", 80)
+        rules.set_target(db, world.staff_nt, 2026, "above_size", 80)
     with pytest.raises(ValidationFailed):
-        stats.set_target(db, world.city_admin, 2026, "above_size", 180)
-    t = stats.set_target(db, world.county_admin, 2026, TargetCategory.small_micro_key.value, 80)
+        rules.set_target(db, world.city_admin, 2026, "above_size", 180)
+    t = rules.set_target(db, world.county_admin, 2026, TargetCategory.small_micro_key.value, 80)
     assert t.region_id == world.qidong.id and t.rate == 0.8
-    assert stats.target_for(db, world.rugao, 2026, TargetCategory.small_micro_key) is None
+    assert queries.target_for(db, world.rugao, 2026, TargetCategory.small_micro_key) is None
 
 
 def test_reporting_settings_belong_to_the_province_bureau(db, world):
     with pytest.raises(Forbidden):
-        filing.save_settings(db, world.city_admin, hold_certificates=True, key_industries=[], annual_report_due="01-31")
+        rules.save_settings(db, world.city_admin, hold_certificates=True, key_industries=[], annual_report_due="01-31")
     with pytest.raises(ValidationFailed):
-        filing.save_settings(db, world.province_admin, hold_certificates=True, key_industries=[], annual_report_due="13-40")
-    s = filing.save_settings(db, world.province_admin, hold_certificates=True, key_industries=["食品", " 食品", "医疗器械"],
+        rules.save_settings(db, world.province_admin, hold_certificates=True, key_industries=[], annual_report_due="13-40")
+    s = rules.save_settings(db, world.province_admin, hold_certificates=True, key_industries=["食品", " 食品", "医疗器械"],
                              annual_report_due="3-31")
     assert s.key_industries == ["医疗器械", "食品"] and s.annual_report_due == "03-31"
-    assert filing.settings_for(db, world.qidong).hold_certificates_until_report is True
+    assert queries.settings_for(db, world.qidong).hold_certificates_until_report is True

@@ -9,8 +9,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from courses.models import Enrollment, EnrollmentStatus
 from lms.audit import AuditEvent
-from reports import filing
+from reports import queries
+from reports.services import filing
 from reports.models import ClassFiling, ResultImport, ReviewStatus
 from tests.conftest import post_form
 from tests.courses_support import switch_user
@@ -19,9 +21,9 @@ from tests.report_factories import finished_class, unfiled_class, xlsx
 
 @pytest.fixture
 def inline_imports(app):
-    app.config["REPORT_IMPORT_INLINE"] = True
+    app.config["BACKGROUND_INLINE"] = True
     yield
-    app.config.pop("REPORT_IMPORT_INLINE", None)
+    app.config["BACKGROUND_INLINE"] = False
 
 
 def test_staff_file_a_class_and_the_county_bureau_accepts_it(client, db, world, login_as):
@@ -113,7 +115,7 @@ def test_results_import_bad_then_good_then_report_accepted(client, db, world, lo
 
     resp = post_form(client, url, {"note": ""})
     assert resp.status_code == 302
-    report = filing.results_of(db, klass)
+    report = queries.results_of(db, klass)
     assert report.status == ReviewStatus.submitted and report.totals["passed"] == 1
 
     switch_user(client, "qd_admin")
@@ -173,7 +175,7 @@ def test_targets_and_settings_pages(client, db, world, login_as):
     resp = post_form(client, "/reports/settings", {"annual_report_due": "02-28", "key_industries": "食品\n医疗器械",
                                                    "hold_certificates": "y"})
     assert resp.status_code == 302
-    assert filing.settings_for(db, world.qidong).hold_certificates_until_report is True
+    assert queries.settings_for(db, world.qidong).hold_certificates_until_report is True
 
 
 def _bearer(db, user) -> dict:
@@ -196,14 +198,14 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     other = _bearer(db, world.staff_fj)
     assert client.get(f"/api/v1/reports/classes/{klass.id}", headers=other).status_code == 404
     assert client.post(f"/api/v1/reports/classes/{klass.id}/filing", headers=other, json={}).status_code == 404
-    filing.decide_filing(db, world.county_admin, filing.filing_of(db, klass), accept=True)
+    filing.decide_filing(db, world.county_admin, queries.filing_of(db, klass), accept=True)
     assert client.get(f"/api/v1/reports/classes/{klass.id}", headers=staff).get_json()["can_enrol"] is True
 
     done, users, _css, exam = finished_class(db, world, trainees=2, sessions=1)
     bad = {"rows": [{"username": users[0].username, "score": 80}, {"username": "ghost", "score": 70}]}
     resp = client.post(f"/api/v1/reports/classes/{done.id}/results", headers=staff, json=bad)
     assert resp.status_code == 422 and "第 2 行" in resp.get_json()["fields"]["file"]
-    assert filing.results_of(db, done) is None
+    assert queries.results_of(db, done) is None
     good = {"note": "按时结业", "rows": [{"username": users[0].username, "session_no": 1, "attendance": "present", "score": 80},
                                      {"username": users[1].username, "session_no": 1, "attendance": "absent", "score": 50}]}
     resp = client.post(f"/api/v1/reports/classes/{done.id}/results", headers=staff, json=good)
@@ -214,12 +216,46 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     assert {i["class_id"] for i in listing["items"]} >= {klass.id, done.id}
     assert client.get("/api/v1/openapi.json").get_json()["paths"].get("/api/v1/reports/classes/{class_id}/results")
 
-    from reports import annual
+    from reports.services import annual
 
     annual.submit(db, world.staff_nt, 2025, "本年度举办基础培训两期，提升培训一期，考核合格率 92%。", today_local())
     items = client.get("/api/v1/reports/annual", headers=staff).get_json()["items"]
     assert [(i["year"], i["institution"]) for i in items] == [(2025, world.inst_nt.name)]
     assert client.get("/api/v1/reports/annual", headers=other).get_json()["items"] == []
+
+
+def test_parity_results_report_page_and_api(client, db, world, login_as, inline_imports):
+    """The same offline rows give the same results report whether they come as a file on the page (checked,
+    applied as a background import, then the report submitted) or as JSON rows with the report through the API."""
+    page_class, users, _css, _exam = finished_class(db, world, trainees=2, sessions=1)
+    api_class, _none, _css2, _exam2 = finished_class(db, world, trainees=0, sessions=1)
+    for u in users:
+        db.add(Enrollment(class_id=api_class.id, user_id=u.id, status=EnrollmentStatus.approved, eligibility={}))
+    db.flush()
+    rows = [(users[0].username, 1, "出勤", "present", 90), (users[1].username, 1, "缺勤", "absent", 55)]
+
+    login_as("nt_staff")
+    url = f"/reports/classes/{page_class.id}/results"
+    data = xlsx([[name, "", no, word, score, ""] for name, no, word, _a, score in rows])
+    resp = post_form(client, f"{url}/import", {"file": (io.BytesIO(data), "results.xlsx")}, token_from=url,
+                     content_type="multipart/form-data")
+    assert resp.status_code == 302
+    assert post_form(client, url, {"note": "按时结业"}).status_code == 302
+
+    body = {"note": "按时结业", "rows": [{"username": name, "session_no": no, "attendance": a, "score": score}
+                                     for name, no, _w, a, score in rows]}
+    resp = client.post(f"/api/v1/reports/classes/{api_class.id}/results", headers=_bearer(db, world.staff_nt), json=body)
+    assert resp.status_code == 201
+
+    by_page, by_api = queries.results_of(db, page_class), queries.results_of(db, api_class)
+
+    def shape(report):
+        return [{k: v for k, v in r.items() if k != "enrollment_id"} for r in report.rows]
+
+    assert by_page.status == by_api.status == ReviewStatus.submitted
+    assert shape(by_page) == shape(by_api) and by_page.totals == by_api.totals and by_page.note == by_api.note
+    assert by_page.totals["passed"] == 1 and by_page.totals["attendance_met"] == 1
+    assert resp.get_json()["results"]["totals"] == by_page.totals
 
 
 def test_the_class_page_says_why_it_cannot_enrol_yet(client, db, world, login_as):

@@ -1,0 +1,63 @@
+"""Reporting's background work (no scheduled jobs): applying an offline-results import that a request has
+checked and queued (``services.imports.start_import``). ``launch_import`` hands it to the platform's runner
+(``lms.jobs.background``); the work applies the rows in chunks, each committed with the new ``done`` count, so
+the progress bar tells the truth and a run stopped by a restart continues where it stopped."""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Callable
+
+from flask import Flask
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from lms.db import retrying
+from lms.errors import DomainError
+from lms.jobs import background
+from reports.models import ResultImport
+from reports.queries import import_progress
+from reports.services.imports import apply_next_chunk, mark_import
+
+log = logging.getLogger("reports")
+CHUNK = 250
+
+
+def launch_import(app: Flask, import_id: int) -> None:
+    """Apply a committed import in the background (inline under ``BACKGROUND_INLINE``)."""
+    background.launch(app, f"results-import-{import_id}", apply_import, import_id)
+
+
+def _apply_chunk(session_factory: Callable[[], Session], import_id: int) -> bool:
+    """One chunk in a transaction of its own; True when the import has ended (done, or failed with the
+    service's message: a failed chunk writes nothing)."""
+    with session_factory() as s:
+        try:
+            finished = apply_next_chunk(s, import_id, CHUNK)
+        except DomainError as exc:
+            s.rollback()
+            mark_import(s, import_id, "failed", exc.message)
+            finished = True
+        s.commit()
+        return finished
+
+
+def apply_import(session_factory: Callable[[], Session], import_id: int) -> dict:
+    """Apply a queued import chunk by chunk (safe to run again: it continues from ``done``) and return its
+    progress; an unexpected error fails the import with a message for the staff and is logged."""
+    with session_factory() as s:
+        imp = s.get(ResultImport, import_id)
+        if imp.status in ("done", "failed"):
+            return import_progress(imp)
+        mark_import(s, import_id, "running")
+        s.commit()
+    try:
+        while not retrying(partial(_apply_chunk, session_factory, import_id)):
+            pass
+    except Exception:
+        log.exception("result import %s failed", import_id)
+        with session_factory() as s:
+            mark_import(s, import_id, "failed", _("系统错误，请稍后重试"))
+            s.commit()
+    with session_factory() as s:
+        return import_progress(s.get(ResultImport, import_id))

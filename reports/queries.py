@@ -1,0 +1,448 @@
+"""The read models of reporting, shared by the pages, the Excel exports, the API and the services: the
+province's reporting rules, a class's filing, results report and roster, the review lists and home-page counts,
+annual figures and who is late, an import's progress, and the regulator's statistics for its region and below
+(trainees per tier, pass rates, certificates by status, the talent pool, and the appointment rate (聘任率)
+against the bureau's targets). Reads only: nothing here writes."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from certificates.models import Certificate, CertificateStatus
+from courses import gates
+from courses.attendance import attendance_rate
+from courses.models import ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
+from exams.models import Exam, ExamResult, ExamStatus
+from exams.results import exam_outcome, real_name
+from lms.auth.models import User
+from lms.db import utcnow
+from lms.domain import SizeClass, Tier
+from lms.errors import DomainError
+from lms.orgs.models import Enterprise, Institution, Region, Regulator
+from lms.orgs.services import bureau_for_tier, province_of
+from lms.people.models import TraineeProfile
+from lms.scoping import visible
+from lms.templating import SHANGHAI
+from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ReportingSettings, ResultImport,
+                            ResultsReport, ReviewStatus, TargetCategory)
+from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
+from talent.services import standings
+
+TREND_YEARS = 5
+FILED_FIELDS = {"programme": _l("培训方案"), "place": _l("地点"), "capacity": _l("招收人数"), "start_date": _l("开始日期"),
+                "end_date": _l("结束日期"), "teachers": _l("授课教师"), "sessions": _l("课表")}
+
+
+# ------------------------------------------------------------------ the province's rules
+def settings_for(session: Session, region: Region) -> ReportingSettings:
+    """The reporting rules of the region's province (defaults, unsaved, when the province set none)."""
+    province = province_of(session, region)
+    row = session.scalar(select(ReportingSettings).where(ReportingSettings.province_id == province.id))
+    return row or ReportingSettings(province_id=province.id, hold_certificates_until_report=False, key_industries=[],
+                                    annual_report_due="01-31")
+
+
+def due_date(session: Session, region: Region, year: int) -> dt.date:
+    """The annual report for ``year`` is due on the province's day (MM-DD) of the following year."""
+    month, day = (int(x) for x in settings_for(session, region).annual_report_due.split("-"))
+    return dt.date(year + 1, month, day)
+
+
+def targets_of(session: Session, region_id: int) -> list[AppointmentTarget]:
+    """The appointment-rate targets a bureau has set for its own region, newest year first."""
+    return list(session.scalars(select(AppointmentTarget).where(AppointmentTarget.region_id == region_id)
+                                .order_by(AppointmentTarget.year.desc(), AppointmentTarget.category)))
+
+
+# ------------------------------------------------------------------ a class's filing and results
+def filing_of(session: Session, klass: TrainingClass) -> ClassFiling | None:
+    """The class's filing, if it was ever filed."""
+    return session.scalar(select(ClassFiling).where(ClassFiling.class_id == klass.id))
+
+
+def results_of(session: Session, klass: TrainingClass) -> ResultsReport | None:
+    """The class's results report, if one was ever submitted."""
+    return session.scalar(select(ResultsReport).where(ResultsReport.class_id == klass.id))
+
+
+def sessions_of(session: Session, klass: TrainingClass) -> list[ClassSession]:
+    """The class's timetable in order (an import's 课次 numbers count in this order)."""
+    return list(session.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
+                                .order_by(ClassSession.starts_at, ClassSession.id)))
+
+
+def bureau_of_class(session: Session, klass: TrainingClass) -> Regulator:
+    """The bureau a class is filed with: the one supervising its programme's tier where the class is held."""
+    bureau = bureau_for_tier(session, klass.region, klass.programme.tier)
+    if bureau is None:
+        raise DomainError(_("找不到负责%(tier)s培训的监管部门，无法报备", tier=klass.programme.tier.label))
+    return bureau
+
+
+def snapshot(session: Session, klass: TrainingClass) -> dict:
+    """What is filed: programme, timetable, teachers, capacity (times in Beijing time)."""
+    p = klass.programme
+    return {
+        "class_name": klass.name, "programme": p.name, "tier": p.tier.value, "tier_label": p.tier.label,
+        "year": p.year, "total_hours": p.total_hours, "place": klass.place, "capacity": klass.capacity,
+        "start_date": klass.start_date.isoformat(), "end_date": klass.end_date.isoformat(),
+        "enrol_opens_on": klass.enrol_opens_on.isoformat(), "enrol_closes_on": klass.enrol_closes_on.isoformat(),
+        "teachers": [t.strip() for t in (klass.teachers or "").splitlines() if t.strip()],
+        "sessions": [{"starts_at": s.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                      "ends_at": s.ends_at.astimezone(SHANGHAI).strftime("%H:%M"), "hours": s.hours,
+                      "topic": s.topic, "place": s.place or klass.place} for s in sessions_of(session, klass)],
+    }
+
+
+def changed_since_filed(record: ClassFiling, current: dict) -> list[str]:
+    """What the class no longer matches of what was filed (the bureau reviewed the filed version), as labels."""
+    return [str(label) for k, label in FILED_FIELDS.items() if (record.snapshot or {}).get(k) != current.get(k)]
+
+
+def roster(session: Session, klass: TrainingClass, now: dt.datetime | None = None) -> tuple[list[dict], dict]:
+    """The class's admitted trainees with attendance rate, counting exam result and certificate, as the system
+    holds them now (offline results included once imported), and the totals: what a results report holds."""
+    now = now or utcnow()
+    enrollments = session.scalars(select(Enrollment).where(
+        Enrollment.class_id == klass.id, Enrollment.status == EnrollmentStatus.approved).order_by(Enrollment.id)).all()
+    certs = {c.enrollment_id: c for c in session.scalars(select(Certificate).where(
+        Certificate.class_id == klass.id, Certificate.current_for_enrollment_id.is_not(None)))}
+    rows = []
+    for e in enrollments:
+        outcome = exam_outcome(session, e)
+        cert = certs.get(e.id)
+        rows.append({
+            "enrollment_id": e.id, "username": e.user.username, "name": real_name(e.user),
+            "attendance_rate": attendance_rate(session, e, so_far=False, now=now),
+            "score": outcome.score if outcome else None, "passed": outcome.passed if outcome else None,
+            "exam_source": outcome.source if outcome else None,
+            "certificate": cert.number if cert else None, "certificate_status": cert.status.value if cert else None,
+        })
+    min_rate = klass.programme.min_attendance_rate
+    totals = {
+        "trainees": len(rows),
+        "attendance_met": sum(1 for r in rows if r["attendance_rate"] >= min_rate),
+        "assessed": sum(1 for r in rows if r["score"] is not None),
+        "passed": sum(1 for r in rows if r["passed"]),
+        "certificates": sum(1 for r in rows if r["certificate"]),
+    }
+    totals["pass_rate"] = round(totals["passed"] / totals["assessed"], 4) if totals["assessed"] else None
+    return rows, totals
+
+
+def results_shown(session: Session, klass: TrainingClass) -> tuple[list[dict], dict]:
+    """The roster the results page and its Excel export show: the report as submitted, or (none yet, or
+    returned) the roster as the system holds it now."""
+    report = results_of(session, klass)
+    if report is not None and report.status != ReviewStatus.returned:
+        return report.rows, report.totals
+    return roster(session, klass)
+
+
+def class_exam(session: Session, klass: TrainingClass) -> Exam | None:
+    """The exam that offline scores of the class go to: its latest published counting exam."""
+    return session.scalar(select(Exam).where(
+        Exam.counts_for_completion.is_(True), Exam.status == ExamStatus.published,
+        (Exam.class_id == klass.id) | (Exam.class_id.is_(None) & (Exam.programme_id == klass.programme_id)
+                                       & (Exam.institution_id == klass.institution_id)),
+    ).order_by(Exam.class_id.is_(None), Exam.closes_at.desc(), Exam.id.desc()).limit(1))
+
+
+def latest_import(session: Session, klass: TrainingClass) -> ResultImport | None:
+    """The class's most recent offline-results import (its progress is shown on the results page)."""
+    return session.scalar(select(ResultImport).where(ResultImport.class_id == klass.id)
+                          .order_by(ResultImport.id.desc()).limit(1))
+
+
+def import_progress(imp: ResultImport) -> dict:
+    """How far an import has got, as the results page's progress bar and its JSON poll show it."""
+    return {"import_id": imp.id, "status": imp.status, "total": imp.total, "done": imp.done,
+            "percent": round(100 * imp.done / imp.total) if imp.total else 100, "message": imp.message,
+            "attendance": (imp.summary or {}).get("attendance", 0), "scores": (imp.summary or {}).get("scores", 0)}
+
+
+def class_status(session: Session, klass: TrainingClass) -> dict:
+    """A class's filing and results report and what its gates allow now (the API's ClassReportStatus)."""
+    f = filing_of(session, klass)
+    r = results_of(session, klass)
+    return {
+        "class_id": klass.id, "class_name": klass.name,
+        "filing": None if f is None else {"status": f.status.value, "bureau": f.bureau.name,
+                                          "submitted_at": f.submitted_at.isoformat(), "return_reason": f.return_reason},
+        "results": None if r is None else {"status": r.status.value, "bureau": r.bureau.name,
+                                           "submitted_at": r.submitted_at.isoformat(), "return_reason": r.return_reason,
+                                           "totals": r.totals},
+        "can_enrol": gates.refusal(session, klass, gates.ENROL) is None,
+        "can_issue_certificates": gates.refusal(session, klass, gates.CERTIFY) is None,
+    }
+
+
+# ------------------------------------------------------------------ lists
+def report_classes(user: User) -> Select:
+    """The classes whose filings and reports ``user`` may see, newest first (the staff list and the API)."""
+    return visible(TrainingClass, user).order_by(TrainingClass.start_date.desc(), TrainingClass.id.desc())
+
+
+def records_of_classes(session: Session, class_ids: list[int]) -> tuple[dict, dict]:
+    """The filings and the results reports of these classes, by class id."""
+    ids = class_ids or [0]
+    filings = {f.class_id: f for f in session.scalars(select(ClassFiling).where(ClassFiling.class_id.in_(ids)))}
+    results = {r.class_id: r for r in session.scalars(select(ResultsReport).where(ResultsReport.class_id.in_(ids)))}
+    return filings, results
+
+
+def review_list(user: User, kind: str, status: str, q: str) -> Select:
+    """The filings (``kind="filings"``) or results reports a bureau sees, newest first, by status and class name."""
+    model = ResultsReport if kind == "results" else ClassFiling
+    stmt = (visible(model, user).join(TrainingClass, TrainingClass.id == model.class_id)
+            .order_by(model.submitted_at.desc(), model.id.desc()))
+    if status in {s.value for s in ReviewStatus}:
+        stmt = stmt.where(model.status == status)
+    if q:
+        stmt = stmt.where(TrainingClass.name.contains(q))
+    return stmt
+
+
+def waiting_for(session: Session, actor: User) -> dict:
+    """Counts for a bureau's home page: filings and results reports waiting for its decision."""
+    bureau = session.scalar(select(Regulator).where(Regulator.region_id == actor.region_id))
+    if bureau is None:
+        return {"filings": 0, "results": 0}
+    f = session.scalar(select(func.count(ClassFiling.id)).where(ClassFiling.bureau_id == bureau.id,
+                                                                ClassFiling.status == ReviewStatus.submitted)) or 0
+    r = session.scalar(select(func.count(ResultsReport.id)).where(ResultsReport.bureau_id == bureau.id,
+                                                                  ResultsReport.status == ReviewStatus.submitted)) or 0
+    return {"filings": f, "results": r}
+
+
+def returned_filings(session: Session, user: User) -> list[ClassFiling]:
+    """The filings of the staff member's institution that the bureau returned (to be filed again)."""
+    return list(session.scalars(visible(ClassFiling, user).where(ClassFiling.status == ReviewStatus.returned)))
+
+
+# ------------------------------------------------------------------ annual work reports
+def annual_reports(user: User) -> Select:
+    """The annual work reports ``user`` may see, newest year first."""
+    return visible(AnnualWorkReport, user).order_by(AnnualWorkReport.year.desc(), AnnualWorkReport.id)
+
+
+def annual_figures(session: Session, institution: Institution, year: int) -> dict:
+    """The institution's year: classes starting in it, trainees admitted, pass rate among those assessed
+    (a pass in any counting result), certificates first issued in the year."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    classes = select(TrainingClass.id).where(TrainingClass.institution_id == institution.id,
+                                             TrainingClass.start_date.between(start, end))
+    n_classes = session.scalar(select(func.count()).select_from(classes.subquery())) or 0
+    trainees = select(Enrollment.id).where(Enrollment.class_id.in_(classes.scalar_subquery()),
+                                           Enrollment.status == EnrollmentStatus.approved)
+    n_trainees = session.scalar(select(func.count()).select_from(trainees.subquery())) or 0
+    assessed = session.scalar(select(func.count(distinct(ExamResult.enrollment_id))).where(
+        ExamResult.enrollment_id.in_(trainees.scalar_subquery()))) or 0
+    passed = session.scalar(select(func.count(distinct(ExamResult.enrollment_id))).where(
+        ExamResult.enrollment_id.in_(trainees.scalar_subquery()), ExamResult.passed.is_(True))) or 0
+    certs = session.scalar(select(func.count(Certificate.id)).where(
+        Certificate.institution_id == institution.id, Certificate.issued_on.between(start, end),
+        Certificate.supersedes_id.is_(None))) or 0
+    return {"classes": n_classes, "trainees": n_trainees, "assessed": assessed, "passed": passed,
+            "pass_rate": round(passed / assessed, 4) if assessed else None, "certificates": certs}
+
+
+def annual_report_of(session: Session, institution: Institution, year: int) -> AnnualWorkReport | None:
+    """The institution's annual work report for ``year``, if filed."""
+    return session.scalar(select(AnnualWorkReport).where(AnnualWorkReport.institution_id == institution.id,
+                                                         AnnualWorkReport.year == year))
+
+
+def annual_status_for_region(session: Session, actor: User, year: int, today: dt.date) -> list[dict]:
+    """Every active institution the bureau sees, with its report for the year or whether it is late."""
+    institutions = session.scalars(visible(Institution, actor).where(Institution.is_active.is_(True))
+                                   .order_by(Institution.name)).all()
+    reports = {r.institution_id: r for r in session.scalars(select(AnnualWorkReport).where(
+        AnnualWorkReport.year == year, AnnualWorkReport.institution_id.in_([i.id for i in institutions] or [0])))}
+    out = []
+    for inst in institutions:
+        due = due_date(session, inst.region, year)
+        report = reports.get(inst.id)
+        if report is not None:
+            state = "late_filed" if report.late else "filed"
+        else:
+            state = "late" if today > due else "pending"
+        out.append({"institution": inst, "report": report, "due": due, "state": state})
+    return out
+
+
+# ------------------------------------------------------------------ the regulator's statistics
+def _subtree(region: Region, own_only: bool = False):
+    """Ids of the region and everything below it; with ``own_only``, of the region itself (本级: records
+    attached to a city or province directly rather than to one of its counties)."""
+    if own_only:
+        return select(Region.id).where(Region.id == region.id).scalar_subquery()
+    return select(Region.id).where(Region.path.startswith(region.path)).scalar_subquery()
+
+
+def children(session: Session, region: Region) -> list[Region]:
+    """The region's direct subregions, by code (the dashboard's rows)."""
+    return list(session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.code)))
+
+
+def as_of(year: int, today: dt.date) -> dt.date:
+    """The day a year's standing figures are read on: the year's last day, or today for the current year."""
+    return min(today, dt.date(year, 12, 31))
+
+
+# ------------------------------------------------------------------ training
+def training(session: Session, region: Region, year: int, own_only: bool = False) -> dict[str, dict]:
+    """Per tier: trainees admitted to classes starting in ``year`` in the region (``trained``), those with an
+    exam result (``assessed``) and those who passed (``passed``; a pass in any counting result), and
+    certificates first issued in the year (reissues are not counted again)."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    base = (select(Programme.tier, func.count(distinct(Enrollment.id)))
+            .select_from(Enrollment)
+            .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+            .join(Programme, Programme.id == TrainingClass.programme_id)
+            .where(Enrollment.status == EnrollmentStatus.approved, TrainingClass.region_id.in_(_subtree(region, own_only)),
+                   TrainingClass.start_date.between(start, end))
+            .group_by(Programme.tier))
+    trained = dict(session.execute(base).all())
+    assessed = dict(session.execute(base.join(ExamResult, ExamResult.enrollment_id == Enrollment.id)).all())
+    passed = dict(session.execute(base.join(ExamResult, and_(ExamResult.enrollment_id == Enrollment.id,
+                                                             ExamResult.passed.is_(True)))).all())
+    certs = dict(session.execute(
+        select(Certificate.tier, func.count(Certificate.id)).where(
+            Certificate.region_id.in_(_subtree(region, own_only)), Certificate.issued_on.between(start, end),
+            Certificate.supersedes_id.is_(None)).group_by(Certificate.tier)).all())
+    out = {}
+    for tier in Tier:
+        a, p = assessed.get(tier, 0), passed.get(tier, 0)
+        out[tier.value] = {"trained": trained.get(tier, 0), "assessed": a, "passed": p,
+                           "pass_rate": round(p / a, 4) if a else None, "certificates": certs.get(tier, 0)}
+    t = {k: sum(v[k] for v in out.values()) for k in ("trained", "assessed", "passed", "certificates")}
+    t["pass_rate"] = round(t["passed"] / t["assessed"], 4) if t["assessed"] else None
+    out["total"] = t
+    return out
+
+
+def pool(session: Session, region: Region, year: int) -> dict:
+    """The talent pool of the region by status today, and its members' continuing-education compliance for
+    ``year`` by the province's rule (talent.services.standings, the roll-up's own definition)."""
+
+    counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
+                                  .where(TalentEntry.region_id.in_(_subtree(region))).group_by(TalentEntry.status)).all())
+    rows = standings(session, year, region_ids=_subtree(region))
+    members, compliant = len(rows), sum(1 for r in rows if r.compliant)
+    return {
+        "statuses": {s.value: counts.get(s, 0) for s in PoolStatus},
+        "members": members, "compliant": compliant, "rate": round(compliant / members, 4) if members else None,
+        "hours_short": sum(1 for r in rows if not r.hours_ok), "report_missing": sum(1 for r in rows if not r.report_filed),
+    }
+
+
+def certificate_statuses(session: Session, region: Region, today: dt.date) -> dict[str, int]:
+    """Current certificates (not replaced by a newer one) of classes in the region, by the status a verifier
+    sees today."""
+
+    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
+    rows = session.execute(select(Certificate.status, func.count(Certificate.id), past).where(
+        Certificate.region_id.in_(_subtree(region)), Certificate.current_for_enrollment_id.is_not(None))
+        .group_by(Certificate.status)).all()
+    out = {s.value: 0 for s in (CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.revoked,
+                                CertificateStatus.expired)}
+    for status, n, n_past in rows:
+        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
+            out[CertificateStatus.valid.value] += n - (n_past or 0)
+            out[CertificateStatus.expired.value] += n_past or 0
+        elif status.value in out:
+            out[status.value] += n
+    return out
+
+
+# ------------------------------------------------------------------ appointment rate
+def appointed_enterprise_ids(on: dt.date):
+    """THE rule for "this enterprise has appointed a CQO" on a day, as a subquery of enterprise ids: the bureau
+    has accepted its appointment registration (聘任登记) dated on or before that day, or one of its people
+    (by trainee profile) holds a certificate in force that day (an enterprise that sent its CQO to be trained
+    has appointed one, registered or not yet)."""
+
+    end_of_day = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
+    certified = (select(TraineeProfile.enterprise_id)
+                 .join(Certificate, Certificate.holder_user_id == TraineeProfile.user_id)
+                 .where(TraineeProfile.enterprise_id.is_not(None), Certificate.issued_on <= on,
+                        Certificate.valid_until >= on,
+                        or_(Certificate.status == CertificateStatus.valid, Certificate.status_changed_at >= end_of_day)))
+    registered = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
+                                                         Appointment.appointed_on <= on)
+    return certified.union(registered).scalar_subquery()
+
+
+def category_condition(session: Session, region: Region, category: TargetCategory):
+    """The SQL condition on Enterprise for a target category (small and micro firms count only in the
+    province's key industries)."""
+    if category == TargetCategory.above_size:
+        return Enterprise.above_designated_size.is_(True)
+    industries = settings_for(session, region).key_industries or []
+    return and_(Enterprise.size_class.in_([SizeClass.small, SizeClass.micro]), Enterprise.industry.in_(industries))
+
+
+def target_for(session: Session, region: Region, year: int, category: TargetCategory) -> float | None:
+    """The target set for the region for the year, or the nearest one set above it (a city's own target
+    wins over the province's)."""
+    codes = [c for c in region.path.strip("/").split("/") if c]
+    rows = session.execute(select(Region.code, AppointmentTarget.rate).join(Region, Region.id == AppointmentTarget.region_id)
+                           .where(Region.code.in_(codes), AppointmentTarget.year == year,
+                                  AppointmentTarget.category == category)).all()
+    by_code = dict(rows)
+    for code in reversed(codes):
+        if code in by_code:
+            return by_code[code]
+    return None
+
+
+def appointment(session: Session, region: Region, year: int, today: dt.date, own_only: bool = False) -> dict[str, dict]:
+    """Per target category: enterprises of the region, those that have appointed a CQO on the year's reading
+    day (``appointed_enterprise_ids``), the rate and the target; and the province's key industries."""
+    on = as_of(year, today)
+    out = {}
+    for category in TargetCategory:
+        cond = category_condition(session, region, category)
+        scope = (Enterprise.region_id.in_(_subtree(region, own_only)), cond)
+        total = session.scalar(select(func.count(Enterprise.id)).where(*scope)) or 0
+        appointed = session.scalar(select(func.count(Enterprise.id)).where(
+            *scope, Enterprise.id.in_(appointed_enterprise_ids(on)))) or 0
+        out[category.value] = {"label": category.label, "enterprises": total, "appointed": appointed,
+                               "rate": round(appointed / total, 4) if total else None,
+                               "target": target_for(session, region, year, category)}
+    out["key_industries"] = settings_for(session, region).key_industries or []
+    return out
+
+
+# ------------------------------------------------------------------ the dashboard
+def dashboard(session: Session, region: Region, year: int, today: dt.date) -> dict:
+    """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope)."""
+    rows = []
+    subs = children(session, region)
+    if subs:
+        # What belongs to the region itself and to none of its subregions (a city's own institutions,
+        # enterprises registered at city level), so that the rows add up to the total.
+        rows.append({"region": region, "own": True, "training": training(session, region, year, own_only=True),
+                     "appointment": appointment(session, region, year, today, own_only=True)})
+    for child in subs:
+        rows.append({"region": child, "own": False, "training": training(session, child, year),
+                     "appointment": appointment(session, child, year, today)})
+    trend = []
+    for y in range(year - TREND_YEARS + 1, year + 1):
+        t = training(session, region, y)
+        a = appointment(session, region, y, today) if y <= today.year else None
+        trend.append({"year": y, "training": t, "appointment": a})
+    return {
+        "region": region, "year": year, "as_of": as_of(year, today),
+        "training": training(session, region, year),
+        "statuses": certificate_statuses(session, region, today),
+        "pool": pool(session, region, year),
+        "appointment": appointment(session, region, year, today),
+        "children": rows, "trend": trend,
+    }
