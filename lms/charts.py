@@ -170,6 +170,8 @@ def histogram(chart_id: str, title: str, edges: list[float], counts: list[int], 
         parts.append(f'<line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{top + plot_h}" stroke="{TARGET}" '
                      f'stroke-width="2" stroke-dasharray="6 3"/><text x="{mx + 4:.1f}" y="{top + 10}" font-size="11" '
                      f'fill="{TARGET}">{escape(marker_label)} {escape(_fmt(marker, False))}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
 
 
 MET, SHORT, TRACK = "#198754", "#fd7e14", "#eef1f4"
