@@ -81,6 +81,17 @@ def reset_write_intent(token) -> None:
     _write_intent.reset(token)
 
 
+@contextmanager
+def as_writer() -> Iterator[None]:
+    """Within: this context's transactions write (SQLite: they begin with BEGIN IMMEDIATE and wait their turn for
+    the lock). Jobs and background work run so (``lms.jobs``)."""
+    token = set_write_intent(True)
+    try:
+        yield
+    finally:
+        reset_write_intent(token)
+
+
 log = logging.getLogger("lms.db")
 T = TypeVar("T")
 

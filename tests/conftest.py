@@ -5,12 +5,20 @@ import datetime as dt
 import re
 
 import pytest
+import werkzeug.test
 from sqlalchemy.orm import sessionmaker
 
 from lms import create_app
 from lms.db import Base
 from lms.features import import_models
 from tests import dbutil
+
+# werkzeug's test EnvironBuilder encodes a multipart body over 500 KB into a TemporaryFile that nothing closes (its
+# close() closes only the files passed in), a ResourceWarning in tests that upload large files. Keep test bodies in
+# memory instead; the application's own request parsing is unchanged.
+_encode_multipart = werkzeug.test.stream_encode_multipart
+werkzeug.test.stream_encode_multipart = lambda data, use_tempfile=True, threshold=0, boundary=None: _encode_multipart(
+    data, use_tempfile=False, boundary=boundary)
 
 TEST_KEY = "mSxv0n3a2PHnYTnLlKX7o3X8y5w9zJY6X5Zg4p8c0bQ="
 TODAY = dt.date(2026, 11, 22)

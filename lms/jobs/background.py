@@ -13,7 +13,7 @@ from typing import Any, Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from lms.db import reset_write_intent, set_write_intent
+from lms.db import as_writer
 
 log = logging.getLogger("lms.jobs")
 
@@ -22,16 +22,13 @@ Work = Callable[..., Any]  # work(session_factory, *args) -> result
 
 def run(app: Flask, name: str, work: Work, *args) -> Any:
     """Run ``work(session_factory, *args)`` here and now, as a writer; failures are logged and re-raised."""
-    token = set_write_intent(True)
     try:
-        with app.app_context():
+        with as_writer(), app.app_context():
             factory: Callable[[], Session] = app.extensions["lms_db"].sessionmaker
             return work(factory, *args)
     except Exception:
         log.exception("background work %s failed", name)
         raise
-    finally:
-        reset_write_intent(token)
 
 
 def launch(app: Flask, name: str, work: Work, *args) -> threading.Thread | None:

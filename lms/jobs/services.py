@@ -6,9 +6,8 @@ import datetime as dt
 import logging
 import os
 import socket
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -16,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.db import reset_write_intent, set_write_intent, utcnow
+from lms.db import as_writer, utcnow
 from lms.jobs.models import JobRun, SchedulerLease
 
 log = logging.getLogger("lms.jobs")
@@ -78,17 +77,6 @@ def acquire_lease(session: Session, name: str, holder: str, seconds: int, now: d
         return False
 
 
-@contextmanager
-def _as_writer() -> Iterator[None]:
-    # Jobs write: on SQLite their transactions take the write lock when they begin. A deferred transaction that
-    # read first would fail at its first write if a web request committed in between (lms.db).
-    token = set_write_intent(True)
-    try:
-        yield
-    finally:
-        reset_write_intent(token)
-
-
 def start_run(session: Session, job_id: str, trigger: str) -> JobRun:
     """Record that a run of ``job_id`` begins (status "running"), so the jobs page shows it; the caller commits."""
     run = JobRun(job_id=job_id, trigger=trigger, holder=holder_id(), started_at=utcnow())
@@ -102,7 +90,7 @@ def run_job(session_factory: Callable[[], Session], job_id: str, *, trigger: str
     """Run one job here and now: its run is recorded first, then run and its outcome recorded (``finish_run``)."""
     REGISTRY[job_id]  # an unknown job raises KeyError before anything is recorded
     now = now or utcnow()
-    with _as_writer(), session_factory() as s:
+    with as_writer(), session_factory() as s:
         run_id = start_run(s, job_id, trigger).id
         s.commit()
     return finish_run(session_factory, run_id, now)
@@ -112,7 +100,7 @@ def finish_run(session_factory: Callable[[], Session], run_id: int, now: dt.date
     """Run the job of a recorded run in its own transaction and record the outcome in another, so that a
     failure is recorded too. The admin page's "run now" launches this as background work (lms.jobs.background)."""
     now = now or utcnow()
-    with _as_writer():
+    with as_writer():
         with session_factory() as s:
             job_id = s.get(JobRun, run_id).job_id
         status, result = "ok", {}

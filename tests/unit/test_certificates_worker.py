@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from certificates import worker
 from certificates.models import Certificate, IssueJob
-from lms.db import Base, make_engine
+from lms.db import Base, as_writer, make_engine
 from tests import factories
 from tests.cert_factories import cert_cfg, completion_rules, cw, enrol, make_class, make_programme  # noqa: F401
 from tests.conftest import TODAY
@@ -56,7 +56,7 @@ def test_racing_runs_share_no_serial(app, tmp_path, cert_cfg):
     results = {}
     with completion_rules(test_ok=True):
         def run(job_id):
-            with app.app_context():
+            with as_writer(), app.app_context():  # as lms.jobs.background runs it
                 results[job_id] = worker.process_job(maker, job_id, cert_cfg, TODAY)
 
         threads = [threading.Thread(target=run, args=(j,)) for j in job_ids]
@@ -125,6 +125,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_one_by_one(app, db, world, cw, 
 
 def test_progress_is_committed_batch_by_batch(app, db, world, cw, cert_cfg, monkeypatch):
     monkeypatch.setattr(worker, "BATCH_ITEMS", 2)
+    monkeypatch.setattr(worker, "BATCH_SECONDS", 60)  # batches cut by count only: a loaded machine must not split them
     for i in range(4):
         enrol(db, cw.cls, factories.make_trainee(db, f"trainee_p{i}", world.ent_qd, real_name="郑爽"))
     maker = app.extensions["lms_db"].sessionmaker
