@@ -229,6 +229,8 @@ def signed_fields(cert: Certificate) -> dict:
 def _create(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
             valid_until: dt.date | None = None, supersedes: Certificate | None = None,
             issuer_cache: dict | None = None) -> Certificate:
+    if not cfg.base_url:  # production has no default address: a QR code must never point at a made-up host
+        raise DomainError(_("未设置站点地址 PUBLIC_BASE_URL，不能发放证书（证书二维码须指向本站的正式地址）"))
     cls = enrollment.training_class
     programme = cls.programme
     tier = programme.tier

@@ -53,9 +53,13 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
 
     _register_blueprints(app)
 
-    from lms import cli
+    from lms import cli, doctor
 
     cli.init_app(app)
+    doctor.init_app(app)  # production start-up checks, logged once; `flask doctor`
+    from lms import requestlog
+
+    requestlog.init_app(app)  # one access line per request
     from lms import templating
 
     templating.init_app(app)
@@ -87,8 +91,10 @@ def _register_blueprints(app: Flask) -> None:
     from lms.orgs.views import bp as orgs_bp
     from lms.people import api as _people_api  # noqa: F401
     from lms.people.views import bp as people_bp
+    from lms import published
 
     for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, notifications_bp):
         app.register_blueprint(bp)
+    published.init_app(app)
     features.init_app(app)  # feature blueprints, and their API routes added to api_bp before it is registered
     app.register_blueprint(api_bp)

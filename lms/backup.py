@@ -57,8 +57,11 @@ def backup(engine: Engine, url: str, upload_dir: str, out_dir: str, now: dt.date
     """Write ``cqo-backup-<UTC time>.tar.gz`` into ``out_dir`` and return its path."""
     now = now or dt.datetime.now(dt.timezone.utc)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = out / f"cqo-backup-{now:%Y%m%dT%H%M%SZ}.tar.gz"
+    # Personal data (encrypted fields, uploaded letters, photos): the archive is the owner's alone, from birth.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(target, 0o600)
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         u = make_url(url)

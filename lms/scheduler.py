@@ -3,8 +3,12 @@ workers) and ``flask --app wsgi run-job ID``. Web workers never start a schedule
 from __future__ import annotations
 
 import logging
+import signal
 
 from flask import Flask
+from sqlalchemy import delete
+
+from lms.jobs.models import SchedulerLease
 
 
 log = logging.getLogger("lms.scheduler")
@@ -72,7 +76,29 @@ def run_blocking(app: Flask) -> None:
         sched.add_job(guarded(job.id), job.trigger, id=job.id, name=job.description, replace_existing=True)
     log.info("scheduler %s started with jobs: %s", holder, ", ".join(services.REGISTRY))
     print(f"scheduler {holder}: {', '.join(services.REGISTRY)}", flush=True)
+
+    def stop(signum, _frame):
+        log.info("scheduler %s stopping (signal %s)", holder, signum)
+        raise SystemExit(0)
+
+    # systemd stops with SIGTERM, a terminal with SIGINT: both end the loop, and the lease is given back so a
+    # restarted (or restored) scheduler takes over and catches up at once instead of waiting LEASE_SECONDS.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        if sched.running:
+            sched.shutdown(wait=False)
+        with factory() as s:
+            release_lease(s, LEASE, holder)
+        print(f"scheduler {holder}: stopped, lease released", flush=True)
+
+
+def release_lease(session, name: str, holder: str) -> bool:
+    """Give the lease back if ``holder`` holds it (True if it did)."""
+    res = session.execute(delete(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder))
+    session.commit()
+    return bool(res.rowcount)

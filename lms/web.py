@@ -137,7 +137,7 @@ def init_app(app: Flask) -> None:
     def _unhandled(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        app.logger.exception("unhandled error")
+        # Logged once (app.logger is this same "lms" logger); SQL parameters never appear (hide_parameters).
         logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
         title, message = messages[500]
         return _render(500, str(title), str(message))

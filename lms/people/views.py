@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from lms import published
 from lms.auth import services as auth_services
 from lms.auth.views import roles_required
 from lms.db import db
@@ -92,6 +93,8 @@ def register():
                 pledge_version=pledge.version if form.accept_pledge.data else None,
                 today=today_local(),
             )
+            for kind in (published.PRIVACY, published.AGREEMENT):  # the versions in force, accepted with the pledge
+                published.accept(db.session, user, kind)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc)
