@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +24,7 @@ from lms.auth.views import roles_required
 from lms.db import Base, UTCDateTime, db, utcnow
 from lms.domain import Role
 from lms.errors import ValidationFailed
-from lms.forms import length, required, submit
+from lms.forms import choices, length, required, submit
 from lms.people.models import PledgeText
 from lms.scoping import scope_rule
 from lms.templating import add_nav
@@ -122,7 +122,7 @@ def accept(session: Session, user: User, kind: str, context: str = "registration
 
 
 class PublishForm(FlaskForm):
-    kind = SelectField(_l("文本"), choices=[(k, v) for k, v in KINDS.items()], validators=[required()])
+    kind = SelectField(_l("文本"), choices=choices(KINDS.items()), validators=[required()])
     version = StringField(_l("版本号"), validators=[required(), length(32)])
     title = StringField(_l("标题"), validators=[required(), length(128)])
     body = TextAreaField(_l("正文"), validators=[required()])
@@ -157,7 +157,7 @@ def public_text(kind: str):
     text = current(db.session, kind) if kind in KINDS else None
     if text is None:
         abort(404)
-    return render_template("published.public_text.html", text=text)
+    return render_template("published/show.html", text=text)
 
 
 def init_app(app) -> None:

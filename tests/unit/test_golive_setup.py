@@ -137,3 +137,39 @@ def test_golive_seed_demo_refused_in_production_and_beside_real_data(empty_app):
     res = runner.invoke(args=["seed-demo"])
     assert res.exit_code != 0 and "sysadmin" in res.output
     assert _count(empty_app, select(func.count()).select_from(User)) == 1
+
+
+def test_golive_after_setup_the_admin_publishes_the_texts_and_registration_opens(empty_app):
+    from lms.people.models import PledgeSignature
+    from lms.published import TextAcceptance
+    from tests.conftest import post_form
+    from tests.web.test_accounts import _registration
+
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["setup", "--province", "320000"], input=f"{PASSWORD}\n{PASSWORD}\n").exit_code == 0
+    client = empty_app.test_client()
+    assert client.get("/register").status_code == 400  # 尚未发布质量诚信承诺书
+    assert post_form(client, "/auth/login", {"username": "sysadmin", "password": PASSWORD}).status_code == 302
+    for kind, version in [("pledge", "2026-12"), ("privacy", "P-1"), ("agreement", "A-1")]:
+        resp = post_form(client, "/admin/texts", {"kind": kind, "version": version, "title": f"{kind} 标题",
+                                                  "body": f"{kind} 正文\n第二行"})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    # a published version cannot be published again: a change is a new version
+    again = post_form(client, "/admin/texts", {"kind": "pledge", "version": "2026-12", "title": "x", "body": "y"})
+    assert again.status_code == 200 and "该版本号已发布过" in again.get_data(as_text=True)
+    page = client.get("/admin/texts").get_data(as_text=True)
+    assert "2026-12" in page and "P-1" in page and "A-1" in page
+    assert "P-1" in client.get("/texts/privacy").get_data(as_text=True)
+    client.post("/auth/logout", data={"csrf_token": post_form.__globals__["csrf_token"](client, "/home")})
+
+    visitor = empty_app.test_client()
+    assert visitor.get("/register").status_code == 200
+    qidong = _count(empty_app, select(Region.id).where(Region.code == "320681"))
+    resp = post_form(visitor, "/register", _registration(enterprise_region_id=str(qidong)))
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
+    with empty_app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "liqiang"))
+        assert db.session.scalar(select(PledgeSignature.version).where(PledgeSignature.user_id == user.id)) == "2026-12"
+        accepted = dict(db.session.execute(select(TextAcceptance.kind, TextAcceptance.version)
+                                           .where(TextAcceptance.user_id == user.id)).all())
+        assert accepted == {"privacy": "P-1", "agreement": "A-1"}
