@@ -18,6 +18,15 @@ PRODUCTION = {"LMS_ENV": "production", "PUBLIC_BASE_URL": "https://cqo.amr.examp
 APP_PRODUCTION = {**PRODUCTION, "RATELIMIT_STORAGE_URI": "memory://", "WEB_WORKERS": 1}
 
 
+@pytest.fixture(autouse=True)
+def _trust_demo_keys_again():
+    """A production app stops trusting demo signing keys process-wide; the tests after these need them."""
+    yield
+    from certificates import keys
+
+    keys.configure(trust_demo_keys=True)
+
+
 def _names(findings, level):
     return {f.name for f in findings if f.level == level}
 
