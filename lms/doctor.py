@@ -69,7 +69,7 @@ def config_checks(cfg: dict, workers: int | None = None) -> list[Finding]:
     elif production and not base.startswith("https://"):
         out.append(Finding(WARNING, "PUBLIC_BASE_URL", f"{base} is not https: sign-in and certificates travel in clear"))
     elif production and ("127.0.0.1" in base or "localhost" in base):
-        out.append(Finding(ERROR, "PUBLIC_BASE_URL", f"{base} is a loopback address: no one else can verify a certificate"))
+        out.append(Finding(WARNING, "PUBLIC_BASE_URL", f"{base} is a loopback address: no one else can verify a certificate"))
     else:
         out.append(Finding(OK, "PUBLIC_BASE_URL", base))
     if base.startswith("https://") and not cfg.get("SESSION_COOKIE_SECURE"):
