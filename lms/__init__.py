@@ -91,10 +91,11 @@ def _register_blueprints(app: Flask) -> None:
     from lms.orgs.views import bp as orgs_bp
     from lms.people import api as _people_api  # noqa: F401
     from lms.people.views import bp as people_bp
-    from lms import published
+    from lms import bureaus, published
 
     for bp in (core_bp, auth_bp, people_bp, orgs_bp, jobs_bp, notifications_bp):
         app.register_blueprint(bp)
     published.init_app(app)
+    bureaus.init_app(app)
     features.init_app(app)  # feature blueprints, and their API routes added to api_bp before it is registered
     app.register_blueprint(api_bp)

@@ -173,3 +173,21 @@ def test_golive_after_setup_the_admin_publishes_the_texts_and_registration_opens
         accepted = dict(db.session.execute(select(TextAcceptance.kind, TextAcceptance.version)
                                            .where(TextAcceptance.user_id == user.id)).all())
         assert accepted == {"privacy": "P-1", "agreement": "A-1"}
+
+
+def test_golive_after_setup_the_admin_adds_city_bureaus_in_the_web_ui(empty_app):
+    from tests.conftest import post_form
+
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["setup", "--province", "320000"], input=f"{PASSWORD}\n{PASSWORD}\n").exit_code == 0
+    client = empty_app.test_client()
+    assert post_form(client, "/auth/login", {"username": "sysadmin", "password": PASSWORD}).status_code == 302
+    nantong = _count(empty_app, select(Region.id).where(Region.code == "320600"))
+    resp = post_form(client, "/admin/bureaus/", {"region_id": str(nantong), "name": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert _count(empty_app, select(Regulator.name).where(Regulator.region_id == nantong)) == "南通市市场监督管理局"
+    page = client.get("/admin/bureaus/").get_data(as_text=True)
+    assert "南通市市场监督管理局" in page and "江苏省市场监督管理局" in page
+    # a regulator admin of Nantong can now be created in the UI (it needs a region, which setup loaded)
+    again = post_form(client, "/admin/bureaus/", {"region_id": str(nantong), "name": "x"})
+    assert again.status_code == 200
