@@ -97,7 +97,8 @@ def init_app(app: Flask) -> None:
                 raise click.ClickException(str(exc))
             click.echo(str(path))
             return
-        path = backup.backup(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], out)
+        path = backup.backup(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], out,
+                             extra=restorecheck.key_fingerprints(app.config))
         click.echo(str(path))
 
     @app.cli.command("restore")
@@ -135,7 +136,7 @@ def init_app(app: Flask) -> None:
             except keyarchive.KeyArchiveError as exc:
                 raise click.ClickException(str(exc))
             restorecheck.use_field_key(app, payload["FIELD_ENCRYPTION_KEY"])
-        checked, problems = restorecheck.verify(app)
+        checked, problems = restorecheck.verify(app, manifest)
         for line in checked:
             click.echo(f"checked: {line}")
         if problems:

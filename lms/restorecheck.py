@@ -7,6 +7,9 @@ exits with an error instead of reporting success.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Callable
 
 from flask import Flask
@@ -45,10 +48,37 @@ def personal_data(session: Session, _config: dict) -> tuple[str, list[str]]:
     return f"personal data: {len(ids)} sampled profile(s) decrypted", []
 
 
-def verify(app: Flask) -> tuple[list[str], list[str]]:
+def key_fingerprints(config: dict) -> dict:
+    """What a backup's manifest records of the keys (never the keys): the field-encryption key's SHA-256 and the
+    signing keys' ids, so a restore can say which keys it lacks even before any record needs them."""
+    ring = Path(config["CERT_KEY_DIR"]) / "keyring.json"
+    kids = [k["kid"] for k in json.loads(ring.read_text(encoding="utf-8"))["keys"]] if ring.exists() else []
+    return {"keys": {"field_key_sha256": hashlib.sha256(config["FIELD_ENCRYPTION_KEY"].encode()).hexdigest(),
+                     "signing_kids": kids}}
+
+
+def _against_manifest(config: dict, manifest: dict) -> tuple[str, list[str]]:
+    recorded = (manifest or {}).get("keys")
+    if not recorded:
+        return "keys: the backup records none (made before issue 19)", []
+    now = key_fingerprints(config)["keys"]
+    problems = []
+    if recorded["field_key_sha256"] != now["field_key_sha256"]:
+        problems.append("FIELD_ENCRYPTION_KEY is not the key this backup was made with: personal data would not "
+                        "decrypt and new records would be encrypted with another key. Restore again with --keys <the "
+                        "cqo-keys-….cqokeys archive made by `flask backup --keys`>")
+    missing = [k for k in recorded["signing_kids"] if k not in now["signing_kids"]]
+    if missing:
+        problems.append(f"signing key(s) {', '.join(missing)} are not in {config['CERT_KEY_DIR']}: certificates they "
+                        "signed would be 'unknown key'. Restore again with --keys <the keys archive>")
+    return "keys: field-encryption key and signing keys compared with the backup's", problems
+
+
+def verify(app: Flask, manifest: dict | None = None) -> tuple[list[str], list[str]]:
     """(what was checked, problems). Empty problems: the restored system works with the keys present."""
     features.import_setup()  # feature checks register in their setup modules (certificates.setup)
-    checked, problems = [], []
+    what, problems = _against_manifest(app.config, manifest or {})
+    checked = [what]
     with app.app_context():
         with db.job_session() as session:
             for check in [personal_data, *_checks]:

@@ -105,3 +105,27 @@ def test_golive_restore_with_the_keys_archive_gives_a_working_system(source, dat
     with app.app_context():
         assert db.session.scalar(select(TraineeProfile.id_number).order_by(TraineeProfile.id).limit(1)) == source["wang"]
     app.extensions["lms_db"].engine.dispose()
+
+
+def test_golive_restore_of_a_site_with_no_records_yet_still_needs_its_keys(database_url, tmp_dir, monkeypatch):
+    """Nothing to decrypt or verify yet: the manifest's key fingerprints still show the keys are not the backup's."""
+    monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
+    url = dbutil.fresh_url(database_url, "golive_bk_empty", tmp_dir)
+    dbutil.migrate(url)
+    app = make_app(url, tmp_dir, CERT_KEY_DIR=str(tmp_dir / "golive-empty-keys"), UPLOAD_DIR=str(tmp_dir / "golive-e-up"))
+    from certificates import keys
+
+    keys.ensure_key(tmp_dir / "golive-empty-keys", dt.date(2026, 12, 1))
+    res = app.test_cli_runner().invoke(args=["backup", "--output", str(tmp_dir / "golive-empty-out")])
+    assert res.exit_code == 0, res.output
+    archive = res.output.strip().splitlines()[-1]
+    app.extensions["lms_db"].engine.dispose()
+    try:
+        target, _inst = _fresh_install(database_url, tmp_dir, monkeypatch, "golive_bk_empty_dst")
+        res = target.test_cli_runner().invoke(args=["restore", archive, "--yes"])
+        assert res.exit_code != 0
+        assert "FIELD_ENCRYPTION_KEY is not the key this backup was made with" in res.output
+        assert "signing key(s) cqo-20261201-" in res.output
+        target.extensions["lms_db"].engine.dispose()
+    finally:
+        pii.configure(TEST_KEY)
