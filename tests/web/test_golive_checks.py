@@ -132,3 +132,30 @@ def test_golive_an_unhandled_database_error_is_logged_once_without_parameters(da
     assert secret not in everything and "13912345678" not in everything
     assert "hidden due to hide_parameters" in everything
     assert sum(r.name == "lms.access" and "status=500" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_golive_demo_certificates_use_a_demo_key_that_production_never_trusts(tmp_dir):
+    import datetime as dt
+
+    from certificates import keys
+
+    key_dir = tmp_dir / "golive-demo-keys"
+    real = keys.ensure_key(key_dir, dt.date(2026, 1, 1))[0]
+    demo_kid = keys.ensure_demo_key(key_dir, dt.date(2026, 1, 2))
+    assert demo_kid.startswith(keys.DEMO_PREFIX) and keys.ensure_demo_key(key_dir, dt.date(2026, 1, 3)) == demo_kid
+    assert {k["kid"] for k in keys.public_document(key_dir)["keys"]} == {real, demo_kid}
+    assert keys.signing_key(key_dir)[0] == demo_kid
+
+    keys.configure(trust_demo_keys=False)  # what an app with LMS_ENV=production does
+    assert {k["kid"] for k in keys.public_document(key_dir)["keys"]} == {real}
+    with pytest.raises(keys.NoSigningKey):
+        keys.signing_key(key_dir)
+
+
+def test_golive_a_production_app_stops_trusting_demo_keys(database_url, tmp_dir):
+    from certificates import keys
+
+    make_app(database_url, tmp_dir, **APP_PRODUCTION)
+    assert keys._trust_demo is False
+    make_app(database_url, tmp_dir)
+    assert keys._trust_demo is True
