@@ -12,16 +12,24 @@ from sqlalchemy.orm import Session
 
 from lms import demo
 from lms.auth.models import User
-from lms.orgs.models import Region
+from lms.orgs.models import Institution, Region
 
 DEMO_USERNAMES = {"admin", "jiangsu_admin", "nantong_admin", "qidong_admin", "fujian_admin", "nt_staff", "js_staff",
                   "fj_staff", "trainee"} | {f"trainee{i:02d}" for i in range(1, 30)}
+
+
+def is_demo_database(session: Session) -> bool:
+    """The demo's first institution is there: this database was made by seed-demo."""
+    _name, seed, _region, _tiers = demo.INSTITUTIONS[0]
+    return session.scalar(select(Institution.id).where(Institution.credit_code == demo.credit_code(seed))) is not None
 
 
 def refusal(session: Session, env: str) -> str | None:
     """Why seed-demo must not run here, or None."""
     if env == "production":
         return "seed-demo refused: LMS_ENV=production (demo accounts share a public password)"
+    if is_demo_database(session):
+        return None  # the demo is there already (`make run` again): people trying it out may have added to it
     others = session.scalars(select(User.username).where(User.username.not_in(DEMO_USERNAMES)).limit(3)).all()
     if others:
         return (f"seed-demo refused: this database holds accounts the demo did not create ({', '.join(others)}…); "

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from lms import firstrun
+from lms import demo, firstrun
 from lms.auth.models import User
 from lms.db import db
 from lms.demo_guard import DEMO_USERNAMES
@@ -191,3 +191,16 @@ def test_golive_after_setup_the_admin_adds_city_bureaus_in_the_web_ui(empty_app)
     # a regulator admin of Nantong can now be created in the UI (it needs a region, which setup loaded)
     again = post_form(client, "/admin/bureaus/", {"region_id": str(nantong), "name": "x"})
     assert again.status_code == 200
+
+
+def test_golive_seed_demo_runs_again_on_the_demo_database_it_made(empty_app):
+    from lms import demo_guard
+
+    with empty_app.app_context():
+        with db.job_session() as s:
+            assert demo_guard.refusal(s, "development") is None  # empty
+            demo.seed(s, dt.date(2026, 11, 22))
+            s.add(User(username="visitor01", display_name="试用者", password_hash="x", role=Role.trainee))
+            s.flush()
+            assert demo_guard.refusal(s, "development") is None  # `make run` again: the demo plus what people added
+            assert "LMS_ENV=production" in demo_guard.refusal(s, "production")
