@@ -69,7 +69,8 @@ def resolve_enterprise(form) -> Enterprise:
 
 
 def region_choices() -> list[tuple[int, str]]:
-    rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province).order_by(Region.path))
+    rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province, Region.withdrawn_on.is_(None))
+                              .order_by(Region.path))  # a code GB/T 2260 withdrew takes no new enterprise
     return [(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows]
 
 
