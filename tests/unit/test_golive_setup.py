@@ -21,9 +21,10 @@ PASSWORD = "Bureau-Admin-2026!"
 
 
 @pytest.fixture
-def empty_app(database_url, tmp_dir, monkeypatch):
+def empty_app(database_url, tmp_dir, monkeypatch, request):
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_dir / "golive-instance"))
-    url = dbutil.fresh_url(database_url, "golive_setup", tmp_dir)
+    # a database of its own per test (no reuse of one a moment after the previous test closed it)
+    url = dbutil.fresh_url(database_url, "golive_setup_" + request.node.name.removeprefix("test_golive_")[:24], tmp_dir)
     dbutil.migrate(url)
     app = make_app(url, tmp_dir / "golive", CERT_KEY_DIR=str(tmp_dir / "golive-keys"))
     import_models()
