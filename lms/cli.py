@@ -126,6 +126,7 @@ def init_app(app: Flask) -> None:
             backup.restore(db_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], archive)
         except backup.BackupError as exc:
             raise click.ClickException(str(exc))
+        restorecheck.clear_leases(app)  # the backed-up scheduler's lease: a restarted scheduler catches up at once
         total = sum(manifest["row_counts"].values())
         click.echo(f"database and uploads: {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
         if payload is not None:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lms import features, pii
 from lms.db import db
+from lms.jobs.models import SchedulerLease
 from lms.people.models import TraineeProfile
 
 SAMPLE = 20
@@ -89,6 +90,14 @@ def verify(app: Flask, manifest: dict | None = None) -> tuple[list[str], list[st
                 checked.append(what)
                 problems += found
     return checked, problems
+
+
+def clear_leases(app: Flask) -> int:
+    """A backup taken while the scheduler ran holds its lease, still valid for up to 90 s: give it back, so
+    the scheduler started after the restore takes over and catches up at once."""
+    with app.app_context():
+        with db.job_session() as session:
+            return session.execute(delete(SchedulerLease)).rowcount
 
 
 def use_field_key(app: Flask, key: str) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from lms import demo, keyarchive, pii
 from lms.db import db
 from lms.features import import_models
+from lms.jobs.models import SchedulerLease
 from lms.people.models import TraineeProfile
-from tests import dbutil
+from tests import dbutil, golive_util
 from tests.conftest import TEST_KEY, make_app
 
 PASSPHRASE = "correct horse battery staple"
@@ -30,7 +31,7 @@ def source(database_url, tmp_dir):
 
 
 def _source(database_url, tmp_dir):
-    url = dbutil.fresh_url(database_url, "golive_bk_src", tmp_dir)
+    url = golive_util.fresh_url(database_url, "golive_bk_src", tmp_dir)
     dbutil.migrate(url)
     app = make_app(url, tmp_dir, UPLOAD_DIR=str(tmp_dir / "golive-src-uploads"), CERT_KEY_DIR=str(tmp_dir / "golive-src-keys"))
     import_models()
@@ -38,6 +39,11 @@ def _source(database_url, tmp_dir):
         with db.job_session() as s:
             demo.seed(s, dt.date(2026, 11, 22))
         wang = db.session.scalar(select(TraineeProfile.id_number).order_by(TraineeProfile.id).limit(1))
+        # the scheduler was running when the backup was taken: its lease is in the archive
+        from lms.jobs import services as job_services
+
+        with db.job_session() as s:
+            assert job_services.acquire_lease(s, "scheduler", "old-host:123", 90)
     out = tmp_dir / "golive-backups"
     runner = app.test_cli_runner()
     res = runner.invoke(args=["backup", "--output", str(out)])
@@ -58,7 +64,7 @@ def _fresh_install(database_url, tmp_dir, monkeypatch, name):
     inst.mkdir(exist_ok=True)
     (inst / "secrets.json").write_text(json.dumps({"SECRET_KEY": "n" * 40, "FIELD_ENCRYPTION_KEY": OTHER_KEY}))
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(inst))
-    url = dbutil.fresh_url(database_url, name, tmp_dir)
+    url = golive_util.fresh_url(database_url, name, tmp_dir)
     dbutil.migrate(url)
     app = make_app(url, tmp_dir, FIELD_ENCRYPTION_KEY=OTHER_KEY, UPLOAD_DIR=str(tmp_dir / f"{name}-uploads"),
                    CERT_KEY_DIR=str(tmp_dir / f"{name}-keys"))
@@ -104,13 +110,14 @@ def test_golive_restore_with_the_keys_archive_gives_a_working_system(source, dat
     assert stat.S_IMODE((inst / "secrets.json").stat().st_mode) == 0o600
     with app.app_context():
         assert db.session.scalar(select(TraineeProfile.id_number).order_by(TraineeProfile.id).limit(1)) == source["wang"]
+        assert db.session.scalar(select(SchedulerLease.holder)) is None  # a new scheduler takes over at once
     app.extensions["lms_db"].engine.dispose()
 
 
 def test_golive_restore_of_a_site_with_no_records_yet_still_needs_its_keys(database_url, tmp_dir, monkeypatch):
     """Nothing to decrypt or verify yet: the manifest's key fingerprints still show the keys are not the backup's."""
     monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
-    url = dbutil.fresh_url(database_url, "golive_bk_empty", tmp_dir)
+    url = golive_util.fresh_url(database_url, "golive_bk_empty", tmp_dir)
     dbutil.migrate(url)
     app = make_app(url, tmp_dir, CERT_KEY_DIR=str(tmp_dir / "golive-empty-keys"), UPLOAD_DIR=str(tmp_dir / "golive-e-up"))
     from certificates import keys

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from lms import backup, demo
 from lms.db import db, make_engine
 from lms.features import import_models
-from tests import dbutil
+from tests import dbutil, golive_util
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def _revisions() -> list[str]:
 
 
 def test_golive_empty_database_goes_down_to_nothing_and_up_again(database_url, tmp_dir):
-    url = dbutil.fresh_url(database_url, "golive_migr_empty", tmp_dir)
+    url = golive_util.fresh_url(database_url, "golive_migr_empty", tmp_dir)
     _run(url, command.upgrade, "head")
     _run(url, command.downgrade, "base")
     _run(url, command.upgrade, "head")
@@ -62,7 +62,7 @@ def test_golive_empty_database_goes_down_to_nothing_and_up_again(database_url, t
 
 def test_golive_demo_database_round_trip_keeps_every_row(database_url, tmp_dir):
     revisions = _revisions()
-    url = dbutil.fresh_url(database_url, "golive_migr_demo", tmp_dir)
+    url = golive_util.fresh_url(database_url, "golive_migr_demo", tmp_dir)
     for rev in revisions:  # from the first revision to head, one step at a time
         _run(url, command.upgrade, rev)
         assert _revision(url) == rev
@@ -100,7 +100,7 @@ def test_golive_demo_database_round_trip_keeps_every_row(database_url, tmp_dir):
 
 
 def test_golive_a_downgrade_that_would_drop_rows_refuses(database_url, tmp_dir):
-    url = dbutil.fresh_url(database_url, "golive_migr_refuse", tmp_dir)
+    url = golive_util.fresh_url(database_url, "golive_migr_refuse", tmp_dir)
     _run(url, command.upgrade, "head")
     engine = make_engine(url)
     with engine.begin() as conn:
