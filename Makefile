@@ -4,14 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev secrets migrate seed translations scheduler serve bench lint clean-instance
+.PHONY: run test install install-dev secrets migrate seed translations scheduler serve bench lint clean-instance wheelhouse
+# Offline install (an intranet with no package index): `make wheelhouse` on a connected machine of the same kind
+# (Debian, same Python), copy the folder over, then `make install WHEELS=wheels`: pip then reads only that folder.
+WHEELS ?=
+WHEELHOUSE ?= wheels
+PIP_FROM := $(if $(WHEELS),--no-index --find-links $(abspath $(WHEELS)),)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade $(PIP_FROM) pip
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q $(PIP_FROM) -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
@@ -54,6 +59,11 @@ bench: install-dev translations
 	@scripts/system-deps.sh
 	@scripts/bench-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## wheelhouse: every wheel that production needs (requirements.txt, and pip itself) in $(WHEELHOUSE)/
+wheelhouse: | $(BIN)/python
+	$(BIN)/pip wheel -q -w $(WHEELHOUSE) pip -r requirements.txt
+	@echo "$$(ls $(WHEELHOUSE) | wc -l) wheels in $(WHEELHOUSE)/; on the offline machine: make install WHEELS=$(WHEELHOUSE)"
 
 ## messages: extract message ids (Chinese) and update the English catalog; then translate the new entries
 messages: $(VENV)/.runtime

@@ -12,10 +12,16 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = 20000
 max_requests_jitter = 2000
-accesslog = "-"
-# The access log records the path only (no query string): paths never carry personal data, and certificate signatures
-# travel in the URL fragment, which browsers do not send.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+# No gunicorn access log: the app writes one structured line per request on standard error (lms.requestlog:
+# time, request id, user id, status, duration; the path only, never the query string).
+accesslog = None
+errorlog = "-"
+# gunicorn 27's control socket defaults to ~/.gunicorn/gunicorn.ctl, in the service user's home. Under systemd
+# (deploy/systemd/cqo-web.service: RuntimeDirectory=cqo-lms) it goes to /run/cqo-lms, mode 0600; elsewhere it is off.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"].split(":")[0], "gunicorn.ctl")
+else:
+    control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # The app is built and warmed up once in the master and forked into the workers: a worker started by
@@ -31,6 +37,11 @@ def when_ready(server):
     if hasattr(app, "jinja_env"):
         from lms import warm_up
 
+        # Production start-up checks (lms.doctor), already logged by the factory: an error stops the server.
+        errors = [f for f in app.extensions.get("lms_doctor", []) if f.level == "error"]
+        if errors:
+            server.log.error("refusing to start: %s", "; ".join(str(f) for f in errors))
+            raise SystemExit(1)
         warm_up(app)
 
 

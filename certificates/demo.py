@@ -80,7 +80,7 @@ def seed(session: Session, today: dt.date) -> dict:
     if inst is None or province is None or staff is None or bureau_admin is None:
         return {}
     cfg = _config()
-    keys.ensure_key(cfg.key_dir, today)
+    keys.ensure_demo_key(cfg.key_dir, today)
     users = {u.username: u for u in session.scalars(select(User).where(
         User.username.in_([n for n, _s in ISSUED + EXPIRED] + PENDING)))}
     created = 0

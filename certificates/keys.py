@@ -21,6 +21,16 @@ from certificates.signing import b64e
 
 KEYRING = "keyring.json"
 _lock = threading.Lock()
+# The demo's certificates are signed with keys whose kid starts with this; a production site (LMS_ENV=production)
+# neither publishes them nor signs with them, so a demo certificate never verifies as genuine there.
+DEMO_PREFIX = "demo-"
+_trust_demo = True
+
+
+def configure(trust_demo_keys: bool) -> None:
+    global _trust_demo
+    _trust_demo = trust_demo_keys
+    _doc_cache.clear()
 
 
 class NoSigningKey(RuntimeError):
@@ -60,14 +70,14 @@ def active_kid(key_dir: str | Path) -> str | None:
     return _read(Path(key_dir)).get("active")
 
 
-def create_key(key_dir: str | Path, today: dt.date) -> str:
+def create_key(key_dir: str | Path, today: dt.date, prefix: str = "cqo-") -> str:
     """Create a key and make it the active one; the previous active key stops signing today."""
     key_dir = Path(key_dir)
     with _lock:
         key_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(key_dir, 0o700)
         ring = _read(key_dir)
-        kid = f"cqo-{today:%Y%m%d}-{secrets.token_hex(4)}"
+        kid = f"{prefix}{today:%Y%m%d}-{secrets.token_hex(4)}"
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
@@ -92,6 +102,14 @@ def ensure_key(key_dir: str | Path, today: dt.date) -> tuple[str, bool]:
     return create_key(key_dir, today), True
 
 
+def ensure_demo_key(key_dir: str | Path, today: dt.date) -> str:
+    """The demo's signing key (made active): ``seed-demo`` signs with it, never with a production key."""
+    kid = active_kid(key_dir)
+    if kid and kid.startswith(DEMO_PREFIX):
+        return kid
+    return create_key(key_dir, today, prefix=DEMO_PREFIX)
+
+
 _cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
 
 
@@ -107,7 +125,7 @@ def private_key(key_dir: str | Path, kid: str) -> Ed25519PrivateKey:
 def signing_key(key_dir: str | Path) -> tuple[str, Ed25519PrivateKey]:
     """The active key's id and private key; ``NoSigningKey`` when none was created."""
     kid = active_kid(key_dir)
-    if not kid:
+    if not kid or (kid.startswith(DEMO_PREFIX) and not _trust_demo):
         raise NoSigningKey(str(key_dir))
     return kid, private_key(key_dir, kid)
 
@@ -136,6 +154,8 @@ def public_document(key_dir: str | Path) -> dict:
 def _public_document(key_dir: str | Path) -> dict:
     out = []
     for k in list_keys(key_dir):
+        if k.kid.startswith(DEMO_PREFIX) and not _trust_demo:
+            continue
         pub = private_key(key_dir, k.kid).public_key().public_bytes(serialization.Encoding.Raw,
                                                                      serialization.PublicFormat.Raw)
         out.append({"kid": k.kid, "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "x": b64e(pub),

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from certificates import api  # noqa: F401  (declares the API routes on lms.api's blueprint)
-from certificates import demo, integration, queries, services
+from certificates import demo, integration, keys, queries, services
 from certificates.cli import cert_keys
 from certificates.models import Certificate
 from certificates.views import STAFF, bp
@@ -53,3 +53,4 @@ def init_app(app: Flask) -> None:
     add_home_panel(home_panel)
     add_seed_hook(demo.seed)
     integration.register()
+    keys.configure(trust_demo_keys=app.config["LMS_ENV"] != "production")  # demo keys never verify in production

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, cli, core_views, features, pii, templating, web
+from lms import audit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, templating, web
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -53,6 +53,8 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     auth_views.init_login(app, login_manager)
     _register_blueprints(app)
     cli.init_app(app)
+    doctor.init_app(app)  # production start-up checks, logged once; `flask doctor`
+    requestlog.init_app(app)  # one access line per request
     templating.init_app(app)
     return app
 
@@ -75,5 +77,7 @@ def _register_blueprints(app: Flask) -> None:
         templating.add_nav(nav)
     for panel in (core_views.platform_panels, notifications_views.home_panel):
         core_views.add_home_panel(panel)
+    published.init_app(app)
+    bureaus.init_app(app)
     features.init_app(app)  # feature blueprints, and their API routes added to api_bp before it is registered
     app.register_blueprint(api_bp)

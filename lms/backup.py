@@ -56,12 +56,17 @@ def _pg_env(url) -> tuple[list[str], dict]:
     return args, env
 
 
-def backup(engine: Engine, url: str, upload_dir: str, out_dir: str, now: dt.datetime | None = None) -> Path:
-    """Write ``cqo-backup-<UTC time>.tar.gz`` into ``out_dir`` and return its path."""
+def backup(engine: Engine, url: str, upload_dir: str, out_dir: str, now: dt.datetime | None = None,
+           extra: dict | None = None) -> Path:
+    """Write ``cqo-backup-<UTC time>.tar.gz`` into ``out_dir`` and return its path. ``extra`` goes into the
+    manifest (the keys' fingerprints: lms.restorecheck)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = out / f"cqo-backup-{now:%Y%m%dT%H%M%SZ}.tar.gz"
+    # Personal data (encrypted fields, uploaded letters, photos): the archive is the owner's alone, from birth.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(target, 0o600)
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         u = make_url(url)
@@ -93,6 +98,7 @@ def backup(engine: Engine, url: str, upload_dir: str, out_dir: str, now: dt.date
             "revision": _revision(engine),
             "row_counts": counts,
             "uploads": sum(1 for p in Path(upload_dir).rglob("*") if p.is_file()) if Path(upload_dir).exists() else 0,
+            **(extra or {}),
         }
         with tarfile.open(target, "w:gz") as tar:
             tar.add(db_file, arcname=db_file.name)
@@ -129,7 +135,13 @@ def restore(engine: Engine, url: str, upload_dir: str, archive: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         with tarfile.open(archive_path, "r:gz") as tar:
-            tar.extractall(tmpdir, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmpdir, filter="data")
+            else:  # Debian 12's Python 3.11.2 predates extraction filters: refuse what "data" would refuse
+                for m in tar.getmembers():
+                    if m.name.startswith("/") or ".." in Path(m.name).parts or not (m.isfile() or m.isdir()):
+                        raise BackupError(f"unsafe member in the archive: {m.name}")
+                tar.extractall(tmpdir)
         engine.dispose()
         if manifest["database"] == "sqlite":
             if u.get_backend_name() != "sqlite":

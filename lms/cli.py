@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from lms import backup, demo, scheduler
+from lms import backup, demo, demo_guard, firstrun, keyarchive, restorecheck, scheduler
 from lms.auth import services
 from lms.auth.models import User
 from lms.db import db
@@ -24,6 +24,9 @@ from lms.templating import today_local
 def seed_demo():
     """Load the demo data (idempotent)."""
     with db.job_session() as session:
+        refused = demo_guard.refusal(session, current_app.config["LMS_ENV"])
+        if refused:
+            raise click.ClickException(refused)
         counts = demo.seed(session, today_local())
     click.echo("demo data: " + ", ".join(f"{k}+{v}" for k, v in counts.items()))
 
@@ -77,30 +80,81 @@ def _engine() -> Engine:
 
 @click.command("backup")
 @click.option("--output", default=None, help="folder for the archive (default: instance/backups)")
+@click.option("--keys", "keys_only", is_flag=True,
+              help="write the sealed keys archive instead (field-encryption and signing keys, with a passphrase)")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--passphrase", envvar="LMS_BACKUP_PASSPHRASE", hidden=True, default=None)
 @with_appcontext
-def backup_cmd(output):
-    """Write a consistent backup (database + uploaded files) as one .tar.gz."""
+def backup_cmd(output, keys_only, passphrase_file, passphrase):
+    """Write a consistent backup (database + uploaded files) as one .tar.gz (mode 0600); with --keys, the
+    keys archive that a restore needs beside it."""
     cfg = current_app.config
     out = output or str(Path(current_app.instance_path) / "backups")
-    path = backup.backup(_engine(), cfg["DATABASE_URL"], cfg["UPLOAD_DIR"], out)
+    if keys_only:
+        secret = firstrun.read_secret(passphrase_file, passphrase, "Passphrase for the keys archive", confirm=True)
+        try:
+            path = keyarchive.write(out, cfg["FIELD_ENCRYPTION_KEY"], cfg.get("SECRET_KEY"), cfg["CERT_KEY_DIR"], secret)
+        except keyarchive.KeyArchiveError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(str(path))
+        return
+    path = backup.backup(_engine(), cfg["DATABASE_URL"], cfg["UPLOAD_DIR"], out, extra=restorecheck.key_fingerprints(cfg))
     click.echo(str(path))
+
+
+def _open_keys(keys_file, passphrase_file, passphrase) -> dict | None:
+    """The keys archive's payload, opened before anything is replaced (a wrong passphrase stops the restore)."""
+    if not keys_file:
+        return None
+    secret = firstrun.read_secret(passphrase_file, passphrase, "Passphrase of the keys archive", confirm=False)
+    try:
+        return keyarchive.read(keys_file, secret)
+    except keyarchive.KeyArchiveError as exc:
+        raise click.ClickException(str(exc))
+
+
+def _install_keys(app: Flask, payload: dict) -> None:
+    """Put the archive's keys in place and use its field-encryption key for the checks that follow."""
+    try:
+        for line in keyarchive.install(payload, Path(app.instance_path), app.config["CERT_KEY_DIR"],
+                                       app.config.get("ENV_FIELD_ENCRYPTION_KEY")):
+            click.echo(line)
+    except keyarchive.KeyArchiveError as exc:
+        raise click.ClickException(str(exc))
+    restorecheck.use_field_key(app, payload["FIELD_ENCRYPTION_KEY"])
 
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the keys archive made by `backup --keys` (needed unless this installation has the keys)")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--passphrase", envvar="LMS_BACKUP_PASSPHRASE", hidden=True, default=None)
 @with_appcontext
-def restore_cmd(archive, yes):
-    """Replace the database and uploaded files with ARCHIVE's (stop the web and scheduler first)."""
+def restore_cmd(archive, yes, keys_file, passphrase_file, passphrase):
+    """Replace the database and uploaded files with ARCHIVE's (stop the web and scheduler first), then check that
+    personal data decrypts and certificates verify before saying it succeeded."""
+    app = current_app._get_current_object()
     manifest = backup.read_manifest(archive)
+    payload = _open_keys(keys_file, passphrase_file, passphrase)
     if not yes:
         click.confirm(f"Replace ALL current data with the backup of {manifest['created_at']}?", abort=True)
     try:
-        backup.restore(_engine(), current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], archive)
+        backup.restore(_engine(), app.config["DATABASE_URL"], app.config["UPLOAD_DIR"], archive)
     except backup.BackupError as exc:
         raise click.ClickException(str(exc))
+    restorecheck.clear_leases(app)  # the backed-up scheduler's lease: a restarted scheduler catches up at once
     total = sum(manifest["row_counts"].values())
-    click.echo(f"restored {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
+    click.echo(f"database and uploads: {total} rows in {len(manifest['row_counts'])} tables from {manifest['created_at']}")
+    if payload is not None:
+        _install_keys(app, payload)
+    checked, problems = restorecheck.verify(app, manifest)
+    for line in checked:
+        click.echo(f"checked: {line}")
+    if problems:
+        raise click.ClickException("the restored system is NOT usable yet:\n- " + "\n- ".join(problems))
+    click.echo(f"restored from {manifest['created_at']}: data readable, certificates verify")
 
 
 @click.command("scheduler")
@@ -125,3 +179,4 @@ def init_app(app: Flask) -> None:
     """Add the operator commands to ``flask``."""
     for command in COMMANDS:
         app.cli.add_command(command)
+    firstrun.init_app(app)  # `setup`, the first run at a bureau

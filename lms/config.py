@@ -44,13 +44,21 @@ def load() -> dict:
     cfg: dict = {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.get("SECRET_KEY"),
         "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or secrets.get("FIELD_ENCRYPTION_KEY"),
+        # The environment's own, if any (it wins over instance/secrets.json): a restore with --keys checks it.
+        "ENV_FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or None,
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'lms.sqlite3'}",
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(inst / "uploads"),
         "CERT_KEY_DIR": os.environ.get("CERT_KEY_DIR") or str(inst / "keys"),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # development (the default: the demo, `make run`) or production (a bureau's site: lms.doctor's checks
+        # apply, seed-demo refuses, no address is made up for PUBLIC_BASE_URL).
+        "LMS_ENV": os.environ.get("LMS_ENV", "development"),
+        "PUBLIC_BASE_URL": os.environ.get(
+            "PUBLIC_BASE_URL", "" if os.environ.get("LMS_ENV") == "production" else "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "lms-memory://"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # gunicorn's worker count (gunicorn.conf.py reads the same variable); 0 = its default, 2 × cores + 1.
+        "WEB_WORKERS": int(os.environ.get("GUNICORN_WORKERS", "0")),
         # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto are then trusted, so
         # rate limits and logs see the visitor's address, not the proxy's. 0 = none (direct).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),

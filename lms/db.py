@@ -185,6 +185,8 @@ def write_phase(session: Session, fn: Callable[[], T], tries: int = WRITE_TRIES)
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; on SQLite with the pragmas and the BEGIN (IMMEDIATE) handling above."""
+    # SQL parameters (ID numbers, phones typed into a search) never reach an error message or a log.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
         engine = create_engine(url, **kwargs)

@@ -4,10 +4,14 @@ runs one job as background work (``lms.jobs.views``)."""
 from __future__ import annotations
 
 import logging
+import signal
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from sqlalchemy import delete
+
+from lms.jobs.models import SchedulerLease
 
 import lms.jobs.builtin  # noqa: F401  (registers the platform's own jobs)
 from lms import features
@@ -70,7 +74,29 @@ def run_blocking(app: Flask) -> None:
         sched.add_job(guarded(job.id), job.trigger, id=job.id, name=job.description, replace_existing=True)
     log.info("scheduler %s started with jobs: %s", holder, ", ".join(services.REGISTRY))
     print(f"scheduler {holder}: {', '.join(services.REGISTRY)}", flush=True)
+
+    def stop(signum, _frame):
+        log.info("scheduler %s stopping (signal %s)", holder, signum)
+        raise SystemExit(0)
+
+    # systemd stops with SIGTERM, a terminal with SIGINT: both end the loop, and the lease is given back so a
+    # restarted (or restored) scheduler takes over and catches up at once instead of waiting LEASE_SECONDS.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        if sched.running:
+            sched.shutdown(wait=False)
+        with factory() as s:
+            release_lease(s, LEASE, holder)
+        print(f"scheduler {holder}: stopped, lease released", flush=True)
+
+
+def release_lease(session, name: str, holder: str) -> bool:
+    """Give the lease back if ``holder`` holds it (True if it did)."""
+    res = session.execute(delete(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder))
+    session.commit()
+    return bool(res.rowcount)

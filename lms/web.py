@@ -151,7 +151,7 @@ def _domain_error(exc: DomainError):
 def _unhandled(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
-    current_app.logger.exception("unhandled error")
+    # Logged once (app.logger is this same "lms" logger); SQL parameters never appear (hide_parameters).
     logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
     title, message = MESSAGES[500]
     return _render(500, str(title), str(message))

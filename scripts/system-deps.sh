@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs that pip cannot provide: Chromium for the browser tests and a CJK
-# font so Chinese renders (pages, certificates). Installs them when run as root; otherwise says what to run.
+# Debian packages the test suite needs that pip cannot provide: Chromium for the browser tests, a CJK
+# font so Chinese renders (pages, certificates), nginx for the proxy test. Installs them when run as root; otherwise says what to run.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)  # tests/web/test_golive_nginx.py
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -95,6 +95,8 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
             valid_until: dt.date | None = None, supersedes: Certificate | None = None,
             issuer_cache: dict | None = None) -> Certificate:
     """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce it (``certificate_issued``)."""
+    if not cfg.base_url:  # production has no default address: a QR code must never point at a made-up host
+        raise DomainError(_("未设置站点地址 PUBLIC_BASE_URL，不能发放证书（证书二维码须指向本站的正式地址）"))
     cls = enrollment.training_class
     programme = cls.programme
     tier = programme.tier

@@ -22,6 +22,8 @@ class Region(Base):
     level: Mapped[RegionLevel] = mapped_column(enum_column_type(RegionLevel))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     path: Mapped[str] = mapped_column(String(64), index=True)
+    # Set when a reload of GB/T 2260 (``flask setup``) no longer lists the code: records keep pointing at it.
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
 
     parent: Mapped["Region | None"] = relationship(remote_side=[id])
 

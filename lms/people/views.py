@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from lms import published
 from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.auth.views import roles_required
@@ -71,7 +72,8 @@ def resolve_enterprise(form) -> Enterprise:
 
 def region_choices():
     """The cities and counties an enterprise registering itself may be in."""
-    rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province).order_by(Region.path))
+    rows = db.session.scalars(select(Region).where(Region.level != RegionLevel.province, Region.withdrawn_on.is_(None))
+                              .order_by(Region.path))  # a code GB/T 2260 withdrew takes no new enterprise
     return choices([(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows])
 
 
@@ -86,6 +88,8 @@ def _register(form: RegistrationForm, pledge) -> User:
         pledge_version=pledge.version if form.accept_pledge.data else None,
         today=today_local(),
     )
+    for kind in (published.PRIVACY, published.AGREEMENT):  # the versions in force, accepted with the pledge
+        published.accept(db.session, user, kind)
     auth_services.start_session(db.session, user)
     login_user(user)  # the session row is committed by lms.forms.submit right after
     return user

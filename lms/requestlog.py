@@ -1,0 +1,33 @@
+"""One structured line per request on standard error (the ``lms.access`` logger, through the platform's log
+handler: time, level, request id, then ``key=value`` fields):
+
+    2026-12-03 09:30:00,123 INFO [3f2a…] lms.access: method=GET path=/v/… status=200 duration_ms=4.1 user=12 ip=203.0.113.9
+
+The path only, never the query string (searches may carry an ID number or a phone); the user's id, never a
+name; the visitor's address as ProxyFix gives it (TRUSTED_PROXIES). gunicorn's own access log is off
+(gunicorn.conf.py), so there is one line per request, in one format.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, g, request
+
+log = logging.getLogger("lms.access")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start_clock():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _access_line(resp):
+        started = g.get("request_started")
+        duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        user = g.get("_login_user")  # set by Flask-Login when the request looked at the user; never loaded here
+        uid = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
+        log.info("method=%s path=%s status=%s duration_ms=%.1f user=%s ip=%s", request.method, request.path,
+                 resp.status_code, duration, uid if uid is not None else "-", request.remote_addr or "-")
+        return resp
