@@ -69,7 +69,7 @@ def test_golive_production_has_no_default_address_and_refuses_certificates(monke
     from certificates import services
 
     with pytest.raises(DomainError, match="PUBLIC_BASE_URL"):
-        services._create(None, None, None, services.CertConfig(key_dir="/nonexistent", base_url=""), None)
+        services.create_certificate(None, None, None, services.CertConfig(key_dir="/nonexistent", base_url=""), None)
 
 
 def test_golive_the_factory_logs_each_finding_once_and_doctor_prints_them(database_url, tmp_dir, caplog):
