@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter
 A4_LANDSCAPE_MM = (297.0, 210.0)
 QR_RIGHT_MM, QR_BOTTOM_MM = 28.0, 34.0  # certificates.rendering._qr_box: the QR's box from the right and bottom
 QUIET_ZONE = 4  # modules, as certificates.rendering.QR_QUIET_ZONE
+PAGE_DPI = 400  # the stand-in page: twice rendering.DPI, so that its module sizes (whole 200-dpi dots) are exact
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def qr_version(matrix: np.ndarray) -> int:
     return (matrix.shape[0] - 17) // 4
 
 
-def certificate_page(url: str, module_mm: float, ec_level: str = "M", dpi: int = 300, seed: int = 0) -> Image.Image:
+def certificate_page(url: str, module_mm: float, ec_level: str = "M", dpi: int = PAGE_DPI, seed: int = 0) -> Image.Image:
     """A white A4 landscape page (RGB, ``dpi``) with the QR code of ``url`` at the certificate's position, each
     module ``module_mm`` wide (rounded to whole pixels at ``dpi``, as a printer driver would place them)."""
     rng = np.random.default_rng(seed)
