@@ -11,7 +11,6 @@ import functools
 import hashlib
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 MODEL_DIR = Path(__file__).resolve().parent / "assets" / "wechat_qrcode"
@@ -27,6 +26,7 @@ def missing() -> str | None:
     """Why the decoders cannot run here, or None."""
     try:
         import cv2
+        import numpy  # noqa: F401  (comes with opencv)
     except ImportError:
         return "opencv-contrib-python-headless is not installed (requirements-dev.txt)"
     if not hasattr(cv2, "wechat_qrcode_WeChatQRCode"):
@@ -53,7 +53,9 @@ def wechat_detector():
                                           str(MODEL_DIR / "sr.prototxt"), str(MODEL_DIR / "sr.caffemodel"))
 
 
-def _bgr(img: Image.Image) -> np.ndarray:
+def _bgr(img: Image.Image):
+    import numpy as np
+
     return np.ascontiguousarray(np.asarray(img.convert("RGB"))[:, :, ::-1])
 
 
@@ -65,6 +67,7 @@ def decode_wechat(img: Image.Image) -> list[str]:
 
 def decode_zxing(img: Image.Image) -> list[str]:
     """The QR codes zxing-cpp reads in ``img`` (its default options, as an app would call it)."""
+    import numpy as np
     import zxingcpp
 
     return [r.text for r in zxingcpp.read_barcodes(np.asarray(img.convert("L")))
