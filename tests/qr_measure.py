@@ -52,6 +52,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--out", default="")
+    ap.add_argument("--blur", type=float, default=0.7, help="Gaussian blur of the photo, sigma in pixels")
+    ap.add_argument("--designs", default="", help="only the designs whose name contains this")
     args = ap.parse_args(argv)
     if wechat.missing():
         print(wechat.missing(), file=sys.stderr)
@@ -65,6 +67,8 @@ def main(argv=None) -> int:
     print(json.dumps(sizes, indent=1))
     results = []
     for name, which, ec, module_mm in DESIGNS:
+        if args.designs not in name:
+            continue
         text = texts[which]
         version = phone_photo.qr_version(phone_photo.qr_matrix(text, ec))
         page = phone_photo.certificate_page(text, module_mm, ec)
@@ -72,13 +76,13 @@ def main(argv=None) -> int:
         width_mm = (17 + 4 * version + 2 * phone_photo.QUIET_ZONE) * round(module_mm / 25.4 * dpi) * 25.4 / dpi
         for density in DENSITIES:
             fill = density / min(1920 / 297, 1080 / 210)
-            prof = phone_photo.Profile(f"{density}px/mm", (1920, 1080), fill, blur_px=0.7)
+            prof = phone_photo.Profile(f"{density}px/mm", (1920, 1080), fill, blur_px=args.blur)
             ok = {d: 0 for d in wechat.DECODERS}
             for seed in range(args.seeds):
                 photo = phone_photo.photograph(page, dpi, prof, seed=seed)
                 for d, fn in wechat.DECODERS.items():
                     ok[d] += text in fn(photo)
-            row = {"design": name, "version": version, "ec": ec, "module_mm": module_mm,
+            row = {"design": name, "blur_px": args.blur, "version": version, "ec": ec, "module_mm": module_mm,
                    "printed_mm": round(width_mm, 1), "px_per_mm": density,
                    "px_per_module": round(density * module_mm, 2), "n": args.seeds, **ok}
             results.append(row)

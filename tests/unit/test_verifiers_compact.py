@@ -233,6 +233,8 @@ def test_verifiers_compact_urls():
     token = compact.sign(_key(1), FIELDS)
     assert compact.qr_url("http://127.0.0.1:5000", token).startswith("HTTP://127.0.0.1:5000/C/")
     assert compact.qr_url("https://gov.example.cn/CQO/", token) == f"HTTPS://GOV.EXAMPLE.CN/CQO/C/{token}"
+    lower = compact.qr_url("HTTPS://Gov.Example.cn/cqo", token, upper=False)
+    assert lower == f"https://gov.example.cn/cqo/C/{token}" and compact.token_from_url(lower) == token
     for bad in ("https://gov.example.cn/cqo", "ftp://x.cn", "https://x.cn/?a=1", "x.cn"):
         with pytest.raises(compact.CompactError):
             compact.qr_url(bad, token)
