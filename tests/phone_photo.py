@@ -51,6 +51,9 @@ PROFILES = {
     # What WeChat's scanner decodes live: camera preview frames, about 1920 × 1080, the whole sheet in view
     # (4.6 px/mm): a verifier photographing the certificate on a desk or holding it at arm's length.
     "preview_1080p": Profile("preview_1080p", (1920, 1080), 0.90, blur_px=0.7),
+    # The phone held upright, as WeChat's scanner is, the whole landscape sheet in a 1080 × 1920 preview frame
+    # (3.3 px/mm): the hardest framing a verifier will plausibly use.
+    "preview_portrait": Profile("preview_portrait", (1080, 1920), 0.90, blur_px=0.7),
     # The same preview, the phone brought closer, aimed at the QR code (about 9 px/mm).
     "preview_1080p_close": Profile("preview_1080p_close", (1920, 1080), 1.8, blur_px=0.9),
 }

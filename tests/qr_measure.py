@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="")
     ap.add_argument("--blur", type=float, default=0.7, help="Gaussian blur of the photo, sigma in pixels")
     ap.add_argument("--designs", default="", help="only the designs whose name contains this")
+    ap.add_argument("--densities", default="", help="comma-separated pixels per mm (default: DENSITIES)")
     args = ap.parse_args(argv)
     if wechat.missing():
         print(wechat.missing(), file=sys.stderr)
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
         page = phone_photo.certificate_page(text, module_mm, ec)
         dpi = phone_photo.PAGE_DPI
         width_mm = (17 + 4 * version + 2 * phone_photo.QUIET_ZONE) * round(module_mm / 25.4 * dpi) * 25.4 / dpi
-        for density in DENSITIES:
+        for density in ([float(v) for v in args.densities.split(",")] if args.densities else DENSITIES):
             fill = density / min(1920 / 297, 1080 / 210)
             prof = phone_photo.Profile(f"{density}px/mm", (1920, 1080), fill, blur_px=args.blur)
             ok = {d: 0 for d in wechat.DECODERS}

@@ -32,7 +32,8 @@ KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 COMPACT_MODULE_MM = 0.762  # 6 dots at 200 dpi
 TODAY_MODULE_MM = 0.381  # 3 dots at 200 dpi: what rendering.qr_for_print gives a version 14 code today
 SEEDS = range(2)
-PROFILES = ["preview_1080p", "preview_1080p_close"]  # photo_12mp is the easy case and slow to simulate
+# photo_12mp is the easy case and slow to simulate; preview_portrait is where today's code fails
+PROFILES = ["preview_portrait", "preview_1080p", "preview_1080p_close"]
 
 
 def _compact_url(fields=FIELDS) -> str:
