@@ -42,6 +42,7 @@ DESIGNS = [  # (name, payload key, EC level, module mm)
     ("compact M 0.635 mm", "compact", "M", 0.635),
     ("compact M 0.762 mm", "compact", "M", 0.762),
     ("compact L 0.762 mm", "compact", "L", 0.762),
+    ("compact M 0.889 mm", "compact", "M", 0.889),
     ("compact Q 0.635 mm", "compact", "Q", 0.635),
     ("short link M 0.762 mm", "short_link", "M", 0.762),
 ]
