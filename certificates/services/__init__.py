@@ -23,7 +23,7 @@ from certificates.services.status import (
     has_tier_in_force, revoke,
 )
 from certificates.services.verification import (
-    find_public, holder_check, log_verification, public_view, signature_matches,
+    find_by_token, find_public, holder_check, log_verification, public_view, signature_matches,
 )
 
 __all__ = [
@@ -34,5 +34,5 @@ __all__ = [
     "validate_pattern",
     "ACTIONS", "SIGNALS", "apply_status_action", "can_change_status", "change_status", "effective_status",
     "expire_due", "has_tier_in_force", "revoke",
-    "find_public", "holder_check", "log_verification", "public_view", "signature_matches",
+    "find_by_token", "find_public", "holder_check", "log_verification", "public_view", "signature_matches",
 ]
