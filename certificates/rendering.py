@@ -532,27 +532,36 @@ def _invisible_text(c, snapshot: dict, number: str, issued_on: str, valid_until:
     same baseline, same start, stretched (horizontal scale) to the printed width, so that selecting or
     searching a word highlights the word on the page. The glyphs seen on paper are the raster's; this layer
     draws nothing. Its font is embedded and subset, with a ToUnicode map (copying gives the real text)."""
-    from reportlab.pdfbase import pdfmetrics
-
     name = _text_font()
-    px = 72 / DPI  # points per pixel
-    for text, (x, y), size, _colour, anchor in _static_texts(qr_side) + _own_texts(snapshot, number, issued_on,
-                                                                                   valid_until):
-        f = font(size)
-        ascent, descent = f.getmetrics()
-        printed = f.getlength(text)
-        left = x - {"l": 0, "m": printed / 2, "r": printed}[anchor[0]]
-        baseline = y + {"a": ascent, "m": (ascent - descent) / 2, "s": 0}[anchor[1]]
-        pt = size * px
-        natural = pdfmetrics.stringWidth(text, name, pt)
+    for text, xy, size, _colour, anchor in _static_texts(qr_side) + _own_texts(snapshot, number, issued_on,
+                                                                              valid_until):
+        left, baseline, pt, scale = _text_geometry(text, xy, size, anchor, name)
         t = c.beginText()
         t.setTextRenderMode(3)
         t.setFont(name, pt)
-        if natural > 0:
-            t.setHorizScale(100 * printed * px / natural)
-        t.setTextOrigin(left * px, height - baseline * px)
+        if scale:
+            t.setHorizScale(scale)
+        t.setTextOrigin(left, height - baseline)
         t.textOut(text)
         c.drawText(t)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_geometry(text: str, xy: tuple[int, int], size: int, anchor: str, font_name: str):
+    """Where ``text`` is printed, in points from the page's top left: (left, baseline, font size, horizontal
+    scale in percent or None). Kept for the last texts: the labels and most values recur certificate after
+    certificate (measuring a string with FreeType was half the text layer's cost)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    px = 72 / DPI  # points per pixel
+    f = font(size)
+    ascent, descent = f.getmetrics()
+    printed = f.getlength(text)
+    left = xy[0] - {"l": 0, "m": printed / 2, "r": printed}[anchor[0]]
+    baseline = xy[1] + {"a": ascent, "m": (ascent - descent) / 2, "s": 0}[anchor[1]]
+    pt = size * px
+    natural = pdfmetrics.stringWidth(text, font_name, pt)
+    return left * px, baseline * px, pt, (100 * printed * px / natural) if natural > 0 else None
 
 
 def decode_qr_from_image(img: Image.Image) -> list[str]:
