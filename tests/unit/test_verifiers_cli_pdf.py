@@ -138,3 +138,17 @@ def test_verifiers_pdf_name_is_where_it_is_printed(printed):
     assert ink is not None, "no printed ink under the number's text box"
     # the ink fills the box's width (the string is stretched to the printed width), within 1 mm
     assert ink[0] <= rendering.mm(1) and (x1 - x0) - ink[2] <= rendering.mm(1)
+
+
+def test_verifiers_public_base_url_demo_is_where_make_run_serves(monkeypatch):
+    """The demo prints the address `make run` serves on; production has no default (issuing then refuses)."""
+    import re
+
+    from lms import config
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.delenv("LMS_ENV", raising=False)
+    m = re.search(r"flask run --host (\S+) --port (\d+)", (ROOT / "Makefile").read_text(encoding="utf-8"))
+    assert config.load()["PUBLIC_BASE_URL"] == f"http://{m.group(1)}:{m.group(2)}"
+    monkeypatch.setenv("LMS_ENV", "production")
+    assert config.load()["PUBLIC_BASE_URL"] == ""
