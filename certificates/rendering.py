@@ -2,7 +2,10 @@
 
 The CJK font is Noto Sans CJK from Debian's fonts-noto-cjk. Its outlines are CFF, which reportlab cannot
 embed; so the page is typeset with Pillow/FreeType (real glyphs, never boxes) and the PDF carries that page
-at print resolution with the QR code as its own lossless image on top, at its exact printed size.
+at print resolution with the QR code as its own lossless image on top, at its exact printed size, and every
+word again as an invisible text layer over its printed glyphs in an embedded, subset TrueType CJK font
+(WenQuanYi Zen Hei, Debian's fonts-wqy-zenhei). The QR code holds the compact signed link
+``HTTPS://HOST/C/<TOKEN>`` at 6 dots a module (docs/certificates-qr.md).
 """
 from __future__ import annotations
 
