@@ -524,7 +524,11 @@ def _text_font() -> str:
 
     for p in TEXT_FONT_PATHS:
         if Path(p).exists():
-            pdfmetrics.registerFont(TTFont(TEXT_FONT, p, subfontIndex=0))  # embedded, subset (reportlab's default)
+            ttf = TTFont(TEXT_FONT, p, subfontIndex=0)  # embedded, subset (reportlab's default)
+            # Each PDF's subset re-read the font's tables (glyf alone is megabytes) from the 17 MB file: keep the
+            # few it reads (they never change) instead of copying them again for every certificate.
+            ttf.face.get_table = functools.lru_cache(maxsize=None)(ttf.face.get_table)
+            pdfmetrics.registerFont(ttf)
             return TEXT_FONT
     raise TextFontMissing()
 
