@@ -15,8 +15,11 @@ from tests.conftest import TODAY
 
 
 @pytest.fixture
-def cfg(app):
-    keys.ensure_key(app.config["CERT_KEY_DIR"], TODAY)
+def cfg(app, tmp_path, monkeypatch):
+    """A key directory of this test's own: the session's is shared with tests that rotate keys and move their
+    windows, and /C/ checks the window."""
+    monkeypatch.setitem(app.config, "CERT_KEY_DIR", str(tmp_path / "keys"))
+    keys.create_key(app.config["CERT_KEY_DIR"], TODAY)
     return services.CertConfig.from_app(app)
 
 
