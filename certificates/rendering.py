@@ -2,7 +2,10 @@
 
 The CJK font is Noto Sans CJK from Debian's fonts-noto-cjk. Its outlines are CFF, which reportlab cannot
 embed; so the page is typeset with Pillow/FreeType (real glyphs, never boxes) and the PDF carries that page
-at print resolution with the QR code as its own lossless image on top, at its exact printed size.
+at print resolution with the QR code as its own lossless image on top, at its exact printed size, and every
+word again as an invisible text layer over its printed glyphs in an embedded, subset TrueType CJK font
+(WenQuanYi Zen Hei, Debian's fonts-wqy-zenhei). The QR code holds the compact signed link
+``HTTPS://HOST/C/<TOKEN>`` at 6 dots a module (docs/certificates-qr.md).
 """
 from __future__ import annotations
 
@@ -26,6 +29,9 @@ SC_INDEX = 2  # in NotoSansCJK-Regular.ttc: JP, KR, SC, TC, HK (Simplified Chine
 DPI = 200
 A4_LANDSCAPE_MM = (297, 210)
 QR_MIN_PRINT_MM = 30  # the QR code is printed at least 3 cm wide: readable by phone scanners at arm's length
+QR_MODULE_DOTS = 6  # 0.762 mm a module at 200 dpi (docs/certificates-qr.md, "Decision")
+QR_MODULE_DOTS_DENSE = 5  # beyond version 10 (more than 57 modules): names of more than about 30 CJK characters
+QR_DENSE_BEYOND_MODULES = 57  # version 10
 
 
 class FontMissing(RuntimeError):
@@ -83,12 +89,17 @@ def _qr_modules(url: str) -> Image.Image:
     return Image.frombuffer("L", (w, h), bytes(memoryview(img)), "raw", "L", 0, 1)
 
 
-def qr_for_print(url: str, min_width_px: int) -> Image.Image:
-    """A QR code (with its 4-module quiet zone) at least ``min_width_px`` wide, with whole-pixel modules (no
-    blurred module edges). Mode "L": 0 black, 255 white."""
+def qr_for_print(url: str, min_width_px: int | None = None) -> Image.Image:
+    """A QR code (with its 4-module quiet zone) with whole-pixel modules (no blurred module edges). Mode "L": 0
+    black, 255 white. By default ``QR_MODULE_DOTS`` dots a module (0.762 mm at 200 dpi: docs/certificates-qr.md,
+    what a phone photo of the page reads in WeChat's engine and zxing-cpp), ``QR_MODULE_DOTS_DENSE`` beyond
+    version 10 (very long names). ``min_width_px``: at least that wide instead (the old rule)."""
     probe = ImageOps.expand(_qr_modules(url), border=QR_QUIET_ZONE, fill=255)
     modules = probe.size[0]
-    box = max(1, -(-min_width_px // modules))
+    if min_width_px is not None:
+        box = max(1, -(-min_width_px // modules))
+    else:
+        box = QR_MODULE_DOTS if modules - 2 * QR_QUIET_ZONE <= QR_DENSE_BEYOND_MODULES else QR_MODULE_DOTS_DENSE
     return probe.resize((modules * box, modules * box), Image.NEAREST)
 
 
@@ -205,6 +216,40 @@ def _qr_box(qr_side: int) -> tuple[int, int]:
     return w - mm(28) - qr_side, h - mm(34) - qr_side
 
 
+def _static_texts(qr_side: int) -> list[tuple]:
+    """The words every certificate shares: ``(text, (x, y), font size in pixels, colour, anchor)``. Drawn on the
+    template and written again, where they are printed, as the PDF's text layer."""
+    w, _h = _page_size()
+    out = [("首席质量官结业证书", (w // 2, mm(34)), mm(13), RED, "mm"),
+           ("Chief Quality Officer Training Certificate", (w // 2, mm(48)), mm(5), GREY, "mm")]
+    y = mm(92)
+    for label in LABELS:
+        out.append((label + "：", (mm(28), y), mm(4.6), GREY, "la"))
+        y += mm(8.5)
+    qx, qy = _qr_box(qr_side)
+    out.append(("扫码核验证书真伪与状态", (qx + qr_side // 2, qy + qr_side + mm(4)), mm(3.6), GREY, "mm"))
+    return out
+
+
+def _own_texts(snapshot: dict, number: str, issued_on: str, valid_until: str) -> list[tuple]:
+    """The certificate's own words, in ``_static_texts``' shape."""
+    w, _h = _page_size()
+    out = []
+    f_body = font(mm(6.5))
+    holder = snapshot.get("holder_name", "")
+    body = f"{holder} 同志参加{snapshot.get('programme', '')}，完成全部培训课程并经考核合格，特发此证。"
+    y = mm(62)
+    for line in _wrapped(body, f_body, w - mm(28) - mm(100)):
+        out.append((line, (mm(28), y), mm(6.5), INK, "la"))
+        y += mm(10)
+    y = mm(92)
+    for _label, value in _lines(snapshot, number, issued_on, valid_until):
+        out.append((value, (mm(56), y), mm(4.6), INK, "la"))
+        y += mm(8.5)
+    out.append(("发证单位：" + snapshot.get("issuer", ""), (w - mm(28), mm(62)), mm(4.6), INK, "ra"))
+    return out
+
+
 @functools.lru_cache(maxsize=8)
 def _template(qr_side: int) -> Image.Image:
     """What every certificate shares, as palette indices: borders, title, subtitle, the labels and the QR code's
@@ -215,44 +260,22 @@ def _template(qr_side: int) -> Image.Image:
     red = ink_index(RED)
     d.rectangle([mm(8), mm(8), w - mm(8), h - mm(8)], outline=red, width=mm(1.2))
     d.rectangle([mm(11), mm(11), w - mm(11), h - mm(11)], outline=red, width=mm(0.4))
-    _text(page, (w // 2, mm(34)), "首席质量官结业证书", font(mm(13)), RED, "mm")
-    _text(page, (w // 2, mm(48)), "Chief Quality Officer Training Certificate", font(mm(5)), GREY, "mm")
-    f_label = font(mm(4.6))
-    y = mm(92)
-    for label in LABELS:
-        _text(page, (mm(28), y), label + "：", f_label, GREY)
-        y += mm(8.5)
-    qx, qy = _qr_box(qr_side)
-    _text(page, (qx + qr_side // 2, qy + qr_side + mm(4)), "扫码核验证书真伪与状态", font(mm(3.6)), GREY, "mm")
+    for text, xy, size, colour, anchor in _static_texts(qr_side):
+        _text(page, xy, text, font(size), colour, anchor)
     return page
 
 
 def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str):
     """The page, the QR code's width, and the rows (first, last + 1) where it differs from its template."""
     w, h = _page_size()
-    qr = qr_for_print(url, mm(QR_MIN_PRINT_MM))
+    qr = qr_for_print(url)
     page = _template(qr.size[0]).copy()
     qx, qy = _qr_box(qr.size[0])
     rows = [qy, qy + qr.size[1]]
-
-    def text(xy, s, f, colour, anchor="la"):
-        drawn = _text(page, xy, s, f, colour, anchor)
+    for text, xy, size, colour, anchor in _own_texts(snapshot, number, issued_on, valid_until):
+        drawn = _text(page, xy, text, font(size), colour, anchor)
         if drawn:
             rows[0], rows[1] = min(rows[0], drawn[0]), max(rows[1], drawn[1])
-
-    f_body = font(mm(6.5))
-    holder = snapshot.get("holder_name", "")
-    body = f"{holder} 同志参加{snapshot.get('programme', '')}，完成全部培训课程并经考核合格，特发此证。"
-    y = mm(62)
-    for line in _wrapped(body, f_body, w - mm(28) - mm(100)):
-        text((mm(28), y), line, f_body, INK)
-        y += mm(10)
-    f_value = font(mm(4.6))
-    y = mm(92)
-    for _label, value in _lines(snapshot, number, issued_on, valid_until):
-        text((mm(56), y), value, f_value, INK)
-        y += mm(8.5)
-    text((w - mm(28), mm(62)), "发证单位：" + snapshot.get("issuer", ""), f_value, INK, "ra")
     page.paste(qr.point(_QR_LUT), (qx, qy))
     page.putpalette(_PALETTE_BYTES)  # the indices become the palette image (mode "P"), no pixel is touched
     return page, qr.size[0], (max(0, rows[0]), min(h, rows[1]))
@@ -454,19 +477,23 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
                              b"<" + head["palette"].hex().encode() + b">"])
     page_img = _RawImage("certificate-page", head["width"], head["height"], space, head["bits"], idat,
                          {"Predictor": 15, "Colors": 1, "BitsPerComponent": head["bits"], "Columns": head["width"]})
-    qr = qr_for_print(url, mm(QR_MIN_PRINT_MM)).convert("1")
+    qr = qr_for_print(url).convert("1")
     qr_img = _RawImage("certificate-qr", qr.size[0], qr.size[1], pdfdoc.PDFName("DeviceGray"), 1,
                        zlib.compress(qr.tobytes(), 6))
 
     buf = io.BytesIO()
     width, height = landscape(A4)
     # invariant: no creation time or random document id, so the same certificate always gives the same bytes
-    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1)
+    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1,
+                      initialFontName=_text_font())  # not Helvetica: no font the PDF does not embed
     c.setTitle(f"首席质量官结业证书 {number}")
-    c.setSubject(number)
+    c.setAuthor(snapshot.get("issuer") or "首席质量官培训平台")
+    c.setSubject(f"首席质量官结业证书 {number}：{snapshot.get('holder_name', '')}，"
+                 f"{snapshot.get('programme', '')}（{snapshot.get('tier_label', '')}）")
+    c.setKeywords(["首席质量官", "结业证书", number, snapshot.get("tier_label", "")])
     c.setCreator("首席质量官培训平台")
     _draw_raw_image(c, page_img, 0, 0, width, height)
-    _invisible_text(c, snapshot, number, issued_on, valid_until, height)
+    _invisible_text(c, snapshot, number, issued_on, valid_until, qr_side, height)
     # The QR again as its own lossless image at exactly its printed size, so it stays crisp on any printer.
     side = qr_side / DPI * 25.4 * rl_mm
     _draw_raw_image(c, qr_img, width - 28 * rl_mm - side, 34 * rl_mm, side, side)
@@ -475,22 +502,73 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     return buf.getvalue()
 
 
-def _invisible_text(c, snapshot: dict, number: str, issued_on: str, valid_until: str, height: float) -> None:
-    """The page's words as invisible text (render mode 3) so the PDF can be searched and copied. The glyphs
-    seen on paper are the raster's; this layer draws nothing, so a viewer without the font shows no boxes."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+TEXT_FONT_PATHS = [  # TrueType outlines (reportlab embeds and subsets these; not Noto CJK's CFF): fonts-wqy-zenhei
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+]
+TEXT_FONT = "CQO-Text"
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    t = c.beginText()
-    t.setTextRenderMode(3)
-    t.setFont("STSong-Light", 12)
-    t.setTextOrigin(80, height - 160)
-    t.textLine(f"首席质量官结业证书 持证人：{snapshot.get('holder_name', '')}")
-    for label, value in _lines(snapshot, number, issued_on, valid_until):
-        t.textLine(f"{label}：{value}")
-    c.drawText(t)
+
+class TextFontMissing(FontMissing):
+    def __str__(self) -> str:
+        return ("未找到 PDF 文字层所用的中文 TrueType 字体（文泉驿正黑 wqy-zenhei.ttc）。请安装 Debian 软件包 "
+                "fonts-wqy-zenhei：sudo apt-get install fonts-wqy-zenhei。No TrueType CJK font for the PDF's "
+                "text layer: install Debian's fonts-wqy-zenhei.")
+
+
+@functools.lru_cache(maxsize=1)
+def _text_font() -> str:
+    """Register the text layer's font with reportlab (once per process) and return its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for p in TEXT_FONT_PATHS:
+        if Path(p).exists():
+            ttf = TTFont(TEXT_FONT, p, subfontIndex=0)  # embedded, subset (reportlab's default)
+            # Each PDF's subset re-read the font's tables (glyf alone is megabytes) from the 17 MB file: keep the
+            # few it reads (they never change) instead of copying them again for every certificate.
+            ttf.face.get_table = functools.lru_cache(maxsize=None)(ttf.face.get_table)
+            pdfmetrics.registerFont(ttf)
+            return TEXT_FONT
+    raise TextFontMissing()
+
+
+def _invisible_text(c, snapshot: dict, number: str, issued_on: str, valid_until: str, qr_side: int,
+                    height: float) -> None:
+    """Every word of the page as invisible text (render mode 3), each string exactly over its printed glyphs:
+    same baseline, same start, stretched (horizontal scale) to the printed width, so that selecting or
+    searching a word highlights the word on the page. The glyphs seen on paper are the raster's; this layer
+    draws nothing. Its font is embedded and subset, with a ToUnicode map (copying gives the real text)."""
+    name = _text_font()
+    for text, xy, size, _colour, anchor in _static_texts(qr_side) + _own_texts(snapshot, number, issued_on,
+                                                                              valid_until):
+        left, baseline, pt, scale = _text_geometry(text, xy, size, anchor, name)
+        t = c.beginText()
+        t.setTextRenderMode(3)
+        t.setFont(name, pt)
+        if scale:
+            t.setHorizScale(scale)
+        t.setTextOrigin(left, height - baseline)
+        t.textOut(text)
+        c.drawText(t)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_geometry(text: str, xy: tuple[int, int], size: int, anchor: str, font_name: str):
+    """Where ``text`` is printed, in points from the page's top left: (left, baseline, font size, horizontal
+    scale in percent or None). Kept for the last texts: the labels and most values recur certificate after
+    certificate (measuring a string with FreeType was half the text layer's cost)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    px = 72 / DPI  # points per pixel
+    f = font(size)
+    ascent, descent = f.getmetrics()
+    printed = f.getlength(text)
+    left = xy[0] - {"l": 0, "m": printed / 2, "r": printed}[anchor[0]]
+    baseline = xy[1] + {"a": ascent, "m": (ascent - descent) / 2, "s": 0}[anchor[1]]
+    pt = size * px
+    natural = pdfmetrics.stringWidth(text, font_name, pt)
+    return left * px, baseline * px, pt, (100 * printed * px / natural) if natural > 0 else None
 
 
 def decode_qr_from_image(img: Image.Image) -> list[str]:

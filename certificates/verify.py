@@ -1,13 +1,17 @@
 """Offline verifier: ``python -m certificates.verify <URL | PNG/JPEG | PDF> --keys cqo-certificate-keys.json``.
 
-Checks a certificate's signature with nothing but the published keys: no database, no network. Reads the QR
-code from an image or a PDF, prints the signed fields and exits 0 for a genuine signature, 1 for a forged
-one, 2 for a key that is not in the key file, 3 when no complete certificate link can be read, 64 on bad usage.
-It cannot tell revocation: that needs the online page.
+Checks a certificate's signature with nothing but the published keys: no database, no network. Takes the
+printed link ``HTTPS://HOST/C/<TOKEN>`` or the old ``…/v/<cid>#<signed part>``, or reads the QR code from an
+image or a PDF; prints the verdict (``certificates.verdicts``: the same wording as the phone page), the signed
+fields and, last, what to compare with the paper. Exits 0 for a genuine certificate in force, 4 for a genuine
+but expired one (已过期), 1 for a forged one or one dated outside its key's window, 2 for a key that is not in
+the key file, 3 when no complete certificate link can be read, 64 on bad usage. Without a status list it
+cannot tell revocation: that needs the online page.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -15,12 +19,11 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from certificates import rendering, signing
+from certificates import compact, rendering, signing, verdicts
 
-EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 64
-LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
-          "valid_until": "有效期至", "kid": "签名密钥"}
-TIERS = {"basic": "基础", "advanced": "提升", "senior": "高级"}
+EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_EXPIRED, EXIT_USAGE = 0, 1, 2, 3, 4, 64
+EXIT_CODES = {"valid": EXIT_OK, "expired": EXIT_EXPIRED, "forged": EXIT_FORGED, "outside_key_window": EXIT_FORGED,
+              "unknown_key": EXIT_UNKNOWN_KEY, "unreadable": EXIT_UNREADABLE}
 
 
 def read_links(source: str) -> list[str]:
@@ -36,22 +39,32 @@ def read_links(source: str) -> list[str]:
         return rendering.decode_qr_from_image(img)
 
 
-def verify_link(link: str, keys: dict) -> tuple[int, signing.Checked | None, str]:
-    """Check a certificate link's signed part: the exit code, the check, and the verdict for people."""
-    parts = urlsplit(link.strip())
+def check_link(link: str, keys: dict) -> signing.Checked | None:
+    """The signature check of a certificate link: the printed ``…/C/<TOKEN>`` (any case) or the old
+    ``…/v/<cid>#<signed part>``. None when the link is neither (or has no signed part). Both forms refuse a
+    certificate dated outside its key's window."""
+    link = link.strip()
+    try:
+        token = compact.token_from_url(link)
+    except compact.CompactError:
+        token = None
+    if token is not None:
+        return compact.verify(token, keys)
+    parts = urlsplit(link)
     segs = parts.path.rstrip("/").split("/")
     if len(segs) < 2 or segs[-2] != "v" or not segs[-1] or not parts.fragment:
-        return EXIT_UNREADABLE, None, "链接不完整：缺少证书编号或签名部分"
+        return None
     res = signing.check(parts.fragment, keys)
-    if res.ok:
-        return EXIT_OK, res, "签名有效：证书内容由发证机关签发，未被篡改"
-    if res.reason == "unknown_key":
-        return EXIT_UNKNOWN_KEY, res, "无法验证：签名密钥不在公布的密钥文件中"
-    if res.reason == "malformed":
-        return EXIT_UNREADABLE, res, "无法验证：签名部分不完整或格式错误"
-    if res.reason == "outside_key_window":
-        return EXIT_FORGED, res, "无法验证：签名日期不在该密钥的有效期内"
-    return EXIT_FORGED, res, "无法验证：签名与内容不符（证书可能被伪造或篡改）"
+    start = (keys.get(res.fields["kid"]) or {}).get("valid_from") if res.ok else None
+    if start and res.fields["issued_on"] < start[:10]:  # signing.check looks only at the window's end
+        return signing.Checked(False, res.fields, "outside_key_window")
+    return res
+
+
+def verify_link(link: str, keys: dict, today: dt.date | None = None) -> tuple[int, verdicts.Verdict]:
+    """Check a certificate link: the exit code and the verdict (``certificates.verdicts``)."""
+    verdict = verdicts.offline_verdict(check_link(link, keys), today or dt.date.today())
+    return EXIT_CODES[verdict.code], verdict
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,16 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     if not links:
         print("无法验证：未在文件中找到二维码", file=sys.stderr)
         return EXIT_UNREADABLE
-    code, res, message = verify_link(links[0], keys)
-    fields = res.fields if res is not None and res.ok else None
+    code, verdict = verify_link(links[0], keys)
     if args.json:
-        print(json.dumps({"valid": code == EXIT_OK, "message": message, "fields": fields}, ensure_ascii=False))
+        print(json.dumps({"valid": verdict.ok, "verdict": verdict.code, "message": verdict.headline,
+                          "fields": verdict.fields, "lines": verdict.lines()}, ensure_ascii=False))
     else:
-        print(message)
-        for k, v in (fields or {}).items():
-            print(f"  {LABELS[k]}：{TIERS.get(v, v) if k == 'tier' else v}")
-        if code == EXIT_OK:
-            print("提示：离线核验只证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。")
+        print("\n".join(verdict.lines()))
     return code
 
 

@@ -227,13 +227,39 @@ def settings():
 @bp.route("/v/<path:cid>", methods=["GET", "POST"])  # a mangled id still gets the red page, not a bare 404
 @verify_rate
 def public_verify(cid: str):
-    """What a phone shows after scanning. The signed part stays in the fragment; the page's script sends it to
-    the JSON endpoint to check the signature. Status and fields show without script."""
+    """What a phone shows after scanning an old code. The signed part stays in the fragment; the page's script
+    sends it to the JSON endpoint to check the signature. Status and fields show without script; without a
+    fragment the page says the signature was not checked (not that it is forged)."""
     cert = services.find_public(db.session, cid)
     if cert is None:
         services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
         db.session.commit()
         return render_template("certificates/verify_failed.html"), 404
+    return _verify_page(cert, api_url=url_for("api.public_verify", cid=cert.cid), signature_checked=False)
+
+
+@bp.route("/C/<path:token>", methods=["GET", "POST"])
+@bp.route("/c/<path:token>", methods=["GET", "POST"])  # the path is case-insensitive (typed by hand)
+@verify_rate
+def public_verify_compact(token: str):
+    """What a phone shows after scanning the printed code ``HTTPS://HOST/C/<TOKEN>`` (docs/certificates-qr.md):
+    the server checks the signature and the key's window with the published keys, finds the certificate by its
+    number and requires the signed fields to be the record's; then the same page as ``/v/``, with the status from
+    the database and the signature shown as checked. Anything else is "not found", with no detail. The token
+    carries the holder's name: no referrer leaves the page, and the access log elides it (lms.requestlog)."""
+    cert = services.find_by_token(db.session, token.strip("/"),
+                                  keys.public_document(current_app.config["CERT_KEY_DIR"]))
+    if cert is None:
+        services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
+        db.session.commit()
+        resp = current_app.make_response((render_template("certificates/verify_failed.html"), 404))
+    else:
+        resp = current_app.make_response(_verify_page(cert, api_url="", signature_checked=True))
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+def _verify_page(cert, api_url: str, signature_checked: bool):
     view = services.public_view(db.session, cert, today_local())
     form = HolderCheckForm()
     holder_result = None
@@ -242,10 +268,11 @@ def public_verify(cid: str):
         if holder_result is not None:
             form = HolderCheckForm(formdata=None)  # never echo the typed ID number back
     else:
-        services.log_verification(db.session, cert, "page", view["status"], batched=batched_log())
+        services.log_verification(db.session, cert, "page", view["status"],
+                                  signature_valid=True if signature_checked else None, batched=batched_log())
     db.session.commit()
     return render_template("certificates/verify.html", cert=cert, view=view, form=form, holder_result=holder_result,
-                           api_url=url_for("api.public_verify", cid=cert.cid))
+                           api_url=api_url, signature_checked=signature_checked)
 
 
 @holder_rate

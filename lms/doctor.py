@@ -45,6 +45,9 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) * 2 + 1  # gunicorn.conf.py's default
 
 
+PDF_TEXT_FONTS = ["/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc"]
+
+
 def cjk_font_present() -> bool:
     if any(Path(p).exists() for p in CJK_FONTS):
         return True
@@ -90,6 +93,10 @@ def config_checks(cfg: dict, workers: int | None = None) -> list[Finding]:
     if not cjk_font_present():
         out.append(Finding(WARNING if not production else ERROR, "fonts",
                            "no CJK font (Noto Sans CJK): certificates cannot be drawn; apt-get install fonts-noto-cjk"))
+    if not any(Path(p).exists() for p in PDF_TEXT_FONTS):  # certificates.rendering.TEXT_FONT_PATHS
+        out.append(Finding(WARNING if not production else ERROR, "fonts",
+                           "no TrueType CJK font for the certificate PDF's text layer (WenQuanYi Zen Hei): PDFs "
+                           "cannot be made; apt-get install fonts-wqy-zenhei"))
     url = cfg.get("DATABASE_URL") or ""
     if production and url.startswith("sqlite"):
         out.append(Finding(WARNING, "DATABASE_URL", "SQLite in production: use PostgreSQL (DATABASE_URL=postgresql+psycopg://…)"))

@@ -15,6 +15,17 @@ import time
 from flask import Flask, g, request
 
 log = logging.getLogger("lms.access")
+# Paths whose rest is a secret or personal data (the printed certificate link /C/<TOKEN> carries the holder's
+# name and a signature): logged as the prefix and an ellipsis. Compared case-insensitively.
+ELIDED_PREFIXES = ("/c/",)
+
+
+def logged_path(path: str) -> str:
+    """``path`` as the access log writes it."""
+    for prefix in ELIDED_PREFIXES:
+        if path[:len(prefix)].lower() == prefix:
+            return path[:len(prefix)] + "…"
+    return path
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +39,7 @@ def init_app(app: Flask) -> None:
         duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         user = g.get("_login_user")  # set by Flask-Login when the request looked at the user; never loaded here
         uid = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
-        log.info("method=%s path=%s status=%s duration_ms=%.1f user=%s ip=%s", request.method, request.path,
+        log.info("method=%s path=%s status=%s duration_ms=%.1f user=%s ip=%s", request.method,
+                 logged_path(request.path),
                  resp.status_code, duration, uid if uid is not None else "-", request.remote_addr or "-")
         return resp

@@ -97,7 +97,7 @@ def _headers(resp):
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers.setdefault("Referrer-Policy", "same-origin")  # a view may be stricter (/C/: no-referrer)
     resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
     if request.endpoint and request.endpoint != "static" and "Cache-Control" not in resp.headers:
         resp.headers["Cache-Control"] = "no-store"

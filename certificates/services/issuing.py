@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from certificates import compact
 from certificates import keys as keystore
 from certificates import signing
 from certificates import signals
@@ -83,6 +84,26 @@ def new_cid() -> str:
 def verify_url(cert: Certificate, base_url: str) -> str:
     """What the QR code holds: the public page, with the signed part in the fragment (never sent to the server)."""
     return f"{base_url.rstrip('/')}/v/{cert.cid}#{cert.signed_part}"
+
+
+def qr_url(cert: Certificate, cfg: CertConfig) -> str:
+    """What the printed QR code holds: ``HTTPS://HOST/C/<TOKEN>``, the compact signed token
+    (``certificates.compact``; docs/certificates-qr.md), derived again from the record and its key whenever the
+    certificate is rendered (nothing new is stored). Scheme and host upper-cased (one QR alphanumeric segment:
+    version 8 at M for a typical host and name); a base URL with a lower-case path prefix prints lower case.
+    A certificate whose private key is gone (archived elsewhere) prints its old link, which still verifies."""
+    try:
+        private = keystore.private_key(cfg.key_dir, cert.key_id)
+    except OSError:
+        return verify_url(cert, cfg.base_url)
+    try:
+        token = compact.sign(private, signed_fields(cert))
+    except compact.CompactError:  # a text the compact format refuses (a control character): the old link
+        return verify_url(cert, cfg.base_url)
+    try:
+        return compact.qr_url(cfg.base_url, token)
+    except compact.CompactError:
+        return compact.qr_url(cfg.base_url, token, upper=False)
 
 
 def signed_fields(cert: Certificate) -> dict:

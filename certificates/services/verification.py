@@ -9,7 +9,7 @@ import string
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certificates import signing
+from certificates import compact, signing
 from certificates.models import Certificate, CertificateStatus, VerificationLog
 from certificates.services.issuing import signed_fields
 from certificates.services.status import effective_status
@@ -36,6 +36,20 @@ def find_public(session: Session, cid: str):
     if not _CID_RE.match(cid or ""):
         return None
     return session.connection().execute(select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.cid == cid)).first()
+
+
+def find_by_token(session: Session, token: str, key_doc: dict):
+    """The public record that a printed token ``/C/<TOKEN>`` stands for, or None: for a malformed token, a bad
+    signature, an unknown key, a certificate dated outside its key's window, no certificate with that number, or
+    signed fields that differ from the record (the caller shows all of these as "not found": no detail leaks)."""
+    res = compact.verify((token or "").upper(), signing.public_keys_from_document(key_doc))
+    if not res.ok:
+        return None
+    cert = session.connection().execute(
+        select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.number == res.fields["number"])).first()
+    if cert is None or res.fields != signed_fields(cert):
+        return None
+    return cert
 
 
 def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
