@@ -277,6 +277,8 @@ def read_table(filename: str, data: bytes, *, headers: Sequence[str], required: 
     if not raw:
         raise refuse(_("文件是空的"))
     head = [_text(v) for v in raw[0]]
+    while head and not head[-1]:
+        head.pop()
     columns = {h: i for i, h in enumerate(head) if h in headers and h not in head[:i]}
     missing = [h for h in required if h not in columns]
     if missing and not columns and not missing_message:
@@ -289,7 +291,7 @@ def read_table(filename: str, data: bytes, *, headers: Sequence[str], required: 
     ident = {columns[h]: h for h in identifiers if h in columns}
     problems: list[Problem] = []
     for n, row in enumerate(raw[1:], start=2):
-        row = list(row) + [None] * (len(head) - len(row))
+        row = list(row[:len(head)]) + [None] * (len(head) - len(row))
         texts = [_text(v) for v in row]
         if not any(texts[i] for i in watch if i < len(texts)):
             continue
@@ -303,7 +305,7 @@ def read_table(filename: str, data: bytes, *, headers: Sequence[str], required: 
             break
         table.rows.append(Row(n, texts, columns))
     if problems:
-        raise SheetRefused(problems, _("文件未导入，请改正后重新上传（任何数据都未改变）："))
+        raise SheetRefused(problems)
     return table
 
 

@@ -121,7 +121,7 @@ class _Check:
             self.name(n, username, user, name)
         if not session_no and not status_word and not score_text:
             self.err(n, "学员账号", _("该行既没有考勤也没有考试成绩"))
-        if session_no or status_word:
+        if status_word:  # 课次 alone is the template's pre-filled number, not an entry
             self.attendance(n, item, username, session_no, status_word)
         if score_text:
             self.score(n, item, username, score_text)
