@@ -41,6 +41,7 @@ MAX_UNPACKED = 40 * 1024 * 1024  # what an .xlsx may unpack to: 20,000 rows of 1
 MAX_ROWS = 5000
 MAX_COLUMNS = 40  # columns read from the sheet; every template has fewer than 15
 MAX_PROBLEMS = 20
+SCAN_PAST = 20000  # empty rows read past the row cap before a sheet counts as too long
 EXACT = 2 ** 53  # past this a float no longer holds every integer
 SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d*)?[eE][+-]?\d+$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -200,7 +201,12 @@ def _read_xlsx(data: bytes, max_rows: int, max_unpacked: int) -> list[list]:
                 raise refuse(_("表头（第 1 行）有合并单元格 %(r)s：请取消合并，每列一个表头后再上传", r=first))
             raise refuse(_("第 %(row)d 行有合并单元格 %(r)s：请取消合并后再上传", row=top, r=first))
         rows, formulas = [], []
-        for row in ws.iter_rows(max_row=max_rows + 2, max_col=MAX_COLUMNS):
+        for i, row in enumerate(ws.iter_rows(max_col=MAX_COLUMNS)):
+            if i > max_rows:  # past the cap: only empty (formatted) rows may follow, and not too many of them
+                if i > max_rows + SCAN_PAST or any(getattr(c, "value", None) not in (None, "") for c in row):
+                    raise refuse(_("一次最多导入 %(n)d 行（工作表在第 %(row)d 行仍有内容或格式）：请删除多余的行，或分批导入",
+                                   n=max_rows, row=i + 1))
+                continue
             values = []
             for cell in row:
                 if getattr(cell, "data_type", None) == "f":
@@ -213,10 +219,6 @@ def _read_xlsx(data: bytes, max_rows: int, max_unpacked: int) -> list[list]:
     finally:
         wb.close()
         archive.close()
-    while rows and all(v in (None, "") for v in rows[-1]):
-        rows.pop()
-    if len(rows) > max_rows + 1:
-        raise refuse(_("一次最多导入 %(n)d 行", n=max_rows))
     return rows
 
 
