@@ -244,3 +244,39 @@ def test_import_indicators_from_every_format(db, world, libreoffice):
         assert [(r.code, r.parent, r.max_points) for r in got] == [("A1", "A", 10.0), ("A11", "A1", 5.0)]
     bad = _csv([head, ["A1", "A", "质量意识", "二十", 10, ""]])
     assert _refused(lambda: evaluation.parse_indicator_xlsx(bad, "i.csv")) == "第 2 行「权重」列（D 列）“二十”：须为数字"
+
+
+# ------------------------------------------------------------------ the pages: 422 with the problems and the file chosen
+def test_import_pages_answer_422_with_the_problems_and_the_file_chosen(client, db, world):
+    from markupsafe import escape
+
+    from tests.conftest import login, post_form
+
+    klass, users, css, exam = finished_class(db, world, trainees=1, sessions=1)
+    bank = banks.create_bank(db, world.staff_nt, "题库")
+    db.commit()
+    login(client, "nt_staff")
+    bad_exam = _csv([E_HEAD, [users[0].username, "", "八十", "", ""]], "gbk")
+    resp = post_form(client, f"/exams/manage/{exam.id}/offline",
+                     {"kind": "file", "xls-file": (io.BytesIO(bad_exam), "线下成绩.csv")},
+                     content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert str(escape("导入失败，成绩未作任何改动：第 2 行「成绩」列（C 列）“八十”：须为 0 到 100 之间的数字")) in html
+    assert "线下成绩.csv" in html
+    bad_att = _csv([A_HEAD, [users[0].username, "", "早退", ""]])
+    resp = post_form(client, f"/courses/sessions/{css[0].id}/attendance/import",
+                     {"file": (io.BytesIO(bad_att), "考勤.csv")}, token_from=f"/courses/sessions/{css[0].id}/attendance",
+                     content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "考勤.csv" in html
+    assert str(escape("第 2 行「状态」列（C 列）“早退”：无效，应为 出勤、迟到、缺勤 或 请假")) in html
+    bad_q = _csv([Q_HEAD, ["单选题", "题干", "甲", "乙", "", "", "", "", "Z", "", "易", ""]])
+    resp = post_form(client, f"/exams/banks/{bank.id}/import", {"file": (io.BytesIO(bad_q), "题库.csv")},
+                     token_from=f"/exams/banks/{bank.id}", content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "题库.csv" in html and str(escape("第 2 行「正确答案」列（I 列）“Z”")) in html
+    good = _csv([E_HEAD, [users[0].username, "", 90, "", ""]], "utf-8-sig")
+    resp = post_form(client, f"/exams/manage/{exam.id}/offline", {"kind": "file", "xls-file": (io.BytesIO(good), "ok.csv")},
+                     content_type="multipart/form-data")
+    assert resp.status_code == 302 and _exam_results(db) == 1
