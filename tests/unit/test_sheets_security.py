@@ -2,8 +2,12 @@
 writes a live formula; request bodies are capped per route before they are read (413)."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+import os
+import shutil
+import subprocess
 import tracemalloc
 import zipfile
 
@@ -13,12 +17,10 @@ from openpyxl import Workbook, load_workbook
 from courses import checkin
 from exams import banks
 from exams import imports as exam_imports
-from lms.domain import Role
 from lms.errors import ValidationFailed
 from reports import export
 from reports.services import imports as report_imports
 from talent.services import evaluation
-from tests import factories
 from tests.conftest import csrf_token, login
 from tests.report_factories import finished_class
 
@@ -199,3 +201,23 @@ def test_security_import_routes_take_their_own_cap(app, client, db, world):
     for path, cap in caps.items():
         with app.test_request_context(path, method="POST"):
             assert limit_for_request() == cap, path
+
+
+def test_security_libreoffice_opens_the_attendance_template_without_running_the_name(db, world, tmp_path):
+    """What a spreadsheet does with the file: LibreOffice re-saves the template as CSV; a live formula would
+    come out as its result (点我), a neutralised one as the text typed."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (libreoffice-calc-nogui) is required in CI")
+        pytest.skip("soffice not installed (scripts/system-deps.sh installs libreoffice-calc-nogui)")
+    klass, users, css, exam = finished_class(db, world, trainees=1, sessions=1)
+    users[0].display_name = EVIL
+    db.flush()
+    src = tmp_path / "attendance.xlsx"
+    src.write_bytes(checkin.template_workbook(db, css[0]))
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "out"), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / "attendance.csv").read_text("utf-8"))))
+    assert rows[1][:2] == [users[0].username, EVIL]
