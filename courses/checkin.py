@@ -10,20 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import io
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from openpyxl import Workbook, load_workbook
 from sqlalchemy.dialects import postgresql, sqlite
 
 from courses.models import AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus
 from courses.queries import roster
 from courses.services.access import require_class_staff
-from lms import audit
+from lms import audit, sheets
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 
@@ -230,73 +228,52 @@ HEADERS = ("用户名", "姓名", "状态", "原因")
 
 
 def template_workbook(session: Session, cs: ClassSession) -> bytes:
-    """An .xlsx with the session's roster to fill in: 用户名 | 姓名 | 状态 | 原因."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "考勤"
-    ws.append(list(HEADERS))
+    """An .xlsx with the session's roster to fill in: 用户名 | 姓名 | 状态 | 原因 (through ``lms.sheets``: a name
+    that looks like a formula stays text)."""
+    wb, ws = sheets.workbook("考勤", HEADERS)
     records = {r.enrollment_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == cs.id))}
     for e in roster(session, cs):
         rec = records.get(e.id)
-        ws.append([e.user.username, e.user.display_name, rec.status.label if rec else "", rec.reason if rec else ""])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        sheets.append(ws, [sheets.Text(e.user.username), e.user.display_name, rec.status.label if rec else None,
+                           rec.reason if rec else None])
+    return sheets.to_bytes(wb)
 
 
-def import_sheet(session: Session, actor, cs: ClassSession, data: bytes, now: dt.datetime) -> int:
-    """Import a session's attendance from an .xlsx (columns 用户名, 状态, optional 原因): every row is
-    checked first and nothing is written unless all rows are good; errors name row and column."""
+def import_sheet(session: Session, actor, cs: ClassSession, data: bytes, now: dt.datetime, filename: str = "",
+                 max_bytes: int = sheets.MAX_BYTES) -> int:
+    """Import a session's attendance from a sheet (.xlsx, .xls or CSV; columns 用户名, 状态, optional 原因):
+    every row is checked first and nothing is written unless all rows are good; errors name row, column and
+    value. A template row left untouched (状态 and 原因 empty) is skipped."""
     require_class_staff(actor, cs.training_class, message=_("只有开班机构的工作人员可以记录考勤"))
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        raise ValidationFailed({"file": _("无法读取该文件：请上传 .xlsx 格式的 Excel 工作簿")})
-    ws = wb.worksheets[0]
-    rows = list(ws.iter_rows(values_only=True))
-    if not rows:
-        raise ValidationFailed({"file": _("工作表是空的")})
-    header = [str(c).strip() if c is not None else "" for c in rows[0]]
-    col = {}
-    for name in ("用户名", "状态", "原因"):
-        if name in header:
-            col[name] = header.index(name)
-    missing = [n for n in ("用户名", "状态") if n not in col]
-    if missing:
-        raise ValidationFailed({"file": _("第 1 行缺少列：%(cols)s", cols="、".join(missing))})
+    table = sheets.read_table(filename, data, headers=HEADERS, required=["用户名", "状态"], inputs=["状态", "原因"],
+                              identifiers=["用户名"], max_bytes=max_bytes)
     by_username = {e.user.username: e for e in roster(session, cs)}
-    errors: list[str] = []
+    errors: list[sheets.Problem] = []
     plan: list[tuple[Enrollment, str, str]] = []
     seen: set[str] = set()
-
-    def cell(row, name):
-        i = col.get(name)
-        v = row[i] if i is not None and i < len(row) else None
-        return "" if v is None else str(v).strip()
-
-    for n, row in enumerate(rows[1:], start=2):
-        if all(v is None or str(v).strip() == "" for v in row):
-            continue
-        username, status_word, reason = cell(row, "用户名"), cell(row, "状态"), cell(row, "原因")
+    for row in table.rows:
+        n = row.number
+        username, status_word, reason = row.get("用户名"), row.get("状态"), row.get("原因")
         if username not in by_username:
-            errors.append(_("第 %(r)d 行「用户名」列：%(u)s 不是本培训班的已录取学员", r=n, u=username or _("（空）")))
+            errors.append(table.problem(n, "用户名", username, _("不是本培训班的已录取学员") if username else _("不能为空")))
             continue
         if username in seen:
-            errors.append(_("第 %(r)d 行「用户名」列：%(u)s 重复出现", r=n, u=username))
+            errors.append(table.problem(n, "用户名", username, _("重复出现")))
             continue
         seen.add(username)
         status = STATUS_WORDS.get(status_word.lower() if status_word.isascii() else status_word)
         if status is None:
-            errors.append(_("第 %(r)d 行「状态」列：“%(v)s”无效，应为 出勤、迟到、缺勤 或 请假", r=n, v=status_word))
+            errors.append(table.problem(n, "状态", status_word, _("无效，应为 出勤、迟到、缺勤 或 请假") if status_word
+                                        else _("填写了原因时须填写状态")))
             continue
         if len(reason) > 200:
-            errors.append(_("第 %(r)d 行「原因」列：不能超过 200 字", r=n))
+            errors.append(table.problem(n, "原因", reason[:20] + "……", _("不能超过 200 字")))
             continue
         plan.append((by_username[username], status, reason or _("Excel 导入")))
     if errors:
-        raise ValidationFailed({"file": "；".join(errors[:20]) + ("……" if len(errors) > 20 else "")})
+        raise sheets.SheetRefused(errors)
     if not plan:
-        raise ValidationFailed({"file": _("工作表中没有考勤记录")})
+        raise sheets.refuse(_("工作表中没有考勤记录：请在「状态」列填写后再上传"))
     for enrollment, status, reason in plan:
         mark(session, actor, cs, enrollment, status, reason if len(reason) >= 2 else _("Excel 导入"), now, method="import")
     audit.record(session, actor, "attendance.import", cs, rows=len(plan))

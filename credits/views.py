@@ -11,8 +11,9 @@ from sqlalchemy import select
 from credits import queries, services
 from credits.forms import ClaimForm, ReportForm, ReviewForm, RuleForm
 from credits.models import ClaimStatus, CreditClaim
-from lms import charts
+from lms import charts, uploads
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role
 from lms.forms import choices, submit
@@ -66,6 +67,7 @@ def me():
 
 
 @bp.route("/claims/new", methods=["GET", "POST"])
+@body_limit(uploads.MAX_BYTES + FORM_ROOM)
 @roles_required(Role.trainee)
 def claim_new():
     """A trainee claims an external activity's hours, with evidence."""

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, templating, web
+from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, templating, web
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     bootstrap.init_app(app)
     limiter.init_app(app)
     web.init_app(app)
+    bodylimit.init_app(app)  # first of the request hooks: a body over its route's cap is refused unread
     audit.set_request_id_provider(web.current_request_id)
     auth_services.configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
     auth_views.init_login(app, login_manager)

@@ -77,6 +77,10 @@ DEFAULTS: dict = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Per-route body caps (lms/bodylimit.py; 示例): a form without a file, the API's JSON, a visitor's form.
+    "FORM_MAX_BYTES": 1024 * 1024,
+    "API_MAX_BYTES": 4 * 1024 * 1024,
+    "ANON_FORM_MAX_BYTES": 64 * 1024,
     "BOOTSTRAP_SERVE_LOCAL": True,
     "BOOTSTRAP_BOOTSWATCH_THEME": None,
     "RATELIMIT_HEADERS_ENABLED": True,

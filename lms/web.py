@@ -117,11 +117,13 @@ MESSAGES = {
 }
 
 
-def _render(status: int, title: str, message: str, fields: dict | None = None):
+def _render(status: int, title: str, message: str, fields: dict | None = None, problems: list | None = None):
     if wants_json():
         body = {"error": title, "message": message, "status": status, "request_id": g.get("request_id", "")}
         if fields:
             body["fields"] = fields
+        if problems:  # a refused spreadsheet or table: each problem's row, column, value and message
+            body["problems"] = [p.as_json() for p in problems]
         return jsonify(body), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
@@ -145,7 +147,7 @@ def _http_error(exc: HTTPException):
 def _domain_error(exc: DomainError):
     _flush_denied()
     title, _m = MESSAGES.get(exc.status, MESSAGES[400])
-    return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None))
+    return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None), getattr(exc, "problems", None))
 
 
 def _unhandled(exc: Exception):

@@ -1,8 +1,8 @@
-"""Excel exports: the dashboard's tables, a class's results roster and its offline-results template. Every text cell goes through
-``safe_cell`` so a value beginning with = + - or @ cannot run as a formula when opened."""
+"""Excel exports: the dashboard's tables, a class's results roster and its offline-results template, all
+written through ``lms.sheets`` (dates as date cells, numbers as numbers, accounts as text, and no text that a
+spreadsheet would run as a formula)."""
 from __future__ import annotations
 
-import io
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -12,40 +12,29 @@ from sqlalchemy.orm import Session
 from certificates.models import CertificateStatus
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from exams.results import real_name
+from lms import sheets
 from lms.domain import Tier
-from lms.templating import SHANGHAI
 from reports.queries import sessions_of
 from talent.models import PoolStatus
-
-
-def safe_cell(value):
-    """A text cell that begins with = + - or @ is prefixed with an apostrophe so no spreadsheet runs it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def template(session: Session, klass: TrainingClass) -> bytes:
     """The class's roster, one row per trainee and session, to fill in offline attendance and paper scores."""
     sessions = sessions_of(session, klass)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "线下成绩"
-    ws.append(["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"])
+    wb, ws = sheets.workbook("线下成绩", ["学员账号", "姓名", "课次", "课次时间", "考勤", "考试成绩", "考试日期"])
     enrollments = session.scalars(select(Enrollment).where(
         Enrollment.class_id == klass.id, Enrollment.status == EnrollmentStatus.approved).order_by(Enrollment.id))
     for e in enrollments:
         name = real_name(e.user)
         if not sessions:
-            ws.append([safe_cell(e.user.username), safe_cell(name), None, None, None, None, None])
+            sheets.append(ws, [sheets.Text(e.user.username), name, None, None, None, None, None])
         for i, cs in enumerate(sessions, start=1):
-            ws.append([safe_cell(e.user.username), safe_cell(name), i,
-                       cs.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), None, None, None])
+            sheets.append(ws, [sheets.Text(e.user.username), name, i, cs.starts_at, None, None, None])
     return _workbook_bytes(wb)
 
 
 def _append(ws, row: list) -> None:
-    ws.append([safe_cell(v) for v in row])
+    sheets.append(ws, row)
 
 
 def _pct(v):
@@ -53,9 +42,7 @@ def _pct(v):
 
 
 def _workbook_bytes(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sheets.to_bytes(wb)
 
 
 def _region_name(child: dict) -> str:
@@ -64,7 +51,7 @@ def _region_name(child: dict) -> str:
 
 def _training_sheet(ws, data: dict) -> None:
     region = data["region"]
-    _append(ws, [_("地区"), region.name, _("年度"), data["year"], _("统计截至"), data["as_of"].isoformat()])
+    _append(ws, [_("地区"), region.name, _("年度"), data["year"], _("统计截至"), data["as_of"]])
     _append(ws, [])
     header = [_("地区")]
     for tier in Tier:
@@ -116,9 +103,7 @@ def _pool_sheet(ws, data: dict) -> None:
 def dashboard_workbook(data: dict) -> bytes:
     """The dashboard (``queries.dashboard``) as a workbook: training and certificates, appointment rates,
     the trend, certificates by status, the talent pool and continuing education."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("培训与发证")
+    wb, ws = sheets.workbook(_("培训与发证"))
     _training_sheet(ws, data)
     _appointment_sheet(wb.create_sheet(_("聘任率")), data)
     _trend_sheet(wb.create_sheet(_("趋势")), data)
@@ -132,13 +117,11 @@ def dashboard_workbook(data: dict) -> bytes:
 
 def roster_workbook(class_name: str, rows: list[dict], totals: dict) -> bytes:
     """A results roster (``queries.results_shown``) with its totals, as the results page's Excel export."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("结果报告")
+    wb, ws = sheets.workbook(_("结果报告"))
     _append(ws, [class_name])
     _append(ws, [_("学员账号"), _("姓名"), _("出勤率(%)"), _("考试成绩"), _("是否合格"), _("成绩来源"), _("证书编号")])
     for r in rows:
-        _append(ws, [r["username"], r["name"], _pct(r["attendance_rate"]), r["score"],
+        _append(ws, [sheets.Text(r["username"]), r["name"], _pct(r["attendance_rate"]), r["score"],
                      "" if r["passed"] is None else (_("合格") if r["passed"] else _("不合格")),
                      {"online": _("在线考试"), "offline": _("线下考试")}.get(r["exam_source"] or "", ""),
                      r["certificate"] or ""])

@@ -8,6 +8,7 @@ fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)  # the PDF text layer (embedded TrueType)
 command -v pdffonts >/dev/null || need+=(poppler-utils)  # tests/unit/test_verifiers_cli_pdf.py
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)  # tests/web/test_golive_nginx.py
+command -v soffice >/dev/null || need+=(libreoffice-calc-nogui)  # tests/unit/test_sheets_imports.py: files LibreOffice writes
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

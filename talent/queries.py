@@ -4,12 +4,10 @@ export, an entry's page, the home panel's counts, and the public notices and the
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import Mapping
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +18,7 @@ from lms.domain import Tier
 from lms.errors import ValidationFailed
 from lms.orgs.models import Enterprise, Region
 from lms.people.models import TraineeProfile
+from lms import sheets
 from lms.pii import mask_id_number
 from lms.scoping import visible
 from lms.templating import Page
@@ -138,32 +137,22 @@ def public_search_stmt(notice_id: int, *, name: str = "", certificate: str = "")
     return stmt.order_by(NoticeEntry.name, NoticeEntry.id)
 
 
-def _cell(v):
-    """A cell value that a spreadsheet will not run as a formula."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 def export_pool(session: Session, entries: list[TalentEntry], today: dt.date) -> bytes:
-    """The pool list as an Excel workbook (masked ID numbers; this year's hours by the entry's province)."""
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "人才库"
-    ws.append([_("姓名"), _("身份证号"), _("所在企业"), _("地区"), _("最高层级"), _("证书编号"), _("状态"), _("状态原因"),
-               _("星级"), _("%(y)d 年度学时", y=today.year), _("入库日期")])
+    """The pool list as an Excel workbook through ``lms.sheets`` (masked ID numbers as text, hours as numbers,
+    the entry date as a date cell, nothing that runs as a formula)."""
+    wb, ws = sheets.workbook("人才库", [
+        _("姓名"), _("身份证号"), _("所在企业"), _("地区"), _("最高层级"), _("证书编号"), _("状态"), _("状态原因"),
+        _("星级"), _("%(y)d 年度学时", y=today.year), _("入库日期")])
     for e in entries:
         prof = e.profile
         p = credits.progress(session, e.user_id, today.year, e.province_id)
-        ws.append([_cell(v) for v in (
-            e.name, mask_id_number(prof.id_number) if prof else "", e.enterprise.name if e.enterprise else "",
-            e.region.name, e.highest_tier.label if e.highest_tier else "",
+        sheets.append(ws, [
+            e.name, sheets.Text(mask_id_number(prof.id_number)) if prof else None,
+            e.enterprise.name if e.enterprise else None, e.region.name, e.highest_tier.label if e.highest_tier else None,
             "、".join(c.number for c in e.certificates), e.status.label, e.status_cause.label,
-            e.stars or "", p.total, e.entered_on.isoformat())])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+            e.stars, p.total, e.entered_on])
+    ws.column_dimensions["K"].width = 12
+    return sheets.to_bytes(wb)
 
 
 def entry_history(session: Session, user: User, entry: TalentEntry, today: dt.date) -> dict:

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms import audit
+from lms import audit, sheets, uploads
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import NotFound, ValidationFailed
@@ -134,6 +135,7 @@ def _appointment_data(form: AppointmentForm) -> appointment_services.Appointment
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
+@body_limit(uploads.MAX_BYTES + FORM_ROOM)
 @roles_required(Role.trainee)
 def appointment_new():
     """The CQO files an appointment or change registration, with the appointment letter."""
@@ -248,7 +250,7 @@ def _indicator_rows(form: ImportForm | None, node_form: IndicatorForm | None) ->
     if form is not None and request.form.get("action") == "import" and form.validate_on_submit():
         f = request.files.get("imp-file")
         try:
-            return evaluation.parse_indicator_xlsx(f.read() if f else b"")
+            return evaluation.parse_indicator_xlsx(f.read() if f else b"", f.filename if f else "")
         except ValidationFailed as exc:
             for msg in exc.errors.values():
                 flash(msg, "danger")
@@ -263,6 +265,7 @@ def _indicator_rows(form: ImportForm | None, node_form: IndicatorForm | None) ->
 
 
 @bp.route("/indicators", methods=["GET", "POST"])
+@body_limit(sheets.MAX_BYTES + FORM_ROOM)
 @roles_required(*ADMINS)
 def indicators():
     """A province's indicator tree; its own bureau (or a system admin) imports a sheet or edits a node."""

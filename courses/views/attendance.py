@@ -13,8 +13,9 @@ from courses.forms import ImportForm, MarkForm
 from courses.models import AttendanceStatus, ClassSession, Enrollment
 from courses.views import STAFF, VIEWERS, bp
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db, utcnow
-from lms.errors import DomainError, ValidationFailed
+from lms.errors import DomainError
 from lms.forms import submit
 from lms.scoping import get_visible
 from lms.templating import paginate
@@ -26,12 +27,15 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 @roles_required(*VIEWERS)
 def attendance(session_id: int):
     """A session's roster with each trainee's record, rates and flags (``queries.attendance_sheet``, as the API)."""
-    cs = get_visible(db.session, ClassSession, session_id, current_user)
+    return _attendance_page(get_visible(db.session, ClassSession, session_id, current_user), ImportForm())
+
+
+def _attendance_page(cs: ClassSession, import_form: ImportForm, chosen: str = ""):
     q = (request.args.get("q") or "").strip()[:64]
     page = paginate(db.session, queries.roster_query(cs, q), per_page=50)
     sheet = queries.attendance_sheet(db.session, cs, page.items, utcnow())
     return render_template("courses/attendance.html", cs=cs, page=page, sheet=sheet, mark_form=MarkForm(),
-                           import_form=ImportForm(), Status=AttendanceStatus, q=q,
+                           import_form=import_form, Status=AttendanceStatus, q=q, chosen=chosen,
                            is_owner=services.is_class_staff(current_user, cs.training_class))
 
 
@@ -63,11 +67,9 @@ def attendance_template(session_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _import(cs: ClassSession, data: bytes) -> int:
+def _import(cs: ClassSession, data: bytes, filename: str) -> int:
     try:
-        if len(data) > IMPORT_MAX_BYTES:
-            raise ValidationFailed({"file": _("文件过大：不能超过 5 MB")})
-        return checkin.import_sheet(db.session, current_user, cs, data, utcnow())
+        return checkin.import_sheet(db.session, current_user, cs, data, utcnow(), filename, IMPORT_MAX_BYTES)
     except DomainError as exc:  # all or nothing: say that nothing was written, then why
         raise DomainError(_("导入失败，没有写入任何记录：%(m)s", m=exc.message)) from exc
 
@@ -78,14 +80,19 @@ def _imported(n: int, back: str) -> str:
 
 
 @bp.route("/sessions/<int:session_id>/attendance/import", methods=["POST"])
+@body_limit(IMPORT_MAX_BYTES + FORM_ROOM)
 @roles_required(*STAFF)
 def attendance_import(session_id: int):
-    """Import a session's attendance from an .xlsx: every row good, or nothing written."""
+    """Import a session's attendance from a sheet (.xlsx, .xls or CSV): every row good, or nothing written;
+    a refusal shows the page again (422) with the problems and the file chosen."""
     cs = get_visible(db.session, ClassSession, session_id, current_user)
     back = url_for("courses.attendance", session_id=cs.id)
     upload = request.files.get("file")
-    if not ImportForm().validate_on_submit() or upload is None or not upload.filename:
-        flash(_("请选择要导入的 .xlsx 文件"), "danger")
-        return redirect(back)
+    form = ImportForm()
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        form.form_errors.append(_("请选择要导入的文件（.xlsx、.xls 或 CSV）"))
+        return _attendance_page(cs, form), 422
     data = upload.stream.read(IMPORT_MAX_BYTES + 1)
-    return submit(None, lambda: _import(cs, data), redirect_to=lambda n: _imported(n, back)) or redirect(back)
+    done = submit(form, lambda: _import(cs, data, upload.filename), domain_errors="form",
+                  redirect_to=lambda n: _imported(n, back))
+    return done or (_attendance_page(cs, form, upload.filename), 422)

@@ -12,6 +12,7 @@ from courses.forms import CourseForm, EmptyForm, LessonForm
 from courses.models import Course, Lesson, LessonKind, SubjectCategory
 from courses.views import AUTHORS, bp, q_arg
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.forms import submit
@@ -76,6 +77,7 @@ def _stored_lesson_file(form: LessonForm) -> StoredFile | None:
 
 
 @bp.route("/catalogue/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@body_limit(services.VIDEO_MAX_BYTES + FORM_ROOM)
 @roles_required(*AUTHORS)
 def lesson_new(course_id: int):
     """Add a lesson (text, or an uploaded video or PDF) to a course."""

@@ -1,7 +1,7 @@
 """Question banks and their questions: list, create, edit, withdraw, Excel import and export."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,7 +9,9 @@ from exams import banks, imports, queries
 from exams.forms import BankForm, QuestionForm, UploadForm
 from exams.models import Difficulty, Question, QuestionBank, QuestionType
 from exams.views import STAFF, XLSX, all_or_nothing, bp, flashed, search_text
+from lms import sheets
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.forms import submit
 from lms.scoping import get_visible
@@ -37,14 +39,17 @@ def bank_list():
 @roles_required(*STAFF)
 def bank_detail(bank_id: int):
     """One bank's active questions, filtered by text, type, difficulty and knowledge point."""
-    bank = get_visible(db.session, QuestionBank, bank_id, current_user)
+    return _bank_page(get_visible(db.session, QuestionBank, bank_id, current_user), UploadForm())
+
+
+def _bank_page(bank: QuestionBank, upload: UploadForm, chosen: str = ""):
     q = search_text()
     stmt = queries.bank_questions(bank, q, request.args.get("type"), request.args.get("difficulty"),
                                   (request.args.get("kp") or "").strip())
     return render_template("exams/bank.html", bank=bank, page=paginate(db.session, stmt), q=q,
                            QuestionType=QuestionType, Difficulty=Difficulty,
                            kps=banks.knowledge_points(db.session, [bank.id]),
-                           can_edit=banks.can_edit_bank(current_user, bank), upload=UploadForm(),
+                           can_edit=banks.can_edit_bank(current_user, bank), upload=upload, chosen=chosen,
                            answer_text=banks.answer_text)
 
 
@@ -92,6 +97,7 @@ def question_deactivate(question_id: int):
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["POST"])
+@body_limit(sheets.MAX_BYTES + FORM_ROOM)
 @roles_required(*STAFF)
 def bank_import(bank_id: int):
     """Add the questions of an uploaded sheet to the bank: all of them, or none."""
@@ -99,13 +105,14 @@ def bank_import(bank_id: int):
     back = url_for("exams.bank_detail", bank_id=bank.id)
     form = UploadForm()
     if not form.validate_on_submit() or not form.file.data:
-        flash(_("请选择要导入的 Excel 文件"), "danger")
-        return redirect(back)
-    data = form.file.data.read()
-    return submit(None, lambda: all_or_nothing(
-        lambda: imports.import_questions(db.session, current_user, bank, data),
-        lambda m: _("导入失败，题库未作任何改动：%(m)s", m=m)),
-        redirect_to=lambda n: flashed(_("已导入 %(n)d 道题目", n=n), back)) or redirect(back)
+        form.form_errors.append(_("请选择要导入的文件（.xlsx、.xls 或 CSV）"))
+        return _bank_page(bank, form), 422
+    data, filename = form.file.data.read(), form.file.data.filename or ""
+    done = submit(form, lambda: all_or_nothing(
+        lambda: imports.import_questions(db.session, current_user, bank, data, filename),
+        lambda m: _("导入失败，题库未作任何改动：%(m)s", m=m)), domain_errors="form",
+        redirect_to=lambda n: flashed(_("已导入 %(n)d 道题目", n=n), back))
+    return done or (_bank_page(bank, form, filename), 422)
 
 
 @bp.route("/banks/<int:bank_id>/export.xlsx")

@@ -2,7 +2,7 @@
 come in, one answer sheet, and offline (paper) results typed in or imported."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +10,9 @@ from exams import attempts, imports, queries, results, stats
 from exams.forms import OfflineResultForm, UploadForm
 from exams.models import Attempt, AttemptStatus, Exam
 from exams.views import MANAGERS, STAFF, XLSX, all_or_nothing, bp, flashed, search_text
+from lms import sheets
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.forms import submit
 from lms.scoping import get_visible
@@ -58,31 +60,35 @@ def attempt_sheet(attempt_id: int):
 def _import_results(exam: Exam, upload: UploadForm):
     """The sheet of offline results: all rows or none; back to the results once imported."""
     if not (upload.validate_on_submit() and upload.file.data):
-        flash(_("请选择要导入的 Excel 文件"), "danger")
+        upload.form_errors.append(_("请选择要导入的文件（.xlsx、.xls 或 CSV）"))
         return None
-    data = upload.file.data.read()
-    return submit(None, lambda: all_or_nothing(
-        lambda: imports.import_results(db.session, current_user, exam, data),
-        lambda m: _("导入失败，成绩未作任何改动：%(m)s", m=m)),
+    data, filename = upload.file.data.read(), upload.file.data.filename or ""
+    return submit(upload, lambda: all_or_nothing(
+        lambda: imports.import_results(db.session, current_user, exam, data, filename),
+        lambda m: _("导入失败，成绩未作任何改动：%(m)s", m=m)), domain_errors="form",
         redirect_to=lambda n: flashed(_("已导入 %(n)d 条线下考试成绩", n=n),
                                       url_for("exams.exam_results", exam_id=exam.id)))
 
 
 @bp.route("/manage/<int:exam_id>/offline", methods=["GET", "POST"])
+@body_limit(sheets.MAX_BYTES + FORM_ROOM)
 @roles_required(*MANAGERS)
 def offline_results(exam_id: int):
     """Offline (paper) results: one typed in with the form, or a sheet of them imported."""
     exam = get_visible(db.session, Exam, exam_id, current_user)
     form, upload = OfflineResultForm(prefix="one"), UploadForm(prefix="xls")
-    done = None
+    done, status = None, 200
     if request.method == "POST" and request.form.get("kind") == "file":
-        done = _import_results(exam, upload)
+        done, status = _import_results(exam, upload), 422
     elif request.method == "POST" and form.validate_on_submit():
         done = submit(form, lambda: results.record_offline_result(
             db.session, current_user, exam, form.username.data, form.score.data, form.note.data or "",
             form.taken_on.data), success=_("线下考试成绩已录入"),
             redirect_to=url_for("exams.offline_results", exam_id=exam.id), domain_errors="form")
-    return done or render_template("exams/offline.html", exam=exam, form=form, upload=upload)
+    if done is None and request.method == "POST" and (form.errors or form.form_errors):
+        status = 422
+    chosen = upload.file.data.filename if status == 422 and upload.file.data else ""
+    return done or (render_template("exams/offline.html", exam=exam, form=form, upload=upload, chosen=chosen), status)
 
 
 @bp.route("/manage/<int:exam_id>/offline/template.xlsx")

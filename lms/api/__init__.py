@@ -161,6 +161,10 @@ def openapi_document() -> dict:
                 "status": {"type": "integer"},
                 "request_id": {"type": "string"},
                 "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                "problems": {"type": "array", "description": "a refused table's problems (lms.sheets)", "items": {
+                    "type": "object", "properties": {
+                        "row": {"type": "integer"}, "column": {"type": "string"}, "letter": {"type": "string"},
+                        "value": {"type": "string"}, "message": {"type": "string"}}}},
             },
         },
         **_schemas,

@@ -15,15 +15,11 @@ report in one transaction (``submit_results_with_rows``), so that a client gets 
 error and no change, in one answer. The same rows give the same records and the same report either way."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +30,7 @@ from courses.models import ClassSession, Enrollment, EnrollmentStatus, TrainingC
 from courses.services import require_class_staff
 from exams.models import Exam
 from exams.results import real_name, record_offline_result
-from lms import audit
+from lms import audit, sheets
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.errors import Conflict, ValidationFailed
@@ -44,9 +40,10 @@ from reports.services.filing import submit_results
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 20000
-MAX_UNPACKED = 200 * 1024 * 1024
+MAX_UNPACKED = sheets.MAX_UNPACKED
 MAX_ERRORS = 20
 HEADERS = ["学员账号", "姓名", "课次", "考勤", "考试成绩", "考试日期"]
+INPUTS = ["考勤", "考试成绩", "考试日期"]  # what staff type; the template fills in the rest
 MAX_API_ROWS = 5000
 API_WORDS = {"present": "出勤", "late": "迟到", "absent": "缺勤", "excused": "请假"}  # the API's attendance values
 
@@ -60,117 +57,20 @@ def _fail(msg: str) -> ValidationFailed:
     return ValidationFailed({"file": msg})
 
 
-def _text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, dt.datetime):
-        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return str(v).strip()
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, as Excel on Chinese Windows saves CSV)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise _fail(_("无法识别文件编码：请保存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx 格式"))
-
-
-def _read_xlsx(data: bytes) -> list[list]:
-    try:
-        # An .xlsx is a zip: refuse one that unpacks to far more than any sheet of MAX_ROWS rows needs
-        # before openpyxl builds it in memory.
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(i.file_size for i in archive.infolist())
-    except zipfile.BadZipFile:
-        raise _fail(_("无法读取该文件：它不是有效的 Excel（.xlsx）文件"))
-    if unpacked > MAX_UNPACKED:
-        raise _fail(_("文件解压后过大：请删除多余的工作表和格式，或分批导入"))
-    try:
-        wb = load_workbook(io.BytesIO(data), data_only=False)
-    except Exception:
-        raise _fail(_("无法读取该文件：它不是有效的 Excel（.xlsx）文件"))
-    ws = wb.worksheets[0]
-    for rng in ws.merged_cells.ranges:
-        if rng.min_row == 1:
-            raise _fail(_("表头（第 1 行）有合并单元格 %(r)s：请取消合并，每列一个表头后再上传", r=rng.coord))
-        raise _fail(_("第 %(row)d 行有合并单元格 %(r)s：请取消合并后再上传", row=rng.min_row, r=rng.coord))
-    if (ws.max_row or 0) > MAX_ROWS + 1:
-        raise _fail(_("一次最多导入 %(n)d 行", n=MAX_ROWS))
-    rows, formulas = [], []
-    for row in ws.iter_rows():
-        values = []
-        for cell in row:
-            if cell.data_type == "f":
-                formulas.append(_("第 %(row)d 行 %(col)s 列是公式", row=cell.row, col=cell.column_letter))
-            values.append(cell.value)
-        rows.append(values)
-    if formulas:
-        raise _fail(_("文件含有公式，请将公式单元格复制后“粘贴为数值”再上传：%(where)s",
-                      where="；".join(formulas[:MAX_ERRORS])))
-    return rows
-
-
-def _read_csv(data: bytes) -> list[list]:
-    text = decode_csv(data)
-    if "\x00" in text:
-        raise _fail(_("该文件不是电子表格：请上传 .xlsx 或 CSV 文件"))
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error:
-        raise _fail(_("CSV 格式有误，无法读取"))
-    if len(rows) > MAX_ROWS + 1:
-        raise _fail(_("一次最多导入 %(n)d 行", n=MAX_ROWS))
-    return rows
-
-
 def read_table(filename: str, data: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
-    """The header map (name → column index) and the non-empty data rows (row number as Excel shows it,
-    cell texts). Refuses files that are too large, not spreadsheets, or hold formulas or merged cells."""
-    if len(data) >= MAX_BYTES:
-        raise _fail(_("文件过大：请上传小于 50 MB 的文件（可分批导入）"))
-    if not data.strip():
-        raise _fail(_("文件是空的"))
-    name = (filename or "").lower()
-    if data[:4] == b"PK\x03\x04":
-        raw = _read_xlsx(data)
-    elif data[:4] == b"\xd0\xcf\x11\xe0":
-        raise _fail(_("不支持旧版 .xls 格式：请在 Excel 中另存为 .xlsx 或 CSV 后再上传"))
-    elif name.endswith(".xlsx") or b"\x00" in data[:8192] or data[:5] == b"%PDF-":
-        raise _fail(_("该文件不是电子表格：请上传 .xlsx 或 CSV 文件"))
-    else:
-        raw = _read_csv(data)
-    if not raw:
-        raise _fail(_("文件是空的"))
-    head = [_text(v) for v in raw[0]]
-    columns = {h: i for i, h in enumerate(head) if h in HEADERS}
-    if "学员账号" not in columns or not ("考试成绩" in columns or {"课次", "考勤"} <= set(columns)):
-        raise _fail(_("第 1 行须有表头“学员账号”，以及“考试成绩”或“课次”“考勤”（请使用下载的模板）"))
-    rows = []
-    for n, row in enumerate(raw[1:], start=2):
-        texts = [_text(v) for v in row]
-        if any(texts):
-            rows.append((n, texts))
-    return columns, rows
+    """The header map (name → column index) and the data rows in which something was entered (row number as
+    the spreadsheet shows it, cell texts), read through ``lms.sheets`` (.xlsx, .xls or CSV; size, unpacked size
+    and rows capped before loading). A row of the template with only its pre-filled account, name, session
+    and time is not a row: ``INPUTS`` are what staff type."""
+    table = sheets.read_table(
+        filename, data, headers=HEADERS, required=["学员账号"], inputs=INPUTS, identifiers=["学员账号"],
+        max_rows=MAX_ROWS, max_bytes=MAX_BYTES, max_unpacked=MAX_UNPACKED)
+    if not ("考试成绩" in table.columns or {"课次", "考勤"} <= set(table.columns)):
+        raise sheets.refuse(_("第 1 行须有表头“学员账号”，以及“考试成绩”或“课次”“考勤”（请使用下载的模板）"))
+    return table.columns, [(r.number, r.cells) for r in table.rows]
 
 
 # ------------------------------------------------------------------ checking
-def _parse_date(text: str) -> dt.date:
-    text = text.strip().split(" ")[0].replace("/", "-").replace(".", "-")
-    y, m, d = (int(x) for x in text.split("-"))
-    return dt.date(y, m, d)
-
-
 @dataclass
 class _Check:
     """One run of ``validate``: what the rows are checked against, and the problems found so far."""
@@ -181,7 +81,8 @@ class _Check:
     now: dt.datetime
     by_username: dict = field(default_factory=dict)
     sessions: list[ClassSession] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[sheets.Problem] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
     names: dict[str, set[str]] = field(default_factory=dict)
     seen_attendance: set[tuple[str, int]] = field(default_factory=set)
     seen_score: set[str] = field(default_factory=set)
@@ -196,8 +97,8 @@ class _Check:
 
     def err(self, n: int, header: str, msg: str) -> None:
         col = self.columns.get(header, 0)
-        self.errors.append(_("第 %(row)d 行「%(name)s」列（%(letter)s 列）：%(msg)s", row=n, name=header,
-                             letter=get_column_letter(col + 1), msg=msg))
+        value = self.texts[col] if header in self.columns and col < len(self.texts) else ""
+        self.errors.append(sheets.Problem(n, header, get_column_letter(col + 1), value, msg))
 
     def cell(self, texts: list[str], header: str) -> str:
         i = self.columns.get(header)
@@ -206,12 +107,13 @@ class _Check:
     def row(self, n: int, texts: list[str]) -> dict | None:
         """The row's plan item, or None when it has problems (recorded in ``errors``)."""
         before = len(self.errors)
+        self.texts = texts
         username, name = self.cell(texts, "学员账号"), self.cell(texts, "姓名")
         session_no, status_word = self.cell(texts, "课次"), self.cell(texts, "考勤")
         score_text, date_text = self.cell(texts, "考试成绩"), self.cell(texts, "考试日期")
         found = self.by_username.get(username)
         if found is None:
-            self.err(n, "学员账号", _("“%(u)s”不是本培训班的已录取学员", u=username) if username else _("不能为空"))
+            self.err(n, "学员账号", _("不是本培训班的已录取学员") if username else _("不能为空"))
             return None
         enrollment, user = found
         item: dict = {"row": n, "username": username, "enrollment_id": enrollment.id}
@@ -219,7 +121,7 @@ class _Check:
             self.name(n, username, user, name)
         if not session_no and not status_word and not score_text:
             self.err(n, "学员账号", _("该行既没有考勤也没有考试成绩"))
-        if session_no or status_word:
+        if status_word:  # 课次 alone is the template's pre-filled number, not an entry
             self.attendance(n, item, username, session_no, status_word)
         if score_text:
             self.score(n, item, username, score_text)
@@ -231,7 +133,7 @@ class _Check:
         if username not in self.names:
             self.names[username] = {user.display_name, real_name(user)}
         if name not in self.names[username]:
-            self.err(n, "姓名", _("“%(n)s”与该账号的学员姓名不一致", n=name))
+            self.err(n, "姓名", _("与该账号的学员姓名不一致"))
 
     def attendance(self, n: int, item: dict, username: str, session_no: str, status_word: str) -> None:
         no = int(session_no) if session_no.isdigit() else 0
@@ -248,7 +150,7 @@ class _Check:
         word = status_word.lower() if status_word.isascii() else status_word
         status = checkin.STATUS_WORDS.get(word)
         if status is None:
-            self.err(n, "考勤", _("“%(v)s”无效，应为 出勤、迟到、缺勤 或 请假", v=status_word) if status_word
+            self.err(n, "考勤", _("无效，应为 出勤、迟到、缺勤 或 请假") if status_word
                      else _("填写了课次时须填写考勤"))
         else:
             item["status"] = status
@@ -275,7 +177,7 @@ class _Check:
 
     def date(self, n: int, item: dict, score_text: str, date_text: str) -> None:
         try:
-            taken = _parse_date(date_text)
+            taken = sheets.parse_date(date_text)
         except ValueError:
             self.err(n, "考试日期", _("须为日期，如 2026-11-20"))
             return
@@ -302,8 +204,7 @@ def validate(session: Session, klass: TrainingClass, columns: dict[str, int], ro
         if item is not None:
             plan.append(item)
     if check.errors:
-        more = "……" if len(check.errors) >= MAX_ERRORS else ""
-        raise _fail(_("文件未导入，请改正后重新上传（任何数据都未改变）：") + "；".join(check.errors[:MAX_ERRORS]) + more)
+        raise sheets.SheetRefused(check.errors, _("文件未导入，请改正后重新上传（任何数据都未改变）："))
     return plan
 
 

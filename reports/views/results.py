@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.forms import submit
@@ -66,6 +67,7 @@ def _after_upload(started: tuple[ResultImport, bool]) -> str:
 
 
 @bp.route("/reports/classes/<int:class_id>/results/import", methods=["POST"])
+@body_limit(imports.MAX_BYTES + FORM_ROOM)
 @roles_required(STAFF)
 def results_import(class_id: int):
     """Staff upload offline results: the whole file is checked here, then applied in the background."""

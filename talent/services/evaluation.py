@@ -4,16 +4,14 @@ three levels, maintained by hand or from an Excel sheet) and the evaluations tha
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lms import audit
+from lms import audit, sheets
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
@@ -129,34 +127,29 @@ def _level_of(code: str, nodes: dict, pending: dict, depth: int = 0) -> int | No
     return None
 
 
-def parse_indicator_xlsx(data: bytes) -> list[IndicatorRow]:
-    """Rows of an Excel sheet: 编码, 上级编码, 名称, 权重, 满分, 证据类型 (header row first)."""
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        raise ValidationFailed({"file": _("无法读取 Excel 文件（.xlsx）")})
-    ws = wb.active
-    out = []
-    for i, row in enumerate(ws.iter_rows(values_only=True)):
-        if i == 0:
-            continue
-        if i > 1000:
-            raise ValidationFailed({"file": _("行数过多")})
-        row = list(row) + [None] * 6
-        if not any(v not in (None, "") for v in row[:6]):
-            continue
+INDICATOR_HEADERS = ["编码", "上级编码", "名称", "权重", "满分", "证据类型"]
 
-        def num(v):
+
+def parse_indicator_xlsx(data: bytes, filename: str = "") -> list[IndicatorRow]:
+    """Rows of a sheet (.xlsx, .xls or CSV, through ``lms.sheets``): 编码, 上级编码, 名称, 权重, 满分, 证据类型
+    (header row first)."""
+    table = sheets.read_table(filename, data, headers=INDICATOR_HEADERS, required=["编码", "名称"], max_rows=1000,
+                              identifiers=["编码", "上级编码"])
+    out, problems = [], []
+    for row in table.rows:
+        nums = {}
+        for h in ("权重", "满分"):
             try:
-                return None if v in (None, "") else float(v)
-            except (TypeError, ValueError):
-                return None
-
-        out.append(IndicatorRow(code=str(row[0] or "").strip(), parent=str(row[1] or "").strip(),
-                                name=str(row[2] or "").strip(), weight=num(row[3]), max_points=num(row[4]),
-                                evidence_type=str(row[5] or "").strip()))
+                nums[h] = float(row.get(h)) if row.get(h) else None
+            except ValueError:
+                problems.append(table.problem(row.number, h, row.get(h), _("须为数字")))
+        out.append(IndicatorRow(code=row.get("编码"), parent=row.get("上级编码"), name=row.get("名称"),
+                                weight=nums.get("权重"), max_points=nums.get("满分"),
+                                evidence_type=row.get("证据类型")))
+    if problems:
+        raise sheets.SheetRefused(problems)
     if not out:
-        raise ValidationFailed({"file": _("文件中没有指标")})
+        raise sheets.refuse(_("文件中没有指标"))
     return out
 
 

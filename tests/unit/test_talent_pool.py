@@ -71,7 +71,8 @@ def test_export_neutralises_formulas(db, world):
     data = talent_queries.export_pool(db, [e], TODAY)
     ws = load_workbook(io.BytesIO(data)).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[1][0] == "王芳" and rows[1][2].startswith("'=")
+    assert rows[1][0] == "王芳" and rows[1][2] == world.ent_qd.name
+    assert ws["C2"].data_type == "s" and ws["C2"].quotePrefix and ws["K2"].is_date
     assert world.trainee.trainee_profile[0].id_number not in [str(v) for v in rows[1]]
 
 

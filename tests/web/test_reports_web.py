@@ -205,6 +205,8 @@ def test_api_files_a_class_submits_results_and_reads_status(client, db, world):
     bad = {"rows": [{"username": users[0].username, "score": 80}, {"username": "ghost", "score": 70}]}
     resp = client.post(f"/api/v1/reports/classes/{done.id}/results", headers=staff, json=bad)
     assert resp.status_code == 422 and "第 2 行" in resp.get_json()["fields"]["file"]
+    assert resp.get_json()["problems"] == [{"row": 2, "column": "学员账号", "letter": "A", "value": "ghost",
+                                            "message": "不是本培训班的已录取学员"}]
     assert queries.results_of(db, done) is None
     good = {"note": "按时结业", "rows": [{"username": users[0].username, "session_no": 1, "attendance": "present", "score": 80},
                                      {"username": users[1].username, "session_no": 1, "attendance": "absent", "score": 50}]}
