@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.errors import ValidationFailed
+from lms.orgs.models import Region
 from reports import demo as reports_demo
 from reports import queries
 from reports.models import AppointmentTarget, ReportingSettings, TargetCategory
@@ -123,3 +124,9 @@ def test_policy_demo_ships_chongyang_targets_with_source(app, db):
         assert nantong and all(t.basis.startswith("示例") for t in nantong)
         settings = db.scalar(select(ReportingSettings))
         assert settings.key_industries_basis.startswith("示例")
+        # The demo's one registered, accepted appointment (王芳 at 启东机械) is what the rate counts.
+        nantong_region = db.scalar(select(Region).where(Region.code == "320600"))
+        above = queries.appointment(db, nantong_region, TODAY.year, TODAY)["above_size"]
+        assert above["appointed"] == 1 and above["enterprises"] > 1
+        again = demo.seed(db, TODAY)
+        assert again.get("appointments", 0) == 0 and again.get("targets", 0) == 0
