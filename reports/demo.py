@@ -1,5 +1,6 @@
-"""Demo data for reporting: Jiangsu's reporting rules (key industries), Nantong's appointment-rate targets
-(seed 002: 50% / 80% / 100% over three years), a Qidong basic class waiting to be filed (journey 2 step 2), a
+"""Demo data for reporting: Jiangsu's reporting rules (key industries, labelled 示例), Nantong's appointment-rate
+targets (invented, labelled 示例), Chongyang county's targets as its own document sets them (seed 002, with its
+source; the county, its city and province are added for them), a Qidong basic class waiting to be filed (journey 2 step 2), a
 Nantong advanced class that has ended and awaits its offline results and results report (journey 2 step 8),
 and one institution's annual report. Idempotent, by natural keys; runs after the other features' demos
 (``reports.wiring`` registers ``seed`` with ``lms.demo``)."""
@@ -15,6 +16,7 @@ from exams.models import Exam, ExamStatus, ReviewPolicy
 from lms.auth.models import User
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
+from lms.orgs.services import ensure_region
 from reports.queries import annual_figures
 from reports.services.filing import record_accepted_filing
 from reports.models import AnnualWorkReport, AppointmentTarget, ReportingSettings, TargetCategory
@@ -24,6 +26,24 @@ TO_FILE = "{year}年启东市首席质量官基础培训班（第二期）"
 ENDED = "{year}年南通市首席质量官提升培训班（结业待报告）"
 ENDED_EXAM = "提升培训结业考试（线下纸笔）"
 KEY_INDUSTRIES = ["食品", "医疗器械", "电子元器件", "建筑材料"]
+KEY_INDUSTRIES_BASIS = "示例（演示数据自拟，非江苏省文件所列）"
+NANTONG_BASIS = "示例（演示数据自拟，非南通市文件所定）"
+# Seed 002 (崇质强办文〔2022〕3号) 一、工作目标:
+# 「到2021年底，力争全县规模以上企业首席质量官聘任率达50%以上，重点行业中小微企业首席质量官聘任率达30%以上；
+#   到2023年底，力争全县规模以上企业首席质量官聘任率达80%以上，重点行业中小微企业首席质量官聘任率达50%以上；
+#   到2025年底，力争全县规模以上企业全面推广首席质量官制度，重点行业中小微企业首席质量官聘任率达80%以上。」
+CHONGYANG = [("420000", "湖北省", None, "湖北省市场监督管理局"), ("421200", "咸宁市", "420000", "咸宁市市场监督管理局"),
+             ("421223", "崇阳县", "421200", "崇阳县市场监督管理局")]
+CHONGYANG_SOURCE = "崇质强办文〔2022〕3号《关于在全县推行建立企业首席质量官制度的意见》一、工作目标"
+CHONGYANG_TARGETS = [
+    (2021, TargetCategory.above_size, 0.5, CHONGYANG_SOURCE + "：到2021年底规模以上企业聘任率达50%以上"),
+    (2021, TargetCategory.small_micro_key, 0.3, CHONGYANG_SOURCE + "：到2021年底重点行业中小微企业聘任率达30%以上"),
+    (2023, TargetCategory.above_size, 0.8, CHONGYANG_SOURCE + "：到2023年底规模以上企业聘任率达80%以上"),
+    (2023, TargetCategory.small_micro_key, 0.5, CHONGYANG_SOURCE + "：到2023年底重点行业中小微企业聘任率达50%以上"),
+    (2025, TargetCategory.above_size, 1.0,
+     CHONGYANG_SOURCE + "：到2025年底规模以上企业“全面推广首席质量官制度”（原文无百分比，此处按 100% 计）"),
+    (2025, TargetCategory.small_micro_key, 0.8, CHONGYANG_SOURCE + "：到2025年底重点行业中小微企业聘任率达80%以上"),
+]
 TEACHERS = "张建国，高级质量工程师，南通大学\n李晓梅，质量管理体系国家注册审核员\n陈志强，南通市市场监督管理局质量发展科"
 ENDED_TRAINEES = [f"trainee{i:02d}" for i in range(9, 15)]
 
@@ -61,6 +81,15 @@ def _class(session: Session, inst: Institution, prog: Programme, region: Region,
     return cls, True
 
 
+def _target(session: Session, region: Region, year: int, cat: TargetCategory, rate: float, basis: str) -> int:
+    """Set a target unless one is set (1 when made)."""
+    if session.scalar(select(AppointmentTarget.id).where(AppointmentTarget.region_id == region.id,
+                                                         AppointmentTarget.year == year, AppointmentTarget.category == cat)):
+        return 0
+    session.add(AppointmentTarget(region_id=region.id, year=year, category=cat, rate=rate, basis=basis))
+    return 1
+
+
 def seed(session: Session, today: dt.date) -> dict:
     """Add reporting's demo data (see the module's docstring) and count what was made."""
     counts = {"report_classes": 0, "targets": 0}
@@ -72,15 +101,16 @@ def seed(session: Session, today: dt.date) -> dict:
         return counts
     if session.scalar(select(ReportingSettings).where(ReportingSettings.province_id == province.id)) is None:
         session.add(ReportingSettings(province_id=province.id, hold_certificates_until_report=False,
-                                      key_industries=KEY_INDUSTRIES, annual_report_due="01-31"))
+                                      key_industries=KEY_INDUSTRIES, key_industries_basis=KEY_INDUSTRIES_BASIS,
+                                      annual_report_due="01-31"))
     for offset, rate in ((2, 0.5), (1, 0.8), (0, 1.0)):
         for cat in TargetCategory:
-            year = today.year - offset
-            if session.scalar(select(AppointmentTarget.id).where(
-                    AppointmentTarget.region_id == nantong.id, AppointmentTarget.year == year,
-                    AppointmentTarget.category == cat)) is None:
-                session.add(AppointmentTarget(region_id=nantong.id, year=year, category=cat, rate=rate))
-                counts["targets"] += 1
+            counts["targets"] += _target(session, nantong, today.year - offset, cat, rate, NANTONG_BASIS)
+    parent = None
+    for code, name, _parent_code, bureau in CHONGYANG:
+        parent = ensure_region(session, code, name, parent, bureau)
+    for year, cat, rate, basis in CHONGYANG_TARGETS:
+        counts["targets"] += _target(session, parent, year, cat, rate, basis)
 
     # Journey 2 step 2: a basic class in Qidong, with timetable and teachers, not yet filed.
     basic = _programme(session, province, Tier.basic, today.year)

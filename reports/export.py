@@ -74,12 +74,13 @@ def _training_sheet(ws, data: dict) -> None:
 
 
 def _appointment_sheet(ws, data: dict) -> None:
-    _append(ws, [_("地区"), _("企业类别"), _("企业数"), _("已聘任首席质量官"), _("聘任率(%)"), _("目标(%)")])
+    _append(ws, [_("地区"), _("企业类别"), _("企业数"), _("已聘任首席质量官"), _("聘任率(%)"), _("目标(%)"), _("目标依据")])
     rows = [(_region_name(c), c["appointment"]) for c in data["children"]] + [(data["region"].name, data["appointment"])]
     for name, app in rows:
         for key in ("above_size", "small_micro_key"):
             a = app[key]
-            _append(ws, [name, a["label"], a["enterprises"], a["appointed"], _pct(a["rate"]), _pct(a["target"])])
+            _append(ws, [name, a["label"], a["enterprises"], a["appointed"], _pct(a["rate"]), _pct(a["target"]),
+                         a["target_basis"]])
 
 
 def _trend_sheet(ws, data: dict) -> None:

@@ -36,6 +36,7 @@ class TargetForm(FlaskForm):
     year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
     category = SelectField(_l("企业类别"), choices=[], validators=[required()])
     rate = DecimalField(_l("聘任率目标（%）"), places=1, validators=[required(), number_range(0, 100)])
+    basis = StringField(_l("依据（文件名称与条款，或“本地自定”）"), validators=[required(), length(500)])
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -45,4 +46,5 @@ class TargetForm(FlaskForm):
 class SettingsForm(FlaskForm):
     hold_certificates = BooleanField(_l("结果报告被接收后才能发证"))
     key_industries = TextAreaField(_l("重点行业（每行一个，与企业登记的行业名称一致）"), validators=[optional(), length(4000)])
+    key_industries_basis = StringField(_l("重点行业的依据（文件名称与条款，或“本省自定”）"), validators=[optional(), length(500)])
     annual_report_due = StringField(_l("年度工作报告截止日（次年 月-日）"), validators=[required(), length(5, 5)])

@@ -104,6 +104,8 @@ class ReportingSettings(Base):
     hold_certificates_until_report: Mapped[bool] = mapped_column(Boolean, default=False)
     key_industries: Mapped[list] = mapped_column(JSON, default=list)  # industry names as on the enterprise
     annual_report_due: Mapped[str] = mapped_column(String(5), default="01-31")  # MM-DD of the following year
+    # Where the key industries come from (the province's document, or 示例/本省自定): shown beside them.
+    key_industries_basis: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     province: Mapped[Region] = relationship()
 
@@ -114,7 +116,9 @@ class TargetCategory(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"above_size": _l("规模以上企业"), "small_micro_key": _l("重点行业小微企业")}
+        # Seed 002: 「规模以上企业首席质量官聘任率」 and 「重点行业中小微企业首席质量官聘任率」 (medium, small
+        # and micro firms in the industries the province lists; the stored value keeps its old name).
+        return {"above_size": _l("规模以上企业"), "small_micro_key": _l("重点行业中小微企业")}
 
 
 class AppointmentTarget(Base):
@@ -128,6 +132,8 @@ class AppointmentTarget(Base):
     year: Mapped[int] = mapped_column(Integer)
     category: Mapped[TargetCategory] = mapped_column(enum_column_type(TargetCategory))
     rate: Mapped[float] = mapped_column(Float)  # 0..1
+    # The document the target comes from (e.g. 崇质强办文〔2022〕3号), or 示例 / 本地自定: shown beside it.
+    basis: Mapped[str] = mapped_column(Text, default="", server_default="")
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

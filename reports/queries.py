@@ -25,7 +25,6 @@ from lms.domain import SizeClass, Tier
 from lms.errors import DomainError
 from lms.orgs.models import Enterprise, Institution, Region, Regulator
 from lms.orgs.services import bureau_for_tier, province_of
-from lms.people.models import TraineeProfile
 from lms.scoping import visible
 from lms.templating import SHANGHAI
 from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ReportingSettings, ResultImport,
@@ -44,7 +43,7 @@ def settings_for(session: Session, region: Region) -> ReportingSettings:
     province = province_of(session, region)
     row = session.scalar(select(ReportingSettings).where(ReportingSettings.province_id == province.id))
     return row or ReportingSettings(province_id=province.id, hold_certificates_until_report=False, key_industries=[],
-                                    annual_report_due="01-31")
+                                    key_industries_basis="", annual_report_due="01-31")
 
 
 def due_date(session: Session, region: Region, year: int) -> dt.date:
@@ -364,35 +363,36 @@ def certificate_statuses(session: Session, region: Region, today: dt.date) -> di
 # ------------------------------------------------------------------ appointment rate
 def appointed_enterprise_ids(on: dt.date):
     """THE rule for "this enterprise has appointed a CQO" on a day, as a subquery of enterprise ids: the bureau
-    has accepted its appointment registration (聘任登记) dated on or before that day, or one of its people
-    (by trainee profile) holds a certificate in force that day (an enterprise that sent its CQO to be trained
-    has appointed one, registered or not yet)."""
+    has accepted an appointment registration (聘任登记, seed 002 §4(3)) of the enterprise that is in force that
+    day (appointed on or before it, not ended on or before it). Certificates do not count: seed 002 sets its
+    targets on 「首席质量官聘任率」, enterprises that have appointed (聘任) a CQO, and a person trained or
+    certified has not thereby been appointed by anyone."""
 
-    end_of_day = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(0), tzinfo=dt.timezone.utc)
-    certified = (select(TraineeProfile.enterprise_id)
-                 .join(Certificate, Certificate.holder_user_id == TraineeProfile.user_id)
-                 .where(TraineeProfile.enterprise_id.is_not(None), Certificate.issued_on <= on,
-                        Certificate.valid_until >= on,
-                        or_(Certificate.status == CertificateStatus.valid, Certificate.status_changed_at >= end_of_day)))
-    registered = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
-                                                         Appointment.appointed_on <= on)
-    return certified.union(registered).scalar_subquery()
+    return (select(Appointment.enterprise_id)
+            .where(Appointment.status == RegistrationStatus.accepted, Appointment.appointed_on <= on,
+                   or_(Appointment.ended_on.is_(None), Appointment.ended_on > on))
+            .scalar_subquery())
+
+
+# Seed 002 §1: 「重点行业中小微企业首席质量官聘任率」: medium, small and micro firms, by the size class on the
+# enterprise's record, in the industries the province lists (an above-size medium firm counts in both).
+SMALL_MEDIUM_MICRO = (SizeClass.medium, SizeClass.small, SizeClass.micro)
 
 
 def category_condition(session: Session, region: Region, category: TargetCategory):
-    """The SQL condition on Enterprise for a target category (small and micro firms count only in the
-    province's key industries)."""
+    """The SQL condition on Enterprise for a target category: above-size firms (规模以上, the flag on the
+    enterprise's record), or medium, small and micro firms in the province's key industries."""
     if category == TargetCategory.above_size:
         return Enterprise.above_designated_size.is_(True)
     industries = settings_for(session, region).key_industries or []
-    return and_(Enterprise.size_class.in_([SizeClass.small, SizeClass.micro]), Enterprise.industry.in_(industries))
+    return and_(Enterprise.size_class.in_(SMALL_MEDIUM_MICRO), Enterprise.industry.in_(industries))
 
 
-def target_for(session: Session, region: Region, year: int, category: TargetCategory) -> float | None:
+def target_of(session: Session, region: Region, year: int, category: TargetCategory) -> AppointmentTarget | None:
     """The target set for the region for the year, or the nearest one set above it (a city's own target
-    wins over the province's)."""
+    wins over the province's); None when no bureau up the line set one."""
     codes = [c for c in region.path.strip("/").split("/") if c]
-    rows = session.execute(select(Region.code, AppointmentTarget.rate).join(Region, Region.id == AppointmentTarget.region_id)
+    rows = session.execute(select(Region.code, AppointmentTarget).join(Region, Region.id == AppointmentTarget.region_id)
                            .where(Region.code.in_(codes), AppointmentTarget.year == year,
                                   AppointmentTarget.category == category)).all()
     by_code = dict(rows)
@@ -402,9 +402,16 @@ def target_for(session: Session, region: Region, year: int, category: TargetCate
     return None
 
 
+def target_for(session: Session, region: Region, year: int, category: TargetCategory) -> float | None:
+    """The rate of ``target_of`` (0..1), or None."""
+    target = target_of(session, region, year, category)
+    return target.rate if target is not None else None
+
+
 def appointment(session: Session, region: Region, year: int, today: dt.date, own_only: bool = False) -> dict[str, dict]:
-    """Per target category: enterprises of the region, those that have appointed a CQO on the year's reading
-    day (``appointed_enterprise_ids``), the rate and the target; and the province's key industries."""
+    """Per target category: enterprises of the region, those with an appointment in force on the year's reading
+    day (``appointed_enterprise_ids``), the rate, the target and where the target comes from; and the
+    province's key industries with their basis."""
     on = as_of(year, today)
     out = {}
     for category in TargetCategory:
@@ -413,10 +420,15 @@ def appointment(session: Session, region: Region, year: int, today: dt.date, own
         total = session.scalar(select(func.count(Enterprise.id)).where(*scope)) or 0
         appointed = session.scalar(select(func.count(Enterprise.id)).where(
             *scope, Enterprise.id.in_(appointed_enterprise_ids(on)))) or 0
+        target = target_of(session, region, year, category)
         out[category.value] = {"label": category.label, "enterprises": total, "appointed": appointed,
                                "rate": round(appointed / total, 4) if total else None,
-                               "target": target_for(session, region, year, category)}
-    out["key_industries"] = settings_for(session, region).key_industries or []
+                               "target": target.rate if target is not None else None,
+                               "target_basis": target.basis if target is not None else "",
+                               "target_region": target.region.name if target is not None else ""}
+    s = settings_for(session, region)
+    out["key_industries"] = s.key_industries or []
+    out["key_industries_basis"] = s.key_industries_basis or ""
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,8 +15,8 @@ from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
-from talent.services import evaluation, notices, rollup
-from talent.models import Notice, TalentEntry
+from talent.services import appointments, evaluation, notices, rollup
+from talent.models import Appointment, Notice, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -33,7 +34,8 @@ def _user(session, username):
 
 
 def seed(session: Session, today: dt.date) -> dict:
-    """The demo's rules, indicator tree, credits, roll-up of last year, an evaluation and a notice (``talent.wiring`` registers it)."""
+    """The demo's rules, indicator tree, credits, roll-up of last year, an evaluation, 王芳's accepted appointment
+    and a notice (``talent.wiring`` registers it)."""
     counts = {"notices": 0}
     admin = _user(session, "admin")
     provinces = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(["320000", "350000"])))}
@@ -77,6 +79,7 @@ def seed(session: Session, today: dt.date) -> dict:
         tree = evaluation.indicator_tree(session, provinces["320000"].id)
         scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
         evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
+    counts["appointments"] = _appointment(session, trainee, today)
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
@@ -90,3 +93,24 @@ def seed(session: Session, today: dt.date) -> dict:
     session.flush()
     return counts
 
+
+LETTER = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+
+
+def _appointment(session: Session, trainee: User | None, today: dt.date) -> int:
+    """王芳's appointment by 启东机械, registered on the seed 002 annex form and accepted by Qidong's bureau: the
+    one appointment in force in the demo, so the dashboard's appointment rate (appointments only) is not empty.
+    1 when made."""
+    reviewer = _user(session, "qidong_admin")
+    if trainee is None or reviewer is None or not has_app_context():
+        return 0
+    if session.scalar(select(Appointment.id).where(Appointment.user_id == trainee.id)) is not None:
+        return 0
+    on = dt.date(today.year, 1, 2)
+    data = appointments.AppointmentData(
+        kind="initial", appointed_on=on, enterprise_head="张建华", enterprise_head_phone="0513-83300000",
+        quality_head="", quality_head_phone="", cv="2012 年起任质量部经理，负责质量管理体系建设与运行。", awards="",
+        opinion="经研究，任命王芳同志为我公司首席质量官。", opinion_date=on)
+    appt = appointments.submit_appointment(session, trainee, data, LETTER, "任命书.pdf", current_app.config["UPLOAD_DIR"], on)
+    appointments.review_appointment(session, reviewer, appt, accept=True, reason="")
+    return 1

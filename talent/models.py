@@ -159,6 +159,8 @@ class Appointment(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="initial")
     appointed_on: Mapped[dt.date] = mapped_column(Date)
+    # The day the appointment stopped being in force (replaced, the CQO left, disqualified); None while in force.
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
     # enterprise data (beyond the enterprise record itself)
     enterprise_head: Mapped[str] = mapped_column(String(64))
     enterprise_head_phone: Mapped[str] = mapped_column(String(32))

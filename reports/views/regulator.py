@@ -116,7 +116,7 @@ def targets():
     form = TargetForm(data={"year": today_local().year})
     if form.validate_on_submit():
         done = submit(form, lambda: rules.set_target(db.session, current_user, form.year.data, form.category.data,
-                                                     float(form.rate.data)),
+                                                     float(form.rate.data), form.basis.data),
                       success=_("目标已保存"), domain_errors="form", redirect_to=url_for("reports.targets"))
         if done is not None:
             return done
@@ -130,11 +130,13 @@ def settings():
     current = queries.settings_for(db.session, current_user.region)
     form = SettingsForm(data={"hold_certificates": current.hold_certificates_until_report,
                               "key_industries": "\n".join(current.key_industries or []),
+                              "key_industries_basis": current.key_industries_basis,
                               "annual_report_due": current.annual_report_due})
     if form.validate_on_submit():
         done = submit(form, lambda: rules.save_settings(
             db.session, current_user, hold_certificates=form.hold_certificates.data,
-            key_industries=(form.key_industries.data or "").splitlines(), annual_report_due=form.annual_report_due.data),
+            key_industries=(form.key_industries.data or "").splitlines(), annual_report_due=form.annual_report_due.data,
+            key_industries_basis=form.key_industries_basis.data),
             success=_("报备规则已保存"), domain_errors="form", redirect_to=url_for("reports.settings"))
         if done is not None:
             return done

@@ -15,6 +15,7 @@ from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFai
 from reports import queries
 from reports.services import annual, filing, rules
 from reports.models import AnnualWorkReport, ClassFiling, ReportingSettings, ReviewStatus, TargetCategory
+from talent.models import Appointment, RegistrationStatus
 from lms.scoping import get_visible, visible
 from lms.templating import today_local
 from tests import factories
@@ -181,7 +182,15 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     db.flush()
     record_offline_result(db, world.staff_nt, exam, wang.username, 90)
     cert_services.issue(db, world.staff_nt, e, cert_cfg, today_local())
-    rules.set_target(db, world.city_admin, today_local().year, "above_size", 50)
+    rules.set_target(db, world.city_admin, today_local().year, "above_size", 50, basis="示例")
+    year = today_local().year
+    # Holding a certificate does not make an appointment (issue 14): only an accepted registration in force does.
+    assert queries.appointment(db, world.nantong, year, today_local())["above_size"]["appointed"] == 0
+    db.add(Appointment(user_id=wang.id, enterprise_id=world.ent_qd.id, appointed_on=today_local(), enterprise_head="张总",
+                       enterprise_head_phone="0513-80000000", cv="履历", opinion="同意", opinion_date=today_local(),
+                       letter_path="x", letter_name="x.pdf", letter_mime="application/pdf",
+                       status=RegistrationStatus.accepted, submitted_on=today_local()))
+    db.flush()
 
     year = today_local().year
     data = queries.dashboard(db, world.nantong, year, today_local())
@@ -197,24 +206,24 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     above = data["appointment"]["above_size"]
     # Nantong's above-size enterprises in the world: 启东机械 (appointed now); 如皋食品 is small and not above size.
     assert above["enterprises"] == 1 and above["appointed"] == 1 and above["rate"] == 1.0 and above["target"] == 0.5
-    # The county inherits the city's target; last year nobody held a certificate.
+    # The county inherits the city's target; last year nobody was appointed.
     qd = queries.appointment(db, world.qidong, year, today_local())
     assert qd["above_size"]["target"] == 0.5
     assert queries.appointment(db, world.nantong, year - 1, today_local())["above_size"]["appointed"] == 0
     assert data["statuses"]["valid"] == 1
-    # Small and micro firms count only in the province's key industries.
+    # Medium, small and micro firms count only in the province's key industries (启东机械 is medium, 如皋食品 small).
     assert data["appointment"]["small_micro_key"]["enterprises"] == 0
     db.add(ReportingSettings(province_id=world.jiangsu.id, key_industries=["机械制造"]))
     db.flush()
-    assert queries.appointment(db, world.nantong, year, today_local())["small_micro_key"]["enterprises"] == 1
+    assert queries.appointment(db, world.nantong, year, today_local())["small_micro_key"]["enterprises"] == 2
 
 
 def test_targets_are_set_by_a_bureau_for_its_own_region(db, world):
     with pytest.raises(Forbidden):
-        rules.set_target(db, world.staff_nt, 2026, "above_size", 80)
+        rules.set_target(db, world.staff_nt, 2026, "above_size", 80, basis="示例")
     with pytest.raises(ValidationFailed):
-        rules.set_target(db, world.city_admin, 2026, "above_size", 180)
-    t = rules.set_target(db, world.county_admin, 2026, TargetCategory.small_micro_key.value, 80)
+        rules.set_target(db, world.city_admin, 2026, "above_size", 180, basis="示例")
+    t = rules.set_target(db, world.county_admin, 2026, TargetCategory.small_micro_key.value, 80, basis="示例")
     assert t.region_id == world.qidong.id and t.rate == 0.8
     assert queries.target_for(db, world.rugao, 2026, TargetCategory.small_micro_key) is None
 
@@ -225,6 +234,6 @@ def test_reporting_settings_belong_to_the_province_bureau(db, world):
     with pytest.raises(ValidationFailed):
         rules.save_settings(db, world.province_admin, hold_certificates=True, key_industries=[], annual_report_due="13-40")
     s = rules.save_settings(db, world.province_admin, hold_certificates=True, key_industries=["食品", " 食品", "医疗器械"],
-                             annual_report_due="3-31")
+                             annual_report_due="3-31", key_industries_basis="示例")
     assert s.key_industries == ["医疗器械", "食品"] and s.annual_report_due == "03-31"
     assert queries.settings_for(db, world.qidong).hold_certificates_until_report is True

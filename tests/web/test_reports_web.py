@@ -165,7 +165,8 @@ def test_dashboard_charts_tables_export_and_drill_down(client, db, world, login_
 
 def test_targets_and_settings_pages(client, db, world, login_as):
     login_as("nt_admin")
-    resp = post_form(client, "/reports/targets", {"year": 2026, "category": "above_size", "rate": "80"})
+    resp = post_form(client, "/reports/targets", {"year": 2026, "category": "above_size", "rate": "80",
+                                                  "basis": "示例"})
     assert resp.status_code == 302
     assert "80%" in client.get("/reports/targets").get_data(as_text=True)
     assert client.get("/reports/settings").status_code == 200
@@ -173,6 +174,7 @@ def test_targets_and_settings_pages(client, db, world, login_as):
     assert "只有省级监管部门" in resp.get_data(as_text=True)
     switch_user(client, "js_admin")
     resp = post_form(client, "/reports/settings", {"annual_report_due": "02-28", "key_industries": "食品\n医疗器械",
+                                                   "key_industries_basis": "本省自定",
                                                    "hold_certificates": "y"})
     assert resp.status_code == 302
     assert queries.settings_for(db, world.qidong).hold_certificates_until_report is True
