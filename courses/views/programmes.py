@@ -17,6 +17,7 @@ from lms.domain import RegionLevel, Tier
 from lms.errors import DomainError, Forbidden
 from lms.forms import choices, submit
 from lms.orgs.models import Region
+from lms.redirects import safe_target
 from lms.scoping import get_visible, visible
 from lms.templating import paginate
 
@@ -120,7 +121,7 @@ def rule_set_edit(rule_set_id: int | None = None):
             form.rules.errors = [_("JSON 格式错误：第 %(l)d 行第 %(c)d 列", l=exc.lineno, c=exc.colno)]
         else:
             done = submit(form, lambda: _save_rule_set(rs, form, rules), success=_("报名条件已保存"),
-                          redirect_to=request.args.get("back") or url_for("courses.programmes"))
+                          redirect_to=safe_target(request.args.get("back")) or url_for("courses.programmes"))
             if done:
                 return done
     return render_template("courses/rule_set_form.html", form=form, rs=rs, types=eligibility.CONDITION_TYPES)

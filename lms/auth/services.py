@@ -9,6 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -50,14 +51,22 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+# The 30,000 most common passwords, as kept by zxcvbn (MIT licence; from leaked-password corpora), compared
+# case-insensitively (issue 18: "password1" was accepted).
+COMMON_PASSWORDS = frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
+MIN_PASSWORD_LENGTH = 10
+
+
 def password_problem(password: str) -> str | None:
-    """None if acceptable, else the reason in Chinese."""
-    if len(password) < 8:
-        return _("密码至少需要 8 位")
+    """None if acceptable, else the reason in Chinese: at least 10 characters, letters and digits, not a common one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("密码至少需要 %(n)d 位", n=MIN_PASSWORD_LENGTH)
     if len(password) > 128:
         return _("密码不能超过 128 位")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         return _("密码须同时包含字母和数字")
+    if password.lower() in COMMON_PASSWORDS:
+        return _("该密码过于常见，容易被猜中，请换一个")
     return None
 
 
@@ -215,14 +224,18 @@ def start_session(session: Session, user: User, user_agent: str = "") -> UserSes
     return s
 
 
-def load_session_user(session: Session, session_id: str, idle_days: int = 14) -> User | None:
-    """The user behind a live session id, or None if it ended, idled out, or the user is disabled."""
+def load_session_user(session: Session, session_id: str, idle_seconds: int = 2 * 3600,
+                      absolute_seconds: int = 12 * 3600) -> User | None:
+    """The user behind a live session id, or None if it ended, idled out (``idle_seconds`` without a request),
+    outlived ``absolute_seconds`` since login, or the user is disabled."""
     # One statement for the session row and its user: this runs on every signed-in request.
     row = session.get(UserSession, session_id, populate_existing=True, options=[joinedload(UserSession.user)])
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
-    if now - row.last_seen_at > dt.timedelta(days=idle_days):
+    if now - row.last_seen_at > dt.timedelta(seconds=idle_seconds):
+        return None
+    if now - row.created_at > dt.timedelta(seconds=absolute_seconds):
         return None
     user = row.user
     if not user.is_enabled:

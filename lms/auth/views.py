@@ -15,6 +15,7 @@ from lms.domain import Role
 from lms.errors import DomainError
 from lms.forms import submit
 from lms.scoping import get_visible, visible
+from lms.redirects import safe_target
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -44,7 +45,8 @@ def init_login(app, login_manager) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str):
-        user = services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_DAYS"])
+        user = services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_SECONDS"],
+                                          app.config["SESSION_ABSOLUTE_SECONDS"])
         if user is not None and user.session_seen_due:
             now = utcnow()
             db.defer_write(lambda s: services.touch_session(s, session_id, now))
@@ -54,12 +56,6 @@ def init_login(app, login_manager) -> None:
 def client_address() -> str:
     """The client's address as throttling counts it (behind ``TRUSTED_PROXIES``, the visitor's)."""
     return (request.remote_addr or "unknown")[:64]
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -84,7 +80,7 @@ def login():
             services.start_session(db.session, user, request.user_agent.string or "")
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+            return redirect(safe_target(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), status
 
 

@@ -128,7 +128,7 @@ def test_regulators_see_their_region_and_trainees_only_their_enrolments(client, 
 
 
 def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, login_as, world, app):
-    course = cs.course(db, world, lessons=1)
+    course = cs.course(db, world, lessons=1, owner_institution=world.inst_nt)
     login_as("nt_staff")
     video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
     resp = post_form(client, f"/courses/catalogue/{course.id}/lessons/new",
