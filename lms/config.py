@@ -85,7 +85,9 @@ DEFAULTS: dict = {
     "PAGE_SIZE": 20,
     # Login throttling: failures counted in a sliding window, per account and per client address.
     "LOGIN_WINDOW_SECONDS": 15 * 60,
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    # Per account AND address (issue 18): the first failures are free, then each doubles the wait, up to the cap.
+    "LOGIN_FREE_FAILURES": 3,
+    "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     # A login session ends after 2 hours without a request, and 12 hours after it began whatever happens (issue 18).
     "SESSION_IDLE_SECONDS": 2 * 3600,

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import audit
@@ -183,35 +183,61 @@ def _recent_failures(session: Session, column, value: str, window: int) -> int:
     ) or 0
 
 
-def authenticate(
-    session: Session,
-    username: str,
-    password: str,
-    address: str,
-    *,
-    window: int = 900,
-    max_per_account: int = 5,
-    max_per_address: int = 20,
-) -> User:
-    """Check a login. Too many recent failures for the account or the address raise Throttled (HTTP 429)
-    without checking the password; the window slides, so the real user gets back in once it passes."""
+def login_wait(session: Session, username: str, address: str, *, window: int = 900, free_failures: int = 3,
+               max_per_address: int = 20, max_delay: int = 900) -> int:
+    """Seconds the account must still wait before another try FROM THIS ADDRESS (issue 18): failures count per
+    account and address together, and after ``free_failures`` each one doubles the wait (2, 4, 8 … s, at most
+    ``max_delay``). An address with ``max_per_address`` failures across accounts also delays, but only the accounts
+    that failed from it: nobody is ever locked out from every address, and a shared proxy never blocks a correct first
+    login of another account."""
+    since = utcnow() - dt.timedelta(seconds=window)
+    pair = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(
+        LoginAttempt.username == username.lower(), LoginAttempt.address == address,
+        LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)).one()
+    failures, last = pair[0] or 0, pair[1]
+    if not failures:
+        return 0
+    excess = failures - free_failures
+    if _recent_failures(session, LoginAttempt.address, address, window) >= max_per_address:
+        excess = max(excess, 1)
+    if excess <= 0:
+        return 0
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
+    ready = last + dt.timedelta(seconds=min(2 ** excess, max_delay))
+    return max(0, int((ready - utcnow()).total_seconds() + 0.999))
+
+
+def authenticate(session: Session, username: str, password: str, address: str, **limits) -> User:
+    """Check a login. While the account must wait (``login_wait``) it raises Throttled (HTTP 429) without checking
+    the password; every failure is recorded and audited."""
     username = (username or "").strip()[:64]
-    if (
-        _recent_failures(session, LoginAttempt.username, username.lower(), window) >= max_per_account
-        or _recent_failures(session, LoginAttempt.address, address, window) >= max_per_address
-    ):
-        raise Throttled(_("登录失败次数过多，请 15 分钟后再试"))
+    wait = login_wait(session, username, address, **limits)
+    if wait:
+        raise Throttled(_("登录失败次数过多，请 %(n)d 秒后再试", n=wait))
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = user is not None and check_password(user, password) and user.is_enabled
     session.add(LoginAttempt(username=username.lower(), address=address, succeeded=ok))
     if not ok:
         if user is None:
             hash_password(password)  # spend the same time whether or not the account exists
+        audit.record(session, None, "user.login_failed", user)
         raise DomainError(_("用户名或密码不正确，或账号已停用"))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def clear_login_failures(session: Session, actor: User, user: User) -> int:
+    """Unlock an account: forget its recent failed logins (their audit events stay). Admins who manage the
+    account may do it (issue 18: an unlock that needs no CAPTCHA)."""
+    if not can_create(actor, user.role, user.region, user.institution):
+        raise Forbidden(_("您无权管理此账号"))
+    n = session.execute(delete(LoginAttempt).where(LoginAttempt.username == user.username.lower(),
+                                                   LoginAttempt.succeeded.is_(False))).rowcount
+    audit.record(session, actor, "user.unlock", user, failures=n)
+    return n
 
 
 def start_session(session: Session, user: User, user_agent: str = "") -> UserSession:

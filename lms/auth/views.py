@@ -89,8 +89,9 @@ def _authenticate(form: LoginForm):
     return services.authenticate(
         db.session, form.username.data, form.password.data, client_address(),
         window=cfg["LOGIN_WINDOW_SECONDS"],
-        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        free_failures=cfg["LOGIN_FREE_FAILURES"],
         max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        max_delay=cfg["LOGIN_MAX_DELAY_SECONDS"],
     )
 
 

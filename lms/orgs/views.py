@@ -258,3 +258,13 @@ def user_enabled(user_id: int):
     back = url_for("orgs.users")
     return submit(None, lambda: auth_services.set_enabled(db.session, current_user, user, enable),
                   success=_("账号已启用") if enable else _("账号已停用，其登录与令牌已失效"), redirect_to=back) or redirect(back)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@roles_required(*ADMINS)
+def user_unlock(user_id: int):
+    """Lift the login delay of an account (its recent failed logins are forgotten; the audit log keeps them)."""
+    user = get_visible(db.session, User, user_id, current_user)
+    back = url_for("orgs.users")
+    return submit(None, lambda: auth_services.clear_login_failures(db.session, current_user, user),
+                  success=_("已解除该账号的登录限制"), redirect_to=back) or redirect(back)
