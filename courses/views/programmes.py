@@ -18,7 +18,7 @@ from lms.errors import DomainError, Forbidden
 from lms.forms import choices, submit
 from lms.orgs.models import Region
 from lms.redirects import safe_target
-from lms.scoping import get_visible, visible
+from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate
 
 
@@ -85,7 +85,7 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
 @roles_required(*ADMINS)
 def programme_edit(programme_id: int | None = None):
     """Create or edit a programme (province and system admins)."""
-    prog = get_visible(db.session, Programme, programme_id, current_user) if programme_id else None
+    prog = get_writable(db.session, Programme, programme_id, current_user) if programme_id else None
     form = _programme_form(prog)
     if form.validate_on_submit():
         done = submit(form, lambda: services.save_programme(db.session, current_user, _programme_data(form), prog),
@@ -108,7 +108,7 @@ def _save_rule_set(rs: EligibilityRuleSet | None, form, rules) -> EligibilityRul
 @roles_required(*ADMINS)
 def rule_set_edit(rule_set_id: int | None = None):
     """Create or edit a province's eligibility rule set, typed as JSON."""
-    rs = get_visible(db.session, EligibilityRuleSet, rule_set_id, current_user) if rule_set_id else None
+    rs = get_writable(db.session, EligibilityRuleSet, rule_set_id, current_user) if rule_set_id else None
     form = RuleSetForm(obj=rs) if rs else NewRuleSetForm()
     if rs is None:
         form.province_id.choices = choices(province_pairs())
