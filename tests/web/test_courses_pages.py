@@ -28,6 +28,7 @@ def test_pages_render_for_each_role(client, db, login_as, world):
     prog, course = klass.programme, klass.programme.courses[0]
     les = course.lessons[0]
     course.owner_institution_id = world.inst_nt.id  # its lessons page is the owner's (issue 18)
+    db.flush()
     rs = prog.eligibility_rule_set
     pages = {
         "nt_staff": ["/courses/classes", "/courses/classes/new", f"/courses/classes/{klass.id}",
