@@ -26,7 +26,7 @@ def catalogue():
     """The courses, filtered by title or code and by subject category."""
     stmt = visible(Course, current_user).order_by(Course.code)
     if q := q_arg():
-        stmt = stmt.where(or_(Course.title.contains(q), Course.code.contains(q.upper())))
+        stmt = stmt.where(or_(Course.title.contains(q, autoescape=True), Course.code.contains(q.upper(), autoescape=True)))
     if (cat := request.args.get("category")) in SubjectCategory.__members__:
         stmt = stmt.where(Course.subject_category == SubjectCategory(cat))
     page = paginate(db.session, stmt)

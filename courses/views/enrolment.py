@@ -70,7 +70,7 @@ def enrollments(class_id: int):
     stmt = (visible(Enrollment, current_user).where(Enrollment.class_id == klass.id)
             .join(User, User.id == Enrollment.user_id))
     if q := q_arg():
-        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
+        stmt = stmt.where(or_(User.display_name.contains(q, autoescape=True), User.username == q))
     if (st := request.args.get("status")) in EnrollmentStatus.__members__:
         stmt = stmt.where(Enrollment.status == EnrollmentStatus(st))
     page = paginate(db.session, stmt.order_by(Enrollment.status, Enrollment.waitlist_position, Enrollment.applied_at))

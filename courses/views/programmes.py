@@ -34,7 +34,7 @@ def programmes():
     """The programmes the user sees, filtered by name, tier, year and province."""
     stmt = visible(Programme, current_user).order_by(Programme.year.desc(), Programme.province_id, Programme.tier)
     if q := q_arg():
-        stmt = stmt.where(Programme.name.contains(q))
+        stmt = stmt.where(Programme.name.contains(q, autoescape=True))
     if (tier := request.args.get("tier")) in Tier.__members__:
         stmt = stmt.where(Programme.tier == Tier(tier))
     if (year := request.args.get("year", type=int)):

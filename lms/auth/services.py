@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms import audit
 from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
 from lms.db import utcnow
-from lms.domain import Role
+from lms.domain import Role, has_control_characters
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Institution, Region
 
@@ -118,6 +118,8 @@ def create_user(
         errors["password"] = problem
     if not (display_name or "").strip():
         errors["display_name"] = _("请填写姓名")
+    elif has_control_characters(display_name):
+        errors["display_name"] = _("姓名中不能包含控制字符或不可见字符")
     if role == Role.regulator_admin and region is None:
         errors["region"] = _("监管部门管理员必须属于一个地区")
     if role == Role.institution_staff and institution is None:
