@@ -9,6 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
+from itsdangerous import BadData, URLSafeTimedSerializer
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -236,10 +237,39 @@ def clear_login_failures(session: Session, actor: User, user: User) -> int:
     account may do it (issue 18: an unlock that needs no CAPTCHA)."""
     if not can_create(actor, user.role, user.region, user.institution):
         raise Forbidden(_("您无权管理此账号"))
-    n = session.execute(delete(LoginAttempt).where(LoginAttempt.username == user.username.lower(),
-                                                   LoginAttempt.succeeded.is_(False))).rowcount
-    audit.record(session, actor, "user.unlock", user, failures=n)
+    return _forget_failures(session, actor, user, "user.unlock")
+
+
+def _forget_failures(session: Session, actor: User, user: User, action: str, address: str | None = None) -> int:
+    cond = [LoginAttempt.username == user.username.lower(), LoginAttempt.succeeded.is_(False)]
+    if address is not None:
+        cond.append(LoginAttempt.address == address)
+    n = session.execute(delete(LoginAttempt).where(*cond)).rowcount
+    audit.record(session, actor, action, user, failures=n)
     return n
+
+
+def _unlock_signer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="login-unlock")
+
+
+def unlock_token(secret: str, user: User) -> str:
+    """A signed link token that lets the account's owner lift its login delay (sent by e-mail, never shown)."""
+    return _unlock_signer(secret).dumps({"u": user.id, "n": user.username.lower()})
+
+
+def unlock_by_token(session: Session, secret: str, token: str, address: str, max_age: int = 3600) -> User | None:
+    """Lift the login delay of the account a valid, fresh unlock token names, from the address that opens the link
+    (an attacker's failures elsewhere stay counted); None if the token is bad or old."""
+    try:
+        data = _unlock_signer(secret).loads(token, max_age=max_age)
+    except BadData:
+        return None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.username.lower() != data.get("n"):
+        return None
+    _forget_failures(session, user, user, "user.unlock_by_email", address)
+    return user
 
 
 def start_session(session: Session, user: User, user_agent: str = "") -> UserSession:

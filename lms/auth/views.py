@@ -6,14 +6,16 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
 
 from lms.auth import services
-from lms.auth.forms import LoginForm, PasswordChangeForm, TokenForm
-from lms.auth.models import ApiToken
+from lms.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
+from lms.auth.models import ApiToken, User
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError
 from lms.forms import submit
+from lms.notifications.services import notify
 from lms.scoping import get_visible, visible
 from lms.redirects import safe_target
 
@@ -72,6 +74,7 @@ def login():
         except services.Throttled as exc:
             form.form_errors.append(exc.message)
             status = 429
+            _offer_unlock(form.username.data)
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt: it is what throttling counts
             form.form_errors.append(exc.message)
@@ -82,6 +85,33 @@ def login():
             login_user(user)
             return redirect(safe_target(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), status
+
+
+def _offer_unlock(username: str) -> None:
+    """Tell a delayed account's owner (in-app, and by e-mail where an address is known) how to lift the delay at
+    once: a signed link valid for an hour, at most one message an hour."""
+    user = db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
+    if user is None:
+        return
+    link = url_for("auth.unlock", token=services.unlock_token(current_app.config["SECRET_KEY"], user), _external=True)
+    notify(db.session, user.id, "security", _("您的账号登录失败次数过多"),
+           _("如果是您本人，打开以下链接即可立即解除登录限制（1 小时内有效）：%(link)s 如果不是您本人，请修改密码。",
+             link=link), dedupe_key=f"login-unlock:{utcnow():%Y%m%d%H}")
+    db.session.commit()
+
+
+@bp.route("/unlock/<token>", methods=["GET", "POST"])
+def unlock(token: str):
+    """The e-mailed link: lift one's own login delay (a POST, so that a link preview does not do it)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        user = services.unlock_by_token(db.session, current_app.config["SECRET_KEY"], token, client_address())
+        if user is None:
+            abort(404)
+        db.session.commit()
+        flash(_("已解除登录限制，请重新登录"), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/unlock.html", form=form)
 
 
 def _authenticate(form: LoginForm):

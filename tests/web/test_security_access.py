@@ -167,3 +167,19 @@ def test_security_control_characters_refused_in_names(db, world, name):
         org_services.save_enterprise(db, world.city_admin, org_services.EnterpriseData(
             name=f"企业{name}", credit_code="", region_id=world.nantong.id, industry="", ownership_type="private",
             size_class="small", above_designated_size=False))
+
+
+def test_security_login_unlock_by_emailed_link(client, db, world):
+    from lms.notifications.models import Notification
+
+    for _ in range(4):
+        post_form(client, "/auth/login", {"username": "nt_staff", "password": "wrong-password"})
+    assert post_form(client, "/auth/login", {"username": "nt_staff", "password": PASSWORD}).status_code == 429
+    note = db.scalar(select(Notification).where(Notification.user_id == world.staff_nt.id, Notification.kind == "security"))
+    link = note.body.split("：", 1)[1].split()[0]
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200 and auth_services.login_wait(db, "nt_staff", "127.0.0.1") > 0
+    assert post_form(client, path, {}).status_code == 302
+    assert auth_services.login_wait(db, "nt_staff", "127.0.0.1") == 0
+    assert post_form(client, "/auth/unlock/forged-token", {}, token_from=path).status_code == 404
+    assert post_form(client, "/auth/login", {"username": "nt_staff", "password": PASSWORD}).status_code == 302
