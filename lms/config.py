@@ -102,7 +102,7 @@ DEFAULTS: dict = {
     # (typing the holder's ID number), overall and per certificate.
     "CERT_VERIFY_RATE_LIMIT": "1000 per hour",
     "CERT_HOLDER_CHECK_RATE_LIMIT": "5 per hour",  # 示例 (issue 18: 20 wrong ID numbers an hour was too many)
-    "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "30 per day",
+    "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "10 per day",  # 示例 (issue 18), from every address together
     # Verification log rows are written in batches by a background flusher; None = batched unless testing.
     "CERT_VERIFY_LOG_BATCHED": None,
 }
