@@ -21,7 +21,7 @@ def certificates(user: User, *, q: str = "", status: str | None = None, class_id
     """The certificates ``user`` may see, filtered by number or holder (``q``), status and class (unordered)."""
     stmt = visible(Certificate, user)
     if q:
-        stmt = stmt.where(or_(Certificate.number == q, Certificate.holder_name.contains(q)))
+        stmt = stmt.where(or_(Certificate.number == q, Certificate.holder_name.contains(q, autoescape=True)))
     if status in CertificateStatus.__members__:
         stmt = stmt.where(Certificate.status == CertificateStatus(status))
     if class_id is not None:

@@ -93,6 +93,10 @@ def seed_courses(session: Session, today: dt.date) -> dict:
                 min_attendance_rate=0.8, certificate_validity_years=3, requires_lower_tier=tier != Tier.basic,
                 eligibility_rule_set_id=rs.id, course_ids=compulsory + (electives if tier != Tier.basic else [])))
             counts["programmes"] += 1
+    owner = next(iter(rule_sets.values()))[0] if rule_sets else None
+    for course in courses.values():  # like migration 0009: a course belongs to the province of its programmes
+        if owner is not None and course.owner_province_id is None and course.owner_institution_id is None:
+            course.owner_province_id = owner.id
 
     counts.update(_seed_class(session, today, courses))
     return counts

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
-from lms.domain import LabelledEnum, Role, Tier, enum_column_type
+from lms.domain import LabelledEnum, RegionLevel, Role, Tier, enum_column_type
 from lms.orgs.models import Institution, Region, region_subtree_ids
 from lms.people.models import TraineeProfile, add_staff_profile_rule
-from lms.scoping import scope_rule
+from lms.scoping import scope_rule, write_rule
 from lms.uploads import StoredFile
 from flask_babel import lazy_gettext as _l
 
@@ -98,6 +98,11 @@ class Course(Base):
     subject_category: Mapped[SubjectCategory] = mapped_column(enum_column_type(SubjectCategory))
     description: Mapped[str] = mapped_column(Text, default="")
     compulsory: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The owner who may edit it (issue 18): a province (its province-level bureau), or an institution for its own
+    # electives; neither set = the system admins' course. No database foreign key: SQLite could not drop the columns
+    # again on a downgrade (courses is referenced from everywhere); save_course sets them from the actor only.
+    owner_province_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+    owner_institution_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
 
     lessons: Mapped[list["Lesson"]] = relationship(back_populates="course", order_by="Lesson.position",
                                                    cascade="all, delete-orphan")
@@ -281,6 +286,41 @@ def _ruleset_scope(user):
 @scope_rule(Course)
 def _course_scope(user):
     return True
+
+
+def is_province_admin_of(user, province_id) -> bool:
+    """Is ``user`` the province-level regulator admin of ``province_id`` (the owner of that province's rules)."""
+    return (user.role == Role.regulator_admin and user.region is not None and user.region.level == RegionLevel.province
+            and user.region_id == province_id)
+
+
+def may_edit_course(user, course: "Course") -> bool:
+    """Only the course's owner edits it: system admins, the owning province's admin, the owning institution's staff."""
+    if user.role == Role.system_admin:
+        return True
+    if course.owner_institution_id is not None:
+        return user.role == Role.institution_staff and user.institution_id == course.owner_institution_id
+    return course.owner_province_id is not None and is_province_admin_of(user, course.owner_province_id)
+
+
+@write_rule(Course)
+def _course_write(user, course):
+    return may_edit_course(user, course)
+
+
+@write_rule(Lesson)
+def _lesson_write(user, lesson):
+    return may_edit_course(user, lesson.course)
+
+
+@write_rule(Programme)
+def _programme_write(user, programme):
+    return user.role == Role.system_admin or is_province_admin_of(user, programme.province_id)
+
+
+@write_rule(EligibilityRuleSet)
+def _ruleset_write(user, rule_set):
+    return user.role == Role.system_admin or is_province_admin_of(user, rule_set.province_id)
 
 
 @scope_rule(Lesson)

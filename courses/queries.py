@@ -25,7 +25,7 @@ def class_list(user, today: dt.date, *, q: str = "", tier: str | None = None, st
     sees only classes on offer (cleared by the gates) and, without a state, those not yet ended."""
     stmt = visible(TrainingClass, user).join(Programme, Programme.id == TrainingClass.programme_id)
     if q:
-        stmt = stmt.where(or_(TrainingClass.name.contains(q), TrainingClass.place.contains(q)))
+        stmt = stmt.where(or_(TrainingClass.name.contains(q, autoescape=True), TrainingClass.place.contains(q, autoescape=True)))
     if tier in Tier.__members__:
         stmt = stmt.where(Programme.tier == Tier(tier))
     if state == "open":
@@ -54,7 +54,7 @@ def roster_query(cs: ClassSession, q: str = "") -> Select:
         Enrollment.class_id == cs.class_id, Enrollment.status == EnrollmentStatus.approved,
     ).order_by(User.username)
     if q:
-        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
+        stmt = stmt.where(or_(User.display_name.contains(q, autoescape=True), User.username == q))
     return stmt
 
 

@@ -51,7 +51,7 @@ def my_exam_rows(session: Session, user, exams: list[Exam], now: dt.datetime) ->
 def bank_list(user, q: str = "") -> Select:
     """The banks the user may see (province banks first), optionally by name."""
     stmt = visible(QuestionBank, user).order_by(QuestionBank.province_id.is_(None), QuestionBank.name)
-    return stmt.where(QuestionBank.name.contains(q)) if q else stmt
+    return stmt.where(QuestionBank.name.contains(q, autoescape=True)) if q else stmt
 
 
 def active_question_counts(session: Session, bank_ids: list[int]) -> dict[int, int]:
@@ -65,7 +65,7 @@ def bank_questions(bank: QuestionBank, q: str = "", qtype: str | None = None, di
     """A bank's active questions, filtered by text, type, difficulty and knowledge point (unknown values ignored)."""
     stmt = select(Question).where(Question.bank_id == bank.id, Question.is_active.is_(True)).order_by(Question.id)
     if q:
-        stmt = stmt.where(or_(Question.stem.contains(q), Question.knowledge_point.contains(q)))
+        stmt = stmt.where(or_(Question.stem.contains(q, autoescape=True), Question.knowledge_point.contains(q, autoescape=True)))
     if qtype in QuestionType.__members__:
         stmt = stmt.where(Question.type == QuestionType(qtype))
     if difficulty in Difficulty.__members__:
@@ -78,7 +78,7 @@ def exam_list(user, q: str = "", status: str | None = None) -> Select:
     """The exams the user may see, latest opening first, by title and status."""
     stmt = visible(Exam, user).order_by(Exam.opens_at.desc())
     if q:
-        stmt = stmt.where(Exam.title.contains(q))
+        stmt = stmt.where(Exam.title.contains(q, autoescape=True))
     if status in ExamStatus.__members__:
         stmt = stmt.where(Exam.status == ExamStatus(status))
     return stmt

@@ -55,7 +55,9 @@ def load() -> dict:
         "PUBLIC_BASE_URL": os.environ.get(
             "PUBLIC_BASE_URL", "" if os.environ.get("LMS_ENV") == "production" else "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "lms-memory://"),
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Secure cookies: asked for, or implied by an https PUBLIC_BASE_URL (issue 18).
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+        or os.environ.get("PUBLIC_BASE_URL", "").startswith("https://"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # gunicorn's worker count (gunicorn.conf.py reads the same variable); 0 = its default, 2 × cores + 1.
         "WEB_WORKERS": int(os.environ.get("GUNICORN_WORKERS", "0")),
@@ -87,9 +89,13 @@ DEFAULTS: dict = {
     "PAGE_SIZE": 20,
     # Login throttling: failures counted in a sliding window, per account and per client address.
     "LOGIN_WINDOW_SECONDS": 15 * 60,
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    # Per account AND address (issue 18): the first failures are free, then each doubles the wait, up to the cap.
+    "LOGIN_FREE_FAILURES": 3,
+    "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
-    "SESSION_IDLE_DAYS": 14,
+    # A login session ends after 2 hours without a request, and 12 hours after it began whatever happens (issue 18).
+    "SESSION_IDLE_SECONDS": 2 * 3600,
+    "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
     # Argon2id cost: the library's defaults (RFC 9106 low-memory profile).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
@@ -99,8 +105,8 @@ DEFAULTS: dict = {
     # Public certificate verification: per-address limits of the verify page and JSON, and of the holder check
     # (typing the holder's ID number), overall and per certificate.
     "CERT_VERIFY_RATE_LIMIT": "1000 per hour",
-    "CERT_HOLDER_CHECK_RATE_LIMIT": "20 per hour",
-    "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "30 per day",
+    "CERT_HOLDER_CHECK_RATE_LIMIT": "5 per hour",  # 示例 (issue 18: 20 wrong ID numbers an hour was too many)
+    "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "10 per day",  # 示例 (issue 18), from every address together
     # Verification log rows are written in batches by a background flusher; None = batched unless testing.
     "CERT_VERIFY_LOG_BATCHED": None,
 }

@@ -1,8 +1,6 @@
 """Home pages per role, health check and language switch."""
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,6 +11,7 @@ from lms.domain import Role
 from lms.orgs.models import Enterprise, Institution
 from lms.people.models import TraineeProfile
 from lms.scoping import visible
+from lms.redirects import safe_referrer, safe_target
 from lms.templating import today_local
 
 bp = Blueprint("core", __name__)
@@ -58,12 +57,7 @@ def healthz():
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
     """Switch the interface language (a cookie) and go back to the page, never to another site."""
-    target = request.form.get("next") or request.referrer or url_for("core.index")
-    if not target.startswith("/") or target.startswith("//"):
-        parsed = urlparse(target)
-        target = parsed.path or "/"
-        if parsed.query:
-            target += "?" + parsed.query
+    target = safe_target(request.form.get("next")) or safe_referrer() or url_for("core.index")
     resp = make_response(redirect(target))
     resp.set_cookie("lang", "en" if code == "en" else "zh", max_age=365 * 86400, samesite="Lax", httponly=True)
     return resp

@@ -18,7 +18,7 @@ from lms.people import services as people_services
 from lms.people.models import PledgeText, TraineeProfile
 from lms.pii import lookup_hash
 
-DEMO_PASSWORD = "Demo2026!"
+DEMO_PASSWORD = "Demo2026!cqo"
 PLEDGE_VERSION = "2024-01"
 PLEDGE_TITLE = "首席质量官质量诚信承诺书"
 PLEDGE_BODY = """本人自愿参加首席质量官培训，郑重承诺：

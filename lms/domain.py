@@ -184,3 +184,11 @@ def enum_column_type(enum_cls: type[enum.Enum]):
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+def has_control_characters(text: str) -> bool:
+    """Does ``text`` hold a control or invisible formatting character (C0/C1 controls, bidi overrides, zero-width
+    marks)? Names with them are refused (issue 18): they break lists and exports and can disguise one name as
+    another."""
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or 0x200B <= ord(ch) <= 0x200F or 0x202A <= ord(ch) <= 0x202E
+               or 0x2066 <= ord(ch) <= 0x2069 or ord(ch) == 0xFEFF for ch in text)

@@ -68,3 +68,35 @@ def get_visible(session: Session, model: type[T], pk: Any, user: Any) -> T:
         for hook in _denied_hook:
             hook(session, user, model, pk)
     raise NotFound("记录不存在或无权查看")
+
+
+# --- writes (issue 18): who may CHANGE a record, checked against the record as stored -------------------------
+_write_rules: dict[type, Callable[[Any, Any], bool]] = {}
+
+
+def write_rule(model: type) -> Callable:
+    """Register ``fn(user, obj) -> bool``: may ``user`` change ``obj`` as it is stored? A model without a write rule
+    is writable by whoever may see it (its scope rule) — services still check roles."""
+
+    def deco(fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+        _write_rules[model] = fn
+        return fn
+
+    return deco
+
+
+def require_writable(session: Session, obj: Any, user: Any) -> Any:
+    """Refuse a change to ``obj`` by ``user`` unless its write rule allows it, reading the record as STORED (never the
+    submitted form). A refusal is a NotFound (nothing revealed) reported to the denied hooks (``access_denied``)."""
+    rule = _write_rules.get(type(obj))
+    allowed = rule(user, obj) if rule is not None else True
+    if not allowed:
+        for hook in _denied_hook:
+            hook(session, user, type(obj), obj.id)
+        raise NotFound("记录不存在或无权查看")
+    return obj
+
+
+def get_writable(session: Session, model: type[T], pk: Any, user: Any) -> T:
+    """Load one record the user may see AND change (``get_visible`` then ``require_writable``), or raise NotFound."""
+    return require_writable(session, get_visible(session, model, pk, user), user)

@@ -81,6 +81,7 @@ def init_app(app: Flask) -> None:
     """Install the cross-cutting behaviour: logging, request ids, security headers, error pages."""
     configure_logging(app)
     app.before_request(_request_id)
+    app.before_request(_integers_in_range)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
@@ -92,6 +93,21 @@ def _request_id() -> None:
     g.request_id = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
 
 
+INT64_MAX = 2**63 - 1
+_DIGITS_RE = re.compile(r"^[+-]?\d+$")
+
+
+def _integers_in_range() -> None:
+    """Integers beyond 64 bits in a path (404) or a query string (400) are refused before any view runs, for pages
+    and the API alike: the database cannot hold them, and they used to surface as a 500 (OverflowError)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not -INT64_MAX <= value <= INT64_MAX:
+            abort(404)
+    for value in request.args.values():
+        if len(value) > 18 and _DIGITS_RE.match(value.strip()) and abs(int(value)) > INT64_MAX:
+            abort(400)
+
+
 def _headers(resp):
     resp.headers["X-Request-ID"] = g.get("request_id", "")
     resp.headers.setdefault("Content-Security-Policy", CSP)
@@ -99,6 +115,8 @@ def _headers(resp):
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers.setdefault("Referrer-Policy", "same-origin")  # a view may be stricter (/C/: no-referrer)
     resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
+    if current_app.config["PUBLIC_BASE_URL"].startswith("https://"):  # HSTS only where the site is served over TLS
+        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint and request.endpoint != "static" and "Cache-Control" not in resp.headers:
         resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -203,7 +203,7 @@ def review_list(user: User, kind: str, status: str, q: str) -> Select:
     if status in {s.value for s in ReviewStatus}:
         stmt = stmt.where(model.status == status)
     if q:
-        stmt = stmt.where(TrainingClass.name.contains(q))
+        stmt = stmt.where(TrainingClass.name.contains(q, autoescape=True))
     return stmt
 
 

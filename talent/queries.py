@@ -68,7 +68,7 @@ def pool_filter(session: Session, user: User, *, q: str = "", status: str | None
     if q:
         # Names are matched on the name index alone (its entries are small: no profile row is read but the
         # matches'), then the matching profiles give the users.
-        named = select(TraineeProfile.id).where(TraineeProfile.real_name.contains(q))
+        named = select(TraineeProfile.id).where(TraineeProfile.real_name.contains(q, autoescape=True))
         stmt = stmt.where(TalentEntry.user_id.in_(select(TraineeProfile.user_id).where(TraineeProfile.id.in_(named))))
     if status in PoolStatus.__members__:
         stmt = stmt.where(TalentEntry.status == PoolStatus(status))
@@ -81,7 +81,7 @@ def pool_filter(session: Session, user: User, *, q: str = "", status: str | None
     if stars:
         stmt = stmt.where(TalentEntry.stars == stars)
     if (enterprise := (enterprise or "").strip()[:64]):
-        stmt = stmt.where(TalentEntry.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name.contains(enterprise))))
+        stmt = stmt.where(TalentEntry.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name.contains(enterprise, autoescape=True))))
     return stmt.order_by(TalentEntry.region_id, TalentEntry.id)
 
 

@@ -108,7 +108,7 @@ def post_form(client, url: str, data: dict, token_from: str | None = None, **kw)
     return client.post(url, data=data, **kw)
 
 
-def login(client, username: str, password: str = "Passw0rd!"):
+def login(client, username: str, password: str = "Passw0rd!cqo"):
     resp = post_form(client, "/auth/login", {"username": username, "password": password})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return resp

@@ -15,9 +15,12 @@ from lms.templating import SHANGHAI, today_local
 from tests import factories
 
 
-def course(db, world, code="T-01", hours=4, lessons=2):
+def course(db, world, code="T-01", hours=4, lessons=2, owner_institution=None):
     c = services.save_course(db, world.sysadmin, services.CourseData(
         code=code, title=f"课程{code}", hours=hours, subject_category="public"))
+    if owner_institution is not None:  # an institution's own elective: its staff edit it (issue 18)
+        c.owner_institution_id = owner_institution.id
+        db.flush()
     for i in range(lessons):
         services.add_lesson(db, world.sysadmin, c, title=f"第{i + 1}讲", kind="text", body_md=f"正文 {i}")
     return c

@@ -16,7 +16,7 @@ from lms.orgs.models import Enterprise, Institution, Region
 from lms.people import services as people_services
 from lms.people.models import PledgeText
 
-PASSWORD = "Passw0rd!"
+PASSWORD = "Passw0rd!cqo"
 _seq = itertools.count(1)
 
 

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from courses.models import Course, Lesson, LessonKind, LessonProgress, Programme, SubjectCategory
 from courses.services.access import require_role
 from lms import audit
-from lms.domain import Role
+from lms.domain import RegionLevel, Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.uploads import StoredFile
+from lms.scoping import require_writable
 
 VIDEO_MAX_BYTES = 60 * 1024 * 1024  # under the site-wide MAX_CONTENT_LENGTH (64 MB), which the body parser enforces
 PDF_MAX_BYTES = 20 * 1024 * 1024
@@ -54,6 +55,10 @@ class CourseData:
 def save_course(session: Session, actor, data: CourseData, course: Course | None = None) -> Course:
     """Create or update a course (institution staff and admins)."""
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    if course is not None:
+        require_writable(session, course, actor)  # the stored owner decides, never the form (issue 18)
+    elif actor.role == Role.regulator_admin and actor.region.level != RegionLevel.province:
+        raise Forbidden(_("课程目录由省级监管部门或开设选修课的机构维护"))
     errors = {}
     code = (data.code or "").strip().upper()
     if not code or len(code) > 32:
@@ -73,6 +78,10 @@ def save_course(session: Session, actor, data: CourseData, course: Course | None
         raise ValidationFailed(errors)
     if course is None:
         course = Course(code=code)
+        if actor.role == Role.institution_staff:
+            course.owner_institution_id = actor.institution_id
+        elif actor.role == Role.regulator_admin:
+            course.owner_province_id = actor.region_id
         session.add(course)
     course.code, course.title, course.hours = code, data.title.strip(), data.hours
     course.subject_category, course.description, course.compulsory = category, data.description or "", bool(data.compulsory)
@@ -86,6 +95,7 @@ def add_lesson(session: Session, actor, course: Course, *, title: str, kind: str
     """Append a lesson to a course. A text lesson needs its Markdown; a video or PDF lesson needs a stored
     file of the matching kind (``lms.uploads.store_upload`` checks content and size before this)."""
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    require_writable(session, course, actor)
     errors = {}
     if not (title or "").strip():
         errors["title"] = _("请填写课时标题")
@@ -114,6 +124,7 @@ def add_lesson(session: Session, actor, course: Course, *, title: str, kind: str
 def move_lesson(session: Session, actor, lesson: Lesson, offset: int) -> Lesson:
     """Move a lesson up (-1) or down (+1) in its course; positions stay 1..n without gaps."""
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    require_writable(session, lesson, actor)
     lessons = list(lesson.course.lessons)
     i = lessons.index(lesson)
     j = i + (1 if offset > 0 else -1)
@@ -130,6 +141,7 @@ def move_lesson(session: Session, actor, lesson: Lesson, offset: int) -> Lesson:
 def delete_lesson(session: Session, actor, lesson: Lesson) -> None:
     """Remove a lesson nobody has opened yet (trainees' progress is a record that must stay)."""
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
+    require_writable(session, lesson, actor)
     if session.scalar(select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == lesson.id)):
         raise DomainError(_("已有学员学习该课时，不能删除"))
     course = lesson.course

@@ -14,6 +14,7 @@ from lms import audit
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Region
+from lms.scoping import require_writable
 
 
 @dataclass
@@ -34,6 +35,8 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
     """Create or update a programme. Province admins edit their own province's; total hours are the sum
     of the courses' hours. One programme per province, tier and year."""
     require_role(actor, Role.regulator_admin, Role.system_admin)
+    if programme is not None:
+        require_writable(session, programme, actor)  # the programme as stored, not the province in the form (issue 18)
     errors: dict[str, str] = {}
     province = session.get(Region, data.province_id)
     if province is None or province.level != RegionLevel.province:
@@ -92,6 +95,8 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
 def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None) -> EligibilityRuleSet:
     """Create or update a province's eligibility rule set after checking its structure."""
     require_role(actor, Role.regulator_admin, Role.system_admin)
+    if rule_set is not None:
+        require_writable(session, rule_set, actor)
     if actor.role == Role.regulator_admin and not (
         actor.region.level == RegionLevel.province and actor.region.path == province.path
     ):

@@ -9,14 +9,14 @@ from sqlalchemy import or_
 
 from courses import services
 from courses.forms import CourseForm, EmptyForm, LessonForm
-from courses.models import Course, Lesson, LessonKind, SubjectCategory
+from courses.models import Course, Lesson, LessonKind, SubjectCategory, may_edit_course
 from courses.views import AUTHORS, bp, q_arg
 from lms.auth.views import roles_required
 from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.forms import submit
-from lms.scoping import get_visible, visible
+from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate
 from lms.uploads import StoredFile, check_declared_size, store_upload
 
@@ -27,7 +27,7 @@ def catalogue():
     """The courses, filtered by title or code and by subject category."""
     stmt = visible(Course, current_user).order_by(Course.code)
     if q := q_arg():
-        stmt = stmt.where(or_(Course.title.contains(q), Course.code.contains(q.upper())))
+        stmt = stmt.where(or_(Course.title.contains(q, autoescape=True), Course.code.contains(q.upper(), autoescape=True)))
     if (cat := request.args.get("category")) in SubjectCategory.__members__:
         stmt = stmt.where(Course.subject_category == SubjectCategory(cat))
     page = paginate(db.session, stmt)
@@ -40,7 +40,7 @@ def catalogue():
 @roles_required(*AUTHORS)
 def course_edit(course_id: int | None = None):
     """Create or edit a course."""
-    course = get_visible(db.session, Course, course_id, current_user) if course_id else None
+    course = get_writable(db.session, Course, course_id, current_user) if course_id else None
     form = CourseForm(obj=course)
     if form.validate_on_submit():
         data = services.CourseData(code=form.code.data, title=form.title.data, hours=float(form.hours.data),
@@ -59,7 +59,7 @@ def course(course_id: int):
     """A course with its lessons and the user's progress through them."""
     c = get_visible(db.session, Course, course_id, current_user)
     progress = services.progress_map(db.session, current_user, [les.id for les in c.lessons])
-    return render_template("courses/course.html", course=c, progress=progress, can_edit=current_user.role in AUTHORS,
+    return render_template("courses/course.html", course=c, progress=progress, can_edit=may_edit_course(current_user, c),
                            form=EmptyForm())
 
 
@@ -81,7 +81,7 @@ def _stored_lesson_file(form: LessonForm) -> StoredFile | None:
 @roles_required(*AUTHORS)
 def lesson_new(course_id: int):
     """Add a lesson (text, or an uploaded video or PDF) to a course."""
-    c = get_visible(db.session, Course, course_id, current_user)
+    c = get_writable(db.session, Course, course_id, current_user)
     form = LessonForm()
     if form.validate_on_submit():
         done = submit(form, lambda: services.add_lesson(
@@ -98,7 +98,7 @@ def lesson_new(course_id: int):
 @roles_required(*AUTHORS)
 def lesson_move(lesson_id: int, down: int):
     """Move a lesson up or down in its course."""
-    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    les = get_writable(db.session, Lesson, lesson_id, current_user)
     if EmptyForm().validate_on_submit():
         submit(None, lambda: services.move_lesson(db.session, current_user, les, 1 if down else -1))
     return redirect(url_for("courses.course", course_id=les.course_id))
@@ -108,7 +108,7 @@ def lesson_move(lesson_id: int, down: int):
 @roles_required(*AUTHORS)
 def lesson_delete(lesson_id: int):
     """Delete a lesson nobody has opened yet."""
-    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    les = get_writable(db.session, Lesson, lesson_id, current_user)
     course_id = les.course_id
     if EmptyForm().validate_on_submit():
         submit(None, lambda: services.delete_lesson(db.session, current_user, les), success=_("课时已删除"))

@@ -21,6 +21,7 @@ from lms.errors import DomainError
 from lms.forms import submit
 from lms.people import services as people_services
 from lms.people.models import TraineeProfile
+from lms.redirects import safe_referrer
 from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 
@@ -69,7 +70,7 @@ def enrollments(class_id: int):
     stmt = (visible(Enrollment, current_user).where(Enrollment.class_id == klass.id)
             .join(User, User.id == Enrollment.user_id))
     if q := q_arg():
-        stmt = stmt.where(or_(User.display_name.contains(q), User.username == q))
+        stmt = stmt.where(or_(User.display_name.contains(q, autoescape=True), User.username == q))
     if (st := request.args.get("status")) in EnrollmentStatus.__members__:
         stmt = stmt.where(Enrollment.status == EnrollmentStatus(st))
     page = paginate(db.session, stmt.order_by(Enrollment.status, Enrollment.waitlist_position, Enrollment.applied_at))
@@ -106,8 +107,7 @@ def _decided(e: Enrollment, back: str) -> str:
 
 def _decide(enrollment_id: int, decide):
     e = get_visible(db.session, Enrollment, enrollment_id, current_user)
-    back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
-    back = back or url_for("courses.enrollments", class_id=e.class_id)
+    back = safe_referrer() or url_for("courses.enrollments", class_id=e.class_id)
     form = DecisionForm()
     if not form.validate_on_submit():
         flash(_("请求无效，请刷新页面后重试"), "danger")

@@ -17,7 +17,8 @@ from lms.domain import RegionLevel, Tier
 from lms.errors import DomainError, Forbidden
 from lms.forms import choices, submit
 from lms.orgs.models import Region
-from lms.scoping import get_visible, visible
+from lms.redirects import safe_target
+from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate
 
 
@@ -33,7 +34,7 @@ def programmes():
     """The programmes the user sees, filtered by name, tier, year and province."""
     stmt = visible(Programme, current_user).order_by(Programme.year.desc(), Programme.province_id, Programme.tier)
     if q := q_arg():
-        stmt = stmt.where(Programme.name.contains(q))
+        stmt = stmt.where(Programme.name.contains(q, autoescape=True))
     if (tier := request.args.get("tier")) in Tier.__members__:
         stmt = stmt.where(Programme.tier == Tier(tier))
     if (year := request.args.get("year", type=int)):
@@ -84,7 +85,7 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
 @roles_required(*ADMINS)
 def programme_edit(programme_id: int | None = None):
     """Create or edit a programme (province and system admins)."""
-    prog = get_visible(db.session, Programme, programme_id, current_user) if programme_id else None
+    prog = get_writable(db.session, Programme, programme_id, current_user) if programme_id else None
     form = _programme_form(prog)
     if form.validate_on_submit():
         done = submit(form, lambda: services.save_programme(db.session, current_user, _programme_data(form), prog),
@@ -107,7 +108,7 @@ def _save_rule_set(rs: EligibilityRuleSet | None, form, rules) -> EligibilityRul
 @roles_required(*ADMINS)
 def rule_set_edit(rule_set_id: int | None = None):
     """Create or edit a province's eligibility rule set, typed as JSON."""
-    rs = get_visible(db.session, EligibilityRuleSet, rule_set_id, current_user) if rule_set_id else None
+    rs = get_writable(db.session, EligibilityRuleSet, rule_set_id, current_user) if rule_set_id else None
     form = RuleSetForm(obj=rs) if rs else NewRuleSetForm()
     if rs is None:
         form.province_id.choices = choices(province_pairs())
@@ -120,7 +121,7 @@ def rule_set_edit(rule_set_id: int | None = None):
             form.rules.errors = [_("JSON 格式错误：第 %(l)d 行第 %(c)d 列", l=exc.lineno, c=exc.colno)]
         else:
             done = submit(form, lambda: _save_rule_set(rs, form, rules), success=_("报名条件已保存"),
-                          redirect_to=request.args.get("back") or url_for("courses.programmes"))
+                          redirect_to=safe_target(request.args.get("back")) or url_for("courses.programmes"))
             if done:
                 return done
     return render_template("courses/rule_set_form.html", form=form, rs=rs, types=eligibility.CONDITION_TYPES)

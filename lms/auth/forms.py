@@ -6,6 +6,10 @@ from wtforms.validators import ValidationError
 from lms.forms import length, optional, required
 
 
+class EmptyForm(FlaskForm):
+    """A form with only its CSRF token (a confirmation button)."""
+
+
 class LoginForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[required(), length(64)])
     password = PasswordField(_l("密码"), validators=[required(), length(128)])

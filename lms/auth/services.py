@@ -9,13 +9,15 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from itsdangerous import BadData, URLSafeTimedSerializer
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import audit
 from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
 from lms.db import utcnow
-from lms.domain import Role
+from lms.domain import Role, has_control_characters
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Institution, Region
 
@@ -50,14 +52,22 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+# The 30,000 most common passwords, as kept by zxcvbn (MIT licence; from leaked-password corpora), compared
+# case-insensitively (issue 18: "password1" was accepted).
+COMMON_PASSWORDS = frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
+MIN_PASSWORD_LENGTH = 10
+
+
 def password_problem(password: str) -> str | None:
-    """None if acceptable, else the reason in Chinese."""
-    if len(password) < 8:
-        return _("密码至少需要 8 位")
+    """None if acceptable, else the reason in Chinese: at least 10 characters, letters and digits, not a common one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("密码至少需要 %(n)d 位", n=MIN_PASSWORD_LENGTH)
     if len(password) > 128:
         return _("密码不能超过 128 位")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         return _("密码须同时包含字母和数字")
+    if password.lower() in COMMON_PASSWORDS:
+        return _("该密码过于常见，容易被猜中，请换一个")
     return None
 
 
@@ -109,6 +119,8 @@ def create_user(
         errors["password"] = problem
     if not (display_name or "").strip():
         errors["display_name"] = _("请填写姓名")
+    elif has_control_characters(display_name):
+        errors["display_name"] = _("姓名中不能包含控制字符或不可见字符")
     if role == Role.regulator_admin and region is None:
         errors["region"] = _("监管部门管理员必须属于一个地区")
     if role == Role.institution_staff and institution is None:
@@ -174,34 +186,89 @@ def _recent_failures(session: Session, column, value: str, window: int) -> int:
     ) or 0
 
 
-def authenticate(
-    session: Session,
-    username: str,
-    password: str,
-    address: str,
-    *,
-    window: int = 900,
-    max_per_account: int = 5,
-    max_per_address: int = 20,
-) -> User:
-    """Check a login. Too many recent failures for the account or the address raise Throttled (HTTP 429)
-    without checking the password; the window slides, so the real user gets back in once it passes."""
+def login_wait(session: Session, username: str, address: str, *, window: int = 900, free_failures: int = 3,
+               max_per_address: int = 20, max_delay: int = 900) -> int:
+    """Seconds the account must still wait before another try FROM THIS ADDRESS (issue 18): failures count per
+    account and address together, and after ``free_failures`` each one doubles the wait (2, 4, 8 … s, at most
+    ``max_delay``). An address with ``max_per_address`` failures across accounts also delays, but only the accounts
+    that failed from it: nobody is ever locked out from every address, and a shared proxy never blocks a correct first
+    login of another account."""
+    since = utcnow() - dt.timedelta(seconds=window)
+    pair = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(
+        LoginAttempt.username == username.lower(), LoginAttempt.address == address,
+        LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)).one()
+    failures, last = pair[0] or 0, pair[1]
+    if not failures:
+        return 0
+    excess = failures - free_failures
+    if _recent_failures(session, LoginAttempt.address, address, window) >= max_per_address:
+        excess = max(excess, 1)
+    if excess <= 0:
+        return 0
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
+    ready = last + dt.timedelta(seconds=min(2 ** excess, max_delay))
+    return max(0, int((ready - utcnow()).total_seconds() + 0.999))
+
+
+def authenticate(session: Session, username: str, password: str, address: str, **limits) -> User:
+    """Check a login. While the account must wait (``login_wait``) it raises Throttled (HTTP 429) without checking
+    the password; every failure is recorded and audited."""
     username = (username or "").strip()[:64]
-    if (
-        _recent_failures(session, LoginAttempt.username, username.lower(), window) >= max_per_account
-        or _recent_failures(session, LoginAttempt.address, address, window) >= max_per_address
-    ):
-        raise Throttled(_("登录失败次数过多，请 15 分钟后再试"))
+    wait = login_wait(session, username, address, **limits)
+    if wait:
+        raise Throttled(_("登录失败次数过多，请 %(n)d 秒后再试", n=wait))
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = user is not None and check_password(user, password) and user.is_enabled
     session.add(LoginAttempt(username=username.lower(), address=address, succeeded=ok))
     if not ok:
         if user is None:
             hash_password(password)  # spend the same time whether or not the account exists
+        audit.record(session, None, "user.login_failed", user)
         raise DomainError(_("用户名或密码不正确，或账号已停用"))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    return user
+
+
+def clear_login_failures(session: Session, actor: User, user: User) -> int:
+    """Unlock an account: forget its recent failed logins (their audit events stay). Admins who manage the
+    account may do it (issue 18: an unlock that needs no CAPTCHA)."""
+    if not can_create(actor, user.role, user.region, user.institution):
+        raise Forbidden(_("您无权管理此账号"))
+    return _forget_failures(session, actor, user, "user.unlock")
+
+
+def _forget_failures(session: Session, actor: User, user: User, action: str, address: str | None = None) -> int:
+    cond = [LoginAttempt.username == user.username.lower(), LoginAttempt.succeeded.is_(False)]
+    if address is not None:
+        cond.append(LoginAttempt.address == address)
+    n = session.execute(delete(LoginAttempt).where(*cond)).rowcount
+    audit.record(session, actor, action, user, failures=n)
+    return n
+
+
+def _unlock_signer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="login-unlock")
+
+
+def unlock_token(secret: str, user: User) -> str:
+    """A signed link token that lets the account's owner lift its login delay (sent by e-mail, never shown)."""
+    return _unlock_signer(secret).dumps({"u": user.id, "n": user.username.lower()})
+
+
+def unlock_by_token(session: Session, secret: str, token: str, address: str, max_age: int = 3600) -> User | None:
+    """Lift the login delay of the account a valid, fresh unlock token names, from the address that opens the link
+    (an attacker's failures elsewhere stay counted); None if the token is bad or old."""
+    try:
+        data = _unlock_signer(secret).loads(token, max_age=max_age)
+    except BadData:
+        return None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.username.lower() != data.get("n"):
+        return None
+    _forget_failures(session, user, user, "user.unlock_by_email", address)
     return user
 
 
@@ -215,14 +282,18 @@ def start_session(session: Session, user: User, user_agent: str = "") -> UserSes
     return s
 
 
-def load_session_user(session: Session, session_id: str, idle_days: int = 14) -> User | None:
-    """The user behind a live session id, or None if it ended, idled out, or the user is disabled."""
+def load_session_user(session: Session, session_id: str, idle_seconds: int = 2 * 3600,
+                      absolute_seconds: int = 12 * 3600) -> User | None:
+    """The user behind a live session id, or None if it ended, idled out (``idle_seconds`` without a request),
+    outlived ``absolute_seconds`` since login, or the user is disabled."""
     # One statement for the session row and its user: this runs on every signed-in request.
     row = session.get(UserSession, session_id, populate_existing=True, options=[joinedload(UserSession.user)])
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
-    if now - row.last_seen_at > dt.timedelta(days=idle_days):
+    if now - row.last_seen_at > dt.timedelta(seconds=idle_seconds):
+        return None
+    if now - row.created_at > dt.timedelta(seconds=absolute_seconds):
         return None
     user = row.user
     if not user.is_enabled:

@@ -6,15 +6,18 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
 
 from lms.auth import services
-from lms.auth.forms import LoginForm, PasswordChangeForm, TokenForm
-from lms.auth.models import ApiToken
+from lms.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
+from lms.auth.models import ApiToken, User
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError
 from lms.forms import submit
+from lms.notifications.services import notify
 from lms.scoping import get_visible, visible
+from lms.redirects import safe_target
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -44,7 +47,8 @@ def init_login(app, login_manager) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str):
-        user = services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_DAYS"])
+        user = services.load_session_user(db.session, session_id, app.config["SESSION_IDLE_SECONDS"],
+                                          app.config["SESSION_ABSOLUTE_SECONDS"])
         if user is not None and user.session_seen_due:
             now = utcnow()
             db.defer_write(lambda s: services.touch_session(s, session_id, now))
@@ -54,12 +58,6 @@ def init_login(app, login_manager) -> None:
 def client_address() -> str:
     """The client's address as throttling counts it (behind ``TRUSTED_PROXIES``, the visitor's)."""
     return (request.remote_addr or "unknown")[:64]
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,6 +74,7 @@ def login():
         except services.Throttled as exc:
             form.form_errors.append(exc.message)
             status = 429
+            _offer_unlock(form.username.data)
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt: it is what throttling counts
             form.form_errors.append(exc.message)
@@ -84,8 +83,35 @@ def login():
             services.start_session(db.session, user, request.user_agent.string or "")
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+            return redirect(safe_target(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), status
+
+
+def _offer_unlock(username: str) -> None:
+    """Tell a delayed account's owner (in-app, and by e-mail where an address is known) how to lift the delay at
+    once: a signed link valid for an hour, at most one message an hour."""
+    user = db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
+    if user is None:
+        return
+    link = url_for("auth.unlock", token=services.unlock_token(current_app.config["SECRET_KEY"], user), _external=True)
+    notify(db.session, user.id, "security", _("您的账号登录失败次数过多"),
+           _("如果是您本人，打开以下链接即可立即解除登录限制（1 小时内有效）：%(link)s 如果不是您本人，请修改密码。",
+             link=link), dedupe_key=f"login-unlock:{utcnow():%Y%m%d%H}")
+    db.session.commit()
+
+
+@bp.route("/unlock/<token>", methods=["GET", "POST"])
+def unlock(token: str):
+    """The e-mailed link: lift one's own login delay (a POST, so that a link preview does not do it)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        user = services.unlock_by_token(db.session, current_app.config["SECRET_KEY"], token, client_address())
+        if user is None:
+            abort(404)
+        db.session.commit()
+        flash(_("已解除登录限制，请重新登录"), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/unlock.html", form=form)
 
 
 def _authenticate(form: LoginForm):
@@ -93,8 +119,9 @@ def _authenticate(form: LoginForm):
     return services.authenticate(
         db.session, form.username.data, form.password.data, client_address(),
         window=cfg["LOGIN_WINDOW_SECONDS"],
-        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        free_failures=cfg["LOGIN_FREE_FAILURES"],
         max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        max_delay=cfg["LOGIN_MAX_DELAY_SECONDS"],
     )
 
 

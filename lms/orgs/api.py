@@ -81,7 +81,7 @@ def institutions():
     user = current_api_user()
     stmt = visible(Institution, user).order_by(Institution.id).options(selectinload(Institution.authorisations))
     if q := (request.args.get("q") or "").strip():
-        stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
+        stmt = stmt.where(or_(Institution.name.contains(q, autoescape=True), Institution.credit_code == q.upper()))
     return paged(db.session, stmt, institution_json)
 
 
@@ -115,7 +115,7 @@ def enterprises():
     user = current_api_user()
     stmt = visible(Enterprise, user).order_by(Enterprise.id)
     if q := (request.args.get("q") or "").strip():
-        stmt = stmt.where(or_(Enterprise.name.contains(q), Enterprise.credit_code == q.upper()))
+        stmt = stmt.where(or_(Enterprise.name.contains(q, autoescape=True), Enterprise.credit_code == q.upper()))
     return paged(db.session, stmt, enterprise_json)
 
 

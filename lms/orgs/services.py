@@ -14,7 +14,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 
 from lms import audit
 from lms.auth.models import User
-from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier
+from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier, has_control_characters
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region, Regulator
 
@@ -115,6 +115,8 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
     name = (data.name or "").strip()
     if not 2 <= len(name) <= 128:
         errors["name"] = _("请填写 2-128 字的机构名称")
+    elif has_control_characters(name):
+        errors["name"] = _("名称中不能包含控制字符或不可见字符")
     code = ""
     try:
         code = validate_credit_code(data.credit_code)
@@ -209,6 +211,8 @@ def validate_enterprise(session: Session, data: EnterpriseData, existing: Enterp
     clean["name"] = (data.name or "").strip()
     if not 2 <= len(clean["name"]) <= 128:
         errors["name"] = _("请填写 2-128 字的企业名称")
+    elif has_control_characters(clean["name"]):
+        errors["name"] = _("名称中不能包含控制字符或不可见字符")
     try:
         clean["credit_code"] = validate_credit_code(data.credit_code)
         clash = session.scalar(select(Enterprise.id).where(Enterprise.credit_code == clean["credit_code"]))

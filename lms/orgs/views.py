@@ -58,7 +58,7 @@ def institutions():
     stmt = visible(Institution, current_user).order_by(Institution.name).options(
         selectinload(Institution.authorisations))  # each row shows its tiers in force
     if q := _q():
-        stmt = stmt.where(or_(Institution.name.contains(q), Institution.credit_code == q.upper()))
+        stmt = stmt.where(or_(Institution.name.contains(q, autoescape=True), Institution.credit_code == q.upper()))
     if (tier := request.args.get("tier")) in Tier.__members__:
         IA = InstitutionAuthorisation
         stmt = stmt.where(Institution.id.in_(select(IA.institution_id).where(IA.tier == Tier(tier))))
@@ -123,7 +123,7 @@ def enterprises():
     """The enterprises of the admin's region and below, by name or credit code, size and designated size."""
     stmt = visible(Enterprise, current_user).order_by(Enterprise.name)
     if q := _q():
-        stmt = stmt.where(or_(Enterprise.name.contains(q), Enterprise.credit_code == q.upper()))
+        stmt = stmt.where(or_(Enterprise.name.contains(q, autoescape=True), Enterprise.credit_code == q.upper()))
     if (size := request.args.get("size")) in SizeClass.__members__:
         stmt = stmt.where(Enterprise.size_class == SizeClass(size))
     if request.args.get("above") == "1":
@@ -162,7 +162,7 @@ def trainees():
     stmt = visible(TraineeProfile, current_user).order_by(TraineeProfile.real_name).options(
         selectinload(TraineeProfile.enterprise))  # each row shows the enterprise
     if q := _q():
-        stmt = stmt.where(TraineeProfile.real_name.contains(q))
+        stmt = stmt.where(TraineeProfile.real_name.contains(q, autoescape=True))
     page = paginate(db.session, stmt)
     return render_template("orgs/trainees.html", page=page, q=q, lookup=IdLookupForm())
 
@@ -203,7 +203,7 @@ def users():
     """The staff accounts the admin manages, by name and role."""
     stmt = visible(User, current_user).where(User.role != Role.trainee).order_by(User.role, User.username)
     if q := _q():
-        stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
+        stmt = stmt.where(or_(User.username.contains(q, autoescape=True), User.display_name.contains(q, autoescape=True)))
     if (role := request.args.get("role")) in Role.__members__:
         stmt = stmt.where(User.role == Role(role))
     page = paginate(db.session, stmt)
@@ -258,3 +258,13 @@ def user_enabled(user_id: int):
     back = url_for("orgs.users")
     return submit(None, lambda: auth_services.set_enabled(db.session, current_user, user, enable),
                   success=_("账号已启用") if enable else _("账号已停用，其登录与令牌已失效"), redirect_to=back) or redirect(back)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@roles_required(*ADMINS)
+def user_unlock(user_id: int):
+    """Lift the login delay of an account (its recent failed logins are forgotten; the audit log keeps them)."""
+    user = get_visible(db.session, User, user_id, current_user)
+    back = url_for("orgs.users")
+    return submit(None, lambda: auth_services.clear_login_failures(db.session, current_user, user),
+                  success=_("已解除该账号的登录限制"), redirect_to=back) or redirect(back)

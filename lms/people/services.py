@@ -15,7 +15,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from lms import audit
 from lms.auth import services as auth_services
 from lms.auth.models import User
-from lms.domain import EducationLevel, Gender, QualityQualification, Role, TitleLevel
+from lms.domain import EducationLevel, Gender, QualityQualification, Role, TitleLevel, has_control_characters
 from lms.errors import DomainError, ValidationFailed
 from lms.orgs.models import Enterprise
 from lms.people.models import PledgeSignature, PledgeText, TraineeProfile
@@ -117,6 +117,8 @@ def validate_profile(session: Session, data: ProfileData, today: dt.date, *, exc
     name = (data.real_name or "").strip()
     if not 2 <= len(name) <= 32:
         errors["real_name"] = _("请填写 2-32 字的真实姓名")
+    elif has_control_characters(name):
+        errors["real_name"] = _("姓名中不能包含控制字符或不可见字符")
     clean["real_name"] = name
     try:
         info = parse_id_number(data.id_number, today)

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-PASSWORD = "Demo2026!"
+PASSWORD = "Demo2026!cqo"
 
 
 def pytest_collection_modifyitems(items):

@@ -328,3 +328,10 @@ def test_parity_revoke_page_and_api(client, app, db, world, cw, cfg, completion_
     assert outcome[0] == status and _revoke_outcome(db, by_page.id) == outcome
     assert [a for a, _detail in outcome[3]] == {200: ["certificate.revoke"], 403: ["certificate.status_refused"]}.get(
         api_status, [])
+
+
+def test_security_holder_check_allows_five_wrong_numbers_an_hour(client, db, cert, app):
+    assert app.config["CERT_HOLDER_CHECK_RATE_LIMIT"] == "5 per hour"  # issue 18: it was 20
+    url = f"/v/{cert.cid}"
+    codes = [post_form(client, url, {"id_number": "110101199001011234"}).status_code for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429

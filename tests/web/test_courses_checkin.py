@@ -44,7 +44,7 @@ def test_scan_login_confirm_once(client, db, login_as, world):
     assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
     next_url = parse_qs(urlparse(resp.headers["Location"]).query)["next"][0]
     assert "ticket=" in next_url and "t=" not in next_url.replace("ticket=", "")
-    resp = post_form(client, "/auth/login?next=" + next_url, {"username": "scanner", "password": "Passw0rd!"},
+    resp = post_form(client, "/auth/login?next=" + next_url, {"username": "scanner", "password": "Passw0rd!cqo"},
                      token_from="/auth/login")
     assert resp.headers["Location"] == next_url
     page = client.get(next_url).get_data(as_text=True)

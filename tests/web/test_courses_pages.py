@@ -27,6 +27,8 @@ def test_pages_render_for_each_role(client, db, login_as, world):
     _u, e = cs.admitted(db, world, klass, "pagetr")
     prog, course = klass.programme, klass.programme.courses[0]
     les = course.lessons[0]
+    course.owner_institution_id = world.inst_nt.id  # its lessons page is the owner's (issue 18)
+    db.flush()
     rs = prog.eligibility_rule_set
     pages = {
         "nt_staff": ["/courses/classes", "/courses/classes/new", f"/courses/classes/{klass.id}",
@@ -128,7 +130,7 @@ def test_regulators_see_their_region_and_trainees_only_their_enrolments(client, 
 
 
 def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, login_as, world, app):
-    course = cs.course(db, world, lessons=1)
+    course = cs.course(db, world, lessons=1, owner_institution=world.inst_nt)
     login_as("nt_staff")
     video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
     resp = post_form(client, f"/courses/catalogue/{course.id}/lessons/new",
@@ -158,7 +160,7 @@ def test_lesson_file_supports_range_requests_and_progress_is_shown(client, db, l
 def test_an_oversized_upload_is_refused(client, db, login_as, world, app, monkeypatch):
     monkeypatch.setattr(services, "PDF_MAX_BYTES", 1024)
     monkeypatch.setattr(services, "VIDEO_MAX_BYTES", 100_000)
-    course = cs.course(db, world, lessons=0)
+    course = cs.course(db, world, lessons=0, owner_institution=world.inst_nt)
     login_as("nt_staff")
     resp = post_form(client, f"/courses/catalogue/{course.id}/lessons/new",
                      {"title": "大文件", "kind": "pdf", "file": (io.BytesIO(b"%PDF-1.7" + b"0" * 200_000), "big.pdf")},

@@ -95,11 +95,11 @@ def test_every_non_public_endpoint_refuses_anonymous_requests(app, client):
 
 
 def test_forms_require_csrf(client, world):
-    resp = client.post("/auth/login", data={"username": "nt_admin", "password": "Passw0rd!"})
+    resp = client.post("/auth/login", data={"username": "nt_admin", "password": "Passw0rd!cqo"})
     assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
     assert client.get("/home").status_code == 302  # not logged in
 
 
 def test_safe_redirect_after_login(client, world):
-    resp = post_form(client, "/auth/login?next=//evil.example/x", {"username": "nt_admin", "password": "Passw0rd!"})
+    resp = post_form(client, "/auth/login?next=//evil.example/x", {"username": "nt_admin", "password": "Passw0rd!cqo"})
     assert resp.headers["Location"] == "/home"
