@@ -3,6 +3,7 @@ the public verification page ``/v/<cid>`` and the published keys. Registered by 
 from __future__ import annotations
 
 import io
+import json
 import mimetypes
 from pathlib import Path
 
@@ -13,17 +14,18 @@ from flask_login import current_user, login_required
 from werkzeug.security import safe_join
 
 from certificates import export, keys, queries, services, worker
+from certificates import status_list as status_lists
 from certificates.forms import HolderCheckForm, IssueForm, ReissueForm, SettingsForm, StatusForm
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
-from certificates.models import Certificate, CertificateStatus, IssueJob
+from certificates.models import Certificate, CertificateStatus, IssueJob, IssuerKind
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
 from lms.db import db
-from lms.domain import Role
+from lms.domain import Role, Tier
 from lms.errors import Forbidden
 from lms.forms import submit
-from lms.orgs.models import Region
+from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
 from lms.templating import paginate, today_local
 
@@ -273,4 +275,53 @@ def public_static(filename: str):
         abort(404)
     resp = Response(Path(path).read_bytes(), mimetype=mimetypes.guess_type(path)[0] or "application/octet-stream")
     resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+# ------------------------------------------------------------------ public documents of the Open Badges credential
+def _public_json(doc: dict, mimetype: str = "application/json") -> Response:
+    resp = current_app.response_class(json.dumps(doc, ensure_ascii=False), mimetype=mimetype)
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+@bp.route("/.well-known/cqo-certificate-keys/<kid>")
+def public_key(kid: str):
+    """One published key as a JWK: what a credential's ``kid`` URL resolves to (``-es256``: its P-256 twin)."""
+    alg = "ES256" if kid.endswith("-es256") else "EdDSA"
+    try:
+        doc = keys.jwk(current_app.config["CERT_KEY_DIR"], kid.removesuffix("-es256"), alg)
+    except (KeyError, FileNotFoundError):
+        abort(404)
+    return _public_json(doc, "application/jwk+json")
+
+
+@bp.route("/issuers/<kind>-<int:issuer_id>")
+def issuer_profile(kind: str, issuer_id: int):
+    """The Open Badges 3.0 issuer profile a credential's ``issuer.id`` resolves to."""
+    model = {IssuerKind.institution.value: Institution, IssuerKind.bureau.value: Regulator}.get(kind)
+    row = db.session.get(model, issuer_id) if model is not None else None
+    if row is None:
+        abort(404)
+    return _public_json(export.issuer_profile(cfg(), kind, issuer_id, row.name))
+
+
+@bp.route("/achievements/cqo-<tier>")
+def achievement(tier: str):
+    """The Open Badges 3.0 achievement a credential's ``achievement.id`` resolves to."""
+    if tier not in Tier.__members__:
+        abort(404)
+    return _public_json(export.achievement(cfg(), tier, str(Tier(tier).label)))
+
+
+@bp.route("/status-lists/<purpose>")
+def status_list(purpose: str):
+    """The signed W3C Bitstring Status List of revoked (``revocation``) or suspended (``suspension``) certificates."""
+    if purpose not in status_lists.PURPOSES:
+        abort(404)
+    token = status_lists.credential_jwt(db.session, cfg(), purpose)
+    resp = current_app.response_class(token, mimetype="application/vc+jwt")
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
