@@ -123,7 +123,7 @@ class Certificate(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     signed_part: Mapped[str] = mapped_column(Text)
     # The certificate's bit in the published Bitstring Status Lists (revocation, suspension): set once, never reused.
-    status_list_index: Mapped[int | None] = mapped_column(Integer, unique=True)
+    status_list_index: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
     status: Mapped[CertificateStatus] = mapped_column(enum_column_type(CertificateStatus), index=True,
                                                       default=CertificateStatus.valid)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

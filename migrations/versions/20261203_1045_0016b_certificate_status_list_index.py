@@ -15,15 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status_list_index', sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_certificates_status_list_index'), ['status_list_index'])
+    # Plain ALTERs (no batch): SQLite cannot recreate ``certificates`` while other tables reference it.
+    op.add_column('certificates', sa.Column('status_list_index', sa.Integer(), nullable=True))
     # Existing certificates get the index new ones get: their row id (unique, never reused).
     op.execute("UPDATE certificates SET status_list_index = id WHERE status_list_index IS NULL")
+    op.create_index(op.f('ix_certificates_status_list_index'), 'certificates', ['status_list_index'], unique=True)
 
 
 def downgrade() -> None:
     # The index is derived (the row id); dropping it loses nothing that cannot be rebuilt.
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_certificates_status_list_index'), type_='unique')
-        batch_op.drop_column('status_list_index')
+    op.drop_index(op.f('ix_certificates_status_list_index'), table_name='certificates')
+    op.drop_column('certificates', 'status_list_index')
