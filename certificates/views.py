@@ -325,3 +325,44 @@ def status_list(purpose: str):
     resp.headers["Cache-Control"] = "public, max-age=300"
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
+
+
+# ------------------------------------------------------------------ the installable offline verifier (phone)
+OFFLINE_TEXTS = {
+    "valid": lambda: _("签名有效：证书内容与发证机关签发的一致（离线核验，未查询服务器）"),
+    "expired": lambda: _("签名有效，但证书已过期"),
+    "bad_signature": lambda: _("签名无效：证书可能被伪造或篡改，请向持证人或发证机关核实"),
+    "outside_window": lambda: _("签名密钥在证书的发证日期不在有效期内：拒绝"),
+    "malformed": lambda: _("链接不完整或已损坏，无法核验"),
+    "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
+    "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
+    "status_age": lambda: _("状态列表更新于 %(t)s；之后的撤销无法得知"),
+    "no_status_list": lambda: _("本机没有已核验的状态列表：无法得知证书是否已被撤销"),
+}
+
+
+@bp.route("/verify-offline")
+def verify_offline():
+    """The offline verifier's page: the service worker serves it for a certificate link when there is no network."""
+    texts = {k: f() for k, f in OFFLINE_TEXTS.items()}
+    texts["tiers"] = {t.value: str(t.label) for t in Tier}
+    return render_template("certificates/verify_offline.html", texts=texts)
+
+
+@bp.route("/verify-sw.js")
+def verify_service_worker():
+    """The verify pages' service worker, served from the root so that it may control /v/ and /C/ links."""
+    resp = Response((STATIC_DIR / "verify-sw.js").read_bytes(), mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.route("/verify.webmanifest")
+def verify_manifest():
+    """The web app manifest that makes the verify page installable."""
+    icon = lambda n: {"src": url_for("certificates.public_static", filename=f"icons/verify-{n}.png"),  # noqa: E731
+                      "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any"}
+    doc = {"name": _("首席质量官证书核验"), "short_name": _("证书核验"), "start_url": "/verify-offline", "scope": "/",
+           "display": "standalone", "background_color": "#ffffff", "theme_color": "#8b1a1a", "lang": "zh-CN",
+           "icons": [icon(192), icon(512)]}
+    return _public_json(doc, "application/manifest+json")
