@@ -68,8 +68,19 @@
   function importKey(jwk) {
     return crypto.subtle.importKey("jwk", {kty: "OKP", crv: "Ed25519", x: jwk.x}, {name: "Ed25519"}, false, ["verify"]);
   }
+  // Browsers without WebCrypto Ed25519 (older Safari, some WebViews) use the vendored @noble/ed25519
+  // (certificates/static/vendor, MIT, audited), in strict RFC 8032 mode like the server's library.
+  var noble = null;
+  function nobleVerify(jwk, sig, message) {
+    noble = noble || import("/certificates/static/vendor/noble-ed25519.js");
+    return noble.then(function (ed) { return ed.verifyAsync(sig, message, b64u(jwk.x), {zip215: false}); })
+      .catch(function () { return false; });
+  }
   function verifyWith(jwk, sig, message) {
-    return importKey(jwk).then(function (key) { return crypto.subtle.verify({name: "Ed25519"}, key, sig, message); });
+    if (window.__cqoForceNoble) { return nobleVerify(jwk, sig, message); }  // tests exercise the fallback
+    return importKey(jwk).then(function (key) {
+      return crypto.subtle.verify({name: "Ed25519"}, key, sig, message);
+    }, function () { return nobleVerify(jwk, sig, message); });
   }
 
   // Try every published key the link names (compact links name it by a 4-byte tag); the first that verifies wins.

@@ -6,7 +6,7 @@ var CACHE = "cqo-verify-v1";
 var SHELL = "/verify-offline";
 var DATA = ["/.well-known/cqo-certificate-keys.json", "/status-lists/revocation", "/status-lists/suspension"];
 var ASSETS = [SHELL, "/certificates/static/verify-offline.js", "/certificates/static/verify-offline.css",
-  "/certificates/static/verify-install.js", "/verify.webmanifest", "/certificates/static/icons/verify-192.png",
+  "/certificates/static/verify-install.js", "/certificates/static/vendor/noble-ed25519.js", "/verify.webmanifest", "/certificates/static/icons/verify-192.png",
   "/certificates/static/icons/verify-512.png"];
 
 self.addEventListener("install", function (event) {

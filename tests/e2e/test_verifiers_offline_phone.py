@@ -62,5 +62,13 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
         page.goto(bad)
         page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
         assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
+        # The pure-JS fallback (@noble/ed25519, kept by the service worker) gives the same verdicts offline.
+        page.add_init_script("window.__cqoForceNoble = true")
+        page.goto(compact_link)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == expected
+        page.goto(bad)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
     finally:
         page.context.set_offline(False)
