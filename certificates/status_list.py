@@ -18,6 +18,7 @@ from certificates import export
 from certificates import keys as keystore
 from certificates.models import Certificate, CertificateStatus
 from certificates.services import CertConfig
+from certificates.status_verdict import bit, decode  # noqa: F401  (the reading side, shared with the offline verifier)
 
 MIN_BITS = 131072  # 16 KB: §6.1 Herd privacy
 PURPOSES = {"revocation": CertificateStatus.revoked, "suspension": CertificateStatus.suspended}
@@ -30,18 +31,6 @@ def encode(indices: list[int] | set[int], size: int) -> str:
     for i in indices:
         bits[i // 8] |= 0x80 >> (i % 8)
     return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits), mtime=0)).rstrip(b"=").decode("ascii")
-
-
-def decode(encoded: str) -> bytes:
-    """The bitstring of an ``encodedList`` (ValueError for anything else)."""
-    if not encoded.startswith("u"):
-        raise ValueError("encodedList must be multibase base64url ('u' prefix)")
-    body = encoded[1:]
-    return gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-
-
-def bit(bitstring: bytes, index: int) -> int:
-    return (bitstring[index // 8] >> (7 - index % 8)) & 1
 
 
 def credential(session: Session, cfg: CertConfig, purpose: str, now: dt.datetime) -> dict:

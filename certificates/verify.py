@@ -2,8 +2,9 @@
 
 Checks a certificate's signature with nothing but the published keys: no database, no network. Reads the QR
 code from an image or a PDF, prints the signed fields and exits 0 for a genuine signature, 1 for a forged
-one, 2 for a key that is not in the key file, 3 when no complete certificate link can be read, 64 on bad usage.
-It cannot tell revocation: that needs the online page.
+one, 2 for a key that is not in the key file, 3 when no complete certificate link can be read, 4 when a
+downloaded status list (``--status-list FILE``, repeatable) marks it revoked or suspended, 64 on bad usage. A
+status list tells revocation only up to its date, which the verdict states.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from certificates import rendering, signing
+from certificates import rendering, signing, status_verdict
 
 EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 64
+EXIT_STATUS = 4  # the signature is genuine but a downloaded status list says revoked or suspended
 LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
           "valid_until": "有效期至", "kid": "签名密钥"}
 TIERS = {"basic": "基础", "advanced": "提升", "senior": "高级"}
@@ -60,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("source", help="二维码中的网址，或证书的 PNG/JPEG 图片、PDF 文件")
     ap.add_argument("--keys", required=True, help="公布的密钥文件 cqo-certificate-keys.json")
     ap.add_argument("--json", action="store_true", help="以 JSON 输出")
+    ap.add_argument("--status-list", action="append", default=[], metavar="FILE",
+                    help="下载的状态列表（/status-lists/revocation、/status-lists/suspension），可重复")
+    ap.add_argument("--status-index", type=int, default=None, help="证书在状态列表中的位置（凭证的 statusListIndex）")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:
@@ -79,12 +84,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREADABLE
     code, res, message = verify_link(links[0], keys)
     fields = res.fields if res is not None and res.ok else None
+    status = None
+    if args.status_list:
+        try:
+            tokens = [Path(f).read_text(encoding="utf-8") for f in args.status_list]
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"无法读取状态列表：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+        keys_doc = json.loads(Path(args.keys).read_text(encoding="utf-8"))
+        status = status_verdict.status_verdict(tokens, keys_doc, args.status_index)
+        if code == EXIT_OK and status.state in ("revoked", "suspended"):
+            code = EXIT_STATUS
     if args.json:
-        print(json.dumps({"valid": code == EXIT_OK, "message": message, "fields": fields}, ensure_ascii=False))
+        print(json.dumps({"valid": code == EXIT_OK, "message": message, "fields": fields,
+                          "status": None if status is None else {
+                              "state": status.state, "message": status.message,
+                              "updated_at": status.updated_at.isoformat() if status.updated_at else None}},
+                         ensure_ascii=False))
     else:
         print(message)
         for k, v in (fields or {}).items():
             print(f"  {LABELS[k]}：{TIERS.get(v, v) if k == 'tier' else v}")
+        if status is not None:
+            print(status.message)
         if code == EXIT_OK:
             print("提示：离线核验只证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。")
     return code

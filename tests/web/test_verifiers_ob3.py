@@ -193,3 +193,38 @@ def test_verifiers_status_list_signature_fails_when_tampered(client, cert, cfg):
     with pytest.raises(pyjwt.InvalidSignatureError):
         pyjwt.decode(forged, pyjwt.PyJWK(jwk).key, algorithms=["EdDSA"])
     assert client.get("/status-lists/nonsense").status_code == 404
+
+
+def test_verifiers_status_cli_reads_a_downloaded_status_list(client, db, world, cert, cfg, tmp_path, capsys):
+    from certificates import verify
+
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(client.get("/.well-known/cqo-certificate-keys.json").get_data(as_text=True), encoding="utf-8")
+    link = services.verify_url(cert, cfg.base_url)
+
+    def run(*extra) -> tuple[int, dict]:
+        code = verify.main([link, "--keys", str(keys_file), "--json", *extra])
+        return code, json.loads(capsys.readouterr().out)
+
+    def download(name: str) -> str:
+        path = tmp_path / name
+        path.write_text(client.get(f"/status-lists/{name}").get_data(as_text=True), encoding="utf-8")
+        return str(path)
+
+    code, out = run("--status-list", download("revocation"), "--status-index", str(cert.status_list_index))
+    assert code == 0 and out["status"]["state"] == "clear"
+    assert "状态列表更新于" in out["status"]["message"] and "之后的撤销无法得知" in out["status"]["message"]
+    code, out = run("--status-list", download("revocation"))  # the index unknown: the age, never "clear"
+    assert code == 0 and out["status"]["state"] == "unknown" and "之后的撤销无法得知" in out["status"]["message"]
+
+    services.change_status(db, world.city_admin, cert, "revoke", "false_information", "", TODAY)
+    db.commit()
+    code, out = run("--status-list", download("revocation"), "--status-index", str(cert.status_list_index))
+    assert code == verify.EXIT_STATUS and out["status"]["state"] == "revoked"
+
+    # A list not signed by a published key is not believed.
+    forged = tmp_path / "forged"
+    head, body, sig = (tmp_path / "revocation").read_text().split(".")
+    forged.write_text(f"{head}.{body}.{sig[:10]}{'B' if sig[10] == 'A' else 'A'}{sig[11:]}", encoding="utf-8")
+    code, out = run("--status-list", str(forged), "--status-index", str(cert.status_list_index))
+    assert out["status"]["state"] == "invalid" and code == 0
