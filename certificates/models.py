@@ -203,6 +203,21 @@ class VerificationLog(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class PartnerProvince(Base):
+    """A partner province whose certificates we recognise (seed 004: 跨地域互认互通): its public address, its
+    published keys (a copy of its ``cqo-certificate-keys.json``), and the agreement under which it was added."""
+
+    __tablename__ = "certificate_partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    base_url: Mapped[str] = mapped_column(String(255), unique=True)
+    keys: Mapped[dict] = mapped_column(JSON, default=dict)
+    agreement_note: Mapped[str] = mapped_column(Text)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # ------------------------------------------------------------------ scoping
 
 @scope_rule(Certificate)
@@ -236,6 +251,11 @@ def _settings_scope(user):
     if user.role == Role.regulator_admin and user.region is not None and user.region.level == RegionLevel.province:
         return CertificateSettings.province_id == user.region_id
     return False
+
+
+@scope_rule(PartnerProvince)
+def _partner_scope(user):
+    return user.role == Role.system_admin
 
 
 @scope_rule(VerificationLog)

@@ -11,13 +11,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.security import safe_join
 
 from certificates import export, keys, queries, services, worker
 from certificates import status_list as status_lists
-from certificates.forms import HolderCheckForm, IssueForm, ReissueForm, SettingsForm, StatusForm
+from certificates import partners as partner_trust
+from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, ReissueForm, SettingsForm, StatusForm
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
-from certificates.models import Certificate, CertificateStatus, IssueJob, IssuerKind
+from certificates.models import Certificate, CertificateStatus, IssueJob, IssuerKind, PartnerProvince
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
@@ -366,3 +368,20 @@ def verify_manifest():
            "display": "standalone", "background_color": "#ffffff", "theme_color": "#8b1a1a", "lang": "zh-CN",
            "icons": [icon(192), icon(512)]}
     return _public_json(doc, "application/manifest+json")
+
+
+# ------------------------------------------------------------------ partner provinces (recognition across regions)
+@bp.route("/certificates/partners", methods=["GET", "POST"])
+@roles_required(Role.system_admin)
+def partners():
+    """The trust list of partner provinces whose certificates verify here."""
+    form = PartnerForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: partner_trust.add_partner(db.session, current_user, form.name.data,
+                                                              form.base_url.data, form.keys.data,
+                                                              form.agreement_note.data),
+                      success=_("已加入互认名单"), redirect_to=url_for("certificates.partners"))
+        if done is not None:
+            return done
+    rows = db.session.scalars(select(PartnerProvince).order_by(PartnerProvince.name)).all()
+    return render_template("certificates/partners.html", form=form, partners=rows)
