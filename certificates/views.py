@@ -385,3 +385,14 @@ def partners():
             return done
     rows = db.session.scalars(select(PartnerProvince).order_by(PartnerProvince.name)).all()
     return render_template("certificates/partners.html", form=form, partners=rows)
+
+
+@bp.route("/verify-partner")
+@verify_rate
+def verify_partner():
+    """A partner province's certificate, checked here: paste (or scan into) the link from its QR code."""
+    link = (request.args.get("link") or "").strip()[:2048]
+    result = partner_trust.check_link(db.session, link) if link else None
+    return render_template("certificates/verify_partner.html", link=link, result=result,
+                           tier_labels={t.value: t.label for t in Tier},
+                           status_labels={s.value: s.label for s in CertificateStatus})

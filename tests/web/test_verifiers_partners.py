@@ -85,3 +85,16 @@ def test_verifiers_partner_unreachable_leaves_status_unknown(db, world, fujian):
 def test_verifiers_partner_verify_json_is_in_the_openapi(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/verify/{cid}" in paths and "/api/v1/partner-verify" in paths
+
+
+def test_verifiers_partner_certificate_on_our_verify_page(client, db, world, fujian):
+    partners.add_partner(db, world.sysadmin, "福建省（示例）", fujian["base"], json.dumps(fujian["doc"]), "示例")
+    db.commit()
+    page = client.get("/verify-partner", query_string={"link": fujian["link"]}).get_data(as_text=True)
+    assert 'data-signature="valid"' in page and 'data-status="valid"' in page and "福建省（示例）" in page
+    assert fujian["fields"]["number"] in page and "<h1" in page
+    fujian["answer"]["status"] = "revoked"
+    page = client.get("/verify-partner", query_string={"link": fujian["link"]}).get_data(as_text=True)
+    assert 'data-status="revoked"' in page and "已撤销" in page
+    page = client.get("/verify-partner", query_string={"link": "http://elsewhere.example/v/x#y.z"}).get_data(as_text=True)
+    assert 'data-partner="no"' in page
