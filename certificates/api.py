@@ -178,7 +178,7 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
            query=[{"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}],
            tags=("certificates",))
 @verify_rate
-def partner_verify():
+def public_partner_verify():
     """A partner province's certificate link, verified by its signature; its status asked of the partner."""
     link = (request.args.get("link") or "").strip()
     if not link or len(link) > 2048:

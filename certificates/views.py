@@ -300,7 +300,7 @@ def public_key(kid: str):
 
 
 @bp.route("/issuers/<kind>-<int:issuer_id>")
-def issuer_profile(kind: str, issuer_id: int):
+def public_issuer_profile(kind: str, issuer_id: int):
     """The Open Badges 3.0 issuer profile a credential's ``issuer.id`` resolves to."""
     model = {IssuerKind.institution.value: Institution, IssuerKind.bureau.value: Regulator}.get(kind)
     row = db.session.get(model, issuer_id) if model is not None else None
@@ -310,7 +310,7 @@ def issuer_profile(kind: str, issuer_id: int):
 
 
 @bp.route("/achievements/cqo-<tier>")
-def achievement(tier: str):
+def public_achievement(tier: str):
     """The Open Badges 3.0 achievement a credential's ``achievement.id`` resolves to."""
     if tier not in Tier.__members__:
         abort(404)
@@ -318,7 +318,7 @@ def achievement(tier: str):
 
 
 @bp.route("/status-lists/<purpose>")
-def status_list(purpose: str):
+def public_status_list(purpose: str):
     """The signed W3C Bitstring Status List of revoked (``revocation``) or suspended (``suspension``) certificates."""
     if purpose not in status_lists.PURPOSES:
         abort(404)
@@ -344,7 +344,7 @@ OFFLINE_TEXTS = {
 
 
 @bp.route("/verify-offline")
-def verify_offline():
+def public_verify_offline():
     """The offline verifier's page: the service worker serves it for a certificate link when there is no network."""
     texts = {k: f() for k, f in OFFLINE_TEXTS.items()}
     texts["tiers"] = {t.value: str(t.label) for t in Tier}
@@ -352,7 +352,7 @@ def verify_offline():
 
 
 @bp.route("/verify-sw.js")
-def verify_service_worker():
+def public_verify_service_worker():
     """The verify pages' service worker, served from the root so that it may control /v/ and /C/ links."""
     resp = Response((STATIC_DIR / "verify-sw.js").read_bytes(), mimetype="text/javascript")
     resp.headers["Cache-Control"] = "no-cache"
@@ -360,7 +360,7 @@ def verify_service_worker():
 
 
 @bp.route("/verify.webmanifest")
-def verify_manifest():
+def public_verify_manifest():
     """The web app manifest that makes the verify page installable."""
     icon = lambda n: {"src": url_for("certificates.public_static", filename=f"icons/verify-{n}.png"),  # noqa: E731
                       "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any"}
@@ -389,7 +389,7 @@ def partners():
 
 @bp.route("/verify-partner")
 @verify_rate
-def verify_partner():
+def public_verify_partner():
     """A partner province's certificate, checked here: paste (or scan into) the link from its QR code."""
     link = (request.args.get("link") or "").strip()[:2048]
     result = partner_trust.check_link(db.session, link) if link else None
