@@ -7,6 +7,7 @@ from flask import current_app, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 
 from certificates import export, keys, queries, services, worker
+from certificates import partners as partner_trust
 from certificates.limits import verify_rate
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from certificates.verification_log import batched_log
@@ -162,3 +163,32 @@ def public_verify(cid: str):
     resp = jsonify(out)
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
+
+
+PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "object", "properties": {
+    "partner": {"type": "string", "nullable": True, "description": "the partner province, or null if none matches"},
+    "signature_valid": {"type": "boolean"}, "reason": {"type": "string"},
+    "fields": {"type": "object", "nullable": True},
+    "status": {"type": "string", "enum": STATUS_ENUM + ["unknown"]},
+    "status_source": {"type": "string", "enum": ["partner", "unreachable", "not_checked"]}}})
+
+
+@api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
+           response=PartnerVerificationSchema,
+           query=[{"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}],
+           tags=("certificates",))
+@verify_rate
+def public_partner_verify():
+    """A partner province's certificate link, verified by its signature; its status asked of the partner."""
+    link = (request.args.get("link") or "").strip()
+    if not link or len(link) > 2048:
+        raise ValidationFailed({"link": _("请提供对方证书二维码中的完整网址")})
+    res = partner_trust.check_link(db.session, link)
+    if res.partner is None:
+        return jsonify({"partner": None, "signature_valid": False, "reason": "not_a_partner", "fields": None,
+                        "status": "unknown", "status_source": "not_checked"}), 404
+    ok = bool(res.checked and res.checked.ok)
+    return jsonify({"partner": res.partner.name, "signature_valid": ok,
+                    "reason": res.checked.reason if res.checked else "malformed",
+                    "fields": res.checked.fields if ok else None, "status": res.status,
+                    "status_source": res.status_source})

@@ -36,3 +36,10 @@ class SettingsForm(FlaskForm):
     issuer_basic = SelectField(_l("基础培训发证主体"), choices=choices(IssuerKind.choices()))
     issuer_advanced = SelectField(_l("提升培训发证主体"), choices=choices(IssuerKind.choices()))
     issuer_senior = SelectField(_l("高级培训发证主体"), choices=choices(IssuerKind.choices()))
+
+
+class PartnerForm(FlaskForm):
+    name = StringField(_l("省份名称"), validators=[required(), length(64)])
+    base_url = StringField(_l("对方核验站点地址"), validators=[required(), length(255)])
+    keys = TextAreaField(_l("对方公布的公钥（cqo-certificate-keys.json 的内容）"), validators=[required(), length(100000)])
+    agreement_note = TextAreaField(_l("互认协议说明"), validators=[required(), length(1000)])

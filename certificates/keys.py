@@ -7,6 +7,7 @@ they signed keep verifying.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certificates.signing import b64e
@@ -110,7 +112,7 @@ def ensure_demo_key(key_dir: str | Path, today: dt.date) -> str:
     return create_key(key_dir, today, prefix=DEMO_PREFIX)
 
 
-_cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
+_cache: dict[tuple[str, str], Ed25519PrivateKey | ec.EllipticCurvePrivateKey] = {}
 
 
 def private_key(key_dir: str | Path, kid: str) -> Ed25519PrivateKey:
@@ -161,3 +163,33 @@ def _public_document(key_dir: str | Path) -> dict:
         out.append({"kid": k.kid, "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "x": b64e(pub),
                     "valid_from": k.valid_from, "valid_until": k.valid_until})
     return {"issuer": "首席质量官培训平台", "keys": out}
+
+
+# ------------------------------------------------------------------ JOSE forms of a key (Open Badges 3.0 JWT)
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def es256_private_key(key_dir: str | Path, kid: str) -> ec.EllipticCurvePrivateKey:
+    """The P-256 key paired with Ed25519 key ``kid`` (for ES256 JWTs): derived from it, so it lives and dies with
+    it, shares its window and needs no file of its own."""
+    cache_key = (str(key_dir), kid + "#es256")
+    if cache_key not in _cache:
+        raw = private_key(key_dir, kid).private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                                      serialization.NoEncryption())
+        scalar = int.from_bytes(hashlib.sha256(b"cqo-es256:" + raw).digest(), "big") % (_P256_ORDER - 1) + 1
+        _cache[cache_key] = ec.derive_private_key(scalar, ec.SECP256R1())
+    return _cache[cache_key]
+
+
+def jwk(key_dir: str | Path, kid: str, alg: str = "EdDSA") -> dict:
+    """The public key ``kid`` as a JWK for ``alg`` (EdDSA or ES256); KeyError for an unknown or unpublished kid."""
+    info = {k.kid: k for k in list_keys(key_dir)}.get(kid)
+    if info is None or (kid.startswith(DEMO_PREFIX) and not _trust_demo):
+        raise KeyError(kid)
+    window = {"valid_from": info.valid_from, "valid_until": info.valid_until}
+    if alg == "ES256":
+        nums = es256_private_key(key_dir, kid).public_key().public_numbers()
+        return {"kid": kid + "-es256", "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig",
+                "x": b64e(nums.x.to_bytes(32, "big")), "y": b64e(nums.y.to_bytes(32, "big")), **window}
+    pub = private_key(key_dir, kid).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kid": kid, "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "x": b64e(pub), **window}

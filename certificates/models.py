@@ -122,6 +122,8 @@ class Certificate(Base):
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     key_id: Mapped[str] = mapped_column(String(64))
     signed_part: Mapped[str] = mapped_column(Text)
+    # The certificate's bit in the published Bitstring Status Lists (revocation, suspension): set once, never reused.
+    status_list_index: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
     status: Mapped[CertificateStatus] = mapped_column(enum_column_type(CertificateStatus), index=True,
                                                       default=CertificateStatus.valid)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -201,6 +203,21 @@ class VerificationLog(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class PartnerProvince(Base):
+    """A partner province whose certificates we recognise (seed 004: 跨地域互认互通): its public address, its
+    published keys (a copy of its ``cqo-certificate-keys.json``), and the agreement under which it was added."""
+
+    __tablename__ = "certificate_partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    base_url: Mapped[str] = mapped_column(String(255), unique=True)
+    keys: Mapped[dict] = mapped_column(JSON, default=dict)
+    agreement_note: Mapped[str] = mapped_column(Text)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # ------------------------------------------------------------------ scoping
 
 @scope_rule(Certificate)
@@ -234,6 +251,11 @@ def _settings_scope(user):
     if user.role == Role.regulator_admin and user.region is not None and user.region.level == RegionLevel.province:
         return CertificateSettings.province_id == user.region_id
     return False
+
+
+@scope_rule(PartnerProvince)
+def _partner_scope(user):
+    return user.role == Role.system_admin
 
 
 @scope_rule(VerificationLog)

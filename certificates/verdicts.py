@@ -9,8 +9,9 @@ printed name, number and dates against what the check shows). Rules:
 - the signature must be good and the certificate dated inside its key's window (``outside_key_window`` is
   refused: a retired or stolen key cannot back-date or post-date);
 - a genuine certificate past its ``valid_until`` is reported 已过期 (not valid today);
-- ``status``: the status list's verdict and age, added by the status-list work (issue 16, the standards side);
-  ``None`` means no list was given, and the verdict says that revocation cannot be known offline.
+- ``status``: a ``certificates.status_verdict.StatusVerdict`` from a downloaded status list (its state and its
+  age, "状态列表更新于 …；之后的撤销无法得知"); revoked or suspended there refuses the certificate. ``None`` means
+  no list was given, and the verdict says that revocation cannot be known offline.
 
 Keep the function name and the dataclass's fields stable: the phone page mirrors them.
 """
@@ -31,6 +32,8 @@ HEADLINES = {
     "unreadable": "无法验证：签名部分不完整或格式错误",
     "outside_key_window": "不予认可：证书日期不在其签名密钥的有效期内",
     "forged": "无法验证：签名与内容不符（证书可能被伪造或篡改）",
+    "revoked": "不予认可：签名有效，但下载的状态列表显示该证书已被撤销",
+    "suspended": "不予认可：签名有效，但下载的状态列表显示该证书已被暂停",
 }
 COMPARE = ("请核对：纸质证书上印的持证人姓名、证书编号、发证日期和有效期至，必须与上面显示的逐字一致；"
            "任何一项不同，都说明二维码不属于这张证书。")
@@ -85,4 +88,8 @@ def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
         code = "valid"
     if status is None:
         details.append(NO_STATUS)
+    else:
+        details.append(status.message)
+        if status.state in ("revoked", "suspended"):
+            code = status.state
     return Verdict(code, code == "valid", HEADLINES[code], tuple(details), compare, fields)

@@ -5,8 +5,10 @@ printed link ``HTTPS://HOST/C/<TOKEN>`` or the old ``…/v/<cid>#<signed part>``
 image or a PDF; prints the verdict (``certificates.verdicts``: the same wording as the phone page), the signed
 fields and, last, what to compare with the paper. Exits 0 for a genuine certificate in force, 4 for a genuine
 but expired one (已过期), 1 for a forged one or one dated outside its key's window, 2 for a key that is not in
-the key file, 3 when no complete certificate link can be read, 64 on bad usage. Without a status list it
-cannot tell revocation: that needs the online page.
+the key file, 3 when no complete certificate link can be read, 5 when a downloaded status list
+(``--status-list FILE``, repeatable, with ``--status-index N``) marks it revoked or suspended, 64 on bad usage.
+A status list tells revocation only up to its date, which the verdict states; without one, revocation needs the
+online page.
 """
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from certificates import compact, rendering, signing, verdicts
+from certificates import compact, rendering, signing, status_verdict, verdicts
 
-EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_EXPIRED, EXIT_USAGE = 0, 1, 2, 3, 4, 64
+EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_EXPIRED, EXIT_STATUS, EXIT_USAGE = 0, 1, 2, 3, 4, 5, 64
 EXIT_CODES = {"valid": EXIT_OK, "expired": EXIT_EXPIRED, "forged": EXIT_FORGED, "outside_key_window": EXIT_FORGED,
-              "unknown_key": EXIT_UNKNOWN_KEY, "unreadable": EXIT_UNREADABLE}
+              "unknown_key": EXIT_UNKNOWN_KEY, "unreadable": EXIT_UNREADABLE, "revoked": EXIT_STATUS,
+              "suspended": EXIT_STATUS}
 
 
 def read_links(source: str) -> list[str]:
@@ -61,9 +64,10 @@ def check_link(link: str, keys: dict) -> signing.Checked | None:
     return res
 
 
-def verify_link(link: str, keys: dict, today: dt.date | None = None) -> tuple[int, verdicts.Verdict]:
-    """Check a certificate link: the exit code and the verdict (``certificates.verdicts``)."""
-    verdict = verdicts.offline_verdict(check_link(link, keys), today or dt.date.today())
+def verify_link(link: str, keys: dict, today: dt.date | None = None,
+                status: status_verdict.StatusVerdict | None = None) -> tuple[int, verdicts.Verdict]:
+    """Check a certificate link (and a downloaded status list's verdict): the exit code and the verdict."""
+    verdict = verdicts.offline_verdict(check_link(link, keys), today or dt.date.today(), status)
     return EXIT_CODES[verdict.code], verdict
 
 
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("source", help="二维码中的网址，或证书的 PNG/JPEG 图片、PDF 文件")
     ap.add_argument("--keys", required=True, help="公布的密钥文件 cqo-certificate-keys.json")
     ap.add_argument("--json", action="store_true", help="以 JSON 输出")
+    ap.add_argument("--status-list", action="append", default=[], metavar="FILE",
+                    help="下载的状态列表（/status-lists/revocation、/status-lists/suspension），可重复")
+    ap.add_argument("--status-index", type=int, default=None, help="证书在状态列表中的位置（凭证的 statusListIndex）")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:
@@ -90,10 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     if not links:
         print("无法验证：未在文件中找到二维码", file=sys.stderr)
         return EXIT_UNREADABLE
-    code, verdict = verify_link(links[0], keys)
+    status = None
+    if args.status_list:
+        try:
+            tokens = [Path(f).read_text(encoding="utf-8") for f in args.status_list]
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"无法读取状态列表：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+        status = status_verdict.status_verdict(tokens, json.loads(Path(args.keys).read_text(encoding="utf-8")),
+                                               args.status_index)
+    code, verdict = verify_link(links[0], keys, status=status)
     if args.json:
         print(json.dumps({"valid": verdict.ok, "verdict": verdict.code, "message": verdict.headline,
-                          "fields": verdict.fields, "lines": verdict.lines()}, ensure_ascii=False))
+                          "fields": verdict.fields, "lines": verdict.lines(),
+                          "status": None if status is None else {
+                              "state": status.state, "message": status.message,
+                              "updated_at": status.updated_at.isoformat() if status.updated_at else None}},
+                         ensure_ascii=False))
     else:
         print("\n".join(verdict.lines()))
     return code

@@ -3,6 +3,7 @@ the public verification page ``/v/<cid>`` and the published keys. Registered by 
 from __future__ import annotations
 
 import io
+import json
 import mimetypes
 from pathlib import Path
 
@@ -10,20 +11,23 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.security import safe_join
 
 from certificates import export, keys, queries, services, worker
-from certificates.forms import HolderCheckForm, IssueForm, ReissueForm, SettingsForm, StatusForm
+from certificates import status_list as status_lists
+from certificates import partners as partner_trust
+from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, ReissueForm, SettingsForm, StatusForm
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
-from certificates.models import Certificate, CertificateStatus, IssueJob
+from certificates.models import Certificate, CertificateStatus, IssueJob, IssuerKind, PartnerProvince
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
 from lms.db import db
-from lms.domain import Role
+from lms.domain import Role, Tier
 from lms.errors import Forbidden
 from lms.forms import submit
-from lms.orgs.models import Region
+from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
 from lms.templating import paginate, today_local
 
@@ -301,3 +305,121 @@ def public_static(filename: str):
     resp = Response(Path(path).read_bytes(), mimetype=mimetypes.guess_type(path)[0] or "application/octet-stream")
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
+
+
+# ------------------------------------------------------------------ public documents of the Open Badges credential
+def _public_json(doc: dict, mimetype: str = "application/json") -> Response:
+    resp = current_app.response_class(json.dumps(doc, ensure_ascii=False), mimetype=mimetype)
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+@bp.route("/.well-known/cqo-certificate-keys/<kid>")
+def public_key(kid: str):
+    """One published key as a JWK: what a credential's ``kid`` URL resolves to (``-es256``: its P-256 twin)."""
+    alg = "ES256" if kid.endswith("-es256") else "EdDSA"
+    try:
+        doc = keys.jwk(current_app.config["CERT_KEY_DIR"], kid.removesuffix("-es256"), alg)
+    except (KeyError, FileNotFoundError):
+        abort(404)
+    return _public_json(doc, "application/jwk+json")
+
+
+@bp.route("/issuers/<kind>-<int:issuer_id>")
+def public_issuer_profile(kind: str, issuer_id: int):
+    """The Open Badges 3.0 issuer profile a credential's ``issuer.id`` resolves to."""
+    model = {IssuerKind.institution.value: Institution, IssuerKind.bureau.value: Regulator}.get(kind)
+    row = db.session.get(model, issuer_id) if model is not None else None
+    if row is None:
+        abort(404)
+    return _public_json(export.issuer_profile(cfg(), kind, issuer_id, row.name))
+
+
+@bp.route("/achievements/cqo-<tier>")
+def public_achievement(tier: str):
+    """The Open Badges 3.0 achievement a credential's ``achievement.id`` resolves to."""
+    if tier not in Tier.__members__:
+        abort(404)
+    return _public_json(export.achievement(cfg(), tier, str(Tier(tier).label)))
+
+
+@bp.route("/status-lists/<purpose>")
+def public_status_list(purpose: str):
+    """The signed W3C Bitstring Status List of revoked (``revocation``) or suspended (``suspension``) certificates."""
+    if purpose not in status_lists.PURPOSES:
+        abort(404)
+    token = status_lists.credential_jwt(db.session, cfg(), purpose)
+    resp = current_app.response_class(token, mimetype="application/vc+jwt")
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+# ------------------------------------------------------------------ the installable offline verifier (phone)
+OFFLINE_TEXTS = {
+    "valid": lambda: _("签名有效：证书内容与发证机关签发的一致（离线核验，未查询服务器）"),
+    "expired": lambda: _("签名有效，但证书已过期"),
+    "bad_signature": lambda: _("签名无效：证书可能被伪造或篡改，请向持证人或发证机关核实"),
+    "outside_window": lambda: _("签名密钥在证书的发证日期不在有效期内：拒绝"),
+    "malformed": lambda: _("链接不完整或已损坏，无法核验"),
+    "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
+    "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
+    "status_age": lambda: _("状态列表更新于 %(t)s；之后的撤销无法得知"),
+    "no_status_list": lambda: _("本机没有已核验的状态列表：无法得知证书是否已被撤销"),
+}
+
+
+@bp.route("/verify-offline")
+def public_verify_offline():
+    """The offline verifier's page: the service worker serves it for a certificate link when there is no network."""
+    texts = {k: f() for k, f in OFFLINE_TEXTS.items()}
+    texts["tiers"] = {t.value: str(t.label) for t in Tier}
+    return render_template("certificates/verify_offline.html", texts=texts)
+
+
+@bp.route("/verify-sw.js")
+def public_verify_service_worker():
+    """The verify pages' service worker, served from the root so that it may control /v/ and /C/ links."""
+    resp = Response((STATIC_DIR / "verify-sw.js").read_bytes(), mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.route("/verify.webmanifest")
+def public_verify_manifest():
+    """The web app manifest that makes the verify page installable."""
+    icon = lambda n: {"src": url_for("certificates.public_static", filename=f"icons/verify-{n}.png"),  # noqa: E731
+                      "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any"}
+    doc = {"name": _("首席质量官证书核验"), "short_name": _("证书核验"), "start_url": "/verify-offline", "scope": "/",
+           "display": "standalone", "background_color": "#ffffff", "theme_color": "#8b1a1a", "lang": "zh-CN",
+           "icons": [icon(192), icon(512)]}
+    return _public_json(doc, "application/manifest+json")
+
+
+# ------------------------------------------------------------------ partner provinces (recognition across regions)
+@bp.route("/certificates/partners", methods=["GET", "POST"])
+@roles_required(Role.system_admin)
+def partners():
+    """The trust list of partner provinces whose certificates verify here."""
+    form = PartnerForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: partner_trust.add_partner(db.session, current_user, form.name.data,
+                                                              form.base_url.data, form.keys.data,
+                                                              form.agreement_note.data),
+                      success=_("已加入互认名单"), redirect_to=url_for("certificates.partners"))
+        if done is not None:
+            return done
+    rows = db.session.scalars(select(PartnerProvince).order_by(PartnerProvince.name)).all()
+    return render_template("certificates/partners.html", form=form, partners=rows)
+
+
+@bp.route("/verify-partner")
+@verify_rate
+def public_verify_partner():
+    """A partner province's certificate, checked here: paste (or scan into) the link from its QR code."""
+    link = (request.args.get("link") or "").strip()[:2048]
+    result = partner_trust.check_link(db.session, link) if link else None
+    return render_template("certificates/verify_partner.html", link=link, result=result,
+                           tier_labels={t.value: t.label for t in Tier},
+                           status_labels={s.value: s.label for s in CertificateStatus})

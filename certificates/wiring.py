@@ -28,6 +28,8 @@ def nav(user) -> list[tuple[str, str]]:
         items = [("certificates.classes", _("发证")), ("certificates.index", _("证书"))]
     if user.role == Role.regulator_admin and user.region is not None and user.region.parent_id is None:
         items.append(("certificates.settings", _("证书规则")))
+    if user.role == Role.system_admin:
+        items.append(("certificates.partners", _("互认省份")))
     return items
 
 

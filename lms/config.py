@@ -109,4 +109,7 @@ DEFAULTS: dict = {
     "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "10 per day",  # 示例 (issue 18), from every address together
     # Verification log rows are written in batches by a background flusher; None = batched unless testing.
     "CERT_VERIFY_LOG_BATCHED": None,
+    # The Open Badges 3.0 JWT's signature: "EdDSA" (Ed25519, the certificate's own key) or "ES256" (P-256, derived
+    # from it, for OB3 verifiers without EdDSA; docs/verification.md). 示例 default.
+    "CERT_JWT_ALG": "EdDSA",
 }

@@ -160,6 +160,7 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
             session.flush()
     except IntegrityError:
         raise Conflict(_("该学员本次培训的证书已颁发，未重复发证"))
+    cert.status_list_index = cert.id  # unique and stable: the row id is never reused
     session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)

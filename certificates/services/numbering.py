@@ -27,10 +27,12 @@ class CertConfig:
 
     key_dir: str
     base_url: str
+    jwt_alg: str = "EdDSA"  # the Open Badges JWT's signature: EdDSA or ES256
 
     @classmethod
     def from_app(cls, app) -> "CertConfig":
-        return cls(key_dir=app.config["CERT_KEY_DIR"], base_url=app.config["PUBLIC_BASE_URL"].rstrip("/"))
+        return cls(key_dir=app.config["CERT_KEY_DIR"], base_url=app.config["PUBLIC_BASE_URL"].rstrip("/"),
+                   jwt_alg=app.config.get("CERT_JWT_ALG") or "EdDSA")
 
 
 DEFAULT_ISSUERS = {t.value: IssuerKind.bureau.value for t in Tier}

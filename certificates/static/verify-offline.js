@@ -1,0 +1,156 @@
+// The offline verifier in the browser (the phone's counterpart of `python -m certificates.verify`): reads the
+// certificate link in the address bar — /v/<cid>#<signed part> (certificates/signing.py) or /C/<TOKEN>
+// (certificates/compact.py) — checks its Ed25519 signature with WebCrypto against the kept trust list
+// (/.well-known/cqo-certificate-keys.json), the key's window and the expiry, and says how old the kept status
+// lists are. It never sends anything anywhere.
+(function () {
+  "use strict";
+  var root = document.getElementById("offline");
+  if (!root) { return; }
+  var T = JSON.parse(document.getElementById("offline-texts").textContent);
+  var TIERS = ["basic", "advanced", "senior"];
+  var COMPACT_DOMAIN = new TextEncoder().encode("CQO-CERT-QR-v1\u0000");
+
+  function $(id) { return document.getElementById(id); }
+  function say(id, text, state) { var el = $(id); el.textContent = text; if (state) { el.setAttribute("data-state", state); } }
+
+  function b64u(text) {
+    var s = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out;
+  }
+  function b32(text) {
+    var alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", bits = 0, value = 0, out = [];
+    for (var i = 0; i < text.length; i++) {
+      var v = alphabet.indexOf(text.charAt(i));
+      if (v < 0) { throw new Error("malformed"); }
+      value = (value << 5) | v; bits += 5;
+      if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8; }
+    }
+    if (bits && (value & ((1 << bits) - 1))) { throw new Error("malformed"); }
+    return new Uint8Array(out);
+  }
+  function concat(a, b) { var o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; }
+  function isoDay(days) { return new Date(Date.UTC(2000, 0, 1) + days * 86400000).toISOString().slice(0, 10); }
+
+  function fromFragment() {
+    var part = window.location.hash.replace(/^#/, "");
+    var pieces = part.split(".");
+    if (pieces.length !== 2) { throw new Error("malformed"); }
+    var body = b64u(pieces[0]), sig = b64u(pieces[1]);
+    var f = JSON.parse(new TextDecoder("utf-8", {fatal: true}).decode(body));
+    ["holder_name", "number", "tier", "issued_on", "valid_until", "kid"].forEach(function (k) {
+      if (typeof f[k] !== "string") { throw new Error("malformed"); }
+    });
+    return {fields: f, message: body, sig: sig, keyMatches: function (k) { return k.kid === f.kid; }};
+  }
+
+  function fromCompact(token) {
+    var raw = b32(token.toUpperCase());
+    if (raw.length < 13 + 64) { throw new Error("malformed"); }
+    var body = raw.slice(0, raw.length - 64), sig = raw.slice(raw.length - 64);
+    if (body[0] >> 4 !== 1 || (body[0] & 15) > 2) { throw new Error("malformed"); }
+    var tag = body.slice(1, 5), issued = (body[5] << 8) | body[6], until = (body[7] << 8) | body[8];
+    var dec = new TextDecoder("utf-8", {fatal: true}), p = 9;
+    var nlen = body[p]; var number = dec.decode(body.slice(p + 1, p + 1 + nlen)); p += 1 + nlen;
+    var hlen = body[p]; var name = dec.decode(body.slice(p + 1, p + 1 + hlen)); p += 1 + hlen;
+    if (p !== body.length) { throw new Error("malformed"); }
+    var fields = {holder_name: name, number: number, tier: TIERS[body[0] & 15], issued_on: isoDay(issued),
+                  valid_until: isoDay(until), kid: ""};
+    return {fields: fields, message: concat(COMPACT_DOMAIN, body), sig: sig, tag: tag, keyMatches: null};
+  }
+
+  function tagOf(kid) {
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(kid)).then(function (d) { return new Uint8Array(d).slice(0, 4); });
+  }
+  function importKey(jwk) {
+    return crypto.subtle.importKey("jwk", {kty: "OKP", crv: "Ed25519", x: jwk.x}, {name: "Ed25519"}, false, ["verify"]);
+  }
+  // Browsers without WebCrypto Ed25519 (older Safari, some WebViews) use the vendored @noble/ed25519
+  // (certificates/static/vendor, MIT, audited), in strict RFC 8032 mode like the server's library.
+  var noble = null;
+  function nobleVerify(jwk, sig, message) {
+    noble = noble || import("/certificates/static/vendor/noble-ed25519.js");
+    return noble.then(function (ed) { return ed.verifyAsync(sig, message, b64u(jwk.x), {zip215: false}); })
+      .catch(function () { return false; });
+  }
+  function verifyWith(jwk, sig, message) {
+    if (window.__cqoForceNoble) { return nobleVerify(jwk, sig, message); }  // tests exercise the fallback
+    return importKey(jwk).then(function (key) {
+      return crypto.subtle.verify({name: "Ed25519"}, key, sig, message);
+    }, function () { return nobleVerify(jwk, sig, message); });
+  }
+
+  // Try every published key the link names (compact links name it by a 4-byte tag); the first that verifies wins.
+  function check(cert, keys) {
+    var candidates = keys.filter(function (k) { return k.kty === "OKP" && k.crv === "Ed25519"; });
+    return Promise.all(candidates.map(function (k) { return tagOf(k.kid).then(function (t) { return {k: k, t: t}; }); }))
+      .then(function (tagged) {
+        var pool = tagged.filter(function (x) {
+          if (cert.keyMatches) { return cert.keyMatches(x.k); }
+          return x.t.every(function (b, i) { return b === cert.tag[i]; });
+        });
+        return pool.reduce(function (prev, x) {
+          return prev.then(function (found) {
+            if (found) { return found; }
+            return verifyWith(x.k, cert.sig, cert.message).then(function (ok) { return ok ? x.k : null; });
+          });
+        }, Promise.resolve(null));
+      });
+  }
+
+  function getJSON(url) { return fetch(url).then(function (r) { if (!r.ok) { throw new Error(url); } return r.json(); }); }
+  function getText(url) { return fetch(url).then(function (r) { if (!r.ok) { throw new Error(url); } return r.text(); }); }
+
+  // A kept status list: its JWT's signature checked with the trust list, then its age.
+  function statusListAge(keys, purpose) {
+    return getText("/status-lists/" + purpose).then(function (token) {
+      var parts = token.split(".");
+      var header = JSON.parse(new TextDecoder().decode(b64u(parts[0])));
+      var payload = JSON.parse(new TextDecoder().decode(b64u(parts[1])));
+      var kid = String(header.kid || "").split("/").pop();
+      var key = keys.filter(function (k) { return k.kid === kid; })[0];
+      if (!key || header.alg !== "EdDSA") { return null; }
+      return verifyWith(key, b64u(parts[2]), new TextEncoder().encode(parts[0] + "." + parts[1])).then(function (ok) {
+        return ok ? payload.validFrom : null;
+      });
+    }).catch(function () { return null; });
+  }
+
+  function show(cert, key, today, listTime) {
+    var f = cert.fields;
+    say("holder-name", f.holder_name); say("cert-number", f.number); say("issued-on", f.issued_on);
+    say("valid-until", f.valid_until); say("tier", T.tiers[f.tier] || f.tier);
+    $("offline-details").hidden = false;
+    var verdict, state;
+    if (!key) { verdict = T.bad_signature; state = "invalid"; }
+    else if ((key.valid_until && f.issued_on > key.valid_until.slice(0, 10)) ||
+             (key.valid_from && f.issued_on < key.valid_from.slice(0, 10))) { verdict = T.outside_window; state = "invalid"; }
+    else if (f.valid_until < today) { verdict = T.expired; state = "expired"; }
+    else { verdict = T.valid; state = "valid"; }
+    say("offline-verdict", verdict, state);
+    root.setAttribute("data-verdict", state);
+    say("offline-status", listTime ? T.status_age.replace("%(t)s", listTime.replace("T", " ").replace("Z", " UTC"))
+                                   : T.no_status_list, listTime ? "dated" : "none");
+  }
+
+  var today = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);  // China Standard Time
+  var path = window.location.pathname, cert;
+  try {
+    if (path.indexOf("/C/") === 0) { cert = fromCompact(decodeURIComponent(path.slice(3))); }
+    else if (path.indexOf("/v/") === 0) { cert = fromFragment(); }
+    else { say("offline-verdict", T.no_link, "none"); return; }
+  } catch (e) {
+    say("offline-verdict", T.malformed, "invalid"); root.setAttribute("data-verdict", "invalid"); return;
+  }
+  getJSON("/.well-known/cqo-certificate-keys.json").then(function (doc) {
+    var keys = doc.keys || [];
+    return Promise.all([check(cert, keys), statusListAge(keys, "revocation")]).then(function (r) {
+      show(cert, r[0], today, r[1]);
+    });
+  }).catch(function () {
+    say("offline-verdict", T.no_trust_list, "none"); root.setAttribute("data-verdict", "unknown");
+  });
+})();

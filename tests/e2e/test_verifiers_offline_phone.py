@@ -1,0 +1,74 @@
+"""Issue 16: the verify page is installable and verifies on the phone without network. A phone opens one
+certificate's link (the service worker installs and keeps the trust list and the status lists), goes offline,
+opens another certificate's link — old ``/v/<cid>#<signed part>`` and compact ``/C/<TOKEN>`` forms — and sees the
+offline verdict computed in the browser; a tampered link is refused offline too."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from certificates import compact, keys, services
+from certificates.models import Certificate
+
+
+def _links(e2e_app, base):
+    from lms.db import db
+
+    with e2e_app.app_context():
+        certs = db.session.scalars(select(Certificate).where(Certificate.status == "valid").order_by(Certificate.id)).all()
+        assert len(certs) >= 2
+        first, second = certs[0], certs[1]
+        private = keys.private_key(e2e_app.config["CERT_KEY_DIR"], second.key_id)
+        token = compact.sign(private, services.signed_fields(second))
+        return (f"{base}/v/{first.cid}#{first.signed_part}", f"{base}/v/{second.cid}#{second.signed_part}",
+                f"{base}/C/{token}", second.number, second.holder_name, second.valid_until)
+
+
+def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
+    base = live_server
+    first, second, compact_link, number, name, valid_until = _links(e2e_app, base)
+    page = phone_page
+    page.goto(first)
+    page.wait_for_selector('#sig-result[data-state="valid"]')
+    assert page.locator("h1").count() == 1
+    assert page.locator('link[rel="manifest"]').count() == 1
+    manifest = page.request.get(f"{base}/verify.webmanifest").json()
+    assert manifest["display"] == "standalone" and {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
+    # The service worker takes control and keeps what the offline verifier needs.
+    page.wait_for_function("navigator.serviceWorker.controller !== null || (location.reload(), false)", timeout=15000)
+    page.wait_for_function("caches.open('cqo-verify-v1').then(c => c.match('/status-lists/revocation')).then(r => !!r)"
+                           " && true", timeout=15000)
+
+    page.context.set_offline(True)
+    try:
+        for link in (second, compact_link):
+            page.goto(link)
+            page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+            expected = "valid" if valid_until.isoformat() >= dt.date.today().isoformat() else "expired"
+            assert page.locator("#offline").get_attribute("data-verdict") == expected, link
+            assert "未联网" in page.locator("#offline-banner").inner_text()
+            assert page.locator("#cert-number").inner_text() == number
+            assert page.locator("#holder-name").inner_text() == name
+            assert "状态列表更新于" in page.locator("#offline-status").inner_text()
+            assert "之后的撤销无法得知" in page.locator("#offline-status").inner_text()
+            assert page.locator("h1").count() == 1
+            box = page.locator("#offline-retry").bounding_box()
+            assert box["height"] >= 44
+        # A tampered link (one letter of the signature changed) is refused offline.
+        head, _, sig = second.partition("#")
+        body, dot, s = sig.partition(".")
+        bad = head + "#" + body + dot + ("A" if s[0] != "A" else "B") + s[1:]
+        page.goto(bad)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
+        # The pure-JS fallback (@noble/ed25519, kept by the service worker) gives the same verdicts offline.
+        page.add_init_script("window.__cqoForceNoble = true")
+        page.goto(compact_link)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == expected
+        page.goto(bad)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
+    finally:
+        page.context.set_offline(False)
