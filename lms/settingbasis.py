@@ -160,3 +160,9 @@ def setting_view(session: Session, obj, field: str) -> SettingView:
 def init_app(app) -> None:
     """Make ``setting_view`` available to the ``setting`` macro."""
     app.jinja_env.globals["setting_view"] = lambda obj, field: setting_view(db.session, obj, field)
+
+
+def basis_label(session: Session, obj, field: str) -> str:
+    """The basis as the bracketed label the macro prints, for values told in a sentence (a completion
+    rule's detail, a home panel's line) rather than a page's table."""
+    return f"〔{basis_of(session, obj, field).text}〕"
