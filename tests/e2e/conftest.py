@@ -34,6 +34,22 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+def _buffered(app):
+    """Each response read whole and closed before it is sent. Werkzeug's development server leaves a file response
+    (a static file) open when the browser drops the connection mid-response, as it does on navigating away; that
+    is a ResourceWarning, an error in this suite. gunicorn in production closes them; the pages are unchanged."""
+    def wsgi(environ, start_response):
+        body_iter = app(environ, start_response)
+        try:
+            return [b"".join(body_iter)]
+        finally:
+            close = getattr(body_iter, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def e2e_app(database_url, tmp_dir):
     url = dbutil.fresh_url(database_url, "e2e", tmp_dir)
@@ -52,7 +68,7 @@ def e2e_app(database_url, tmp_dir):
 
 @pytest.fixture(scope="session")
 def live_server(e2e_app):
-    server = make_server("127.0.0.1", 0, e2e_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(e2e_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -90,7 +90,9 @@ def test_golive_demo_database_round_trip_keeps_every_row(database_url, tmp_dir):
     rev, message = refused
     assert _revision(url) == rev  # refused before changing anything
     assert "restore the backup" in message
-    counts = {t: n for t, n in backup.row_counts(make_engine(url)).items() if t in before}
+    engine = make_engine(url)
+    counts = {t: n for t, n in backup.row_counts(engine).items() if t in before}
+    engine.dispose()
     assert counts == {t: n for t, n in before.items() if t in counts}
 
     _run(url, command.upgrade, "head")
