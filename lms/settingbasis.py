@@ -166,3 +166,14 @@ def basis_label(session: Session, obj, field: str) -> str:
     """The basis as the bracketed label the macro prints, for values told in a sentence (a completion
     rule's detail, a home panel's line) rather than a page's table."""
     return f"〔{basis_of(session, obj, field).text}〕"
+
+
+BASIS_SCHEMA = {"type": "object", "description": "数值的依据：source（依据文件及条款）、province（本省自定）、example（示例）",
+                "properties": {"kind": {"type": "string", "enum": [k.value for k in BasisKind]},
+                               "source": {"type": "string"}}}
+
+
+def basis_json(session: Session, obj, field: str) -> dict:
+    """The basis as the API gives it next to the value."""
+    basis = basis_of(session, obj, field)
+    return {"kind": basis.kind.value, "source": basis.source}

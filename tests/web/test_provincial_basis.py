@@ -17,6 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from courses.models import Programme
+from exams.models import Exam
+from lms.auth.models import User
+from lms.auth.services import create_token
 from lms import demo
 from lms.settingbasis import BasisKind, basis_of, registered_settings, set_basis
 from lms.errors import ValidationFailed
@@ -196,3 +199,18 @@ def test_provincial_programme_form_records_the_basis(app, demo_world, client):
     page = _SettingCheck()
     page.feed(client.get(f"/courses/programmes/{prog.id}").get_data(as_text=True))
     assert dict(page.settings)["programmes.min_attendance_rate"] == "〔本省自定〕"
+
+
+def test_provincial_api_gives_the_pass_mark_with_its_basis(app, demo_world, client):
+    staff = demo_world.scalar(select(User).where(User.username == "nt_staff"))
+    _tok, secret = create_token(demo_world, staff, "机构系统")
+    demo_world.commit()
+    items = client.get("/api/v1/exams", headers={"Authorization": f"Bearer {secret}"}).json["items"]
+    assert items and all(i["pass_mark_basis"]["kind"] in ("source", "province", "example") for i in items)
+    exam = demo_world.get(Exam, items[0]["id"])
+    holder = exam if exam.pass_mark is not None else exam.effective_programme  # where its pass mark comes from
+    assert holder is not None
+    set_basis(demo_world, holder, "pass_mark", "province")
+    demo_world.commit()
+    item = client.get("/api/v1/exams?per_page=100", headers={"Authorization": f"Bearer {secret}"}).json["items"]
+    assert {i["id"]: i for i in item}[exam.id]["pass_mark_basis"] == {"kind": "province", "source": ""}
