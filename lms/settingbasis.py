@@ -118,7 +118,7 @@ def basis_of(session: Session, obj, field: str) -> Basis:
     return _bases_of(session, subject_of(obj)).get(field, EXAMPLE)
 
 
-def set_basis(session: Session, obj, field: str, kind: BasisKind | str, source: str = "") -> SettingBasis:
+def set_basis(session: Session, obj, field: str, kind: BasisKind | str, source: str = "") -> SettingBasis | None:
     """Record where ``obj.field`` comes from; a document basis must name the document (and clause)."""
     kind = BasisKind(kind)
     source = (source or "").strip()
@@ -130,10 +130,15 @@ def set_basis(session: Session, obj, field: str, kind: BasisKind | str, source: 
         raise ValidationFailed({"basis_source": _("依据不能超过 300 个字")})
     subject = subject_of(obj)
     row = session.scalar(select(SettingBasis).where(SettingBasis.subject == subject, SettingBasis.field == field))
-    if row is None:
-        row = SettingBasis(subject=subject, field=field)
-        session.add(row)
-    row.kind, row.source = kind, source if kind is BasisKind.source else ""
+    if kind is BasisKind.example:  # the default: no row (a value nobody gave a basis for is an example)
+        if row is not None:
+            session.delete(row)
+        row = None
+    else:
+        if row is None:
+            row = SettingBasis(subject=subject, field=field)
+            session.add(row)
+        row.kind, row.source = kind, source if kind is BasisKind.source else ""
     session.flush()
     if has_request_context():
         g.pop("_setting_bases", None)

@@ -34,8 +34,8 @@ def downgrade() -> None:
     # A downgrade keeps the data or refuses: the bases a province recorded would be lost.
     n = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM setting_bases")).scalar()
     if n:
-        raise RuntimeError(f"setting_bases holds {n} recorded bases of province settings; export them before "
-                           "downgrading (nothing was changed)")
+        raise RuntimeError(f"downgrade of {revision} refused: setting_bases holds {n} recorded bases of province "
+                           "settings; restore the backup taken before the upgrade instead")
     with op.batch_alter_table('setting_bases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_setting_bases_subject'))
 
