@@ -25,7 +25,7 @@ class ProgrammeForm(FlaskForm):
     eligibility_rule_set_id = SelectField(_l("报名条件规则集"), coerce=int, validators=[optional()])
     course_ids = SelectMultipleField(_l("课程"), coerce=int, validators=[required()])
     basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
-                             validators=[required()])
+                             validators=[optional()])  # left out (API clients, older forms): an example
     basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
 
 
