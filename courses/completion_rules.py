@@ -9,6 +9,7 @@ from courses.attendance import attendance_rate
 from courses.models import Enrollment
 from courses.services.content import programme_progress
 from lms.completion import RuleResult
+from lms.settingbasis import basis_label
 
 
 def attendance_rule(session: Session, enrollment: Enrollment) -> RuleResult:
@@ -17,7 +18,8 @@ def attendance_rule(session: Session, enrollment: Enrollment) -> RuleResult:
     rate = attendance_rate(session, enrollment, so_far=False)
     need = programme.min_attendance_rate
     return RuleResult("attendance", _("出勤率达标"), rate >= need,
-                      _("出勤率 %(r)s，要求不低于 %(n)s", r=f"{rate:.0%}", n=f"{need:.0%}"))
+                      _("出勤率 %(r)s，要求不低于 %(n)s", r=f"{rate:.0%}", n=f"{need:.0%}")
+                      + basis_label(session, programme, "min_attendance_rate"))
 
 
 def lessons_rule(session: Session, enrollment: Enrollment) -> RuleResult:

@@ -10,6 +10,7 @@ from wtforms import (
 from courses.models import AttendanceStatus, LessonKind, SubjectCategory
 from lms.domain import Tier
 from lms.forms import choices, length, number_range, optional, required
+from lms.settingbasis import BasisKind
 
 
 class ProgrammeForm(FlaskForm):
@@ -23,6 +24,9 @@ class ProgrammeForm(FlaskForm):
     requires_lower_tier = BooleanField(_l("须持有下一级有效证书（基础层级不适用）"), default=True)
     eligibility_rule_set_id = SelectField(_l("报名条件规则集"), coerce=int, validators=[optional()])
     course_ids = SelectMultipleField(_l("课程"), coerce=int, validators=[required()])
+    basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
+                             validators=[optional()])  # left out (API clients, older forms): an example
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
 
 
 class RuleSetForm(FlaskForm):

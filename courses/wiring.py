@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from courses import api, completion_rules, demo, panels  # noqa: F401  (api: its routes register on import)
 from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes  # noqa: F401  (their routes)
@@ -11,6 +12,7 @@ from lms.completion import completion_rule
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.domain import Role
+from lms.settingbasis import register_setting
 from lms.templating import add_nav
 
 
@@ -32,3 +34,13 @@ def init_app(app: Flask) -> None:
     completion_rule("attendance")(completion_rules.attendance_rule)
     completion_rule("lessons")(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
+    register_settings()
+
+
+def register_settings() -> None:
+    """The programme's and course's values a province sets: shown with their basis (lms.settingbasis)."""
+    register_setting("programmes", "total_hours", _l("总学时"))
+    register_setting("programmes", "pass_mark", _l("考试合格分数"))
+    register_setting("programmes", "min_attendance_rate", _l("最低出勤率"), show=lambda v: "%d%%" % round(v * 100))
+    register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v))
+    register_setting("courses", "hours", _l("学时"))

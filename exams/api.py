@@ -10,6 +10,7 @@ from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema
 from lms.db import db
 from lms.domain import Role
 from lms.scoping import get_visible, visible
+from lms.settingbasis import BASIS_SCHEMA, basis_json
 
 STAFF = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
 
@@ -20,7 +21,7 @@ ExamSchema = schema("Exam", {"type": "object", "properties": {
     "opens_at": {"type": "string", "format": "date-time"}, "closes_at": {"type": "string", "format": "date-time"},
     "duration_minutes": {"type": "integer"}, "attempts_allowed": {"type": "integer"},
     "counting": {"type": "string", "enum": ["highest", "last"]}, "pass_mark": {"type": "number"},
-    "total_points": {"type": "number"}}})
+    "pass_mark_basis": BASIS_SCHEMA, "total_points": {"type": "number"}}})
 ExamResultSchema = schema("ExamResult", {"type": "object", "properties": {
     "id": {"type": "integer"}, "exam_id": {"type": "integer"}, "user_id": {"type": "integer"},
     "username": {"type": "string"}, "real_name": {"type": "string"}, "enrollment_id": {"type": "integer"},
@@ -35,7 +36,8 @@ def exam_json(e: Exam) -> dict:
             "class_name": e.audience_name, "programme_id": e.programme_id, "status": e.status.value,
             "opens_at": e.opens_at.isoformat(), "closes_at": e.closes_at.isoformat(),
             "duration_minutes": e.duration_minutes, "attempts_allowed": e.attempts_allowed,
-            "counting": e.counting.value, "pass_mark": e.effective_pass_mark, "total_points": e.total_points}
+            "counting": e.counting.value, "pass_mark": e.effective_pass_mark,
+            "pass_mark_basis": basis_json(db.session, e, "effective_pass_mark"), "total_points": e.total_points}
 
 
 @api_route("/exams", summary="本机构（或辖区）的考试", roles=STAFF, response=paged_schema(ExamSchema),

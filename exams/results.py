@@ -18,6 +18,7 @@ from lms.auth.models import User
 from lms.completion import RuleResult
 from lms.db import utcnow
 from lms.errors import Forbidden, ValidationFailed
+from lms.settingbasis import basis_label
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def exam_rule(session: Session, enrollment: Enrollment) -> RuleResult:
         return RuleResult("exam", label, False, _("尚无考试成绩"))
     source = _("线下纸笔考试") if outcome.source == ResultSource.offline.value else _("在线考试")
     detail = _("%(src)s成绩 %(s)s 分，及格线 %(p)s 分", src=source, s=f"{outcome.score:g}", p=f"{outcome.pass_mark:g}")
+    detail += basis_label(session, session.get(Exam, outcome.exam_id), "effective_pass_mark")
     return RuleResult("exam", label, outcome.passed, detail)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from exams import api  # noqa: F401  (declares the API routes on the platform's API blueprint)
 from exams import demo, queries, results
@@ -18,6 +19,7 @@ from lms.completion import completion_rule
 from lms.core_views import add_home_panel
 from lms.db import utcnow
 from lms.demo import add_seed_hook
+from lms.settingbasis import register_setting
 from lms.domain import Role
 from lms.templating import SHANGHAI, add_nav
 
@@ -52,3 +54,14 @@ def init_app(app: Flask) -> None:
     add_home_panel(_panels)
     completion_rule("exam")(results.exam_rule)
     add_seed_hook(demo.seed)
+    register_setting("exams", "pass_mark", _l("及格分"))
+    # The pass mark a trainee sees is the exam's own, else its programme's, else the platform's 60 (an example).
+    register_setting("exams", "effective_pass_mark", _l("及格分"), origin=_pass_mark_origin)
+
+
+def _pass_mark_origin(exam):
+    """Which record's field the exam's effective pass mark comes from (None: the default 60, an example)."""
+    if exam.pass_mark is not None:
+        return exam, "pass_mark"
+    prog = exam.effective_programme
+    return (prog, "pass_mark") if prog is not None and prog.pass_mark is not None else None

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, templating, web
+from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, settingbasis, templating, web
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     doctor.init_app(app)  # production start-up checks, logged once; `flask doctor`
     requestlog.init_app(app)  # one access line per request
     templating.init_app(app)
+    settingbasis.init_app(app)  # the basis label of every province setting (issue 15)
     return app
 
 

@@ -19,7 +19,7 @@ from flask import Flask
 FEATURES: list[str] = ["courses", "exams", "certificates", "credits", "talent", "reports"]
 
 PLATFORM_MODELS = ["lms.auth.models", "lms.orgs.models", "lms.people.models", "lms.jobs.models", "lms.uploads",
-                   "lms.notifications.models", "lms.published"]
+                   "lms.notifications.models", "lms.published", "lms.settingbasis"]
 
 
 def _import(module: str) -> ModuleType | None:

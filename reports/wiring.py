@@ -5,10 +5,12 @@ recorder for classes filed outside the review), and the demo seed hook."""
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from courses import gates
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
+from lms.settingbasis import register_setting
 from lms.templating import add_nav
 from reports import api, demo  # noqa: F401  (api: importing it declares the API routes)
 from reports.services import filing
@@ -24,3 +26,5 @@ def init_app(app: Flask) -> None:
     gates.register_enrollable_condition(filing.accepted_filing_condition)
     gates.register_filing_recorder(filing.record_accepted_filing)
     add_seed_hook(demo.seed)
+    register_setting("reporting_settings", "key_industries", _l("重点行业"), show=lambda v: "、".join(v))
+    register_setting("reporting_settings", "annual_report_due", _l("机构年度报告截止日（次年月-日）"))

@@ -13,12 +13,13 @@ from courses.services.content import (
     move_lesson, open_lesson, programme_progress, progress_map, record_progress, render_markdown, save_course,
 )
 from courses.services.enrolment import approved_count, enrolment_open_condition, is_enrolment_open
-from courses.services.programmes import ProgrammeData, save_programme, save_rule_set
+from courses.services.programmes import ProgrammeData, programme_basis, save_programme, save_rule_set
 
 __all__ = [
     "is_class_staff", "require_class_staff", "require_role", "ClassData", "SessionData", "add_session",
     "delete_session", "save_class", "PDF_MAX_BYTES", "VIDEO_DONE_SHARE", "VIDEO_MAX_BYTES", "CourseData",
     "CourseProgress", "add_lesson", "delete_lesson", "move_lesson", "open_lesson", "programme_progress",
     "progress_map", "record_progress", "render_markdown", "save_course", "approved_count",
-    "enrolment_open_condition", "is_enrolment_open", "ProgrammeData", "save_programme", "save_rule_set",
+    "enrolment_open_condition", "is_enrolment_open", "ProgrammeData", "programme_basis", "save_programme",
+    "save_rule_set",
 ]

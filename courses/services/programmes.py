@@ -15,6 +15,7 @@ from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Region
 from lms.scoping import require_writable
+from lms.settingbasis import BasisKind, basis_of, set_basis
 
 
 @dataclass
@@ -29,6 +30,11 @@ class ProgrammeData:
     requires_lower_tier: bool
     eligibility_rule_set_id: int | None
     course_ids: list[int] = field(default_factory=list)
+    basis_kind: str = "example"  # where the pass mark, attendance, validity and hours come from (lms.settingbasis)
+    basis_source: str = ""  # the document and clause, when basis_kind is "source"
+
+# The programme's values that are province settings, each shown with its basis.
+PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years")
 
 
 def save_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None = None) -> Programme:
@@ -71,6 +77,7 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
             Programme.province_id == province.id, Programme.tier == tier, Programme.year == data.year))
         if clash and (programme is None or clash != programme.id):
             errors["year"] = _("%(year)d 年度该省已有%(tier)s层级的培训方案", year=data.year, tier=tier.label)
+    errors.update(_basis_errors(data))
     if errors:
         raise ValidationFailed(errors)
     if programme is None:
@@ -88,8 +95,21 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
     programme.courses = courses
     programme.total_hours = round(sum(c.hours for c in courses), 1)
     session.flush()
-    audit.record(session, actor, "programme.save", programme, tier=tier.value, year=data.year)
+    for name in PROGRAMME_SETTINGS:
+        set_basis(session, programme, name, data.basis_kind, data.basis_source)
+    audit.record(session, actor, "programme.save", programme, tier=tier.value, year=data.year, basis=data.basis_kind)
     return programme
+
+
+def _basis_errors(data: ProgrammeData) -> dict[str, str]:
+    """A document basis names its document; an unknown kind is refused (checked before anything changes)."""
+    try:
+        kind = BasisKind(data.basis_kind)
+    except ValueError:
+        return {"basis_kind": _("请选择数值的依据：依据文件、本省自定或示例")}
+    if kind is BasisKind.source and not (data.basis_source or "").strip():
+        return {"basis_source": _("选择“依据”时须填写文件名称及条款")}
+    return {}
 
 
 def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None) -> EligibilityRuleSet:
@@ -114,3 +134,8 @@ def save_rule_set(session: Session, actor, province: Region, name: str, rules, r
     return rule_set
 
 
+
+
+def programme_basis(session: Session, programme: Programme):
+    """The basis recorded for the programme's settings (the form shows it when editing)."""
+    return basis_of(session, programme, "pass_mark")

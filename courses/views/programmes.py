@@ -68,6 +68,8 @@ def _programme_form(prog: Programme | None) -> ProgrammeForm:
         form.course_ids.data = [c.id for c in prog.courses]
         form.min_attendance_pct.data = round(prog.min_attendance_rate * 100)
         form.eligibility_rule_set_id.data = prog.eligibility_rule_set_id or 0
+        basis = services.programme_basis(db.session, prog)
+        form.basis_kind.data, form.basis_source.data = basis.kind.value, basis.source
     return form
 
 
@@ -77,7 +79,8 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
         pass_mark=float(form.pass_mark.data), min_attendance_rate=form.min_attendance_pct.data / 100,
         certificate_validity_years=form.certificate_validity_years.data,
         requires_lower_tier=form.requires_lower_tier.data,
-        eligibility_rule_set_id=form.eligibility_rule_set_id.data or None, course_ids=form.course_ids.data)
+        eligibility_rule_set_id=form.eligibility_rule_set_id.data or None, course_ids=form.course_ids.data,
+        basis_kind=form.basis_kind.data or "example", basis_source=form.basis_source.data or "")
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])

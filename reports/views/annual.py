@@ -46,7 +46,8 @@ def annual_page():
     reports = db.session.scalars(queries.annual_reports(current_user)).all()
     return render_template("reports/annual_staff.html", form=form, year=shown, reports=reports,
                            figures=queries.annual_figures(db.session, inst, shown),
-                           due=queries.due_date(db.session, inst.region, shown))
+                           due=queries.due_date(db.session, inst.region, shown),
+                           due_rule=queries.settings_for(db.session, inst.region))
 
 
 @bp.route("/reports/annual/<int:report_id>")

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.domain import Role
+from lms.settingbasis import basis_label
 from lms.templating import today_local
 from reports import queries
 
@@ -36,7 +37,8 @@ def _staff_panels(session: Session, user: User) -> list[dict]:
         due = queries.due_date(session, inst.region, year)
         state = _("已提交") if filed else (_("已逾期") if today > due else _("未提交"))
         panels.append({"title": _("年度工作报告"), "url": url_for("reports.annual_page", year=year),
-                       "items": [_("%(y)d 年度：%(s)s（截止 %(d)s）", y=year, s=state, d=due.isoformat())]})
+                       "items": [_("%(y)d 年度：%(s)s（截止 %(d)s）", y=year, s=state, d=due.isoformat())
+                                 + basis_label(session, queries.settings_for(session, inst.region), "annual_report_due")]})
     return panels
 
 

@@ -97,7 +97,7 @@ def dashboard():
     data, today = _dashboard_data()
     return render_template("reports/dashboard.html", d=data, tiers=list(Tier), crumbs=_crumbs(data["region"]),
                            today=today, PoolStatus=PoolStatus, years=list(range(today.year, today.year - 6, -1)),
-                           charts=_charts(data))
+                           charts=_charts(data), key_rule=queries.settings_for(db.session, data["region"]))
 
 
 @bp.route("/reports/dashboard.xlsx")
