@@ -99,4 +99,10 @@ DEFAULTS: dict = {
     "CERT_HOLDER_CHECK_PER_CERTIFICATE_LIMIT": "30 per day",
     # Verification log rows are written in batches by a background flusher; None = batched unless testing.
     "CERT_VERIFY_LOG_BATCHED": None,
+    # Database contention (示例 values): how long a SQLite connection waits for another's write lock (seconds);
+    # past it, and after DB_CONFLICT_RETRIES reruns of a request that hit a PostgreSQL serialization failure or
+    # deadlock, the answer is 503 with Retry-After: DB_RETRY_AFTER seconds, nothing written.
+    "DB_LOCK_TIMEOUT": 15.0,
+    "DB_CONFLICT_RETRIES": 3,
+    "DB_RETRY_AFTER": 5,
 }
