@@ -79,7 +79,8 @@ def test_golive_archives_are_private(source):
     payload = keyarchive.read(source["keys"], PASSPHRASE)
     assert payload["FIELD_ENCRYPTION_KEY"] == TEST_KEY
     assert "keyring.json" in payload["signing_keys"] and any(n.endswith(".pem") for n in payload["signing_keys"])
-    assert TEST_KEY.encode() not in open(source["keys"], "rb").read()
+    with open(source["keys"], "rb") as fh:
+        assert TEST_KEY.encode() not in fh.read()
 
 
 def test_golive_restore_without_the_keys_refuses_and_says_what_is_missing(source, database_url, tmp_dir, monkeypatch):
