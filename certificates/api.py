@@ -142,7 +142,10 @@ def certificate_job(job_id: int):
 
 @api_route("/verify/<cid>", public=True, summary="公开核验证书（无需令牌；sig 为二维码网址 # 后的签名部分）",
            response=VerificationSchema, query=[{"name": "sig", "in": "query", "schema": {"type": "string"}}],
-           tags=("certificates",))
+           tags=("certificates",), responses={"404": {
+               "description": "No certificate with this number", "content": {"application/json": {"schema": {
+                   "type": "object", "required": ["status"],
+                   "properties": {"status": {"type": "string", "enum": ["unknown"]}}}}}}})
 @verify_rate
 def public_verify(cid: str):
     """Public verification as JSON, with the signature checked when ``sig`` is given."""

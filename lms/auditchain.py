@@ -63,8 +63,11 @@ def hash_of(ev: AuditEvent) -> str:
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the chain head (see the module's docstring) and return where it stands."""
     conn = session.connection()
-    lock = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=AuditChainHead.seq)
-    if not conn.execute(lock).rowcount:
+    # UPDATE … RETURNING: the lock and the read in one statement (no read inside a write phase).
+    lock = (update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=AuditChainHead.seq)
+            .returning(AuditChainHead.seq, AuditChainHead.last_hash))
+    row = conn.execute(lock).first()
+    if row is None:
         # A database made by create_all (tests, tools; the migration inserts the head): the first writers race
         # to insert it, the losers' insert does nothing, and all then lock it.
         last = conn.execute(select(AuditEvent.chain_seq, AuditEvent.hash).where(AuditEvent.chain_seq.is_not(None))
@@ -72,9 +75,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
         values = {"id": HEAD_ID, "seq": last[0] if last else 0, "last_hash": last[1] if last else GENESIS}
         ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(AuditChainHead).values(**values)
         conn.execute(ins.on_conflict_do_nothing(index_elements=["id"]))
-        conn.execute(lock)
-    row = conn.execute(select(AuditChainHead.seq, AuditChainHead.last_hash)
-                       .where(AuditChainHead.id == HEAD_ID)).one()
+        row = conn.execute(lock).one()
     return row[0], row[1]
 
 
