@@ -10,7 +10,7 @@ from certificates import export, keys, queries, services, worker
 from certificates.limits import verify_rate
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from certificates.verification_log import batched_log
-from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
+from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
@@ -65,7 +65,7 @@ def certificate_json(c: Certificate) -> dict:
 
 @api_route("/certificates", summary="可见的证书", response=paged_schema(CertificateSchema),
            query=PAGE_QUERY + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUS_ENUM}},
-                               {"name": "class_id", "in": "query", "schema": {"type": "integer"}}],
+                               {"name": "class_id", "in": "query", "schema": INT_ID}],
            tags=("certificates",))
 def certificates_list():
     """The certificates the caller may see, by status and class (the same query as the page's list)."""

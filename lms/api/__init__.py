@@ -23,9 +23,9 @@ _paths: dict[str, dict[str, dict]] = {}
 _schemas: dict[str, dict] = {}
 
 
-MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
+MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds (PostgreSQL refuses more; SQLite would overflow later)
 MAX_PAGE = 10**9  # far beyond any list; page × per_page stays within 64 bits
-INT_ID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
+INT_ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_ID}
 
 
 class Unauthorized(DomainError):
@@ -61,7 +61,7 @@ def api_route(
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            # An id beyond 64 bits names no record (and would overflow the database driver): 404, never 500.
+            # An id beyond an INTEGER key names no record (and would overflow the database driver): 404, never 500.
             if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in kwargs.values()):
                 abort(404)
             if not public:
