@@ -11,7 +11,7 @@ from certificates import partners as partner_trust
 from certificates.limits import verify_rate
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from certificates.verification_log import batched_log
-from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
+from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
@@ -66,7 +66,7 @@ def certificate_json(c: Certificate) -> dict:
 
 @api_route("/certificates", summary="可见的证书", response=paged_schema(CertificateSchema),
            query=PAGE_QUERY + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUS_ENUM}},
-                               {"name": "class_id", "in": "query", "schema": {"type": "integer"}}],
+                               {"name": "class_id", "in": "query", "schema": INT_ID}],
            tags=("certificates",))
 def certificates_list():
     """The certificates the caller may see, by status and class (the same query as the page's list)."""
@@ -143,7 +143,10 @@ def certificate_job(job_id: int):
 
 @api_route("/verify/<cid>", public=True, summary="公开核验证书（无需令牌；sig 为二维码网址 # 后的签名部分）",
            response=VerificationSchema, query=[{"name": "sig", "in": "query", "schema": {"type": "string"}}],
-           tags=("certificates",))
+           tags=("certificates",), responses={"404": {
+               "description": "No certificate with this number", "content": {"application/json": {"schema": {
+                   "type": "object", "required": ["status"],
+                   "properties": {"status": {"type": "string", "enum": ["unknown"]}}}}}}})
 @verify_rate
 def public_verify(cid: str):
     """Public verification as JSON, with the signature checked when ``sig`` is given."""

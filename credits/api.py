@@ -16,7 +16,7 @@ ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
 
 
 @api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
-           query=[{"name": "year", "in": "query", "schema": {"type": "integer"}}], tags=("credits",))
+           query=[{"name": "year", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 9999}}], tags=("credits",))
 def credits_progress():
     """The trainee's progress for a year: the same figures as the progress page (``queries.member_progress``)."""
     p = queries.member_progress(db.session, current_api_user(), request.args.get("year", type=int), today_local())

@@ -7,6 +7,7 @@ from typing import Any
 from flask import g, has_app_context
 from sqlalchemy.orm import Session
 
+from lms import auditchain  # noqa: F401  (chains every audit event as it is flushed: lms.auditchain)
 from lms.auth.models import AuditEvent
 from lms.scoping import on_denied
 

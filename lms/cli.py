@@ -1,6 +1,8 @@
 """Operator commands: ``flask --app wsgi <command>``."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -9,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from lms import backup, demo, demo_guard, firstrun, keyarchive, restorecheck, scheduler
+from lms import auditchain, backup, demo, demo_guard, firstrun, keyarchive, restorecheck, scheduler
 from lms.auth import services
 from lms.auth.models import User
 from lms.db import db
@@ -172,7 +174,50 @@ def run_job(job_id):
     click.echo(scheduler.run_now(current_app._get_current_object(), job_id))
 
 
-COMMANDS = (seed_demo, create_user, create_token, backup_cmd, restore_cmd, scheduler_cmd, run_job)
+@click.group("audit")
+def audit_cmd():
+    """The audit trail's hash chain: verify it, write a day's anchor, export the anchors."""
+
+
+@audit_cmd.command("verify")
+@click.option("--anchors", "anchors_file", type=click.Path(exists=True, dir_okay=False),
+              help="anchors exported earlier (`flask audit anchors`), kept outside the database")
+@with_appcontext
+def audit_verify(anchors_file):
+    """Walk the chain; name the first broken link (exit status 1) or say how many events hold."""
+    anchors = []
+    if anchors_file:
+        anchors = [json.loads(line) for line in Path(anchors_file).read_text(encoding="utf-8").splitlines()
+                   if line.strip()]
+    with db.job_session() as session:
+        verdict = auditchain.verify(session, anchors)
+    if not verdict.ok:
+        click.echo(f"审计链断裂：{verdict.broken}（此前 {verdict.checked} 条完好）", err=True)
+        raise SystemExit(1)
+    click.echo(f"审计链完好：{verdict.checked} 条事件")
+
+
+@audit_cmd.command("anchor")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="default: yesterday (China time)")
+@with_appcontext
+def audit_anchor(day):
+    """Write (once) the anchor of a day: where the chain stood when it ended."""
+    day = day.date() if day else today_local() - dt.timedelta(days=1)
+    with db.job_session() as session:
+        anchor = auditchain.write_anchor(session, day)
+        click.echo(json.dumps(auditchain.anchor_json(anchor)))
+
+
+@audit_cmd.command("anchors")
+@with_appcontext
+def audit_anchors():
+    """Export every anchor, one JSON object a line (keep the output outside the database)."""
+    with db.job_session() as session:
+        for row in auditchain.export_anchors(session):
+            click.echo(json.dumps(row))
+
+
+COMMANDS = (seed_demo, create_user, create_token, backup_cmd, restore_cmd, scheduler_cmd, run_job, audit_cmd)
 
 
 def init_app(app: Flask) -> None:

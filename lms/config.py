@@ -112,4 +112,10 @@ DEFAULTS: dict = {
     # The Open Badges 3.0 JWT's signature: "EdDSA" (Ed25519, the certificate's own key) or "ES256" (P-256, derived
     # from it, for OB3 verifiers without EdDSA; docs/verification.md). 示例 default.
     "CERT_JWT_ALG": "EdDSA",
+    # Database contention (示例 values): how long a SQLite connection waits for another's write lock (seconds);
+    # past it, and after DB_CONFLICT_RETRIES reruns of a request that hit a PostgreSQL serialization failure or
+    # deadlock, the answer is 503 with Retry-After: DB_RETRY_AFTER seconds, nothing written.
+    "DB_LOCK_TIMEOUT": 15.0,
+    "DB_CONFLICT_RETRIES": 3,
+    "DB_RETRY_AFTER": 5,
 }

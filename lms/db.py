@@ -55,13 +55,20 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=dt.timezone.utc)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=15000")
-    cur.close()
+# How long a SQLite connection waits for another's write lock before "database is locked" (seconds; the app's
+# DB_LOCK_TIMEOUT). Past it the request answers 503 with Retry-After (lms.web), nothing written.
+DEFAULT_LOCK_TIMEOUT = 15.0
+
+
+def _sqlite_pragmas_for(lock_timeout: float):
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+        cur.close()
+    return _sqlite_pragmas
 
 
 # Does the current request (or job) mean to write? On SQLite its transactions then start with BEGIN IMMEDIATE:
@@ -116,6 +123,11 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     text = str(exc.orig).lower()
     return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def is_serialization_conflict(exc: BaseException) -> bool:
+    """A PostgreSQL serialization failure or deadlock: the whole transaction, run again, may well succeed."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
 
 
 def retrying(fn: Callable[[], T], tries: int = WRITE_TRIES) -> T:
@@ -183,14 +195,15 @@ def write_phase(session: Session, fn: Callable[[], T], tries: int = WRITE_TRIES)
         reset_write_intent(token)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; on SQLite with the pragmas and the BEGIN (IMMEDIATE) handling above."""
+def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) -> Engine:
+    """An engine for ``url``; on SQLite with the pragmas and the BEGIN (IMMEDIATE) handling above, waiting at most
+    ``lock_timeout`` seconds for another connection's write lock."""
     # SQL parameters (ID numbers, phones typed into a search) never reach an error message or a log.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
+        kwargs.setdefault("connect_args", {"timeout": lock_timeout, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas_for(lock_timeout))
         # pysqlite's own transaction handling defers BEGIN; take control so that a write transaction
         # starts as IMMEDIATE when asked and SAVEPOINTs behave.
         @event.listens_for(engine, "connect")
@@ -219,7 +232,8 @@ class Database:
     not to this shared object, so several apps in one process (tests, tools) never share a database."""
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"])
+        engine = make_engine(app.config["DATABASE_URL"],
+                             lock_timeout=float(app.config.get("DB_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)))
         app.extensions["lms_db"] = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.teardown_appcontext(self._teardown)
         app.before_request(self._mark_writes)

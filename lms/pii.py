@@ -38,6 +38,12 @@ def generate_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def configured_key_fernet() -> Fernet | None:
+    """The Fernet of the key this process was configured with (an app created in it), or None. For a migration
+    run in-process that encrypts or decrypts stored fields with the app's key."""
+    return _keys.fernet
+
+
 def _fernet() -> Fernet:
     if _keys.fernet is None:
         raise RuntimeError("field encryption key not configured")

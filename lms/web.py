@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 import re
+import time
 import uuid
 
-from flask import Flask, abort, current_app, g, jsonify, render_template, request, send_file
+from flask import Flask, abort, current_app, g, jsonify, make_response, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from lms import audit
-from lms.db import db
+from lms.db import db, is_retryable, is_serialization_conflict
 from lms.errors import DomainError
 from lms.pii import scrub
 from lms.uploads import open_path
@@ -86,6 +89,32 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, _unhandled)
+    _retry_conflicts(app)
+
+
+def _retry_conflicts(app: Flask) -> None:
+    """Run a request's view again (at most DB_CONFLICT_RETRIES times) when PostgreSQL aborts its transaction
+    with a serialization failure or a deadlock: the rolled-back transaction, run again, usually gets through.
+    What is still in conflict after that answers 503 with Retry-After (``_unhandled``). SQLite's "database is
+    locked" is not rerun here: it comes after the whole lock timeout has been waited already."""
+    dispatch = app.dispatch_request
+
+    def dispatch_request():
+        tries = int(app.config.get("DB_CONFLICT_RETRIES", 3))
+        for i in range(tries + 1):
+            try:
+                return dispatch()
+            except DBAPIError as exc:
+                if not is_serialization_conflict(exc) or i == tries:
+                    raise
+                db.session.rollback()
+                g.pop("denied_events", None)
+                logging.getLogger("lms").warning("database conflict on %s %s, running it again (%d)",
+                                                 request.method, request.path, i + 1)
+                time.sleep(0.02 * (2 ** i) + random.random() * 0.03)
+        raise AssertionError("unreachable")
+
+    app.dispatch_request = dispatch_request
 
 
 def _request_id() -> None:
@@ -131,6 +160,7 @@ MESSAGES = {
     413: (_l("文件过大"), _l("上传的文件超过了允许的大小。")),
     422: (_l("内容有误"), _l("提交的内容未通过校验。")),
     429: (_l("请求过于频繁"), _l("请稍后再试。")),
+    503: (_l("系统繁忙"), _l("数据库正忙，您的操作没有保存。请稍候几秒再提交一次。")),
     500: (_l("服务器内部错误"), _l("系统出现了问题，我们已记录。请把页面上的请求编号告诉管理员。")),
 }
 
@@ -168,9 +198,27 @@ def _domain_error(exc: DomainError):
     return _render(exc.status, str(title), exc.message, getattr(exc, "errors", None), getattr(exc, "problems", None))
 
 
+def _busy(exc: DBAPIError):
+    """Past the lock timeout, or still in conflict after the reruns: nothing of the request is kept (its
+    transaction is rolled back) and the client is told to try again later."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the teardown closes the session anyway
+        logging.getLogger("lms").debug("rollback after a database conflict failed", exc_info=True)
+    g.pop("denied_events", None)
+    logging.getLogger("lms").warning("database busy on %s %s: %s", request.method, request.path,
+                                     type(exc.orig).__name__)
+    title, message = MESSAGES[503]
+    resp = make_response(_render(503, str(title), str(message)))
+    resp.headers["Retry-After"] = str(int(current_app.config.get("DB_RETRY_AFTER", 5)))
+    return resp
+
+
 def _unhandled(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    if isinstance(exc, DBAPIError) and is_retryable(exc):
+        return _busy(exc)
     # Logged once (app.logger is this same "lms" logger); SQL parameters never appear (hide_parameters).
     logging.getLogger("lms").exception("unhandled error on %s %s", request.method, request.path)
     title, message = MESSAGES[500]

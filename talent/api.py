@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
+from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
 from lms.pii import mask_id_number
@@ -34,8 +34,9 @@ def entry_json(e: TalentEntry) -> dict:
 
 
 FILTER_QUERY = [{"name": name, "in": "query", "schema": {"type": kind}} for name, kind in (
-    ("q", "string"), ("status", "string"), ("tier", "string"), ("region", "integer"), ("stars", "integer"),
-    ("enterprise", "string"))]
+    ("q", "string"), ("status", "string"), ("tier", "string"), ("enterprise", "string"))] + [
+    {"name": "region", "in": "query", "schema": INT_ID},
+    {"name": "stars", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 5}}]
 
 
 @api_route("/talent/entries", summary="人才库（本地区及下级）", roles=ADMINS, response=paged_schema(EntrySchema),

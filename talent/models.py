@@ -13,6 +13,7 @@ from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, Tier, enum_column_type
 from lms.orgs.models import Enterprise, Region, region_subtree_ids
+from lms.pii import EncryptedText, mask_phone
 from lms.scoping import scope_rule
 
 
@@ -163,9 +164,9 @@ class Appointment(Base):
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     # enterprise data (beyond the enterprise record itself)
     enterprise_head: Mapped[str] = mapped_column(String(64))
-    enterprise_head_phone: Mapped[str] = mapped_column(String(32))
+    enterprise_head_phone: Mapped[str] = mapped_column(EncryptedText)  # personal data: encrypted, shown masked
     quality_head: Mapped[str] = mapped_column(String(64), default="")
-    quality_head_phone: Mapped[str] = mapped_column(String(32), default="")
+    quality_head_phone: Mapped[str] = mapped_column(EncryptedText, default="")
     # CQO data beyond the profile
     cv: Mapped[str] = mapped_column(Text)
     awards: Mapped[str] = mapped_column(Text, default="")
@@ -185,6 +186,14 @@ class Appointment(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     enterprise: Mapped[Enterprise] = relationship()
+
+    @property
+    def enterprise_head_phone_masked(self) -> str:
+        return mask_phone(self.enterprise_head_phone)
+
+    @property
+    def quality_head_phone_masked(self) -> str:
+        return mask_phone(self.quality_head_phone)
 
 
 class Notice(Base):

@@ -23,6 +23,11 @@ _paths: dict[str, dict[str, dict]] = {}
 _schemas: dict[str, dict] = {}
 
 
+MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds (PostgreSQL refuses more; SQLite would overflow later)
+MAX_PAGE = 10**9  # far beyond any list; page × per_page stays within 64 bits
+INT_ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_ID}
+
+
 class Unauthorized(DomainError):
     status = 401
 
@@ -48,12 +53,17 @@ def api_route(
     response: dict | None = None,
     query: list[dict] | None = None,
     tags: tuple[str, ...] = (),
+    responses: dict | None = None,
 ) -> Callable:
-    """Declare an API endpoint: its route, who may call it and its OpenAPI description, in one place."""
+    """Declare an API endpoint: its route, who may call it and its OpenAPI description, in one place.
+    ``responses`` documents answers beyond the usual 200 and 4XX Error (e.g. a 201, or a 404 of its own shape)."""
 
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args, **kwargs):
+            # An id beyond an INTEGER key names no record (and would overflow the database driver): 404, never 500.
+            if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in kwargs.values()):
+                abort(404)
             if not public:
                 user = current_api_user()
                 if roles is not None and user.role not in roles:
@@ -62,7 +72,8 @@ def api_route(
 
         api_bp.add_url_rule(rule, endpoint=fn.__name__, view_func=wrapper, methods=list(methods))
         params = [
-            {"name": n, "in": "path", "required": True, "schema": {"type": "integer" if f"int:{n}" in rule else "string"}}
+            {"name": n, "in": "path", "required": True,
+             "schema": INT_ID if f"int:{n}" in rule else {"type": "string"}}
             for n in re.findall(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", rule)
         ] + list(query or [])
         for method in methods:
@@ -76,6 +87,7 @@ def api_route(
                     "4XX": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 },
             }
+            op["responses"].update(responses or {})
             if not public:
                 op["security"] = [{"bearer": []}]
             else:
@@ -120,6 +132,8 @@ def page_args() -> tuple[int, int]:
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
         raise ValidationFailed({"page": _("page 与 per_page 须为正整数")})
+    if page > MAX_PAGE:  # the offset would overflow the database's 64-bit integers
+        raise ValidationFailed({"page": _("page 与 per_page 须为正整数")})
     return page, per_page
 
 
@@ -132,7 +146,7 @@ def paged(session, stmt, serialise: Callable) -> Any:
 
 
 PAGE_QUERY = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
 ]
 

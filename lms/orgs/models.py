@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier, enum_column_type
+from lms.pii import EncryptedText, mask_phone
 from lms.scoping import scope_rule
 
 
@@ -60,7 +61,7 @@ class Institution(Base):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     contact_name: Mapped[str] = mapped_column(String(64), default="")
-    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    contact_phone: Mapped[str] = mapped_column(EncryptedText, default="")  # personal data: encrypted, shown masked
     address: Mapped[str] = mapped_column(String(255), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -69,6 +70,10 @@ class Institution(Base):
     authorisations: Mapped[list["InstitutionAuthorisation"]] = relationship(
         back_populates="institution", cascade="all, delete-orphan", order_by="InstitutionAuthorisation.tier"
     )
+
+    @property
+    def contact_phone_masked(self) -> str:
+        return mask_phone(self.contact_phone)
 
     def authorised_for(self, tier: Tier, on: dt.date) -> bool:
         return any(a.tier == tier and a.valid_from <= on <= a.valid_until for a in self.authorisations)

@@ -74,10 +74,15 @@ def institution_edit(inst_id: int | None = None):
     inst = get_visible(db.session, Institution, inst_id, current_user) if inst_id else None
     form = InstitutionForm(obj=inst)
     form.region_id.choices = _region_choices()
+    # The contact phone is personal data: the form shows it masked, and the masked value sent back keeps it.
+    masked = inst.contact_phone_masked if inst else None
+    if inst and request.method == "GET":
+        form.contact_phone.data = masked
     if form.validate_on_submit():
+        phone = inst.contact_phone if inst and masked and form.contact_phone.data == masked else form.contact_phone.data
         data = services.InstitutionData(
             name=form.name.data, credit_code=form.credit_code.data, region_id=form.region_id.data,
-            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, address=form.address.data,
+            contact_name=form.contact_name.data, contact_phone=phone, address=form.address.data,
         )
         done = submit(form, lambda: services.save_institution(db.session, current_user, data, inst),
                       success=_("培训机构已保存"), redirect_to=lambda saved: url_for("orgs.institution", inst_id=saved.id))
