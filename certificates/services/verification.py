@@ -9,11 +9,10 @@ import string
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certificates import compact, signing
+from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, VerificationLog
 from certificates.services.issuing import signed_fields
 from certificates.services.status import effective_status
-from certificates.verification_log import writer
 from lms.people.services import holder_matches
 from lms.pii import mask_name
 from lms.templating import SHANGHAI
@@ -94,7 +93,7 @@ def log_verification(session: Session, cert: Certificate | None, channel: str, r
     to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
     public pages do not write (the production setting; tests write in the transaction to see the row)."""
     if batched:
-        writer.add(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
+        verification_log.log_verification(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
         return
     session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
                                 signature_valid=signature_valid))
