@@ -37,12 +37,8 @@ class ProgrammeData:
 PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years")
 
 
-def save_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None = None) -> Programme:
-    """Create or update a programme. Province admins edit their own province's; total hours are the sum
-    of the courses' hours. One programme per province, tier and year."""
-    require_role(actor, Role.regulator_admin, Role.system_admin)
-    if programme is not None:
-        require_writable(session, programme, actor)  # the programme as stored, not the province in the form (issue 18)
+def _checked_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None):
+    """The programme form's values checked: (errors by field, province, tier, rule set, courses)."""
     errors: dict[str, str] = {}
     province = session.get(Region, data.province_id)
     if province is None or province.level != RegionLevel.province:
@@ -78,6 +74,16 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
         if clash and (programme is None or clash != programme.id):
             errors["year"] = _("%(year)d 年度该省已有%(tier)s层级的培训方案", year=data.year, tier=tier.label)
     errors.update(_basis_errors(data))
+    return errors, province, tier, rule_set, courses
+
+
+def save_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None = None) -> Programme:
+    """Create or update a programme. Province admins edit their own province's; total hours are the sum
+    of the courses' hours. One programme per province, tier and year."""
+    require_role(actor, Role.regulator_admin, Role.system_admin)
+    if programme is not None:
+        require_writable(session, programme, actor)  # the programme as stored, not the province in the form (issue 18)
+    errors, province, tier, rule_set, courses = _checked_programme(session, actor, data, programme)
     if errors:
         raise ValidationFailed(errors)
     if programme is None:
