@@ -179,7 +179,9 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
 @api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
            response=PartnerVerificationSchema,
            query=[{"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}],
-           tags=("certificates",))
+           tags=("certificates",), responses={"404": {
+               "description": "The link belongs to no partner province on the trust list",
+               "content": {"application/json": {"schema": PartnerVerificationSchema}}}})
 @verify_rate
 def public_partner_verify():
     """A partner province's certificate link, verified by its signature; its status asked of the partner."""

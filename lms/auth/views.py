@@ -93,7 +93,7 @@ def _offer_unlock(username: str) -> None:
     user = db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
     if user is None:
         return
-    link = url_for("auth.unlock", token=services.unlock_token(current_app.config["SECRET_KEY"], user), _external=True)
+    link = url_for("auth.public_unlock", token=services.unlock_token(current_app.config["SECRET_KEY"], user), _external=True)
     notify(db.session, user.id, "security", _("您的账号登录失败次数过多"),
            _("如果是您本人，打开以下链接即可立即解除登录限制（1 小时内有效）：%(link)s 如果不是您本人，请修改密码。",
              link=link), dedupe_key=f"login-unlock:{utcnow():%Y%m%d%H}")
@@ -101,7 +101,7 @@ def _offer_unlock(username: str) -> None:
 
 
 @bp.route("/unlock/<token>", methods=["GET", "POST"])
-def unlock(token: str):
+def public_unlock(token: str):
     """The e-mailed link: lift one's own login delay (a POST, so that a link preview does not do it)."""
     form = EmptyForm()
     if form.validate_on_submit():

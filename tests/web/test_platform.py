@@ -10,7 +10,8 @@ PUBLIC_ENDPOINTS = {
     "static", "bootstrap.static", "core.index", "core.healthz", "core.set_language", "auth.login",
     "people.register", "api.openapi", "courses.static",
 }
-PUBLIC_PREFIXES = ("certificates.public_", "api.public_", "courses.public_", "talent.public_", "published.public_")  # features mark public endpoints by name
+PUBLIC_PREFIXES = ("certificates.public_", "api.public_", "courses.public_", "talent.public_", "published.public_",
+                   "auth.public_")  # features mark public endpoints by name
 
 
 def test_healthz(client):
