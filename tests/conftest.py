@@ -8,6 +8,7 @@ import pytest
 import werkzeug.test
 from sqlalchemy.orm import sessionmaker
 
+import lms.db
 from lms import create_app
 from lms.db import Base
 from lms.features import import_models
@@ -19,6 +20,29 @@ from tests import dbutil
 _encode_multipart = werkzeug.test.stream_encode_multipart
 werkzeug.test.stream_encode_multipart = lambda data, use_tempfile=True, threshold=0, boundary=None: _encode_multipart(
     data, use_tempfile=False, boundary=boundary)
+
+# Every app a test builds has an engine with a connection pool. An app dropped mid-run leaves its pooled psycopg
+# connections to the garbage collector, which warns ("deleted while still open") in whatever test runs then. Keep
+# every app engine alive and dispose of them all when the session ends.
+_app_engines: list = []
+_make_engine = lms.db.make_engine
+
+
+def _tracked_engine(url: str, **kwargs):
+    engine = _make_engine(url, **kwargs)
+    _app_engines.append(engine)
+    return engine
+
+
+lms.db.make_engine = _tracked_engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_app_engines():
+    yield
+    for engine in _app_engines:
+        engine.dispose()
+
 
 TEST_KEY = "mSxv0n3a2PHnYTnLlKX7o3X8y5w9zJY6X5Zg4p8c0bQ="
 TODAY = dt.date(2026, 11, 22)
