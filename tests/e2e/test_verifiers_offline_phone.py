@@ -5,6 +5,7 @@ offline verdict computed in the browser; a tampered link is refused offline too.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import select
 
@@ -25,6 +26,18 @@ def _links(e2e_app, base):
                 f"{base}/C/{token}", second.number, second.holder_name, second.valid_until)
 
 
+def _poll(page, predicate: str, reload: bool = False, seconds: float = 15) -> None:
+    """Wait until ``predicate`` (a JS function, awaited) is true in the page; with ``reload``, reload between tries
+    (a service worker controls a page only from its next load)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        if reload:
+            page.reload()
+        else:
+            page.wait_for_timeout(200)
+
+
 def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
     base = live_server
     first, second, compact_link, number, name, valid_until = _links(e2e_app, base)
@@ -36,9 +49,10 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
     manifest = page.request.get(f"{base}/verify.webmanifest").json()
     assert manifest["display"] == "standalone" and {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
     # The service worker takes control and keeps what the offline verifier needs.
-    page.wait_for_function("navigator.serviceWorker.controller !== null || (location.reload(), false)", timeout=15000)
-    page.wait_for_function("caches.open('cqo-verify-v1').then(c => c.match('/status-lists/revocation')).then(r => !!r)"
-                           " && true", timeout=15000)
+    # Polled from here with page.evaluate: wait_for_function compiles its predicate inside the page, which the
+    # page's CSP (no 'unsafe-eval') forbids as soon as it has to poll.
+    _poll(page, "() => navigator.serviceWorker.controller !== null", reload=True)
+    _poll(page, "() => caches.open('cqo-verify-v1').then(c => c.match('/status-lists/revocation')).then(r => !!r)")
 
     page.context.set_offline(True)
     try:
