@@ -32,10 +32,10 @@ preload_app = True
 
 
 def when_ready(server):
-    """In the master, before the first worker is forked: warm the app (see ``lms.warm_up``)."""
+    """In the master, before the first worker is forked: warm the app (see ``lms.app.warm_up``)."""
     app = server.app.wsgi()
     if hasattr(app, "jinja_env"):
-        from lms import warm_up
+        from lms.app import warm_up  # lazy: gunicorn reads this file before the app (wsgi.py) is imported
 
         # Production start-up checks (lms.doctor), already logged by the factory: an error stops the server.
         errors = [f for f in app.extensions.get("lms_doctor", []) if f.level == "error"]

@@ -45,7 +45,7 @@ def pg_url() -> str:
 
 
 def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | None = None) -> dict:
-    from lms import create_app
+    from lms.app import create_app
     from lms.pii import generate_key
 
     run_dir = RESULTS / f"run-{backend}"

@@ -40,7 +40,7 @@ class Gunicorn:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
                     if s.recv(12).startswith(b"HTTP/"):
-                        time.sleep(4.0)  # let every worker finish booting and warming up (lms.warm_up)
+                        time.sleep(4.0)  # let every worker finish booting and warming up (lms.app.warm_up)
                         return self
             except OSError:
                 time.sleep(0.3)

@@ -9,7 +9,7 @@ import werkzeug.test
 from sqlalchemy.orm import sessionmaker
 
 import lms.db
-from lms import create_app
+from lms.app import create_app
 from lms.db import Base
 from lms.features import import_models
 from tests import dbutil

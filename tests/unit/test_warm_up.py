@@ -3,7 +3,7 @@ import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
-from lms import warm_up
+from lms.app import warm_up
 
 
 def test_warm_up_compiles_every_page_template(app):
@@ -17,7 +17,7 @@ def test_gunicorn_warms_the_app_in_the_master_and_forks_it(app, monkeypatch):
     conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
     assert conf["preload_app"] is True
     called = []
-    monkeypatch.setattr("lms.warm_up", lambda a: called.append(a))
+    monkeypatch.setattr("lms.app.warm_up", lambda a: called.append(a))
     server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
     conf["when_ready"](server)
     assert called == [app]
