@@ -36,3 +36,5 @@ class RuleForm(FlaskForm):
     report_required = BooleanField(_l("须提交年度履职报告"))
     report_due_month = IntegerField(_l("履职报告截止月份"), validators=[required(), number_range(1, 12)])
     change_registration_days = IntegerField(_l("变更登记期限（天）"), validators=[required(), number_range(1, 365)])
+    ce_either = BooleanField(_l("递交年度质量管理绩效报告或继续教育证明之一即达标（崇质强办文〔2022〕3号 四（三））"))
+    first_year = SelectField(_l("取得证书或聘任当年"), choices=choices([("exempt", _l("不考核")), ("prorate", _l("按在任天数折算学时"))]))

@@ -61,7 +61,8 @@ def me():
     """The trainee's progress for a year (as the progress API gives it), records, claims and reports."""
     today = today_local()
     p = queries.member_progress(db.session, current_user, request.args.get("year", type=int), today)
-    return render_template("credits/me.html", p=p, chart=progress_chart(p), year=p.year, today=today,
+    rule = queries.rule_for(db.session, queries.member_province_id(db.session, current_user.id))
+    return render_template("credits/me.html", p=p, rule=rule, chart=progress_chart(p), year=p.year, today=today,
                            records=queries.records_of(db.session, current_user, p.year),
                            claims=queries.claims_of(db.session, current_user), reports=queries.reports_of(db.session, current_user))
 
@@ -158,7 +159,8 @@ def rules():
         done = submit(form, lambda: services.save_rule(
             db.session, current_user, editable_id, required_hours=form.required_hours.data,
             professional_min_hours=form.professional_min_hours.data, report_required=form.report_required.data,
-            report_due_month=form.report_due_month.data, change_registration_days=form.change_registration_days.data),
+            report_due_month=form.report_due_month.data, change_registration_days=form.change_registration_days.data,
+            ce_either=form.ce_either.data, first_year=form.first_year.data),
             success=_("规则已保存"), redirect_to=url_for("credits.rules", province=editable_id))
         if done:
             return done
