@@ -19,10 +19,12 @@ def _local_date(now: dt.datetime) -> dt.date:
 
 @job("talent-reminders", daily(8, 30), "人才库：证书到期、变更登记检查，继续教育进度、履职报告和变更登记提醒")
 def reminders(session: Session, now: dt.datetime) -> dict:
-    """Expire certificates past their date, detect enterprise changes, put overdue registrations on warning, remind."""
+    """Expire certificates past their date, detect enterprise changes (the registration falls due, then the entry
+    moves to the new enterprise's region), put overdue registrations on warning, remind."""
     today = _local_date(now)
     out = {"certificates_expired": entries.expire_certificates(session, today),
            "changes_detected": appointments.detect_enterprise_changes(session, today),
+           "entries_moved": entries.follow_enterprises(session, today),
            "registrations_overdue": appointments.check_registrations(session, today)}
     out.update(reminder_services.send_reminders(session, today))
     return out

@@ -38,6 +38,7 @@ class Cause(LabelledEnum):
     disqualification = "disqualification"
     manual = "manual"
     restored = "restored"
+    moved = "moved"
 
     @classmethod
     def _labels(cls):
@@ -51,6 +52,7 @@ class Cause(LabelledEnum):
             "disqualification": _l("取消资格"),
             "manual": _l("人工决定"),
             "restored": _l("恢复合规"),
+            "moved": _l("变更所在企业或地区"),
         }
 
 
