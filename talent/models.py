@@ -39,6 +39,7 @@ class Cause(LabelledEnum):
     manual = "manual"
     restored = "restored"
     moved = "moved"
+    renewed = "renewed"
 
     @classmethod
     def _labels(cls):
@@ -53,6 +54,7 @@ class Cause(LabelledEnum):
             "manual": _l("人工决定"),
             "restored": _l("恢复合规"),
             "moved": _l("变更所在企业或地区"),
+            "renewed": _l("证书续期"),
         }
 
 

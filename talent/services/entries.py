@@ -15,9 +15,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
+from certificates.services import renewal
+from certificates.services.numbering import CertConfig
 from lms.auth.models import User
 from lms.domain import Tier
 from lms.errors import DomainError
+from lms.notifications.services import notify
 from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
@@ -176,3 +179,40 @@ def certificate_reissued(session: Session, certificate: Certificate, reason: str
     old = session.get(Certificate, new.supersedes_id)
     enter_pool(session, new)
     return certificate_changed(session, old, reason, today)
+
+
+RENEWAL_DAYS = 30  # how long before its end a certificate is renewed, or its holder told it will not be (示例)
+
+
+def renew_certificates(session: Session, today: dt.date, cfg: CertConfig, actor: User | None = None) -> dict:
+    """Certificates whose province sets a validity, ending within ``RENEWAL_DAYS``: a CQO still in the pool and
+    not lapsed (only a lapse ends a certificate: an entry on warning is still within the CE rule's tolerance) has
+    it renewed (``certificates.services.renewal.renew``: same number, new validity, an event of the certificate
+    and of the entry); a lapsed one is told, before the end, that it will not be. Idempotent."""
+    due = session.execute(
+        select(TalentCertificate, TalentEntry)
+        .join(TalentEntry, TalentEntry.id == TalentCertificate.entry_id)
+        .where(TalentCertificate.status == "valid", TalentCertificate.valid_until.is_not(None),
+               TalentCertificate.valid_until >= today,
+               TalentCertificate.valid_until <= today + dt.timedelta(days=RENEWAL_DAYS),
+               TalentEntry.status != PoolStatus.exited)).all()
+    out = {"renewed": 0, "not_renewed": 0}
+    for tc, entry in due:
+        cert = session.get(Certificate, tc.certificate_id)
+        if entry.status == PoolStatus.lapsed or cert is None or renewal.validity_years(session, cert) is None:
+            if notify(session, entry.user_id, "certificate_expiry", _("证书即将到期"),
+                      _("证书 %(n)s 将于 %(d)s 到期；人才库状态为“%(s)s”，不予续期。", n=tc.number, d=tc.valid_until.isoformat(),
+                        s=entry.status.label), dedupe_key=f"certificate_expiry:{tc.number}:{tc.valid_until.isoformat()}"):
+                out["not_renewed"] += 1
+            continue
+        before = tc.valid_until
+        renewal.renew(session, actor, cert, cfg, today)
+        tc.valid_until = cert.valid_until
+        session.add(TalentEvent(entry_id=entry.id, on=today, from_status=entry.status, to_status=entry.status,
+                                cause=Cause.renewed, reason=_("证书 %(n)s 有效期由 %(a)s 续至 %(b)s", n=tc.number,
+                                                              a=before.isoformat(), b=cert.valid_until.isoformat())))
+        notify(session, entry.user_id, "certificate_renewed", _("证书已续期"),
+               _("证书 %(n)s 有效期续至 %(d)s。", n=tc.number, d=cert.valid_until.isoformat()))
+        out["renewed"] += 1
+    session.flush()
+    return out

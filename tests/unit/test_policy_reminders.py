@@ -63,10 +63,11 @@ def test_policy_report_alone_stops_the_reminders(db, world):
     assert reminders.remind_ce_due(db, dt.date(2026, 12, 1)) == 0
 
 
-def test_policy_the_daily_job_sends_them(db, world):
+def test_policy_the_daily_job_sends_them(db, world, app):
     certify(db, world, issued=dt.date(2025, 3, 1))
     appoint(db, world)
-    out = jobs.reminders(db, dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.timezone.utc))
-    again = jobs.reminders(db, dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc))
+    with app.app_context():  # as the scheduler runs it
+        out = jobs.reminders(db, dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.timezone.utc))
+        again = jobs.reminders(db, dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc))
     assert out["ce_due"] == 1 and again["ce_due"] == 0
     assert db.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "ce_due")) == 1
