@@ -63,16 +63,19 @@ def _day_number(session: Session, value):
     return value - literal(dt.date(2000, 1, 1))
 
 
-def _office(year: int):
+def _office(year: int, users=None):
     """Per person, their time in office during ``year`` (seed 002 §4(3) 「在任期内」): the first day of the
     accepted appointments in force at some point of the year (appointed by its end, not ended by its start)
-    and the day the last of them stops (31 December + 1 while one is still in force)."""
+    and the day the last of them stops (31 December + 1 while one is still in force). ``users``: the roll-up's
+    chunk (low, high], so that a chunk reads its own people's appointments only."""
     start, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
-    return (select(Appointment.user_id.label("uid"), func.min(Appointment.appointed_on).label("since"),
+    stmt = (select(Appointment.user_id.label("uid"), func.min(Appointment.appointed_on).label("since"),
                    func.max(func.coalesce(Appointment.ended_on, literal(after))).label("until"))
             .where(Appointment.status == RegistrationStatus.accepted, Appointment.appointed_on < after,
-                   or_(Appointment.ended_on.is_(None), Appointment.ended_on > start))
-            .group_by(Appointment.user_id).subquery())
+                   or_(Appointment.ended_on.is_(None), Appointment.ended_on > start)))
+    if users is not None:
+        stmt = stmt.where(Appointment.user_id > users[0], Appointment.user_id <= users[1])
+    return stmt.group_by(Appointment.user_id).subquery()
 
 
 def compliance(session: Session, total, professional, report_filed, *, held, office_days, year_days):
@@ -102,7 +105,7 @@ def _standings_select(session: Session, year: int, *, province_id=None, region_i
     if users is not None:
         totals = totals.where(cr.user_id > users[0], cr.user_id <= users[1])
     totals = totals.group_by(cr.user_id).subquery()
-    office = _office(year)
+    office = _office(year, users)
     # The report as an outer join on its unique (user_id, year), not EXISTS: PostgreSQL turned the EXISTS into a
     # scan of the whole year's reports for every chunk.
     filed = AnnualReport.id.is_not(None)
