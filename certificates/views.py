@@ -367,6 +367,9 @@ OFFLINE_TEXTS = {
     "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
     "status_age": lambda: _("状态列表更新于 %(t)s；之后的撤销无法得知"),
     "no_status_list": lambda: _("本机没有已核验的状态列表：无法得知证书是否已被撤销"),
+    "revoked": lambda: _("不予认可：签名有效，但本机保存的状态列表显示该证书已被撤销"),
+    "suspended": lambda: _("不予认可：签名有效，但本机保存的状态列表显示该证书已被暂停"),
+    "no_index": lambda: _("（此链接未载明证书在列表中的位置，无法查到此证书）"),
 }
 
 

@@ -152,3 +152,25 @@ def test_verifiers_public_base_url_demo_is_where_make_run_serves(monkeypatch):
     assert config.load()["PUBLIC_BASE_URL"] == f"http://{m.group(1)}:{m.group(2)}"
     monkeypatch.setenv("LMS_ENV", "production")
     assert config.load()["PUBLIC_BASE_URL"] == ""
+
+
+def test_verifiers_index_cli_reads_the_status_bit_without_being_told(printed, db, world, cert_cfg, tmp_path, capsys):
+    """The printed code carries the status-list index: a downloaded list refuses a revoked certificate offline
+    with no --status-index."""
+    from certificates import status_list
+
+    cert, url, keyfile, _png, _pdf = printed
+
+    def run() -> tuple[int, dict]:
+        lst = tmp_path / "revocation.jwt"
+        lst.write_text(status_list.credential_jwt(db, cert_cfg, "revocation"), encoding="utf-8")
+        code = verify.main([url, "--keys", str(keyfile), "--status-list", str(lst), "--json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, out = run()
+    assert code == verify.EXIT_OK and out["status"]["state"] == "clear", out
+    services.change_status(db, world.city_admin, cert, "revoke", "false_information", "", TODAY)
+    db.flush()
+    code, out = run()
+    assert code == verify.EXIT_STATUS and out["verdict"] == "revoked" and out["status"]["state"] == "revoked"
+    assert "之后的撤销无法得知" in out["status"]["message"] and out["lines"][-1].startswith("请核对")

@@ -90,3 +90,17 @@ def test_verifiers_compact_token_not_in_access_log(client, cert, cfg, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "lms.access"]
     assert lines and all(compact.token_from_url(path) not in m for m in lines)
     assert any("path=/C/…" in m for m in lines)
+
+
+def test_verifiers_index_printed_by_default(client, db, cert, cfg):
+    """The printed code carries the certificate's status-list index (compact format 2), and /C/ checks it
+    against the record; an older code without it (format 1) keeps verifying."""
+    token = compact.token_from_url(services.qr_url(cert, cfg))
+    payload, body, _sig = compact.split(token)
+    assert body[0] >> 4 == 2 and payload.status_index == cert.status_list_index is not None
+    assert client.get("/C/" + token).status_code == 200
+    private = keys.private_key(cfg.key_dir, cert.key_id)
+    old = compact.sign(private, services.signed_fields(cert))
+    assert compact.split(old)[1][0] >> 4 == 1 and client.get("/C/" + old).status_code == 200
+    wrong = compact.sign(private, {**services.signed_fields(cert), "status_index": cert.status_list_index + 1})
+    assert client.get("/C/" + wrong).status_code == 404  # a genuine key, but not the record's index
