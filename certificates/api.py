@@ -173,7 +173,14 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
     "signature_valid": {"type": "boolean"}, "reason": {"type": "string"},
     "fields": {"type": "object", "nullable": True},
     "status": {"type": "string", "enum": STATUS_ENUM + ["unknown"]},
-    "status_source": {"type": "string", "enum": ["partner", "unreachable", "not_checked"]}}})
+    "status_source": {"type": "string", "enum": ["partner", "status_list", "unreachable", "list_invalid",
+                                                 "not_checked"],
+                      "description": "partner: its verify JSON (old /v/ links); status_list: its signed W3C "
+                                     "Bitstring Status Lists at the index the printed /C/ code carries"},
+    "status_updated_at": {"type": "string", "format": "date-time", "nullable": True,
+                          "description": "the partner's status list's date: later revocations are not known"},
+    "accepted": {"type": "boolean", "description": "signature valid and status valid: the certificate may be "
+                                                   "accepted as printed"}}})
 
 
 @api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
@@ -188,12 +195,14 @@ def public_partner_verify():
     link = (request.args.get("link") or "").strip()
     if not link or len(link) > 2048:
         raise ValidationFailed({"link": _("请提供对方证书二维码中的完整网址")})
-    res = partner_trust.check_link(db.session, link)
+    res = partner_trust.check_link(db.session, link, today=today_local())
     if res.partner is None:
         return jsonify({"partner": None, "signature_valid": False, "reason": "not_a_partner", "fields": None,
-                        "status": "unknown", "status_source": "not_checked"}), 404
+                        "status": "unknown", "status_source": "not_checked", "status_updated_at": None,
+                        "accepted": False}), 404
     ok = bool(res.checked and res.checked.ok)
     return jsonify({"partner": res.partner.name, "signature_valid": ok,
                     "reason": res.checked.reason if res.checked else "malformed",
                     "fields": res.checked.fields if ok else None, "status": res.status,
-                    "status_source": res.status_source})
+                    "status_source": res.status_source, "accepted": res.accepted,
+                    "status_updated_at": res.status_updated_at.isoformat() if res.status_updated_at else None})
