@@ -124,3 +124,14 @@ def test_verifiers_partner_kept_list_used_while_partner_is_down(db, partner, fuj
 def test_verifiers_partner_compact_expired_by_its_dates(db, partner, fujian):
     res = partners.check_link(db, fujian["link"], today=dt.date(2029, 11, 22))
     assert res.checked.ok and res.status == "expired" and not res.accepted
+
+
+def test_verifiers_status_list_stays_eddsa_when_credentials_use_es256(app, db, tmp_path, monkeypatch):
+    """A partner whose credentials are ES256 still publishes lists our Ed25519 trust list can check."""
+    key_dir = tmp_path / "k"
+    keys.create_key(key_dir, TODAY)
+    cfg = CertConfig(str(key_dir), "https://cqo.example.cn", jwt_alg="ES256")
+    token = status_list.credential_jwt(db, cfg, "revocation")
+    from certificates import status_verdict
+
+    assert status_verdict.status_verdict([token], keys.public_document(key_dir), 1).state == "clear"
