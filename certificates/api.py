@@ -23,7 +23,8 @@ CertificateSchema = schema("Certificate", {"type": "object", "properties": {
     "number": {"type": "string"}, "status": {"type": "string", "enum": STATUS_ENUM},
     "holder_name": {"type": "string"}, "tier": {"type": "string", "enum": ["basic", "advanced", "senior"]},
     "issued_on": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date"},
-    "verify_url": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
+    "verify_url": {"type": "string", "description": "the printed QR's link, HTTPS://HOST/C/<TOKEN> (scheme and "
+                   "host upper case: QR alphanumeric mode; case-insensitive)"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "programme": {"type": "string"}, "class_name": {"type": "string"},
     "superseded_by": {"type": "string", "nullable": True}}})
 VerificationSchema = schema("CertificateVerification", {"type": "object", "properties": {
@@ -57,7 +58,7 @@ def certificate_json(c: Certificate) -> dict:
         "number": c.number, "status": services.effective_status(c, today_local()).value,
         "holder_name": c.holder_name, "tier": c.tier.value, "issued_on": c.issued_on.isoformat(),
         "valid_until": c.valid_until.isoformat(),
-        "verify_url": services.verify_url(c, current_app.config["PUBLIC_BASE_URL"]),
+        "verify_url": services.qr_url(c, _cfg()),
         "institution": snap.get("institution", ""), "bureau": snap.get("bureau", ""),
         "programme": snap.get("programme", ""), "class_name": snap.get("class_name", ""),
         "superseded_by": c.superseded_by.number if c.superseded_by else None,
@@ -155,7 +156,7 @@ def public_verify(cid: str):
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
         return jsonify({"status": "unknown"}), 404
-    out = services.public_view(db.session, cert, today_local())
+    out = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     sig = request.args.get("sig")
     sig_valid = None
     if sig is not None:

@@ -64,7 +64,7 @@ def detail(cert_id: int):
                            can_status=services.can_change_status(current_user, cert),
                            can_reissue=current_user.role in STAFF,
                            status=services.effective_status(cert, today_local()),
-                           verify_url=services.verify_url(cert, cfg().base_url))
+                           verify_url=services.qr_url(cert, cfg()))
 
 
 def _status_changed(cert: Certificate) -> str:
@@ -264,7 +264,7 @@ def public_verify_compact(token: str):
 
 
 def _verify_page(cert, api_url: str, signature_checked: bool):
-    view = services.public_view(db.session, cert, today_local())
+    view = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     form = HolderCheckForm()
     holder_result = None
     if request.method == "POST":

@@ -106,6 +106,15 @@ def qr_url(cert: Certificate, cfg: CertConfig) -> str:
         return compact.qr_url(cfg.base_url, token, upper=False)
 
 
+def printed_path(cert: Certificate, key_dir: str) -> str:
+    """The path of the printed link, ``/C/<TOKEN>`` (what a page links to: the same certificate check as the QR),
+    or the old ``/v/<cid>`` where the token cannot be made (the key archived elsewhere, a refused text)."""
+    try:
+        return f"/{compact.ROUTE}/" + compact.sign(keystore.private_key(key_dir, cert.key_id), printed_fields(cert))
+    except (OSError, compact.CompactError):
+        return f"/v/{cert.cid}"
+
+
 def signed_fields(cert: Certificate) -> dict:
     """The fields the signature covers (what an offline verifier prints)."""
     return {"holder_name": cert.holder_name, "number": cert.number, "tier": cert.tier.value,

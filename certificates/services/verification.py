@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, VerificationLog
-from certificates.services.issuing import printed_fields, signed_fields
+from certificates.services.issuing import printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
 from lms.people.services import holder_matches
 from lms.pii import mask_name
@@ -61,8 +61,9 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
     return res.ok and res.fields == signed_fields(cert)
 
 
-def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
-    """What anyone may see: no ID number, phone, score or photo; the holder's name masked."""
+def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None) -> dict:
+    """What anyone may see: no ID number, phone, score or photo; the holder's name masked. ``key_dir``: link a
+    successor by its printed ``/C/`` path (else its old ``/v/<cid>``)."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
     out = {
@@ -82,7 +83,8 @@ def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
             select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.id == cert.superseded_by_id)).first()
     if succ is not None:
         out["superseded_on"] = _local_date(cert.status_changed_at)
-        out["superseded_by"] = {"number": succ.number, "verify_path": f"/v/{succ.cid}",
+        path = printed_path(succ, key_dir) if key_dir else f"/v/{succ.cid}"
+        out["superseded_by"] = {"number": succ.number, "verify_path": path,
                                 "status": effective_status(succ, today).value}
     return out
 

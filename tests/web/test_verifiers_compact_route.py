@@ -104,3 +104,33 @@ def test_verifiers_index_printed_by_default(client, db, cert, cfg):
     assert compact.split(old)[1][0] >> 4 == 1 and client.get("/C/" + old).status_code == 200
     wrong = compact.sign(private, {**services.signed_fields(cert), "status_index": cert.status_list_index + 1})
     assert client.get("/C/" + wrong).status_code == 404  # a genuine key, but not the record's index
+
+
+
+def test_verifiers_links_api_and_pages_give_the_printed_link(client, db, world, login_as, cert, cfg):
+    """The API's verify_url, the certificate page's 核验页面 link and a superseded certificate's link to its
+    successor are the printed /C/ link, which opens the checked page (not the old /v/ link)."""
+    import re
+
+    from lms.auth import services as auth_services
+
+    _tok, clear = auth_services.create_token(db, world.staff_nt, "test")
+    db.commit()
+    item = client.get(f"/api/v1/certificates/{cert.number}", headers={"Authorization": f"Bearer {clear}"}).get_json()
+    assert item["verify_url"] == services.qr_url(cert, cfg) and "/C/" in item["verify_url"]
+    assert client.get(_path(item["verify_url"])).status_code == 200
+
+    staff = login_as("nt_staff")
+    page = staff.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    href = re.search(r'href="([^"]+)" id="verify-link"', page).group(1)
+    assert href == services.qr_url(cert, cfg)
+
+    new = services.reissue(db, world.staff_nt, cert, "姓名录入有误，更正后换发", cfg, TODAY)
+    db.commit()
+    old_page = client.get(_path(services.qr_url(cert, cfg))).get_data(as_text=True)
+    successor = re.search(r'<a href="([^"]+)" id="successor-link"', old_page).group(1)
+    assert successor.startswith("/C/")
+    resp = client.get(successor)
+    assert resp.status_code == 200 and new.number in resp.get_data(as_text=True)
+    verify_json = client.get(f"/api/v1/verify/{cert.cid}").get_json()
+    assert verify_json["superseded_by"]["verify_path"] == successor
