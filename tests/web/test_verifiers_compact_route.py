@@ -134,3 +134,17 @@ def test_verifiers_links_api_and_pages_give_the_printed_link(client, db, world, 
     assert resp.status_code == 200 and new.number in resp.get_data(as_text=True)
     verify_json = client.get(f"/api/v1/verify/{cert.cid}").get_json()
     assert verify_json["superseded_by"]["verify_path"] == successor
+
+
+def test_verifiers_upper_case_url_as_decoded_reaches_the_page(client, cert, cfg):
+    """What a scanner decodes is the upper-case URL itself; whichever way a client sends it (host as printed,
+    https, a trailing slash added by hand), it reaches the checked page and no redirect changes the token."""
+    from urllib.parse import urlsplit
+
+    url = services.qr_url(cert, cfg).replace("HTTP://", "HTTPS://")
+    parts = urlsplit(url)
+    assert parts.scheme == "https" and parts.netloc == parts.netloc.upper()  # urlsplit lower-cases only the scheme
+    for path in (parts.path, parts.path + "/"):
+        resp = client.get(path, base_url=f"HTTPS://{parts.netloc}")
+        assert resp.status_code == 200, path
+        assert 'id="sig-result" data-state="valid"' in resp.get_data(as_text=True)
