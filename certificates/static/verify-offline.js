@@ -96,6 +96,7 @@
   }
 
   // Try every published key the link names (compact links name it by a 4-byte tag); the first that verifies wins.
+  // Resolves to {key, candidates}: no candidate is an unknown key, candidates but no key a forged signature.
   function check(cert, keys) {
     var candidates = keys.filter(function (k) { return k.kty === "OKP" && k.crv === "Ed25519"; });
     return Promise.all(candidates.map(function (k) { return tagOf(k.kid).then(function (t) { return {k: k, t: t}; }); }))
@@ -109,7 +110,7 @@
             if (found) { return found; }
             return verifyWith(x.k, cert.sig, cert.message).then(function (ok) { return ok ? x.k : null; });
           });
-        }, Promise.resolve(null));
+        }, Promise.resolve(null)).then(function (key) { return {key: key, candidates: pool.length}; });
       });
   }
 
@@ -144,25 +145,33 @@
     }).catch(function () { return null; });
   }
 
-  function show(cert, key, today, revocation, suspension) {
-    var listTime = revocation ? revocation.time : null;
-    var f = cert.fields;
+  // Beijing time, as the command line prints a status list's date: "YYYY-MM-DD HH:MM".
+  function beijing(iso) { return new Date(new Date(iso).getTime() + 8 * 3600000).toISOString().slice(0, 16).replace("T", " "); }
+
+  function show(cert, checked, today, revocation, suspension) {
+    var f = cert.fields, key = checked.key;
     say("holder-name", f.holder_name); say("cert-number", f.number); say("issued-on", f.issued_on);
     say("valid-until", f.valid_until); say("tier", T.tiers[f.tier] || f.tier);
     $("offline-details").hidden = false;
-    var verdict, state;
-    if (!key) { verdict = T.bad_signature; state = "invalid"; }
+    var verdict, state, compare = true, listTime = revocation ? revocation.time : null;
+    if (!key) { verdict = checked.candidates ? T.bad_signature : T.unknown_key; state = "invalid"; compare = false; }
     else if ((key.valid_until && f.issued_on > key.valid_until.slice(0, 10)) ||
-             (key.valid_from && f.issued_on < key.valid_from.slice(0, 10))) { verdict = T.outside_window; state = "invalid"; }
+             (key.valid_from && f.issued_on < key.valid_from.slice(0, 10))) {
+      verdict = T.outside_window; state = "invalid"; compare = false;
+    }
     else if (revocation && revocation.bit === 1) { verdict = T.revoked; state = "revoked"; }
     else if (suspension && suspension.bit === 1) { verdict = T.suspended; state = "suspended"; }
     else if (f.valid_until < today) { verdict = T.expired; state = "expired"; }
     else { verdict = T.valid; state = "valid"; }
     say("offline-verdict", verdict, state);
     root.setAttribute("data-verdict", state);
-    var age = listTime ? T.status_age.replace("%(t)s", listTime.replace("T", " ").replace("Z", " UTC")) : T.no_status_list;
+    var age = listTime ? T.status_age.replace("%(t)s", beijing(listTime)) : T.no_status_list;
     if (listTime && (cert.index === null || cert.index === undefined || revocation.bit === null)) { age += T.no_index; }
     say("offline-status", age, listTime ? "dated" : "none");
+    // Always last, as on the command line: what to compare with the paper.
+    say("offline-compare", compare ? T.compare + T.expected.replace("%(name)s", f.holder_name)
+      .replace("%(number)s", f.number).replace("%(start)s", f.issued_on).replace("%(end)s", f.valid_until)
+      : T.compare_nothing);
   }
 
   var today = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);  // China Standard Time

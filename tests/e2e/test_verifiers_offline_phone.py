@@ -78,6 +78,8 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
             assert "状态列表更新于" in page.locator("#offline-status").inner_text()
             assert "之后的撤销无法得知" in page.locator("#offline-status").inner_text()
             assert page.locator("h1").count() == 1
+            compare = page.locator("#offline-compare").inner_text()  # always last, as on the command line
+            assert compare.startswith("请核对：") and number in compare and name in compare
             box = page.locator("#offline-retry").bounding_box()
             assert box["height"] >= 44
         # A tampered link (one letter of the signature changed) is refused offline.

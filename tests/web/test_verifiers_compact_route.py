@@ -148,3 +148,34 @@ def test_verifiers_upper_case_url_as_decoded_reaches_the_page(client, cert, cfg)
         resp = client.get(path, base_url=f"HTTPS://{parts.netloc}")
         assert resp.status_code == 200, path
         assert 'id="sig-result" data-state="valid"' in resp.get_data(as_text=True)
+
+
+def test_verifiers_same_wording_cli_and_phone(client):
+    """The phone's offline verifier says what the command line says: the same headlines, status-list and compare
+    sentences (certificates.verdicts and certificates.status_verdict), in Chinese."""
+    import datetime as dt
+    import json
+    import re
+
+    from certificates import status_verdict, verdicts
+
+    html = client.get("/verify-offline").get_data(as_text=True)
+    texts = json.loads(re.search(r'<script type="application/json" id="offline-texts">(.*?)</script>', html,
+                                 re.S).group(1))
+    pairs = {"valid": "valid", "expired": "expired", "bad_signature": "forged", "unknown_key": "unknown_key",
+             "outside_window": "outside_key_window", "malformed": "unreadable", "revoked": "revoked",
+             "suspended": "suspended"}
+    for phone, cli in pairs.items():
+        assert texts[phone] == verdicts.HEADLINES[cli], phone
+    assert texts["compare"] == verdicts.COMPARE and texts["compare_nothing"] == verdicts.COMPARE_NOTHING
+    assert texts["no_status_list"] == verdicts.NO_STATUS
+    when = dt.datetime(2026, 11, 22, 2, 30, tzinfo=dt.timezone.utc)
+    assert texts["status_age"].replace("%(t)s", "2026-11-22 10:30") == status_verdict.age_message(when)
+    assert texts["no_index"] == status_verdict.NO_INDEX
+    checked = type("C", (), {"ok": True, "reason": "ok", "fields": {
+        "holder_name": "王芳", "number": "N-1", "tier": "basic", "issued_on": "2026-01-01", "valid_until": "2029-01-01",
+        "kid": "k"}})()
+    cli_compare = verdicts.offline_verdict(checked, dt.date(2026, 6, 1)).compare
+    phone_compare = texts["compare"] + texts["expected"].replace("%(name)s", "王芳").replace("%(number)s", "N-1") \
+        .replace("%(start)s", "2026-01-01").replace("%(end)s", "2029-01-01")
+    assert phone_compare == cli_compare
