@@ -23,7 +23,8 @@ CertificateSchema = schema("Certificate", {"type": "object", "properties": {
     "number": {"type": "string"}, "status": {"type": "string", "enum": STATUS_ENUM},
     "holder_name": {"type": "string"}, "tier": {"type": "string", "enum": ["basic", "advanced", "senior"]},
     "issued_on": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date"},
-    "verify_url": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
+    "verify_url": {"type": "string", "description": "the printed QR's link, HTTPS://HOST/C/<TOKEN> (scheme and "
+                   "host upper case: QR alphanumeric mode; case-insensitive)"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "programme": {"type": "string"}, "class_name": {"type": "string"},
     "superseded_by": {"type": "string", "nullable": True}}})
 VerificationSchema = schema("CertificateVerification", {"type": "object", "properties": {
@@ -57,7 +58,7 @@ def certificate_json(c: Certificate) -> dict:
         "number": c.number, "status": services.effective_status(c, today_local()).value,
         "holder_name": c.holder_name, "tier": c.tier.value, "issued_on": c.issued_on.isoformat(),
         "valid_until": c.valid_until.isoformat(),
-        "verify_url": services.verify_url(c, current_app.config["PUBLIC_BASE_URL"]),
+        "verify_url": services.qr_url(c, _cfg()),
         "institution": snap.get("institution", ""), "bureau": snap.get("bureau", ""),
         "programme": snap.get("programme", ""), "class_name": snap.get("class_name", ""),
         "superseded_by": c.superseded_by.number if c.superseded_by else None,
@@ -155,7 +156,7 @@ def public_verify(cid: str):
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
         return jsonify({"status": "unknown"}), 404
-    out = services.public_view(db.session, cert, today_local())
+    out = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     sig = request.args.get("sig")
     sig_valid = None
     if sig is not None:
@@ -173,7 +174,14 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
     "signature_valid": {"type": "boolean"}, "reason": {"type": "string"},
     "fields": {"type": "object", "nullable": True},
     "status": {"type": "string", "enum": STATUS_ENUM + ["unknown"]},
-    "status_source": {"type": "string", "enum": ["partner", "unreachable", "not_checked"]}}})
+    "status_source": {"type": "string", "enum": ["partner", "status_list", "unreachable", "list_invalid",
+                                                 "not_checked"],
+                      "description": "partner: its verify JSON (old /v/ links); status_list: its signed W3C "
+                                     "Bitstring Status Lists at the index the printed /C/ code carries"},
+    "status_updated_at": {"type": "string", "format": "date-time", "nullable": True,
+                          "description": "the partner's status list's date: later revocations are not known"},
+    "accepted": {"type": "boolean", "description": "signature valid and status valid: the certificate may be "
+                                                   "accepted as printed"}}})
 
 
 @api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
@@ -188,12 +196,14 @@ def public_partner_verify():
     link = (request.args.get("link") or "").strip()
     if not link or len(link) > 2048:
         raise ValidationFailed({"link": _("请提供对方证书二维码中的完整网址")})
-    res = partner_trust.check_link(db.session, link)
+    res = partner_trust.check_link(db.session, link, today=today_local())
     if res.partner is None:
         return jsonify({"partner": None, "signature_valid": False, "reason": "not_a_partner", "fields": None,
-                        "status": "unknown", "status_source": "not_checked"}), 404
+                        "status": "unknown", "status_source": "not_checked", "status_updated_at": None,
+                        "accepted": False}), 404
     ok = bool(res.checked and res.checked.ok)
     return jsonify({"partner": res.partner.name, "signature_valid": ok,
                     "reason": res.checked.reason if res.checked else "malformed",
                     "fields": res.checked.fields if ok else None, "status": res.status,
-                    "status_source": res.status_source})
+                    "status_source": res.status_source, "accepted": res.accepted,
+                    "status_updated_at": res.status_updated_at.isoformat() if res.status_updated_at else None})

@@ -67,6 +67,9 @@ def load() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", ""),
+        # Which province the demo instance plays (示例): 320000 Jiangsu (the default), 350000 Fujian: its own demo
+        # key set and certificates, so two instances can recognise each other's certificates (issue 16).
+        "DEMO_PROVINCE": os.environ.get("DEMO_PROVINCE", "320000"),
     }
     return cfg
 
