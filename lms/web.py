@@ -189,6 +189,8 @@ def _http_error(exc: HTTPException):
     resp = _render(exc.code or 500, str(title), str(message))
     if exc.code == 429 and getattr(exc, "retry_after", None):
         resp[0].headers["Retry-After"] = str(exc.retry_after)
+    if exc.code == 405 and getattr(exc, "valid_methods", None):  # RFC 9110: a 405 names the methods allowed
+        resp[0].headers["Allow"] = ", ".join(exc.valid_methods)
     return resp
 
 
