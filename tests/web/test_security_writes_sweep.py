@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certificates import services as cert_services
 from courses.models import ClassSession, Course
@@ -20,6 +20,7 @@ from credits import services as credits
 from exams import attempts
 from exams.models import Answer, BlueprintSection, Question
 from lms.auth import services as auth_services
+from lms.auth.models import AuditEvent
 from lms.db import Base
 from lms.domain import Tier
 from lms.templating import today_local
@@ -128,6 +129,10 @@ def _snapshot(db, except_user: int | None = None) -> dict:
     return out
 
 
+def _denials(db) -> int:
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "access_denied"))
+
+
 def _changed(before: dict, after: dict) -> list[str]:
     return [name for name in before if before[name] != after[name]]
 
@@ -154,9 +159,11 @@ def test_security_writes_sweep_every_write_route_refuses_another_region(app, cli
     failures = []
     for rule, method, params in routes:
         mine = user.id if rule in SELF_SERVICE else None
-        before = _snapshot(db, mine)
+        before, denials = _snapshot(db, mine), _denials(db)
         status = _call(client, rule, method, ids, token, bearer)
         changed = _changed(before, _snapshot(db, mine))
+        if status == 404 and _denials(db) == denials:  # the record exists: its refusal leaves a trace
+            failures.append(f"{method} {rule}: 404 without an access_denied audit event")
         # Refused (403/404), or — for one's own records on a visible record — let through; or an answer that says
         # nothing about the record: the same as for an id that does not exist (a malformed body refused first).
         ok = status in (403, 404) or (mine is not None and status in (200, 302)) or (
