@@ -52,7 +52,7 @@ def _query_problem(param: dict) -> str | None:
     the database (a 500 beyond 64 bits) or be silently ignored."""
     raw = request.args.get(param["name"])
     spec = param.get("schema", {})
-    if raw is None or "$ref" in spec:
+    if not raw or "$ref" in spec:  # absent, or empty: not filtered (what a page's "all" sends)
         return None
     if spec.get("type") == "integer":
         try:
@@ -62,7 +62,7 @@ def _query_problem(param: dict) -> str | None:
         low, high = spec.get("minimum"), spec.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
             return _("%(name)s 须在 %(low)s 到 %(high)s 之间", name=param["name"], low=low, high=high)
-    elif "enum" in spec and raw and raw not in spec["enum"]:  # empty: not filtered (what a page's "all" sends)
+    elif "enum" in spec and raw not in spec["enum"]:
         return _("%(name)s 须为以下之一：%(values)s", name=param["name"], values="、".join(spec["enum"]))
     return None
 
@@ -165,8 +165,8 @@ def page_args() -> tuple[int, int]:
     """The ``page`` (1 to MAX_PAGE) and ``per_page`` (1 to 200) query arguments, as documented in PAGE_QUERY: a
     value outside them is refused (422), never clamped, so the answer's ``page``/``per_page`` are what was asked."""
     try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 50))
+        page = int(request.args.get("page") or 1)
+        per_page = int(request.args.get("per_page") or 50)
     except ValueError:
         raise ValidationFailed({"page": _("page 与 per_page 须为正整数")})
     if not 1 <= page <= MAX_PAGE:  # beyond it the offset would overflow the database's 64-bit integers
