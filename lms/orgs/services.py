@@ -134,7 +134,7 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
         _check_region_managed(actor, institution.region)
     if clash is not None and (institution is None or clash != institution.id):
         raise FieldConflict({"credit_code": _("该统一社会信用代码已登记")})
-    else:
+    if institution is None:
         institution = Institution(credit_code=code)
         session.add(institution)
     institution.name = name
