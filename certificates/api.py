@@ -34,13 +34,19 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
     "superseded_by": {"type": "object"}}})
+# What ``services.revoke`` accepts: a reason category, or free text of at least two characters that is not a
+# category's name (recorded under 'other' with the text leading the note; "other" alone needs a note, so it is
+# the free-text form that stands for it). The note and the text together stay within the note's 1000 characters.
+_CATEGORIES = [m.value for m in ReasonCategory if m != ReasonCategory.other]
 RevokeInput = schema("RevokeInput", {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"type": "string", "description": "a reason category (" + ", ".join(ReasonCategory.__members__)
-               + ") or a free-text reason (recorded under 'other')"},
-    "note": {"type": "string"}}})
+    "reason": {"description": "a reason category, or a free-text reason (recorded under 'other')", "anyOf": [
+        {"type": "string", "enum": _CATEGORIES},
+        {"type": "string", "maxLength": 400, "pattern": "^\\s*\\S[\\s\\S]*\\S\\s*$",
+         "not": {"pattern": "^\\s*(" + "|".join(ReasonCategory.__members__) + ")\\s*$"}}]},
+    "note": {"type": "string", "maxLength": 500}}})
 IssueInput = schema("IssueInput", {"type": "object", "properties": {
-    "enrollment_ids": {"type": "array", "items": {"type": "integer"},
-                       "description": "omit to issue for every approved enrolment of the class"}}})
+    "enrollment_ids": {"type": "array", "items": INT_ID,
+                       "description": "omit (or send {}) to issue for every approved enrolment of the class"}}})
 JobSchema = schema("CertificateIssueJob", {"type": "object", "properties": {
     "job_id": {"type": "integer"}, "status": {"type": "string"}, "total": {"type": "integer"},
     "done": {"type": "integer"}, "issued": {"type": "integer"}, "skipped": {"type": "integer"},
@@ -99,7 +105,10 @@ def certificate_revoke(number: str):
     return jsonify(certificate_json(cert))
 
 
-@api_route("/certificates/<number>/certificate.<fmt>", summary="下载证书（pdf 或 png）", tags=("certificates",))
+@api_route("/certificates/<number>/certificate.<fmt>", summary="下载证书（pdf 或 png）", tags=("certificates",),
+           responses={"200": {"description": "The certificate file", "content": {
+               "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+               "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
 def certificate_download(number: str, fmt: str):
     """The printable certificate (PDF or PNG): the same file as the page's download."""
     cert = queries.by_number(db.session, number, current_api_user())
@@ -108,7 +117,7 @@ def certificate_download(number: str, fmt: str):
 
 
 @api_route("/certificates/<number>/credential", summary="Open Badges 3.0 可验证凭证（JWT，EdDSA）",
-           tags=("certificates",))
+           tags=("certificates",), media_type="application/vc+jwt")
 def certificate_credential(number: str):
     """The certificate as a signed Open Badges 3.0 credential."""
     cert = queries.by_number(db.session, number, current_api_user())
@@ -117,7 +126,7 @@ def certificate_credential(number: str):
 
 @api_route("/classes/<int:class_id>/certificates/issue", ("POST",), summary="为培训班（或指定学员）发证，后台执行",
            roles=(Role.institution_staff, Role.regulator_admin, Role.system_admin), body=IssueInput,
-           response=JobSchema, tags=("certificates",))
+           response=JobSchema, tags=("certificates",), status=202)
 def certificates_issue(class_id: int):
     """Start issuing the class's certificates in the background (the same job as the page's issue)."""
     user = current_api_user()
@@ -186,7 +195,8 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
 
 @api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
            response=PartnerVerificationSchema,
-           query=[{"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}],
+           query=[{"name": "link", "in": "query", "required": True,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "\\S"}}],
            tags=("certificates",), responses={"404": {
                "description": "The link belongs to no partner province on the trust list",
                "content": {"application/json": {"schema": PartnerVerificationSchema}}}})

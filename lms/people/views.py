@@ -77,8 +77,9 @@ def region_choices():
     return choices([(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows])
 
 
-def _register(form: RegistrationForm, pledge) -> User:
-    """Register the trainee (and their enterprise when it is new) and sign them in."""
+def _register(form: RegistrationForm, pledge) -> User | None:
+    """Register the trainee (and their enterprise when it is new) and sign them in. An ID number already registered
+    gets the same answer (the service told its owner instead); no account exists to sign in."""
     user = services.register_trainee(
         db.session,
         username=form.username.data,
@@ -88,6 +89,8 @@ def _register(form: RegistrationForm, pledge) -> User:
         pledge_version=pledge.version if form.accept_pledge.data else None,
         today=today_local(),
     )
+    if user is None:
+        return None
     for kind in (published.PRIVACY, published.AGREEMENT):  # the versions in force, accepted with the pledge
         published.accept(db.session, user, kind)
     auth_services.start_session(db.session, user)
