@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from lms import published
-from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.auth.views import roles_required
 from lms.db import db
@@ -78,8 +77,10 @@ def region_choices():
 
 
 def _register(form: RegistrationForm, pledge) -> User | None:
-    """Register the trainee (and their enterprise when it is new) and sign them in. An ID number already registered
-    gets the same answer (the service told its owner instead); no account exists to sign in."""
+    """Register the trainee (and their enterprise when it is new). Nobody is signed in by registering: an ID number
+    already registered must get the same answer and the same next page (issue 18; the service told its owner
+    instead), and a new account would otherwise be told apart by its signed-in session. The new trainee signs in
+    with the username and password just chosen."""
     user = services.register_trainee(
         db.session,
         username=form.username.data,
@@ -93,8 +94,6 @@ def _register(form: RegistrationForm, pledge) -> User | None:
         return None
     for kind in (published.PRIVACY, published.AGREEMENT):  # the versions in force, accepted with the pledge
         published.accept(db.session, user, kind)
-    auth_services.start_session(db.session, user)
-    login_user(user)  # the session row is committed by lms.forms.submit right after
     return user
 
 
@@ -108,8 +107,8 @@ def register():
     form = RegistrationForm()
     form.enterprise_region_id.choices = region_choices()
     if form.validate_on_submit():
-        done = submit(form, lambda: _register(form, pledge), success=_("注册成功，欢迎使用"),
-                      redirect_to=url_for("people.me"))
+        done = submit(form, lambda: _register(form, pledge), success=_("注册成功，请用刚设置的用户名和密码登录"),
+                      redirect_to=url_for("auth.login"))
         if done:
             return done
     return render_template("people/register.html", form=form, pledge=pledge)

@@ -26,9 +26,12 @@ def test_security_registration_does_not_reveal_a_known_id_number(app, db, world)
         username="someone", id_number=known, enterprise_region_id=str(world.qidong.id),
         enterprise_credit_code=credit_code("320681MA1QD0778"), enterprise_name="启东另一家材料有限公司"))
     # The same answer: a redirect to the same page, with the same message, and no field error.
-    assert (again.status_code, again.headers["Location"]) == (fresh.status_code, fresh.headers["Location"]) == (302, "/me")
-    assert _flashes(known_client) == _flashes(fresh_client) == [("success", "注册成功，欢迎使用")]
+    assert (again.status_code, again.headers["Location"]) == (fresh.status_code, fresh.headers["Location"]) \
+        == (302, "/auth/login")
+    assert _flashes(known_client) == _flashes(fresh_client) == [("success", "注册成功，请用刚设置的用户名和密码登录")]
     assert "已注册" not in again.get_data(as_text=True)
+    # ... and the same next page: registering signs nobody in, so the new account is not told apart by its session.
+    assert known_client.get("/me").status_code == fresh_client.get("/me").status_code == 302
     # Nothing created for it; its holder is told in the platform, the attempt audited without the number.
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(User)) == users_before
