@@ -150,7 +150,9 @@ def _latin_words(usernames: set[str]):
 
 def _untranslated(runs: set[str]):
     def judge(texts: list[str]) -> set[str]:
-        return {run for text in texts for run in HAN.findall(text) if run in runs}
+        # A whole text (a label, a cell, a button) that is one of the interface's own Chinese phrases; a
+        # sentence someone wrote that merely contains such a phrase is data.
+        return {text for text in texts if text in runs}
     return judge
 
 
