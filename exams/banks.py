@@ -183,6 +183,13 @@ def answer_label(question) -> str:
     return answer_text(question)
 
 
+def option_text(question, option: dict) -> str:
+    """An option's words as a page shows them: true/false in the interface's language, others as written."""
+    if question.type == QuestionType.true_false:
+        return _("正确") if option["id"] == "T" else _("错误")
+    return option["text"]
+
+
 def knowledge_points(session: Session, bank_ids: list[int]) -> list[str]:
     """The distinct knowledge points of the banks, for filters and blueprint rules."""
     if not bank_ids:
