@@ -14,10 +14,10 @@ class IssueForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    action = SelectField(_l("操作"), choices=choices([("suspend", _l("暂停")), ("reinstate", _l("恢复")),
+    action = SelectField(_l("操作"), choices=lambda: choices([("suspend", _l("暂停")), ("reinstate", _l("恢复")),
                                                        ("revoke", _l("撤销"))]), validators=[required()])
     # Not checked against the list: the service judges the reason, as for the API (free text counts as 'other').
-    reason = SelectField(_l("原因类别"), choices=choices([("", _l("请选择"))] + ReasonCategory.choices()),
+    reason = SelectField(_l("原因类别"), choices=lambda: choices([("", _l("请选择"))] + ReasonCategory.choices()),
                          validators=[optional()], validate_choice=False)
     note = TextAreaField(_l("说明"), validators=[optional(), length(1000)])
 
@@ -33,9 +33,9 @@ class HolderCheckForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     number_pattern = StringField(_l("证书编号规则"), validators=[required(), length(128, 8)])
-    issuer_basic = SelectField(_l("基础培训发证主体"), choices=choices(IssuerKind.choices()))
-    issuer_advanced = SelectField(_l("提升培训发证主体"), choices=choices(IssuerKind.choices()))
-    issuer_senior = SelectField(_l("高级培训发证主体"), choices=choices(IssuerKind.choices()))
+    issuer_basic = SelectField(_l("基础培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
+    issuer_advanced = SelectField(_l("提升培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
+    issuer_senior = SelectField(_l("高级培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
 
 
 class PartnerForm(FlaskForm):

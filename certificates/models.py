@@ -158,6 +158,23 @@ class CertificateEvent(Base):
     certificate: Mapped[Certificate] = relationship(back_populates="events")
     actor = relationship("User")
 
+    @property
+    def action_label(self) -> str:
+        """The action as people read it (the column keeps the code)."""
+        labels = {"issue": _l("发证"), "reissue": _l("换发新证"), "supersede": _l("被新证书替代"), "suspend": _l("暂停"),
+                  "reinstate": _l("恢复"), "revoke": _l("撤销"), "expire": _l("到期失效")}
+        return str(labels.get(self.action, self.action))
+
+    @property
+    def from_label(self) -> str:
+        """The status before, as people read it ("" for a new certificate)."""
+        return CertificateStatus(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        """The status after, as people read it."""
+        return CertificateStatus(self.to_status).label
+
 
 class IssueJob(Base):
     """A background run issuing a class's (or one trainee's) certificates; its items carry the progress."""

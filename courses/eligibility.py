@@ -162,6 +162,22 @@ def select_group(rules: list, size: SizeClass | None, region_path: str) -> dict 
     return best
 
 
+def describe_condition(c: dict) -> str:
+    """A rule's condition as the programme page shows it, in the words the evaluation uses (no codes)."""
+    t, v = c["type"], c.get("value")
+    if t == "education_min":
+        return _("学历：%(need)s及以上", need=EducationLevel(v).label)
+    if t == "title_min":
+        return _("职称：%(need)s及以上", need=TitleLevel(v).label)
+    if t == "qualification_min":
+        return _("质量专业资格：%(need)s及以上", need=QualityQualification(v).label)
+    if t == "quality_years_min":
+        return _("质量工作年限：%(n)d 年及以上", n=v)
+    if t == "not_disqualified":
+        return _("无取消资格情形")
+    return _("满足其一：") + " / ".join(describe_condition(s) for s in c["conditions"])
+
+
 def _evaluate_condition(session: Session, c: dict, profile, user) -> Condition:
     t, v = c["type"], c.get("value")
     if t == "education_min":

@@ -1,4 +1,4 @@
-"""Home-page panels: a trainee's classes and today's sessions; staff's applications to decide and today's
+"""Home-page panels: a trainee's classes and timetable (the coming sessions of every class they were admitted to); staff's applications to decide and today's
 sessions; regulators' classes in their region."""
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from lms.scoping import visible
 from lms.templating import SHANGHAI, local_dt, today_local
 
 
+TIMETABLE_ROWS = 12  # the home page lists this many coming sessions; the class pages have the rest
+
+
 def _today_bounds() -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(today_local(), dt.time(0), SHANGHAI).astimezone(dt.timezone.utc)
     return start, start + dt.timedelta(days=1)
@@ -27,12 +30,14 @@ def courses_panels(session, user) -> list[dict]:
             Enrollment.status.in_([EnrollmentStatus.approved, EnrollmentStatus.applied, EnrollmentStatus.waitlisted])
         ).order_by(Enrollment.applied_at.desc()).limit(5)).all()
         class_ids = [e.class_id for e in mine if e.status == EnrollmentStatus.approved]
-        today = session.scalars(select(ClassSession).where(
-            ClassSession.class_id.in_(class_ids or [0]), ClassSession.starts_at >= start, ClassSession.starts_at < end,
-        ).order_by(ClassSession.starts_at)).all()
+        coming = session.scalars(select(ClassSession).where(
+            ClassSession.class_id.in_(class_ids or [0]), ClassSession.ends_at >= start,
+        ).order_by(ClassSession.starts_at).limit(TIMETABLE_ROWS)).all()
         return [
-            {"title": _("今日课表"), "items": [f"{local_dt(s.starts_at, '%H:%M')}-{local_dt(s.ends_at, '%H:%M')} {s.topic}（{s.place}）"
-                                              for s in today], "url": url_for("courses.my")},
+            {"title": _("我的课表"), "id": "timetable",
+             "items": [f"{local_dt(s.starts_at, '%m-%d %H:%M')}-{local_dt(s.ends_at, '%H:%M')} {s.training_class.name} · "
+                       f"{s.topic}（{s.place}）" for s in coming] or [_("近期没有课次")],
+             "url": url_for("courses.my")},
             {"title": _("我的培训班"), "items": [f"{e.training_class.name}：{e.status.label}" for e in mine]
              or [_("还没有报名，去看看正在招生的培训班")], "url": url_for("courses.my") if mine else url_for("courses.classes", state="open")},
         ]

@@ -17,12 +17,12 @@ class ClaimForm(FlaskForm):
     institution_id = SelectField(_l("审核的培训机构（可选，不选则由监管部门审核）"), coerce=int, default=0)
     activity_date = DateField(_l("活动日期"), validators=[required()])
     hours = DecimalField(_l("学时"), places=1, validators=[required()])
-    subject_category = SelectField(_l("科目类别"), choices=choices(SubjectCategory.choices()), validators=[required()])
+    subject_category = SelectField(_l("科目类别"), choices=lambda: choices(SubjectCategory.choices()), validators=[required()])
     evidence = FileField(_l("证明材料（PDF、Word 或图片，不超过 10 MB）"))
 
 
 class ReviewForm(FlaskForm):
-    decision = SelectField(_l("审核结论"), choices=choices([("approve", _l("通过")), ("reject", _l("退回"))]))
+    decision = SelectField(_l("审核结论"), choices=lambda: choices([("approve", _l("通过")), ("reject", _l("退回"))]))
     reason = TextAreaField(_l("理由"), validators=[optional(), length(2000)])
 
 

@@ -20,7 +20,9 @@ from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.notifications.services import notify
-from lms.orgs.models import Region
+from lms.orgs.models import Institution, Region, Regulator
+from lms.orgs.services import province_of, regulator_of
+from lms.people.models import TraineeProfile
 from lms.settingbasis import BasisKind, set_basis
 
 MAX_CLAIM_HOURS = 200
@@ -115,6 +117,29 @@ class ClaimData:
     institution_id: int | None = None
 
 
+@dataclass
+class ClaimReviewers:
+    bureau: Regulator | None  # the bureau of the trainee's own region (the nearest one registered above it)
+    institutions: list[Institution]  # the active institutions of the trainee's province
+
+
+def claim_reviewers(session: Session, user: User) -> ClaimReviewers:
+    """Who may review a trainee's claim: the bureau of their own region (their enterprise's), or a training
+    institution of their own province; never another province's institution."""
+    profile = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id))
+    region = profile.enterprise.region if profile and profile.enterprise else None
+    if region is None:
+        return ClaimReviewers(None, [])
+    bureau, here = None, region
+    while here is not None and bureau is None:
+        bureau = regulator_of(session, here)
+        here = here.parent
+    province = province_of(session, region)
+    institutions = session.scalars(select(Institution).join(Region, Region.id == Institution.region_id).where(
+        Institution.is_active.is_(True), Region.path.startswith(province.path)).order_by(Institution.name)).all()
+    return ClaimReviewers(bureau, list(institutions))
+
+
 def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes, evidence_name: str,
                  upload_dir: str, today: dt.date) -> CreditClaim:
     """A trainee claims an external activity's hours, with evidence, for review (this year's or last year's)."""
@@ -136,6 +161,8 @@ def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes
         errors["activity_date"] = _("只能申报本年度或上一年度的活动")
     if data.subject_category not in SubjectCategory.__members__:
         errors["subject_category"] = _("请选择科目类别")
+    if data.institution_id and data.institution_id not in {i.id for i in claim_reviewers(session, actor).institutions}:
+        errors["institution_id"] = _("只能选择本省的培训机构审核；不选则由您所在地区的监管部门审核")
     if errors:
         raise ValidationFailed(errors)
     stored = uploads.store(upload_dir, "credits", evidence, evidence_name, field="evidence")

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from credits import queries, services
 from credits.forms import ClaimForm, ReportForm, ReviewForm, RuleForm
@@ -17,7 +16,7 @@ from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role
 from lms.forms import choices, submit
-from lms.orgs.models import Institution, Region
+from lms.orgs.models import Region
 from lms.scoping import get_visible
 from lms.settingbasis import basis_of
 from lms.templating import paginate, today_local
@@ -74,8 +73,9 @@ def me():
 def claim_new():
     """A trainee claims an external activity's hours, with evidence."""
     form = ClaimForm()
-    form.institution_id.choices = choices([(0, _("由监管部门审核"))] + [
-        (i.id, i.name) for i in db.session.scalars(select(Institution).where(Institution.is_active.is_(True)).order_by(Institution.name))])
+    reviewers = services.claim_reviewers(db.session, current_user)
+    bureau = _("由%(bureau)s审核", bureau=reviewers.bureau.name) if reviewers.bureau else _("由监管部门审核")
+    form.institution_id.choices = choices([(0, bureau)] + [(i.id, i.name) for i in reviewers.institutions])
     if form.validate_on_submit():
         f = request.files.get("evidence")
         data = services.ClaimData(user_id=current_user.id, title=form.title.data, organiser=form.organiser.data,

@@ -175,6 +175,21 @@ def answer_text(question) -> str:
     return "".join(question.answer)
 
 
+def answer_label(question) -> str:
+    """The correct answer as the bank's list shows it: true/false in the interface's language (the export and the
+    edit form keep ``answer_text``, the words an import reads)."""
+    if question.type == QuestionType.true_false:
+        return _("正确") if question.answer == ["T"] else _("错误")
+    return answer_text(question)
+
+
+def option_text(question, option: dict) -> str:
+    """An option's words as a page shows them: true/false in the interface's language, others as written."""
+    if question.type == QuestionType.true_false:
+        return _("正确") if option["id"] == "T" else _("错误")
+    return option["text"]
+
+
 def knowledge_points(session: Session, bank_ids: list[int]) -> list[str]:
     """The distinct knowledge points of the banks, for filters and blueprint rules."""
     if not bank_ids:

@@ -17,7 +17,7 @@ class BankForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    type = SelectField(_l("题型"), choices=choices(QuestionType.choices()), validators=[required()])
+    type = SelectField(_l("题型"), choices=lambda: choices(QuestionType.choices()), validators=[required()])
     stem = TextAreaField(_l("题干"), validators=[required(), length(4000, 1)])
     option_a = StringField(_l("选项A"), validators=[optional(), length(500)])
     option_b = StringField(_l("选项B"), validators=[optional(), length(500)])
@@ -27,7 +27,7 @@ class QuestionForm(FlaskForm):
     option_f = StringField(_l("选项F"), validators=[optional(), length(500)])
     answer = TextAreaField(_l("正确答案"), validators=[required(), length(4000, 1)])
     knowledge_point = StringField(_l("知识点"), validators=[required(), length(64, 1)])
-    difficulty = SelectField(_l("难度"), choices=choices(Difficulty.choices()), default="medium", validators=[required()])
+    difficulty = SelectField(_l("难度"), choices=lambda: choices(Difficulty.choices()), default="medium", validators=[required()])
     explanation = TextAreaField(_l("解析"), validators=[optional(), length(4000)])
 
     OPTION_FIELDS = ("option_a", "option_b", "option_c", "option_d", "option_e", "option_f")
@@ -45,10 +45,10 @@ class ExamForm(FlaskForm):
     closes_at = DateTimeLocalField(_l("截止时间"), format="%Y-%m-%dT%H:%M", validators=[required()])
     duration_minutes = IntegerField(_l("考试时长（分钟）"), default=60, validators=[required()])
     attempts_allowed = IntegerField(_l("允许次数"), default=2, validators=[required()])
-    counting = SelectField(_l("计分方式"), choices=choices(CountingRule.choices()), default="highest")
+    counting = SelectField(_l("计分方式"), choices=lambda: choices(CountingRule.choices()), default="highest")
     pass_mark = FloatField(_l("及格分（百分制，留空则用培训项目的及格分）"), validators=[optional()])
-    multiple_scoring = SelectField(_l("多选题计分"), choices=choices(MultipleScoring.choices()), default="partial")
-    review_policy = SelectField(_l("答卷回顾"), choices=choices(ReviewPolicy.choices()), default="after_close")
+    multiple_scoring = SelectField(_l("多选题计分"), choices=lambda: choices(MultipleScoring.choices()), default="partial")
+    review_policy = SelectField(_l("答卷回顾"), choices=lambda: choices(ReviewPolicy.choices()), default="after_close")
     shuffle = BooleanField(_l("打乱题目和选项顺序"), default=True)
     counts_for_completion = BooleanField(_l("作为结业考核成绩"), default=True)
     instructions = TextAreaField(_l("考试说明"), validators=[optional(), length(2000)])
@@ -57,9 +57,9 @@ class ExamForm(FlaskForm):
 class SectionForm(FlaskForm):
     title = StringField(_l("大题名称"), validators=[optional(), length(64)])
     bank_id = SelectField(_l("题库"), coerce=int, validators=[required()])
-    question_type = SelectField(_l("题型"), choices=choices(QuestionType.choices()), validators=[required()])
+    question_type = SelectField(_l("题型"), choices=lambda: choices(QuestionType.choices()), validators=[required()])
     knowledge_point = StringField(_l("知识点（留空为不限）"), validators=[optional(), length(64)])
-    difficulty = SelectField(_l("难度"), choices=choices([("", _l("不限"))] + Difficulty.choices()), validators=[optional()])
+    difficulty = SelectField(_l("难度"), choices=lambda: choices([("", _l("不限"))] + Difficulty.choices()), validators=[optional()])
     count = IntegerField(_l("抽题数量"), validators=[required()])
     points_each = FloatField(_l("每题分值"), validators=[required()])
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from exams import api  # noqa: F401  (declares the API routes on the platform's API blueprint)
-from exams import demo, queries, results
+from exams import banks, demo, queries, results
 from exams.views import banks as bank_pages  # noqa: F401  (each topic adds its routes to bp)
 from exams.views import bp
 from exams.views import grading as grading_pages  # noqa: F401
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     add_home_panel(_panels)
     completion_rule("exam")(results.exam_rule)
     add_seed_hook(demo.seed)
+    app.jinja_env.globals["option_text"] = banks.option_text
     register_setting("exams", "pass_mark", _l("及格分"))
     # The pass mark a trainee sees is the exam's own, else its programme's, else the platform's 60 (an example).
     register_setting("exams", "effective_pass_mark", _l("及格分"), origin=_pass_mark_origin)

@@ -326,14 +326,15 @@ def training(session: Session, region: Region, year: int, own_only: bool = False
     return out
 
 
-def pool(session: Session, region: Region, year: int) -> dict:
+def pool(session: Session, region: Region, year: int, own_only: bool = False) -> dict:
     """The talent pool of the region by status today, and its members' continuing-education compliance for
-    ``year`` by the province's rule (talent.services.standings, the roll-up's own definition)."""
+    ``year`` by the province's rule (talent.services.standings, the roll-up's own definition); with
+    ``own_only``, of the region's own level (本级) only, so that the dashboard's county rows add up."""
 
     counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
-                                  .where(TalentEntry.region_id.in_(_subtree(region))).group_by(TalentEntry.status)).all())
+                                  .where(TalentEntry.region_id.in_(_subtree(region, own_only))).group_by(TalentEntry.status)).all())
     # Only those held to the rule that year count (seed 002 §4(3): CQOs in office, past their first year).
-    rows = [r for r in standings(session, year, region_ids=_subtree(region)) if r.held]
+    rows = [r for r in standings(session, year, region_ids=_subtree(region, own_only)) if r.held]
     members, compliant = len(rows), sum(1 for r in rows if r.compliant)
     return {
         "statuses": {s.value: counts.get(s, 0) for s in PoolStatus},
@@ -442,10 +443,11 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
         # What belongs to the region itself and to none of its subregions (a city's own institutions,
         # enterprises registered at city level), so that the rows add up to the total.
         rows.append({"region": region, "own": True, "training": training(session, region, year, own_only=True),
-                     "appointment": appointment(session, region, year, today, own_only=True)})
+                     "appointment": appointment(session, region, year, today, own_only=True),
+                     "pool": pool(session, region, year, own_only=True)})
     for child in subs:
         rows.append({"region": child, "own": False, "training": training(session, child, year),
-                     "appointment": appointment(session, child, year, today)})
+                     "appointment": appointment(session, child, year, today), "pool": pool(session, child, year)})
     trend = []
     for y in range(year - TREND_YEARS + 1, year + 1):
         t = training(session, region, y)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from courses import gates
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
+from lms.domain import Tier
 from lms.settingbasis import register_setting
 from lms.templating import add_nav
 from reports import api, demo  # noqa: F401  (api: importing it declares the API routes)
@@ -20,6 +21,8 @@ from reports.views import annual, bp, filings, home, regulator, results  # noqa:
 def init_app(app: Flask) -> None:
     """Register the blueprint, navigation, home panels, class gates, the filing recorder and the demo data."""
     app.register_blueprint(bp)
+    # A filing's snapshot keeps the tier's code and its label as filed; pages show the code in today's language.
+    app.jinja_env.globals["tier_label"] = lambda code: Tier(code).label
     add_nav(home.nav)
     add_home_panel(home.home_panels)
     gates.register_class_gate("filing")(filing.filing_gate)

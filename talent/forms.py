@@ -11,13 +11,13 @@ from talent.models import PoolStatus
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("新状态"), choices=choices(PoolStatus.choices()))
+    status = SelectField(_l("新状态"), choices=lambda: choices(PoolStatus.choices()))
     reason = TextAreaField(_l("理由"), validators=[required(), length(2000)])
     disqualify = BooleanField(_l("取消资格（撤出人才库）"))
 
 
 class AppointmentForm(FlaskForm):
-    kind = SelectField(_l("登记类型"), choices=choices([("initial", _l("首次任命登记")), ("change", _l("变更登记"))]))
+    kind = SelectField(_l("登记类型"), choices=lambda: choices([("initial", _l("首次任命登记")), ("change", _l("变更登记"))]))
     appointed_on = DateField(_l("任命（变更）日期"), validators=[required()])
     enterprise_head = StringField(_l("企业负责人"), validators=[required(), length(64)])
     enterprise_head_phone = StringField(_l("企业负责人联系电话"), validators=[required(), length(32)])
@@ -31,7 +31,7 @@ class AppointmentForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("审核结论"), choices=choices([("accept", _l("受理")), ("return", _l("退回"))]))
+    decision = SelectField(_l("审核结论"), choices=lambda: choices([("accept", _l("受理")), ("return", _l("退回"))]))
     reason = TextAreaField(_l("理由"), validators=[optional(), length(2000)])
 
 

@@ -50,7 +50,7 @@ def _bank_page(bank: QuestionBank, upload: UploadForm, chosen: str = ""):
                            QuestionType=QuestionType, Difficulty=Difficulty,
                            kps=banks.knowledge_points(db.session, [bank.id]),
                            can_edit=banks.can_edit_bank(current_user, bank), upload=upload, chosen=chosen,
-                           answer_text=banks.answer_text)
+                           answer_text=banks.answer_label)
 
 
 def _question_data(form: QuestionForm) -> banks.QuestionData:

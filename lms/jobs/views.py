@@ -1,12 +1,12 @@
 """The system admin's jobs page: every job, its last run and next fire time, and "run now"."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms.auth.views import roles_required
-from lms.db import db
+from lms.db import db, utcnow
 from lms.domain import Role
 from lms.jobs import background, services
 from lms.jobs.models import JobRun
@@ -48,3 +48,14 @@ def run(job_id: str):
         status = db.session.scalar(select(JobRun.status).where(JobRun.id == run_id))
         flash(_("任务已执行：%(status)s", status=status), "success" if status == "ok" else "danger")
     return redirect(url_for("jobs.index"))
+
+
+@bp.route("/runs/<int:run_id>")
+@roles_required(Role.system_admin)
+def run_status(run_id: int):
+    """One run's progress for the jobs page to poll: its status, the seconds it has run and, once done, its result."""
+    jr = db.session.get(JobRun, run_id)
+    if jr is None:
+        abort(404)
+    elapsed = ((jr.finished_at or utcnow()) - jr.started_at).total_seconds()
+    return jsonify({"status": jr.status, "elapsed": round(elapsed), "result": jr.result if jr.status != "running" else None})

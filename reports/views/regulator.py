@@ -49,12 +49,12 @@ def _dashboard_data():
 
 
 def _charts(data: dict) -> list[Markup]:
-    """The dashboard's five charts: this year by subregion (trained, pass rate, appointment rate against the
-    target) and the trends of the appointment rate and of the trained."""
+    """The dashboard's six charts: this year by subregion (trained, pass rate, appointment rate against the
+    target, continuing-education compliance) and the trends of the appointment rate and of the trained."""
     names = [_("%(r)s本级", r=c["region"].name) if c["own"] else c["region"].name for c in data["children"]] \
         or [data["region"].name]
     source = data["children"] or [{"region": data["region"], "training": data["training"],
-                                   "appointment": data["appointment"]}]
+                                   "appointment": data["appointment"], "pool": data["pool"]}]
     trend = data["trend"]
     years = [str(t["year"]) for t in trend]
 
@@ -69,6 +69,8 @@ def _charts(data: dict) -> list[Markup]:
         charts.bar_chart("chart-appointment", _("规模以上企业聘任率与目标"), names,
                          [(_("聘任率"), [c["appointment"]["above_size"]["rate"] for c in source])], percent=True,
                          targets=[c["appointment"]["above_size"]["target"] for c in source], target_label=_("目标")),
+        charts.bar_chart("chart-ce", _("%(y)d 年度继续教育达标率", y=data["year"]), names,
+                         [(_("达标率"), [c["pool"]["rate"] for c in source])], percent=True),
         charts.line_chart("chart-trend", _("历年规模以上企业聘任率与目标"), years,
                           [(_("聘任率"), [above(t, "rate") for t in trend])], percent=True,
                           targets=[above(t, "target") for t in trend], target_label=_("目标")),

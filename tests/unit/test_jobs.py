@@ -120,3 +120,26 @@ def test_run_now_on_the_jobs_page_is_background_work(app, client, db, login_as, 
     assert run.status == "ok" and run.finished_at is not None
     assert post_form(client, "/admin/jobs/no-such-job/run", {}, token_from="/admin/jobs/").status_code == 302
     assert len(launched) == 1
+
+
+def test_journey_jobs_page_shows_a_running_jobs_progress_and_the_last_result(app, client, db, login_as, world):
+    """Issue 17: a run in progress shows a progress bar the page polls (its status and seconds so far); a finished
+    run shows how long it took and its result."""
+    from lms.scheduler import load_jobs
+
+    load_jobs()
+    started = utcnow() - dt.timedelta(seconds=7)
+    running = JobRun(job_id="purge-sessions", started_at=started, status="running", trigger="manual")
+    db.add(running)
+    db.flush()
+    login_as("sys")
+    html = client.get("/admin/jobs/").get_data(as_text=True)
+    assert 'id="run-progress-purge-sessions"' in html and f'/admin/jobs/runs/{running.id}' in html
+    status = client.get(f"/admin/jobs/runs/{running.id}").get_json()
+    assert status["status"] == "running" and status["elapsed"] >= 7 and status["result"] is None
+    running.status, running.finished_at, running.result = "ok", started + dt.timedelta(seconds=3), {"deleted": 2}
+    db.flush()
+    assert client.get(f"/admin/jobs/runs/{running.id}").get_json() == {"status": "ok", "elapsed": 3, "result": {"deleted": 2}}
+    html = client.get("/admin/jobs/").get_data(as_text=True)
+    assert "run-progress-purge-sessions" not in html and "用时 3 秒" in html and 'id="run-result-purge-sessions"' in html
+    assert client.get("/admin/jobs/runs/999999").status_code == 404

@@ -52,7 +52,8 @@ def test_pages_render_for_each_role(client, db, login_as, world):
     cs.switch_user(client, "pagetr")
     html = client.get("/courses/my").get_data(as_text=True)
     assert klass.name in html and "出勤率" in html and sess.topic in html
-    assert "今日课表" in client.get("/home").get_data(as_text=True)
+    home = client.get("/home").get_data(as_text=True)
+    assert "我的课表" in home and sess.topic in home  # the coming sessions of the class, not only today's
 
 
 def test_trainee_applies_through_the_page_and_an_ineligible_one_is_told_why(client, db, login_as, world):

@@ -148,7 +148,8 @@ def test_dashboard_charts_tables_export_and_drill_down(client, db, world, login_
     finished_class(db, world, trainees=2)
     login_as("nt_admin")
     page = client.get("/reports/dashboard").get_data(as_text=True)
-    assert page.count("<svg") >= 5 and "style=" not in page and "<style" not in page
+    assert page.count("<svg") >= 6 and "style=" not in page and "<style" not in page
+    assert 'id="chart-ce"' in page and 'id="ce-320681"' in page and 'id="ce-320682"' in page  # CE per county
     assert 'id="training-320681"' in page and 'id="training-320682"' in page
     m = re.search(r'<tr id="training-total">.*?data-key="total-trained">(\d+)<', page, re.S)
     assert m and int(m.group(1)) == 2
