@@ -32,7 +32,9 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "tier": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
-    "superseded_by": {"type": "object"}}})
+    "superseded_by": {"type": "object"},
+    "pool": {"type": "object", "description": "the holder's talent-pool standing: status, status_label, since, reason, "
+             "history of sanctions (kind, reason, basis, from, until)"}}})
 RevokeInput = schema("RevokeInput", {"type": "object", "required": ["reason"], "properties": {
     "reason": {"type": "string", "description": "a reason category (" + ", ".join(ReasonCategory.__members__)
                + ") or a free-text reason (recorded under 'other')"},

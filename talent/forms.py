@@ -4,16 +4,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import choices, length, number_range, optional, required
-from talent.models import PoolStatus
+from talent.models import PoolStatus, SanctionKind, SanctionReason
 
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("新状态"), choices=choices(PoolStatus.choices()))
     reason = TextAreaField(_l("理由"), validators=[required(), length(2000)])
-    disqualify = BooleanField(_l("取消资格（撤出人才库）"))
 
 
 class AppointmentForm(FlaskForm):
@@ -56,3 +55,14 @@ class IndicatorForm(FlaskForm):
     weight = DecimalField(_l("权重（一级指标，%%）"), places=2, validators=[optional()])
     max_points = DecimalField(_l("满分（二、三级指标）"), places=2, validators=[optional()])
     evidence_type = StringField(_l("证据类型"), validators=[optional(), length(64)])
+
+
+class SanctionForm(FlaskForm):
+    kind = SelectField(_l("处理类型"), choices=choices(SanctionKind.choices()))
+    reason = SelectField(_l("处理原因"), choices=choices(SanctionReason.choices()))
+    basis = StringField(_l("处理依据（留空则引用原因所依据的条款）"), validators=[optional(), length(255)])
+    evidence = TextAreaField(_l("证据及事实"), validators=[required(), length(5000)])
+
+
+class LiftForm(FlaskForm):
+    lift_reason = TextAreaField(_l("解除理由"), validators=[required(), length(2000)])

@@ -24,10 +24,11 @@ from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
 from talent import queries
-from talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
-from talent.models import Appointment, Indicator, Notice, PoolStatus, RegistrationStatus, TalentEntry
+from talent.forms import (AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, LiftForm, NoticeForm,
+                          SanctionForm, StatusForm)
+from talent.models import Appointment, Indicator, Notice, PoolStatus, RegistrationStatus, Sanction, TalentEntry
 from talent.services import appointments as appointment_services
-from talent.services import evaluation, notices as notice_services, status as status_services
+from talent.services import evaluation, notices as notice_services, sanctions, status as status_services
 
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
@@ -94,10 +95,14 @@ def entry(entry_id: int):
     return _entry_page(get_visible(db.session, TalentEntry, entry_id, current_user))
 
 
-def _entry_page(e: TalentEntry, form: StatusForm | None = None):
+def _entry_page(e: TalentEntry, form: StatusForm | None = None, sanction_form: SanctionForm | None = None):
     today = today_local()
+    admin = current_user.role in ADMINS
     return render_template("talent/entry.html", e=e, today=today, **queries.entry_history(db.session, current_user, e, today),
-                           form=form or (StatusForm(status=e.status.value) if current_user.role in ADMINS else None))
+                           form=form or (StatusForm(status=e.status.value) if admin else None),
+                           sanctions=sanctions.history(db.session, e.id) if admin else [],
+                           sanction_form=sanction_form or (SanctionForm() if sanctions.can_sanction(current_user) else None),
+                           lift_form=LiftForm() if sanctions.can_sanction(current_user) else None)
 
 
 @bp.route("/entries/<int:entry_id>/status", methods=["POST"])
@@ -108,11 +113,40 @@ def entry_status(entry_id: int):
     form = StatusForm()
     if form.validate_on_submit():
         done = submit(form, lambda: status_services.manual_status(db.session, current_user, e, form.status.data, form.reason.data,
-                                                                  today_local(), disqualify=form.disqualify.data),
+                                                                  today_local()),
                       success=_("状态已更新"), redirect_to=url_for("talent.entry", entry_id=e.id))
         if done:
             return done
     return _entry_page(e, form)
+
+
+@bp.route("/entries/<int:entry_id>/sanctions", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def entry_sanction(entry_id: int):
+    """A bureau warns, suspends or disqualifies a member, with reason, basis and evidence (the API's twin)."""
+    e = get_visible(db.session, TalentEntry, entry_id, current_user)
+    form = SanctionForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: sanctions.impose(db.session, current_user, e, kind=form.kind.data, reason=form.reason.data,
+                                                     basis=form.basis.data, evidence=form.evidence.data, today=today_local()),
+                      success=_("处理已记录"), redirect_to=url_for("talent.entry", entry_id=e.id))
+        if done:
+            return done
+    return _entry_page(e, sanction_form=form)
+
+
+@bp.route("/sanctions/<int:sanction_id>/lift", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def sanction_lift(sanction_id: int):
+    """A bureau lifts a warning or a suspension, with a reason."""
+    sanction = get_visible(db.session, Sanction, sanction_id, current_user)
+    form = LiftForm()
+    if form.validate_on_submit():
+        submit(form, lambda: sanctions.lift(db.session, current_user, sanction, form.lift_reason.data, today_local()),
+               success=_("处理已解除"))
+    for errors in form.errors.values():
+        flash(errors[0], "danger")
+    return redirect(url_for("talent.entry", entry_id=sanction.entry_id))
 
 
 @bp.route("/me")
