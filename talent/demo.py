@@ -9,7 +9,10 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.auth import services as auth_services
 from lms.auth.models import User
+from lms.demo import DEMO_PASSWORD
+from lms.domain import Role
 from credits import services as credits
 from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
@@ -106,11 +109,31 @@ def _appointment(session: Session, trainee: User | None, today: dt.date) -> int:
         return 0
     if session.scalar(select(Appointment.id).where(Appointment.user_id == trainee.id)) is not None:
         return 0
-    on = dt.date(today.year, 1, 2)
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id))
+    issued = [c.issued_on for c in entry.certificates if c.in_force(today)] if entry is not None else []
+    if not issued:
+        return 0  # no certificate in force: she could not be appointed
+    on = max(dt.date(today.year, 1, 2), min(issued))
+    prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == trainee.id))
+    filer = _enterprise_account(session, reviewer, prof.enterprise) if prof and prof.enterprise else trainee
     data = appointments.AppointmentData(
         kind="initial", appointed_on=on, enterprise_head="张建华", enterprise_head_phone="0513-83300000",
         quality_head="", quality_head_phone="", cv="2012 年起任质量部经理，负责质量管理体系建设与运行。", awards="",
-        opinion="经研究，任命王芳同志为我公司首席质量官。", opinion_date=on)
-    appt = appointments.submit_appointment(session, trainee, data, LETTER, "任命书.pdf", current_app.config["UPLOAD_DIR"], on)
+        opinion="经研究，任命王芳同志为我公司首席质量官。", opinion_date=on, id_number=prof.id_number if prof else "")
+    appt = appointments.submit_appointment(session, filer, data, LETTER, "任命书.pdf", current_app.config["UPLOAD_DIR"], on)
+    appointments.confirm_appointment(session, trainee, appt)
     appointments.review_appointment(session, reviewer, appt, accept=True, reason="")
     return 1
+
+
+def _enterprise_account(session: Session, bureau: User, enterprise) -> User:
+    """The demo's enterprise account ``qd_enterprise`` for 王芳's enterprise, created by Qidong's bureau."""
+    user = _user(session, ENTERPRISE_USERNAME)
+    if user is None:
+        user = auth_services.create_user(session, username=ENTERPRISE_USERNAME, password=DEMO_PASSWORD,
+                                         display_name=enterprise.name, role=Role.enterprise, enterprise=enterprise,
+                                         created_by=bureau)
+    return user
+
+
+ENTERPRISE_USERNAME = "qd_enterprise"

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import choices, length, number_range, optional, required
+from lms.domain import Tier
 from talent.models import PoolStatus, SanctionKind, SanctionReason
 
 
@@ -16,6 +17,7 @@ class StatusForm(FlaskForm):
 
 
 class AppointmentForm(FlaskForm):
+    id_number = StringField(_l("首席质量官身份证号（企业账号填写）"), validators=[optional(), length(18)])
     kind = SelectField(_l("登记类型"), choices=choices([("initial", _l("首次任命登记")), ("change", _l("变更登记"))]))
     appointed_on = DateField(_l("任命（变更）日期"), validators=[required()])
     enterprise_head = StringField(_l("企业负责人"), validators=[required(), length(64)])
@@ -66,3 +68,16 @@ class SanctionForm(FlaskForm):
 
 class LiftForm(FlaskForm):
     lift_reason = TextAreaField(_l("解除理由"), validators=[required(), length(2000)])
+
+
+class ConfirmForm(FlaskForm):
+    """The CQO confirms an appointment in their name (no field: the button)."""
+
+
+class EndForm(FlaskForm):
+    ended_on = DateField(_l("离任日期"), validators=[required()])
+
+
+class AppointmentRuleForm(FlaskForm):
+    min_tier = SelectField(_l("被任命人须持有的最低证书层级"), choices=choices([("", _l("任一层级的有效证书"))] + Tier.choices()))
+    basis = StringField(_l("依据（文件及条款，或“本省自定”）"), validators=[optional(), length(300)])

@@ -333,6 +333,8 @@ def _appointment_scope(user):
             select(Enterprise.id).where(Enterprise.region_id.in_(region_subtree_ids(user))).scalar_subquery())
     if user.role == Role.trainee:
         return Appointment.user_id == user.id
+    if user.role == Role.enterprise:  # the enterprise's own registrations (issue 14)
+        return Appointment.enterprise_id == user.enterprise_id if user.enterprise_id else False
     return False
 
 
@@ -465,3 +467,21 @@ def _objection_scope(user):
         return NoticeObjection.notice_id.in_(
             select(Notice.id).where(Notice.region_id.in_(region_subtree_ids(user))).scalar_subquery())
     return False
+
+
+class AppointmentRule(Base):
+    """A province's own requirement of an appointee beyond a certificate in force (seed 001 第五条(五)): the lowest
+    tier it accepts, with its basis (本省自定 or a document and clause). No row: any tier in force."""
+
+    __tablename__ = "talent_appointment_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), unique=True)
+    min_tier: Mapped[Tier | None] = mapped_column(enum_column_type(Tier))
+    basis: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+@scope_rule(AppointmentRule)
+def _appointment_rule_scope(user):
+    return True  # a province's published requirement

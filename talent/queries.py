@@ -23,7 +23,7 @@ from lms.pii import mask_id_number
 from lms.scoping import visible
 from lms.templating import Page
 from talent.models import (
-    Appointment, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
+    Appointment, AppointmentRule, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
     TalentEvent,
 )
 
@@ -204,3 +204,13 @@ def notice_size(session: Session, notice_id: int) -> int:
 def profile_of(session: Session, user_id: int) -> TraineeProfile | None:
     """A member's trainee profile (the registration pages show it)."""
     return session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user_id))
+
+
+def enterprise_of(session: Session, user: User) -> Enterprise | None:
+    """The enterprise of an enterprise account (the registration form shows it)."""
+    return session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
+
+
+def appointment_rule(session: Session, province_id: int) -> AppointmentRule | None:
+    """A province's requirement of an appointee (None: any certificate in force)."""
+    return session.scalar(select(AppointmentRule).where(AppointmentRule.province_id == province_id))

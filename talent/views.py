@@ -24,7 +24,7 @@ from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
 from talent import queries
-from talent.forms import (AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, LiftForm, NoticeForm,
+from talent.forms import (AppointmentForm, AppointmentRuleForm, ConfirmForm, DecisionForm, EndForm, EvaluateForm, ImportForm, IndicatorForm, LiftForm, NoticeForm,
                           SanctionForm, StatusForm)
 from talent.models import Appointment, Indicator, Notice, PoolStatus, RegistrationStatus, Sanction, TalentEntry
 from talent.services import appointments as appointment_services
@@ -42,6 +42,8 @@ def nav(user) -> list[tuple[str, str]]:
                 ("talent.indicators", _("评价指标"))]
     if user.role == Role.trainee:
         return [("talent.me", _("我的人才库信息"))]
+    if user.role == Role.enterprise:
+        return [("talent.appointments", _("首席质量官登记"))]
     return []
 
 
@@ -165,15 +167,15 @@ def _appointment_data(form: AppointmentForm) -> appointment_services.Appointment
         kind=form.kind.data, appointed_on=form.appointed_on.data, enterprise_head=form.enterprise_head.data,
         enterprise_head_phone=form.enterprise_head_phone.data, quality_head=form.quality_head.data,
         quality_head_phone=form.quality_head_phone.data, cv=form.cv.data, awards=form.awards.data,
-        opinion=form.opinion.data, opinion_date=form.opinion_date.data)
+        opinion=form.opinion.data, opinion_date=form.opinion_date.data, id_number=form.id_number.data or "")
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
 @body_limit(uploads.MAX_BYTES + FORM_ROOM)
-@roles_required(Role.trainee)
+@roles_required(Role.trainee, Role.enterprise)
 def appointment_new():
-    """The CQO files an appointment or change registration, with the appointment letter."""
-    prof = queries.profile_of(db.session, current_user.id)
+    """The enterprise (or the CQO) files an appointment or change registration, with the appointment letter."""
+    prof = queries.profile_of(db.session, current_user.id) if current_user.role == Role.trainee else None
     form = AppointmentForm()
     if form.validate_on_submit():
         f = request.files.get("letter")
@@ -181,33 +183,45 @@ def appointment_new():
         done = submit(form, lambda: appointment_services.submit_appointment(
             db.session, current_user, _appointment_data(form), letter, f.filename if f else "",
             current_app.config["UPLOAD_DIR"], today_local()),
-            success=_("登记表已提交，等待监管部门审核"), redirect_to=url_for("talent.me"))
+            success=_("登记表已提交，等待监管部门审核"),
+            redirect_to=url_for("talent.me" if current_user.role == Role.trainee else "talent.appointments", status="submitted"))
         if done:
             return done
     elif request.method == "GET" and prof is not None:
         form.opinion.data = _("我单位任命 %(n)s 同志为企业首席质量官。", n=prof.real_name)
-    return render_template("talent/appointment_form.html", form=form, prof=prof)
+    enterprise = prof.enterprise if prof is not None else queries.enterprise_of(db.session, current_user)
+    return render_template("talent/appointment_form.html", form=form, prof=prof, enterprise=enterprise)
 
 
-@bp.route("/appointments")
-@roles_required(*ADMINS)
+@bp.route("/appointments", methods=["GET", "POST"])
+@roles_required(Role.enterprise, *ADMINS)
 def appointments():
-    """The registrations to review, by status."""
+    """The registrations by status (a bureau's to review, an enterprise's own); a province bureau sets here the
+    tier an appointee must hold."""
     status = request.args.get("status", "submitted")
+    rule_form = None
+    if current_user.role == Role.regulator_admin and current_user.region.parent_id is None:
+        rule = queries.appointment_rule(db.session, current_user.region_id)
+        rule_form = AppointmentRuleForm(min_tier=rule.min_tier.value if rule and rule.min_tier else "",
+                                        basis=rule.basis if rule else "")
+        if rule_form.validate_on_submit():
+            done = submit(rule_form, lambda: appointment_services.set_appointment_rule(
+                db.session, current_user, current_user.region_id, rule_form.min_tier.data, rule_form.basis.data),
+                success=_("任职要求已保存"), redirect_to=url_for("talent.appointments"))
+            if done:
+                return done
     return render_template("talent/appointments.html", page=paginate(db.session, queries.appointment_queue(current_user, status)),
-                           status=status, RegistrationStatus=RegistrationStatus)
+                           status=status, RegistrationStatus=RegistrationStatus, rule_form=rule_form)
 
 
 @bp.route("/appointments/<int:appt_id>", methods=["GET", "POST"])
-@roles_required(Role.trainee, *ADMINS)
+@roles_required(Role.trainee, Role.enterprise, *ADMINS)
 def appointment(appt_id: int):
-    """A registration; a bureau accepts or returns it here."""
+    """A registration: a bureau accepts or returns it, the CQO confirms it, the enterprise registers the end."""
     appt = get_visible(db.session, Appointment, appt_id, current_user)
-    form = DecisionForm() if current_user.role in ADMINS else None
+    form, action = _appointment_form(appt)
     if form is not None and form.validate_on_submit():
-        done = submit(form, lambda: appointment_services.review_appointment(
-            db.session, current_user, appt, accept=form.decision.data == "accept", reason=form.reason.data),
-            success=_("审核结果已保存"), redirect_to=url_for("talent.appointments"))
+        done = submit(form, action, success=_("已保存"), redirect_to=url_for("talent.appointment", appt_id=appt.id))
         if done:
             return done
     elif request.method == "POST":
@@ -215,8 +229,21 @@ def appointment(appt_id: int):
     return render_template("talent/appointment.html", appt=appt, prof=queries.profile_of(db.session, appt.user_id), form=form)
 
 
+def _appointment_form(appt: Appointment):
+    """The one form this user may post on a registration, and the service it calls."""
+    today = today_local()
+    if current_user.role in ADMINS:
+        form = DecisionForm()
+        return form, lambda: appointment_services.review_appointment(
+            db.session, current_user, appt, accept=form.decision.data == "accept", reason=form.reason.data)
+    if current_user.role == Role.trainee:
+        return ConfirmForm(), lambda: appointment_services.confirm_appointment(db.session, current_user, appt)
+    form = EndForm()
+    return form, lambda: appointment_services.end_appointment(db.session, current_user, appt, form.ended_on.data, today)
+
+
 @bp.route("/appointments/<int:appt_id>/letter")
-@roles_required(Role.trainee, *ADMINS)
+@roles_required(Role.trainee, Role.enterprise, *ADMINS)
 def appointment_letter(appt_id: int):
     """A registration's appointment letter."""
     appt = get_visible(db.session, Appointment, appt_id, current_user)
