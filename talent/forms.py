@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import choices, length, number_range, optional, required
 from lms.domain import Tier
@@ -37,6 +37,8 @@ class DecisionForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
+    kind = SelectField(_l("公示内容"), choices=choices([("appointed", _l("受聘首席质量官（在任的任命）")),
+                                                       ("certified", _l("本年度新取得证书的人员"))]))
     title = StringField(_l("公示标题"), validators=[required(), length(128)])
     objection_days = IntegerField(_l("公示期（天）"), default=7, validators=[required(), number_range(5, 60)])
     contact = StringField(_l("异议受理联系方式"), validators=[optional(), length(128)])
@@ -81,3 +83,19 @@ class EndForm(FlaskForm):
 class AppointmentRuleForm(FlaskForm):
     min_tier = SelectField(_l("被任命人须持有的最低证书层级"), choices=choices([("", _l("任一层级的有效证书"))] + Tier.choices()))
     basis = StringField(_l("依据（文件及条款，或“本省自定”）"), validators=[optional(), length(300)])
+
+
+class ObjectionForm(FlaskForm):
+    line = HiddenField()
+    text = TextAreaField(_l("异议的事实和理由"), validators=[required(), length(2000)])
+    contact_name = StringField(_l("联系人"), validators=[required(), length(64)])
+    contact = StringField(_l("联系电话或电子邮箱"), validators=[required(), length(128)])
+
+
+class ResolveForm(FlaskForm):
+    outcome = SelectField(_l("处理结论"), choices=choices([("dismissed", _l("异议不成立")), ("upheld", _l("异议成立"))]))
+    resolution = TextAreaField(_l("处理结果"), validators=[required(), length(2000)])
+
+
+class CloseForm(FlaskForm):
+    """Closing a notice (no field: the button)."""

@@ -23,16 +23,18 @@ from lms.orgs.services import province_of
 from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
-from talent import queries
-from talent.forms import (AppointmentForm, AppointmentRuleForm, ConfirmForm, DecisionForm, EndForm, EvaluateForm, ImportForm, IndicatorForm, LiftForm, NoticeForm,
-                          SanctionForm, StatusForm)
-from talent.models import Appointment, Indicator, Notice, PoolStatus, RegistrationStatus, Sanction, TalentEntry
+from talent import export, queries
+from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EvaluateForm,
+                          ImportForm, IndicatorForm, LiftForm, NoticeForm, ObjectionForm, ResolveForm, SanctionForm, StatusForm)
+from talent.models import (Appointment, Indicator, Notice, NoticeObjection, PoolStatus, RegistrationStatus, Sanction,
+                           TalentEntry)
 from talent.services import appointments as appointment_services
 from talent.services import evaluation, notices as notice_services, sanctions, status as status_services
 
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 PUBLIC_LIMIT = "30/minute"
+OBJECTION_LIMIT = "5/hour"  # objections per address (示例: an operator may change it here)
 
 
 def nav(user) -> list[tuple[str, str]]:
@@ -257,16 +259,46 @@ def notices():
     """The region's notices; a bureau publishes a new one here."""
     form = NoticeForm() if current_user.role == Role.regulator_admin else None
     if form is not None and request.method == "GET":
-        form.title.data = _("%(r)s首席质量官人才库公示（%(d)s）", r=current_user.region.name, d=today_local().isoformat())
+        form.title.data = _("%(r)s受聘首席质量官公示（%(d)s）", r=current_user.region.name, d=today_local().isoformat())
     if form is not None and form.validate_on_submit():
         done = submit(form, lambda: notice_services.publish_notice(
             db.session, current_user, title=form.title.data, objection_days=form.objection_days.data,
-            contact=form.contact.data, today=today_local()),
+            contact=form.contact.data, today=today_local(), kind=form.kind.data),
             success=_("公示已发布"), redirect_to=lambda n: url_for("talent.public_notice", notice_id=n.id))
         if done:
             return done
     stmt = visible(Notice, current_user).order_by(Notice.published_on.desc(), Notice.id.desc())
     return render_template("talent/notices.html", page=paginate(db.session, stmt), form=form)
+
+
+@bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def notice_admin(notice_id: int):
+    """A notice for its bureau: the objections lodged, their resolution, and closing the notice."""
+    notice = get_visible(db.session, Notice, notice_id, current_user)
+    close_form = CloseForm(prefix="close")
+    if request.method == "POST" and close_form.validate_on_submit():
+        submit(close_form, lambda: notice_services.close_notice(db.session, current_user, notice, today_local()),
+               success=_("公示已结束"))
+        return redirect(url_for("talent.notice_admin", notice_id=notice.id))
+    return render_template("talent/notice_admin.html", notice=notice, close_form=close_form, resolve_form=ResolveForm(),
+                           objections=queries.objections_of(db.session, current_user, notice.id),
+                           count=queries.notice_size(db.session, notice.id), today=today_local())
+
+
+@bp.route("/objections/<int:objection_id>/resolve", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def objection_resolve(objection_id: int):
+    """The bureau records how an objection was resolved."""
+    obj = get_visible(db.session, NoticeObjection, objection_id, current_user)
+    form = ResolveForm()
+    if form.validate_on_submit():
+        submit(form, lambda: notice_services.resolve_objection(db.session, current_user, obj, upheld=form.outcome.data == "upheld",
+                                                               resolution=form.resolution.data, today=today_local()),
+               success=_("处理结果已记录"))
+    for errors in form.errors.values():
+        flash(errors[0], "danger")
+    return redirect(url_for("talent.notice_admin", notice_id=obj.notice_id))
 
 
 @bp.route("/public/notices")
@@ -277,14 +309,23 @@ def public_notices():
     return render_template("talent/public_notices.html", page=paginate(db.session, stmt, per_page=10), today=today_local())
 
 
+def _published(notice_id: int) -> Notice:
+    notice = db.session.scalar(queries.published_notices(today_local()).where(Notice.id == notice_id))
+    if notice is None:
+        raise NotFound(_("公示不存在"))
+    return notice
+
+
 @bp.route("/public/notices/<int:notice_id>")
 @limiter.limit(PUBLIC_LIMIT)
 def public_notice(notice_id: int):
-    """A published notice, searched by exact name or certificate number (never listed whole)."""
+    """A published notice: its list (masked), paged and printable, an exact search, and the objection form while
+    the period runs."""
+    return _public_notice_page(_published(notice_id))
+
+
+def _public_notice_page(notice: Notice, form: ObjectionForm | None = None):
     today = today_local()
-    notice = db.session.scalar(queries.published_notices(today).where(Notice.id == notice_id))
-    if notice is None:
-        raise NotFound(_("公示不存在"))
     name = (request.args.get("name") or "").strip()[:64]
     cert = (request.args.get("certificate") or "").strip()[:64]
     page, error = None, None
@@ -293,8 +334,47 @@ def public_notice(notice_id: int):
             page = paginate(db.session, queries.public_search_stmt(notice.id, name=name, certificate=cert), per_page=10)
         except ValidationFailed as exc:
             error = exc.message
-    return render_template("talent/public_notice.html", notice=notice, page=page, name=name, cert=cert, error=error,
-                           count=queries.notice_size(db.session, notice.id), today=today)
+    lines = paginate(db.session, queries.notice_lines(notice.id), per_page=50) if page is None else None
+    form = form or ObjectionForm(line=request.args.get("line", type=int) or "")
+    return render_template("talent/public_notice.html", notice=notice, page=page, lines=lines, name=name, cert=cert,
+                           error=error, count=queries.notice_size(db.session, notice.id), today=today,
+                           is_open=notice_services.is_open(notice, today), form=form)
+
+
+@bp.route("/public/notices/<int:notice_id>/objections", methods=["POST"])
+@limiter.limit(OBJECTION_LIMIT)
+def public_notice_objection(notice_id: int):
+    """Anyone lodges an objection during the period, with contact details (rate-limited per address)."""
+    notice = _published(notice_id)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        line = int(form.line.data) if (form.line.data or "").isdigit() else None
+        done = submit(form, lambda: notice_services.lodge_objection(
+            db.session, notice, line_id=line, text=form.text.data, contact_name=form.contact_name.data,
+            contact=form.contact.data, today=today_local()),
+            success=_("异议已提交，发布机关将与您联系"), redirect_to=url_for("talent.public_notice", notice_id=notice.id))
+        if done:
+            return done
+    return _public_notice_page(notice, form), 422
+
+
+@bp.route("/public/notices/<int:notice_id>.xlsx")
+@limiter.limit(PUBLIC_LIMIT)
+def public_notice_xlsx(notice_id: int):
+    """The notice's list as an Excel workbook."""
+    notice = _published(notice_id)
+    data = export.notice_xlsx(notice, db.session.scalars(queries.notice_lines(notice.id)).all())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"notice-{notice.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/public/notices/<int:notice_id>.pdf")
+@limiter.limit(PUBLIC_LIMIT)
+def public_notice_pdf(notice_id: int):
+    """The notice on A4 as a PDF."""
+    notice = _published(notice_id)
+    data = export.notice_pdf(notice, db.session.scalars(queries.notice_lines(notice.id)).all())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"notice-{notice.id}.pdf", mimetype="application/pdf")
 
 
 # ------------------------------------------------------------------ indicators and evaluations

@@ -51,7 +51,8 @@ def test_notice_snapshot_masks_and_search_needs_an_exact_criterion(db, world):
     fz_entry(db, world)
     with pytest.raises(Forbidden):
         notices.publish_notice(db, world.trainee, title="x", objection_days=7, contact="", today=TODAY)
-    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY)
+    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY,
+                                kind="certified")
     lines = db.scalars(select(NoticeEntry).where(NoticeEntry.notice_id == n.id)).all()
     assert [line.name for line in lines] == ["王芳"]  # Fujian's member is outside Nantong
     full = world.trainee.trainee_profile[0].id_number
