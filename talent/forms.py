@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from lms.forms import choices, length, number_range, optional, required
 from lms.domain import Tier
@@ -99,3 +99,10 @@ class ResolveForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     """Closing a notice (no field: the button)."""
+
+
+class EnterpriseAccountForm(FlaskForm):
+    enterprise_id = SelectField(_l("企业"), coerce=int, choices=[])
+    username = StringField(_l("用户名"), validators=[required(), length(64)])
+    display_name = StringField(_l("账号名称"), validators=[required(), length(64)])
+    password = PasswordField(_l("初始密码（至少 10 位，含字母和数字）"), validators=[required(), length(128)])

@@ -18,13 +18,15 @@ from lms.domain import Role, Tier
 from lms.errors import NotFound, ValidationFailed
 from lms.extensions import limiter
 from lms.forms import submit
-from lms.orgs.models import Region
+from lms.auth.models import User
+from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
 from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
 from talent import export, queries
-from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EvaluateForm,
+from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EnterpriseAccountForm,
+                          EvaluateForm,
                           ImportForm, IndicatorForm, LiftForm, NoticeForm, ObjectionForm, ResolveForm, SanctionForm, StatusForm)
 from talent.models import (Appointment, Indicator, Notice, NoticeObjection, PoolStatus, RegistrationStatus, Sanction,
                            TalentEntry)
@@ -41,7 +43,7 @@ def nav(user) -> list[tuple[str, str]]:
     """The menu entries: the pool's pages for bureaus, the trainee's own entry."""
     if user.role in ADMINS:
         return [("talent.pool", _("人才库")), ("talent.appointments", _("任命登记")), ("talent.notices", _("公示")),
-                ("talent.indicators", _("评价指标"))]
+                ("talent.indicators", _("评价指标")), ("talent.enterprise_accounts", _("企业账号"))]
     if user.role == Role.trainee:
         return [("talent.me", _("我的人才库信息"))]
     if user.role == Role.enterprise:
@@ -250,6 +252,25 @@ def appointment_letter(appt_id: int):
     """A registration's appointment letter."""
     appt = get_visible(db.session, Appointment, appt_id, current_user)
     return send_upload(appt.letter_path, appt.letter_mime, appt.letter_name)
+
+
+@bp.route("/enterprise-accounts", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def enterprise_accounts():
+    """The enterprise accounts of the region; a county or city bureau creates one for an enterprise of its region."""
+    form = EnterpriseAccountForm() if current_user.role == Role.regulator_admin else None
+    if form is not None:
+        form.enterprise_id.choices = [(e.id, f"{e.name}（{e.credit_code}）") for e in db.session.scalars(
+            visible(Enterprise, current_user).order_by(Enterprise.name).limit(1000))]
+        if form.validate_on_submit():
+            ent = get_visible(db.session, Enterprise, form.enterprise_id.data, current_user)
+            done = submit(form, lambda: appointment_services.create_enterprise_account(
+                db.session, current_user, ent, username=form.username.data, display_name=form.display_name.data,
+                password=form.password.data), success=_("企业账号已创建"), redirect_to=url_for("talent.enterprise_accounts"))
+            if done:
+                return done
+    accounts = paginate(db.session, visible(User, current_user).where(User.role == Role.enterprise).order_by(User.id.desc()))
+    return render_template("talent/enterprise_accounts.html", form=form, accounts=accounts)
 
 
 # ------------------------------------------------------------------ notices (公示)

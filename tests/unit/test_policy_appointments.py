@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 
 import pytest
 from sqlalchemy import func, select
 
 from lms.auth import services as auth_services
+from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from talent.models import Appointment, Cause, PoolStatus, RegistrationStatus
 from talent.services import appointments, sanctions
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import id_number, make_trainee
 from tests.unit.test_talent_lifecycle import certify
 
@@ -177,3 +180,32 @@ def test_policy_appointment_api_is_the_page_twin(db, world, app, client):
     assert [a["id"] for a in listed["items"]] == [aid]
     r = client.post(f"/api/v1/talent/appointments/{aid}/end", json={"ended_on": "2026-01-01"}, headers=ent_h)
     assert r.status_code == 422
+
+
+def test_policy_bureau_creates_the_account_and_the_enterprise_files_on_the_page(db, world, app, client, login_as):
+    certify(db, world, issued=dt.date(2026, 1, 10))
+    db.commit()
+    login_as("qd_admin")
+    page = client.get("/talent/enterprise-accounts").get_data(as_text=True)
+    assert "启东机械有限公司" in page and "如皋食品有限公司" not in page  # another county's enterprise is not offered
+    bad = post_form(client, "/talent/enterprise-accounts", {"enterprise_id": world.ent_rg.id, "username": "rg_x",
+                                                            "display_name": "x", "password": "Qiye2026pass"})
+    assert bad.status_code == 200 and db.scalar(select(User.id).where(User.username == "rg_x")) is None  # not offered
+    ok = post_form(client, "/talent/enterprise-accounts", {"enterprise_id": world.ent_qd.id, "username": "qd_jixie",
+                                                           "display_name": "启东机械", "password": "Qiye2026pass"})
+    assert ok.status_code == 302
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/home")})
+    login(client, "qd_jixie", "Qiye2026pass")
+    form_page = client.get("/talent/appointments/new").get_data(as_text=True)
+    assert 'id="id_number"' in form_page and "启东机械有限公司" in form_page
+    data = {"id_number": idn(world.trainee), "kind": "initial", "appointed_on": "2026-03-01", "enterprise_head": "张总",
+            "enterprise_head_phone": "13800000000", "cv": "2010 年起从事质量管理工作。", "opinion": "任命。",
+            "opinion_date": "2026-03-01", "letter": (io.BytesIO(PDF), "任命书.pdf")}
+    r = post_form(client, "/talent/appointments/new", {**data, "id_number": "110101199001010000"},
+                  content_type="multipart/form-data")
+    assert r.status_code == 200 and count(db) == 0
+    data["letter"] = (io.BytesIO(PDF), "任命书.pdf")
+    r = post_form(client, "/talent/appointments/new", data, content_type="multipart/form-data")
+    assert r.status_code == 302 and count(db) == 1
+    listed = client.get("/talent/appointments?status=submitted").get_data(as_text=True)
+    assert "王芳" in listed or "wangfang" in listed
