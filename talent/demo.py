@@ -18,8 +18,10 @@ from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
-from talent.services import appointments, evaluation, notices, rollup
-from talent.models import Appointment, Notice, TalentEntry
+from certificates.models import Certificate
+from talent.services import appointments, evaluation, notices, rollup, sanctions
+from talent.services.status import set_status
+from talent.models import Appointment, Cause, Notice, PoolStatus, Sanction, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -83,6 +85,7 @@ def seed(session: Session, today: dt.date) -> dict:
         scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
         evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     counts["appointments"] = _appointment(session, trainee, today)
+    counts["standings"] = _standings(session, today)
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
@@ -137,3 +140,47 @@ def _enterprise_account(session: Session, bureau: User, enterprise) -> User:
 
 
 ENTERPRISE_USERNAME = "qd_enterprise"
+
+
+# The demo's standings (README, "Standings in the demo"): who shows which pool standing on the verify page.
+STANDINGS = [("trainee", "in_office"), ("trainee02", "warned"), ("trainee03", "lapsed"), ("trainee01", "disqualified")]
+
+
+def _standings(session: Session, today: dt.date) -> int:
+    """One member of each standing beside 王芳 in office: a warning and a disqualification recorded by Nantong's
+    bureau as sanctions (reasons of seed 002 五(三) and seed 001 第六条, the evidence marked 演示), and a lapse.
+    Idempotent: a member already sanctioned or lapsed is left alone. The number of standings set."""
+    bureau = _user(session, "nantong_admin")
+    if bureau is None:
+        return 0
+    n = 0
+    plans = {"trainee02": ("warning", "delayed", "演示数据：2026 年第三季度产品抽检不合格，延迟两个月才向监管部门报告。"),
+             "trainee01": ("disqualification", "improper_gain", "演示数据：利用验收职责收受供应商财物，经调查属实。")}
+    for username, standing in STANDINGS:
+        user = _user(session, username)
+        entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user.id)) if user else None
+        if entry is None or session.scalar(select(Sanction.id).where(Sanction.entry_id == entry.id)) is not None:
+            continue
+        if username in plans:
+            kind, reason, evidence = plans[username]
+            sanctions.impose(session, bureau, entry, kind=kind, reason=reason, basis="", evidence=evidence, today=today)
+            n += 1
+        elif standing == "lapsed" and entry.status == PoolStatus.active:
+            set_status(session, entry, PoolStatus.lapsed, Cause.missed_credits, today,
+                       reason="演示数据：未按规定递交年度质量管理绩效报告或继续教育证明", year=today.year - 1)
+            n += 1
+    return n
+
+
+def standing_links(session: Session, base_url: str) -> list[tuple[str, str, str, str]]:
+    """The demo's standings with each holder's verify link (``flask talent-standings``): username, name, pool
+    status, link to the newest certificate's public page."""
+    out = []
+    for username, _standing in STANDINGS:
+        user = _user(session, username)
+        entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user.id)) if user else None
+        cert = session.scalars(select(Certificate).where(Certificate.holder_user_id == user.id)
+                               .order_by(Certificate.id.desc())).first() if user else None
+        if entry is not None and cert is not None:
+            out.append((username, entry.name, str(entry.status.label), f"{base_url.rstrip('/')}/v/{cert.cid}"))
+    return out

@@ -20,6 +20,7 @@ from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.templating import add_nav
 from talent import api, demo, views  # noqa: F401  (api: importing it declares the API routes)
+from talent.cli import talent_standings
 from talent.models import TalentEntry
 from talent.services import entries, sanctions, standing
 
@@ -67,3 +68,4 @@ def init_app(app: Flask) -> None:
     credits_changed.connect(_credits_changed, weak=False)
     annual_report_filed.connect(_credits_changed, weak=False)
     add_standing_source(sanctions.public_standing)
+    app.cli.add_command(talent_standings)

@@ -130,3 +130,24 @@ def test_policy_sanction_api_is_the_page_twin(db, world, cw, cert_cfg, client):
     assert r.status_code == 200 and r.get_json()["ended_on"]
     rugao = bearer(db, world.rugao_admin)
     assert client.get(f"/api/v1/talent/entries/{entry.id}/sanctions", headers=rugao).status_code == 404
+
+
+def test_policy_demo_shows_every_standing_with_a_verify_link(app, db, client):
+    from lms import demo
+    from talent import demo as talent_demo
+
+    with app.app_context():
+        demo.seed(db, TODAY)
+        db.commit()
+        links = talent_demo.standing_links(db, "https://cqo.example.gov.cn")
+        assert [u for u, *_rest in links] == ["trainee", "trainee02", "trainee03", "trainee01"]
+        seen = {}
+        for username, _name, _label, link in links:
+            cid = link.rsplit("/v/", 1)[1]
+            body = client.get(f"/api/v1/verify/{cid}").get_json()
+            seen[username] = (body["status"], body["pool"]["status"])
+        assert seen == {"trainee": ("valid", "active"), "trainee02": ("valid", "warning"),
+                        "trainee03": ("valid", "lapsed"), "trainee01": ("revoked", "exited")}
+        assert demo.seed(db, TODAY)["standings"] == 0  # idempotent
+        out = app.test_cli_runner().invoke(args=["talent-standings"])
+        assert out.exit_code == 0 and out.output.count("/v/") == 4
