@@ -28,7 +28,7 @@ def _candidate(app):
                 .order_by(Enterprise.id)).first()
             busy = select(Appointment.user_id).where(Appointment.status != RegistrationStatus.returned,
                                                      Appointment.ended_on.is_(None))
-            for entry in s.scalars(select(TalentEntry).where(TalentEntry.status == PoolStatus.active,
+            for entry in s.scalars(select(TalentEntry).where(TalentEntry.status != PoolStatus.exited,
                                                              TalentEntry.user_id.not_in(busy)).order_by(TalentEntry.id)):
                 if any(c.in_force(dt.date.today()) for c in entry.certificates):
                     prof = s.scalar(select(TraineeProfile).where(TraineeProfile.user_id == entry.user_id))
