@@ -106,3 +106,10 @@ class EnterpriseAccountForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[required(), length(64)])
     display_name = StringField(_l("账号名称"), validators=[required(), length(64)])
     password = PasswordField(_l("初始密码（至少 10 位，含字母和数字）"), validators=[required(), length(128)])
+
+
+class EnterpriseRegisterForm(FlaskForm):
+    credit_code = StringField(_l("统一社会信用代码"), validators=[required(), length(18)])
+    display_name = StringField(_l("企业名称"), validators=[required(), length(64)])
+    username = StringField(_l("用户名"), validators=[required(), length(64)])
+    password = PasswordField(_l("密码（至少 10 位，含字母和数字）"), validators=[required(), length(128)])

@@ -26,11 +26,12 @@ from lms.templating import paginate, today_local
 from lms.web import send_upload
 from talent import export, queries
 from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EnterpriseAccountForm,
-                          EvaluateForm,
+                          EnterpriseRegisterForm, EvaluateForm,
                           ImportForm, IndicatorForm, LiftForm, NoticeForm, ObjectionForm, ResolveForm, SanctionForm, StatusForm)
 from talent.models import (Appointment, Indicator, Notice, NoticeObjection, PoolStatus, RegistrationStatus, Sanction,
                            TalentEntry)
 from talent.services import appointments as appointment_services
+from talent.services import accounts as account_services
 from talent.services import evaluation, notices as notice_services, sanctions, status as status_services
 
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
@@ -264,13 +265,41 @@ def enterprise_accounts():
             visible(Enterprise, current_user).order_by(Enterprise.name).limit(1000))]
         if form.validate_on_submit():
             ent = get_visible(db.session, Enterprise, form.enterprise_id.data, current_user)
-            done = submit(form, lambda: appointment_services.create_enterprise_account(
+            done = submit(form, lambda: account_services.create_enterprise_account(
                 db.session, current_user, ent, username=form.username.data, display_name=form.display_name.data,
                 password=form.password.data), success=_("企业账号已创建"), redirect_to=url_for("talent.enterprise_accounts"))
             if done:
                 return done
     accounts = paginate(db.session, visible(User, current_user).where(User.role == Role.enterprise).order_by(User.id.desc()))
-    return render_template("talent/enterprise_accounts.html", form=form, accounts=accounts)
+    return render_template("talent/enterprise_accounts.html", form=form, accounts=accounts, is_pending=account_services.is_pending,
+                           review_form=CloseForm(prefix="review"))
+
+
+@bp.route("/enterprise-accounts/<int:user_id>/review", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def enterprise_account_review(user_id: int):
+    """The bureau approves or refuses a self-registered enterprise account."""
+    user = get_visible(db.session, User, user_id, current_user)
+    if CloseForm(prefix="review").validate_on_submit():
+        approve = request.form.get("decision") == "approve"
+        submit(None, lambda: account_services.review_enterprise_account(db.session, current_user, user, approve=approve),
+               success=_("账号已启用") if approve else _("申请已拒绝"))
+    return redirect(url_for("talent.enterprise_accounts"))
+
+
+@bp.route("/public/enterprise-register", methods=["GET", "POST"])
+@limiter.limit(OBJECTION_LIMIT, methods=["POST"])
+def public_enterprise_register():
+    """An enterprise registers its account with its unified social credit code; the county approves it."""
+    form = EnterpriseRegisterForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: account_services.register_enterprise(
+            db.session, credit_code=form.credit_code.data, username=form.username.data, display_name=form.display_name.data,
+            password=form.password.data), success=_("申请已提交：所在县（市、区）监管部门审核通过后即可登录"),
+            redirect_to=url_for("talent.public_notices"))
+        if done:
+            return done
+    return render_template("talent/enterprise_register.html", form=form)
 
 
 # ------------------------------------------------------------------ notices (公示)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from credits import queries as credits
 from lms import audit, uploads
-from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role, Tier
@@ -278,12 +277,3 @@ def set_appointment_rule(session: Session, actor: User, province_id: int, min_ti
     audit.record(session, actor, "appointment.rule", rule, min_tier=min_tier or None)
     return rule
 
-
-def create_enterprise_account(session: Session, actor: User, enterprise: Enterprise, *, username: str, display_name: str,
-                              password: str) -> User:
-    """A county or city bureau creates the account an enterprise registers its CQO with (``enterprise`` was loaded
-    through the bureau's scope; ``lms.auth.services.create_user`` checks the bureau covers its region)."""
-    if actor.role != Role.regulator_admin:
-        raise Forbidden(_("只有监管部门可以创建企业账号"))
-    return auth_services.create_user(session, username=username, password=password, display_name=display_name,
-                                     role=Role.enterprise, enterprise=enterprise, created_by=actor)

@@ -19,6 +19,7 @@ from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from talent.models import Appointment, Cause, PoolStatus, RegistrationStatus
 from talent.services import appointments, sanctions
 from tests.conftest import csrf_token, login, post_form
+from lms.demo import credit_code
 from tests.factories import id_number, make_trainee
 from tests.unit.test_talent_lifecycle import certify
 
@@ -209,3 +210,31 @@ def test_policy_bureau_creates_the_account_and_the_enterprise_files_on_the_page(
     assert r.status_code == 302 and count(db) == 1
     listed = client.get("/talent/appointments?status=submitted").get_data(as_text=True)
     assert "王芳" in listed or "wangfang" in listed
+
+
+def test_policy_enterprise_self_registers_and_its_county_approves(db, world, client, login_as):
+    from talent.services import accounts
+
+    with pytest.raises(ValidationFailed):  # not a credit code
+        accounts.register_enterprise(db, credit_code="123", username="self_ent", display_name="x", password="Qiye2026pass")
+    with pytest.raises(ValidationFailed) as exc:  # a valid code no bureau registered
+        accounts.register_enterprise(db, credit_code=credit_code("320681MA1W5XGA0"), username="self_ent", display_name="x",
+                                     password="Qiye2026pass")
+    assert "credit_code" in exc.value.errors
+    user = accounts.register_enterprise(db, credit_code=world.ent_qd.credit_code.lower(), username="self_ent",
+                                        display_name="启东机械", password="Qiye2026pass")
+    assert not user.is_enabled and accounts.is_pending(user) and user.enterprise_id == world.ent_qd.id
+    with pytest.raises(ValidationFailed):  # one account per enterprise
+        accounts.register_enterprise(db, credit_code=world.ent_qd.credit_code, username="self_ent2", display_name="x",
+                                     password="Qiye2026pass")
+    with pytest.raises(Forbidden):
+        accounts.review_enterprise_account(db, world.rugao_admin, user, approve=True)
+    db.commit()
+    login_as("qd_admin")
+    page = client.get("/talent/enterprise-accounts").get_data(as_text=True)
+    assert f'id="approve-{user.id}"' in page
+    r = post_form(client, f"/talent/enterprise-accounts/{user.id}/review", {"decision": "approve"},
+                  token_from="/talent/enterprise-accounts")
+    assert r.status_code == 302
+    db.expire_all()
+    assert db.get(User, user.id).is_enabled and not accounts.is_pending(db.get(User, user.id))
