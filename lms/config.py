@@ -67,6 +67,10 @@ def load() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", ""),
+        # Issue 21: where stored files go (local: UPLOAD_DIR; database: the shared database, lms/storage.py), and
+        # how many app hosts serve the site (above 1 the app refuses per-process rate limits and local files).
+        "FILE_STORAGE": os.environ.get("FILE_STORAGE", "local"),
+        "APP_HOSTS": int(os.environ.get("APP_HOSTS", "1")),
     }
     return cfg
 

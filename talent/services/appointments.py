@@ -68,7 +68,7 @@ def submit_appointment(session: Session, actor: User, data: AppointmentData, let
         errors["opinion_date"] = _("日期不能晚于今天")
     if errors:
         raise ValidationFailed(errors)
-    stored = uploads.store(upload_dir, "appointments", letter, letter_name, field="letter")
+    stored = uploads.store(session, upload_dir, "appointments", letter, letter_name, field="letter")
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == actor.id))
     rule = credits.rule_for(session, entry.province_id if entry else province_of(session, prof.enterprise.region_id).id)
     late = data.kind == "change" and (today - data.appointed_on).days > rule.change_registration_days
