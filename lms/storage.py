@@ -174,22 +174,27 @@ class ObjectReader(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
-        if self._pos >= self.size:
-            return 0
-        seq, offset = divmod(self._pos, PIECE)
-        if seq != self._seq:
-            piece = self._fetch(seq)
-            expected = self._digest(seq)
-            if expected is not None and hashlib.sha256(piece).hexdigest() != expected:
-                log.error("stored file %s: piece %d does not match its checksum", self.key, seq)
-                raise ChecksumMismatch(f"{self.key}: piece {seq} does not match its checksum")
-            self._seq, self._piece = seq, piece
-        n = min(len(buffer), len(self._piece) - offset)
-        if n <= 0:
-            raise ChecksumMismatch(f"{self.key}: shorter than its recorded size")
-        buffer[:n] = self._piece[offset:offset + n]
-        self._pos += n
-        return n
+        """Fill ``buffer`` from as many pieces as it spans (a short count only at the end of the file)."""
+        view, filled = memoryview(buffer).cast("B"), 0
+        while filled < len(view) and self._pos < self.size:
+            seq, offset = divmod(self._pos, PIECE)
+            if seq != self._seq:
+                self._load(seq)
+            n = min(len(view) - filled, len(self._piece) - offset)
+            if n <= 0:
+                raise ChecksumMismatch(f"{self.key}: shorter than its recorded size")
+            view[filled:filled + n] = self._piece[offset:offset + n]
+            filled += n
+            self._pos += n
+        return filled
+
+    def _load(self, seq: int) -> None:
+        piece = self._fetch(seq)
+        expected = self._digest(seq)
+        if expected is not None and hashlib.sha256(piece).hexdigest() != expected:
+            log.error("stored file %s: piece %d does not match its checksum", self.key, seq)
+            raise ChecksumMismatch(f"{self.key}: piece {seq} does not match its checksum")
+        self._seq, self._piece = seq, piece
 
 
 def open_object(session: Session, session_factory, upload_dir: str | os.PathLike, key: str) -> ObjectReader:
@@ -306,5 +311,5 @@ def verify(session_factory, upload_dir: str | os.PathLike) -> list[str]:
                 while reader.read(PIECE):
                     pass
             except OSError as exc:
-                problems.append(f"{key}: {exc}")
+                problems.append(str(exc) if key in str(exc) else f"{key}: {exc}")
     return problems
