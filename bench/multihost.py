@@ -56,7 +56,7 @@ def run(scale: float, seconds: float, candidates: int, log) -> dict:
     os.environ.update(env)
     app = create_app({"CERT_VERIFY_RATE_LIMIT": "100000000 per hour", "FILE_STORAGE": "database"})
     out: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": scale,
-                 "machine": {"cpus": os.cpu_count()}, "database": url.split("@")[-1], "figures": {}}
+                 "machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}, "database": url.split("@")[-1], "figures": {}}
     log("schema, demo data and generated data")
     prepare_database(app)
     gen = generate(app, scale)
@@ -78,6 +78,7 @@ def run(scale: float, seconds: float, candidates: int, log) -> dict:
         served = {n: cl.log(f"host-{n}").count("lms.access:") for n in cl.hosts}
         fig["requests_served_per_host"] = served
         fig["host_errors"] = {n: cl.log(f"host-{n}").count("Traceback") for n in cl.hosts}
+    out["machine"]["load_average_at_end"] = os.getloadavg()  # the machine may be shared: read the figures with it
     return out
 
 
