@@ -1,8 +1,8 @@
 """the file store (issue 21): storage_objects (every stored file's backend, size and checksums) and
 storage_chunks (the 1 MiB pieces of the files kept in the database backend).
 
-Downgrade refuses while any file is kept in the database (its bytes would be lost): run
-`flask files move --to local` first. The checksum rows of local files are dropped with the table; the files stay.
+Downgrade refuses once any file is recorded (its checksums, and for the database backend its bytes, would be
+lost) and says to restore the backup taken before the upgrade instead.
 
 Revision ID: 0021
 Revises: 0017
@@ -38,9 +38,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    held = op.get_bind().scalar(sa.text("SELECT count(*) FROM storage_chunks"))
-    if held:
-        raise RuntimeError(f"{held} piece(s) of stored files are kept in the database: run "
-                           "`flask files move --to local` (and set FILE_STORAGE=local) before downgrading")
+    bind = op.get_bind()
+    held = bind.scalar(sa.text("SELECT count(*) FROM storage_chunks"))
+    recorded = bind.scalar(sa.text("SELECT count(*) FROM storage_objects"))
+    if held or recorded:
+        raise RuntimeError(
+            f"downgrade refused: {recorded} stored file(s) have checksum records ({held} piece(s) of them kept in the "
+            "database) that this revision's tables hold and the older schema cannot; restore the backup taken "
+            "before the upgrade instead")
     op.drop_table('storage_chunks')
     op.drop_table('storage_objects')
