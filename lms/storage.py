@@ -188,6 +188,13 @@ class ObjectReader(io.RawIOBase):
             self._pos += n
         return filled
 
+    def readall(self) -> bytes:
+        """The rest of the file, a piece at a time (RawIOBase's default reads 8 KiB a call)."""
+        out = bytearray()
+        while chunk := self.read(PIECE):
+            out += chunk
+        return bytes(out)
+
     def _load(self, seq: int) -> None:
         piece = self._fetch(seq)
         expected = self._digest(seq)
