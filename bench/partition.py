@@ -1,7 +1,8 @@
 """``python -m bench.partition --rows N``: the credit-record table partitioned by year against the same rows in
 one table, on PostgreSQL (issue 21, docs/scaling.md). A scratch database (``BENCH_PG_DB``, default
-``lms_partition``; dropped and created anew) holds two copies of ``credit_records``' columns: ``flat`` as the
-application has it today and ``part`` partitioned by RANGE (year), one partition a year. Rows are generated in SQL
+``lms_partition``; dropped and created anew) holds three copies of ``credit_records``' columns: ``flat`` as the
+application has it today, ``part`` partitioned by RANGE (year), one partition a year, with the same indexes, and
+``partc`` partitioned with indexes that leave the year out and cover the roll-up. Rows are generated in SQL
 (generate_series), spread over ``--years`` years and ``--people`` holders. Prints JSON: load time, sizes, and the
 time of the queries the platform makes of the table (one holder's year, the year-end roll-up of one year, dropping
 the oldest year) on each copy. It measures on this machine only; docs/scaling.md says which figures come from it.
@@ -54,19 +55,25 @@ def measure(dsn: str, rows: int, people: int, years: int, first_year: int = 2016
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SHOW server_version")
         out["postgresql"] = cur.fetchone()[0]
-        cur.execute("DROP TABLE IF EXISTS flat, part")
+        cur.execute("DROP TABLE IF EXISTS flat, part, partc")
         cur.execute(f"CREATE TABLE flat ({COLUMNS})")
-        cur.execute(f"CREATE TABLE part ({COLUMNS}) PARTITION BY RANGE (year)")
-        for y in range(first_year, first_year + years):
-            cur.execute(f"CREATE TABLE part_{y} PARTITION OF part FOR VALUES FROM ({y}) TO ({y + 1})")
-        for table in ("flat", "part"):
+        # part: the application's indexes carried into each partition; partc: indexes without the year, which the
+        # partition already is, and covering the roll-up's columns (docs/scaling.md, section 3)
+        for table in ("part", "partc"):
+            cur.execute(f"CREATE TABLE {table} ({COLUMNS}) PARTITION BY RANGE (year)")
+            for y in range(first_year, first_year + years):
+                cur.execute(f"CREATE TABLE {table}_{y} PARTITION OF {table} FOR VALUES FROM ({y}) TO ({y + 1})")
+        for table in ("flat", "part", "partc"):
             fig: dict = {}
             fig["load_s"] = round(_timed(cur, _rows_sql(table, rows, people, first_year, years)), 1)
             t = time.perf_counter()
             key = "(id)" if table == "flat" else "(id, year)"
             cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY {key}")
-            cur.execute(f"CREATE UNIQUE INDEX ON {table} (source_ref{', year' if table == 'part' else ''})")
-            cur.execute(f"CREATE INDEX ON {table} (user_id, year)")
+            cur.execute(f"CREATE UNIQUE INDEX ON {table} (source_ref{'' if table == 'flat' else ', year'})")
+            if table == "partc":
+                cur.execute(f"CREATE INDEX ON {table} (user_id, subject_category, hours)")
+            else:
+                cur.execute(f"CREATE INDEX ON {table} (user_id, year)")
             fig["index_s"] = round(time.perf_counter() - t, 1)
             cur.execute(f"VACUUM ANALYZE {table}")
             fig["bytes"] = _size(cur, table)
@@ -83,14 +90,15 @@ def measure(dsn: str, rows: int, people: int, years: int, first_year: int = 2016
                 for _ in range(3)), 2)
             cur.execute("EXPLAIN SELECT user_id, sum(hours) FROM " + table + " WHERE year = %s GROUP BY user_id", (last,))
             fig["rollup_plan"] = [r[0].strip() for r in cur.fetchall()][:6]
-            if table == "part":
-                fig["drop_oldest_year_s"] = round(_timed(cur, f"ALTER TABLE part DETACH PARTITION part_{first_year}"), 3)
-                cur.execute(f"DROP TABLE part_{first_year}")
+            if table != "flat":
+                fig["drop_oldest_year_s"] = round(_timed(
+                    cur, f"ALTER TABLE {table} DETACH PARTITION {table}_{first_year}"), 3)
+                cur.execute(f"DROP TABLE {table}_{first_year}")
             else:
                 fig["delete_oldest_year_s"] = round(_timed(cur, "DELETE FROM flat WHERE year = %s", (first_year,)), 2)
             out["tables"][table] = fig
             print(f"{table}: {json.dumps(fig)}", file=sys.stderr, flush=True)
-        cur.execute("DROP TABLE IF EXISTS flat, part")
+        cur.execute("DROP TABLE IF EXISTS flat, part, partc")
     return out
 
 
