@@ -4,6 +4,8 @@ process let a visitor try N times the limit, and files on one host's disk are mi
 application refuses to start so configured, saying what to set."""
 from __future__ import annotations
 
+from lms import storage
+
 MEMORY_SCHEMES = ("memory://", "lms-memory://")
 
 
@@ -26,7 +28,8 @@ def problems(config) -> list[str]:
 
 
 def check(config) -> None:
-    """Raise NotMultiHostReady listing every problem, if any."""
+    """Raise StorageMisconfigured for an unknown FILE_STORAGE, and NotMultiHostReady listing every problem, if any."""
+    storage.check_backend(config["FILE_STORAGE"])
     found = problems(config)
     if found:
         raise NotMultiHostReady(f"APP_HOSTS={config['APP_HOSTS']}, but: " + "; ".join(found))

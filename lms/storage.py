@@ -71,7 +71,8 @@ class StorageMisconfigured(RuntimeError):
     """``FILE_STORAGE`` names no backend."""
 
 
-def _check_backend(name: str) -> str:
+def check_backend(name: str) -> str:
+    """``name`` if it is a backend; StorageMisconfigured otherwise (the app checks FILE_STORAGE at start)."""
     if name not in BACKENDS:
         raise StorageMisconfigured(f"FILE_STORAGE={name!r}: use one of {', '.join(BACKENDS)}")
     return name
@@ -90,13 +91,13 @@ def _local_path(upload_dir: str | os.PathLike, key: str) -> Path:
 def configured_backend() -> str:
     """Where new files go: the app's FILE_STORAGE; outside an application (a script, a unit test calling a
     service directly) the folder it was given, as before this module."""
-    return _check_backend(current_app.config["FILE_STORAGE"]) if has_app_context() else "local"
+    return check_backend(current_app.config["FILE_STORAGE"]) if has_app_context() else "local"
 
 
 def put(session: Session, backend: str, upload_dir: str | os.PathLike, key: str, stream: BinaryIO) -> StoredObject:
     """Store ``stream`` under ``key`` in ``backend`` with its digests (flushes; the caller commits). Writing the
     same key again replaces it (keys are content digests or random names, so that is the same file)."""
-    _check_backend(backend)
+    check_backend(backend)
     whole, pieces, size = hashlib.sha256(), [], 0
     old = session.get(StoredObject, key)
     if old is not None:
@@ -278,7 +279,7 @@ def move(session_factory, upload_dir: str | os.PathLike, target: str, *, say: Ca
     transaction, each read back and checked before its row points at the new place. Files already there are
     left alone, so the command can be run again after an interruption. Local files are left on disk: remove
     them once the site runs on the new backend (docs/storage.md)."""
-    _check_backend(target)
+    check_backend(target)
     counts = {"moved": 0, "already": 0, "failed": 0}
     with session_factory() as s:
         keys = set(local_keys(upload_dir)) | set(s.scalars(select(StoredObject.key)))

@@ -127,5 +127,7 @@ def test_multihost_the_app_refuses_per_process_state_on_several_hosts(database_u
     # and a Redis nobody runs would then serve every later test)
     assert multihost.problems({"APP_HOSTS": 2, "RATELIMIT_STORAGE_URI": "redis://10.0.0.5:6379/0",
                                "FILE_STORAGE": "database"}) == []
+    with pytest.raises(storage.StorageMisconfigured, match="FILE_STORAGE='s3'"):
+        make_app(database_url, tmp_dir, FILE_STORAGE="s3")
     single = make_app(database_url, tmp_dir, APP_HOSTS=1, FILE_STORAGE="local")  # one host: as before
     assert single.config["RATELIMIT_STORAGE_URI"].startswith(multihost.MEMORY_SCHEMES)
