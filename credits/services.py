@@ -165,7 +165,7 @@ def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes
         errors["institution_id"] = _("只能选择本省的培训机构审核；不选则由您所在地区的监管部门审核")
     if errors:
         raise ValidationFailed(errors)
-    stored = uploads.store(upload_dir, "credits", evidence, evidence_name, field="evidence")
+    stored = uploads.store(session, upload_dir, "credits", evidence, evidence_name, field="evidence")
     claim = CreditClaim(
         user_id=actor.id, year=data.activity_date.year, title=title, organiser=(data.organiser or "").strip()[:128],
         institution_id=data.institution_id or None, activity_date=data.activity_date, hours=round(float(data.hours), 1),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, settingbasis, templating, web
+from lms import multihost
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         if not app.config.get(name):
             raise config_module.MissingSecret(name)
+    multihost.check(app.config)  # several hosts: no per-process rate limits, no host-local files (issue 21)
 
     pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
     if app.config.get("TRUSTED_PROXIES"):

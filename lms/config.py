@@ -70,6 +70,10 @@ def load() -> dict:
         # Which province the demo instance plays (示例): 320000 Jiangsu (the default), 350000 Fujian: its own demo
         # key set and certificates, so two instances can recognise each other's certificates (issue 16).
         "DEMO_PROVINCE": os.environ.get("DEMO_PROVINCE", "320000"),
+        # Issue 21: where stored files go (local: UPLOAD_DIR; database: the shared database, lms/storage.py), and
+        # how many app hosts serve the site (above 1 the app refuses per-process rate limits and local files).
+        "FILE_STORAGE": os.environ.get("FILE_STORAGE", "local"),
+        "APP_HOSTS": int(os.environ.get("APP_HOSTS", "1")),
     }
     return cfg
 

@@ -1,7 +1,7 @@
 """Pages for the course catalogue: courses, their lessons, a lesson's file and a trainee's progress."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -19,6 +19,7 @@ from lms.forms import submit
 from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate
 from lms.uploads import StoredFile, check_declared_size, store_upload
+from lms.web import stream_stored
 
 
 @bp.route("/catalogue")
@@ -134,15 +135,12 @@ def lesson(lesson_id: int):
 @bp.route("/lessons/<int:lesson_id>/file")
 @login_required
 def lesson_file(lesson_id: int):
-    """The lesson's video or PDF; Werkzeug answers Range requests (206) so a video can be scrubbed."""
+    """The lesson's video or PDF, from the file store; Range requests (206) let a video be scrubbed."""
     les = get_visible(db.session, Lesson, lesson_id, current_user)
     if les.file is None:
         abort(404)
-    path = les.file.path(current_app.config["UPLOAD_DIR"])
-    if not path.exists():
-        abort(404)
-    resp = send_file(path, mimetype=les.file.mime, conditional=True, etag=les.file.sha256, max_age=3600,
-                     download_name=les.file.original_name or path.name, as_attachment=False)
+    resp = stream_stored(les.file.relative_path, les.file.mime, etag=les.file.sha256, max_age=3600,
+                         download_name=les.file.original_name or les.file.relative_path.rsplit("/", 1)[-1])
     resp.headers["Cache-Control"] = "private, max-age=3600"
     # The page CSP forbids plugins (object-src 'none'), which would stop the browser's PDF viewer; the file
     # itself is a sniffed PDF or video served with nosniff, so it may use the viewer and nothing else.

@@ -132,7 +132,7 @@ def submit_appointment(session: Session, actor: User, data: AppointmentData, let
     problem = eligibility_problem(session, prof.user_id, enterprise.id, data.appointed_on)
     if problem:
         raise ValidationFailed({"id_number" if actor.role == Role.enterprise else "appointed_on": problem})
-    stored = uploads.store(upload_dir, "appointments", letter, letter_name, field="letter")
+    stored = uploads.store(session, upload_dir, "appointments", letter, letter_name, field="letter")
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == prof.user_id))
     rule = credits.rule_for(session, entry.province_id if entry else province_of(session, enterprise.region_id).id)
     earlier = session.scalar(select(Appointment.id).where(
