@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from lms.domain import EducationLevel, QualityQualification, SizeClass, TitleLevel, Tier
 from lms.errors import ValidationFailed
 from lms.people.models import TraineeProfile
+from lms.settingbasis import basis_of
 
 LEAF_TYPES = ("education_min", "title_min", "qualification_min", "quality_years_min", "not_disqualified",
               "enterprise_size", "industry", "age_min", "age_max")
@@ -322,6 +323,16 @@ def evaluate_facts(rules: list, f: Facts, disqualified: Callable[[], list[str]] 
     return ev
 
 
+def rule_snapshot(session: Session, rule_set) -> dict | None:
+    """The rule set as it stands, to keep with an application and its decision: a later edit of the set
+    does not change what an application was decided by (issue 15)."""
+    if rule_set is None:
+        return None
+    return {"id": rule_set.id, "name": rule_set.name, "rules": rule_set.rules,
+            "reading": "；".join(describe_group(g) for g in rule_set.rules),
+            "basis": basis_of(session, rule_set, "rules").text}
+
+
 def evaluate(session: Session, user, programme, on_date: dt.date) -> Evaluation:
     """Evaluate the programme's eligibility rules and its prerequisite for ``user``; every condition is
     listed with a Chinese explanation, so an applicant sees all that is missing at once."""
@@ -359,7 +370,7 @@ SMALL_MICRO = {"name": "小微企业", "sizes": ["small", "micro"], "conditions"
     {"type": "quality_years_min", "value": 3},
     {"type": "not_disqualified"},
 ]}
-NANTONG = {"name": "南通市（《南通市首席质量官管理办法》）", "region": "320600", "conditions": [
+NANTONG = {"name": "南通市（示例）", "region": "320600", "conditions": [
     {"type": "any_of", "conditions": [{"type": "education_min", "value": "junior_college"},
                                       {"type": "qualification_min", "value": "engineer"}]},
     {"type": "quality_years_min", "value": 3},

@@ -5,7 +5,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from courses import api, completion_rules, demo, panels  # noqa: F401  (api: its routes register on import)
+from courses import api, completion_rules, demo, eligibility, panels  # noqa: F401  (api: its routes register on import)
 from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
@@ -44,3 +44,5 @@ def register_settings() -> None:
     register_setting("programmes", "min_attendance_rate", _l("最低出勤率"), show=lambda v: "%d%%" % round(v * 100))
     register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v))
     register_setting("courses", "hours", _l("学时"))
+    register_setting("eligibility_rule_sets", "rules", _l("报名条件"),
+                     show=lambda rules: "；".join(eligibility.describe_group(g) for g in rules))
