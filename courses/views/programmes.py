@@ -177,7 +177,9 @@ def rule_set_edit(rule_set_id: int | None = None):
                       redirect_to=safe_target(request.args.get("back")) or url_for("courses.programmes"))
         if done:
             return done
-    province = db.session.get(Region, rs.province_id if rs else (form.province_id.data or province_pairs()[0][0]))
+    pairs = [] if rs else province_pairs()
+    province_id = rs.province_id if rs else (form.province_id.data or (pairs[0][0] if pairs else None))
+    province = db.session.get(Region, province_id) if province_id else None
     form.rules.errors = list(form.rules.errors or []) + problems
     return render_template("courses/rule_set_form.html", form=form, rs=rs, rules=rules, preview=_preview(rules, province),
                            library=rule_library.LIBRARY, labels=eligibility.type_labels(), rf=rule_form,
