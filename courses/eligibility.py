@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lms.domain import EducationLevel, QualityQualification, SizeClass, TitleLevel, Tier
 from lms.errors import ValidationFailed
+from lms.orgs import tiers
 from lms.people.models import TraineeProfile
 from lms.settingbasis import basis_of
 
@@ -116,16 +117,9 @@ def register_disqualification_checker(fn: Callable[[Session, Any], str | None]) 
     return fn
 
 
-def lower_tier(tier: Tier) -> Tier | None:
-    """The tier below ``tier`` (None for the basic tier)."""
-    order = list(Tier)
-    i = order.index(tier)
-    return order[i - 1] if i > 0 else None
-
-
 def check_prerequisite(session: Session, user, programme, on_date: dt.date) -> Condition | None:
     """The prerequisite as a condition, or None when the programme has none (basic tier, or switched off)."""
-    below = lower_tier(programme.tier)
+    below = tiers.prerequisite_of(session, programme.province_id, programme.tier)
     if below is None or not programme.requires_lower_tier:
         return None
     label = _("先修条件：持有有效的%(tier)s层级证书", tier=below.label)
