@@ -61,7 +61,7 @@ class TierOrganisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     tier: Mapped[Tier] = mapped_column(enum_column_type(Tier))
-    level: Mapped[RegionLevel] = mapped_column(enum_column_type(RegionLevel))
+    bureau_level: Mapped[RegionLevel] = mapped_column(enum_column_type(RegionLevel))
     prerequisite: Mapped[Tier | None] = mapped_column(enum_column_type(Tier), nullable=True)
 
 

@@ -33,7 +33,7 @@ class TierPlanForm(FlaskForm):
 
 def register_settings() -> None:
     """A tier's bureau level is a province setting, shown with its basis (lms.settingbasis)."""
-    register_setting("tier_organisations", "level", _l("负责的监管部门层级"), show=lambda v: RegionLevel(v).label)
+    register_setting("tier_organisations", "bureau_level", _l("负责的监管部门层级"), show=lambda v: RegionLevel(v).label)
 
 
 def _province() -> Region | None:
@@ -54,7 +54,7 @@ def tiers_page():
     plan = tiers.plan(db.session, province.id) if province else []
     form = TierPlanForm()
     if request.method == "GET" and plan and plan[0].row is not None:
-        basis = basis_of(db.session, plan[0].row, "level")
+        basis = basis_of(db.session, plan[0].row, "bureau_level")
         form.basis_kind.data, form.basis_source.data = basis.kind.value, basis.source
     if province is not None and form.validate_on_submit():
         raw = {t.value: (request.form.get(f"{t.value}-level", ""), request.form.get(f"{t.value}-prerequisite", "")) for t in Tier}
@@ -63,7 +63,7 @@ def tiers_page():
                       success=_("培训层级设置已保存"), redirect_to=url_for("orgs.tiers_page", province=province.id))
         if done:
             return done
-    shown = [(p, p.row or TierOrganisation(province_id=province.id, tier=p.tier, level=p.level)) for p in plan]
+    shown = [(p, p.row or TierOrganisation(province_id=province.id, tier=p.tier, bureau_level=p.bureau_level)) for p in plan]
     return render_template("orgs/tiers.html", province=province, plan=shown, form=form, Tier=Tier, RegionLevel=RegionLevel,
                            can_edit=province is not None and tiers.may_edit(current_user, province),
                            posted=request.form if request.method == "POST" else None)

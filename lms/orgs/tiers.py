@@ -36,7 +36,7 @@ class TierPlan:
     """How one tier is organised in a province; ``row`` is None for the example default."""
 
     tier: Tier
-    level: RegionLevel
+    bureau_level: RegionLevel
     prerequisite: Tier | None
     row: TierOrganisation | None
 
@@ -44,7 +44,7 @@ class TierPlan:
 def plan(session: Session, province_id: int) -> list[TierPlan]:
     """Every tier of the province in order: its bureau level and prerequisite, stored or the default."""
     rows = {r.tier: r for r in session.scalars(select(TierOrganisation).where(TierOrganisation.province_id == province_id))}
-    return [TierPlan(t, rows[t].level, rows[t].prerequisite, rows[t]) if t in rows
+    return [TierPlan(t, rows[t].bureau_level, rows[t].prerequisite, rows[t]) if t in rows
             else TierPlan(t, DEFAULT_LEVEL[t], _default_prerequisite(t), None) for t in Tier]
 
 
@@ -53,7 +53,7 @@ def level_for_tier(session: Session, region: Region, tier: Tier) -> RegionLevel:
     province = province_of(session, region)
     row = session.scalar(select(TierOrganisation).where(TierOrganisation.province_id == province.id,
                                                         TierOrganisation.tier == tier)) if province else None
-    return row.level if row else DEFAULT_LEVEL[tier]
+    return row.bureau_level if row else DEFAULT_LEVEL[tier]
 
 
 def bureau_for_tier(session: Session, region: Region, tier: Tier) -> Regulator | None:
@@ -117,10 +117,10 @@ def save_plan(session: Session, actor: User, province: Region, raw: dict[str, tu
     rows = {r.tier: r for r in session.scalars(select(TierOrganisation).where(TierOrganisation.province_id == province.id))}
     for tier, (level, pre) in entries.items():
         row = rows.get(tier) or TierOrganisation(province_id=province.id, tier=tier)
-        row.level, row.prerequisite = level, pre
+        row.bureau_level, row.prerequisite = level, pre
         session.add(row)
     session.flush()
     for row in session.scalars(select(TierOrganisation).where(TierOrganisation.province_id == province.id)):
-        set_basis(session, row, "level", basis[0], basis[1])
+        set_basis(session, row, "bureau_level", basis[0], basis[1])
     audit.record(session, actor, "tier_organisation.save", province)
     return plan(session, province.id)

@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('province_id', sa.Integer(), nullable=False),
     sa.Column('tier', sa.Enum('basic', 'advanced', 'senior', name='tier', native_enum=False, length=32), nullable=False),
-    sa.Column('level', sa.Enum('province', 'city', 'county', name='regionlevel', native_enum=False, length=32), nullable=False),
+    sa.Column('bureau_level', sa.Enum('province', 'city', 'county', name='regionlevel', native_enum=False, length=32), nullable=False),
     sa.Column('prerequisite', sa.Enum('basic', 'advanced', 'senior', name='tier', native_enum=False, length=32), nullable=True),
     sa.ForeignKeyConstraint(['province_id'], ['regions.id'], name=op.f('fk_tier_organisations_province_id_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_organisations')),

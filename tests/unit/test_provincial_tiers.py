@@ -15,7 +15,7 @@ ALL_PROVINCE = {"basic": ("province", ""), "advanced": ("province", "basic"), "s
 
 def test_provincial_jiangsu_keeps_the_example_default(db, world):
     plan = tiers.plan(db, world.jiangsu.id)
-    assert [(p.level, p.prerequisite, p.row) for p in plan] == [
+    assert [(p.bureau_level, p.prerequisite, p.row) for p in plan] == [
         (RegionLevel.county, None, None), (RegionLevel.city, Tier.basic, None), (RegionLevel.province, Tier.advanced, None)]
     assert tiers.bureau_for_tier(db, world.qidong, Tier.basic).region_id == world.qidong.id
     assert tiers.bureau_for_tier(db, world.qidong, Tier.advanced).region_id == world.nantong.id
@@ -27,7 +27,7 @@ def test_provincial_fujian_runs_every_tier_at_province_level(db, world):
         assert tiers.bureau_for_tier(db, world.fuzhou, tier).region_id == world.fujian.id
     assert tiers.bureau_for_tier(db, world.qidong, Tier.basic).region_id == world.qidong.id  # Jiangsu untouched
     row = tiers.plan(db, world.fujian.id)[0].row
-    assert basis_of(db, row, "level").source == tiers.FUJIAN_SOURCE
+    assert basis_of(db, row, "bureau_level").source == tiers.FUJIAN_SOURCE
 
 
 def test_provincial_prerequisite_follows_the_province(db, world):

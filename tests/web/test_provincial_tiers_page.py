@@ -20,7 +20,7 @@ def test_provincial_fujian_admin_sets_its_tiers(client, db, login_as, world):
     assert "福建省" in html and "〔示例〕" in html  # nothing set yet: the default is an example
     resp = post_form(client, "/manage/tiers", _form(basis_kind="source", basis_source=tiers.FUJIAN_SOURCE))
     assert resp.status_code == 302
-    assert [p.level.value for p in tiers.plan(db, world.fujian.id)] == ["province"] * 3
+    assert [p.bureau_level.value for p in tiers.plan(db, world.fujian.id)] == ["province"] * 3
     html = client.get("/manage/tiers").get_data(as_text=True)
     assert f"〔依据：{tiers.FUJIAN_SOURCE}〕" in html and "〔示例〕" not in html
 
