@@ -111,3 +111,10 @@ class ImportForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class SettingsImportForm(FlaskForm):
+    """A province settings file (JSON) to check, or the checked text sent back to apply."""
+
+    file = FileField(_l("设置文件（JSON）"))
+    payload = TextAreaField(_l("设置内容"), validators=[optional(), length(600000)])

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from courses import api, completion_rules, demo, eligibility, panels  # noqa: F401  (api: its routes register on import)
-from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes  # noqa: F401  (their routes)
+from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
 from lms.core_views import add_home_panel

@@ -93,6 +93,21 @@ def _check(entries: dict[Tier, tuple[RegionLevel, Tier | None]]) -> None:
             node = entries[node][1]
 
 
+def check_plan(raw: dict[str, tuple[str, str]]) -> dict[Tier, tuple[RegionLevel, Tier | None]]:
+    """Read a plan given as {tier: (bureau level, prerequisite tier or "")}: every field checked, a loop
+    refused naming its tiers; ValidationFailed on ``<tier>-level`` / ``<tier>-prerequisite``."""
+    entries: dict[Tier, tuple[RegionLevel, Tier | None]] = {}
+    for tier in Tier:
+        level, pre = raw.get(tier.value, ("", ""))
+        if level not in RegionLevel.__members__:
+            raise ValidationFailed({f"{tier.value}-level": _("%(t)s层级：请选择负责的监管部门层级", t=tier.label)})
+        if pre and pre not in Tier.__members__:
+            raise ValidationFailed({f"{tier.value}-prerequisite": _("%(t)s层级：先修层级无效", t=tier.label)})
+        entries[tier] = (RegionLevel(level), Tier(pre) if pre else None)
+    _check(entries)
+    return entries
+
+
 def may_edit(actor: User, province: Region) -> bool:
     """Only the province's own province-level admin (or a system admin) sets how its tiers are organised."""
     return actor.role == Role.system_admin or (actor.role == Role.regulator_admin and actor.region_id == province.id
@@ -105,15 +120,7 @@ def save_plan(session: Session, actor: User, province: Region, raw: dict[str, tu
     or ""); every field is checked and a loop refused before anything is written."""
     if not may_edit(actor, province):
         raise Forbidden(_("只有本省省级监管部门可以设置培训层级的组织方式"))
-    entries: dict[Tier, tuple[RegionLevel, Tier | None]] = {}
-    for tier in Tier:
-        level, pre = raw.get(tier.value, ("", ""))
-        if level not in RegionLevel.__members__:
-            raise ValidationFailed({f"{tier.value}-level": _("%(t)s层级：请选择负责的监管部门层级", t=tier.label)})
-        if pre and pre not in Tier.__members__:
-            raise ValidationFailed({f"{tier.value}-prerequisite": _("%(t)s层级：先修层级无效", t=tier.label)})
-        entries[tier] = (RegionLevel(level), Tier(pre) if pre else None)
-    _check(entries)
+    entries = check_plan(raw)
     rows = {r.tier: r for r in session.scalars(select(TierOrganisation).where(TierOrganisation.province_id == province.id))}
     for tier, (level, pre) in entries.items():
         row = rows.get(tier) or TierOrganisation(province_id=province.id, tier=tier)
