@@ -30,8 +30,14 @@ class ProgrammeForm(FlaskForm):
 
 
 class RuleSetForm(FlaskForm):
+    """The rule set's name and basis; its conditions come as numbered fields (courses.rule_form), or as one
+    JSON ``rules`` field from older clients."""
+
     name = StringField(_l("规则集名称"), validators=[required(), length(128, 2)])
-    rules = TextAreaField(_l("规则（JSON）"), validators=[required(), length(20000)])
+    rules = TextAreaField(_l("报名条件"), validators=[optional(), length(20000)])
+    basis_kind = SelectField(_l("报名条件的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
+                             validators=[optional()])
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
 
 
 class NewRuleSetForm(RuleSetForm):
@@ -105,3 +111,10 @@ class ImportForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class SettingsImportForm(FlaskForm):
+    """A province settings file (JSON) to check, or the checked text sent back to apply."""
+
+    file = FileField(_l("设置文件（JSON）"))
+    payload = TextAreaField(_l("设置内容"), validators=[optional(), length(600000)])

@@ -22,6 +22,7 @@ from lms.jobs import views as jobs_views
 from lms.notifications import views as notifications_views
 from lms.orgs import api as _orgs_api  # noqa: F401  (the organisations' API routes)
 from lms.orgs import views as orgs_views
+from lms.orgs import tier_views  # the tier-organisation page (issue 15): its routes are on the orgs blueprint
 from lms.people import api as _people_api  # noqa: F401  (the trainee profiles' API routes)
 from lms.people import views as people_views
 
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     requestlog.init_app(app)  # one access line per request
     templating.init_app(app)
     settingbasis.init_app(app)  # the basis label of every province setting (issue 15)
+    tier_views.register_settings()  # a tier's bureau level is such a setting
     return app
 
 

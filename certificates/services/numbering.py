@@ -18,7 +18,8 @@ from lms.auth.models import User
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Region, Regulator
-from lms.orgs.services import bureau_for_tier, province_of
+from lms.orgs.services import province_of
+from lms.orgs.tiers import bureau_for_tier
 
 
 @dataclass(frozen=True)

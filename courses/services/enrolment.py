@@ -71,11 +71,19 @@ def apply(session: Session, user, klass: TrainingClass, *, pledge_version: str |
     enrollment.decided_at = enrollment.decided_by_id = None
     enrollment.decision_reason = ""
     enrollment.waitlist_position = None
-    enrollment.eligibility = ev.as_dict()
+    enrollment.eligibility = {**ev.as_dict(), "rule_set": eligibility.rule_snapshot(session, klass.programme.eligibility_rule_set)}
     session.add(enrollment)
     session.flush()
     audit.record(session, user, "enrollment.apply", enrollment, class_id=klass.id)
     return enrollment
+
+
+def _record_decision_rules(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
+    """Keep with the decision the rule set it was made under: editing the set later changes open
+    applications only (issue 15: "applications already decided keep the rule they were decided by")."""
+    rule_set = enrollment.training_class.programme.eligibility_rule_set
+    enrollment.eligibility = {**(enrollment.eligibility or {}),
+                              "decided_under": eligibility.rule_snapshot(session, rule_set), "decided_at": now.isoformat()}
 
 
 def _next_waitlist_position(session: Session, klass: TrainingClass) -> int:
@@ -92,6 +100,7 @@ def approve(session: Session, actor, enrollment: Enrollment, now: dt.datetime) -
     if enrollment.status not in (EnrollmentStatus.applied, EnrollmentStatus.waitlisted):
         raise DomainError(_("只能审核待审核或候补中的报名（当前：%(s)s）", s=enrollment.status.label))
     enrollment.decided_at, enrollment.decided_by_id, enrollment.decision_reason = now, actor.id, ""
+    _record_decision_rules(session, enrollment, now)
     if approved_count(session, klass) >= klass.capacity:
         if enrollment.status != EnrollmentStatus.waitlisted:
             enrollment.status = EnrollmentStatus.waitlisted
@@ -120,6 +129,7 @@ def reject(session: Session, actor, enrollment: Enrollment, reason: str, now: dt
     was_approved = enrollment.status == EnrollmentStatus.approved
     enrollment.status = EnrollmentStatus.rejected
     enrollment.decided_at, enrollment.decided_by_id, enrollment.decision_reason = now, actor.id, reason
+    _record_decision_rules(session, enrollment, now)
     enrollment.waitlist_position = None
     session.flush()
     audit.record(session, actor, "enrollment.reject", enrollment)

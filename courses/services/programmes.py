@@ -118,8 +118,10 @@ def _basis_errors(data: ProgrammeData) -> dict[str, str]:
     return {}
 
 
-def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None) -> EligibilityRuleSet:
-    """Create or update a province's eligibility rule set after checking its structure."""
+def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None,
+                  basis: tuple[str, str] | None = None) -> EligibilityRuleSet:
+    """Create or update a province's eligibility rule set after checking its structure; ``basis`` (kind,
+    source) says where the rules come from (None keeps the recorded one; a new set without one is 示例)."""
     require_role(actor, Role.regulator_admin, Role.system_admin)
     if rule_set is not None:
         require_writable(session, rule_set, actor)
@@ -130,12 +132,19 @@ def save_rule_set(session: Session, actor, province: Region, name: str, rules, r
     if not (name or "").strip():
         raise ValidationFailed({"name": _("请填写规则集名称")})
     eligibility.validate_rules(rules)
+    if basis is not None:
+        if basis[0] not in BasisKind.__members__:
+            raise ValidationFailed({"basis_kind": _("请选择报名条件的依据：依据文件、本省自定或示例")})
+        if basis[0] == BasisKind.source.value and not (basis[1] or "").strip():
+            raise ValidationFailed({"basis_source": _("选择“依据”时须填写文件名称及条款")})
     if rule_set is None:
         rule_set = EligibilityRuleSet(province_id=province.id)
         session.add(rule_set)
     rule_set.name = name.strip()
     rule_set.rules = rules
     session.flush()
+    if basis is not None:
+        set_basis(session, rule_set, "rules", basis[0], basis[1])
     audit.record(session, actor, "eligibility_rules.save", rule_set)
     return rule_set
 
