@@ -35,7 +35,6 @@ def init_app(app: Flask) -> None:
     completion_rule("lessons")(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
     register_settings()
-    app.jinja_env.globals["describe_condition"] = eligibility.describe
 
 
 def register_settings() -> None:
