@@ -100,7 +100,7 @@ class MarkForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("考勤表（.xlsx）"))
+    file = FileField(_l("考勤表（.xlsx、.xls 或 CSV）"))
 
 
 class EmptyForm(FlaskForm):

@@ -34,7 +34,7 @@ class QuestionForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("Excel 文件（.xlsx）"), validators=[required()])
+    file = FileField(_l("电子表格文件（.xlsx、.xls 或 CSV）"), validators=[required()])
 
 
 class ExamForm(FlaskForm):
