@@ -16,7 +16,7 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
 from talent.models import Appointment, Cause, PoolStatus, RegistrationStatus, TalentEntry
@@ -109,7 +109,8 @@ def review_appointment(session: Session, actor: User, appt: Appointment, *, acce
             entry.region_id = appt.enterprise.region_id
     session.flush()
     audit.record(session, actor, "appointment.accept" if accept else "appointment.return", appt)
-    notify(session, appt.user_id, "appointment", _("首席质量官登记已受理") if accept else _("首席质量官登记被退回"), reason)
+    notify(session, appt.user_id, "appointment", _("首席质量官登记已受理") if accept else _("首席质量官登记被退回"), reason,
+           link("talent.me"))
     return appt
 
 
