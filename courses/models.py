@@ -131,6 +131,9 @@ class Lesson(Base):
     body_md: Mapped[str] = mapped_column(Text, default="")
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Retired from the catalogue (issue 17): no new class takes it; classes that have it keep it, and the
+    # progress of those who studied it stays.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     course: Mapped[Course] = relationship(back_populates="lessons")
     file: Mapped[StoredFile | None] = relationship()
@@ -172,6 +175,9 @@ class TrainingClass(Base):
     # The teachers, one a line ("name, title or employer"): part of what is filed with the bureau.
     teachers: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the class took its snapshot of the programme's lessons (``class_lessons``, issue 17); None: a class
+    # made before snapshots, which follows the live catalogue.
+    lessons_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()
     institution: Mapped[Institution] = relationship()
@@ -181,6 +187,22 @@ class TrainingClass(Base):
     @property
     def tier(self) -> Tier:
         return self.programme.tier
+
+
+class ClassLesson(Base):
+    """One lesson of a class's frozen content: the programme's required lessons when the class opened, plus any
+    lesson staff pushed to it later (``pushed``). Completion counts against these rows."""
+
+    __tablename__ = "class_lessons"
+    __table_args__ = (UniqueConstraint("class_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    lesson: Mapped[Lesson] = relationship()
 
 
 class ClassSession(Base):
@@ -331,6 +353,11 @@ def _lesson_scope(user):
 @scope_rule(TrainingClass)
 def _class_scope(user):
     return _class_condition(user)
+
+
+@scope_rule(ClassLesson)
+def _class_lesson_scope(user):
+    return True  # which lessons a class teaches is as public as the catalogue
 
 
 @scope_rule(ClassSession)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from courses.models import Course, Lesson, LessonKind, LessonProgress, Programme, SubjectCategory
+from courses.models import Course, Lesson, LessonKind, LessonProgress, SubjectCategory
 from courses.services.access import require_role
 from lms import audit
 from lms.domain import RegionLevel, Role
@@ -143,7 +143,7 @@ def delete_lesson(session: Session, actor, lesson: Lesson) -> None:
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
     require_writable(session, lesson, actor)
     if session.scalar(select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == lesson.id)):
-        raise DomainError(_("已有学员学习该课时，不能删除"))
+        raise DomainError(_("已有学员学习该课时，不能删除；可将其停用，学习记录会保留"))
     course = lesson.course
     audit.record(session, actor, "lesson.delete", lesson, course_id=course.id)
     session.delete(lesson)
@@ -198,26 +198,3 @@ def progress_map(session: Session, user, lesson_ids: list[int]) -> dict[int, Les
     rows = session.scalars(select(LessonProgress).where(LessonProgress.user_id == user.id,
                                                          LessonProgress.lesson_id.in_(lesson_ids)))
     return {p.lesson_id: p for p in rows}
-
-
-@dataclass
-class CourseProgress:
-    course: Course
-    total: int
-    completed: int
-
-    @property
-    def share(self) -> float:
-        return self.completed / self.total if self.total else 0.0
-
-
-def programme_progress(session: Session, user, programme: Programme) -> list[CourseProgress]:
-    """Lessons completed per required course of the programme."""
-    out = []
-    for course in programme.required_courses:
-        ids = [les.id for les in course.lessons]
-        done = sum(1 for p in progress_map(session, user, ids).values() if p.completed_at)
-        out.append(CourseProgress(course, len(ids), done))
-    return out
-
-

@@ -115,6 +115,16 @@ def lesson_delete(lesson_id: int):
     return redirect(url_for("courses.course", course_id=course_id))
 
 
+@bp.route("/lessons/<int:lesson_id>/retire", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_retire(lesson_id: int):
+    """Retire a lesson from the catalogue: new classes leave it out, the records of those who studied it stay."""
+    les = get_writable(db.session, Lesson, lesson_id, current_user)
+    if EmptyForm().validate_on_submit():
+        submit(None, lambda: services.retire_lesson(db.session, current_user, les, utcnow()), success=_("课时已停用"))
+    return redirect(url_for("courses.course", course_id=les.course_id))
+
+
 @bp.route("/lessons/<int:lesson_id>")
 @login_required
 def lesson(lesson_id: int):
