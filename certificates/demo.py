@@ -160,9 +160,10 @@ def _complete_by_the_rules(session: Session, staff: User, cls: TrainingClass, en
                 checkin.mark(session, staff, cs, e, "present", "演示数据：现场签到", cs.ends_at)
         for course in cls.programme.required_courses:
             for lesson in course.lessons:
-                course_services.record_progress(
-                    session, e.user, lesson, studied_at,
-                    watched_share=1.0 if lesson.kind == LessonKind.video else None, completed=True)
+                if lesson.kind == LessonKind.video:
+                    course_services.complete_for_demo(session, e.user, lesson, studied_at)
+                else:
+                    course_services.record_progress(session, e.user, lesson, studied_at, completed=True)
         if exam is not None and exam.status == ExamStatus.published and session.scalar(
                 select(ExamResult.id).where(ExamResult.exam_id == exam.id, ExamResult.user_id == e.user_id)) is None:
             record_offline_result(session, staff, exam, e.user.username, 86, note="演示数据", taken_on=cls.end_date)

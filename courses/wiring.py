@@ -44,3 +44,7 @@ def register_settings() -> None:
     register_setting("programmes", "min_attendance_rate", _l("最低出勤率"), show=lambda v: "%d%%" % round(v * 100))
     register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v))
     register_setting("courses", "hours", _l("学时"))
+    register_setting("programmes", "video_done_pct", _l("视频学完比例"), show=lambda v: "%d%%" % v)
+    register_setting("programmes", "video_no_skip_ahead", _l("禁止拖动到未看过的位置"), show=lambda v: _("是") if v else _("否"))
+    register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
+                     show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))

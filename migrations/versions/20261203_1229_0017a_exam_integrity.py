@@ -4,9 +4,10 @@
 - exams.max_departures: hand the attempt in after this many departures (empty: never);
 - class_lessons + training_classes.lessons_frozen_at: a class's snapshot of its programme's required lessons;
   every existing class is frozen here with the lessons it counts today, so later catalogue edits reach later
-  classes only; lessons.retired_at: a lesson retired from the catalogue, its records kept.
+  classes only; lessons.retired_at: a lesson retired from the catalogue, its records kept;
+- video_watches, video_watch_sessions and the programme's video settings: study time checked on the server.
 Downgrade refuses while anything would be lost: integrity events, a departure limit, a lesson pushed to a class
-or retired, or a class whose snapshot differs from the live catalogue.
+or retired, a class whose snapshot differs from the live catalogue, video study records or video settings.
 
 Revision ID: 0017a_exam_integrity
 Revises: 0017
@@ -59,6 +60,46 @@ def upgrade() -> None:
     # ALTER TABLE … ADD COLUMN, not batch mode: SQLite would recreate tables that others reference.
     op.add_column('lessons', sa.Column('retired_at', sa.DateTime(), nullable=True))
     op.add_column('training_classes', sa.Column('lessons_frozen_at', sa.DateTime(), nullable=True))
+    op.create_table('video_watch_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('last_beat_at', sa.DateTime(), nullable=False),
+    sa.Column('credited_seconds', sa.Float(), nullable=False),
+    sa.Column('check_due_at', sa.DateTime(), nullable=True),
+    sa.Column('pending_code', sa.String(length=8), nullable=True),
+    sa.Column('checks_asked', sa.Integer(), nullable=False),
+    sa.Column('checks_passed', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_video_watch_sessions_lesson_id_lessons'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_video_watch_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_video_watch_sessions')),
+    sa.UniqueConstraint('token', name=op.f('uq_video_watch_sessions_token'))
+    )
+    with op.batch_alter_table('video_watch_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_video_watch_sessions_lesson_id'), ['lesson_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_video_watch_sessions_user_id'), ['user_id'], unique=False)
+    op.create_table('video_watches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('duration', sa.Float(), nullable=False),
+    sa.Column('intervals', sa.JSON(), nullable=False),
+    sa.Column('watched_seconds', sa.Float(), nullable=False),
+    sa.Column('furthest', sa.Float(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_video_watches_lesson_id_lessons'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_video_watches_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_video_watches')),
+    sa.UniqueConstraint('lesson_id', 'user_id', name=op.f('uq_video_watches_lesson_id_user_id'))
+    )
+    with op.batch_alter_table('video_watches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_video_watches_lesson_id'), ['lesson_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_video_watches_user_id'), ['user_id'], unique=False)
+    op.add_column('programmes', sa.Column('video_done_pct', sa.Integer(), server_default='90', nullable=False))
+    op.add_column('programmes', sa.Column('video_no_skip_ahead', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('programmes', sa.Column('video_check_minutes', sa.Integer(), nullable=True))
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     op.get_bind().execute(sa.text(
         "INSERT INTO class_lessons (class_id, lesson_id, added_at, pushed) "
@@ -86,9 +127,21 @@ def downgrade() -> None:
         f"SELECT (SELECT count(*) FROM ({kept} EXCEPT {live}) a) + (SELECT count(*) FROM ({live} EXCEPT {kept}) b)"),
         {"yes": True}).scalar()
     retired = bind.execute(sa.text("SELECT count(*) FROM lessons WHERE retired_at IS NOT NULL")).scalar()
-    if differs or retired:
+    watched = bind.execute(sa.text("SELECT count(*) FROM video_watches")).scalar()
+    video_rules = bind.execute(sa.text(
+        "SELECT count(*) FROM programmes WHERE video_done_pct <> 90 OR video_no_skip_ahead = :yes "
+        "OR video_check_minutes IS NOT NULL"), {"yes": True}).scalar()
+    if differs or retired or watched or video_rules:
         raise RuntimeError(f"downgrade of {revision} refused: {differs} lessons of class snapshots differ from the live "
-                           f"catalogue and {retired} lessons are retired; restore the backup taken before the upgrade")
+                           f"catalogue, {retired} lessons are retired, {watched} video study records and "
+                           f"{video_rules} programmes' video settings would be lost; restore the backup instead")
+    for col in ("video_check_minutes", "video_no_skip_ahead", "video_done_pct"):
+        op.execute(f"ALTER TABLE programmes DROP COLUMN {col}")
+    for table in ("video_watches", "video_watch_sessions"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f'ix_{table}_user_id'))
+            batch_op.drop_index(batch_op.f(f'ix_{table}_lesson_id'))
+        op.drop_table(table)
     op.execute("ALTER TABLE training_classes DROP COLUMN lessons_frozen_at")
     op.execute("ALTER TABLE lessons DROP COLUMN retired_at")
     with op.batch_alter_table('class_lessons', schema=None) as batch_op:
