@@ -14,11 +14,13 @@ from certificates.models import Certificate, ReasonCategory
 from courses import checkin, gates
 from courses import services as course_services
 from courses.models import AttendanceRecord, Enrollment, EnrollmentStatus, LessonKind, Programme, TrainingClass
+from courses.services.snapshot import freeze_lessons
 from exams import papers
 from exams.models import Exam, ExamResult, ExamStatus, QuestionBank
 from exams.results import record_offline_result
 from lms.auth.models import User
 from lms.config import load
+from lms.db import utcnow
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 
@@ -58,6 +60,7 @@ def _class(session: Session, inst: Institution, prog: Programme, name: str, star
                             enrol_closes_on=start - dt.timedelta(days=7))
         session.add(cls)
         session.flush()
+        freeze_lessons(session, cls, utcnow())  # the class's content, as a class opened by staff
     gates.record_filed(session, cls, "演示数据")  # filed with and accepted by the bureau before it started
     return cls
 
