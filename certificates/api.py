@@ -23,7 +23,8 @@ CertificateSchema = schema("Certificate", {"type": "object", "properties": {
     "number": {"type": "string"}, "status": {"type": "string", "enum": STATUS_ENUM},
     "holder_name": {"type": "string"}, "tier": {"type": "string", "enum": ["basic", "advanced", "senior"]},
     "issued_on": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date"},
-    "verify_url": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
+    "verify_url": {"type": "string", "description": "the printed QR's link, HTTPS://HOST/C/<TOKEN> (scheme and "
+                   "host upper case: QR alphanumeric mode; case-insensitive)"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "programme": {"type": "string"}, "class_name": {"type": "string"},
     "superseded_by": {"type": "string", "nullable": True}}})
 VerificationSchema = schema("CertificateVerification", {"type": "object", "properties": {
@@ -33,13 +34,19 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
     "superseded_by": {"type": "object"}}})
+# What ``services.revoke`` accepts: a reason category, or free text of at least two characters that is not a
+# category's name (recorded under 'other' with the text leading the note; "other" alone needs a note, so it is
+# the free-text form that stands for it). The note and the text together stay within the note's 1000 characters.
+_CATEGORIES = [m.value for m in ReasonCategory if m != ReasonCategory.other]
 RevokeInput = schema("RevokeInput", {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"type": "string", "description": "a reason category (" + ", ".join(ReasonCategory.__members__)
-               + ") or a free-text reason (recorded under 'other')"},
-    "note": {"type": "string"}}})
+    "reason": {"description": "a reason category, or a free-text reason (recorded under 'other')", "anyOf": [
+        {"type": "string", "enum": _CATEGORIES},
+        {"type": "string", "maxLength": 400, "pattern": "^\\s*\\S[\\s\\S]*\\S\\s*$",
+         "not": {"pattern": "^\\s*(" + "|".join(ReasonCategory.__members__) + ")\\s*$"}}]},
+    "note": {"type": "string", "maxLength": 500}}})
 IssueInput = schema("IssueInput", {"type": "object", "properties": {
-    "enrollment_ids": {"type": "array", "items": {"type": "integer"},
-                       "description": "omit to issue for every approved enrolment of the class"}}})
+    "enrollment_ids": {"type": "array", "items": INT_ID,
+                       "description": "omit (or send {}) to issue for every approved enrolment of the class"}}})
 JobSchema = schema("CertificateIssueJob", {"type": "object", "properties": {
     "job_id": {"type": "integer"}, "status": {"type": "string"}, "total": {"type": "integer"},
     "done": {"type": "integer"}, "issued": {"type": "integer"}, "skipped": {"type": "integer"},
@@ -57,7 +64,7 @@ def certificate_json(c: Certificate) -> dict:
         "number": c.number, "status": services.effective_status(c, today_local()).value,
         "holder_name": c.holder_name, "tier": c.tier.value, "issued_on": c.issued_on.isoformat(),
         "valid_until": c.valid_until.isoformat(),
-        "verify_url": services.verify_url(c, current_app.config["PUBLIC_BASE_URL"]),
+        "verify_url": services.qr_url(c, _cfg()),
         "institution": snap.get("institution", ""), "bureau": snap.get("bureau", ""),
         "programme": snap.get("programme", ""), "class_name": snap.get("class_name", ""),
         "superseded_by": c.superseded_by.number if c.superseded_by else None,
@@ -98,7 +105,10 @@ def certificate_revoke(number: str):
     return jsonify(certificate_json(cert))
 
 
-@api_route("/certificates/<number>/certificate.<fmt>", summary="下载证书（pdf 或 png）", tags=("certificates",))
+@api_route("/certificates/<number>/certificate.<fmt>", summary="下载证书（pdf 或 png）", tags=("certificates",),
+           responses={"200": {"description": "The certificate file", "content": {
+               "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+               "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
 def certificate_download(number: str, fmt: str):
     """The printable certificate (PDF or PNG): the same file as the page's download."""
     cert = queries.by_number(db.session, number, current_api_user())
@@ -107,7 +117,7 @@ def certificate_download(number: str, fmt: str):
 
 
 @api_route("/certificates/<number>/credential", summary="Open Badges 3.0 可验证凭证（JWT，EdDSA）",
-           tags=("certificates",))
+           tags=("certificates",), media_type="application/vc+jwt")
 def certificate_credential(number: str):
     """The certificate as a signed Open Badges 3.0 credential."""
     cert = queries.by_number(db.session, number, current_api_user())
@@ -116,7 +126,7 @@ def certificate_credential(number: str):
 
 @api_route("/classes/<int:class_id>/certificates/issue", ("POST",), summary="为培训班（或指定学员）发证，后台执行",
            roles=(Role.institution_staff, Role.regulator_admin, Role.system_admin), body=IssueInput,
-           response=JobSchema, tags=("certificates",))
+           response=JobSchema, tags=("certificates",), status=202)
 def certificates_issue(class_id: int):
     """Start issuing the class's certificates in the background (the same job as the page's issue)."""
     user = current_api_user()
@@ -155,7 +165,7 @@ def public_verify(cid: str):
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
         return jsonify({"status": "unknown"}), 404
-    out = services.public_view(db.session, cert, today_local())
+    out = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     sig = request.args.get("sig")
     sig_valid = None
     if sig is not None:
@@ -173,12 +183,20 @@ PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "o
     "signature_valid": {"type": "boolean"}, "reason": {"type": "string"},
     "fields": {"type": "object", "nullable": True},
     "status": {"type": "string", "enum": STATUS_ENUM + ["unknown"]},
-    "status_source": {"type": "string", "enum": ["partner", "unreachable", "not_checked"]}}})
+    "status_source": {"type": "string", "enum": ["partner", "status_list", "unreachable", "list_invalid",
+                                                 "not_checked"],
+                      "description": "partner: its verify JSON (old /v/ links); status_list: its signed W3C "
+                                     "Bitstring Status Lists at the index the printed /C/ code carries"},
+    "status_updated_at": {"type": "string", "format": "date-time", "nullable": True,
+                          "description": "the partner's status list's date: later revocations are not known"},
+    "accepted": {"type": "boolean", "description": "signature valid and status valid: the certificate may be "
+                                                   "accepted as printed"}}})
 
 
 @api_route("/partner-verify", public=True, summary="核验互认省份的证书（签名用对方公钥核验，状态向对方查询）",
            response=PartnerVerificationSchema,
-           query=[{"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}],
+           query=[{"name": "link", "in": "query", "required": True,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "\\S"}}],
            tags=("certificates",), responses={"404": {
                "description": "The link belongs to no partner province on the trust list",
                "content": {"application/json": {"schema": PartnerVerificationSchema}}}})
@@ -188,12 +206,14 @@ def public_partner_verify():
     link = (request.args.get("link") or "").strip()
     if not link or len(link) > 2048:
         raise ValidationFailed({"link": _("请提供对方证书二维码中的完整网址")})
-    res = partner_trust.check_link(db.session, link)
+    res = partner_trust.check_link(db.session, link, today=today_local())
     if res.partner is None:
         return jsonify({"partner": None, "signature_valid": False, "reason": "not_a_partner", "fields": None,
-                        "status": "unknown", "status_source": "not_checked"}), 404
+                        "status": "unknown", "status_source": "not_checked", "status_updated_at": None,
+                        "accepted": False}), 404
     ok = bool(res.checked and res.checked.ok)
     return jsonify({"partner": res.partner.name, "signature_valid": ok,
                     "reason": res.checked.reason if res.checked else "malformed",
                     "fields": res.checked.fields if ok else None, "status": res.status,
-                    "status_source": res.status_source})
+                    "status_source": res.status_source, "accepted": res.accepted,
+                    "status_updated_at": res.status_updated_at.isoformat() if res.status_updated_at else None})

@@ -4,15 +4,19 @@ The QR code holds one URL in QR alphanumeric mode, ``HTTPS://HOST/C/<TOKEN>``: u
 punctuation marks only, so that each character costs 5.5 bits in the code instead of 8. ``TOKEN`` is the
 base32 (RFC 4648 alphabet ``A``-``Z`` ``2``-``7``, no padding) of::
 
-    body      = header | kid tag | issued | valid until | number | holder name
+    body      = header | kid tag | issued | valid until | [status index] | number | holder name
     token     = base32(body + Ed25519 signature over DOMAIN + body)
 
-    header       1 byte   format version (high nibble, 1) and tier index (low nibble: 0 basic, 1 advanced,
-                          2 senior)
+    header       1 byte   format version (high nibble: 2, or 1 for tokens printed before the status index) and
+                          tier index (low nibble: 0 basic, 1 advanced, 2 senior)
     kid tag      4 bytes  the first 4 bytes of SHA-256(kid as UTF-8): names the signing key among the published
                           ones (a verifier tries every key whose tag matches, so a collision costs nothing)
     issued       2 bytes  days since 2000-01-01, unsigned big-endian (to 2179-06-06)
     valid until  2 bytes  days since 2000-01-01, not before ``issued``
+    status index 1-5 bytes (version 2 only) the certificate's index in the W3C Bitstring Status Lists
+                          (``Certificate.status_list_index``), unsigned LEB128 (7 bits a byte, low group first,
+                          high bit = more follows), canonical (no superfluous zero group), below 2**32: an
+                          offline verifier reads the certificate's bit in a downloaded list
     number       1 byte length + UTF-8 (at most 64 characters)
     holder name  1 byte length + UTF-8 (at most 64 characters, at most 255 bytes)
     signature    64 bytes Ed25519 over ``DOMAIN + body``
@@ -40,7 +44,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certificates import signing
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what ``pack`` writes when the status index is known
+VERSIONS = (1, 2)  # what ``unpack`` reads: version 1 tokens (no status index) were printed before, keep verifying
+MAX_STATUS_INDEX = (1 << 32) - 1
 DOMAIN = b"CQO-CERT-QR-v1\x00"  # prefixed to the body before signing; never transmitted
 TIERS = ("basic", "advanced", "senior")  # index in the header's low nibble; lms.domain.Tier's values
 EPOCH = dt.date(2000, 1, 1)
@@ -51,7 +57,7 @@ MAX_TEXT_BYTES = 255  # the length byte
 ROUTE = "C"  # the path segment before the token: /C/<TOKEN>
 FIXED_BYTES = 1 + KID_TAG_BYTES + 2 + 2 + 1 + 1  # everything but the two texts' bytes, before the signature
 MIN_BODY = FIXED_BYTES + 2  # a number and a name of at least one ASCII byte each
-MAX_BODY = FIXED_BYTES + 2 * MAX_TEXT_BYTES
+MAX_BODY = FIXED_BYTES + 5 + 2 * MAX_TEXT_BYTES
 MAX_TOKEN_CHARS = -(-(MAX_BODY + SIGNATURE_BYTES) * 8 // 5)
 
 B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -66,7 +72,7 @@ _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 class CompactError(ValueError):
     """A token, URL or field that cannot be encoded or decoded. ``reason`` is a short code (``bad_alphabet``,
     ``bad_length``, ``bad_padding``, ``unsupported_version``, ``truncated``, ``trailing_bytes``,
-    ``bad_tier``, ``bad_date``, ``bad_text``, ``too_long``, ``not_a_certificate_url``); the message says what
+    ``bad_tier``, ``bad_date``, ``bad_text``, ``bad_index``, ``too_long``, ``not_a_certificate_url``); the message says what
     was wrong in words."""
 
     def __init__(self, reason: str, message: str):
@@ -84,12 +90,16 @@ class Payload:
     issued_on: dt.date
     valid_until: dt.date
     kid_tag: bytes  # KID_TAG_BYTES bytes: kid_tag(kid) of the signing key
+    status_index: int | None = None  # the status lists' index (version 2); None in a version 1 token
 
     def fields(self, kid: str) -> dict:
         """The fields in ``certificates.signing``'s shape (what ``services.signed_fields`` returns), with the
-        full key id that verified the signature."""
-        return {"holder_name": self.holder_name, "number": self.number, "tier": self.tier,
-                "issued_on": self.issued_on.isoformat(), "valid_until": self.valid_until.isoformat(), "kid": kid}
+        full key id that verified the signature, and ``status_index`` when the token carries one."""
+        out = {"holder_name": self.holder_name, "number": self.number, "tier": self.tier,
+               "issued_on": self.issued_on.isoformat(), "valid_until": self.valid_until.isoformat(), "kid": kid}
+        if self.status_index is not None:
+            out["status_index"] = self.status_index
+        return out
 
 
 # ------------------------------------------------------------------ base32 (RFC 4648, no padding, strict)
@@ -156,6 +166,34 @@ def _day(label: str, d: dt.date) -> int:
     return n
 
 
+def _varint(value: int) -> bytes:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STATUS_INDEX:
+        raise CompactError("bad_index", f"the status index must be an integer 0..{MAX_STATUS_INDEX}")
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _read_varint(body: bytes, pos: int) -> tuple[int, int]:
+    """The canonical LEB128 integer at ``pos`` and the position after it."""
+    value = 0
+    for i in range(5):
+        if pos + i >= len(body):
+            raise CompactError("truncated", "the payload ends inside the status index")
+        byte = body[pos + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if i and byte == 0:
+                raise CompactError("bad_index", "the status index is not canonical (a superfluous zero group)")
+            if value > MAX_STATUS_INDEX:
+                raise CompactError("bad_index", "the status index is beyond 2**32 - 1")
+            return value, pos + i + 1
+    raise CompactError("bad_index", "the status index is longer than 5 bytes")
+
+
 def pack(payload: Payload) -> bytes:
     """The body (everything the signature covers, without ``DOMAIN``). Raises ``CompactError``."""
     if payload.tier not in TIERS:
@@ -166,8 +204,9 @@ def pack(payload: Payload) -> bytes:
     if until < issued:
         raise CompactError("bad_date", "valid_until is before issued_on")
     number, name = _check_text("number", payload.number), _check_text("holder_name", payload.holder_name)
-    return (bytes([(FORMAT_VERSION << 4) | TIERS.index(payload.tier)]) + payload.kid_tag
-            + issued.to_bytes(2, "big") + until.to_bytes(2, "big")
+    version, index = (1, b"") if payload.status_index is None else (FORMAT_VERSION, _varint(payload.status_index))
+    return (bytes([(version << 4) | TIERS.index(payload.tier)]) + payload.kid_tag
+            + issued.to_bytes(2, "big") + until.to_bytes(2, "big") + index
             + bytes([len(number)]) + number + bytes([len(name)]) + name)
 
 
@@ -176,8 +215,8 @@ def unpack(body: bytes) -> Payload:
     if len(body) < MIN_BODY:
         raise CompactError("truncated", f"the payload is {len(body)} bytes, shorter than any certificate's")
     version, tier = body[0] >> 4, body[0] & 0x0F
-    if version != FORMAT_VERSION:
-        raise CompactError("unsupported_version", f"payload format {version} (this verifier reads {FORMAT_VERSION})")
+    if version not in VERSIONS:
+        raise CompactError("unsupported_version", f"payload format {version} (this verifier reads {VERSIONS})")
     if tier >= len(TIERS):
         raise CompactError("bad_tier", f"tier index {tier} is not defined")
     pos = 1 + KID_TAG_BYTES
@@ -185,6 +224,9 @@ def unpack(body: bytes) -> Payload:
     issued = EPOCH + dt.timedelta(days=int.from_bytes(body[pos:pos + 2], "big"))
     until = EPOCH + dt.timedelta(days=int.from_bytes(body[pos + 2:pos + 4], "big"))
     pos += 4
+    index = None
+    if version >= 2:
+        index, pos = _read_varint(body, pos)
     texts = []
     for label in ("number", "holder_name"):
         if pos >= len(body):
@@ -205,17 +247,18 @@ def unpack(body: bytes) -> Payload:
     if until < issued:
         raise CompactError("bad_date", "valid_until is before issued_on")
     return Payload(number=texts[0], holder_name=texts[1], tier=TIERS[tier], issued_on=issued, valid_until=until,
-                   kid_tag=tag)
+                   kid_tag=tag, status_index=index)
 
 
 # ------------------------------------------------------------------ tokens and URLs
 def payload_for(fields: dict) -> Payload:
     """A ``Payload`` from ``certificates.signing``-shaped fields (``services.signed_fields(cert)``: ISO dates,
-    the full ``kid``)."""
+    the full ``kid``), with ``status_index`` when given (a version 2 token; without it, version 1)."""
     try:
         return Payload(number=fields["number"], holder_name=fields["holder_name"], tier=fields["tier"],
                        issued_on=dt.date.fromisoformat(fields["issued_on"]),
-                       valid_until=dt.date.fromisoformat(fields["valid_until"]), kid_tag=kid_tag(fields["kid"]))
+                       valid_until=dt.date.fromisoformat(fields["valid_until"]), kid_tag=kid_tag(fields["kid"]),
+                       status_index=fields.get("status_index"))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, CompactError):
             raise
@@ -223,8 +266,8 @@ def payload_for(fields: dict) -> Payload:
 
 
 def sign(private_key: Ed25519PrivateKey, fields: dict) -> str:
-    """The token for ``fields`` (``services.signed_fields(cert)``), signed with the key named by
-    ``fields["kid"]``."""
+    """The token for ``fields`` (``services.signed_fields(cert)``, plus ``status_index``: what the printed code
+    carries), signed with the key named by ``fields["kid"]``."""
     body = pack(payload_for(fields))
     return b32encode(body + private_key.sign(DOMAIN + body))
 

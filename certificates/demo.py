@@ -1,9 +1,15 @@
 """Demo certificates in every state (valid, revoked, expired, superseded) and a class waiting for its
 certificates. Creates the few programme, class and enrolment rows it needs, found by natural keys, since the
-courses demo is seeded separately. Idempotent."""
+courses demo is seeded separately. Idempotent.
+
+The demo instance plays one province (``DEMO_PROVINCE``, 示例): Jiangsu (320000, the default: Nantong's
+training centre issues, key set ``demo-``) or Fujian (350000: the Fujian training centre issues, key set
+``demo-fj-``). Two instances, one of each, recognise each other's certificates once each system administrator
+adds the other to the partner trust list (docs/verification.md, "Two provinces on one machine")."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -27,6 +33,28 @@ from lms.orgs.models import Institution, Region
 INSTITUTION = "南通市质量技术培训中心"
 ISSUED_CLASS = "南通市{year}年首席质量官基础培训班（证书示例）"
 PENDING_CLASS = "南通市{year}年首席质量官基础培训班（待发证）"
+
+
+@dataclass(frozen=True)
+class DemoProvince:
+    """What the demo instance of one province issues with."""
+
+    code: str
+    name: str
+    institution: str
+    staff: str
+    bureau_admin: str
+    key_prefix: str
+    city: str
+    place: str
+
+
+PROVINCES = {
+    "320000": DemoProvince("320000", "江苏省", INSTITUTION, "nt_staff", "nantong_admin", "demo-", "南通市",
+                           "南通市崇川区工农路 1 号"),
+    "350000": DemoProvince("350000", "福建省", "福建省质量管理协会培训中心", "fj_staff", "fujian_admin", "demo-fj-",
+                           "福建省", "福州市鼓楼区五四路 158 号"),
+}
 # username, the state its certificate is left in
 ISSUED = [("trainee", "valid"), ("trainee01", "revoked"), ("trainee02", "superseded"), ("trainee03", "valid")]
 EXPIRED = [("trainee04", "expired")]
@@ -40,22 +68,28 @@ def _config() -> services.CertConfig:
     return services.CertConfig(cfg["CERT_KEY_DIR"], cfg["PUBLIC_BASE_URL"].rstrip("/"))
 
 
+def _demo_province() -> DemoProvince:
+    code = current_app.config["DEMO_PROVINCE"] if has_app_context() else load()["DEMO_PROVINCE"]
+    return PROVINCES.get(code, PROVINCES["320000"])
+
+
 def _programme(session: Session, province: Region, year: int) -> Programme:
     prog = session.scalar(select(Programme).where(Programme.province_id == province.id, Programme.tier == Tier.basic,
                                                   Programme.year == year))
     if prog is None:
-        prog = Programme(province_id=province.id, tier=Tier.basic, year=year, name=f"{year}年江苏省首席质量官基础培训",
+        prog = Programme(province_id=province.id, tier=Tier.basic, year=year, name=f"{year}年{province.name}首席质量官基础培训",
                          total_hours=40, pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3)
         session.add(prog)
         session.flush()
     return prog
 
 
-def _class(session: Session, inst: Institution, prog: Programme, name: str, start: dt.date) -> TrainingClass:
+def _class(session: Session, inst: Institution, prog: Programme, name: str, start: dt.date,
+           place: str = PROVINCES["320000"].place) -> TrainingClass:
     cls = session.scalar(select(TrainingClass).where(TrainingClass.institution_id == inst.id, TrainingClass.name == name))
     if cls is None:
         cls = TrainingClass(programme_id=prog.id, institution_id=inst.id, region_id=inst.region_id, name=name,
-                            place="南通市崇川区工农路 1 号", start_date=start, end_date=start + dt.timedelta(days=4),
+                            place=place, start_date=start, end_date=start + dt.timedelta(days=4),
                             capacity=40, enrol_opens_on=start - dt.timedelta(days=30),
                             enrol_closes_on=start - dt.timedelta(days=7))
         session.add(cls)
@@ -76,16 +110,17 @@ def _enrol(session: Session, cls: TrainingClass, user: User) -> Enrollment:
 
 def seed(session: Session, today: dt.date) -> dict:
     """The demo certificates (seed hook, registered by ``certificates.wiring``)."""
-    inst = session.scalar(select(Institution).where(Institution.name == INSTITUTION))
-    province = session.scalar(select(Region).where(Region.code == "320000"))
-    staff = session.scalar(select(User).where(User.username == "nt_staff"))
-    bureau_admin = session.scalar(select(User).where(User.username == "nantong_admin"))
+    demo = _demo_province()
+    inst = session.scalar(select(Institution).where(Institution.name == demo.institution))
+    province = session.scalar(select(Region).where(Region.code == demo.code))
+    staff = session.scalar(select(User).where(User.username == demo.staff))
+    bureau_admin = session.scalar(select(User).where(User.username == demo.bureau_admin))
     if inst is None or province is None or staff is None or bureau_admin is None:
         return {}
     cfg = _config()
     # The key's window starts before the oldest demo certificate (issued four years back): a certificate dated
     # before its key's window is refused by the verifiers (issue 16).
-    keys.ensure_demo_key(cfg.key_dir, dt.date(today.year - 4, 1, 1))
+    keys.ensure_demo_key(cfg.key_dir, dt.date(today.year - 4, 1, 1), prefix=demo.key_prefix)
     users = {u.username: u for u in session.scalars(select(User).where(
         User.username.in_([n for n, _s in ISSUED + EXPIRED] + PENDING)))}
     created = 0
@@ -110,20 +145,21 @@ def seed(session: Session, today: dt.date) -> dict:
             created += 1
 
     issued_on = today - dt.timedelta(days=20)
+    names = {k: v.replace("南通市", demo.city) for k, v in (("issued", ISSUED_CLASS), ("pending", PENDING_CLASS))}
     cls = _class(session, inst, _programme(session, province, issued_on.year),
-                 ISSUED_CLASS.format(year=issued_on.year), issued_on - dt.timedelta(days=40))
+                 names["issued"].format(year=issued_on.year), issued_on - dt.timedelta(days=40), demo.place)
     for username, state in ISSUED:
         certify(cls, username, state, issued_on)
 
     old = dt.date(today.year - 4, 6, 20)
-    old_cls = _class(session, inst, _programme(session, province, old.year), ISSUED_CLASS.format(year=old.year),
-                     old - dt.timedelta(days=30))
+    old_cls = _class(session, inst, _programme(session, province, old.year), names["issued"].format(year=old.year),
+                     old - dt.timedelta(days=30), demo.place)
     for username, state in EXPIRED:
         certify(old_cls, username, state, old)
     services.expire_due(session, today)
 
-    pending = _class(session, inst, _programme(session, province, today.year), PENDING_CLASS.format(year=today.year),
-                     today - dt.timedelta(days=14))
+    pending = _class(session, inst, _programme(session, province, today.year), names["pending"].format(year=today.year),
+                     today - dt.timedelta(days=14), demo.place)
     enrolled = [_enrol(session, pending, users[u]) for u in PENDING if u in users]
     _complete_by_the_rules(session, staff, pending, enrolled, province)
     session.flush()

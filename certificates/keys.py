@@ -26,6 +26,7 @@ _lock = threading.Lock()
 # The demo's certificates are signed with keys whose kid starts with this; a production site (LMS_ENV=production)
 # neither publishes them nor signs with them, so a demo certificate never verifies as genuine there.
 DEMO_PREFIX = "demo-"
+DEMO_PROVINCE_PREFIXES = ("demo-", "demo-fj-")  # the demo's key sets: Jiangsu, Fujian (certificates.demo)
 _trust_demo = True
 
 
@@ -104,12 +105,19 @@ def ensure_key(key_dir: str | Path, today: dt.date) -> tuple[str, bool]:
     return create_key(key_dir, today), True
 
 
-def ensure_demo_key(key_dir: str | Path, today: dt.date) -> str:
-    """The demo's signing key (made active): ``seed-demo`` signs with it, never with a production key."""
+def ensure_demo_key(key_dir: str | Path, today: dt.date, prefix: str = DEMO_PREFIX) -> str:
+    """The demo's signing key (made active): ``seed-demo`` signs with it, never with a production key.
+    ``prefix``: the demo province's key set (``demo-`` Jiangsu, ``demo-fj-`` Fujian; always under ``demo-``)."""
+    if not prefix.startswith(DEMO_PREFIX):
+        raise ValueError(f"a demo key's id starts with {DEMO_PREFIX!r}")
     kid = active_kid(key_dir)
-    if kid and kid.startswith(DEMO_PREFIX):
+    if kid and kid.startswith(prefix) and (prefix != DEMO_PREFIX or not _other_demo_province(kid)):
         return kid
-    return create_key(key_dir, today, prefix=DEMO_PREFIX)
+    return create_key(key_dir, today, prefix=prefix)
+
+
+def _other_demo_province(kid: str) -> bool:
+    return any(kid.startswith(p) for p in DEMO_PROVINCE_PREFIXES if p != DEMO_PREFIX)
 
 
 _cache: dict[tuple[str, str], Ed25519PrivateKey | ec.EllipticCurvePrivateKey] = {}

@@ -486,12 +486,17 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     # invariant: no creation time or random document id, so the same certificate always gives the same bytes
     c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1, invariant=1,
                       initialFontName=_text_font())  # not Helvetica: no font the PDF does not embed
-    c.setTitle(f"首席质量官结业证书 {number}")
-    c.setAuthor(snapshot.get("issuer") or "首席质量官培训平台")
-    c.setSubject(f"首席质量官结业证书 {number}：{snapshot.get('holder_name', '')}，"
-                 f"{snapshot.get('programme', '')}（{snapshot.get('tier_label', '')}）")
-    c.setKeywords(["首席质量官", "结业证书", number, snapshot.get("tier_label", "")])
-    c.setCreator("首席质量官培训平台")
+    info = {"title": f"首席质量官结业证书 {number}", "author": snapshot.get("issuer") or "首席质量官培训平台",
+            "subject": f"首席质量官结业证书 {number}：{snapshot.get('holder_name', '')}，"
+                       f"{snapshot.get('programme', '')}（{snapshot.get('tier_label', '')}）",
+            "keywords": ", ".join(["首席质量官", "结业证书", number, snapshot.get("tier_label", "")]),
+            "creator": "首席质量官培训平台"}
+    c.setTitle(info["title"])
+    c.setAuthor(info["author"])
+    c.setSubject(info["subject"])
+    c.setKeywords(info["keywords"])
+    c.setCreator(info["creator"])
+    _pdfa_2b(c, info, issued_on)
     _draw_raw_image(c, page_img, 0, 0, width, height)
     _invisible_text(c, snapshot, number, issued_on, valid_until, qr_side, height)
     # The QR again as its own lossless image at exactly its printed size, so it stays crisp on any printer.
@@ -500,6 +505,97 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------ PDF/A-2b (ISO 19005-2, level B) metadata
+PDFA_PART, PDFA_CONFORMANCE = 2, "B"
+SRGB_CONDITION = "sRGB IEC61966-2.1"
+
+
+@functools.lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """The sRGB ICC profile of the OutputIntent: LittleCMS's built-in sRGB (through Pillow), with its creation
+    date fixed (the profile is otherwise stamped with the moment it is made, and the same certificate must give
+    the same bytes). Its profile ID is not computed (all zero), so the fixed date invalidates nothing."""
+    from PIL import ImageCms
+
+    raw = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    raw[24:36] = (2000).to_bytes(2, "big") + (1).to_bytes(2, "big") + (1).to_bytes(2, "big") + bytes(6)
+    return bytes(raw)
+
+
+def _xml(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def xmp_packet(info: dict, producer: str, when: str) -> bytes:
+    """The XMP metadata of a PDF/A-2b file: its part and conformance, and the document information dictionary's
+    entries again, equivalent to them (ISO 19005-2 §6.6.2.3: title, author, subject, keywords, creator tool,
+    producer and dates must match)."""
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <pdfaid:part>{PDFA_PART}</pdfaid:part>
+   <pdfaid:conformance>{PDFA_CONFORMANCE}</pdfaid:conformance>
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{_xml(info["title"])}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>{_xml(info["author"])}</rdf:li></rdf:Seq></dc:creator>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{_xml(info["subject"])}</rdf:li></rdf:Alt></dc:description>
+   <pdf:Keywords>{_xml(info["keywords"])}</pdf:Keywords>
+   <pdf:Producer>{_xml(producer)}</pdf:Producer>
+   <pdf:Trapped>False</pdf:Trapped>
+   <xmp:CreatorTool>{_xml(info["creator"])}</xmp:CreatorTool>
+   <xmp:CreateDate>{when}</xmp:CreateDate>
+   <xmp:ModifyDate>{when}</xmp:ModifyDate>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>""".encode("utf-8")
+
+
+def _pdfa_2b(c, info: dict, issued_on: str) -> None:
+    """Make the canvas's document PDF/A-2b as far as metadata and colour go: the document's dates are the issue
+    date (00:00 Beijing time: deterministic, and what the document is of), an XMP metadata stream (uncompressed)
+    equivalent to the information dictionary, and an sRGB OutputIntent, so that the page's DeviceRGB (through
+    its Indexed palette) and the QR code's DeviceGray have a defined meaning. The fonts are embedded already
+    (``_text_font``). docs/certificates-qr.md says what was checked and what a validator would still have to."""
+    from reportlab.pdfbase import pdfdoc
+
+    y, m, d = (int(x) for x in issued_on[:10].split("-"))
+    c.setDateFormatter(lambda *_ts: f"D:{y:04d}{m:02d}{d:02d}000000+08'00'")
+    when = f"{y:04d}-{m:02d}-{d:02d}T00:00:00+08:00"
+    doc = c._doc
+    doc._pdfVersion = max(doc._pdfVersion, (1, 4))  # Metadata streams and OutputIntents are PDF 1.4
+    metadata = _plain_stream_class()(pdfdoc.PDFDictionary({"Type": pdfdoc.PDFName("Metadata"),
+                                                  "Subtype": pdfdoc.PDFName("XML")}),
+                            xmp_packet(info, doc.info.producer, when))
+    icc = pdfdoc.PDFStream(pdfdoc.PDFDictionary({"N": 3}), srgb_icc())
+    intent = pdfdoc.PDFDictionary({
+        "Type": pdfdoc.PDFName("OutputIntent"), "S": pdfdoc.PDFName("GTS_PDFA1"),
+        "OutputConditionIdentifier": pdfdoc.PDFString(SRGB_CONDITION), "Info": pdfdoc.PDFString(SRGB_CONDITION),
+        "RegistryName": pdfdoc.PDFString("http://www.color.org"), "DestOutputProfile": doc.Reference(icc)})
+    catalog = doc.Catalog
+    catalog.Metadata = metadata
+    catalog.OutputIntents = pdfdoc.PDFArray([intent])
+    # OutputIntents is not among the catalog entries reportlab writes: add it for this document's catalog only.
+    catalog.__NoDefault__ = [*type(catalog).__NoDefault__, "OutputIntents"]
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_stream_class():
+    from reportlab.pdfbase import pdfdoc
+
+    class PlainStream(pdfdoc.PDFStream):
+        """A stream written as it is, with no filter: PDF/A readers find the XMP packet in the file's bytes."""
+
+        def format(self, document):
+            d = pdfdoc.PDFDictionary(dict(self.dictionary.dict, Length=len(self.content)))
+            return pdfdoc.format(d, document) + b"\nstream\n" + self.content + b"\nendstream\n"
+
+    return PlainStream
 
 
 TEXT_FONT_PATHS = [  # TrueType outlines (reportlab embeds and subsets these; not Noto CJK's CFF): fonts-wqy-zenhei

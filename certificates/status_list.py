@@ -53,10 +53,12 @@ def credential(session: Session, cfg: CertConfig, purpose: str, now: dt.datetime
 
 
 def credential_jwt(session: Session, cfg: CertConfig, purpose: str, now: dt.datetime | None = None) -> str:
-    """The status list credential signed (as a JWT) with the active signing key."""
+    """The status list credential signed (as a JWT) with the active signing key, always EdDSA (whatever
+    ``CERT_JWT_ALG`` says for the credentials): the offline verifiers and partner provinces check it with the
+    Ed25519 keys of ``cqo-certificate-keys.json``; its ``kid`` URL resolves to that JWK for anyone else."""
     now = now or dt.datetime.now(dt.timezone.utc)
     payload = credential(session, cfg, purpose, now)
     payload.update({"iss": payload["issuer"], "jti": payload["id"], "iat": int(now.timestamp()),
                     "nbf": int(now.timestamp())})
     kid, _ = keystore.signing_key(cfg.key_dir)
-    return export.sign_jwt(payload, cfg, kid)
+    return export.sign_jwt(payload, cfg, kid, alg="EdDSA")

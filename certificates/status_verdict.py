@@ -21,6 +21,7 @@ from certificates import signing
 
 CN = dt.timezone(dt.timedelta(hours=8))
 MAX_LIST_BYTES = 1 << 20  # a list JWT larger than 1 MB is refused, not decompressed
+NO_INDEX = "（二维码未载明证书在列表中的位置，无法查到此证书）"  # the phone says the same (certificates.views)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def status_verdict(tokens: list[str], keys_doc: dict, index: int | None = None) 
     updated = min((w for w in map(_when, lists) if w is not None), default=None)
     age = age_message(updated) if updated else "状态列表没有更新时间；之后的撤销无法得知"
     if index is None:
-        return StatusVerdict("unknown", updated, f"{age}（二维码未载明证书在列表中的位置，无法查到此证书）")
+        return StatusVerdict("unknown", updated, f"{age}{NO_INDEX}")
     for payload in lists:
         subject = payload.get("credentialSubject", {})
         try:

@@ -6,9 +6,10 @@ image or a PDF; prints the verdict (``certificates.verdicts``: the same wording 
 fields and, last, what to compare with the paper. Exits 0 for a genuine certificate in force, 4 for a genuine
 but expired one (已过期), 1 for a forged one or one dated outside its key's window, 2 for a key that is not in
 the key file, 3 when no complete certificate link can be read, 5 when a downloaded status list
-(``--status-list FILE``, repeatable, with ``--status-index N``) marks it revoked or suspended, 64 on bad usage.
-A status list tells revocation only up to its date, which the verdict states; without one, revocation needs the
-online page.
+(``--status-list FILE``, repeatable) marks it revoked or suspended, 64 on bad usage. The certificate's index in
+the status lists comes from the printed code (compact format version 2); ``--status-index N`` is for older codes
+that do not carry it. A status list tells revocation only up to its date, which the verdict states; without one,
+revocation needs the online page.
 """
 from __future__ import annotations
 
@@ -67,8 +68,20 @@ def check_link(link: str, keys: dict) -> signing.Checked | None:
 def verify_link(link: str, keys: dict, today: dt.date | None = None,
                 status: status_verdict.StatusVerdict | None = None) -> tuple[int, verdicts.Verdict]:
     """Check a certificate link (and a downloaded status list's verdict): the exit code and the verdict."""
-    verdict = verdicts.offline_verdict(check_link(link, keys), today or dt.date.today(), status)
+    return verdict_for(check_link(link, keys), today, status)
+
+
+def verdict_for(checked: signing.Checked | None, today: dt.date | None = None,
+                status: status_verdict.StatusVerdict | None = None) -> tuple[int, verdicts.Verdict]:
+    """The exit code and the verdict of a signature check (and a status list's verdict)."""
+    verdict = verdicts.offline_verdict(checked, today or dt.date.today(), status)
     return EXIT_CODES[verdict.code], verdict
+
+
+def status_index_of(checked: signing.Checked | None, given: int | None) -> int | None:
+    """The certificate's index in the status lists: as signed in the printed code, else as given by hand."""
+    signed = (checked.fields or {}).get("status_index") if checked is not None and checked.ok else None
+    return signed if signed is not None else given
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="以 JSON 输出")
     ap.add_argument("--status-list", action="append", default=[], metavar="FILE",
                     help="下载的状态列表（/status-lists/revocation、/status-lists/suspension），可重复")
-    ap.add_argument("--status-index", type=int, default=None, help="证书在状态列表中的位置（凭证的 statusListIndex）")
+    ap.add_argument("--status-index", type=int, default=None,
+                    help="证书在状态列表中的位置（凭证的 statusListIndex）；新版二维码已载明，仅旧版二维码需要")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:
@@ -97,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if not links:
         print("无法验证：未在文件中找到二维码", file=sys.stderr)
         return EXIT_UNREADABLE
+    checked = check_link(links[0], keys)
     status = None
     if args.status_list:
         try:
@@ -105,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"无法读取状态列表：{exc}", file=sys.stderr)
             return EXIT_USAGE
         status = status_verdict.status_verdict(tokens, json.loads(Path(args.keys).read_text(encoding="utf-8")),
-                                               args.status_index)
-    code, verdict = verify_link(links[0], keys, status=status)
+                                               status_index_of(checked, args.status_index))
+    code, verdict = verdict_for(checked, status=status)
     if args.json:
         print(json.dumps({"valid": verdict.ok, "verdict": verdict.code, "message": verdict.headline,
                           "fields": verdict.fields, "lines": verdict.lines(),

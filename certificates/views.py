@@ -64,7 +64,7 @@ def detail(cert_id: int):
                            can_status=services.can_change_status(current_user, cert),
                            can_reissue=current_user.role in STAFF,
                            status=services.effective_status(cert, today_local()),
-                           verify_url=services.verify_url(cert, cfg().base_url))
+                           verify_url=services.qr_url(cert, cfg()))
 
 
 def _status_changed(cert: Certificate) -> str:
@@ -264,7 +264,7 @@ def public_verify_compact(token: str):
 
 
 def _verify_page(cert, api_url: str, signature_checked: bool):
-    view = services.public_view(db.session, cert, today_local())
+    view = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     form = HolderCheckForm()
     holder_result = None
     if request.method == "POST":
@@ -357,16 +357,26 @@ def public_status_list(purpose: str):
 
 
 # ------------------------------------------------------------------ the installable offline verifier (phone)
+# The offline verifier's words: the very sentences of the command line (certificates.verdicts,
+# certificates.status_verdict), so that the phone and the CLI say the same thing (test_verifiers_same_wording).
 OFFLINE_TEXTS = {
-    "valid": lambda: _("签名有效：证书内容与发证机关签发的一致（离线核验，未查询服务器）"),
-    "expired": lambda: _("签名有效，但证书已过期"),
-    "bad_signature": lambda: _("签名无效：证书可能被伪造或篡改，请向持证人或发证机关核实"),
-    "outside_window": lambda: _("签名密钥在证书的发证日期不在有效期内：拒绝"),
-    "malformed": lambda: _("链接不完整或已损坏，无法核验"),
+    "valid": lambda: _("签名有效：证书内容由发证机关签发，未被篡改"),
+    "expired": lambda: _("已过期：签名有效，但证书已超过有效期"),
+    "bad_signature": lambda: _("无法验证：签名与内容不符（证书可能被伪造或篡改）"),
+    "unknown_key": lambda: _("无法验证：签名密钥不在公布的密钥文件中"),
+    "outside_window": lambda: _("不予认可：证书日期不在其签名密钥的有效期内"),
+    "malformed": lambda: _("无法验证：签名部分不完整或格式错误"),
+    "revoked": lambda: _("不予认可：签名有效，但下载的状态列表显示该证书已被撤销"),
+    "suspended": lambda: _("不予认可：签名有效，但下载的状态列表显示该证书已被暂停"),
+    "status_age": lambda: _("状态列表更新于 %(t)s（北京时间）；之后的撤销无法得知"),
+    "no_status_list": lambda: _("离线核验只能证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。"),
+    "no_index": lambda: _("（二维码未载明证书在列表中的位置，无法查到此证书）"),
+    "compare": lambda: _("请核对：纸质证书上印的持证人姓名、证书编号、发证日期和有效期至，必须与上面显示的逐字一致；"
+                         "任何一项不同，都说明二维码不属于这张证书。"),
+    "compare_nothing": lambda: _("没有可核对的内容：请勿仅凭这张证书认定持证人资格，请向发证机关核实。"),
+    "expected": lambda: _("（应为：%(name)s，%(number)s，%(start)s 至 %(end)s）"),
     "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
     "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
-    "status_age": lambda: _("状态列表更新于 %(t)s；之后的撤销无法得知"),
-    "no_status_list": lambda: _("本机没有已核验的状态列表：无法得知证书是否已被撤销"),
 }
 
 
@@ -419,7 +429,7 @@ def partners():
 def public_verify_partner():
     """A partner province's certificate, checked here: paste (or scan into) the link from its QR code."""
     link = (request.args.get("link") or "").strip()[:2048]
-    result = partner_trust.check_link(db.session, link) if link else None
+    result = partner_trust.check_link(db.session, link, today=today_local()) if link else None
     return render_template("certificates/verify_partner.html", link=link, result=result,
                            tier_labels={t.value: t.label for t in Tier},
                            status_labels={s.value: s.label for s in CertificateStatus})

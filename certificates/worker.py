@@ -47,7 +47,7 @@ def start_job(session: Session, actor: User, cls: TrainingClass, enrollment_ids:
         stmt = stmt.where(Enrollment.id.in_(enrollment_ids))
     ids = list(session.scalars(stmt.order_by(Enrollment.id)))
     if not ids:
-        raise DomainError(_("该培训班没有已录取的学员"))
+        raise Conflict(_("该培训班没有已录取的学员"))  # the class's state, not the request, refuses it
     job = IssueJob(class_id=cls.id, requested_by_id=actor.id, status="pending")
     job.items = [IssueJobItem(enrollment_id=i) for i in ids]
     session.add(job)

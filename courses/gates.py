@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from lms.errors import DomainError
+from lms.errors import Conflict
 
 ENROL = "enrol"  # applying to, or being admitted to, a class
 CERTIFY = "certify"  # issuing a certificate of the class
@@ -38,10 +38,11 @@ def refusal(session: Session, klass, action: str) -> str | None:
 
 
 def check(session: Session, klass, action: str) -> None:
-    """Raise ``DomainError`` with the gate's message when ``action`` is refused for the class."""
+    """Raise ``Conflict`` (a ``DomainError``; 409 on the API: the request is well formed, the class's state
+    refuses it) with the gate's message when ``action`` is refused for the class."""
     msg = refusal(session, klass, action)
     if msg:
-        raise DomainError(msg)
+        raise Conflict(msg)
 
 
 _recorders: list[Callable[[Session, Any, str], None]] = []

@@ -12,7 +12,8 @@ from lms.templating import today_local
 ProgressSchema = schema("CreditProgress", {"type": "object", "properties": {
     "year": {"type": "integer"}, "total": {"type": "number"}, "professional": {"type": "number"},
     "public": {"type": "number"}, "required": {"type": "integer"}, "professional_min": {"type": "integer"},
-    "report_filed": {"type": "boolean"}, "compliant": {"type": "boolean"}}})
+    "report_filed": {"type": "boolean"}, "compliant": {"type": "boolean"},
+    "report_or_hours": {"type": "boolean", "description": "本省规则：递交绩效报告或继续教育证明之一即达标（崇质强办文〔2022〕3号 四（三））；否则学时与履职报告均须达到"}}})
 
 
 @api_route("/credits/progress", summary="本人本年度（或指定年度）继续教育进度", roles=(Role.trainee,), response=ProgressSchema,
@@ -22,4 +23,4 @@ def credits_progress():
     p = queries.member_progress(db.session, current_api_user(), request.args.get("year", type=int), today_local())
     return jsonify({"year": p.year, "total": p.total, "professional": p.professional, "public": p.public,
                     "required": p.required, "professional_min": p.professional_min, "report_filed": p.report_filed,
-                    "compliant": p.compliant})
+                    "compliant": p.compliant, "report_or_hours": p.either})

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from credits.models import SubjectCategory
+from lms.settingbasis import BasisKind
 from lms.forms import choices, length, number_range, optional, required
 
 
@@ -36,3 +37,8 @@ class RuleForm(FlaskForm):
     report_required = BooleanField(_l("须提交年度履职报告"))
     report_due_month = IntegerField(_l("履职报告截止月份"), validators=[required(), number_range(1, 12)])
     change_registration_days = IntegerField(_l("变更登记期限（天）"), validators=[required(), number_range(1, 365)])
+    ce_either = BooleanField(_l("递交年度质量管理绩效报告或继续教育证明之一即达标（崇质强办文〔2022〕3号 四（三））"))
+    basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
+                             validators=[optional()])
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
+    first_year = SelectField(_l("取得证书或聘任当年"), choices=choices([("exempt", _l("不考核")), ("prorate", _l("按在任天数折算学时"))]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -35,9 +35,18 @@ class ClaimStatus(LabelledEnum):
         return {"pending": _l("待审核"), "approved": _l("已通过"), "rejected": _l("已退回")}
 
 
+FIRST_YEAR_RULES = ("exempt", "prorate")
+
+
 class ProvinceRule(Base):
     """A province's rules: the yearly CE requirement (calendar year) and the change-registration deadline.
-    Defaults per domain.md: 90 hours, professional ≥ 2/3 (60 hours), report required, 30 days."""
+
+    The default is seed 002 §4(3): 「首席质量官在任期内应按规定递交年度质量管理绩效报告或继续教育证明」 — a CQO
+    in office hands in a performance report OR proof of CE (``ce_either``); the year a person is certified or
+    appointed is not held against them (``first_year`` "exempt"; a province may choose "prorate"). The hours
+    (90, professional ≥ 60, per domain.md) are no seed's: a province's own choice (本省自定) or an example
+    (示例), as their recorded basis says (``lms.settingbasis``). With ``ce_either`` off a province requires the
+    hours AND (when ``report_required``) the report."""
 
     __tablename__ = "province_rules"
 
@@ -48,6 +57,8 @@ class ProvinceRule(Base):
     report_required: Mapped[bool] = mapped_column(Boolean, default=True)
     report_due_month: Mapped[int] = mapped_column(Integer, default=12)
     change_registration_days: Mapped[int] = mapped_column(Integer, default=30)
+    ce_either: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    first_year: Mapped[str] = mapped_column(String(16), default="exempt", server_default="exempt")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     province: Mapped[Region] = relationship()
@@ -127,6 +138,10 @@ class YearStanding(Base):
     hours_total: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False))
     hours_professional: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False))
     report_filed: Mapped[bool] = mapped_column(Boolean)
+    # held: the person was held to the rule that year (in office, not their first year); compliant: not held, or
+    # held and the rule met; hours_ok: the (prorated) hours were met.
+    held: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    hours_ok: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     compliant: Mapped[bool] = mapped_column(Boolean)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

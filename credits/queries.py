@@ -36,7 +36,8 @@ def rule_for(session: Session, province_id: int | None) -> ProvinceRule:
     """The province's rule, or an unsaved one with the defaults."""
     rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province_id)) if province_id else None
     return rule or ProvinceRule(province_id=province_id, required_hours=90, professional_min_hours=60,
-                                report_required=True, report_due_month=12, change_registration_days=30)
+                                report_required=True, report_due_month=12, change_registration_days=30,
+                                ce_either=True, first_year="exempt")
 
 
 def provinces(session: Session) -> list[Region]:
@@ -54,11 +55,19 @@ class Progress:
     professional_min: int
     report_required: bool
     report_filed: bool
+    either: bool = True  # the province's rule: report OR hours (seed 002 §4(3)); else hours AND report
+
+    @property
+    def hours_ok(self) -> bool:
+        return self.total >= self.required and self.professional >= self.professional_min
 
     @property
     def compliant(self) -> bool:
-        return (self.total >= self.required and self.professional >= self.professional_min
-                and (self.report_filed or not self.report_required))
+        """The year's requirement met by the province's rule (whether the person is held to it that year —
+        in office, not their first year — is talent's ``standing``, which applies this same rule in SQL)."""
+        if self.either:
+            return self.report_filed or self.hours_ok
+        return self.hours_ok and (self.report_filed or not self.report_required)
 
     @property
     def missing_hours(self) -> float:
@@ -83,7 +92,7 @@ def progress(session: Session, user_id: int, year: int, province_id: int | None)
     filed = session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == user_id, AnnualReport.year == year)) is not None
     return Progress(year=year, total=h["public"] + h["professional"], professional=h["professional"], public=h["public"],
                     required=rule.required_hours, professional_min=rule.professional_min_hours,
-                    report_required=rule.report_required, report_filed=filed)
+                    report_required=rule.report_required, report_filed=filed, either=rule.ce_either)
 
 
 def member_province_id(session: Session, user_id: int) -> int | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from certificates.models import Certificate
 from courses.models import TrainingClass
 from credits import signals
-from credits.models import AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
+from credits.models import FIRST_YEAR_RULES, AnnualReport, ClaimStatus, CreditClaim, CreditRecord, ProvinceRule, SubjectCategory
 from lms import audit, uploads
 from lms.auth.models import User
 from lms.db import utcnow
@@ -21,14 +21,19 @@ from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.notifications.services import link, notify
 from lms.orgs.models import Region
+from lms.settingbasis import BasisKind, set_basis
 
 MAX_CLAIM_HOURS = 200
 
 
 # ------------------------------------------------------------------ rules
 def save_rule(session: Session, actor: User, province_id: int, *, required_hours: int, professional_min_hours: int,
-              report_required: bool, report_due_month: int, change_registration_days: int) -> ProvinceRule:
-    """Save a province's rule: the province's own bureau (or a system administrator), within the bounds."""
+              report_required: bool, report_due_month: int, change_registration_days: int, ce_either: bool = True,
+              first_year: str = "exempt", basis_kind: str = "example", basis_source: str = "") -> ProvinceRule:
+    """Save a province's rule: the province's own bureau (or a system administrator), within the bounds. The
+    defaults of ``ce_either`` and ``first_year`` are seed 002 §4(3)'s (report OR CE proof; the first year not
+    held against anyone); the hours, which no seed sets, carry their basis (``basis_kind``: a document and
+    clause in ``basis_source``, the province's own choice, or an example)."""
     province = session.get(Region, province_id)
     if province is None or province.parent_id is not None:
         raise ValidationFailed({"province_id": _("请选择省份")})
@@ -44,6 +49,12 @@ def save_rule(session: Session, actor: User, province_id: int, *, required_hours
         errors["report_due_month"] = _("月份须在 1 到 12 之间")
     if not 1 <= change_registration_days <= 365:
         errors["change_registration_days"] = _("期限须在 1 到 365 天之间")
+    if first_year not in FIRST_YEAR_RULES:
+        errors["first_year"] = _("请选择取得证书或聘任当年的处理方式")
+    if basis_kind not in BasisKind.__members__:
+        errors["basis_kind"] = _("请选择数值的依据：依据文件、本省自定或示例")
+    elif basis_kind == BasisKind.source.value and not (basis_source or "").strip():
+        errors["basis_source"] = _("选择“依据”时须填写文件名称及条款")
     if errors:
         raise ValidationFailed(errors)
     rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province.id))
@@ -53,9 +64,13 @@ def save_rule(session: Session, actor: User, province_id: int, *, required_hours
     rule.required_hours, rule.professional_min_hours = required_hours, professional_min_hours
     rule.report_required, rule.report_due_month = report_required, report_due_month
     rule.change_registration_days = change_registration_days
+    rule.ce_either, rule.first_year = bool(ce_either), first_year
     session.flush()
+    for name in ("required_hours", "professional_min_hours"):
+        set_basis(session, rule, name, basis_kind, basis_source)
     audit.record(session, actor, "ce_rule.save", rule, required_hours=required_hours,
-                 professional_min_hours=professional_min_hours, change_registration_days=change_registration_days)
+                 professional_min_hours=professional_min_hours, change_registration_days=change_registration_days,
+                 ce_either=bool(ce_either), first_year=first_year, basis=basis_kind)
     return rule
 
 

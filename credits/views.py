@@ -19,6 +19,7 @@ from lms.domain import Role
 from lms.forms import choices, submit
 from lms.orgs.models import Institution, Region
 from lms.scoping import get_visible
+from lms.settingbasis import basis_of
 from lms.templating import paginate, today_local
 from lms.web import send_upload
 
@@ -61,7 +62,8 @@ def me():
     """The trainee's progress for a year (as the progress API gives it), records, claims and reports."""
     today = today_local()
     p = queries.member_progress(db.session, current_user, request.args.get("year", type=int), today)
-    return render_template("credits/me.html", p=p, chart=progress_chart(p), year=p.year, today=today,
+    rule = queries.rule_for(db.session, queries.member_province_id(db.session, current_user.id))
+    return render_template("credits/me.html", p=p, rule=rule, chart=progress_chart(p), year=p.year, today=today,
                            records=queries.records_of(db.session, current_user, p.year),
                            claims=queries.claims_of(db.session, current_user), reports=queries.reports_of(db.session, current_user))
 
@@ -154,11 +156,16 @@ def rules():
     if editable_id is None and request.method == "POST":
         abort(403)
     form = RuleForm(obj=queries.rule_for(db.session, editable_id)) if editable_id else None
+    if form is not None and request.method == "GET":
+        basis = basis_of(db.session, queries.rule_for(db.session, editable_id), "required_hours")
+        form.basis_kind.data, form.basis_source.data = basis.kind.value, basis.source
     if form is not None and form.validate_on_submit():
         done = submit(form, lambda: services.save_rule(
             db.session, current_user, editable_id, required_hours=form.required_hours.data,
             professional_min_hours=form.professional_min_hours.data, report_required=form.report_required.data,
-            report_due_month=form.report_due_month.data, change_registration_days=form.change_registration_days.data),
+            report_due_month=form.report_due_month.data, change_registration_days=form.change_registration_days.data,
+            ce_either=form.ce_either.data, first_year=form.first_year.data, basis_kind=form.basis_kind.data or "example",
+            basis_source=form.basis_source.data or ""),
             success=_("规则已保存"), redirect_to=url_for("credits.rules", province=editable_id))
         if done:
             return done

@@ -4,11 +4,13 @@ panel, and the receivers of the certificates' signals (a certificate's class hou
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from certificates.models import Certificate
 from certificates.signals import certificate_issued, certificate_reissued
 from credits import api, services, views  # noqa: F401  (api: importing it declares the API routes)
 from lms.core_views import add_home_panel
+from lms.settingbasis import register_setting
 from lms.templating import add_nav
 
 
@@ -25,3 +27,7 @@ def init_app(app: Flask) -> None:
     add_home_panel(views.home_panel)
     certificate_issued.connect(_award_hours, weak=False)
     certificate_reissued.connect(_award_hours, weak=False)
+    # No seed sets CE hours (seed 002 §4(3) asks for a report OR CE proof): a province's hours are its own
+    # choice (本省自定) or an example (示例), and say so wherever they are shown.
+    register_setting("province_rules", "required_hours", _l("年度继续教育学时"))
+    register_setting("province_rules", "professional_min_hours", _l("其中专业科目学时"))

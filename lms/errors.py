@@ -35,3 +35,10 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class FieldConflict(ValidationFailed):
+    """A field's value is well formed but clashes with a stored record (a credit code already registered): shown
+    on the field like any invalid input, answered 409 by the API (the request is right, the state refuses it)."""
+
+    status = 409

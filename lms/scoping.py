@@ -100,3 +100,16 @@ def require_writable(session: Session, obj: Any, user: Any) -> Any:
 def get_writable(session: Session, model: type[T], pk: Any, user: Any) -> T:
     """Load one record the user may see AND change (``get_visible`` then ``require_writable``), or raise NotFound."""
     return require_writable(session, get_visible(session, model, pk, user), user)
+
+
+def get_from(session: Session, stmt: Select, model: type[T], pk: Any, user: Any) -> T:
+    """Load one record through a read model narrower than the scope rule (``stmt``, a select of ``model``: e.g. a
+    trainee's exams through their enrolments), or raise NotFound; an existing record outside it is reported to the
+    denied hooks (``access_denied``), as ``get_visible`` does."""
+    obj = session.scalar(stmt.where(model.id == pk))  # type: ignore[attr-defined]
+    if obj is not None:
+        return obj
+    if session.get(model, pk) is not None:
+        for hook in _denied_hook:
+            hook(session, user, model, pk)
+    raise NotFound("记录不存在或无权查看")

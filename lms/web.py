@@ -186,9 +186,11 @@ def _http_error(exc: HTTPException):
     title, message = MESSAGES.get(exc.code or 500, (exc.name, exc.description))
     if exc.code == 400 and "CSRF" in (exc.description or ""):
         message = _("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
-    resp = _render(exc.code or 500, str(title), str(message))
+    resp = make_response(_render(exc.code or 500, str(title), str(message)))
     if exc.code == 429 and getattr(exc, "retry_after", None):
-        resp[0].headers["Retry-After"] = str(exc.retry_after)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    if exc.code == 405 and getattr(exc, "valid_methods", None):  # RFC 9110: a 405 names the methods allowed
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
     return resp
 
 

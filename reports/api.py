@@ -72,7 +72,8 @@ def api_report_status(class_id: int):
 
 
 @api_route("/reports/classes/<int:class_id>/filing", ("POST",), summary="向对应层级的监管部门报备培训班（开班前）",
-           roles=(Role.institution_staff,), body=FILING_BODY, response=STATUS, tags=("reports",))
+           roles=(Role.institution_staff,), body=FILING_BODY, response=STATUS, tags=("reports",),
+           status=201)
 def api_file_class(class_id: int):
     """File a class with its bureau, as the filing page does (``filing.file_class``)."""
     user = current_api_user()
@@ -87,7 +88,7 @@ def api_file_class(class_id: int):
 
 @api_route("/reports/classes/<int:class_id>/results", ("POST",),
            summary="提交培训班结果报告（可附线下成绩与考勤，全部通过检查才写入）", roles=(Role.institution_staff,),
-           body=RESULTS_BODY, response=STATUS, tags=("reports",))
+           body=RESULTS_BODY, response=STATUS, tags=("reports",), status=201)
 def api_submit_results(class_id: int):
     """Submit a class's results report with its offline rows: the page's checks and writes, at once
     (``imports.submit_results_with_rows``; the page applies a file's rows in the background first)."""

@@ -332,7 +332,8 @@ def pool(session: Session, region: Region, year: int) -> dict:
 
     counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
                                   .where(TalentEntry.region_id.in_(_subtree(region))).group_by(TalentEntry.status)).all())
-    rows = standings(session, year, region_ids=_subtree(region))
+    # Only those held to the rule that year count (seed 002 §4(3): CQOs in office, past their first year).
+    rows = [r for r in standings(session, year, region_ids=_subtree(region)) if r.held]
     members, compliant = len(rows), sum(1 for r in rows if r.compliant)
     return {
         "statuses": {s.value: counts.get(s, 0) for s in PoolStatus},

@@ -5,7 +5,7 @@ from flask import jsonify, request
 
 from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
 from lms.db import db
-from lms.domain import Role
+from lms.domain import Role, Tier
 from lms.pii import mask_id_number
 from lms.scoping import get_visible
 from talent import queries
@@ -33,8 +33,9 @@ def entry_json(e: TalentEntry) -> dict:
                              for c in e.certificates]}
 
 
-FILTER_QUERY = [{"name": name, "in": "query", "schema": {"type": kind}} for name, kind in (
-    ("q", "string"), ("status", "string"), ("tier", "string"), ("enterprise", "string"))] + [
+FILTER_QUERY = [{"name": name, "in": "query", "schema": {"type": "string"}} for name in ("q", "enterprise")] + [
+    {"name": "status", "in": "query", "schema": {"type": "string", "enum": [s.value for s in PoolStatus]}},
+    {"name": "tier", "in": "query", "schema": {"type": "string", "enum": [t.value for t in Tier]}},
     {"name": "region", "in": "query", "schema": INT_ID},
     {"name": "stars", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 5}}]
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
+from credits import queries as credit_queries
 from credits import services as credits
 from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
@@ -64,18 +65,24 @@ def seed(session: Session, today: dt.date) -> dict:
                                             title=["企业质量战略管理", "国家质量发展政策", "六西格玛"][k])
     trainee = _user(session, "trainee")
     last = today.year - 1
-    if trainee:
-        # 王芳 met last year's requirement; the others certified last year did not: the roll-up warns them.
-        for k, (hours, cat) in enumerate([(64, "professional"), (30, "public")]):
-            credits.award_system_credit(session, user_id=trainee.id, year=last, hours=hours, subject_category=cat,
-                                        source_ref=f"demo:trainee:{last}:{k}", title=["质量管理体系建设", "质量法律制度"][k])
-        if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == last)) is None:
-            session.add(AnnualReport(user_id=trainee.id, year=last, filed_on=dt.date(last, 12, 10),
+    if trainee and session.scalar(select(TalentEntry.id).where(TalentEntry.user_id == trainee.id)) is not None:
+        # 王芳 (issue 14): her performance report filed with 80 of the example's 90 hours — compliant by seed 002
+        # §4(3) (report OR CE proof), and this is her first year anyway (certified and appointed this year).
+        have = sum(credit_queries.hours_by_category(session, trainee.id, today.year).values())
+        if have < 80:
+            credits.award_system_credit(session, user_id=trainee.id, year=today.year, hours=80 - have,
+                                        subject_category="professional", source_ref=f"demo:trainee:{today.year}:80",
+                                        title="质量管理体系建设")
+        if session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == trainee.id, AnnualReport.year == today.year)) is None:
+            session.add(AnnualReport(user_id=trainee.id, year=today.year, filed_on=today - dt.timedelta(days=3),
                                      summary="组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项。"))
             session.flush()
     rollup.rollup_year(session, last)
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id)) if trainee else None
-    if entry is not None and entry.stars is None and "320000" in provinces:
+    # The demo's evaluation is scored on Jiangsu's indicator tree: only where 王芳's entry is Jiangsu's (a demo
+    # instance playing Fujian, DEMO_PROVINCE=350000, certifies her in Fujian).
+    if entry is not None and entry.stars is None and "320000" in provinces \
+            and entry.province_id == provinces["320000"].id:
         tree = evaluation.indicator_tree(session, provinces["320000"].id)
         scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
         evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
@@ -88,7 +95,8 @@ def seed(session: Session, today: dt.date) -> dict:
         counts["notices"] += 1
     if trainee:
         notify(session, trainee.id, "welcome", "欢迎使用继续教育功能",
-               f"{today.year} 年度继续教育要求 90 学时，其中专业科目不少于 60 学时；请按时提交年度履职报告。",
+               "在任首席质量官每年递交年度质量管理绩效报告或继续教育证明（崇质强办文〔2022〕3号 四（三））；"
+               "学时要求见本省继续教育规则（演示数据为示例）。",
                dedupe_key="demo:welcome")
     session.flush()
     return counts
@@ -106,7 +114,8 @@ def _appointment(session: Session, trainee: User | None, today: dt.date) -> int:
         return 0
     if session.scalar(select(Appointment.id).where(Appointment.user_id == trainee.id)) is not None:
         return 0
-    on = dt.date(today.year, 1, 2)
+    entered = session.scalar(select(TalentEntry.entered_on).where(TalentEntry.user_id == trainee.id))
+    on = min(today, (entered or today) + dt.timedelta(days=5))  # appointed after she was certified, not before
     data = appointments.AppointmentData(
         kind="initial", appointed_on=on, enterprise_head="张建华", enterprise_head_phone="0513-83300000",
         quality_head="", quality_head_phone="", cv="2012 年起任质量部经理，负责质量管理体系建设与运行。", awards="",

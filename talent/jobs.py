@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from apscheduler.triggers.cron import CronTrigger
+from flask import current_app
 from sqlalchemy.orm import Session
 
+from certificates.services.numbering import CertConfig
 from lms.jobs.services import TZ, daily, job
 from lms.templating import SHANGHAI
 from talent.services import appointments, entries, reminders as reminder_services, rollup as rollup_services
@@ -17,13 +19,17 @@ def _local_date(now: dt.datetime) -> dt.date:
     return now.astimezone(SHANGHAI).date()
 
 
-@job("talent-reminders", daily(8, 30), "人才库：证书到期、变更登记检查，继续教育进度、履职报告和变更登记提醒")
+@job("talent-reminders", daily(8, 30), "人才库：证书续期与到期、变更登记检查，绩效报告或继续教育证明和变更登记提醒")
 def reminders(session: Session, now: dt.datetime) -> dict:
-    """Expire certificates past their date, detect enterprise changes, put overdue registrations on warning, remind."""
+    """Renew the certificates of CQOs not lapsed before their end (a province that sets a validity), expire
+    certificates past their date, detect enterprise changes (the registration falls due, then the entry
+    moves to the new enterprise's region), put overdue registrations on warning, remind."""
     today = _local_date(now)
-    out = {"certificates_expired": entries.expire_certificates(session, today),
-           "changes_detected": appointments.detect_enterprise_changes(session, today),
-           "registrations_overdue": appointments.check_registrations(session, today)}
+    out = entries.renew_certificates(session, today, CertConfig.from_app(current_app))
+    out.update({"certificates_expired": entries.expire_certificates(session, today),
+                "changes_detected": appointments.detect_enterprise_changes(session, today),
+                "entries_moved": entries.follow_enterprises(session, today),
+                "registrations_overdue": appointments.check_registrations(session, today)})
     out.update(reminder_services.send_reminders(session, today))
     return out
 

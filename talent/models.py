@@ -38,6 +38,8 @@ class Cause(LabelledEnum):
     disqualification = "disqualification"
     manual = "manual"
     restored = "restored"
+    moved = "moved"
+    renewed = "renewed"
 
     @classmethod
     def _labels(cls):
@@ -51,6 +53,8 @@ class Cause(LabelledEnum):
             "disqualification": _l("取消资格"),
             "manual": _l("人工决定"),
             "restored": _l("恢复合规"),
+            "moved": _l("变更所在企业或地区"),
+            "renewed": _l("证书续期"),
         }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from certificates.services.files import FILE_TYPES, CertificateFile, certificate_file, certificates_zip, render_args
 from certificates.services.issuing import (
     check_class_access, completion_check, create_certificate, current_certificate, get_class, holder_name, issue,
-    new_cid, qr_url, reissue, signed_fields, valid_until_for, verify_url,
+    new_cid, printed_fields, printed_path, qr_url, reissue, signed_fields, valid_until_for, verify_url,
 )
 from certificates.services.numbering import (
     DEFAULT_ISSUERS, CertConfig, Issuer, next_serial, resolve_issuer, save_settings, settings_for, validate_pattern,
@@ -29,7 +29,7 @@ from certificates.services.verification import (
 __all__ = [
     "FILE_TYPES", "CertificateFile", "certificate_file", "certificates_zip", "render_args",
     "check_class_access", "completion_check", "create_certificate", "current_certificate", "get_class", "holder_name",
-    "issue", "new_cid", "qr_url", "reissue", "signed_fields", "valid_until_for", "verify_url",
+    "issue", "new_cid", "printed_fields", "printed_path", "qr_url", "reissue", "signed_fields", "valid_until_for", "verify_url",
     "DEFAULT_ISSUERS", "CertConfig", "Issuer", "next_serial", "resolve_issuer", "save_settings", "settings_for",
     "validate_pattern",
     "ACTIONS", "SIGNALS", "apply_status_action", "can_change_status", "change_status", "effective_status",

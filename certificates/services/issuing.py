@@ -98,7 +98,7 @@ def qr_url(cert: Certificate, cfg: CertConfig) -> str:
     except OSError:
         return verify_url(cert, cfg.base_url)
     try:
-        token = compact.sign(private, signed_fields(cert))
+        token = compact.sign(private, printed_fields(cert))
     except compact.CompactError:  # a text the compact format refuses (a control character): the old link
         return verify_url(cert, cfg.base_url)
     try:
@@ -107,10 +107,28 @@ def qr_url(cert: Certificate, cfg: CertConfig) -> str:
         return compact.qr_url(cfg.base_url, token, upper=False)
 
 
+def printed_path(cert: Certificate, key_dir: str) -> str:
+    """The path of the printed link, ``/C/<TOKEN>`` (what a page links to: the same certificate check as the QR),
+    or the old ``/v/<cid>`` where the token cannot be made (the key archived elsewhere, a refused text)."""
+    try:
+        return f"/{compact.ROUTE}/" + compact.sign(keystore.private_key(key_dir, cert.key_id), printed_fields(cert))
+    except (OSError, compact.CompactError):
+        return f"/v/{cert.cid}"
+
+
 def signed_fields(cert: Certificate) -> dict:
     """The fields the signature covers (what an offline verifier prints)."""
     return {"holder_name": cert.holder_name, "number": cert.number, "tier": cert.tier.value,
             "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(), "kid": cert.key_id}
+
+
+def printed_fields(cert: Certificate) -> dict:
+    """What the printed code signs: the signed fields and, when the certificate has one, its status-list index
+    (so that an offline verifier can read its bit in a downloaded status list)."""
+    out = signed_fields(cert)
+    if cert.status_list_index is not None:
+        out["status_index"] = cert.status_list_index
+    return out
 
 
 def create_certificate(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,

@@ -15,7 +15,7 @@ from lms import audit
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import RegionLevel, Role, Tier
-from lms.errors import DomainError, Forbidden, ValidationFailed
+from lms.errors import Conflict, Forbidden, ValidationFailed
 
 
 ACTIONS = {
@@ -44,7 +44,7 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
         raise Forbidden(_("只有证书所在地的省、市级监管部门可以暂停、恢复或撤销证书"))
     allowed, target = ACTIONS[action]
     if cert.status not in allowed:
-        raise DomainError(_("证书当前状态为「%(s)s」，不能执行此操作", s=cert.status.label))
+        raise Conflict(_("证书当前状态为「%(s)s」，不能执行此操作", s=cert.status.label))
     errors = {}
     category = None
     if action != "reinstate":

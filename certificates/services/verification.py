@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, VerificationLog
-from certificates.services.issuing import signed_fields
+from certificates.services.issuing import printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
 from lms.people.services import holder_matches
 from lms.pii import mask_name
@@ -27,7 +27,7 @@ _CID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _PUBLIC_TABLE = Certificate.__table__
 _PUBLIC_COLUMNS = [_PUBLIC_TABLE.c[name] for name in (
     "id", "cid", "number", "holder_user_id", "holder_name", "tier", "issued_on", "valid_until", "snapshot", "key_id",
-    "status", "status_changed_at", "status_reason", "superseded_by_id")]
+    "status", "status_changed_at", "status_reason", "superseded_by_id", "status_list_index")]
 
 
 def find_public(session: Session, cid: str):
@@ -40,15 +40,19 @@ def find_public(session: Session, cid: str):
 def find_by_token(session: Session, token: str, key_doc: dict):
     """The public record that a printed token ``/C/<TOKEN>`` stands for, or None: for a malformed token, a bad
     signature, an unknown key, a certificate dated outside its key's window, no certificate with that number, or
-    signed fields that differ from the record (the caller shows all of these as "not found": no detail leaks)."""
+    signed fields that differ from the record (the caller shows all of these as "not found": no detail leaks).
+    A version 1 token (printed before the status index) has no ``status_index``: its other fields must match."""
     res = compact.verify((token or "").upper(), signing.public_keys_from_document(key_doc))
     if not res.ok:
         return None
     cert = session.connection().execute(
         select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.number == res.fields["number"])).first()
-    if cert is None or res.fields != signed_fields(cert):
+    if cert is None:
         return None
-    return cert
+    expected = printed_fields(cert)
+    if "status_index" not in res.fields:
+        expected.pop("status_index", None)
+    return cert if res.fields == expected else None
 
 
 def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
@@ -57,8 +61,9 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
     return res.ok and res.fields == signed_fields(cert)
 
 
-def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
-    """What anyone may see: no ID number, phone, score or photo; the holder's name masked."""
+def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None) -> dict:
+    """What anyone may see: no ID number, phone, score or photo; the holder's name masked. ``key_dir``: link a
+    successor by its printed ``/C/`` path (else its old ``/v/<cid>``)."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
     out = {
@@ -78,7 +83,8 @@ def public_view(session: Session, cert: Certificate, today: dt.date) -> dict:
             select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.id == cert.superseded_by_id)).first()
     if succ is not None:
         out["superseded_on"] = _local_date(cert.status_changed_at)
-        out["superseded_by"] = {"number": succ.number, "verify_path": f"/v/{succ.cid}",
+        path = printed_path(succ, key_dir) if key_dir else f"/v/{succ.cid}"
+        out["superseded_by"] = {"number": succ.number, "verify_path": path,
                                 "status": effective_status(succ, today).value}
     return out
 

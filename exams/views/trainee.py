@@ -16,8 +16,9 @@ from exams.views import bp, reading_first
 from lms.auth.views import roles_required
 from lms.db import db, utcnow, write_phase
 from lms.domain import Role
-from lms.errors import DomainError, NotFound, ValidationFailed
+from lms.errors import DomainError, ValidationFailed
 from lms.forms import submit as run_submit
+from lms.scoping import get_from
 from lms.templating import paginate
 
 
@@ -31,10 +32,8 @@ def my_exams():
 
 
 def _exam_for_trainee(exam_id: int) -> Exam:
-    exam = db.session.scalar(queries.exams_for_trainee(db.session, current_user).where(Exam.id == exam_id))
-    if exam is None:
-        raise NotFound(_("记录不存在或无权查看"))
-    return exam
+    """One of the trainee's exams, or 404 (with an access_denied event when the exam exists: issue 18)."""
+    return get_from(db.session, queries.exams_for_trainee(db.session, current_user), Exam, exam_id, current_user)
 
 
 def _start_or_resume(exam: Exam) -> Attempt:

@@ -21,6 +21,7 @@ csrf.exempt(api_bp)
 
 _paths: dict[str, dict[str, dict]] = {}
 _schemas: dict[str, dict] = {}
+_live_schemas: dict[str, Callable[[], dict]] = {}
 
 
 MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds (PostgreSQL refuses more; SQLite would overflow later)
@@ -36,6 +37,34 @@ def schema(name: str, definition: dict) -> dict:
     """Register a component schema; returns a $ref to it."""
     _schemas[name] = definition
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def live_schema(name: str, build: Callable[[], dict]) -> dict:
+    """Register a component schema whose definition depends on stored data (e.g. the ids of the existing regions),
+    built each time the document is served; returns a $ref to it."""
+    _live_schemas[name] = build
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _query_problem(param: dict) -> str | None:
+    """Why the request's value of a declared query parameter breaks its documented schema (an integer out of its
+    range, a value outside its enumeration), or None. Checked before the view runs: such a value used to reach
+    the database (a 500 beyond 64 bits) or be silently ignored."""
+    raw = request.args.get(param["name"])
+    spec = param.get("schema", {})
+    if not raw or "$ref" in spec:  # absent, or empty: not filtered (what a page's "all" sends)
+        return None
+    if spec.get("type") == "integer":
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            return _("%(name)s 须为整数", name=param["name"])
+        low, high = spec.get("minimum"), spec.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            return _("%(name)s 须在 %(low)s 到 %(high)s 之间", name=param["name"], low=low, high=high)
+    elif "enum" in spec and raw not in spec["enum"]:
+        return _("%(name)s 须为以下之一：%(values)s", name=param["name"], values="、".join(spec["enum"]))
+    return None
 
 
 def _openapi_path(rule: str) -> str:
@@ -54,9 +83,12 @@ def api_route(
     query: list[dict] | None = None,
     tags: tuple[str, ...] = (),
     responses: dict | None = None,
+    status: int = 200,
+    media_type: str = "application/json",
 ) -> Callable:
     """Declare an API endpoint: its route, who may call it and its OpenAPI description, in one place.
-    ``responses`` documents answers beyond the usual 200 and 4XX Error (e.g. a 201, or a 404 of its own shape)."""
+    ``status`` and ``media_type`` are those of its success answer (201 for a creation, 202 for work started);
+    ``responses`` documents answers beyond it and the usual 4XX Error (e.g. a 404 of its own shape)."""
 
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
@@ -68,6 +100,9 @@ def api_route(
                 user = current_api_user()
                 if roles is not None and user.role not in roles:
                     abort(403)
+            problems = {p["name"]: msg for p in query or () if (msg := _query_problem(p))}
+            if problems:
+                raise ValidationFailed(problems)
             return fn(*args, **kwargs)
 
         api_bp.add_url_rule(rule, endpoint=fn.__name__, view_func=wrapper, methods=list(methods))
@@ -83,7 +118,8 @@ def api_route(
                 "tags": list(tags),
                 "parameters": params,
                 "responses": {
-                    "200": {"description": "OK", "content": {"application/json": {"schema": response or {"type": "object"}}}},
+                    str(status): {"description": "OK", "content": {media_type: {
+                        "schema": response or ({"type": "object"} if media_type == "application/json" else {"type": "string"})}}},
                     "4XX": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 },
             }
@@ -126,14 +162,17 @@ def json_body() -> dict:
 
 
 def page_args() -> tuple[int, int]:
-    """The ``page`` and ``per_page`` query arguments, bounded (at most 200 a page)."""
+    """The ``page`` (1 to MAX_PAGE) and ``per_page`` (1 to 200) query arguments, as documented in PAGE_QUERY: a
+    value outside them is refused (422), never clamped, so the answer's ``page``/``per_page`` are what was asked."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+        page = int(request.args.get("page") or 1)
+        per_page = int(request.args.get("per_page") or 50)
     except ValueError:
         raise ValidationFailed({"page": _("page 与 per_page 须为正整数")})
-    if page > MAX_PAGE:  # the offset would overflow the database's 64-bit integers
-        raise ValidationFailed({"page": _("page 与 per_page 须为正整数")})
+    if not 1 <= page <= MAX_PAGE:  # beyond it the offset would overflow the database's 64-bit integers
+        raise ValidationFailed({"page": _("page 须在 1 到 %(n)d 之间", n=MAX_PAGE)})
+    if not 1 <= per_page <= 200:
+        raise ValidationFailed({"per_page": _("per_page 须在 1 到 200 之间")})
     return page, per_page
 
 
@@ -182,6 +221,7 @@ def openapi_document() -> dict:
             },
         },
         **_schemas,
+        **{name: build() for name, build in _live_schemas.items()},
     }
     return {
         "openapi": "3.0.3",

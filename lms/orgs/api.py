@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import jsonify, request
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
+from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, live_schema, paged, paged_schema, schema
 from lms.db import db
-from lms.domain import Role
+from lms.domain import OwnershipType, Role, SizeClass
 from lms.errors import ValidationFailed
 from lms.forms import choices, errors_of, form_from_json
 from lms.orgs import services as org_services
@@ -25,18 +25,47 @@ InstitutionSchema = schema("Institution", {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": {"type": "string"}, "credit_code": {"type": "string"},
     "region_code": {"type": "string"}, "tiers_in_force": {"type": "array", "items": {"type": "string"}},
     "authorisations": {"type": "array", "items": {"type": "object"}}}})
+# The request bodies say what the services accept, so that a body valid by the document is registered (issue 18):
+# a name of 2-128 characters without control or invisible characters and no space at either end (the services
+# strip it and refuse control characters), a unified social credit code of GB 32100-2015 (18 characters, the
+# last a check character: format "uscc"), an existing region (its id; one the caller administers, or 403).
+_CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff"
+NAME = {"type": "string", "minLength": 2, "maxLength": 128,
+        "pattern": f"^[^\\s{_CONTROLS}][^{_CONTROLS}]*[^\\s{_CONTROLS}]$"}
+CREDIT_CODE = {"type": "string", "format": "uscc", "pattern": "^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$",
+               "description": "统一社会信用代码（GB 32100-2015，含校验位）"}
+
+
+def _region_id_schema() -> dict:
+    """An existing region's id: the ids stored when the document is served (none yet: any positive id)."""
+    ids = list(db.session.scalars(select(Region.id).order_by(Region.id)))
+    return {"type": "integer", "description": "an existing region's id (GET /regions); the caller must administer it",
+            **({"enum": ids} if ids else {"minimum": 1})}
+
+
+RegionId = live_schema("RegionId", _region_id_schema)
 InstitutionInput = schema("InstitutionInput", {"type": "object", "required": ["name", "credit_code", "region_id"], "properties": {
-    "name": {"type": "string"}, "credit_code": {"type": "string"}, "region_id": {"type": "integer"},
-    "contact_name": {"type": "string"}, "contact_phone": {"type": "string"}, "address": {"type": "string"}}})
+    "name": NAME, "credit_code": CREDIT_CODE, "region_id": RegionId,
+    "contact_name": {"type": "string", "maxLength": 64}, "contact_phone": {"type": "string", "maxLength": 32},
+    "address": {"type": "string", "maxLength": 255}}})
 EnterpriseSchema = schema("Enterprise", {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": {"type": "string"}, "credit_code": {"type": "string"},
     "region_code": {"type": "string"}, "industry": {"type": "string"}, "ownership_type": {"type": "string"},
     "size_class": {"type": "string"}, "above_designated_size": {"type": "boolean"}, "main_products": {"type": "string"}}})
 EnterpriseInput = schema("EnterpriseInput", {"type": "object",
     "required": ["name", "credit_code", "region_id", "ownership_type", "size_class"], "properties": {
-    "name": {"type": "string"}, "credit_code": {"type": "string"}, "region_id": {"type": "integer"},
-    "industry": {"type": "string"}, "ownership_type": {"type": "string"}, "size_class": {"type": "string"},
-    "above_designated_size": {"type": "boolean"}, "main_products": {"type": "string"}, "address": {"type": "string"}}})
+    "name": NAME, "credit_code": CREDIT_CODE, "region_id": RegionId,
+    "industry": {"type": "string", "maxLength": 64},
+    "ownership_type": {"type": "string", "enum": [m.value for m in OwnershipType]},
+    "size_class": {"type": "string", "enum": [m.value for m in SizeClass]},
+    "above_designated_size": {"type": "boolean"}, "main_products": {"type": "string", "maxLength": 2000},
+    "address": {"type": "string", "maxLength": 255}}})
+
+
+def _every_region():
+    """Every region as the form's choices: an unknown id is a field error (422), one the caller does not
+    administer reaches the service, which refuses it (403), as the document says."""
+    return choices((rid, str(rid)) for rid in db.session.scalars(select(Region.id)))
 
 
 def region_json(r: Region) -> dict:
@@ -86,12 +115,12 @@ def institutions():
 
 
 @api_route("/institutions", ("POST",), summary="登记培训机构（监管部门）", roles=ADMINS, body=InstitutionInput,
-           response=InstitutionSchema, tags=("orgs",))
+           response=InstitutionSchema, tags=("orgs",), status=201)
 def institution_create():
     """Register an institution (the same form and service as the page)."""
     user = current_api_user()
     form = form_from_json(InstitutionForm, json_body())
-    form.region_id.choices = choices((r.id, r.name) for r in db.session.scalars(visible(Region, user)))
+    form.region_id.choices = _every_region()
     if not form.validate():
         raise ValidationFailed(errors_of(form))
     inst = org_services.save_institution(db.session, user, org_services.InstitutionData(
@@ -120,12 +149,12 @@ def enterprises():
 
 
 @api_route("/enterprises", ("POST",), summary="登记企业（监管部门）", roles=ADMINS, body=EnterpriseInput,
-           response=EnterpriseSchema, tags=("orgs",))
+           response=EnterpriseSchema, tags=("orgs",), status=201)
 def enterprise_create():
     """Register an enterprise (the same form and service as the page)."""
     user = current_api_user()
     form = form_from_json(EnterpriseForm, json_body())
-    form.region_id.choices = choices((r.id, r.name) for r in db.session.scalars(visible(Region, user)))
+    form.region_id.choices = _every_region()
     if not form.validate():
         raise ValidationFailed(errors_of(form))
     ent = org_services.save_enterprise(db.session, user, org_services.EnterpriseData(

@@ -15,7 +15,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 from lms import audit
 from lms.auth.models import User
 from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier, has_control_characters
-from lms.errors import Forbidden, ValidationFailed
+from lms.errors import FieldConflict, Forbidden, ValidationFailed
 from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region, Regulator
 
 # The bureau level that authorises and supervises each tier (seed 003).
@@ -118,11 +118,10 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
     elif has_control_characters(name):
         errors["name"] = _("名称中不能包含控制字符或不可见字符")
     code = ""
+    clash = None
     try:
         code = validate_credit_code(data.credit_code)
         clash = session.scalar(select(Institution.id).where(Institution.credit_code == code))
-        if clash is not None and (institution is None or clash != institution.id):
-            errors["credit_code"] = _("该统一社会信用代码已登记")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     region = session.get(Region, data.region_id) if data.region_id else None
@@ -133,7 +132,9 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
     _check_region_managed(actor, region)
     if institution is not None:
         _check_region_managed(actor, institution.region)
-    else:
+    if clash is not None and (institution is None or clash != institution.id):
+        raise FieldConflict({"credit_code": _("该统一社会信用代码已登记")})
+    if institution is None:
         institution = Institution(credit_code=code)
         session.add(institution)
     institution.name = name
@@ -213,11 +214,10 @@ def validate_enterprise(session: Session, data: EnterpriseData, existing: Enterp
         errors["name"] = _("请填写 2-128 字的企业名称")
     elif has_control_characters(clean["name"]):
         errors["name"] = _("名称中不能包含控制字符或不可见字符")
+    clash = None
     try:
         clean["credit_code"] = validate_credit_code(data.credit_code)
         clash = session.scalar(select(Enterprise.id).where(Enterprise.credit_code == clean["credit_code"]))
-        if clash is not None and (existing is None or clash != existing.id):
-            errors["credit_code"] = _("该统一社会信用代码已登记")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     region = session.get(Region, data.region_id) if data.region_id else None
@@ -235,6 +235,8 @@ def validate_enterprise(session: Session, data: EnterpriseData, existing: Enterp
     clean["address"] = (data.address or "").strip()[:255]
     if errors:
         raise ValidationFailed(errors)
+    if clash is not None and (existing is None or clash != existing.id):
+        raise FieldConflict({"credit_code": _("该统一社会信用代码已登记")})
     return clean
 
 

@@ -17,6 +17,7 @@ from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.domain import EducationLevel, Gender, QualityQualification, Role, TitleLevel, has_control_characters
 from lms.errors import DomainError, ValidationFailed
+from lms.notifications import services as notifications
 from lms.orgs.models import Enterprise
 from lms.people.models import PledgeSignature, PledgeText, TraineeProfile
 from lms.pii import lookup_hash
@@ -114,8 +115,10 @@ def _choice(enum_cls, value, field, errors):
         return None
 
 
-def validate_profile(session: Session, data: ProfileData, today: dt.date, *, exclude_user_id: int | None = None) -> dict:
-    """Validate every field and return clean values; collect all errors at once."""
+def validate_profile(session: Session, data: ProfileData, today: dt.date, *, exclude_user_id: int | None = None,
+                     refuse_known_id: bool = True) -> dict:
+    """Validate every field and return clean values; collect all errors at once. ``refuse_known_id`` False leaves
+    an ID number that another profile holds to the caller (registration must not reveal it, issue 18)."""
     errors: dict[str, str] = {}
     clean: dict = {}
     name = (data.real_name or "").strip()
@@ -129,7 +132,7 @@ def validate_profile(session: Session, data: ProfileData, today: dt.date, *, exc
         clean.update(id_number=info.number, birth_date=info.birth_date, gender=info.gender)
         clash = select(TraineeProfile.user_id).where(TraineeProfile.id_number_hash == lookup_hash(info.number))
         owner = session.scalar(clash)
-        if owner is not None and owner != exclude_user_id:
+        if refuse_known_id and owner is not None and owner != exclude_user_id:
             errors["id_number"] = _("该身份证号已注册，请直接登录或联系管理员")
     except ValidationFailed as exc:
         errors.update(exc.errors)
@@ -193,11 +196,12 @@ def sign_pledge(session: Session, user: User, version: str, context: str) -> Ple
 def registration_problems(
     session: Session, *, username: str, password: str, profile: ProfileData, pledge_version: str | None, today: dt.date
 ) -> tuple[dict, dict[str, str]]:
-    """Every problem of a self-registration at once (profile, account, pledge), with the clean profile values."""
+    """Every problem of a self-registration at once (profile, account, pledge), with the clean profile values. An ID
+    number another profile holds is not a problem here (issue 18: registration must not reveal it)."""
     errors: dict[str, str] = {}
     clean: dict = {}
     try:
-        clean = validate_profile(session, profile, today)
+        clean = validate_profile(session, profile, today, refuse_known_id=False)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     try:
@@ -221,13 +225,21 @@ def register_trainee(
     enterprise: Enterprise | None,
     pledge_version: str | None,
     today: dt.date,
-) -> User:
-    """Self-registration: an account, the real-name profile and the signed integrity pledge, all or nothing."""
+) -> User | None:
+    """Self-registration: an account, the real-name profile and the signed integrity pledge, all or nothing.
+    An ID number that is already registered is not revealed (issue 18: "registration answers the same whether the
+    ID is known or not and tells the owner by other means"): once every other field is valid, nothing is created,
+    the owner is notified (``notify_owner_of_registration``) and None is returned; the caller answers as for a
+    new account."""
     clean, errors = registration_problems(
         session, username=username, password=password, profile=profile, pledge_version=pledge_version, today=today
     )
     if errors:
         raise ValidationFailed(errors)
+    owner = session.scalar(select(TraineeProfile.user_id).where(TraineeProfile.id_number_hash == lookup_hash(clean["id_number"])))
+    if owner is not None:
+        notify_owner_of_registration(session, owner)
+        return None
     user = auth_services.create_user(
         session, username=username, password=password, display_name=clean["real_name"], role=Role.trainee,
         email=clean["email"],
@@ -236,6 +248,16 @@ def register_trainee(
     sign_pledge(session, user, pledge_version, "registration")
     audit.record(session, user, "trainee.register", user)
     return user
+
+
+def notify_owner_of_registration(session: Session, owner_id: int) -> None:
+    """Tell the holder of an ID number that someone tried to register a new account with it (in the platform, and
+    by e-mail where one is known), and audit it without the number: the registrant was answered as if new."""
+    notifications.notify(
+        session, owner_id, "account.duplicate_registration", _("有人尝试用您的身份证号注册新账号"),
+        _("有人使用您的身份证号提交了新账号注册，系统未创建该账号。如果是您本人，请直接用原账号登录（忘记密码请联系"
+          "所在机构或监管部门重置）；如果不是您本人，请修改密码并联系监管部门。"), url="/login")
+    audit.record(session, None, "trainee.register_known_id", object_type="User", object_id=owner_id)
 
 
 def _apply(user: User, prof: TraineeProfile | None, clean: dict, enterprise: Enterprise | None, session: Session):

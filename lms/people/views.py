@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from lms import published
-from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.auth.views import roles_required
 from lms.db import db
@@ -77,9 +76,11 @@ def region_choices():
     return choices([(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows])
 
 
-def _register(form: RegistrationForm, pledge, form_valid: bool) -> User:
-    """Register the trainee (and their enterprise when it is new) and sign them in; every problem of the form,
-    the enterprise and the service is reported in one round (issue 17), a field's own check first."""
+def _register(form: RegistrationForm, pledge, form_valid: bool) -> User | None:
+    """Register the trainee (and their enterprise when it is new); every problem of the form, the enterprise and
+    the service is reported in one round (issue 17), a field's own check first. Nobody is signed in by
+    registering: an ID number already registered must get the same answer and the same next page (issue 18; the
+    service told its owner instead). The new trainee signs in with the username and password just chosen."""
     errors: dict[str, str] = {}
     try:
         enterprise = resolve_enterprise(form)
@@ -103,10 +104,10 @@ def _register(form: RegistrationForm, pledge, form_valid: bool) -> User:
         pledge_version=pledge_version,
         today=today_local(),
     )
+    if user is None:
+        return None
     for kind in (published.PRIVACY, published.AGREEMENT):  # the versions in force, accepted with the pledge
         published.accept(db.session, user, kind)
-    auth_services.start_session(db.session, user)
-    login_user(user)  # the session row is committed by lms.forms.submit right after
     return user
 
 
@@ -121,8 +122,8 @@ def register():
     form.enterprise_region_id.choices = region_choices()
     if form.is_submitted() and (form.validate() or not form.errors.get("csrf_token")):  # no checks on a stale page
         form_valid = not form.errors
-        done = submit(form, lambda: _register(form, pledge, form_valid), success=_("注册成功，欢迎使用"),
-                      redirect_to=url_for("people.me"))
+        done = submit(form, lambda: _register(form, pledge, form_valid),
+                      success=_("注册成功，请用刚设置的用户名和密码登录"), redirect_to=url_for("auth.login"))
         if done:
             return done
     return render_template("people/register.html", form=form, pledge=pledge)

@@ -10,7 +10,7 @@ Downgrade refuses while anything would be lost: integrity events, a departure li
 or retired, a class whose snapshot differs from the live catalogue, video study records or video settings.
 
 Revision ID: 0017a_exam_integrity
-Revises: 0017
+Revises: 0018a
 Create Date: 2026-12-03 12:29:07.396120
 """
 import datetime as dt
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision = '0017a_exam_integrity'
-down_revision = '0017'
+down_revision = '0018a'
 branch_labels = None
 depends_on = None
 

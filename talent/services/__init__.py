@@ -1,13 +1,14 @@
 """The talent pool's rules, one module a concept:
 
 - ``status``: an entry's status changes (logged with a cause) and the bureau's decisions and disqualifications;
-- ``entries``: entering the pool from certificates, and leaving it when they stop being in force;
+- ``entries``: entering the pool from certificates, placed by the enterprise's region (moves are events),
+  renewing certificates of CQOs not lapsed, and leaving the pool when they stop being in force;
 - ``standing``: THE definition of a compliant continuing-education year, the standings, restoring an entry;
 - ``rollup``: the year-end roll-up (warning, lapsed, restored), set-based and in chunks;
 - ``appointments``: appointment and change registrations (登记表) and their deadlines;
 - ``notices``: publishing a public notice (公示);
 - ``evaluation``: the indicator tree and evaluations (stars);
-- ``reminders``: the daily reminders.
+- ``reminders``: the daily reminders, before each deadline.
 
 Read models (the pool list, the export, notices' search) are in ``talent.queries``. Re-exported here for the
 features after talent and for callers not yet on the signals: ``standings`` (reports' dashboard) and the two

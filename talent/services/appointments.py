@@ -20,6 +20,7 @@ from lms.notifications.services import link, notify
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
 from talent.models import Appointment, Cause, PoolStatus, RegistrationStatus, TalentEntry
+from talent.services.entries import place
 from talent.services.status import set_status
 
 
@@ -104,9 +105,8 @@ def review_appointment(session: Session, actor: User, appt: Appointment, *, acce
     appt.review_reason, appt.reviewer_id, appt.reviewed_at = reason[:2000], actor.id, utcnow()
     if accept:
         entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == appt.user_id))
-        if entry is not None:
-            entry.enterprise_id = appt.enterprise_id
-            entry.region_id = appt.enterprise.region_id
+        if entry is not None:  # the pool follows the enterprise (a move is an event of the entry's history)
+            place(session, entry, appt.enterprise_id, appt.appointed_on, actor=actor)
     session.flush()
     audit.record(session, actor, "appointment.accept" if accept else "appointment.return", appt)
     notify(session, appt.user_id, "appointment", _("首席质量官登记已受理") if accept else _("首席质量官登记被退回"), reason,

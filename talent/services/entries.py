@@ -1,17 +1,27 @@
 """Entering the pool from certificates: an issued certificate creates or updates the holder's entry (the highest
 tier in force, region, enterprise); a certificate revoked, superseded or expired can make the entry exit. The
-certificates feature's signals reach these through ``talent.wiring``; all are safe to run twice."""
+certificates feature's signals reach these through ``talent.wiring``; all are safe to run twice.
+
+The pool is the province's register of CQOs (seed 002 §4(3): 「县质量强县工作委员会办公室对全县的企业首席质量官
+进行统一登记管理」): an entry is placed in the region of the CQO's enterprise, falling back to the region where
+they were trained when no enterprise is known; a move (another enterprise, or the enterprise's region changed)
+moves the entry and is recorded in its history (``place``)."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
+from certificates.services import renewal
+from certificates.services.numbering import CertConfig
+from lms.auth.models import User
 from lms.domain import Tier
 from lms.errors import DomainError
+from lms.notifications.services import notify
+from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
 from lms.templating import today_local
@@ -23,9 +33,12 @@ def on_certificate_issued(session: Session, *, user_id: int, certificate_id: int
                           issued_on: dt.date, valid_until: dt.date | None, region_id: int,
                           enterprise_id: int | None) -> TalentEntry:
     """Create or update the person's pool entry for an issued certificate: records the certificate, keeps
-    the highest tier in force, region and enterprise. Calling it again for the same certificate is a no-op
+    the highest tier in force, region and enterprise. The entry's region is the enterprise's; ``region_id`` (where
+    the holder was trained) only without an enterprise. Calling it again for the same certificate is a no-op
     apart from refreshing its data."""
     tier = Tier(tier)
+    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
+    region_id = enterprise.region_id if enterprise else region_id
     province = province_of(session, region_id)
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user_id))
     if entry is None:
@@ -36,6 +49,8 @@ def on_certificate_issued(session: Session, *, user_id: int, certificate_id: int
         session.flush()
         session.add(TalentEvent(entry_id=entry.id, on=issued_on, from_status=None, to_status=PoolStatus.active,
                                 cause=Cause.certified, reason=number))
+    else:
+        place(session, entry, enterprise_id or entry.enterprise_id, issued_on, fallback_region_id=region_id)
     cert = session.scalar(select(TalentCertificate).where(TalentCertificate.certificate_id == certificate_id))
     if cert is None:
         cert = TalentCertificate(entry_id=entry.id, certificate_id=certificate_id, number=number, tier=tier,
@@ -43,9 +58,6 @@ def on_certificate_issued(session: Session, *, user_id: int, certificate_id: int
         session.add(cert)
     else:
         cert.number, cert.tier, cert.issued_on, cert.valid_until = number, tier, issued_on, valid_until
-    entry.region_id, entry.province_id = region_id, province.id
-    if enterprise_id:
-        entry.enterprise_id = enterprise_id
     session.flush()
     session.refresh(entry, ["certificates"])
     _recompute_tier(entry, issued_on)
@@ -98,13 +110,57 @@ def expire_certificates(session: Session, today: dt.date) -> int:
 
 def enter_pool(session: Session, certificate: Certificate) -> TalentEntry:
     """An issued certificate puts its holder in the pool (``on_certificate_issued`` with the certificate's
-    values and the enterprise on the holder's profile)."""
-    enterprise_id = session.scalar(select(TraineeProfile.enterprise_id)
-                                   .where(TraineeProfile.user_id == certificate.holder_user_id))
+    values, the enterprise on the holder's profile and that enterprise's region — the class's region only when
+    no enterprise is known)."""
+    enterprise = session.scalar(select(Enterprise).join(TraineeProfile, TraineeProfile.enterprise_id == Enterprise.id)
+                                .where(TraineeProfile.user_id == certificate.holder_user_id))
     return on_certificate_issued(session, user_id=certificate.holder_user_id, certificate_id=certificate.id,
                                  number=certificate.number, tier=certificate.tier.value, issued_on=certificate.issued_on,
-                                 valid_until=certificate.valid_until, region_id=certificate.region_id,
-                                 enterprise_id=enterprise_id)
+                                 valid_until=certificate.valid_until,
+                                 region_id=enterprise.region_id if enterprise else certificate.region_id,
+                                 enterprise_id=enterprise.id if enterprise else None)
+
+
+def place(session: Session, entry: TalentEntry, enterprise_id: int | None, on: dt.date, *,
+          fallback_region_id: int | None = None, actor: User | None = None) -> TalentEvent | None:
+    """Place ``entry`` at ``enterprise_id`` in that enterprise's region (``fallback_region_id`` when there is no
+    enterprise): a change of enterprise or region is a move, logged as an event of the entry's history (its
+    status unchanged) with where from and where to. None when nothing moves."""
+    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
+    region_id = enterprise.region_id if enterprise else (fallback_region_id or entry.region_id)
+    if entry.enterprise_id == (enterprise.id if enterprise else entry.enterprise_id) and entry.region_id == region_id:
+        return None
+    before = _where(session, entry.enterprise_id, entry.region_id)
+    if enterprise is not None:
+        entry.enterprise_id = enterprise.id
+    entry.region_id, entry.province_id = region_id, province_of(session, region_id).id
+    ev = TalentEvent(entry_id=entry.id, on=on, from_status=entry.status, to_status=entry.status, cause=Cause.moved,
+                     reason=f"{before} → {_where(session, entry.enterprise_id, region_id)}",
+                     actor_id=getattr(actor, "id", None))
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def _where(session: Session, enterprise_id: int | None, region_id: int) -> str:
+    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
+    region = session.get(Region, region_id)
+    return f"{enterprise.name}（{region.name}）" if enterprise else region.name
+
+
+def follow_enterprises(session: Session, today: dt.date) -> int:
+    """The daily move of entries whose CQO now works at another enterprise (the profile says so) or whose
+    enterprise's region changed: each is placed again (``place``: an event in its history). Idempotent."""
+    moved = session.execute(
+        select(TalentEntry, TraineeProfile.enterprise_id)
+        .join(TraineeProfile, TraineeProfile.user_id == TalentEntry.user_id)
+        .join(Enterprise, Enterprise.id == TraineeProfile.enterprise_id)
+        .where(TalentEntry.status != PoolStatus.exited,
+               or_(TalentEntry.enterprise_id.is_(None), TalentEntry.enterprise_id != Enterprise.id,
+                   TalentEntry.region_id != Enterprise.region_id))).all()
+    for entry, enterprise_id in moved:
+        place(session, entry, enterprise_id, today)
+    return len(moved)
 
 
 def certificate_changed(session: Session, certificate: Certificate, reason: str = "",
@@ -123,3 +179,40 @@ def certificate_reissued(session: Session, certificate: Certificate, reason: str
     old = session.get(Certificate, new.supersedes_id)
     enter_pool(session, new)
     return certificate_changed(session, old, reason, today)
+
+
+RENEWAL_DAYS = 30  # how long before its end a certificate is renewed, or its holder told it will not be (示例)
+
+
+def renew_certificates(session: Session, today: dt.date, cfg: CertConfig, actor: User | None = None) -> dict:
+    """Certificates whose province sets a validity, ending within ``RENEWAL_DAYS``: a CQO still in the pool and
+    not lapsed (only a lapse ends a certificate: an entry on warning is still within the CE rule's tolerance) has
+    it renewed (``certificates.services.renewal.renew``: same number, new validity, an event of the certificate
+    and of the entry); a lapsed one is told, before the end, that it will not be. Idempotent."""
+    due = session.execute(
+        select(TalentCertificate, TalentEntry)
+        .join(TalentEntry, TalentEntry.id == TalentCertificate.entry_id)
+        .where(TalentCertificate.status == "valid", TalentCertificate.valid_until.is_not(None),
+               TalentCertificate.valid_until >= today,
+               TalentCertificate.valid_until <= today + dt.timedelta(days=RENEWAL_DAYS),
+               TalentEntry.status != PoolStatus.exited)).all()
+    out = {"renewed": 0, "not_renewed": 0}
+    for tc, entry in due:
+        cert = session.get(Certificate, tc.certificate_id)
+        if entry.status == PoolStatus.lapsed or cert is None or renewal.validity_years(session, cert) is None:
+            if notify(session, entry.user_id, "certificate_expiry", _("证书即将到期"),
+                      _("证书 %(n)s 将于 %(d)s 到期；人才库状态为“%(s)s”，不予续期。", n=tc.number, d=tc.valid_until.isoformat(),
+                        s=entry.status.label), dedupe_key=f"certificate_expiry:{tc.number}:{tc.valid_until.isoformat()}"):
+                out["not_renewed"] += 1
+            continue
+        before = tc.valid_until
+        renewal.renew(session, actor, cert, cfg, today)
+        tc.valid_until = cert.valid_until
+        session.add(TalentEvent(entry_id=entry.id, on=today, from_status=entry.status, to_status=entry.status,
+                                cause=Cause.renewed, reason=_("证书 %(n)s 有效期由 %(a)s 续至 %(b)s", n=tc.number,
+                                                              a=before.isoformat(), b=cert.valid_until.isoformat())))
+        notify(session, entry.user_id, "certificate_renewed", _("证书已续期"),
+               _("证书 %(n)s 有效期续至 %(d)s。", n=tc.number, d=cert.valid_until.isoformat()))
+        out["renewed"] += 1
+    session.flush()
+    return out

@@ -10,12 +10,12 @@ from sqlalchemy import String as Str
 from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from credits.models import ProvinceRule, YearStanding
+from credits.models import YearStanding
 from lms.db import UTCDateTime, utcnow
 from lms.notifications.models import Notification
 from lms.notifications.services import link, mail_enabled, notify
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
-from talent.services.standing import _standings_select, compliance
+from talent.services.standing import _standings_select
 from talent.services.status import CE_CAUSES
 
 
@@ -27,7 +27,8 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     """Close ``year``: record every pool member's standing and move statuses, set-based, ``chunk_size`` members
     (by user id) at a time.
 
-    Non-compliant (hours, professional hours or report short) → warning; non-compliant this year and the
+    Non-compliant by THE rule (``standing.compliance``: in office and past the first year, neither report nor
+    hours by default) → warning; non-compliant this year and the
     year before → lapsed; compliant again → active (only when the warning was for CE). Running it again
     gives the same outcome: standings are rewritten, and entries already in their target state are left.
 
@@ -83,8 +84,10 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
                                                YearStanding.user_id <= users[1], YearStanding.user_id.in_(members)),
                     execution_options={"synchronize_session": False})
     session.execute(insert(YearStanding.__table__).from_select(
-        ["user_id", "year", "hours_total", "hours_professional", "report_filed", "compliant", "computed_at"],
-        select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.ok, literal(now, UTCDateTime))))
+        ["user_id", "year", "hours_total", "hours_professional", "report_filed", "held", "hours_ok", "compliant",
+         "computed_at"],
+        select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.held, st.c.hours_ok, st.c.ok,
+               literal(now, UTCDateTime))))
     ys = YearStanding.__table__.alias("ys")
     mv = _moves(session, year, users, in_chunk, ys)
     n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
@@ -115,11 +118,13 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
 
 def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):
     """The chunk's status moves as a subquery (entry, user, from, to, cause), from the standings just written
-    (``ys``, the aggregation is not run again) by the same rule (``compliance``)."""
+    (``ys``: the aggregation and THE rule, ``standing.compliance``, are not run again)."""
     prev = YearStanding.__table__.alias("prev")
-    hours_ok, ok = compliance(session, ys.c.hours_total, ys.c.hours_professional, ys.c.report_filed)
+    ok, hours_ok = ys.c.compliant.is_(True), ys.c.hours_ok.is_(True)
     target = case((ok, literal(PoolStatus.active.value, Str)), (prev.c.compliant.is_(False), literal(PoolStatus.lapsed.value, Str)),
                   else_=literal(PoolStatus.warning.value, Str))
+    # Short of the rule: hours met but not the report (a province requiring both) is the missing report; else
+    # neither the report nor the hours (seed 002's either-or) or the hours alone: CE short.
     cause = case((ok, literal(Cause.restored.value, Str)), (hours_ok, literal(Cause.missing_report.value, Str)),
                  else_=literal(Cause.missed_credits.value, Str))
     moves = and_(*in_chunk, TalentEntry.status != PoolStatus.exited,
@@ -131,7 +136,6 @@ def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, 
             .join(ys, and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year, ys.c.user_id > users[0],
                            ys.c.user_id <= users[1]))
             .outerjoin(prev, and_(prev.c.user_id == TalentEntry.user_id, prev.c.year == year - 1))
-            .outerjoin(ProvinceRule, ProvinceRule.province_id == TalentEntry.province_id)
             .where(moves))
     return base.subquery()
 

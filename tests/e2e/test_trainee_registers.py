@@ -30,7 +30,9 @@ def test_trainee_registers_logs_in_and_sees_masked_id(page, live_server):
     page.fill("#confirm", "Zhang2026ok")
     page.check("#accept_pledge")
     page.click("#register-submit")
-    page.wait_for_url(f"{base}/me")
+    page.wait_for_url(f"{base}/auth/login")  # registering signs nobody in (issue 18): the trainee signs in
+    e2e_login(page, base, "zhangmin", "Zhang2026ok")
+    page.goto(f"{base}/me")
     shown = page.locator("#p-id-number").inner_text()
     assert shown != number and shown.startswith(number[:4]) and shown.endswith(number[-4:]) and "*" in shown
 

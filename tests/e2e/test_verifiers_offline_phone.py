@@ -26,6 +26,17 @@ def _links(e2e_app, base):
                 f"{base}/C/{token}", second.number, second.holder_name, second.valid_until)
 
 
+def _revoked_printed_link(e2e_app, base) -> str:
+    """The printed code of the demo's revoked certificate (compact format 2: with its status-list index), as the
+    QR holds it: scheme and host in upper case."""
+    from lms.db import db
+
+    with e2e_app.app_context():
+        cert = db.session.scalars(select(Certificate).where(Certificate.status == "revoked")).first()
+        private = keys.private_key(e2e_app.config["CERT_KEY_DIR"], cert.key_id)
+        return compact.qr_url(base, compact.sign(private, services.printed_fields(cert)))
+
+
 def _poll(page, predicate: str, reload: bool = False, seconds: float = 15) -> None:
     """Wait until ``predicate`` (a JS function, awaited) is true in the page; with ``reload``, reload between tries
     (a service worker controls a page only from its next load)."""
@@ -67,6 +78,8 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
             assert "状态列表更新于" in page.locator("#offline-status").inner_text()
             assert "之后的撤销无法得知" in page.locator("#offline-status").inner_text()
             assert page.locator("h1").count() == 1
+            compare = page.locator("#offline-compare").inner_text()  # always last, as on the command line
+            assert compare.startswith("请核对：") and number in compare and name in compare
             box = page.locator("#offline-retry").bounding_box()
             assert box["height"] >= 44
         # A tampered link (one letter of the signature changed) is refused offline.
@@ -76,6 +89,14 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
         page.goto(bad)
         page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
         assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
+        # The printed code carries the certificate's status-list index: offline, the kept list refuses a revoked one.
+        revoked = _revoked_printed_link(e2e_app, base)
+        assert revoked.startswith("HTTP://127.0.0.1:")
+        page.goto(revoked)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == "revoked"
+        assert "已被撤销" in page.locator("#offline-verdict").inner_text()
+        assert "状态列表更新于" in page.locator("#offline-status").inner_text()
         # The pure-JS fallback (@noble/ed25519, kept by the service worker) gives the same verdicts offline.
         page.add_init_script("window.__cqoForceNoble = true")
         page.goto(compact_link)

@@ -59,3 +59,22 @@ def test_expiry_job_is_registered_and_idempotent(db, world, cw, cert_cfg, comple
     assert job.func(db, now) == {"expired": 1}
     assert job.func(db, now) == {"expired": 0}
     assert db.scalar(select(Certificate.status).where(Certificate.id == cert.id)) == CertificateStatus.expired
+
+
+def test_verifiers_demo_key_sets_per_province(tmp_path):
+    """Jiangsu's demo key set (demo-) and Fujian's (demo-fj-): a key dir switched from one to the other gets the
+    other's key, and each stays put when asked again."""
+    import datetime as dt
+
+    from certificates import keys as ks
+
+    js = ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 1))
+    assert js.startswith("demo-") and not js.startswith("demo-fj-")
+    assert ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 2)) == js
+    fj = ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 3), prefix="demo-fj-")
+    assert fj.startswith("demo-fj-") and ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 4), prefix="demo-fj-") == fj
+    assert ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 5)) not in (js, fj)  # back to a Jiangsu key, not Fujian's
+    import pytest
+
+    with pytest.raises(ValueError):
+        ks.ensure_demo_key(tmp_path, dt.date(2026, 1, 6), prefix="cqo-")

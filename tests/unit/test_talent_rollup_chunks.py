@@ -9,6 +9,7 @@ from credits.models import YearStanding
 from lms.notifications.models import Notification
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
 from talent.services import rollup, standing, status
+from tests.ce_helpers import appoint, both_rule
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify, give
 
@@ -16,10 +17,13 @@ REPORT = "本年度组织质量改进项目三项，完成质量管理体系内�
 
 
 def _people(db, world):
-    """Seven pool members, one of each case the roll-up distinguishes (in user-id order)."""
+    """Seven pool members in office since 2025, one of each case the roll-up distinguishes (in user-id order),
+    under a province's rule of hours AND report (the case with the most outcomes)."""
+    both_rule(db, world)
     users = [world.trainee] + [make_trainee(db, f"chunk{i}", world.ent_rg, real_name="李强") for i in range(6)]
     for i, u in enumerate(users):
-        certify(db, world, user=u, cert_id=810000 + i)
+        certify(db, world, user=u, cert_id=810000 + i, issued=dt.date(2025, 3, 1))
+        appoint(db, world, user=u)
     ok, short_hours, no_report, lapsing, restored, short_prof, _exited = users
     for u in (ok, restored):
         give(db, u, 2026, 60, 30)

@@ -1,11 +1,15 @@
-"""The vendored standards and models are whole and usable offline (issue 16's later tests rely on them)."""
+"""The vendored standards and models are whole and usable offline, and every tool the verifier tests use is
+installed: a missing one FAILS here, never skips (requirements-dev.txt; Debian's poppler-utils in .ci/run and
+scripts/system-deps.sh)."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import shutil
 from pathlib import Path
 
-import pytest
+import jsonschema
 
 from tests import wechat
 
@@ -18,8 +22,18 @@ def test_verifiers_assets_wechat_models_are_the_published_ones():
     assert (wechat.MODEL_DIR / "LICENSE").read_text().startswith("\n                                 Apache License")
 
 
+def test_verifiers_assets_tools_are_installed():
+    """Each Python package the test_verifiers_* tests import, and each command they run."""
+    assert wechat.missing() is None, wechat.missing()  # opencv-contrib (wechat_qrcode, OpenCV 4.x), zxing-cpp
+    for module in ("cv2", "zxingcpp", "numpy", "jwt", "jwcrypto.jwt", "jsonschema", "pypdf", "pypdfium2"):
+        importlib.import_module(module)  # ImportError: pip install -r requirements-dev.txt
+    for tool in ("pdffonts", "pdftotext", "pdfinfo"):
+        assert shutil.which(tool), f"{tool} is missing: apt-get install poppler-utils (.ci/run, scripts/system-deps.sh)"
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text(encoding="utf-8")
+    assert "poppler-utils" in ci and "fonts-wqy-zenhei" in ci  # CI installs them
+
+
 def test_verifiers_assets_ob3_schemas_are_valid_draft_2019_09():
-    jsonschema = pytest.importorskip("jsonschema")
     for name in ("ob_v3p0_achievementcredential_schema.json", "ob_v3p0_profile_schema.json"):
         schema = json.loads((ASSETS / "ob3" / name).read_text(encoding="utf-8"))
         assert schema["$schema"].startswith("https://json-schema.org/draft/2019-09/schema")

@@ -152,3 +152,92 @@ def test_verifiers_public_base_url_demo_is_where_make_run_serves(monkeypatch):
     assert config.load()["PUBLIC_BASE_URL"] == f"http://{m.group(1)}:{m.group(2)}"
     monkeypatch.setenv("LMS_ENV", "production")
     assert config.load()["PUBLIC_BASE_URL"] == ""
+
+
+def test_verifiers_index_cli_reads_the_status_bit_without_being_told(printed, db, world, cert_cfg, tmp_path, capsys):
+    """The printed code carries the status-list index: a downloaded list refuses a revoked certificate offline
+    with no --status-index."""
+    from certificates import status_list
+
+    cert, url, keyfile, _png, _pdf = printed
+
+    def run() -> tuple[int, dict]:
+        lst = tmp_path / "revocation.jwt"
+        lst.write_text(status_list.credential_jwt(db, cert_cfg, "revocation"), encoding="utf-8")
+        code = verify.main([url, "--keys", str(keyfile), "--status-list", str(lst), "--json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, out = run()
+    assert code == verify.EXIT_OK and out["status"]["state"] == "clear", out
+    services.change_status(db, world.city_admin, cert, "revoke", "false_information", "", TODAY)
+    db.flush()
+    code, out = run()
+    assert code == verify.EXIT_STATUS and out["verdict"] == "revoked" and out["status"]["state"] == "revoked"
+    assert "之后的撤销无法得知" in out["status"]["message"] and out["lines"][-1].startswith("请核对")
+
+
+def test_verifiers_pdfa_2b_structure(printed):
+    """What can be checked here of PDF/A-2b (ISO 19005-2, level B) without veraPDF (Java; not in Debian): the
+    header, the document ID, the XMP metadata (part 2, conformance B, equivalent to the information dictionary),
+    the sRGB OutputIntent with a well-formed ICC profile, every font embedded with a ToUnicode map, only colour
+    spaces the output intent covers, no encryption, transparency or scripts. docs/certificates-qr.md lists what a
+    validator would still have to check."""
+    import xml.etree.ElementTree as ET
+
+    import pypdf
+
+    cert, _url, _keyfile, _png, pdf = printed
+    raw = pdf.read_bytes()
+    first, second = raw.split(b"\n")[:2]
+    assert first == b"%PDF-1.4" and second[:1] == b"%" and all(b >= 128 for b in second[1:5])  # §6.1.2
+    reader = pypdf.PdfReader(str(pdf))
+    trailer, root = reader.trailer, reader.trailer["/Root"]
+    ids = trailer["/ID"]
+    assert len(ids) == 2 and len(ids[0]) >= 16 and "/Encrypt" not in trailer  # §6.1.3
+    assert not {"/OpenAction", "/AA", "/Names", "/AcroForm"} & set(root)  # no scripts, no actions
+
+    meta = root["/Metadata"].get_object()
+    assert meta["/Type"] == "/Metadata" and meta["/Subtype"] == "/XML" and "/Filter" not in meta
+    xmp = ET.fromstring(meta.get_data().split(b"?>", 1)[1].rsplit(b"<?xpacket", 1)[0])
+    ns = {"pdfaid": "http://www.aiim.org/pdfa/ns/id/", "dc": "http://purl.org/dc/elements/1.1/",
+          "xmp": "http://ns.adobe.com/xap/1.0/", "pdf": "http://ns.adobe.com/pdf/1.3/",
+          "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+    one = lambda path: xmp.find(".//" + path, ns).text  # noqa: E731
+    assert one("pdfaid:part") == "2" and one("pdfaid:conformance") == "B"
+    info = reader.metadata
+    assert one("dc:title/rdf:Alt/rdf:li") == info["/Title"] == f"首席质量官结业证书 {cert.number}"
+    assert one("dc:creator/rdf:Seq/rdf:li") == info["/Author"] == cert.snapshot["issuer"]
+    assert one("dc:description/rdf:Alt/rdf:li") == info["/Subject"] and cert.holder_name in info["/Subject"]
+    assert one("pdf:Keywords") == info["/Keywords"] and one("pdf:Producer") == info["/Producer"]
+    assert one("xmp:CreatorTool") == info["/Creator"]
+    issued = cert.issued_on.strftime("%Y%m%d")
+    assert info["/CreationDate"] == info["/ModDate"] == f"D:{issued}000000+08'00'"
+    assert one("xmp:CreateDate") == one("xmp:ModifyDate") == f"{cert.issued_on.isoformat()}T00:00:00+08:00"
+
+    intents = root["/OutputIntents"]
+    assert len(intents) == 1
+    intent = intents[0].get_object()
+    assert intent["/S"] == "/GTS_PDFA1" and intent["/OutputConditionIdentifier"] == "sRGB IEC61966-2.1"
+    icc_stream = intent["/DestOutputProfile"].get_object()
+    icc = icc_stream.get_data()
+    assert icc_stream["/N"] == 3 and icc[36:40] == b"acsp" and icc[16:20] == b"RGB " and icc[12:16] == b"mntr"
+    assert int.from_bytes(icc[:4], "big") == len(icc) and icc[8] <= 4  # ICC version 4 at most (PDF 1.7)
+
+    page = reader.pages[0]
+    assert "/Group" not in page  # no transparency group
+    fonts = page["/Resources"]["/Font"]
+    assert fonts
+    for name, ref in fonts.items():
+        font = ref.get_object()
+        descriptor = font["/FontDescriptor"].get_object()
+        assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), name  # §6.2.11.4: embedded
+        assert "/ToUnicode" in font, name
+    for name, ref in page["/Resources"]["/XObject"].items():
+        img = ref.get_object()
+        space = img["/ColorSpace"]
+        base = space[1] if isinstance(space, pypdf.generic.ArrayObject) and space[0] == "/Indexed" else space
+        assert base in ("/DeviceRGB", "/DeviceGray"), (name, space)  # covered by the sRGB output intent
+        assert "/SMask" not in img and "/Interpolate" not in img, name
+    meta_text = subprocess.run([_tool("pdfinfo"), "-meta", str(pdf)], capture_output=True, text=True,
+                               check=True).stdout
+    assert "<pdfaid:part>2</pdfaid:part>" in meta_text  # poppler reads the same packet

@@ -169,7 +169,7 @@ def test_verifiers_compact_strict_layout():
         compact.unpack(body + b"\x00")
     assert err.value.reason == "trailing_bytes"
     with pytest.raises(compact.CompactError) as err:
-        compact.unpack(bytes([0x21]) + body[1:])  # format 2
+        compact.unpack(bytes([0x31]) + body[1:])  # format 3
     assert err.value.reason == "unsupported_version"
     with pytest.raises(compact.CompactError) as err:
         compact.unpack(bytes([0x13]) + body[1:])  # tier 3
@@ -242,3 +242,48 @@ def test_verifiers_compact_urls():
         with pytest.raises(compact.CompactError) as err:
             compact.token_from_url(bad)
         assert err.value.reason == "not_a_certificate_url"
+
+
+# ------------------------------------------------------------------ version 2: the status-list index in the code
+@pytest.mark.parametrize("index", [0, 1, 127, 128, 16383, 16384, 2**21, 2**31 - 1, 2**32 - 1])
+def test_verifiers_index_round_trip(index):
+    fields = {**FIELDS, "status_index": index}
+    token = compact.sign(_key(1), fields)
+    res = compact.verify(token, KEYS)
+    assert res.ok and res.fields == fields
+    payload, body, _sig = compact.split(token)
+    assert body[0] >> 4 == 2 and payload.status_index == index
+    width = len(body) - compact.FIXED_BYTES - len(FIELDS["number"]) - len("张三".encode())
+    assert width == max(1, -(-index.bit_length() // 7))  # LEB128: 7 bits a byte
+
+
+def test_verifiers_index_version_1_tokens_keep_verifying():
+    token = compact.sign(_key(1), FIELDS)  # no index: what was printed before version 2
+    assert compact.split(token)[1][0] >> 4 == 1
+    res = compact.verify(token, KEYS)
+    assert res.ok and "status_index" not in res.fields
+
+
+def test_verifiers_index_is_signed_and_strict():
+    token = compact.sign(_key(1), {**FIELDS, "status_index": 300})
+    payload, body, sig = compact.split(token)
+    at = compact.FIXED_BYTES - 2  # after header, tag and dates
+    assert body[at:at + 2] == bytes([0xAC, 0x02])  # 300 = 0b10_0101100
+    other = body[:at] + bytes([0xAD, 0x02]) + body[at + 2:]  # index 301, same signature
+    assert compact.verify(compact.b32encode(other + sig), KEYS).reason == "bad_signature"
+    for bad, reason in ((bytes([0xAC, 0x82, 0x00]), "bad_index"),  # over-long: a superfluous zero group
+                        (bytes([0xFF] * 5 + [0x01]), "bad_index"),  # longer than 5 bytes
+                        (bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x7F]), "bad_index")):  # beyond 2**32 - 1
+        with pytest.raises(compact.CompactError) as err:
+            compact.unpack(body[:at] + bad + body[at + 2:])
+        assert err.value.reason == reason
+    for value in (-1, 2**32, True, "1"):
+        with pytest.raises(compact.CompactError):
+            compact.sign(_key(1), {**FIELDS, "status_index": value})
+
+
+def test_verifiers_index_keeps_the_code_small():
+    """The Jiangsu host, a four-character name, an index of a million certificates: still version 8 at M."""
+    fields = {**FIELDS, "holder_name": "欧阳建国", "status_index": 1_000_000}
+    url = compact.qr_url("https://cqo.amr.jiangsu.gov.cn", compact.sign(_key(1), fields))
+    assert compact.is_alphanumeric(url) and len(url) <= 221  # version 8-M alphanumeric capacity

@@ -54,11 +54,13 @@ def _registration(**over):
 
 def test_registration_creates_account_profile_enterprise_and_pledge(client, db, world):
     resp = post_form(client, "/register", _registration(enterprise_region_id=str(world.qidong.id)))
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/me")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/login")
+    assert client.get("/me").status_code == 302  # registering signs nobody in (issue 18)
     user = db.scalar(select(User).where(User.username == "liqiang"))
     prof = db.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user.id))
     assert prof.enterprise.name == "启东新材料有限公司" and prof.gender.value == "male"
     assert db.scalar(select(PledgeSignature).where(PledgeSignature.user_id == user.id)).version == "2024-01"
+    login(client, "liqiang", "Liqiang2026")
     html = client.get("/me").get_data(as_text=True)
     assert prof.id_number not in html and prof.id_number_masked in html and prof.phone not in html
 

@@ -142,6 +142,21 @@ class Browser:
         return self.request("POST", "/auth/login", body, {"Referer": self.origin + "/auth/login", **headers})
 
 
+def _printed_path(key_dir: Path) -> str:
+    """The printed /C/ path of a valid demo certificate, re-signed with a production key (the site runs with
+    LMS_ENV=production, which publishes no demo key), as the QR holds it."""
+    from certificates import keys as keystore
+    from certificates import services, signing
+    from certificates.models import Certificate
+
+    kid = keystore.create_key(key_dir, dt.date(2020, 1, 1))
+    cert = db.session.scalars(select(Certificate).where(Certificate.status == "valid").order_by(Certificate.id)).first()
+    cert.key_id = kid
+    cert.signed_part = signing.sign(keystore.private_key(key_dir, kid), services.signed_fields(cert))
+    db.session.commit()
+    return services.printed_path(cert, str(key_dir))
+
+
 @pytest.fixture(scope="module")
 def site(database_url, tmp_dir):
     if NGINX is None:
@@ -161,6 +176,7 @@ def site(database_url, tmp_dir):
         from certificates.models import Certificate
 
         cid = db.session.scalar(select(Certificate.cid).order_by(Certificate.id).limit(1))
+        printed = _printed_path(keys)
     app.extensions["lms_db"].engine.dispose()
 
     upstream, http_port, https_port = _free_port(), _free_port(), _free_port()
@@ -195,7 +211,8 @@ def site(database_url, tmp_dir):
             assert gunicorn.poll() is None, (work / "gunicorn.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "nginx → gunicorn never answered"
             time.sleep(0.3)
-        yield {"https": https_port, "http": http_port, "crt": crt, "cid": cid, "log": work / "gunicorn.log"}
+        yield {"https": https_port, "http": http_port, "crt": crt, "cid": cid, "log": work / "gunicorn.log",
+               "printed": printed}
     finally:
         for p in (nginx, gunicorn):
             p.terminate()
@@ -269,3 +286,25 @@ def test_golive_nginx_caches_the_verification_gets_briefly(site):
     page, _html, _c = b.request("GET", f"/v/{site['cid']}")
     assert page.status == 200 and "X-Cache-Status" not in page.headers
     assert "no-store" in page.headers["Cache-Control"]
+
+
+def test_verifiers_upper_case_link_through_nginx(site):
+    """The printed QR says HTTPS://HOST/C/<TOKEN> (upper case: QR alphanumeric mode). Browsers lower-case scheme
+    and host before sending; a scanner that passes the host as printed still reaches the site (server_name and
+    Host are case-insensitive), the token's path is proxied unchanged in either case of /C/ and of the token,
+    and plain HTTP is sent to https with the path kept exactly."""
+    printed = site["printed"]
+    assert printed.startswith("/C/")
+    b = Browser(site["https"], site["crt"], source="127.0.0.5")
+    for path, host in ((printed, None), (printed, "CQO.EXAMPLE.GOV.CN"),
+                       ("/c/" + printed[3:], None), ("/C/" + printed[3:].lower(), None)):
+        resp, html, _c = b.request("GET", path, headers={"Host": host} if host else None)
+        assert resp.status == 200, (path, resp.status)
+        assert 'id="sig-result" data-state="valid"' in html and resp.headers["Referrer-Policy"] == "no-referrer"
+    conn = http.client.HTTPConnection("127.0.0.1", site["http"], timeout=10)
+    conn.request("GET", printed, headers={"Host": "CQO.EXAMPLE.GOV.CN"})
+    plain = conn.getresponse()
+    assert plain.status == 301 and plain.headers["Location"] == f"https://cqo.example.gov.cn{printed}"
+    conn.close()
+    log = site["log"].read_text()
+    assert printed[3:] not in log and printed[3:].lower() not in log  # the token never reaches the access log

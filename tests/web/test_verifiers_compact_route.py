@@ -90,3 +90,92 @@ def test_verifiers_compact_token_not_in_access_log(client, cert, cfg, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "lms.access"]
     assert lines and all(compact.token_from_url(path) not in m for m in lines)
     assert any("path=/C/…" in m for m in lines)
+
+
+def test_verifiers_index_printed_by_default(client, db, cert, cfg):
+    """The printed code carries the certificate's status-list index (compact format 2), and /C/ checks it
+    against the record; an older code without it (format 1) keeps verifying."""
+    token = compact.token_from_url(services.qr_url(cert, cfg))
+    payload, body, _sig = compact.split(token)
+    assert body[0] >> 4 == 2 and payload.status_index == cert.status_list_index is not None
+    assert client.get("/C/" + token).status_code == 200
+    private = keys.private_key(cfg.key_dir, cert.key_id)
+    old = compact.sign(private, services.signed_fields(cert))
+    assert compact.split(old)[1][0] >> 4 == 1 and client.get("/C/" + old).status_code == 200
+    wrong = compact.sign(private, {**services.signed_fields(cert), "status_index": cert.status_list_index + 1})
+    assert client.get("/C/" + wrong).status_code == 404  # a genuine key, but not the record's index
+
+
+
+def test_verifiers_links_api_and_pages_give_the_printed_link(client, db, world, login_as, cert, cfg):
+    """The API's verify_url, the certificate page's 核验页面 link and a superseded certificate's link to its
+    successor are the printed /C/ link, which opens the checked page (not the old /v/ link)."""
+    import re
+
+    from lms.auth import services as auth_services
+
+    _tok, clear = auth_services.create_token(db, world.staff_nt, "test")
+    db.commit()
+    item = client.get(f"/api/v1/certificates/{cert.number}", headers={"Authorization": f"Bearer {clear}"}).get_json()
+    assert item["verify_url"] == services.qr_url(cert, cfg) and "/C/" in item["verify_url"]
+    assert client.get(_path(item["verify_url"])).status_code == 200
+
+    staff = login_as("nt_staff")
+    page = staff.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    href = re.search(r'href="([^"]+)" id="verify-link"', page).group(1)
+    assert href == services.qr_url(cert, cfg)
+
+    new = services.reissue(db, world.staff_nt, cert, "姓名录入有误，更正后换发", cfg, TODAY)
+    db.commit()
+    old_page = client.get(_path(services.qr_url(cert, cfg))).get_data(as_text=True)
+    successor = re.search(r'<a href="([^"]+)" id="successor-link"', old_page).group(1)
+    assert successor.startswith("/C/")
+    resp = client.get(successor)
+    assert resp.status_code == 200 and new.number in resp.get_data(as_text=True)
+    verify_json = client.get(f"/api/v1/verify/{cert.cid}").get_json()
+    assert verify_json["superseded_by"]["verify_path"] == successor
+
+
+def test_verifiers_upper_case_url_as_decoded_reaches_the_page(client, cert, cfg):
+    """What a scanner decodes is the upper-case URL itself; whichever way a client sends it (host as printed,
+    https, a trailing slash added by hand), it reaches the checked page and no redirect changes the token."""
+    from urllib.parse import urlsplit
+
+    url = services.qr_url(cert, cfg).replace("HTTP://", "HTTPS://")
+    parts = urlsplit(url)
+    assert parts.scheme == "https" and parts.netloc == parts.netloc.upper()  # urlsplit lower-cases only the scheme
+    for path in (parts.path, parts.path + "/"):
+        resp = client.get(path, base_url=f"HTTPS://{parts.netloc}")
+        assert resp.status_code == 200, path
+        assert 'id="sig-result" data-state="valid"' in resp.get_data(as_text=True)
+
+
+def test_verifiers_same_wording_cli_and_phone(client):
+    """The phone's offline verifier says what the command line says: the same headlines, status-list and compare
+    sentences (certificates.verdicts and certificates.status_verdict), in Chinese."""
+    import datetime as dt
+    import json
+    import re
+
+    from certificates import status_verdict, verdicts
+
+    html = client.get("/verify-offline").get_data(as_text=True)
+    texts = json.loads(re.search(r'<script type="application/json" id="offline-texts">(.*?)</script>', html,
+                                 re.S).group(1))
+    pairs = {"valid": "valid", "expired": "expired", "bad_signature": "forged", "unknown_key": "unknown_key",
+             "outside_window": "outside_key_window", "malformed": "unreadable", "revoked": "revoked",
+             "suspended": "suspended"}
+    for phone, cli in pairs.items():
+        assert texts[phone] == verdicts.HEADLINES[cli], phone
+    assert texts["compare"] == verdicts.COMPARE and texts["compare_nothing"] == verdicts.COMPARE_NOTHING
+    assert texts["no_status_list"] == verdicts.NO_STATUS
+    when = dt.datetime(2026, 11, 22, 2, 30, tzinfo=dt.timezone.utc)
+    assert texts["status_age"].replace("%(t)s", "2026-11-22 10:30") == status_verdict.age_message(when)
+    assert texts["no_index"] == status_verdict.NO_INDEX
+    checked = type("C", (), {"ok": True, "reason": "ok", "fields": {
+        "holder_name": "王芳", "number": "N-1", "tier": "basic", "issued_on": "2026-01-01", "valid_until": "2029-01-01",
+        "kid": "k"}})()
+    cli_compare = verdicts.offline_verdict(checked, dt.date(2026, 6, 1)).compare
+    phone_compare = texts["compare"] + texts["expected"].replace("%(name)s", "王芳").replace("%(number)s", "N-1") \
+        .replace("%(start)s", "2026-01-01").replace("%(end)s", "2029-01-01")
+    assert phone_compare == cli_compare

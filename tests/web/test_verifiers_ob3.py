@@ -95,6 +95,12 @@ def test_verifiers_ob3_header_and_claims_pass_pyjwt_and_jwcrypto(client, db, wor
     jsonschema.validate(profile, json.loads((OB3 / "ob_v3p0_profile_schema.json").read_text()))
     ach = resolve(client, cfg, claims["credentialSubject"]["achievement"]["id"]).get_json()
     assert "Achievement" in ach["type"]
+    # The resolved Achievement is valid against the OB3 schema's own Achievement definition too.
+    credential_schema = json.loads((OB3 / "ob_v3p0_achievementcredential_schema.json").read_text())
+    jsonschema.validate(ach, {**credential_schema, "$ref": "#/$defs/Achievement", "required": [], "properties": {}})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({k: v for k, v in ach.items() if k != "criteria"},
+                            {**credential_schema, "$ref": "#/$defs/Achievement", "required": [], "properties": {}})
 
 
 def test_verifiers_ob3_credential_validates_against_the_1edtech_schema(client, db, world, cert, cfg):
