@@ -24,7 +24,8 @@ from courses.models import (
 from courses.services.content import open_lesson
 from lms.auth.models import User
 from lms.domain import Role
-from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.scoping import get_from
 
 MAX_SPEED = 2.0  # the fastest playback credited (issue 17: "up to 2× speed")
 SEEK_SLACK = 2.0  # seconds past the furthest point a heartbeat may start (a rounding of the player's clock)
@@ -110,10 +111,12 @@ def start_viewing(session: Session, user: User, lesson: Lesson, now: dt.datetime
 
 
 def _viewing(session: Session, user: User, lesson: Lesson, token: str) -> WatchSession:
-    viewing = session.scalar(select(WatchSession).where(WatchSession.token == str(token or "")[:32]))
-    if viewing is None or viewing.user_id != user.id or viewing.lesson_id != lesson.id:
-        raise NotFound(_("学习记录不存在，请刷新页面"))
-    return viewing
+    """The user's viewing of the lesson named by ``token``; anything else is refused as not found, and audited
+    (a heartbeat without a viewing of one's own is a hand-made request)."""
+    tok = str(token or "")[:32]
+    get_from(session, select(Lesson).join(WatchSession, WatchSession.lesson_id == Lesson.id)
+             .where(WatchSession.token == tok, WatchSession.user_id == user.id), Lesson, lesson.id, user)
+    return session.scalar(select(WatchSession).where(WatchSession.token == tok))
 
 
 def _number(value, field: str) -> float:
