@@ -46,3 +46,7 @@ def register_settings() -> None:
     register_setting("courses", "hours", _l("学时"))
     register_setting("eligibility_rule_sets", "rules", _l("报名条件"),
                      show=lambda rules: "；".join(eligibility.describe_group(g) for g in rules))
+    register_setting("programmes", "video_done_pct", _l("视频学完比例"), show=lambda v: "%d%%" % v)
+    register_setting("programmes", "video_no_skip_ahead", _l("禁止拖动到未看过的位置"), show=lambda v: _("是") if v else _("否"))
+    register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
+                     show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))

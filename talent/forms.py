@@ -45,7 +45,7 @@ class NoticeForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("指标表（.xlsx：编码、上级编码、名称、权重、满分、证据类型）"))
+    file = FileField(_l("指标表（.xlsx、.xls 或 CSV：编码、上级编码、名称、权重、满分、证据类型）"))
 
 
 class EvaluateForm(FlaskForm):

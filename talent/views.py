@@ -17,7 +17,7 @@ from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import NotFound, ValidationFailed
 from lms.extensions import limiter
-from lms.forms import submit
+from lms.forms import apply_errors, submit
 from lms.auth.models import User
 from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
@@ -442,9 +442,8 @@ def _indicator_rows(form: ImportForm | None, node_form: IndicatorForm | None) ->
         f = request.files.get("imp-file")
         try:
             return evaluation.parse_indicator_xlsx(f.read() if f else b"", f.filename if f else "")
-        except ValidationFailed as exc:
-            for msg in exc.errors.values():
-                flash(msg, "danger")
+        except ValidationFailed as exc:  # the row, column and value of each problem, beside the file field
+            apply_errors(form, exc)
             return None
     if node_form is not None and request.form.get("action") == "node" and node_form.validate_on_submit():
         d = node_form
@@ -468,12 +467,15 @@ def indicators():
     node_form = IndicatorForm(prefix="node") if can_edit else None
     rows = _indicator_rows(form, node_form)
     if rows is not None:
-        done = submit(None, lambda: evaluation.save_indicators(db.session, current_user, province.id, rows),
+        from_file = request.form.get("action") == "import"
+        done = submit(form if from_file else None,
+                      lambda: evaluation.save_indicators(db.session, current_user, province.id, rows),
                       success=None, redirect_to=lambda n: _saved(n, province.id))
         if done:
             return done
     tree = evaluation.indicator_tree(db.session, province.id)
-    return render_template("talent/indicators.html", tree=tree, province=province, form=form, node_form=node_form)
+    page = render_template("talent/indicators.html", tree=tree, province=province, form=form, node_form=node_form)
+    return (page, 422) if form is not None and form.file.errors else page
 
 
 def _saved(n: int, province_id: int) -> str:

@@ -15,6 +15,7 @@ from certificates import keys as keystore
 from certificates import signing
 from certificates import signals
 from certificates.models import Certificate, CertificateEvent, CertificateStatus
+from certificates.services.notices import tell_holder
 from certificates.services.numbering import CertConfig, next_serial, resolve_issuer
 from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
@@ -183,6 +184,8 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
     signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
+    if supersedes is None:  # a successor is announced as a reissue, with its reason
+        tell_holder(session, cert, "issue")
     return cert
 
 
@@ -225,4 +228,5 @@ def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: Ce
     session.flush()
     signals.certificate_reissued.send(None, session=session, certificate=cert, actor=actor, reason=note, today=today,
                                       replacement=new)
+    tell_holder(session, new, "reissue", note)
     return new

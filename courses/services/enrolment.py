@@ -14,6 +14,7 @@ from courses.services.access import require_class_staff
 from lms import audit
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.notifications.services import link, notify
 from lms.people import services as people_services
 
 ACTIVE = (EnrollmentStatus.applied, EnrollmentStatus.approved, EnrollmentStatus.waitlisted)
@@ -106,13 +107,28 @@ def approve(session: Session, actor, enrollment: Enrollment, now: dt.datetime) -
             enrollment.status = EnrollmentStatus.waitlisted
             enrollment.waitlist_position = _next_waitlist_position(session, klass)
         audit.record(session, actor, "enrollment.waitlist", enrollment, position=enrollment.waitlist_position)
+        _tell(session, enrollment, _("报名进入候补：%(c)s", c=klass.name),
+              _("培训班名额已满，您在候补名单第 %(n)d 位，有空位时将自动录取。", n=enrollment.waitlist_position))
     else:
         enrollment.status = EnrollmentStatus.approved
         enrollment.waitlist_position = None
         audit.record(session, actor, "enrollment.approve", enrollment)
+        _tell_admitted(session, enrollment)
     session.flush()
     _renumber(session, klass)
     return enrollment
+
+
+def _tell(session: Session, enrollment: Enrollment, title: str, body: str) -> None:
+    """Tell the trainee about a decision on their application, with a link to their enrolments."""
+    notify(session, enrollment.user_id, "enrollment", title, body, link("courses.my"))
+
+
+def _tell_admitted(session: Session, enrollment: Enrollment) -> None:
+    """Tell the trainee they were admitted (approved, or moved up from the waiting list)."""
+    klass = enrollment.training_class
+    _tell(session, enrollment, _("报名已录取：%(c)s", c=klass.name),
+          _("您已被录取参加“%(c)s”，培训时间 %(a)s 至 %(b)s。", c=klass.name, a=klass.start_date, b=klass.end_date))
 
 
 def reject(session: Session, actor, enrollment: Enrollment, reason: str, now: dt.datetime) -> Enrollment:
@@ -133,6 +149,7 @@ def reject(session: Session, actor, enrollment: Enrollment, reason: str, now: dt
     enrollment.waitlist_position = None
     session.flush()
     audit.record(session, actor, "enrollment.reject", enrollment)
+    _tell(session, enrollment, _("报名未录取：%(c)s", c=klass.name), _("原因：%(r)s", r=reason))
     if was_approved:
         promote_waitlist(session, actor, klass)
     _renumber(session, klass)
@@ -172,6 +189,7 @@ def promote_waitlist(session: Session, actor, klass: TrainingClass) -> list[Enro
         head.waitlist_position = None
         session.flush()
         audit.record(session, actor, "enrollment.promote", head)
+        _tell_admitted(session, head)
         moved.append(head)
     _renumber(session, klass)
     return moved

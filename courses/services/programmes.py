@@ -30,11 +30,15 @@ class ProgrammeData:
     requires_lower_tier: bool
     eligibility_rule_set_id: int | None
     course_ids: list[int] = field(default_factory=list)
+    video_done_pct: int = 90  # issue 17: the share of a video that completes it
+    video_no_skip_ahead: bool = False
+    video_check_minutes: int | None = None  # attention checks about this often; None: none
     basis_kind: str = "example"  # where the pass mark, attendance, validity and hours come from (lms.settingbasis)
     basis_source: str = ""  # the document and clause, when basis_kind is "source"
 
 # The programme's values that are province settings, each shown with its basis.
-PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years")
+PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years",
+                      "video_done_pct", "video_no_skip_ahead", "video_check_minutes")
 
 
 def _checked_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None):
@@ -58,6 +62,10 @@ def _checked_programme(session: Session, actor, data: ProgrammeData, programme: 
         errors["name"] = _("请填写方案名称")
     if not 0 < (data.pass_mark or 0) <= 100:
         errors["pass_mark"] = _("合格分数须在 1 到 100 之间")
+    if not 50 <= (data.video_done_pct or 0) <= 100:
+        errors["video_done_pct"] = _("视频学完比例须在 50% 到 100% 之间")
+    if data.video_check_minutes is not None and not 1 <= data.video_check_minutes <= 120:
+        errors["video_check_minutes"] = _("随机提问间隔须在 1 到 120 分钟之间，或留空")
     if not 0 < (data.min_attendance_rate or 0) <= 1:
         errors["min_attendance_rate"] = _("最低出勤率须在 1% 到 100% 之间")
     if not 1 <= (data.certificate_validity_years or 0) <= 10:
@@ -95,6 +103,8 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
     programme.name = data.name.strip()
     programme.pass_mark = data.pass_mark
     programme.min_attendance_rate = data.min_attendance_rate
+    programme.video_done_pct, programme.video_no_skip_ahead = data.video_done_pct, bool(data.video_no_skip_ahead)
+    programme.video_check_minutes = data.video_check_minutes
     programme.certificate_validity_years = data.certificate_validity_years
     programme.requires_lower_tier = bool(data.requires_lower_tier)
     programme.eligibility_rule_set_id = rule_set.id if rule_set else None

@@ -83,7 +83,9 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
         certificate_validity_years=form.certificate_validity_years.data,
         requires_lower_tier=form.requires_lower_tier.data,
         eligibility_rule_set_id=form.eligibility_rule_set_id.data or None, course_ids=form.course_ids.data,
-        basis_kind=form.basis_kind.data or "example", basis_source=form.basis_source.data or "")
+        basis_kind=form.basis_kind.data or "example", basis_source=form.basis_source.data or "",
+        video_done_pct=form.video_done_pct.data or 90, video_no_skip_ahead=bool(form.video_no_skip_ahead.data),
+        video_check_minutes=form.video_check_minutes.data)
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role, Tier
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from lms.orgs.models import Enterprise
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
@@ -219,7 +219,8 @@ def review_appointment(session: Session, actor: User, appt: Appointment, *, acce
             place(session, entry, appt.enterprise_id, appt.appointed_on, actor=actor)
     session.flush()
     audit.record(session, actor, "appointment.accept" if accept else "appointment.return", appt)
-    notify(session, appt.user_id, "appointment", _("首席质量官登记已受理") if accept else _("首席质量官登记被退回"), reason)
+    notify(session, appt.user_id, "appointment", _("首席质量官登记已受理") if accept else _("首席质量官登记被退回"), reason,
+           link("talent.me"))
     return appt
 
 

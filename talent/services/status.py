@@ -11,7 +11,7 @@ from lms import audit
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
 
 
@@ -30,7 +30,7 @@ def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Caus
     session.flush()
     if to != PoolStatus.active:
         notify(session, entry.user_id, "pool_status", _("人才库状态变更为：%(s)s", s=to.label),
-               _("原因：%(c)s。%(r)s", c=cause.label, r=reason))
+               _("原因：%(c)s。%(r)s", c=cause.label, r=reason), link("talent.me"))
     return ev
 
 
