@@ -33,7 +33,10 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "tier": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
-    "superseded_by": {"type": "object"}}})
+    "superseded_by": {"type": "object"},
+    "photo_fingerprint": {"type": "string", "description": "where the certificate prints the holder's photo: its "
+                          "fingerprint (first 8 bytes of SHA-256 of the printed JPEG, 1A2B-3C4D-5E6F-7081); the "
+                          "photo itself is never public"}}})
 RevokeInput = schema("RevokeInput", {"type": "object", "required": ["reason"], "properties": {
     "reason": {"type": "string", "description": "a reason category (" + ", ".join(ReasonCategory.__members__)
                + ") or a free-text reason (recorded under 'other')"},

@@ -4,7 +4,8 @@
 ``offline_verdict(checked, today, status=None)`` takes a signature check (``signing.Checked`` from
 ``signing.check`` or ``compact.verify``: ``ok``, the signed ``fields`` and a ``reason``) and the day of the
 check, and returns a ``Verdict``: a headline, detail lines and, always last, what to compare with the paper (the
-printed name, number and dates against what the check shows). Rules:
+printed name, number and dates against what the check shows, and, where the code carries the holder's photo
+fingerprint, ending 「请核对持证人照片：指纹 XXXX-XXXX-XXXX-XXXX」). Rules:
 
 - the signature must be good and the certificate dated inside its key's window (``outside_key_window`` is
   refused: a retired or stolen key cannot back-date or post-date);
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 TIER_LABELS = {"basic": "基础", "advanced": "提升", "senior": "高级"}
 FIELD_LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
-                "valid_until": "有效期至", "kid": "签名密钥"}
+                "valid_until": "有效期至", "kid": "签名密钥", "photo": "照片指纹"}
 
 # code -> headline; ``ok`` is True only for "valid"
 HEADLINES = {
@@ -38,6 +39,8 @@ HEADLINES = {
 COMPARE = ("请核对：纸质证书上印的持证人姓名、证书编号、发证日期和有效期至，必须与上面显示的逐字一致；"
            "任何一项不同，都说明二维码不属于这张证书。")
 COMPARE_NOTHING = "没有可核对的内容：请勿仅凭这张证书认定持证人资格，请向发证机关核实。"
+# Where the certificate carries the holder's photo (compact format 3, a province's choice): always the very end.
+PHOTO_COMPARE = "持证人须与证书上的照片为同一人，照片下方印的指纹须与此相同。请核对持证人照片：指纹 %(fp)s"
 NO_STATUS = "离线核验只能证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。"
 
 
@@ -81,6 +84,8 @@ def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
     fields = dict(checked.fields)
     details = field_lines(fields)
     compare = COMPARE + f"（应为：{fields['holder_name']}，{fields['number']}，{fields['issued_on']} 至 {fields['valid_until']}）"
+    if fields.get("photo"):
+        compare += PHOTO_COMPARE.replace("%(fp)s", fields["photo"])
     if fields["valid_until"] < today.isoformat():
         details.append(f"  该证书已于 {fields['valid_until']} 到期，今天（{today.isoformat()}）已不在有效期内。")
         code = "expired"
