@@ -737,6 +737,24 @@ def decode_qr_from_pdf(data: bytes, scale: float = 300 / 72) -> list[str]:
     return out
 
 
+def photos_from_pdf(data: bytes) -> list[bytes]:
+    """The JPEG streams (DCTDecode images) embedded in a PDF, byte for byte as stored: a certificate's PDF carries
+    the holder's stored photo this way, so that its SHA-256 can be compared with the signed fingerprint."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(data)
+    out: list[bytes] = []
+    try:
+        for i in range(len(pdf)):
+            for obj in pdf[i].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+                if obj.get_filters() == ["DCTDecode"]:
+                    out.append(bytes(obj.get_data(decode_simple=False)))
+    finally:
+        pdf.close()
+    return out
+
+
 # ------------------------------------------------------------------ many at once
 RENDER_NICE = 10  # the renderers yield the CPU to the web server: verification stays fast while a class renders
 

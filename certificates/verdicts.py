@@ -35,7 +35,9 @@ HEADLINES = {
     "forged": "无法验证：签名与内容不符（证书可能被伪造或篡改）",
     "revoked": "不予认可：签名有效，但下载的状态列表显示该证书已被撤销",
     "suspended": "不予认可：签名有效，但下载的状态列表显示该证书已被暂停",
+    "photo_mismatch": "不予认可：签名有效，但证书文件中的照片与二维码签名的照片指纹不符（照片被替换）",
 }
+PHOTO_MATCHES = "  证书文件中的照片与二维码签名的照片指纹一致。"
 COMPARE = ("请核对：纸质证书上印的持证人姓名、证书编号、发证日期和有效期至，必须与上面显示的逐字一致；"
            "任何一项不同，都说明二维码不属于这张证书。")
 COMPARE_NOTHING = "没有可核对的内容：请勿仅凭这张证书认定持证人资格，请向发证机关核实。"
@@ -68,9 +70,11 @@ def field_lines(fields: dict) -> list[str]:
             for k, v in fields.items() if k in FIELD_LABELS]
 
 
-def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
+def offline_verdict(checked, today: dt.date, status=None, photo_fingerprints: list[str] | None = None) -> Verdict:
     """The verdict for a signature check (``signing.Checked`` or None when no link could be read) on ``today``.
-    ``status``: reserved for the status list's verdict (None: no list)."""
+    ``status``: the status list's verdict (None: no list). ``photo_fingerprints``: the fingerprints of the photos
+    found in the certificate's file (a PDF; None when not read): where the code signs a photo fingerprint, one of
+    them must be it, else the file's photo was replaced (refused)."""
     if checked is None or checked.reason == "malformed":
         return Verdict("unreadable", False, HEADLINES["unreadable"])
     if checked.reason == "unknown_key":
@@ -97,4 +101,9 @@ def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
         details.append(status.message)
         if status.state in ("revoked", "suspended"):
             code = status.state
+    if fields.get("photo") and photo_fingerprints is not None:
+        if fields["photo"] in photo_fingerprints:
+            details.append(PHOTO_MATCHES)
+        else:
+            code = "photo_mismatch"
     return Verdict(code, code == "valid", HEADLINES[code], tuple(details), compare, fields)
