@@ -168,12 +168,15 @@ def test_verifiers_compact_format_3_round_trip_and_old_formats_verify():
 
 
 def test_verifiers_photo_fingerprint_keeps_the_qr_small():
-    """The Jiangsu host and a four-character name: still version 8 at M with the fingerprint (221 characters)."""
+    """The Jiangsu host, a four-character name, a two-byte status index: still version 8 at M (49 modules) with the
+    fingerprint, as printed by the renderer's encoder; a longer name goes to version 9."""
     key = Ed25519PrivateKey.generate()
-    token = compact.sign(key, {**FIELDS, "holder_name": "欧阳建国", "status_index": 12000,
-                               "photo": "1A2B-3C4D-5E6F-7081"})
-    url = compact.qr_url("https://cqo.amr.jiangsu.gov.cn", token)
-    assert len(url) <= 221 and compact.is_alphanumeric(url)
+    fields = {**FIELDS, "holder_name": "欧阳建国", "status_index": 12000, "photo": "1A2B-3C4D-5E6F-7081"}
+    url = compact.qr_url("https://cqo.amr.jiangsu.gov.cn", compact.sign(key, fields))
+    assert len(url) == 219 and compact.is_alphanumeric(url)
+    assert rendering._qr_modules(url).size[0] == 17 + 4 * 8
+    longer = compact.qr_url("https://cqo.amr.jiangsu.gov.cn", compact.sign(key, {**fields, "holder_name": "欧阳建国华"}))
+    assert rendering._qr_modules(longer).size[0] == 17 + 4 * 9
 
 
 # ------------------------------------------------------------------ the verdict, the files, the CLI
