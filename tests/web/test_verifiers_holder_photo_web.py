@@ -12,11 +12,12 @@ import re
 import pytest
 from PIL import Image
 
-from certificates import compact, keys, photos, services, verdicts
+from certificates import compact, keys, partners, photos, services, verdicts
 from certificates.models import HolderPhoto
 from tests.cert_factories import completion_rule, cw  # noqa: F401
 from tests.conftest import TODAY, login, post_form
 from tests.unit.test_verifiers_holder_photo import jpeg_with_exif
+from tests.web.test_verifiers_partners import fujian  # noqa: F401
 
 
 @pytest.fixture
@@ -123,3 +124,20 @@ def test_verifiers_same_wording_cli_and_phone_photo_line(client):
     assert phone == cli and cli.endswith(f"请核对持证人照片：指纹 {fp}")
     js = client.get("/certificates/static/verify-offline.js").get_data(as_text=True)
     assert "T.photo_compare" in js and "version === 3" in js
+
+
+def test_verifiers_partner_certificate_with_photo_fingerprint(client, db, world, fujian):
+    """A partner province's printed code in format 3: checked here by its signature, its photo fingerprint shown
+    with the same comparison sentence."""
+    fp = "0F1E-2D3C-4B5A-6978"
+    kid = fujian["fields"]["kid"]
+    key_dir = fujian["key_dir"]
+    link = compact.qr_url(fujian["base"], compact.sign(keys.private_key(key_dir, kid),
+                                                       {**fujian["fields"], "status_index": 7, "photo": fp}))
+    partners.add_partner(db, world.sysadmin, "福建省（示例）", fujian["base"], json.dumps(fujian["doc"]), "示例")
+    db.commit()
+    page = client.get("/verify-partner", query_string={"link": link}).get_data(as_text=True)
+    assert 'data-signature="valid"' in page and f'id="photo-fp">{fp}<' in page
+    assert f"请核对持证人照片：指纹 {fp}" in page
+    plain = client.get("/verify-partner", query_string={"link": fujian["link"]}).get_data(as_text=True)
+    assert 'data-signature="valid"' in plain and 'id="photo-fp"' not in plain
