@@ -3,7 +3,8 @@
 // (certificates/compact.py) — checks its Ed25519 signature with WebCrypto against the kept trust list
 // (/.well-known/cqo-certificate-keys.json), the key's window and the expiry, and says how old the kept status
 // lists are; where the link carries the certificate's status-list index (compact format 2), it reads the
-// certificate's bit in the kept revocation and suspension lists. It never sends anything anywhere.
+// certificate's bit in the kept revocation and suspension lists; where it carries the holder's photo fingerprint
+// (format 3), it shows it and ends with the photo line, as the command line does. It never sends anything anywhere.
 (function () {
   "use strict";
   var root = document.getElementById("offline");

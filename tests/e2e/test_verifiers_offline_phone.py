@@ -75,7 +75,7 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
     # Polled from here with page.evaluate: wait_for_function compiles its predicate inside the page, which the
     # page's CSP (no 'unsafe-eval') forbids as soon as it has to poll.
     _poll(page, "() => navigator.serviceWorker.controller !== null", reload=True)
-    _poll(page, "() => caches.open('cqo-verify-v1').then(c => c.match('/status-lists/revocation')).then(r => !!r)")
+    _poll(page, "() => caches.open('cqo-verify-v2').then(c => c.match('/status-lists/revocation')).then(r => !!r)")
 
     page.context.set_offline(True)
     try:
