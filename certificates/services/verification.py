@@ -72,7 +72,8 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
 
 
 def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None) -> dict:
-    """What anyone may see: no ID number, phone, score or photo; the holder's name masked. ``key_dir``: link a
+    """What anyone may see: no ID number, phone, score or photo (only the printed photo's fingerprint, to compare
+    with the paper); the holder's name masked. ``key_dir``: link a
     successor by its printed ``/C/`` path (else its old ``/v/<cid>``)."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
@@ -83,6 +84,8 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
         "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(),
     }
+    if snap.get("photo_fp"):  # the fingerprint only: the photo is personal data, never shown publicly (issue 16)
+        out["photo_fingerprint"] = snap["photo_fp"]
     if status in (CertificateStatus.revoked, CertificateStatus.suspended):
         out["status_changed_on"] = _local_date(cert.status_changed_at)
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
