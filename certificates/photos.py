@@ -24,11 +24,11 @@ from typing import BinaryIO
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from certificates import compact
 from certificates.models import CertificateSettings, HolderPhoto
-from lms import audit, uploads
+from lms import audit, storage, uploads
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
@@ -120,6 +120,7 @@ def photo_required(session: Session, province: Region) -> bool:
                                .where(CertificateSettings.province_id == province.id)))
 
 
-def photo_bytes(upload_dir: str, relative_path: str) -> bytes:
-    """The stored photo's bytes (a certificate's or a person's); FileNotFoundError when the file is missing."""
-    return uploads.open_path(upload_dir, relative_path).read_bytes()
+def photo_bytes(session: Session, upload_dir: str, relative_path: str) -> bytes:
+    """The stored photo's bytes (a certificate's or a person's), read from the file store (``lms.storage``: every
+    host reads it, its checksums checked); FileNotFoundError when the file is missing."""
+    return storage.read_bytes(session, sessionmaker(bind=session.get_bind()), upload_dir, relative_path)

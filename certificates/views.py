@@ -31,7 +31,8 @@ from lms.forms import submit
 from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
 from lms.templating import paginate, today_local
-from lms.uploads import StoredFile, open_path
+from lms import storage
+from lms.uploads import StoredFile
 
 # Public endpoints are named ``public_*`` (the platform's anonymous-access test relies on it); the
 # blueprint's scripts are served by one of them rather than by a ``certificates.static`` endpoint.
@@ -256,8 +257,9 @@ def photo(photo_id: int):
     row = get_visible(db.session, HolderPhoto, photo_id, current_user)
     stored = db.session.get(StoredFile, row.stored_file_id)
     try:
-        data = open_path(current_app.config["UPLOAD_DIR"], stored.relative_path).read_bytes()
-    except (AttributeError, FileNotFoundError):
+        data = storage.read_bytes(db.session, current_app.extensions["lms_db"].sessionmaker,
+                                  current_app.config["UPLOAD_DIR"], stored.relative_path)
+    except (AttributeError, FileNotFoundError, storage.ChecksumMismatch):
         abort(404)
     resp = send_file(io.BytesIO(data), mimetype="image/jpeg", download_name="photo.jpg")
     resp.headers["Cache-Control"] = "private, no-store"

@@ -6,6 +6,7 @@ import zipfile
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import object_session
 
 from certificates import photos, rendering
 from certificates.models import Certificate
@@ -34,7 +35,7 @@ def render_args(cert: Certificate, cfg: CertConfig) -> dict:
     photo_file = (cert.snapshot or {}).get("photo_file")
     if photo_file:
         try:
-            args["photo"] = photos.photo_bytes(cfg.upload_dir, photo_file)
+            args["photo"] = photos.photo_bytes(object_session(cert), cfg.upload_dir, photo_file)
         except FileNotFoundError:
             raise NotFound(_("证书所印的持证人照片文件已丢失，无法生成证书文件：请系统管理员从备份恢复上传目录"))
     return args

@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision = '0017a_exam_integrity'
-down_revision = '0018'
+down_revision = '0018_tier_organisations'
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016p'
-down_revision = '0017a'
+down_revision = '0017a_exam_integrity'
 branch_labels = None
 depends_on = None
 
