@@ -377,6 +377,7 @@ OFFLINE_TEXTS = {
     "expected": lambda: _("（应为：%(name)s，%(number)s，%(start)s 至 %(end)s）"),
     "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
     "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
+    "no_end": lambda: _("长期有效"),
 }
 
 

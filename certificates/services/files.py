@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from certificates import rendering
 from certificates.models import Certificate
-from certificates.services.issuing import qr_url
+from certificates.services.issuing import printed_until, qr_url
 from certificates.services.numbering import CertConfig
 from lms.errors import NotFound
 
@@ -29,7 +29,7 @@ class CertificateFile:
 def render_args(cert: Certificate, cfg: CertConfig) -> dict:
     """What the renderer prints: the snapshot, number, dates and the QR code's address (the compact signed link)."""
     return dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
-                valid_until=cert.valid_until.isoformat(), url=qr_url(cert, cfg))
+                valid_until=printed_until(cert.valid_until), url=qr_url(cert, cfg))
 
 
 def certificate_file(cert: Certificate, fmt: str, cfg: CertConfig) -> CertificateFile:
