@@ -35,7 +35,7 @@ def downgrade():
         raise RuntimeError(
             f"{programmes} programme(s) set no certificate validity and {certificates} certificate(s) have no end "
             "date (长期有效), which the previous schema cannot hold: give those programmes a validity and reissue "
-            "those certificates (their end date is signed) before downgrading")
+            "those certificates (their end date is signed), or restore the backup taken before upgrading")
     with op.batch_alter_table('certificates') as batch:
         batch.alter_column('valid_until', existing_type=sa.Date(), nullable=False)
     with op.batch_alter_table('programmes') as batch:
