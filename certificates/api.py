@@ -22,7 +22,7 @@ STATUS_ENUM = [s.value for s in CertificateStatus]
 CertificateSchema = schema("Certificate", {"type": "object", "properties": {
     "number": {"type": "string"}, "status": {"type": "string", "enum": STATUS_ENUM},
     "holder_name": {"type": "string"}, "tier": {"type": "string", "enum": ["basic", "advanced", "senior"]},
-    "issued_on": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date"},
+    "issued_on": {"type": "string", "format": "date"}, "valid_until": {"type": "string", "format": "date", "nullable": True, "description": "null: no end date (长期有效)"},
     "verify_url": {"type": "string", "description": "the printed QR's link, HTTPS://HOST/C/<TOKEN> (scheme and "
                    "host upper case: QR alphanumeric mode; case-insensitive)"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "programme": {"type": "string"}, "class_name": {"type": "string"},
@@ -31,7 +31,8 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "status": {"type": "string", "enum": STATUS_ENUM + ["unknown"]}, "signature_valid": {"type": "boolean"},
     "number": {"type": "string"}, "holder_name": {"type": "string", "description": "masked"},
     "tier": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
-    "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
+    "issued_on": {"type": "string"},
+    "valid_until": {"type": "string", "nullable": True, "description": "null: no end date (长期有效)"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
     "superseded_by": {"type": "object"},
     "pool": {"type": "object", "description": "the holder's talent-pool standing: status, status_label, since, reason, "
@@ -68,7 +69,7 @@ def certificate_json(c: Certificate) -> dict:
     return {
         "number": c.number, "status": services.effective_status(c, today_local()).value,
         "holder_name": c.holder_name, "tier": c.tier.value, "issued_on": c.issued_on.isoformat(),
-        "valid_until": c.valid_until.isoformat(),
+        "valid_until": services.iso_or_none(c.valid_until),
         "verify_url": services.qr_url(c, _cfg()),
         "institution": snap.get("institution", ""), "bureau": snap.get("bureau", ""),
         "programme": snap.get("programme", ""), "class_name": snap.get("class_name", ""),

@@ -13,7 +13,8 @@ base32 (RFC 4648 alphabet ``A``-``Z`` ``2``-``7``, no padding) of::
     kid tag      4 bytes  the first 4 bytes of SHA-256(kid as UTF-8): names the signing key among the published
                           ones (a verifier tries every key whose tag matches, so a collision costs nothing)
     issued       2 bytes  days since 2000-01-01, unsigned big-endian (to 2179-06-06)
-    valid until  2 bytes  days since 2000-01-01, not before ``issued``
+    valid until  2 bytes  days since 2000-01-01, not before ``issued``; 0xFFFF (``NO_END``): no end date
+                          (长期有效: the province sets no validity, issue 14), never a date
     status index 1-5 bytes (version 2 only) the certificate's index in the W3C Bitstring Status Lists
                           (``Certificate.status_list_index``), unsigned LEB128 (7 bits a byte, low group first,
                           high bit = more follows), canonical (no superfluous zero group), below 2**32: an
@@ -41,7 +42,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -56,6 +57,7 @@ MAX_STATUS_INDEX = (1 << 32) - 1
 DOMAIN = b"CQO-CERT-QR-v1\x00"  # prefixed to the body before signing; never transmitted
 TIERS = ("basic", "advanced", "senior")  # index in the header's low nibble; lms.domain.Tier's values
 EPOCH = dt.date(2000, 1, 1)
+NO_END = 0xFFFF  # the valid-until field's reserved value: no end date (``valid_until`` None); 2179-06-06 is refused
 KID_TAG_BYTES = 4
 SIGNATURE_BYTES = 64
 MAX_TEXT_CHARS = 64  # Certificate.number and Certificate.holder_name are String(64)
@@ -94,7 +96,7 @@ class Payload:
     holder_name: str
     tier: str  # one of TIERS
     issued_on: dt.date
-    valid_until: dt.date
+    valid_until: dt.date | None  # None: no end date (NO_END in the token)
     kid_tag: bytes  # KID_TAG_BYTES bytes: kid_tag(kid) of the signing key
     status_index: int | None = None  # the status lists' index (version 2); None in a version 1 token
     photo: bytes | None = None  # PHOTO_BYTES of the holder's photo fingerprint (version 3); None without a photo
@@ -103,7 +105,7 @@ class Payload:
         """The fields in ``certificates.signing``'s shape (what ``services.signed_fields`` returns), with the
         full key id that verified the signature, and ``status_index`` when the token carries one."""
         out = {"holder_name": self.holder_name, "number": self.number, "tier": self.tier,
-               "issued_on": self.issued_on.isoformat(), "valid_until": self.valid_until.isoformat(), "kid": kid}
+               "issued_on": self.issued_on.isoformat(), "valid_until": _until_iso(self.valid_until), "kid": kid}
         if self.status_index is not None:
             out["status_index"] = self.status_index
         if self.photo is not None:
@@ -189,6 +191,24 @@ def _day(label: str, d: dt.date) -> int:
     return n
 
 
+def _until_day(d: dt.date | None) -> int:
+    """The valid-until field: days since EPOCH, or NO_END for no end date (a date that would read as NO_END is
+    refused)."""
+    n = NO_END if d is None else _day("valid_until", d)
+    if d is not None and n == NO_END:
+        raise CompactError("bad_date", f"valid_until {d} is the reserved value for no end date")
+    return n
+
+
+def _until_date(n: int) -> dt.date | None:
+    """Inverse of ``_until_day``."""
+    return None if n == NO_END else EPOCH + dt.timedelta(days=n)
+
+
+def _until_iso(d: dt.date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
 def _varint(value: int) -> bytes:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STATUS_INDEX:
         raise CompactError("bad_index", f"the status index must be an integer 0..{MAX_STATUS_INDEX}")
@@ -223,8 +243,8 @@ def pack(payload: Payload) -> bytes:
         raise CompactError("bad_tier", f"unknown tier {payload.tier!r}")
     if not isinstance(payload.kid_tag, bytes) or len(payload.kid_tag) != KID_TAG_BYTES:
         raise CompactError("bad_length", f"the key tag must be {KID_TAG_BYTES} bytes")
-    issued, until = _day("issued_on", payload.issued_on), _day("valid_until", payload.valid_until)
-    if until < issued:
+    issued, until = _day("issued_on", payload.issued_on), _until_day(payload.valid_until)
+    if until < issued or issued == NO_END:  # NO_END is never before; as an issued-on date it is refused
         raise CompactError("bad_date", "valid_until is before issued_on")
     number, name = _check_text("number", payload.number), _check_text("holder_name", payload.holder_name)
     version, index = (1, b"") if payload.status_index is None else (FORMAT_VERSION, _varint(payload.status_index))
@@ -252,7 +272,7 @@ def unpack(body: bytes) -> Payload:
     pos = 1 + KID_TAG_BYTES
     tag = body[1:pos]
     issued = EPOCH + dt.timedelta(days=int.from_bytes(body[pos:pos + 2], "big"))
-    until = EPOCH + dt.timedelta(days=int.from_bytes(body[pos + 2:pos + 4], "big"))
+    until = _until_date(int.from_bytes(body[pos + 2:pos + 4], "big"))
     pos += 4
     index = None
     if version >= 2:
@@ -280,7 +300,7 @@ def unpack(body: bytes) -> Payload:
         pos += 1 + n
     if pos != len(body):
         raise CompactError("trailing_bytes", f"{len(body) - pos} unexpected bytes after the holder's name")
-    if until < issued:
+    if (until is not None and until < issued) or (issued - EPOCH).days == NO_END:
         raise CompactError("bad_date", "valid_until is before issued_on")
     return Payload(number=texts[0], holder_name=texts[1], tier=TIERS[tier], issued_on=issued, valid_until=until,
                    kid_tag=tag, status_index=index, photo=photo)
@@ -289,7 +309,10 @@ def unpack(body: bytes) -> Payload:
 # ------------------------------------------------------------------ tokens and URLs
 def payload_for(fields: dict) -> Payload:
     """A ``Payload`` from ``certificates.signing``-shaped fields (``services.signed_fields(cert)``: ISO dates,
-    the full ``kid``), with ``status_index`` when given (a version 2 token; without it, version 1)."""
+    the full ``kid``), with ``status_index`` when given (a version 2 token; without it, version 1).
+    ``valid_until`` None: no end date (NO_END)."""
+    if "valid_until" in fields and fields["valid_until"] is None:
+        return replace(payload_for({**fields, "valid_until": EPOCH.isoformat()}), valid_until=None)
     try:
         return Payload(number=fields["number"], holder_name=fields["holder_name"], tier=fields["tier"],
                        issued_on=dt.date.fromisoformat(fields["issued_on"]),

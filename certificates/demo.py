@@ -1,4 +1,5 @@
-"""Demo certificates in every state (valid, revoked, expired, superseded) and a class waiting for its
+"""Demo certificates (valid, revoked, superseded; one issued four years ago, still valid: the demo's programmes set
+no validity, as no seed sets one, so certificates have no end date, issue 14) and a class waiting for its
 certificates. Creates the few programme, class and enrolment rows it needs, found by natural keys, since the
 courses demo is seeded separately. Idempotent.
 
@@ -57,7 +58,8 @@ PROVINCES = {
 }
 # username, the state its certificate is left in
 ISSUED = [("trainee", "valid"), ("trainee01", "revoked"), ("trainee02", "superseded"), ("trainee03", "valid")]
-EXPIRED = [("trainee04", "expired")]
+# Issued four years ago: with no validity (none of the seeds sets one) it has no end date and is still valid.
+EXPIRED = [("trainee04", "valid")]
 PENDING = ["trainee05", "trainee06", "trainee07", "trainee08"]
 
 
@@ -78,7 +80,7 @@ def _programme(session: Session, province: Region, year: int) -> Programme:
                                                   Programme.year == year))
     if prog is None:
         prog = Programme(province_id=province.id, tier=Tier.basic, year=year, name=f"{year}年{province.name}首席质量官基础培训",
-                         total_hours=40, pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3)
+                         total_hours=40, pass_mark=60, min_attendance_rate=0.8)
         session.add(prog)
         session.flush()
     return prog

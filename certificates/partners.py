@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certificates import compact, signing, status_verdict
+from certificates import compact, signing, status_verdict, verdicts
 from certificates.models import PartnerProvince
 from lms import audit
 from lms.auth.models import User
@@ -162,7 +162,7 @@ def _status_from_lists(partner: PartnerProvince, checked: signing.Checked, today
         return verdict.state, "status_list", verdict.updated_at
     if verdict.state != "clear":  # a list not signed by the partner's keys, or unreadable: believe nothing
         return "unknown", "list_invalid", None
-    expired = checked.fields["valid_until"] < today.isoformat()
+    expired = verdicts.is_past(checked.fields["valid_until"], today)
     return ("expired" if expired else "valid"), "status_list", verdict.updated_at
 
 

@@ -64,7 +64,8 @@ def parse(signed_part: str) -> tuple[dict, bytes, bytes]:
         fields = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError("malformed") from exc
-    if not isinstance(fields, dict) or set(fields) != set(FIELDS) or not all(isinstance(fields[k], str) for k in FIELDS):
+    if not isinstance(fields, dict) or set(fields) != set(FIELDS) or not all(
+            isinstance(fields[k], str) or (k == "valid_until" and fields[k] is None) for k in FIELDS):  # null: no end date
         raise ValueError("malformed")
     if canonical(fields) != body:  # one byte sequence per content: no alternative encodings
         raise ValueError("malformed")

@@ -9,7 +9,8 @@ fingerprint, ending 「请核对持证人照片：指纹 XXXX-XXXX-XXXX-XXXX」)
 
 - the signature must be good and the certificate dated inside its key's window (``outside_key_window`` is
   refused: a retired or stolen key cannot back-date or post-date);
-- a genuine certificate past its ``valid_until`` is reported 已过期 (not valid today);
+- a genuine certificate past its ``valid_until`` is reported 已过期 (not valid today); one with no end date
+  (``valid_until`` None: the province sets no validity, issue 14) never expires and shows ``NO_END`` (长期有效);
 - ``status``: a ``certificates.status_verdict.StatusVerdict`` from a downloaded status list (its state and its
   age, "状态列表更新于 …；之后的撤销无法得知"); revoked or suspended there refuses the certificate. ``None`` means
   no list was given, and the verdict says that revocation cannot be known offline.
@@ -44,6 +45,17 @@ COMPARE_NOTHING = "没有可核对的内容：请勿仅凭这张证书认定持�
 # Where the certificate carries the holder's photo (compact format 3, a province's choice): always the very end.
 PHOTO_COMPARE = "持证人须与证书上的照片为同一人，照片下方印的指纹须与此相同。请核对持证人照片：指纹 %(fp)s"
 NO_STATUS = "离线核验只能证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。"
+NO_END = "长期有效"  # a certificate with no end date, as printed and as every verifier shows it
+
+
+def until_text(value: str | None) -> str:
+    """The signed end date as shown: the ISO date, or ``NO_END``."""
+    return NO_END if value is None else value
+
+
+def is_past(valid_until: str | None, today: dt.date) -> bool:
+    """Whether a signed end date (ISO text, None: no end date) lies before ``today``."""
+    return valid_until is not None and valid_until < today.isoformat()
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class Verdict:
 
 def field_lines(fields: dict) -> list[str]:
     """The signed fields, one ``label：value`` line each."""
-    return [f"  {FIELD_LABELS[k]}：{TIER_LABELS.get(v, v) if k == 'tier' else v}"
+    return [f"  {FIELD_LABELS[k]}：{TIER_LABELS.get(v, v) if k == 'tier' else until_text(v) if k == 'valid_until' else v}"
             for k, v in fields.items() if k in FIELD_LABELS]
 
 
@@ -87,10 +99,10 @@ def offline_verdict(checked, today: dt.date, status=None, photo_fingerprints: li
         return Verdict("forged", False, HEADLINES["forged"])
     fields = dict(checked.fields)
     details = field_lines(fields)
-    compare = COMPARE + f"（应为：{fields['holder_name']}，{fields['number']}，{fields['issued_on']} 至 {fields['valid_until']}）"
+    compare = COMPARE + f"（应为：{fields['holder_name']}，{fields['number']}，{fields['issued_on']} 至 {until_text(fields['valid_until'])}）"
     if fields.get("photo"):
         compare += PHOTO_COMPARE.replace("%(fp)s", fields["photo"])
-    if fields["valid_until"] < today.isoformat():
+    if is_past(fields["valid_until"], today):
         details.append(f"  该证书已于 {fields['valid_until']} 到期，今天（{today.isoformat()}）已不在有效期内。")
         code = "expired"
     else:

@@ -418,6 +418,7 @@ OFFLINE_TEXTS = {
     "photo_compare": lambda: _("持证人须与证书上的照片为同一人，照片下方印的指纹须与此相同。请核对持证人照片：指纹 %(fp)s"),
     "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
     "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
+    "no_end": lambda: _("长期有效"),
 }
 
 

@@ -90,7 +90,7 @@ def seed_courses(session: Session, today: dt.date) -> dict:
             services.save_programme(session, admin, services.ProgrammeData(
                 province_id=province.id, tier=tier.value, year=today.year,
                 name=f"{today.year}年{province.name}首席质量官{TIER_NAMES[tier]}", pass_mark=60,
-                min_attendance_rate=0.8, certificate_validity_years=3, requires_lower_tier=tier != Tier.basic,
+                min_attendance_rate=0.8, certificate_validity_years=None, requires_lower_tier=tier != Tier.basic,
                 eligibility_rule_set_id=rs.id, course_ids=compulsory + (electives if tier != Tier.basic else [])))
             counts["programmes"] += 1
     owner = next(iter(rule_sets.values()))[0] if rule_sets else None

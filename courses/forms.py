@@ -20,7 +20,8 @@ class ProgrammeForm(FlaskForm):
     name = StringField(_l("方案名称"), validators=[required(), length(128, 2)])
     pass_mark = DecimalField(_l("考试合格分数"), places=1, default=60, validators=[required(), number_range(1, 100)])
     min_attendance_pct = IntegerField(_l("最低出勤率（%）"), default=80, validators=[required(), number_range(1, 100)])
-    certificate_validity_years = IntegerField(_l("证书有效期（年）"), default=3, validators=[required(), number_range(1, 10)])
+    certificate_validity_years = IntegerField(_l("证书有效期（年，本省自定；不填则长期有效）"),
+                                              validators=[optional(), number_range(1, 10)])
     requires_lower_tier = BooleanField(_l("须持有下一级有效证书（基础层级不适用）"), default=True)
     video_done_pct = IntegerField(_l("视频看满此比例记为学完（%）"), default=90,
                                   validators=[optional(), number_range(50, 100)])  # left out (older forms, API): 90

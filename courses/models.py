@@ -53,7 +53,9 @@ class Programme(Base):
     total_hours: Mapped[float] = mapped_column(Float, default=0)
     pass_mark: Mapped[float] = mapped_column(Float, default=60)
     min_attendance_rate: Mapped[float] = mapped_column(Float, default=0.8)  # share of the hours, 0..1
-    certificate_validity_years: Mapped[int] = mapped_column(Integer, default=3)
+    # Years a certificate is valid: a province setting (本省自定); None (the default): no end date (issue 14: no seed
+    # sets a validity)
+    certificate_validity_years: Mapped[int | None] = mapped_column(Integer)
     requires_lower_tier: Mapped[bool] = mapped_column(Boolean, default=True)
     eligibility_rule_set_id: Mapped[int | None] = mapped_column(ForeignKey("eligibility_rule_sets.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

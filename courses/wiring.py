@@ -42,7 +42,8 @@ def register_settings() -> None:
     register_setting("programmes", "total_hours", _l("总学时"))
     register_setting("programmes", "pass_mark", _l("考试合格分数"))
     register_setting("programmes", "min_attendance_rate", _l("最低出勤率"), show=lambda v: "%d%%" % round(v * 100))
-    register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v))
+    register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v),
+                     empty=_l("不设有效期（长期有效）"))
     register_setting("courses", "hours", _l("学时"))
     register_setting("eligibility_rule_sets", "rules", _l("报名条件"),
                      show=lambda rules: "；".join(eligibility.describe_group(g) for g in rules))

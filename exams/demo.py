@@ -73,7 +73,7 @@ def seed(session: Session, today: dt.date) -> dict:
     if programme is None:
         programme = Programme(province_id=province.id, tier=Tier.advanced, year=today.year,
                               name=f"{today.year}年江苏省首席质量官提升培训", total_hours=32, pass_mark=60,
-                              min_attendance_rate=0.8, certificate_validity_years=3, requires_lower_tier=True)
+                              min_attendance_rate=0.8, requires_lower_tier=True)
         session.add(programme)
         session.flush()
     cls = session.scalar(select(TrainingClass).where(TrainingClass.institution_id == inst.id,

@@ -62,6 +62,7 @@ class Setting:
     label: Any
     show: Callable[[Any], str]
     origin: Callable[[Any], tuple[Any, str] | None] | None = None  # → (record, field) holding it, None: default
+    empty: Any = None  # what an unset value (None) means, shown instead of "—" (e.g. no validity: 长期有效)
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,9 @@ _settings: dict[tuple[str, str], Setting] = {}
 
 
 def register_setting(table: str, field: str, label, show: Callable[[Any], str] = lambda v: "%g" % v if isinstance(v, (int, float)) else str(v),
-                     origin: Callable[[Any], tuple[Any, str] | None] | None = None) -> None:
+                     origin: Callable[[Any], tuple[Any, str] | None] | None = None, empty: Any = None) -> None:
     """Declare ``table.field`` a province setting (idempotent: wiring may run once per app)."""
-    _settings[(table, field)] = Setting(table, field, label, show, origin)
+    _settings[(table, field)] = Setting(table, field, label, show, origin, empty)
 
 
 def registered_settings() -> list[Setting]:
@@ -159,6 +160,8 @@ def setting_view(session: Session, obj, field: str) -> SettingView:
         raise KeyError(f"{field} of {obj!r} is not a registered setting")
     value = getattr(obj, field)
     text = "—" if value is None or value == [] or value == "" else setting.show(value)
+    if value is None and setting.empty is not None:
+        text = str(setting.empty)
     return SettingView(f"{setting.table}.{field}", text, basis_of(session, obj, field))
 
 

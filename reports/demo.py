@@ -55,7 +55,7 @@ def _programme(session: Session, province: Region, tier: Tier, year: int) -> Pro
                                                   Programme.year == year))
     if prog is None:
         prog = Programme(province_id=province.id, tier=tier, year=year, name=f"{year}年江苏省首席质量官{tier.label}培训",
-                         total_hours=32, pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3)
+                         total_hours=32, pass_mark=60, min_attendance_rate=0.8)
         session.add(prog)
         session.flush()
     return prog

@@ -10,7 +10,7 @@ from sqlalchemy.orm import object_session
 
 from certificates import photos, rendering
 from certificates.models import Certificate
-from certificates.services.issuing import qr_url
+from certificates.services.issuing import printed_until, qr_url
 from certificates.services.numbering import CertConfig
 from lms.errors import NotFound
 
@@ -31,7 +31,7 @@ def render_args(cert: Certificate, cfg: CertConfig) -> dict:
     """What the renderer prints: the snapshot, number, dates, the QR code's address (the compact signed link) and,
     where the certificate was issued with the holder's photo, the stored photo's bytes (those the fingerprint is of)."""
     args = dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
-                valid_until=cert.valid_until.isoformat(), url=qr_url(cert, cfg))
+                valid_until=printed_until(cert.valid_until), url=qr_url(cert, cfg))
     photo_file = (cert.snapshot or {}).get("photo_file")
     if photo_file:
         try:

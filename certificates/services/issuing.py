@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from certificates import compact, photos
 from certificates import keys as keystore
-from certificates import signing
+from certificates import signing, verdicts
 from certificates import signals
 from certificates.models import Certificate, CertificateEvent, CertificateStatus
 from certificates.services.notices import tell_holder
@@ -118,10 +118,20 @@ def printed_path(cert: Certificate, key_dir: str) -> str:
         return f"/v/{cert.cid}"
 
 
+def iso_or_none(day: dt.date | None) -> str | None:
+    """A date as ISO text; None (no end date, 长期有效) stays None: the signed fields and the API carry null."""
+    return day.isoformat() if day is not None else None
+
+
+def printed_until(day: dt.date | None) -> str:
+    """The end date as the certificate prints it: the date, or 长期有效 (the CLI's and the phone's word too)."""
+    return day.isoformat() if day is not None else verdicts.NO_END
+
+
 def signed_fields(cert: Certificate) -> dict:
     """The fields the signature covers (what an offline verifier prints)."""
     return {"holder_name": cert.holder_name, "number": cert.number, "tier": cert.tier.value,
-            "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(), "kid": cert.key_id}
+            "issued_on": cert.issued_on.isoformat(), "valid_until": iso_or_none(cert.valid_until), "kid": cert.key_id}
 
 
 def printed_fields(cert: Certificate) -> dict:
@@ -179,12 +189,14 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
     holder = enrollment.user
     photo = holder_photo_snapshot(session, cls, holder.id, issuer_cache)
     name = holder_name(session, holder)
-    years = programme.certificate_validity_years or 3
+    years = programme.certificate_validity_years  # the province's setting (本省自定); None: no end date
+    if valid_until is None and supersedes is None and years:  # a replacement keeps the old one's (even none)
+        valid_until = valid_until_for(today, years)
     cert = Certificate(
         cid=new_cid(), number=number, holder_user_id=holder.id, holder_name=name, enrollment_id=enrollment.id,
         current_for_enrollment_id=enrollment.id, class_id=cls.id, institution_id=cls.institution_id,
         region_id=cls.region_id, bureau_id=bureau.id if bureau else None, issuer_kind=issuer.kind,
-        issuer_id=issuer.id, tier=tier, issued_on=today, valid_until=valid_until or valid_until_for(today, years),
+        issuer_id=issuer.id, tier=tier, issued_on=today, valid_until=valid_until,
         key_id=kid, status=CertificateStatus.valid, status_changed_at=utcnow(), issued_by_id=getattr(actor, "id", None),
         supersedes_id=supersedes.id if supersedes else None,
         snapshot={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from certificates import signals
@@ -57,7 +57,7 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
         errors["note"] = _("原因为「其他」时请填写说明（不超过 1000 字）")
     if errors:
         raise ValidationFailed(errors)
-    if target == CertificateStatus.valid and cert.valid_until < today:
+    if target == CertificateStatus.valid and cert.valid_until is not None and cert.valid_until < today:
         target = CertificateStatus.expired
     before = cert.status
     cert.status, cert.status_changed_at = target, utcnow()
@@ -95,14 +95,15 @@ def apply_status_action(session: Session, actor: User, cert: Certificate, action
 
 def effective_status(cert: Certificate, today: dt.date) -> CertificateStatus:
     """The status a verifier sees: a valid certificate past its date is expired even before the job runs."""
-    if cert.status == CertificateStatus.valid and cert.valid_until < today:
+    if cert.status == CertificateStatus.valid and cert.valid_until is not None and cert.valid_until < today:
         return CertificateStatus.expired
     return cert.status
 
 
 def expire_due(session: Session, today: dt.date) -> int:
-    """Mark valid certificates past their validity as expired. Idempotent."""
+    """Mark valid certificates past their validity as expired (those with no end date never are). Idempotent."""
     due = session.scalars(select(Certificate).where(Certificate.status == CertificateStatus.valid,
+                                                    Certificate.valid_until.is_not(None),
                                                     Certificate.valid_until < today)).all()
     for cert in due:
         cert.status, cert.status_changed_at = CertificateStatus.expired, utcnow()
@@ -119,4 +120,4 @@ def has_tier_in_force(session: Session, user_id: int, tier: Tier, on_date: dt.da
     return bool(session.scalar(select(exists().where(
         Certificate.holder_user_id == user_id, Certificate.tier == tier,
         Certificate.status == CertificateStatus.valid, Certificate.issued_on <= on_date,
-        Certificate.valid_until >= on_date))))
+        or_(Certificate.valid_until.is_(None), Certificate.valid_until >= on_date)))))

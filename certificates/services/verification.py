@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, VerificationLog
-from certificates.services.issuing import printed_fields, printed_path, signed_fields
+from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
 from lms.people.services import holder_matches
 from lms.pii import mask_name
@@ -82,7 +82,7 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": cert.tier.label,
         "programme": snap.get("programme", ""), "institution": snap.get("institution", ""),
         "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
-        "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(),
+        "issued_on": cert.issued_on.isoformat(), "valid_until": iso_or_none(cert.valid_until),
     }
     if snap.get("photo_fp"):  # the fingerprint only: the photo is personal data, never shown publicly (issue 16)
         out["photo_fingerprint"] = snap["photo_fp"]

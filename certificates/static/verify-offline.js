@@ -35,7 +35,18 @@
     return new Uint8Array(out);
   }
   function concat(a, b) { var o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; }
-  function isoDay(days) { return new Date(Date.UTC(2000, 0, 1) + days * 86400000).toISOString().slice(0, 10); }
+  // 65535 is compact.py's NO_END: in the valid-until field, no end date (null, shown 长期有效); as an issued-on
+  // date it is refused (the caller below), as compact.py refuses it.
+  function isoDay(days) {
+    return days === 65535 ? null : new Date(Date.UTC(2000, 0, 1) + days * 86400000).toISOString().slice(0, 10);
+  }
+  // The fields as shown: a valid_until of null (no end date) reads 长期有效, as on the paper and the command line.
+  function display(fields) {
+    var out = {};
+    Object.keys(fields).forEach(function (k) { out[k] = fields[k]; });
+    if (out.valid_until === null) { out.valid_until = T.no_end; }
+    return out;
+  }
 
   function fromFragment() {
     var part = window.location.hash.replace(/^#/, "");
@@ -44,7 +55,7 @@
     var body = b64u(pieces[0]), sig = b64u(pieces[1]);
     var f = JSON.parse(new TextDecoder("utf-8", {fatal: true}).decode(body));
     ["holder_name", "number", "tier", "issued_on", "valid_until", "kid"].forEach(function (k) {
-      if (typeof f[k] !== "string") { throw new Error("malformed"); }
+      if (typeof f[k] !== "string" && !(k === "valid_until" && f[k] === null)) { throw new Error("malformed"); }
     });
     return {fields: f, message: body, sig: sig, keyMatches: function (k) { return k.kid === f.kid; }};
   }
@@ -158,7 +169,7 @@
   function beijing(iso) { return new Date(new Date(iso).getTime() + 8 * 3600000).toISOString().slice(0, 16).replace("T", " "); }
 
   function show(cert, checked, today, revocation, suspension) {
-    var f = cert.fields, key = checked.key;
+    var f = display(cert.fields), key = checked.key;
     say("holder-name", f.holder_name); say("cert-number", f.number); say("issued-on", f.issued_on);
     say("valid-until", f.valid_until); say("tier", T.tiers[f.tier] || f.tier);
     if (f.photo && $("photo-fp")) { say("photo-fp", f.photo); $("photo-fp-row").hidden = false; }
@@ -171,7 +182,7 @@
     }
     else if (revocation && revocation.bit === 1) { verdict = T.revoked; state = "revoked"; }
     else if (suspension && suspension.bit === 1) { verdict = T.suspended; state = "suspended"; }
-    else if (f.valid_until < today) { verdict = T.expired; state = "expired"; }
+    else if (cert.fields.valid_until !== null && f.valid_until < today) { verdict = T.expired; state = "expired"; }
     else { verdict = T.valid; state = "valid"; }
     say("offline-verdict", verdict, state);
     root.setAttribute("data-verdict", state);
@@ -188,7 +199,10 @@
   var today = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);  // China Standard Time
   var path = window.location.pathname, cert;
   try {
-    if (path.indexOf("/C/") === 0) { cert = fromCompact(decodeURIComponent(path.slice(3))); }
+    if (path.indexOf("/C/") === 0) {
+      cert = fromCompact(decodeURIComponent(path.slice(3)));
+      if (cert.fields.issued_on === null) { throw new Error("malformed"); }
+    }
     else if (path.indexOf("/v/") === 0) { cert = fromFragment(); }
     else { say("offline-verdict", T.no_link, "none"); return; }
   } catch (e) {

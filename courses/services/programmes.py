@@ -26,7 +26,7 @@ class ProgrammeData:
     name: str
     pass_mark: float
     min_attendance_rate: float  # 0..1
-    certificate_validity_years: int
+    certificate_validity_years: int | None  # None: no validity, certificates have no end date (issue 14)
     requires_lower_tier: bool
     eligibility_rule_set_id: int | None
     course_ids: list[int] = field(default_factory=list)
@@ -68,7 +68,7 @@ def _checked_programme(session: Session, actor, data: ProgrammeData, programme: 
         errors["video_check_minutes"] = _("随机提问间隔须在 1 到 120 分钟之间，或留空")
     if not 0 < (data.min_attendance_rate or 0) <= 1:
         errors["min_attendance_rate"] = _("最低出勤率须在 1% 到 100% 之间")
-    if not 1 <= (data.certificate_validity_years or 0) <= 10:
+    if data.certificate_validity_years is not None and not 1 <= data.certificate_validity_years <= 10:
         errors["certificate_validity_years"] = _("证书有效期须为 1 到 10 年")
     rule_set = session.get(EligibilityRuleSet, data.eligibility_rule_set_id) if data.eligibility_rule_set_id else None
     if data.eligibility_rule_set_id and (rule_set is None or (province and rule_set.province_id != province.id)):
@@ -112,9 +112,18 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
     programme.total_hours = round(sum(c.hours for c in courses), 1)
     session.flush()
     for name in PROGRAMME_SETTINGS:
-        set_basis(session, programme, name, data.basis_kind, data.basis_source)
+        set_basis(session, programme, name, *_basis_for(name, data))
     audit.record(session, actor, "programme.save", programme, tier=tier.value, year=data.year, basis=data.basis_kind)
     return programme
+
+
+def _basis_for(name: str, data: ProgrammeData) -> tuple[str, str]:
+    """The basis recorded for one of the programme's settings: the form's, except the certificate validity, which
+    no seed sets (issue 14): whether and how long certificates are valid is the province's own choice (本省自定),
+    or the province's document where the form names one; a validity set is never an example."""
+    if name == "certificate_validity_years" and data.certificate_validity_years is not None and data.basis_kind != "source":
+        return "province", ""
+    return data.basis_kind, data.basis_source
 
 
 def _basis_errors(data: ProgrammeData) -> dict[str, str]:

@@ -72,15 +72,15 @@ def _scan(png: Path) -> str:
 
 
 def test_journey_4_a_verifier_checks_a_certificate(page, browser, live_server, e2e_app, tmp_path):
-    """An HR manager scans certificates' QR codes with WeChat: valid, revoked with the date, expired, replaced by a
-    newer one; the masked holder, tier, institution and bureau in Chinese, in a second; offline, the verifier
+    """An HR manager scans certificates' QR codes with WeChat: valid, revoked with the date, one issued four years
+    ago that has no end date (长期有效: the demo sets no validity, issue 14), replaced by a newer one; the masked holder, tier, institution and bureau in Chinese, in a second; offline, the verifier
     still says whether the signature is genuine."""
     base = live_server
     e2e_app.config["PUBLIC_BASE_URL"] = base  # the printed QR points at this server
     phone = _new_page(browser, phone=True)
     try:
-        # 1. The holders print their certificates (the demo's: Wang Fang's valid one, one revoked, one expired,
-        #    one replaced by a corrected certificate).
+        # 1. The holders print their certificates (the demo's: Wang Fang's valid one, one revoked, one issued four
+        #    years ago with no end date, one replaced by a corrected certificate).
         pngs = {"valid": _holder_png(page, base, "trainee", tmp_path)}
         for username in ("trainee01", "trainee04", "trainee02"):
             e2e_login(page, base, username)
@@ -89,25 +89,27 @@ def test_journey_4_a_verifier_checks_a_certificate(page, browser, live_server, e
             for i in range(rows.count()):
                 row = rows.nth(i)
                 text = row.inner_text()
-                status = ("revoked" if "已撤销" in text else "expired" if "已过期" in text
-                          else "superseded" if "已换发" in text else None)
+                status = ("revoked" if "已撤销" in text else "superseded" if "已换发" in text
+                          else "long" if username == "trainee04" and "长期有效" in text else None)
                 if status and status not in pngs:
                     with page.expect_download() as dl:
                         row.locator("a[id^='png-']").click()
                     pngs[status] = tmp_path / f"{status}.png"
                     dl.value.save_as(pngs[status])
             _logout(page)
-        assert set(pngs) == {"valid", "revoked", "expired", "superseded"}, pngs
+        assert set(pngs) == {"valid", "revoked", "long", "superseded"}, pngs
 
         # 2. The phone scans each; the verdict shows in Chinese with the masked holder, tier, institution, bureau.
-        words = {"valid": "有效", "revoked": "已撤销", "expired": "已过期", "superseded": "已换发"}
+        words = {"valid": "有效", "revoked": "已撤销", "long": "有效", "superseded": "已换发"}
         for status, png in pngs.items():
             started = time.monotonic()
             phone.goto(_scan(png))
             phone.wait_for_selector("#sig-result[data-state]")
             assert time.monotonic() - started < 3, "the verdict took longer than a scan should"
             details = phone.locator("#verify-details")
-            assert details.get_attribute("data-status") == status
+            assert details.get_attribute("data-status") == ("valid" if status == "long" else status)
+            if status == "long":
+                assert phone.locator("#valid-until").inner_text() == "长期有效"
             assert words[status] in phone.locator("#verify-status").inner_text()
             assert "*" in phone.locator("#holder-name").inner_text()
             fields = details.inner_text()

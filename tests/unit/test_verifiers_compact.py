@@ -212,11 +212,12 @@ def test_verifiers_compact_max_lengths():
 
 
 def test_verifiers_compact_dates():
-    for issued, until in (("2000-01-01", "2000-01-01"), ("2179-06-05", "2179-06-06")):
+    for issued, until in (("2000-01-01", "2000-01-01"), ("2179-06-04", "2179-06-05")):  # 2179-06-06: NO_END
         token = compact.sign(_key(1), {**FIELDS, "issued_on": issued, "valid_until": until})
         res = compact.verify(token, _published((KID, _key(1), "2000-01-01", None)))
         assert (res.fields["issued_on"], res.fields["valid_until"]) == (issued, until)
-    for issued, until in (("1999-12-31", "2001-01-01"), ("2026-01-01", "2179-06-07"), ("2026-01-02", "2026-01-01")):
+    for issued, until in (("1999-12-31", "2001-01-01"), ("2026-01-01", "2179-06-07"), ("2026-01-02", "2026-01-01"),
+                          ("2026-01-01", "2179-06-06")):  # the reserved value (no end date) is never a date
         with pytest.raises(compact.CompactError) as err:
             compact.sign(_key(1), {**FIELDS, "issued_on": issued, "valid_until": until})
         assert err.value.reason == "bad_date"
