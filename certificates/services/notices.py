@@ -18,7 +18,9 @@ def tell_holder(session: Session, cert: Certificate, event: str, reason: str = "
         "reinstate": _("证书已恢复：%(n)s", n=cert.number),
         "revoke": _("证书已撤销：%(n)s", n=cert.number),
     }
-    body = _("有效期至 %(d)s。", d=cert.valid_until.isoformat()) if event in ("issue", "reissue", "reinstate") else ""
+    body = ""
+    if event in ("issue", "reissue", "reinstate"):
+        body = _("有效期至 %(d)s。", d=cert.valid_until.isoformat()) if cert.valid_until else _("长期有效。")
     if reason:
         body += _("原因：%(r)s", r=reason)
     notify(session, cert.holder_user_id, "certificate", titles[event], body,
