@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from certificates.models import Certificate
 from certificates.signals import certificate_issued, certificate_reissued
-from credits import api, services, views  # noqa: F401  (api: importing it declares the API routes)
+from courses.settings_transfer import register_section
+from credits import api, services, settings_section, views  # noqa: F401  (api: importing it declares the API routes)
 from lms.core_views import add_home_panel
 from lms.settingbasis import register_setting
 from lms.templating import add_nav
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     certificate_reissued.connect(_award_hours, weak=False)
     # No seed sets CE hours (seed 002 §4(3) asks for a report OR CE proof): a province's hours are its own
     # choice (本省自定) or an example (示例), and say so wherever they are shown.
+    register_section(settings_section.SECTION)  # the CE rule travels in the province settings file (issue 15)
     register_setting("province_rules", "required_hours", _l("年度继续教育学时"))
     register_setting("province_rules", "professional_min_hours", _l("其中专业科目学时"))
     # The report month and the change-registration period are saved with the rule under the one basis its form
