@@ -18,7 +18,7 @@ from lms.auth.models import User
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Region, Regulator, TierOrganisation
-from lms.orgs.services import DEFAULT_LEVEL, level_for_tier, province_of, regulator_of
+from lms.orgs.services import DEFAULT_LEVEL, level_for_tier, regulator_of
 from lms.settingbasis import set_basis
 
 FUJIAN_SOURCE = "闽质监质〔2014〕286号 第九条"
