@@ -1,11 +1,14 @@
 """A province's settings as one JSON file (issue 15): export, read and check an import field by field (a
 Chinese message naming each bad field), show what applying would change, and apply — so a province can copy
 another's set-up and review it first. The file holds the tier organisation (lms.orgs.tiers) and the
-eligibility rule sets, each with its basis (依据 / 本省自定 / 示例)."""
+eligibility rule sets, each with its basis (依据 / 本省自定 / 示例), and the sections later features register
+(``register_section``: credits adds the CE rule). A file without a registered section leaves that setting as
+it is."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -32,6 +35,29 @@ class Parsed:
     tiers: dict[str, tuple[str, str]]
     tiers_basis: tuple[str, str]
     rule_sets: list[tuple[str, list, tuple[str, str]]] = field(default_factory=list)
+    sections: dict[str, Any] = field(default_factory=dict)  # a registered section's checked value
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the file a later feature owns: ``export(session, province)`` gives its JSON,
+    ``check(raw, errors)`` reads it back (each bad field put in ``errors`` under ``<key>.<field>``, in Chinese),
+    ``changes(session, province, value)`` says what applying would change, ``apply(session, actor, province,
+    value)`` writes it."""
+
+    key: str
+    export: Callable[[Session, Region], dict]
+    check: Callable[[Any, dict], Any]
+    changes: Callable[[Session, Region, Any], list[str]]
+    apply: Callable[[Session, Any, Region, Any], None]
+
+
+_sections: dict[str, Section] = {}
+
+
+def register_section(section: Section) -> None:
+    """Add a section to every export and import (idempotent: one per key)."""
+    _sections[section.key] = section
 
 
 def export_settings(session: Session, province: Region) -> dict:
@@ -41,6 +67,7 @@ def export_settings(session: Session, province: Region) -> dict:
     rule_sets = session.scalars(select(EligibilityRuleSet).where(EligibilityRuleSet.province_id == province.id)
                                 .order_by(EligibilityRuleSet.id))
     return {
+        **{key: sec.export(session, province) for key, sec in _sections.items()},
         "format": FORMAT, "province": province.code, "province_name": province.name,
         "tiers": [{"tier": p.tier.value, "bureau_level": p.bureau_level.value,
                    "prerequisite": p.prerequisite.value if p.prerequisite else None} for p in plan],
@@ -119,6 +146,9 @@ def check_settings(doc: dict) -> Parsed:
         except ValidationFailed as exc:
             errors[f"{where}.rules"] = f"{where}（{name}）：{exc.errors['rules']}"
         parsed.rule_sets.append((name.strip(), rs.get("rules"), _basis(rs.get("basis"), f"{where}.basis", errors)))
+    for key, sec in _sections.items():
+        if key in doc:
+            parsed.sections[key] = sec.check(doc[key], errors)
     if errors:
         raise ValidationFailed(errors)
     if plan:
@@ -145,6 +175,8 @@ def changes(session: Session, province: Region, parsed: Parsed) -> list[str]:
             lines.append(_("新增报名条件“%(n)s”", n=name))
         elif existing[name].rules != rules:
             lines.append(_("修改报名条件“%(n)s”：%(r)s", n=name, r="；".join(eligibility.describe_group(g) for g in rules)))
+    for key, value in parsed.sections.items():
+        lines += _sections[key].changes(session, province, value)
     return lines
 
 
@@ -156,5 +188,7 @@ def apply_settings(session: Session, actor, province: Region, parsed: Parsed) ->
     existing = {rs.name: rs for rs in session.scalars(select(EligibilityRuleSet).where(EligibilityRuleSet.province_id == province.id))}
     for name, rules, basis in parsed.rule_sets:
         save_rule_set(session, actor, province, name, rules, existing.get(name), basis=basis)
+    for key, value in parsed.sections.items():
+        _sections[key].apply(session, actor, province, value)
     audit.record(session, actor, "province_settings.import", province, changes=len(lines))
     return lines

@@ -4,7 +4,7 @@ records, claims and reports, the reviewers' queue."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -56,6 +56,8 @@ class Progress:
     report_required: bool
     report_filed: bool
     either: bool = True  # the province's rule: report OR hours (seed 002 §4(3)); else hours AND report
+    # The rule the figures come from, so pages and the API label the required hours with their basis.
+    rule: ProvinceRule | None = field(default=None, repr=False, compare=False)
 
     @property
     def hours_ok(self) -> bool:
@@ -92,7 +94,7 @@ def progress(session: Session, user_id: int, year: int, province_id: int | None)
     filed = session.scalar(select(AnnualReport.id).where(AnnualReport.user_id == user_id, AnnualReport.year == year)) is not None
     return Progress(year=year, total=h["public"] + h["professional"], professional=h["professional"], public=h["public"],
                     required=rule.required_hours, professional_min=rule.professional_min_hours,
-                    report_required=rule.report_required, report_filed=filed, either=rule.ce_either)
+                    report_required=rule.report_required, report_filed=filed, either=rule.ce_either, rule=rule)
 
 
 def member_province_id(session: Session, user_id: int) -> int | None:

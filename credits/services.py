@@ -29,20 +29,11 @@ MAX_CLAIM_HOURS = 200
 
 
 # ------------------------------------------------------------------ rules
-def save_rule(session: Session, actor: User, province_id: int, *, required_hours: int, professional_min_hours: int,
-              report_required: bool, report_due_month: int, change_registration_days: int, ce_either: bool = True,
-              first_year: str = "exempt", basis_kind: str = "example", basis_source: str = "") -> ProvinceRule:
-    """Save a province's rule: the province's own bureau (or a system administrator), within the bounds. The
-    defaults of ``ce_either`` and ``first_year`` are seed 002 §4(3)'s (report OR CE proof; the first year not
-    held against anyone); the hours, which no seed sets, carry their basis (``basis_kind``: a document and
-    clause in ``basis_source``, the province's own choice, or an example)."""
-    province = session.get(Region, province_id)
-    if province is None or province.parent_id is not None:
-        raise ValidationFailed({"province_id": _("请选择省份")})
-    if actor.role != Role.system_admin and not (
-            actor.role == Role.regulator_admin and actor.region_id == province.id):
-        raise Forbidden(_("只有省级监管部门可以修改本省规则"))
-    errors = {}
+def rule_errors(*, required_hours: int, professional_min_hours: int, report_due_month: int,
+                change_registration_days: int, first_year: str, basis_kind: str, basis_source: str) -> dict[str, str]:
+    """What is wrong with a province's CE rule, by field (empty: nothing): the bounds ``save_rule`` and the
+    settings import (``credits.settings_section``) both check."""
+    errors: dict[str, str] = {}
     if not 1 <= required_hours <= 500:
         errors["required_hours"] = _("年度学时须在 1 到 500 之间")
     if not 0 <= professional_min_hours <= required_hours:
@@ -57,6 +48,25 @@ def save_rule(session: Session, actor: User, province_id: int, *, required_hours
         errors["basis_kind"] = _("请选择数值的依据：依据文件、本省自定或示例")
     elif basis_kind == BasisKind.source.value and not (basis_source or "").strip():
         errors["basis_source"] = _("选择“依据”时须填写文件名称及条款")
+    return errors
+
+
+def save_rule(session: Session, actor: User, province_id: int, *, required_hours: int, professional_min_hours: int,
+              report_required: bool, report_due_month: int, change_registration_days: int, ce_either: bool = True,
+              first_year: str = "exempt", basis_kind: str = "example", basis_source: str = "") -> ProvinceRule:
+    """Save a province's rule: the province's own bureau (or a system administrator), within the bounds. The
+    defaults of ``ce_either`` and ``first_year`` are seed 002 §4(3)'s (report OR CE proof; the first year not
+    held against anyone); the hours, which no seed sets, carry their basis (``basis_kind``: a document and
+    clause in ``basis_source``, the province's own choice, or an example)."""
+    province = session.get(Region, province_id)
+    if province is None or province.parent_id is not None:
+        raise ValidationFailed({"province_id": _("请选择省份")})
+    if actor.role != Role.system_admin and not (
+            actor.role == Role.regulator_admin and actor.region_id == province.id):
+        raise Forbidden(_("只有省级监管部门可以修改本省规则"))
+    errors = rule_errors(required_hours=required_hours, professional_min_hours=professional_min_hours,
+                         report_due_month=report_due_month, change_registration_days=change_registration_days,
+                         first_year=first_year, basis_kind=basis_kind, basis_source=basis_source)
     if errors:
         raise ValidationFailed(errors)
     rule = session.scalar(select(ProvinceRule).where(ProvinceRule.province_id == province.id))

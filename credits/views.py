@@ -18,7 +18,7 @@ from lms.domain import Role
 from lms.forms import choices, submit
 from lms.orgs.models import Region
 from lms.scoping import get_visible
-from lms.settingbasis import basis_of
+from lms.settingbasis import basis_label, basis_of
 from lms.templating import paginate, today_local
 from lms.web import send_upload
 
@@ -42,7 +42,7 @@ def home_panel(session, user) -> list[dict]:
         return []
     p = queries.member_progress(session, user, None, today_local())
     return [{"title": _("%(y)d 年度继续教育", y=p.year),
-             "items": [_("已获 %(h)s / %(r)d 学时", h=f"{p.total:g}", r=p.required),
+             "items": [_("已获 %(h)s / %(r)d 学时", h=f"{p.total:g}", r=p.required) + basis_label(session, p.rule, "required_hours"),
                        _("履职报告：%(s)s", s=_("已提交") if p.report_filed else _("未提交"))],
              "url": url_for("credits.me")}]
 

@@ -259,7 +259,8 @@ def annual_report_of(session: Session, institution: Institution, year: int) -> A
 
 
 def annual_status_for_region(session: Session, actor: User, year: int, today: dt.date) -> list[dict]:
-    """Every active institution the bureau sees, with its report for the year or whether it is late."""
+    """Every active institution the bureau sees, with its report for the year or whether it is late, and the
+    reporting rule its due date comes from."""
     institutions = session.scalars(visible(Institution, actor).where(Institution.is_active.is_(True))
                                    .order_by(Institution.name)).all()
     reports = {r.institution_id: r for r in session.scalars(select(AnnualWorkReport).where(
@@ -272,7 +273,9 @@ def annual_status_for_region(session: Session, actor: User, year: int, today: dt
             state = "late_filed" if report.late else "filed"
         else:
             state = "late" if today > due else "pending"
-        out.append({"institution": inst, "report": report, "due": due, "state": state})
+        # The rule the due date comes from, so the page labels it with its basis (issue 15).
+        out.append({"institution": inst, "report": report, "due": due, "state": state,
+                    "rule": settings_for(session, inst.region)})
     return out
 
 

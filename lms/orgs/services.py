@@ -16,10 +16,11 @@ from lms import audit
 from lms.auth.models import User
 from lms.domain import OwnershipType, RegionLevel, Role, SizeClass, Tier, has_control_characters
 from lms.errors import FieldConflict, Forbidden, ValidationFailed
-from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region, Regulator
+from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region, Regulator, TierOrganisation
 
-# The bureau level that authorises and supervises each tier (seed 003).
-TIER_LEVEL = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}
+# The bureau level that runs, files, certifies and authorises each tier where a province has stored no tier
+# organisation (示例: no seed fixes it; a province sets its own on /manage/tiers, see lms.orgs.tiers).
+DEFAULT_LEVEL = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}
 
 
 def level_of_code(code: str) -> RegionLevel:
@@ -59,6 +60,15 @@ def province_of(session: Session, region: Region | int) -> Region:
     if region.parent_id is None:
         return region
     return session.scalar(select(Region).where(Region.code == region.province_code))
+
+
+def level_for_tier(session: Session, region: Region, tier: Tier) -> RegionLevel:
+    """The level of bureau that runs, files, certifies and authorises ``tier`` for something in ``region``:
+    the province's tier organisation (issue 15), or the example default when it stored none."""
+    province = province_of(session, region)
+    row = session.scalar(select(TierOrganisation).where(TierOrganisation.province_id == province.id,
+                                                        TierOrganisation.tier == tier)) if province else None
+    return row.bureau_level if row else DEFAULT_LEVEL[tier]
 
 
 def regulator_of(session: Session, region: Region) -> Regulator | None:
@@ -135,20 +145,24 @@ def save_institution(session: Session, actor: User, data: InstitutionData, insti
     return institution
 
 
-def may_authorise(actor: User, tier: Tier) -> bool:
-    """May this admin authorise institutions for ``tier``? A bureau at or above the tier's level may."""
+def may_authorise(session: Session, actor: User, institution: Institution, tier: Tier) -> bool:
+    """May this admin authorise ``institution`` for ``tier``? A bureau at or above the level the institution's
+    province set for the tier may (Fujian, seed 001 第九条: only the province bureau entrusts institutions)."""
     if actor.role == Role.system_admin:
         return True
-    return actor.role == Role.regulator_admin and actor.region.level.rank <= TIER_LEVEL[tier].rank
+    return (actor.role == Role.regulator_admin and actor.region is not None
+            and actor.region.level.rank <= level_for_tier(session, institution.region, tier).rank)
 
 
 def authorise(session: Session, actor: User, institution: Institution, tier: Tier, valid_from: dt.date, valid_until: dt.date) -> InstitutionAuthorisation:
-    """Authorise (or renew) an institution for a tier. Only a bureau at or above the tier's level may."""
+    """Authorise (or renew) an institution for a tier. Only a bureau at or above the level the institution's
+    province set for the tier may."""
     _check_region_managed(actor, institution.region)
     if valid_until < valid_from:
         raise ValidationFailed({"valid_until": _("有效期截止日不能早于起始日")})
-    if not may_authorise(actor, tier):
-        raise Forbidden(_("%(tier)s培训须由%(level)s级监管部门授权", tier=tier.label, level=TIER_LEVEL[tier].label))
+    if not may_authorise(session, actor, institution, tier):
+        level = level_for_tier(session, institution.region, tier)
+        raise Forbidden(_("%(tier)s培训须由%(level)s级监管部门授权", tier=tier.label, level=level.label))
     auth = session.scalar(
         select(InstitutionAuthorisation).where(
             InstitutionAuthorisation.institution_id == institution.id, InstitutionAuthorisation.tier == tier

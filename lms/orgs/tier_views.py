@@ -15,7 +15,7 @@ from lms.db import db
 from lms.domain import RegionLevel, Role, Tier
 from lms.forms import choices, length, optional, submit
 from lms.orgs import tiers
-from lms.orgs.models import Region, TierOrganisation
+from lms.orgs.models import Region
 from lms.orgs.services import province_of
 from lms.orgs.views import ADMINS, bp
 from lms.scoping import visible
@@ -63,7 +63,7 @@ def tiers_page():
                       success=_("培训层级设置已保存"), redirect_to=url_for("orgs.tiers_page", province=province.id))
         if done:
             return done
-    shown = [(p, p.row or TierOrganisation(province_id=province.id, tier=p.tier, bureau_level=p.bureau_level)) for p in plan]
+    shown = tiers.plan_with_records(db.session, province.id) if province else []
     return render_template("orgs/tiers.html", province=province, plan=shown, form=form, Tier=Tier, RegionLevel=RegionLevel,
                            can_edit=province is not None and tiers.may_edit(current_user, province),
                            posted=request.form if request.method == "POST" else None)

@@ -18,10 +18,9 @@ from lms.auth.models import User
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Forbidden, ValidationFailed
 from lms.orgs.models import Region, Regulator, TierOrganisation
-from lms.orgs.services import province_of, regulator_of
+from lms.orgs.services import DEFAULT_LEVEL, level_for_tier, regulator_of
 from lms.settingbasis import set_basis
 
-DEFAULT_LEVEL = {Tier.basic: RegionLevel.county, Tier.advanced: RegionLevel.city, Tier.senior: RegionLevel.province}
 FUJIAN_SOURCE = "闽质监质〔2014〕286号 第九条"
 
 
@@ -48,12 +47,11 @@ def plan(session: Session, province_id: int) -> list[TierPlan]:
             else TierPlan(t, DEFAULT_LEVEL[t], _default_prerequisite(t), None) for t in Tier]
 
 
-def level_for_tier(session: Session, region: Region, tier: Tier) -> RegionLevel:
-    """The level of bureau that runs, files and certifies ``tier`` for something in ``region``."""
-    province = province_of(session, region)
-    row = session.scalar(select(TierOrganisation).where(TierOrganisation.province_id == province.id,
-                                                        TierOrganisation.tier == tier)) if province else None
-    return row.bureau_level if row else DEFAULT_LEVEL[tier]
+def plan_with_records(session: Session, province_id: int) -> list[tuple[TierPlan, TierOrganisation]]:
+    """The plan with a record for each tier for the ``setting`` macro: the stored row, or an unsaved one holding
+    the default (so the page labels it 示例)."""
+    return [(p, p.row or TierOrganisation(province_id=province_id, tier=p.tier, bureau_level=p.bureau_level))
+            for p in plan(session, province_id)]
 
 
 def bureau_for_tier(session: Session, region: Region, tier: Tier) -> Regulator | None:

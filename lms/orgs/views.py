@@ -15,7 +15,7 @@ from lms.auth.views import roles_required
 from lms.db import db
 from lms.domain import Role, SizeClass, Tier
 from lms.forms import choices, submit
-from lms.orgs import services
+from lms.orgs import services, tiers
 from lms.orgs.forms import AuthorisationForm, EnterpriseForm, IdLookupForm, InstitutionForm
 from lms.orgs.models import Enterprise, Institution, InstitutionAuthorisation, Region
 from lms.people.models import TraineeProfile
@@ -98,7 +98,7 @@ def institution(inst_id: int):
     """An institution, its authorisations and staff; the form authorises it for a tier the admin may grant."""
     inst = get_visible(db.session, Institution, inst_id, current_user)
     form = AuthorisationForm()
-    form.tier.choices = choices((t.value, t.label) for t in Tier if services.may_authorise(current_user, t))
+    form.tier.choices = choices((t.value, t.label) for t in Tier if services.may_authorise(db.session, current_user, inst, t))
     if form.validate_on_submit():
         done = submit(form, lambda: services.authorise(db.session, current_user, inst, Tier(form.tier.data),
                                                        form.valid_from.data, form.valid_until.data),
@@ -106,7 +106,9 @@ def institution(inst_id: int):
         if done:
             return done
     staff = db.session.scalars(visible(User, current_user).where(User.institution_id == inst.id).order_by(User.username)).all()
-    return render_template("orgs/institution.html", inst=inst, form=form, staff=staff, today=today_local())
+    tier_levels = tiers.plan_with_records(db.session, services.province_of(db.session, inst.region).id)
+    return render_template("orgs/institution.html", inst=inst, form=form, staff=staff, today=today_local(),
+                           tier_levels=tier_levels)
 
 
 @bp.route("/institutions/<int:inst_id>/withdraw/<tier>", methods=["POST"])

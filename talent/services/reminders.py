@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from credits import queries as credits
 from credits.models import ProvinceRule
 from lms.notifications.services import notify
+from lms.settingbasis import basis_label
 from talent.models import PoolStatus, TalentEntry
 from talent.services.standing import _standings_select
 
@@ -60,6 +61,7 @@ def remind_ce_due(session: Session, today: dt.date) -> int:
             body = _("请于 %(d)s 前完成 %(y)d 年度继续教育（已获 %(h)s 学时，本省要求 %(r)d 学时）%(rep)s。", d=due.isoformat(),
                      y=year, h=have, r=rule.required_hours,
                      rep=_("并提交年度履职报告") if rule.report_required and not filed else "")
+        body += basis_label(session, rule, "required_hours")  # the hours and the due month: the rule's basis
         if notify(session, uid, "ce_due", _("年度绩效报告或继续教育证明即将到期"), body, url="/credits/",
                   dedupe_key=f"ce_due:{year}:{step}"):
             n += 1
@@ -69,10 +71,13 @@ def remind_ce_due(session: Session, today: dt.date) -> int:
 def send_reminders(session: Session, today: dt.date) -> dict:
     """Daily reminders: the year's report or CE proof due (``remind_ce_due``), and a change registration due."""
     counts = {"ce_due": remind_ce_due(session, today), "registration": 0}
-    rows = session.execute(select(TalentEntry.user_id, TalentEntry.registration_due_on)
+    rules = {r.province_id: r for r in session.scalars(select(ProvinceRule))}
+    rows = session.execute(select(TalentEntry.user_id, TalentEntry.registration_due_on, TalentEntry.province_id)
                            .where(TalentEntry.status != PoolStatus.exited, TalentEntry.registration_due_on >= today)).all()
-    for uid, due in rows:
+    for uid, due, province_id in rows:
+        # The period the due date counts is the province's change_registration_days: labelled with its basis.
+        label = basis_label(session, rules.get(province_id) or credits.rule_for(session, None), "change_registration_days")
         if notify(session, uid, "registration_due", _("请办理首席质量官变更登记"),
-                  _("请于 %(d)s 前提交变更登记。", d=due.isoformat()), dedupe_key=f"registration_due:{today.isoformat()}"):
+                  _("请于 %(d)s 前提交变更登记。", d=due.isoformat()) + label, dedupe_key=f"registration_due:{today.isoformat()}"):
             counts["registration"] += 1
     return counts
