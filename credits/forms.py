@@ -41,4 +41,4 @@ class RuleForm(FlaskForm):
     basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
                              validators=[optional()])
     basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
-    first_year = SelectField(_l("取得证书或聘任当年"), choices=choices([("exempt", _l("不考核")), ("prorate", _l("按在任天数折算学时"))]))
+    first_year = SelectField(_l("取得证书或聘任当年"), choices=lambda: choices([("exempt", _l("不考核")), ("prorate", _l("按在任天数折算学时"))]))

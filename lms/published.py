@@ -122,7 +122,7 @@ def accept(session: Session, user: User, kind: str, context: str = "registration
 
 
 class PublishForm(FlaskForm):
-    kind = SelectField(_l("文本"), choices=choices(KINDS.items()), validators=[required()])
+    kind = SelectField(_l("文本"), choices=lambda: choices(KINDS.items()), validators=[required()])
     version = StringField(_l("版本号"), validators=[required(), length(32)])
     title = StringField(_l("标题"), validators=[required(), length(128)])
     body = TextAreaField(_l("正文"), validators=[required()])

@@ -37,7 +37,7 @@ class DecisionForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    kind = SelectField(_l("公示内容"), choices=choices([("appointed", _l("受聘首席质量官（在任的任命）")),
+    kind = SelectField(_l("公示内容"), choices=lambda: choices([("appointed", _l("受聘首席质量官（在任的任命）")),
                                                        ("certified", _l("本年度新取得证书的人员"))]))
     title = StringField(_l("公示标题"), validators=[required(), length(128)])
     objection_days = IntegerField(_l("公示期（天）"), default=7, validators=[required(), number_range(5, 60)])
@@ -62,8 +62,8 @@ class IndicatorForm(FlaskForm):
 
 
 class SanctionForm(FlaskForm):
-    kind = SelectField(_l("处理类型"), choices=choices(SanctionKind.choices()))
-    reason = SelectField(_l("处理原因"), choices=choices(SanctionReason.choices()))
+    kind = SelectField(_l("处理类型"), choices=lambda: choices(SanctionKind.choices()))
+    reason = SelectField(_l("处理原因"), choices=lambda: choices(SanctionReason.choices()))
     basis = StringField(_l("处理依据（留空则引用原因所依据的条款）"), validators=[optional(), length(255)])
     evidence = TextAreaField(_l("证据及事实"), validators=[required(), length(5000)])
 
@@ -81,7 +81,7 @@ class EndForm(FlaskForm):
 
 
 class AppointmentRuleForm(FlaskForm):
-    min_tier = SelectField(_l("被任命人须持有的最低证书层级"), choices=choices([("", _l("任一层级的有效证书"))] + Tier.choices()))
+    min_tier = SelectField(_l("被任命人须持有的最低证书层级"), choices=lambda: choices([("", _l("任一层级的有效证书"))] + Tier.choices()))
     basis = StringField(_l("依据（文件及条款，或“本省自定”）"), validators=[optional(), length(300)])
 
 
@@ -93,7 +93,7 @@ class ObjectionForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    outcome = SelectField(_l("处理结论"), choices=choices([("dismissed", _l("异议不成立")), ("upheld", _l("异议成立"))]))
+    outcome = SelectField(_l("处理结论"), choices=lambda: choices([("dismissed", _l("异议不成立")), ("upheld", _l("异议成立"))]))
     resolution = TextAreaField(_l("处理结果"), validators=[required(), length(2000)])
 
 

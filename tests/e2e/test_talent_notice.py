@@ -20,7 +20,7 @@ def test_bureau_publishes_notice_and_public_finds_masked_person(page, live_serve
     anon.set_default_timeout(15000)
     try:
         anon.goto(f"{base}/talent/public/notices")
-        anon.locator("a.notice-link", has_text="浏览器测试").click()
+        anon.locator("a.notice-link", has_text="南通市首席质量官人才库公示（浏览器测试）").click()
         anon.wait_for_url(notice_url)
         assert anon.locator("#notice-results").count() == 0  # nothing is listed before a search
         anon.fill("#search-name", "王芳")
