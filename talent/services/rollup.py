@@ -124,9 +124,13 @@ def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now
     (two statements a chunk); an entry with an open lapse row gets no second one, so a re-run adds nothing."""
     to_lapsed = and_(mine, ev.c.to_status == PoolStatus.lapsed)
     ys_now = and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year)
-    evidence = (literal(_("%(y)d 年度：继续教育 ", y=year)) + cast(ys.c.hours_total, Str) + literal(_(" 学时；绩效报告："))
-                + case((ys.c.report_filed.is_(True), literal(_("已递交"))), else_=literal(_("未递交")))
-                + literal(_("；上一年度亦未达标。")))
+    # One translatable sentence, its two figures filled in by SQL (split at the placeholders' markers).
+    text = _("%(y)d 年度：继续教育 %(h)s 学时，绩效报告%(r)s；上一年度亦未达标。", y=year, h="\x00h\x00", r="\x00r\x00")
+    values = {"h": cast(ys.c.hours_total, Str),
+              "r": case((ys.c.report_filed.is_(True), literal(_("已递交"))), else_=literal(_("未递交")))}
+    evidence = literal("")
+    for i, part in enumerate(text.split("\x00")):
+        evidence = evidence + (values[part] if i % 2 else literal(part))
     open_lapse = select(Sanction.id).where(Sanction.entry_id == TalentEntry.id, Sanction.kind == SanctionKind.lapse,
                                            Sanction.ended_on.is_(None)).exists()
     session.execute(insert(Sanction.__table__).from_select(
