@@ -26,9 +26,9 @@ from talent.services.standing import _standings_select
 # Days before the year's due date at which a CQO held to the rule and not yet meeting it is reminded (示例: no
 # seed sets them): at most one reminder per step, the last a week before.
 CE_REMINDER_DAYS = (60, 30, 7)
-# Days before a change registration is due (示例: seed 002 gives the month, not the reminders) and before a
-# notice's objection period ends (示例).
-REGISTRATION_REMINDER_DAYS = (14, 7, 1)
+# Days before a change registration is due (示例: seed 002 gives the month, not the reminders; with its month the
+# first goes out the day the change is detected) and before a notice's objection period ends (示例).
+REGISTRATION_REMINDER_DAYS = (30, 7, 1)
 OBJECTION_REMINDER_DAYS = (3, 1)
 
 

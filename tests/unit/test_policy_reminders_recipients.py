@@ -65,10 +65,10 @@ def test_policy_change_registration_reminded_in_steps_before_the_deadline(db, wo
     new_ent = _account(db, world, world.ent_rg, "rg_shipin")
     old_ent = _account(db, world, world.ent_qd, "qd_jixie")
     sent = [reminders.remind_registration_due(db, start + dt.timedelta(days=d)) for d in range(0, 40)]
-    # one reminder at each of 14, 7 and 1 days before, none on the other days, none after the due day
+    # one reminder at each of 30 (the day it fell due), 7 and 1 days before, none on the other days, none after
     assert sum(sent) == 3
     assert [start + dt.timedelta(days=d) for d, n in enumerate(sent) if n] == [
-        due - dt.timedelta(days=14), due - dt.timedelta(days=7), due - dt.timedelta(days=1)]
+        start, due - dt.timedelta(days=7), due - dt.timedelta(days=1)]
     assert _count(db, world.trainee, "registration_due") == 3 and _count(db, new_ent, "registration_due") == 3
     assert _count(db, old_ent, "registration_due") == 0
     note = db.scalars(select(Notification).where(Notification.user_id == new_ent.id)).first()
