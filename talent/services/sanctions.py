@@ -115,6 +115,21 @@ def _disqualify(session: Session, actor: User, entry: TalentEntry, reason: Sanct
     session.flush()
 
 
+def record_lapse(session: Session, entry: TalentEntry, *, year: int, evidence: str, today: dt.date) -> Sanction | None:
+    """One member's lapse the way the roll-up records it set-based (``rollup._lapse_sanctions``): the entry goes
+    to "lapsed" for CE and a sanction row of kind lapse is written (the province as acting bureau, no actor).
+    For data the roll-up cannot reach (the demo's 何超, certified weeks ago); None when already lapsed."""
+    if entry.status == PoolStatus.lapsed:
+        return None
+    set_status(session, entry, PoolStatus.lapsed, Cause.missed_credits, today, reason=str(SanctionReason.ce_lapsed.label),
+               year=year)
+    sanction = Sanction(entry_id=entry.id, kind=SanctionKind.lapse, reason=SanctionReason.ce_lapsed, basis=LAPSE_BASIS,
+                        evidence=evidence, bureau_region_id=entry.province_id, actor_id=None, started_on=today)
+    session.add(sanction)
+    session.flush()
+    return sanction
+
+
 def open_sanctions(session: Session, entry_id: int) -> list[Sanction]:
     """The bureaus' sanctions in force on an entry (not the roll-up's lapse), the most severe first."""
     rows = session.scalars(select(Sanction).where(Sanction.entry_id == entry_id, Sanction.ended_on.is_(None),
