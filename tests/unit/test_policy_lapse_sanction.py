@@ -104,3 +104,15 @@ def test_policy_lapse_shows_in_the_verify_history(db, world, cw, cert_cfg):
     [h] = view["pool"]["history"]
     assert h["kind"] == "lapse" and h["from"] == "2027-01-01" and h["until"] is None and "绩效报告" in h["reason"]
     assert "上一年度" not in str(view["pool"])  # the evidence stays with the bureaus
+
+
+def test_policy_bureau_page_lists_the_lapse_without_a_lift_button(db, world, client, login_as):
+    entry, _out = _lapsed_member(db, world)
+    [lapse] = _lapses(db)
+    db.commit()
+    html = login_as("nt_admin").get(f"/talent/entries/{entry.id}").get_data(as_text=True)
+    assert 'data-kind="lapse"' in html and "上一年度亦未达标" in html  # the bureau sees the evidence
+    assert f'id="lift-{lapse.id}"' not in html
+    form = html.split('id="sanction-form"', 1)[1]
+    assert 'value="lapse"' not in form and 'value="ce_lapsed"' not in form  # no bureau chooses a lapse
+    assert 'value="warning"' in form
