@@ -140,7 +140,7 @@ def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now
         .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
     end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
                                                    ev.c.to_status != PoolStatus.lapsed),
-              on, _("%(y)d 年度继续教育已达标", y=year))
+              on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
 
 
 def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):

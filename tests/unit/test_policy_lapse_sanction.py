@@ -58,7 +58,9 @@ def test_policy_lapse_recorded_once_however_often_the_rollup_runs(db, world):
 
 def test_policy_lapse_ends_when_restored_by_the_rollup(db, world):
     entry, _out = _lapsed_member(db, world)
+    [loaded] = _lapses(db, entry.id)  # held by the session: the restoration must not leave it stale
     report(db, world.trainee, 2027, today=dt.date(2027, 11, 1))
+    assert loaded.ended_on is not None
     db.refresh(entry)
     # filing the report restores at once (standing.restore_if_compliant, through status.set_status)
     assert entry.status == PoolStatus.active
