@@ -70,8 +70,8 @@ SanctionSchema = schema("TalentSanction", {"type": "object", "properties": {
     "evidence": {"type": "string"}, "bureau": {"type": "string"}, "started_on": {"type": "string"},
     "ended_on": {"type": "string", "nullable": True}, "lift_reason": {"type": "string"}}})
 SanctionInput = schema("TalentSanctionInput", {"type": "object", "required": ["kind", "reason", "evidence"], "properties": {
-    "kind": {"type": "string", "enum": list(SanctionKind.__members__)},
-    "reason": {"type": "string", "enum": list(SanctionReason.__members__)},
+    "kind": {"type": "string", "enum": [k for k in SanctionKind.__members__ if k != "lapse"]},  # lapse: the roll-up's
+    "reason": {"type": "string", "enum": [r for r in SanctionReason.__members__ if r != "ce_lapsed"]},
     "basis": {"type": "string", "description": "empty: the clause the reason rests on"}, "evidence": {"type": "string"}}})
 LiftInput = schema("TalentSanctionLift", {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})
 

@@ -21,8 +21,7 @@ from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
 from certificates.models import Certificate
 from talent.services import appointments, evaluation, notices, rollup, sanctions
-from talent.services.status import set_status
-from talent.models import Appointment, Cause, Notice, PoolStatus, Sanction, TalentEntry
+from talent.models import Appointment, Notice, PoolStatus, Sanction, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -174,8 +173,10 @@ def _standings(session: Session, today: dt.date) -> int:
             sanctions.impose(session, bureau, entry, kind=kind, reason=reason, basis="", evidence=evidence, today=today)
             n += 1
         elif standing == "lapsed" and entry.status == PoolStatus.active:
-            set_status(session, entry, PoolStatus.lapsed, Cause.missed_credits, today,
-                       reason="演示数据：未按规定递交年度质量管理绩效报告或继续教育证明", year=today.year - 1)
+            # Not through the roll-up: 何超's only certificate (certificates.demo) is weeks old, so no year-end
+            # roll-up could hold two past years against him. Recorded as the roll-up records a lapse instead.
+            sanctions.record_lapse(session, entry, year=today.year - 1, today=today,
+                                   evidence="演示数据：连续两个年度未按规定递交年度质量管理绩效报告或继续教育证明")
             n += 1
     return n
 

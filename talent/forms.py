@@ -62,8 +62,8 @@ class IndicatorForm(FlaskForm):
 
 
 class SanctionForm(FlaskForm):
-    kind = SelectField(_l("处理类型"), choices=lambda: choices(SanctionKind.choices()))
-    reason = SelectField(_l("处理原因"), choices=lambda: choices(SanctionReason.choices()))
+    kind = SelectField(_l("处理类型"), choices=lambda: choices([c for c in SanctionKind.choices() if c[0] != "lapse"]))  # lapse: the roll-up's
+    reason = SelectField(_l("处理原因"), choices=lambda: choices([c for c in SanctionReason.choices() if c[0] != "ce_lapsed"]))
     basis = StringField(_l("处理依据（留空则引用原因所依据的条款）"), validators=[optional(), length(255)])
     evidence = TextAreaField(_l("证据及事实"), validators=[required(), length(5000)])
 

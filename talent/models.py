@@ -359,15 +359,17 @@ def _indicator_scope(user):
 # ------------------------------------------------------------------ sanctions (issue 14)
 class SanctionKind(LabelledEnum):
     """What a bureau does to a pool member (seed 002 五(三): 「建立警示和退出机制」; seed 001 第六条: who may
-    not be a CQO). Lapse (失效) is the roll-up's (CE) and is shown from the entry's own status."""
+    not be a CQO). Lapse (失效) is the year-end roll-up's (seed 002 §4(3), two years short of the CE rule): a row
+    of kind ``lapse`` recorded set-based by ``talent.services.rollup``, ended when the member is restored."""
 
     warning = "warning"
     suspension = "suspension"
     disqualification = "disqualification"
+    lapse = "lapse"
 
     @classmethod
     def _labels(cls):
-        return {"warning": _l("警示"), "suspension": _l("暂停"), "disqualification": _l("取消资格")}
+        return {"warning": _l("警示"), "suspension": _l("暂停"), "disqualification": _l("取消资格"), "lapse": _l("失效")}
 
 
 class SanctionReason(LabelledEnum):
@@ -383,6 +385,7 @@ class SanctionReason(LabelledEnum):
     leaking_secrets = "leaking_secrets"
     harming_partners = "harming_partners"
     other = "other"
+    ce_lapsed = "ce_lapsed"  # the roll-up's lapse only (never chosen by a bureau)
 
     @classmethod
     def _labels(cls):
@@ -396,6 +399,7 @@ class SanctionReason(LabelledEnum):
             "leaking_secrets": _l("向与履职无关的第三方泄露企业秘密或者合作伙伴信息"),
             "harming_partners": _l("其他损害合作伙伴和企业合法权益的行为"),
             "other": _l("其他（须在证据中说明）"),
+            "ce_lapsed": _l("连续两个年度未递交绩效报告或继续教育证明"),
         }
 
 

@@ -7,16 +7,16 @@ import time
 
 from flask_babel import gettext as _
 from sqlalchemy import String as Str
-from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select, update
+from sqlalchemy import and_, case, cast, delete, func, insert, literal, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from credits.models import YearStanding
 from lms.db import UTCDateTime, utcnow
 from lms.notifications.models import Notification
 from lms.notifications.services import link, mail_enabled, notify
-from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+from talent.models import Cause, PoolStatus, Sanction, SanctionKind, SanctionReason, TalentEntry, TalentEvent
 from talent.services.standing import _standings_select
-from talent.services.status import CE_CAUSES
+from talent.services.status import CE_CAUSES, LAPSE_BASIS, end_lapse
 
 
 ROLLUP_CHUNK = 2000  # pool members a transaction: ~40 ms of writes on an idle development machine, ~100 ms loaded
@@ -113,7 +113,34 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
                              .group_by(ev.c.to_status, ev.c.cause)).all()
     for to, _cause, n in groups:
         counts[to.value if hasattr(to, "value") else to] += n
+    _lapse_sanctions(session, ev, mine, ys, year, on, now)
     _notify_moves(session, ev, mine, year, groups, now)
+
+
+def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now: dt.datetime) -> None:
+    """One sanctions model: each lapse this chunk made is also a sanction row of kind ``lapse`` (cause: two years
+    short of seed 002 §4(3); evidence: the year's figures; acting bureau: the member's province — the roll-up
+    applies the province's rule, no person acts, so no actor), and the lapses this chunk restored are ended. Set-based
+    (two statements a chunk); an entry with an open lapse row gets no second one, so a re-run adds nothing."""
+    to_lapsed = and_(mine, ev.c.to_status == PoolStatus.lapsed)
+    ys_now = and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year)
+    # One translatable sentence, its two figures filled in by SQL (split at the placeholders' markers).
+    text = _("%(y)d 年度：继续教育 %(h)s 学时，绩效报告%(r)s；上一年度亦未达标。", y=year, h="\x00h\x00", r="\x00r\x00")
+    values = {"h": cast(ys.c.hours_total, Str),
+              "r": case((ys.c.report_filed.is_(True), literal(_("已递交"))), else_=literal(_("未递交")))}
+    evidence = literal("")
+    for i, part in enumerate(text.split("\x00")):
+        evidence = evidence + (values[part] if i % 2 else literal(part))
+    open_lapse = select(Sanction.id).where(Sanction.entry_id == TalentEntry.id, Sanction.kind == SanctionKind.lapse,
+                                           Sanction.ended_on.is_(None)).exists()
+    session.execute(insert(Sanction.__table__).from_select(
+        ["entry_id", "kind", "reason", "basis", "evidence", "bureau_region_id", "started_on", "lift_reason", "created_at"],
+        select(TalentEntry.id, literal(SanctionKind.lapse.value, Str), literal(SanctionReason.ce_lapsed.value, Str),
+               literal(LAPSE_BASIS), evidence, TalentEntry.province_id, literal(on), literal(""), literal(now, UTCDateTime))
+        .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
+    end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
+                                                   ev.c.to_status != PoolStatus.lapsed),
+              on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
 
 
 def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):

@@ -6,7 +6,10 @@ and the clause it rests on, the evidence, the acting bureau and its dates; lifti
 - seed 001 第六条: 「有下列情形之一的，不得担任首席质量官」 (一)…(五) — disqualification, which revokes the person's
   certificates (through the certificates feature, so verifiers see 已撤销) and ends their appointments.
 
-Lapse (失效) is the year-end roll-up's and shows from the entry's status (``public_standing``)."""
+Lapse (失效) is the year-end roll-up's: a row of kind ``lapse`` (reason ``ce_lapsed``, the basis seed 002 §4(3),
+the evidence the two years' figures, the acting bureau the member's province, no actor: the scheduled roll-up),
+written set-based by ``talent.services.rollup`` and ended by ``status.set_status`` when the member is restored. A
+bureau can neither impose nor lift one; it stays out of ``_follow`` (the entry's CE status is the roll-up's)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +26,7 @@ from lms.domain import RegionLevel, Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from talent.models import (Appointment, Cause, PoolStatus, RegistrationStatus, Sanction, SanctionKind, SanctionReason,
                            TalentEntry)
-from talent.services.status import set_status
+from talent.services.status import LAPSE_BASIS, set_status
 
 # The clause each reason rests on (quoted in the record and on the entry's page).
 BASIS = {
@@ -36,6 +39,7 @@ BASIS = {
     SanctionReason.leaking_secrets: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(四)",
     SanctionReason.harming_partners: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(五)",
     SanctionReason.other: "",
+    SanctionReason.ce_lapsed: LAPSE_BASIS,
 }
 DISQUALIFYING = {SanctionReason.serious_fault, SanctionReason.improper_gain, SanctionReason.abuse_of_power,
                  SanctionReason.leaking_secrets, SanctionReason.harming_partners, SanctionReason.other}
@@ -63,9 +67,9 @@ def impose(session: Session, actor: User, entry: TalentEntry, *, kind: str, reas
     errors = {}
     kind_v = SanctionKind(kind) if kind in SanctionKind.__members__ else None
     reason_v = SanctionReason(reason) if reason in SanctionReason.__members__ else None
-    if kind_v is None:
+    if kind_v is None or kind_v == SanctionKind.lapse:
         errors["kind"] = _("请选择处理类型")
-    if reason_v is None:
+    if reason_v is None or reason_v == SanctionReason.ce_lapsed:
         errors["reason"] = _("请选择处理原因")
     elif kind_v == SanctionKind.disqualification and reason_v not in DISQUALIFYING:
         errors["reason"] = _("取消资格须依据第六条所列情形")
@@ -111,9 +115,25 @@ def _disqualify(session: Session, actor: User, entry: TalentEntry, reason: Sanct
     session.flush()
 
 
+def record_lapse(session: Session, entry: TalentEntry, *, year: int, evidence: str, today: dt.date) -> Sanction | None:
+    """One member's lapse the way the roll-up records it set-based (``rollup._lapse_sanctions``): the entry goes
+    to "lapsed" for CE and a sanction row of kind lapse is written (the province as acting bureau, no actor).
+    For data the roll-up cannot reach (the demo's 何超, certified weeks ago); None when already lapsed."""
+    if entry.status == PoolStatus.lapsed:
+        return None
+    set_status(session, entry, PoolStatus.lapsed, Cause.missed_credits, today, reason=str(SanctionReason.ce_lapsed.label),
+               year=year)
+    sanction = Sanction(entry_id=entry.id, kind=SanctionKind.lapse, reason=SanctionReason.ce_lapsed, basis=LAPSE_BASIS,
+                        evidence=evidence, bureau_region_id=entry.province_id, actor_id=None, started_on=today)
+    session.add(sanction)
+    session.flush()
+    return sanction
+
+
 def open_sanctions(session: Session, entry_id: int) -> list[Sanction]:
-    """The sanctions in force on an entry, the most severe first."""
-    rows = session.scalars(select(Sanction).where(Sanction.entry_id == entry_id, Sanction.ended_on.is_(None))
+    """The bureaus' sanctions in force on an entry (not the roll-up's lapse), the most severe first."""
+    rows = session.scalars(select(Sanction).where(Sanction.entry_id == entry_id, Sanction.ended_on.is_(None),
+                                                  Sanction.kind != SanctionKind.lapse)
                            .order_by(Sanction.started_on.desc(), Sanction.id.desc())).all()
     return sorted(rows, key=lambda s: SEVERITY.index(s.kind))
 
@@ -137,6 +157,8 @@ def lift(session: Session, actor: User, sanction: Sanction, reason: str, today: 
         raise Conflict(_("该处理已解除"))
     if sanction.kind == SanctionKind.disqualification:
         raise DomainError(_("取消资格不能解除"))
+    if sanction.kind == SanctionKind.lapse:
+        raise DomainError(_("失效在达到继续教育要求后由年度考核自动解除"))
     reason = (reason or "").strip()
     if len(reason) < 2 or len(reason) > 2000:
         raise ValidationFailed({"lift_reason": _("请填写解除理由（2 到 2000 字）")})
@@ -160,7 +182,7 @@ def public_standing(session: Session, user_id: int, today: dt.date) -> dict | No
     if entry is None:
         return None
     rows = history(session, entry.id)
-    open_ = [s for s in rows if s.ended_on is None]
+    open_ = [s for s in rows if s.ended_on is None and s.kind != SanctionKind.lapse]
     reason = open_[0].reason.label if open_ and entry.status_cause in (Cause.sanction, Cause.disqualification) \
         else entry.status_cause.label
     return {"status": entry.status.value, "status_label": entry.status.label, "since": entry.status_since.isoformat(),

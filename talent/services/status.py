@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from lms import audit
@@ -12,10 +13,12 @@ from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
 from lms.notifications.services import link, notify
-from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
+from talent.models import Cause, PoolStatus, Sanction, SanctionKind, TalentEntry, TalentEvent
 
 
 CE_CAUSES = (Cause.missed_credits, Cause.missing_report)
+# The clause a lapse rests on (the roll-up's lapse sanction rows).
+LAPSE_BASIS = "崇质强办文〔2022〕3号 四(三)：首席质量官在任期内应按规定递交年度质量管理绩效报告或继续教育证明"
 
 
 def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Cause, on: dt.date, *,
@@ -25,13 +28,24 @@ def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Caus
         return None
     ev = TalentEvent(entry_id=entry.id, on=on, from_status=entry.status, to_status=to, cause=cause,
                      reason=reason[:2000], year=year, actor_id=getattr(actor, "id", None))
+    lapsed = entry.status == PoolStatus.lapsed
     entry.status, entry.status_cause, entry.status_since = to, cause, on
     session.add(ev)
     session.flush()
+    if lapsed and to != PoolStatus.lapsed:
+        end_lapse(session, [entry.id], on, reason or cause.label)
     if to != PoolStatus.active:
         notify(session, entry.user_id, "pool_status", _("人才库状态变更为：%(s)s", s=to.label),
                _("原因：%(c)s。%(r)s", c=cause.label, r=reason), link("talent.me"))
     return ev
+
+
+def end_lapse(session: Session, entry_ids, on: dt.date, reason: str, *, synchronize="fetch") -> None:
+    """The open lapse sanctions of ``entry_ids`` (a list or a subquery) end ``on``: the member left "lapsed".
+    The roll-up passes ``synchronize=False`` (set-based; it expires the session at its end)."""
+    session.execute(update(Sanction).where(Sanction.entry_id.in_(entry_ids), Sanction.kind == SanctionKind.lapse,
+                                           Sanction.ended_on.is_(None))
+                    .values(ended_on=on, lift_reason=str(reason)[:2000]), execution_options={"synchronize_session": synchronize})
 
 
 def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, reason: str,

@@ -145,9 +145,10 @@ def test_policy_demo_shows_every_standing_with_a_verify_link(app, db, client):
         for username, _name, _label, link in links:
             cid = link.rsplit("/v/", 1)[1]
             body = client.get(f"/api/v1/verify/{cid}").get_json()
-            seen[username] = (body["status"], body["pool"]["status"])
-        assert seen == {"trainee": ("valid", "active"), "trainee02": ("valid", "warning"),
-                        "trainee03": ("valid", "lapsed"), "trainee01": ("revoked", "exited")}
+            seen[username] = (body["status"], body["pool"]["status"], [h["kind"] for h in body["pool"]["history"]])
+        assert seen == {"trainee": ("valid", "active", []), "trainee02": ("valid", "warning", ["warning"]),
+                        "trainee03": ("valid", "lapsed", ["lapse"]),  # the lapse is a sanction row too
+                        "trainee01": ("revoked", "exited", ["disqualification"])}
         assert demo.seed(db, TODAY)["standings"] == 0  # idempotent
         out = app.test_cli_runner().invoke(args=["talent-standings"])
         assert out.exit_code == 0 and out.output.count("/v/") == 4

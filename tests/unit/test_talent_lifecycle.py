@@ -158,7 +158,7 @@ def test_registration_deadline_job_and_reminders(db, world):
     first = reminders.send_reminders(db, dt.date(2026, 5, 2))
     again = reminders.send_reminders(db, dt.date(2026, 5, 2))
     # (certified this year: not yet held to the CE rule, so no CE reminder — test_policy_reminders)
-    assert first["registration"] == 1 and first["ce_due"] == 0 and again == {"ce_due": 0, "registration": 0}
+    assert first["registration"] == 1 and first["ce_due"] == 0 and again == {"ce_due": 0, "registration": 0, "objections": 0}
     assert appointments.check_registrations(db, dt.date(2026, 5, 31)) == 0
     assert appointments.check_registrations(db, dt.date(2026, 6, 1)) == 1
     assert entry.status == PoolStatus.warning and entry.status_cause == Cause.overdue_registration
