@@ -37,6 +37,8 @@ migrate: secrets
 
 seed: migrate
 	$(BIN)/flask seed-demo
+	@echo "Each talent-pool standing of the demo and its certificate's verify page:"
+	@$(BIN)/flask talent-standings
 
 ## run: install, migrate, seed the demo into instance/ and serve http://127.0.0.1:5000 with the scheduler
 run: install seed
