@@ -24,7 +24,7 @@ from PIL import Image
 from exams.seed_questions import QUESTIONS
 from lms.templating import today_local
 from tests.e2e.conftest import e2e_login, nav
-from tests.e2e.test_journeys import _logout, _new_page, _open_and_file_a_class, _phone_nav
+from tests.e2e.test_journeys import PDF, _logout, _new_page, _open_and_file_a_class, _phone_nav
 
 RUNNING_ADVANCED = "南通市首席质量官提升培训班（第一期）"  # the demo's advanced class, running today (exams.demo)
 RUNNING_BASIC = "启东市首席质量官基础培训班（第一期）"  # the demo's county class, starting today (courses.demo)
@@ -243,3 +243,62 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     page.click("#annual-submit")
     page.wait_for_load_state()
     assert page.locator("#annual-reports tbody tr", has_text=str(today.year - 1)).count() == 1
+
+
+def test_journey_5_a_cqo_stays_in_the_pool(page, browser, live_server):
+    """王芳, in the pool, sees the credits her city class earned her, claims an external seminar on her phone
+    with its certificate as evidence, her county bureau approves it and the hours count; she files her annual
+    performance report. (Steps 3-4, a colleague's warning and lapse at the year-end roll-ups, need closed years
+    of pool membership: see the report of issue 17.)"""
+    base = live_server
+    today = today_local()
+    title = "旅程五：长三角质量管理论坛（外部研讨会）"
+    phone = _new_page(browser, phone=True)
+    try:
+        # 1. Her credits from the city class (system credits, by the programme's courses), then the claim.
+        e2e_login(phone, base, "trainee")
+        _phone_nav(phone, "nav-credits-me")
+        system_rows = phone.locator("#records tbody tr", has_text="本系统课程")
+        assert system_rows.filter(has_text="培训 · ").count() >= 1  # "<programme> · <course>": her class's hours
+        phone.click("#new-claim")
+        assert "启东市市场监督管理局" in phone.locator("#institution_id option").first.inner_text()
+        phone.fill("#title", title)
+        phone.fill("#organiser", "江苏省质量协会")
+        phone.fill("#activity_date", today.isoformat())
+        phone.fill("#hours", "8")
+        phone.select_option("#subject_category", "professional")
+        phone.set_input_files("#evidence", files=[{"name": "研讨会结业证书.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        phone.click("#claim-submit")
+        phone.wait_for_url(f"{base}/credits/")
+        assert "待审核" in phone.locator("#claims tr", has_text=title).inner_text()
+        assert phone.locator("#records tbody tr", has_text=title).count() == 0  # not counted before approval
+    finally:
+        phone.context.close()
+
+    e2e_login(page, base, "qidong_admin")
+    page.goto(f"{base}/credits/review?status=pending")
+    row = page.locator("#claims-table tr", has_text=title)
+    claim_id = row.get_attribute("id").split("-")[1]
+    with page.expect_download() as dl:  # the reviewer reads the evidence
+        row.locator("a", has_text="研讨会结业证书.pdf").click()
+    assert dl.value.suggested_filename.endswith(".pdf")
+    page.select_option(f"#decision-{claim_id}", "approve")
+    row.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/credits/review?status=approved")
+    assert page.locator(f"#claim-{claim_id}").count() == 1
+    _logout(page)
+
+    # 2. The claim's hours count; she files her annual performance report.
+    e2e_login(page, base, "trainee")
+    nav(page, "nav-credits-me")
+    assert "已通过" in page.locator("#claims tr", has_text=title).inner_text()
+    counted = page.locator("#records tbody tr", has_text=title)
+    assert counted.count() == 1 and "外部活动" in counted.inner_text() and "8" in counted.inner_text()
+    page.click("#file-report")
+    page.fill("#summary", f"{today.year}年组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项，"
+                          "参加长三角质量管理论坛。")
+    page.click("#report-submit")
+    page.wait_for_url(re.compile(rf".*/credits/\?year={today.year}$"))
+    assert f"{today.year} 年度，提交于 {today.isoformat()}" in page.inner_text("#reports")
+    assert page.inner_text("#ce-status").strip() == "已达标"
