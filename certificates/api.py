@@ -33,7 +33,12 @@ VerificationSchema = schema("CertificateVerification", {"type": "object", "prope
     "tier": {"type": "string"}, "institution": {"type": "string"}, "bureau": {"type": "string"},
     "issued_on": {"type": "string"}, "valid_until": {"type": "string"},
     "status_changed_on": {"type": "string"}, "reason_category": {"type": "string"},
-    "superseded_by": {"type": "object"}}})
+    "superseded_by": {"type": "object"},
+    "pool": {"type": "object", "description": "the holder's talent-pool standing: status, status_label, since, reason, "
+             "history of sanctions (kind, reason, basis, from, until)"},
+    "photo_fingerprint": {"type": "string", "description": "where the certificate prints the holder's photo: its "
+                          "fingerprint (first 8 bytes of SHA-256 of the printed JPEG, 1A2B-3C4D-5E6F-7081); the "
+                          "photo itself is never public"}}})
 # What ``services.revoke`` accepts: a reason category, or free text of at least two characters that is not a
 # category's name (recorded under 'other' with the text leading the note; "other" alone needs a note, so it is
 # the free-text form that stands for it). The note and the text together stay within the note's 1000 characters.

@@ -4,10 +4,11 @@ The QR code holds one URL in QR alphanumeric mode, ``HTTPS://HOST/C/<TOKEN>``: u
 punctuation marks only, so that each character costs 5.5 bits in the code instead of 8. ``TOKEN`` is the
 base32 (RFC 4648 alphabet ``A``-``Z`` ``2``-``7``, no padding) of::
 
-    body      = header | kid tag | issued | valid until | [status index] | number | holder name
+    body      = header | kid tag | issued | valid until | [status index] | [photo] | number | holder name
     token     = base32(body + Ed25519 signature over DOMAIN + body)
 
-    header       1 byte   format version (high nibble: 2, or 1 for tokens printed before the status index) and
+    header       1 byte   format version (high nibble: 2; 3 with the holder's photo; 1 for tokens printed before
+                          the status index) and
                           tier index (low nibble: 0 basic, 1 advanced, 2 senior)
     kid tag      4 bytes  the first 4 bytes of SHA-256(kid as UTF-8): names the signing key among the published
                           ones (a verifier tries every key whose tag matches, so a collision costs nothing)
@@ -17,6 +18,9 @@ base32 (RFC 4648 alphabet ``A``-``Z`` ``2``-``7``, no padding) of::
                           (``Certificate.status_list_index``), unsigned LEB128 (7 bits a byte, low group first,
                           high bit = more follows), canonical (no superfluous zero group), below 2**32: an
                           offline verifier reads the certificate's bit in a downloaded list
+    photo        8 bytes  (version 3 only) the fingerprint of the holder's photo printed on the certificate: the
+                          first 8 bytes of SHA-256 of the stored, re-encoded JPEG (``certificates.photos``);
+                          shown as four groups of four hex digits, ``1A2B-3C4D-5E6F-7081``
     number       1 byte length + UTF-8 (at most 64 characters)
     holder name  1 byte length + UTF-8 (at most 64 characters, at most 255 bytes)
     signature    64 bytes Ed25519 over ``DOMAIN + body``
@@ -45,7 +49,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from certificates import signing
 
 FORMAT_VERSION = 2  # what ``pack`` writes when the status index is known
-VERSIONS = (1, 2)  # what ``unpack`` reads: version 1 tokens (no status index) were printed before, keep verifying
+PHOTO_VERSION = 3  # ... and the holder's photo fingerprint (a province that prints the photo, issue 16)
+VERSIONS = (1, 2, 3)  # what ``unpack`` reads: version 1 tokens (no status index) were printed before, keep verifying
+PHOTO_BYTES = 8
 MAX_STATUS_INDEX = (1 << 32) - 1
 DOMAIN = b"CQO-CERT-QR-v1\x00"  # prefixed to the body before signing; never transmitted
 TIERS = ("basic", "advanced", "senior")  # index in the header's low nibble; lms.domain.Tier's values
@@ -57,7 +63,7 @@ MAX_TEXT_BYTES = 255  # the length byte
 ROUTE = "C"  # the path segment before the token: /C/<TOKEN>
 FIXED_BYTES = 1 + KID_TAG_BYTES + 2 + 2 + 1 + 1  # everything but the two texts' bytes, before the signature
 MIN_BODY = FIXED_BYTES + 2  # a number and a name of at least one ASCII byte each
-MAX_BODY = FIXED_BYTES + 5 + 2 * MAX_TEXT_BYTES
+MAX_BODY = FIXED_BYTES + 5 + PHOTO_BYTES + 2 * MAX_TEXT_BYTES
 MAX_TOKEN_CHARS = -(-(MAX_BODY + SIGNATURE_BYTES) * 8 // 5)
 
 B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -72,7 +78,7 @@ _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 class CompactError(ValueError):
     """A token, URL or field that cannot be encoded or decoded. ``reason`` is a short code (``bad_alphabet``,
     ``bad_length``, ``bad_padding``, ``unsupported_version``, ``truncated``, ``trailing_bytes``,
-    ``bad_tier``, ``bad_date``, ``bad_text``, ``bad_index``, ``too_long``, ``not_a_certificate_url``); the message says what
+    ``bad_tier``, ``bad_date``, ``bad_text``, ``bad_index``, ``bad_photo``, ``too_long``, ``not_a_certificate_url``); the message says what
     was wrong in words."""
 
     def __init__(self, reason: str, message: str):
@@ -91,6 +97,7 @@ class Payload:
     valid_until: dt.date
     kid_tag: bytes  # KID_TAG_BYTES bytes: kid_tag(kid) of the signing key
     status_index: int | None = None  # the status lists' index (version 2); None in a version 1 token
+    photo: bytes | None = None  # PHOTO_BYTES of the holder's photo fingerprint (version 3); None without a photo
 
     def fields(self, kid: str) -> dict:
         """The fields in ``certificates.signing``'s shape (what ``services.signed_fields`` returns), with the
@@ -99,6 +106,8 @@ class Payload:
                "issued_on": self.issued_on.isoformat(), "valid_until": self.valid_until.isoformat(), "kid": kid}
         if self.status_index is not None:
             out["status_index"] = self.status_index
+        if self.photo is not None:
+            out["photo"] = photo_text(self.photo)
         return out
 
 
@@ -138,6 +147,20 @@ def b32decode(text: str) -> bytes:
 
 
 # ------------------------------------------------------------------ fields
+def photo_text(raw: bytes) -> str:
+    """The photo fingerprint as printed and shown: upper-case hex in groups of four, ``1A2B-3C4D-5E6F-7081``."""
+    h = raw.hex().upper()
+    return "-".join(h[i:i + 4] for i in range(0, len(h), 4))
+
+
+def photo_bytes(text: str) -> bytes:
+    """Inverse of ``photo_text`` (dashes and case ignored); raises ``CompactError`` unless PHOTO_BYTES of hex."""
+    clean = (text or "").replace("-", "") if isinstance(text, str) else ""
+    if len(clean) != 2 * PHOTO_BYTES or not re.fullmatch(r"[0-9A-Fa-f]+", clean):
+        raise CompactError("bad_photo", f"the photo fingerprint must be {PHOTO_BYTES} bytes of hex")
+    return bytes.fromhex(clean)
+
+
 def kid_tag(kid: str) -> bytes:
     """The short key id carried in the token: the first 4 bytes of SHA-256 of the key id."""
     return hashlib.sha256(kid.encode("utf-8")).digest()[:KID_TAG_BYTES]
@@ -205,8 +228,15 @@ def pack(payload: Payload) -> bytes:
         raise CompactError("bad_date", "valid_until is before issued_on")
     number, name = _check_text("number", payload.number), _check_text("holder_name", payload.holder_name)
     version, index = (1, b"") if payload.status_index is None else (FORMAT_VERSION, _varint(payload.status_index))
+    photo = b""
+    if payload.photo is not None:
+        if payload.status_index is None:
+            raise CompactError("bad_photo", "a token with the photo fingerprint must carry the status index")
+        if not isinstance(payload.photo, bytes) or len(payload.photo) != PHOTO_BYTES:
+            raise CompactError("bad_photo", f"the photo fingerprint must be {PHOTO_BYTES} bytes")
+        version, photo = PHOTO_VERSION, payload.photo
     return (bytes([(version << 4) | TIERS.index(payload.tier)]) + payload.kid_tag
-            + issued.to_bytes(2, "big") + until.to_bytes(2, "big") + index
+            + issued.to_bytes(2, "big") + until.to_bytes(2, "big") + index + photo
             + bytes([len(number)]) + number + bytes([len(name)]) + name)
 
 
@@ -227,6 +257,12 @@ def unpack(body: bytes) -> Payload:
     index = None
     if version >= 2:
         index, pos = _read_varint(body, pos)
+    photo = None
+    if version >= PHOTO_VERSION:
+        photo = body[pos:pos + PHOTO_BYTES]
+        if len(photo) != PHOTO_BYTES:
+            raise CompactError("truncated", "the payload ends inside the photo fingerprint")
+        pos += PHOTO_BYTES
     texts = []
     for label in ("number", "holder_name"):
         if pos >= len(body):
@@ -247,7 +283,7 @@ def unpack(body: bytes) -> Payload:
     if until < issued:
         raise CompactError("bad_date", "valid_until is before issued_on")
     return Payload(number=texts[0], holder_name=texts[1], tier=TIERS[tier], issued_on=issued, valid_until=until,
-                   kid_tag=tag, status_index=index)
+                   kid_tag=tag, status_index=index, photo=photo)
 
 
 # ------------------------------------------------------------------ tokens and URLs
@@ -258,7 +294,8 @@ def payload_for(fields: dict) -> Payload:
         return Payload(number=fields["number"], holder_name=fields["holder_name"], tier=fields["tier"],
                        issued_on=dt.date.fromisoformat(fields["issued_on"]),
                        valid_until=dt.date.fromisoformat(fields["valid_until"]), kid_tag=kid_tag(fields["kid"]),
-                       status_index=fields.get("status_index"))
+                       status_index=fields.get("status_index"),
+                       photo=photo_bytes(fields["photo"]) if fields.get("photo") else None)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, CompactError):
             raise

@@ -20,11 +20,13 @@ from certificates.models import Certificate, ReasonCategory
 from courses import checkin, gates
 from courses import services as course_services
 from courses.models import AttendanceRecord, Enrollment, EnrollmentStatus, LessonKind, Programme, TrainingClass
+from courses.services.snapshot import freeze_lessons
 from exams import papers
 from exams.models import Exam, ExamResult, ExamStatus, QuestionBank
 from exams.results import record_offline_result
 from lms.auth.models import User
 from lms.config import load
+from lms.db import utcnow
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 
@@ -92,6 +94,7 @@ def _class(session: Session, inst: Institution, prog: Programme, name: str, star
                             enrol_closes_on=start - dt.timedelta(days=7))
         session.add(cls)
         session.flush()
+        freeze_lessons(session, cls, utcnow())  # the class's content, as a class opened by staff
     gates.record_filed(session, cls, "演示数据")  # filed with and accepted by the bureau before it started
     return cls
 
@@ -196,9 +199,10 @@ def _complete_by_the_rules(session: Session, staff: User, cls: TrainingClass, en
                 checkin.mark(session, staff, cs, e, "present", "演示数据：现场签到", cs.ends_at)
         for course in cls.programme.required_courses:
             for lesson in course.lessons:
-                course_services.record_progress(
-                    session, e.user, lesson, studied_at,
-                    watched_share=1.0 if lesson.kind == LessonKind.video else None, completed=True)
+                if lesson.kind == LessonKind.video:
+                    course_services.complete_for_demo(session, e.user, lesson, studied_at)
+                else:
+                    course_services.record_progress(session, e.user, lesson, studied_at, completed=True)
         if exam is not None and exam.status == ExamStatus.published and session.scalar(
                 select(ExamResult.id).where(ExamResult.exam_id == exam.id, ExamResult.user_id == e.user_id)) is None:
             record_offline_result(session, staff, exam, e.user.username, 86, note="演示数据", taken_on=cls.end_date)

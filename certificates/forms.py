@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, HiddenField, SelectField, StringField, TextAreaField
 
 from certificates.models import IssuerKind, ReasonCategory
 from lms.forms import choices, length, optional, required
@@ -36,6 +36,11 @@ class SettingsForm(FlaskForm):
     issuer_basic = SelectField(_l("基础培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
     issuer_advanced = SelectField(_l("提升培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
     issuer_senior = SelectField(_l("高级培训发证主体"), choices=lambda: choices(IssuerKind.choices()))
+    holder_photo = BooleanField(_l("证书印持证人照片（二维码签名照片指纹）"))
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("证书照片（JPEG 或 PNG）"), render_kw={"accept": "image/jpeg,image/png"})
 
 
 class PartnerForm(FlaskForm):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from courses.models import TrainingClass
+from courses.models import Enrollment, TrainingClass
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, RegionLevel, Role, Tier, enum_column_type
 from lms.orgs.models import Region, region_subtree_ids
@@ -76,6 +76,9 @@ class CertificateSettings(Base):
     province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), unique=True)
     number_pattern: Mapped[str] = mapped_column(String(128), default=DEFAULT_NUMBER_PATTERN)
     issuers: Mapped[dict] = mapped_column(JSON, default=dict)  # {"basic": "bureau" | "institution", ...}
+    # Certificates print the holder's photo and carry its fingerprint in the QR code (issue 16). No seed asks
+    # for it: the province's own choice (本省自定), off by default.
+    holder_photo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     province: Mapped[Region] = relationship()
@@ -235,6 +238,22 @@ class PartnerProvince(Base):
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class HolderPhoto(Base):
+    """A trainee's ID-style photo for certificates (issue 16): the re-encoded JPEG (no EXIF) kept through
+    ``lms.uploads``, and its fingerprint (``certificates.photos.fingerprint``). One a person; a new upload replaces
+    it. Certificates already issued keep the photo they printed (their snapshot names its file)."""
+
+    __tablename__ = "certificate_holder_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 # ------------------------------------------------------------------ scoping
 
 @scope_rule(Certificate)
@@ -283,3 +302,20 @@ def _log_scope(user):
 @scope_rule(CertificateEvent)
 def _event_scope(user):
     return CertificateEvent.certificate_id.in_(select(Certificate.id).where(condition(Certificate, user)))
+
+
+@scope_rule(HolderPhoto)
+def _photo_scope(user):
+    # The holder, and the staff of a class the holder is enrolled in (who issue the certificate): an
+    # institution's staff for its classes, a bureau for classes in its region. Never public.
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.trainee:
+        return HolderPhoto.user_id == user.id
+    if user.role == Role.institution_staff:
+        classes = select(TrainingClass.id).where(TrainingClass.institution_id == user.institution_id)
+    elif user.role == Role.regulator_admin:
+        classes = select(TrainingClass.id).where(TrainingClass.region_id.in_(region_subtree_ids(user)))
+    else:
+        return False
+    return HolderPhoto.user_id.in_(select(Enrollment.user_id).where(Enrollment.class_id.in_(classes)))

@@ -6,13 +6,14 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from certificates import services
+from certificates import photos, services
 from certificates.models import Certificate, CertificateStatus, IssueJob
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import NotFound
 from lms.orgs.models import region_subtree_ids
+from lms.orgs.services import province_of
 from lms.scoping import get_visible, visible
 
 
@@ -55,14 +56,20 @@ def classes_for(session: Session, actor: User) -> Select:
 
 
 def class_rows(session: Session, cls: TrainingClass) -> list[dict]:
-    """One row per approved enrolment of the class: the holder's name, each completion rule, the certificate."""
+    """One row per approved enrolment of the class: the holder's name, each completion rule, the certificate, and
+    the holder's photo for certificates (``photo``; ``photo_required`` where the province prints it: no photo,
+    no certificate)."""
     enrollments = session.scalars(select(Enrollment).where(
         Enrollment.class_id == cls.id, Enrollment.status == EnrollmentStatus.approved).order_by(Enrollment.id)).all()
+    photo_required = photos.photo_required(session, province_of(session, cls.region))
     rows = []
     for e in enrollments:
         results = services.completion_check(session, e)
+        photo = photos.photo_of(session, e.user_id)
         rows.append({"enrollment": e, "name": services.holder_name(session, e.user), "results": results,
-                     "complete": all(r.met for r in results), "certificate": services.current_certificate(session, e.id)})
+                     "complete": all(r.met for r in results) and (photo is not None or not photo_required),
+                     "certificate": services.current_certificate(session, e.id),
+                     "photo": photo, "photo_required": photo_required})
     return rows
 
 

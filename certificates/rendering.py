@@ -231,6 +231,13 @@ def _static_texts(qr_side: int) -> list[tuple]:
     return out
 
 
+def _photo_box() -> tuple[int, int, int, int]:
+    """Where the holder's photo is printed (left, top, width, height in pixels): 30 × 40 mm, right-aligned with
+    the QR code, between 发证单位 and the code (issue 16; docs/certificates-qr.md)."""
+    w, _h = _page_size()
+    return w - mm(28) - mm(30), mm(70), mm(30), mm(40)
+
+
 def _own_texts(snapshot: dict, number: str, issued_on: str, valid_until: str) -> list[tuple]:
     """The certificate's own words, in ``_static_texts``' shape."""
     w, _h = _page_size()
@@ -247,7 +254,24 @@ def _own_texts(snapshot: dict, number: str, issued_on: str, valid_until: str) ->
         out.append((value, (mm(56), y), mm(4.6), INK, "la"))
         y += mm(8.5)
     out.append(("发证单位：" + snapshot.get("issuer", ""), (w - mm(28), mm(62)), mm(4.6), INK, "ra"))
+    if snapshot.get("photo_fp"):  # under the photo: the fingerprint the QR code signs
+        left, top, pw, ph = _photo_box()
+        out.append(("照片指纹 " + snapshot["photo_fp"], (left + pw // 2, top + ph + mm(4)), mm(3.2), GREY, "mm"))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _photo_lut() -> list[int]:
+    """Grey levels of a photo (0 black .. 255 white) as the ink ramp's palette indices."""
+    return [ink_index(INK, 255 - v) for v in range(256)]
+
+
+def _photo_pixels(photo: bytes, size: tuple[int, int]) -> Image.Image:
+    """The holder's photo as palette indices of the ink ramp (the page is a palette image: the PNG prints it in
+    grey; the PDF lays the colour JPEG itself over it)."""
+    with Image.open(io.BytesIO(photo)) as img:
+        grey = ImageOps.fit(img.convert("L"), size)
+    return grey.point(_photo_lut())
 
 
 @functools.lru_cache(maxsize=8)
@@ -265,7 +289,7 @@ def _template(qr_side: int) -> Image.Image:
     return page
 
 
-def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str):
+def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str, photo: bytes | None = None):
     """The page, the QR code's width, and the rows (first, last + 1) where it differs from its template."""
     w, h = _page_size()
     qr = qr_for_print(url)
@@ -277,6 +301,10 @@ def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url:
         if drawn:
             rows[0], rows[1] = min(rows[0], drawn[0]), max(rows[1], drawn[1])
     page.paste(qr.point(_QR_LUT), (qx, qy))
+    if photo is not None:
+        left, top, pw, ph = _photo_box()
+        page.paste(_photo_pixels(photo, (pw, ph)), (left, top))
+        rows[0], rows[1] = min(rows[0], top), max(rows[1], top + ph)
     page.putpalette(_PALETTE_BYTES)  # the indices become the palette image (mode "P"), no pixel is touched
     return page, qr.size[0], (max(0, rows[0]), min(h, rows[1]))
 
@@ -387,28 +415,34 @@ def _png_parts(png: bytes) -> tuple[dict, bytes]:
 _last: dict[tuple, tuple[bytes, int]] = {}
 
 
-def _page_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> tuple[bytes, int]:
+def _page_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str,
+              photo: bytes | None = None) -> tuple[bytes, int]:
     """The page's PNG and the QR code's width in pixels. The last one is kept: the PDF of a certificate carries
     the pixels of its PNG, and both are often made one after the other."""
-    key = (repr(sorted(snapshot.items())), number, issued_on, valid_until, url)
+    key = (repr(sorted(snapshot.items())), number, issued_on, valid_until, url, photo)
     hit = _last.get(key)
     if hit is None:
-        page, qr_side, rows = _compose(snapshot, number, issued_on, valid_until, url)
+        page, qr_side, rows = _compose(snapshot, number, issued_on, valid_until, url, photo)
         hit = (_png_bytes(page, qr_side, rows), qr_side)
         _last.clear()
         _last[key] = hit
     return hit
 
 
-def render_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> bytes:
-    """The printable certificate as a PNG at ``DPI``."""
-    return _page_png(snapshot, number, issued_on, valid_until, url)[0]
+def render_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str,
+               photo: bytes | None = None) -> bytes:
+    """The printable certificate as a PNG at ``DPI`` (``photo``: the holder's stored JPEG, where printed)."""
+    return _page_png(snapshot, number, issued_on, valid_until, url, photo)[0]
 
 
-def render_files(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> tuple[bytes, bytes]:
+def render_files(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str,
+                 photo: bytes | None = None) -> tuple[bytes, bytes]:
     """The PNG and the PDF of one certificate (the page is drawn and compressed once for both)."""
-    args = (snapshot, number, issued_on, valid_until, url)
+    args = (snapshot, number, issued_on, valid_until, url, photo)
     return render_png(*args), render_pdf(*args)
+
+
+PHOTO_XOBJECT = "holder-photo"  # the photo's image in the PDF (the verifier finds it by its DCTDecode filter)
 
 
 def _xobject_class():
@@ -419,9 +453,10 @@ def _xobject_class():
         and ASCII85 it: two thirds of the old PDF's cost)."""
 
         def __init__(self, name: str, width: int, height: int, colour_space, bits: int, data: bytes,
-                     decode_parms: dict | None = None):
+                     decode_parms: dict | None = None, filter_name: str = "FlateDecode"):
             self.name, self.width, self.height, self.mask = name, width, height, None
             self._colour_space, self._bits, self._data, self._parms = colour_space, bits, data, decode_parms
+            self._filter = filter_name
 
         def format(self, document):
             s = pdfdoc.PDFStream(content=self._data)
@@ -431,7 +466,7 @@ def _xobject_class():
             d["ColorSpace"] = self._colour_space
             # A single filter as a name with its parameters as a dictionary (readers pair a one-filter array
             # with an array of parameters). Already applied: PDFStream adds no filter when "Filter" is set.
-            d["Filter"] = pdfdoc.PDFName("FlateDecode")
+            d["Filter"] = pdfdoc.PDFName(self._filter)
             if self._parms:
                 d["DecodeParms"] = pdfdoc.PDFDictionary(dict(self._parms))
             return s.format(document)
@@ -457,9 +492,11 @@ def _draw_raw_image(c, img, x: float, y: float, width: float, height: float) -> 
     c._formsinuse.append(img.name)
 
 
-def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str) -> bytes:
+def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str,
+               photo: bytes | None = None) -> bytes:
     """A4 landscape: the page image (the PNG's own compressed pixels), the QR code again as a 1-bit image at its
-    exact printed size, and the words as an invisible text layer."""
+    exact printed size, the words as an invisible text layer, and the holder's photo (where printed) as its own
+    image: the stored JPEG's very bytes (DCTDecode), so that its SHA-256 is the signed fingerprint's."""
     global _RawImage
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm as rl_mm
@@ -468,7 +505,7 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
 
     if _RawImage is None:
         _RawImage = _xobject_class()
-    png, qr_side = _page_png(snapshot, number, issued_on, valid_until, url)
+    png, qr_side = _page_png(snapshot, number, issued_on, valid_until, url, photo)
     head, idat = _png_parts(png)
     if head.get("colour_type") != 3 or head.get("interlace"):
         raise ValueError("the page PNG is expected to be a non-interlaced palette image")
@@ -502,6 +539,15 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
     # The QR again as its own lossless image at exactly its printed size, so it stays crisp on any printer.
     side = qr_side / DPI * 25.4 * rl_mm
     _draw_raw_image(c, qr_img, width - 28 * rl_mm - side, 34 * rl_mm, side, side)
+    if photo is not None:
+        with Image.open(io.BytesIO(photo)) as img:
+            pw, ph, mode = img.size[0], img.size[1], img.mode
+        if mode != "RGB" or photo[:2] != b"\xff\xd8":
+            raise ValueError("the holder's photo is expected to be the stored RGB JPEG (certificates.photos)")
+        photo_img = _RawImage(PHOTO_XOBJECT, pw, ph, pdfdoc.PDFName("DeviceRGB"), 8, photo, None, "DCTDecode")
+        left, top, bw, bh = _photo_box()
+        px = 72 / DPI
+        _draw_raw_image(c, photo_img, left * px, height - (top + bh) * px, bw * px, bh * px)
     c.showPage()
     c.save()
     return buf.getvalue()
@@ -686,6 +732,24 @@ def decode_qr_from_pdf(data: bytes, scale: float = 300 / 72) -> list[str]:
     try:
         for i in range(len(pdf)):
             out += decode_qr_from_image(pdf[i].render(scale=scale).to_pil())
+    finally:
+        pdf.close()
+    return out
+
+
+def photos_from_pdf(data: bytes) -> list[bytes]:
+    """The JPEG streams (DCTDecode images) embedded in a PDF, byte for byte as stored: a certificate's PDF carries
+    the holder's stored photo this way, so that its SHA-256 can be compared with the signed fingerprint."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(data)
+    out: list[bytes] = []
+    try:
+        for i in range(len(pdf)):
+            for obj in pdf[i].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+                if obj.get_filters() == ["DCTDecode"]:
+                    out.append(bytes(obj.get_data(decode_simple=False)))
     finally:
         pdf.close()
     return out

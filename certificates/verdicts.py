@@ -4,7 +4,8 @@
 ``offline_verdict(checked, today, status=None)`` takes a signature check (``signing.Checked`` from
 ``signing.check`` or ``compact.verify``: ``ok``, the signed ``fields`` and a ``reason``) and the day of the
 check, and returns a ``Verdict``: a headline, detail lines and, always last, what to compare with the paper (the
-printed name, number and dates against what the check shows). Rules:
+printed name, number and dates against what the check shows, and, where the code carries the holder's photo
+fingerprint, ending 「请核对持证人照片：指纹 XXXX-XXXX-XXXX-XXXX」). Rules:
 
 - the signature must be good and the certificate dated inside its key's window (``outside_key_window`` is
   refused: a retired or stolen key cannot back-date or post-date);
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 TIER_LABELS = {"basic": "基础", "advanced": "提升", "senior": "高级"}
 FIELD_LABELS = {"holder_name": "持证人", "number": "证书编号", "tier": "培训层级", "issued_on": "发证日期",
-                "valid_until": "有效期至", "kid": "签名密钥"}
+                "valid_until": "有效期至", "kid": "签名密钥", "photo": "照片指纹"}
 
 # code -> headline; ``ok`` is True only for "valid"
 HEADLINES = {
@@ -34,10 +35,14 @@ HEADLINES = {
     "forged": "无法验证：签名与内容不符（证书可能被伪造或篡改）",
     "revoked": "不予认可：签名有效，但下载的状态列表显示该证书已被撤销",
     "suspended": "不予认可：签名有效，但下载的状态列表显示该证书已被暂停",
+    "photo_mismatch": "不予认可：签名有效，但证书文件中的照片与二维码签名的照片指纹不符（照片被替换）",
 }
+PHOTO_MATCHES = "  证书文件中的照片与二维码签名的照片指纹一致。"
 COMPARE = ("请核对：纸质证书上印的持证人姓名、证书编号、发证日期和有效期至，必须与上面显示的逐字一致；"
            "任何一项不同，都说明二维码不属于这张证书。")
 COMPARE_NOTHING = "没有可核对的内容：请勿仅凭这张证书认定持证人资格，请向发证机关核实。"
+# Where the certificate carries the holder's photo (compact format 3, a province's choice): always the very end.
+PHOTO_COMPARE = "持证人须与证书上的照片为同一人，照片下方印的指纹须与此相同。请核对持证人照片：指纹 %(fp)s"
 NO_STATUS = "离线核验只能证明签名真实；证书是否被暂停、撤销或换发，请联网扫码查看。"
 
 
@@ -65,9 +70,11 @@ def field_lines(fields: dict) -> list[str]:
             for k, v in fields.items() if k in FIELD_LABELS]
 
 
-def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
+def offline_verdict(checked, today: dt.date, status=None, photo_fingerprints: list[str] | None = None) -> Verdict:
     """The verdict for a signature check (``signing.Checked`` or None when no link could be read) on ``today``.
-    ``status``: reserved for the status list's verdict (None: no list)."""
+    ``status``: the status list's verdict (None: no list). ``photo_fingerprints``: the fingerprints of the photos
+    found in the certificate's file (a PDF; None when not read): where the code signs a photo fingerprint, one of
+    them must be it, else the file's photo was replaced (refused)."""
     if checked is None or checked.reason == "malformed":
         return Verdict("unreadable", False, HEADLINES["unreadable"])
     if checked.reason == "unknown_key":
@@ -81,6 +88,8 @@ def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
     fields = dict(checked.fields)
     details = field_lines(fields)
     compare = COMPARE + f"（应为：{fields['holder_name']}，{fields['number']}，{fields['issued_on']} 至 {fields['valid_until']}）"
+    if fields.get("photo"):
+        compare += PHOTO_COMPARE.replace("%(fp)s", fields["photo"])
     if fields["valid_until"] < today.isoformat():
         details.append(f"  该证书已于 {fields['valid_until']} 到期，今天（{today.isoformat()}）已不在有效期内。")
         code = "expired"
@@ -92,4 +101,9 @@ def offline_verdict(checked, today: dt.date, status=None) -> Verdict:
         details.append(status.message)
         if status.state in ("revoked", "suspended"):
             code = status.state
+    if fields.get("photo") and photo_fingerprints is not None:
+        if fields["photo"] in photo_fingerprints:
+            details.append(PHOTO_MATCHES)
+        else:
+            code = "photo_mismatch"
     return Verdict(code, code == "valid", HEADLINES[code], tuple(details), compare, fields)

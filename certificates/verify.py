@@ -4,7 +4,8 @@ Checks a certificate's signature with nothing but the published keys: no databas
 printed link ``HTTPS://HOST/C/<TOKEN>`` or the old ``…/v/<cid>#<signed part>``, or reads the QR code from an
 image or a PDF; prints the verdict (``certificates.verdicts``: the same wording as the phone page), the signed
 fields and, last, what to compare with the paper. Exits 0 for a genuine certificate in force, 4 for a genuine
-but expired one (已过期), 1 for a forged one or one dated outside its key's window, 2 for a key that is not in
+but expired one (已过期), 1 for a forged one, one dated outside its key's window or a PDF whose photo is not the
+one the code signs (compact format 3), 2 for a key that is not in
 the key file, 3 when no complete certificate link can be read, 5 when a downloaded status list
 (``--status-list FILE``, repeatable) marks it revoked or suspended, 64 on bad usage. The certificate's index in
 the status lists comes from the printed code (compact format version 2); ``--status-index N`` is for older codes
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -26,6 +28,7 @@ from certificates import compact, rendering, signing, status_verdict, verdicts
 
 EXIT_OK, EXIT_FORGED, EXIT_UNKNOWN_KEY, EXIT_UNREADABLE, EXIT_EXPIRED, EXIT_STATUS, EXIT_USAGE = 0, 1, 2, 3, 4, 5, 64
 EXIT_CODES = {"valid": EXIT_OK, "expired": EXIT_EXPIRED, "forged": EXIT_FORGED, "outside_key_window": EXIT_FORGED,
+              "photo_mismatch": EXIT_FORGED,
               "unknown_key": EXIT_UNKNOWN_KEY, "unreadable": EXIT_UNREADABLE, "revoked": EXIT_STATUS,
               "suspended": EXIT_STATUS}
 
@@ -72,10 +75,25 @@ def verify_link(link: str, keys: dict, today: dt.date | None = None,
 
 
 def verdict_for(checked: signing.Checked | None, today: dt.date | None = None,
-                status: status_verdict.StatusVerdict | None = None) -> tuple[int, verdicts.Verdict]:
-    """The exit code and the verdict of a signature check (and a status list's verdict)."""
-    verdict = verdicts.offline_verdict(checked, today or dt.date.today(), status)
+                status: status_verdict.StatusVerdict | None = None,
+                photo_fingerprints: list[str] | None = None) -> tuple[int, verdicts.Verdict]:
+    """The exit code and the verdict of a signature check (and a status list's verdict, and the fingerprints of
+    the photos in the certificate's PDF)."""
+    verdict = verdicts.offline_verdict(checked, today or dt.date.today(), status, photo_fingerprints)
     return EXIT_CODES[verdict.code], verdict
+
+
+def photo_fingerprints_of(source: str) -> list[str] | None:
+    """The fingerprints (``compact.photo_text`` of SHA-256's first 8 bytes) of the JPEG images embedded in a
+    certificate's PDF; None for anything but a PDF (a printed page's photo cannot be hashed)."""
+    path = Path(source)
+    if "://" in source or not path.is_file():
+        return None
+    data = path.read_bytes()
+    if data[:5] != b"%PDF-":
+        return None
+    return [compact.photo_text(hashlib.sha256(img).digest()[:compact.PHOTO_BYTES])
+            for img in rendering.photos_from_pdf(data)]
 
 
 def status_index_of(checked: signing.Checked | None, given: int | None) -> int | None:
@@ -121,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         status = status_verdict.status_verdict(tokens, json.loads(Path(args.keys).read_text(encoding="utf-8")),
                                                status_index_of(checked, args.status_index))
-    code, verdict = verdict_for(checked, status=status)
+    try:
+        fingerprints = photo_fingerprints_of(args.source)
+    except Exception:  # an unreadable PDF was already reported by read_links; this is only the photo's check
+        fingerprints = None
+    code, verdict = verdict_for(checked, status=status, photo_fingerprints=fingerprints)
     if args.json:
         print(json.dumps({"valid": verdict.ok, "verdict": verdict.code, "message": verdict.headline,
                           "fields": verdict.fields, "lines": verdict.lines(),

@@ -14,15 +14,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.security import safe_join
 
-from certificates import export, keys, queries, services, worker
+from certificates import export, keys, photos, queries, services, worker
 from certificates import status_list as status_lists
 from certificates import partners as partner_trust
-from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, ReissueForm, SettingsForm, StatusForm
+from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, PhotoForm, ReissueForm, SettingsForm, StatusForm
 from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
-from certificates.models import Certificate, CertificateStatus, IssueJob, IssuerKind, PartnerProvince
+from certificates.models import Certificate, CertificateStatus, HolderPhoto, IssueJob, IssuerKind, PartnerProvince
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
 from lms.auth.views import roles_required
+from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import Forbidden
@@ -30,6 +31,8 @@ from lms.forms import submit
 from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
 from lms.templating import paginate, today_local
+from lms import storage
+from lms.uploads import StoredFile
 
 # Public endpoints are named ``public_*`` (the platform's anonymous-access test relies on it); the
 # blueprint's scripts are served by one of them rather than by a ``certificates.static`` endpoint.
@@ -214,16 +217,53 @@ def settings():
     """A province's certificate number pattern and issuer per tier."""
     province = _settings_province()
     pattern, issuers = services.settings_for(db.session, province)
-    form = SettingsForm(data={"number_pattern": pattern, **{f"issuer_{k}": v for k, v in issuers.items()}})
+    row = services.settings_row(db.session, province)
+    form = SettingsForm(data={"number_pattern": pattern, **{f"issuer_{k}": v for k, v in issuers.items()},
+                              "holder_photo": row.holder_photo})
     if form.validate_on_submit():
         chosen = {"basic": form.issuer_basic.data, "advanced": form.issuer_advanced.data,
                   "senior": form.issuer_senior.data}
         done = submit(form, lambda: services.save_settings(db.session, current_user, province,
-                                                           form.number_pattern.data, chosen),
+                                                           form.number_pattern.data, chosen, form.holder_photo.data),
                       success=_("证书规则已保存"), redirect_to=request.full_path)
         if done is not None:
             return done
-    return render_template("certificates/settings.html", form=form, province=province)
+    return render_template("certificates/settings.html", form=form, province=province, row=row)
+
+
+# ------------------------------------------------------------------ the holder's photo (issue 16)
+@bp.route("/certificates/my-photo", methods=["GET", "POST"])
+@body_limit(photos.MAX_UPLOAD_BYTES + FORM_ROOM)
+@roles_required(Role.trainee)
+def my_photo():
+    """The trainee's ID-style photo for certificates: upload (re-encoded, no metadata kept) and see the current one."""
+    form = PhotoForm()
+    if form.validate_on_submit():
+        upload = request.files.get("photo")
+        done = submit(form, lambda: photos.save_photo(db.session, current_user, upload.stream if upload else io.BytesIO(),
+                                                      upload.filename if upload else "", current_app.config["UPLOAD_DIR"]),
+                      success=_("证书照片已保存"), redirect_to=url_for("certificates.my_photo"))
+        if done is not None:
+            return done
+    return render_template("certificates/photo.html", form=form,
+                           photo=photos.photo_of(db.session, current_user.id), min_side=photos.MIN_SIDE,
+                           max_mb=photos.MAX_UPLOAD_BYTES // (1024 * 1024))
+
+
+@bp.route("/certificates/photos/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    """A holder's photo, inline, for the holder and the staff of the holder's classes (scoped; never cached)."""
+    row = get_visible(db.session, HolderPhoto, photo_id, current_user)
+    stored = db.session.get(StoredFile, row.stored_file_id)
+    try:
+        data = storage.read_bytes(db.session, current_app.extensions["lms_db"].sessionmaker,
+                                  current_app.config["UPLOAD_DIR"], stored.relative_path)
+    except (AttributeError, FileNotFoundError, storage.ChecksumMismatch):
+        abort(404)
+    resp = send_file(io.BytesIO(data), mimetype="image/jpeg", download_name="photo.jpg")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 # ------------------------------------------------------------------ public verification
@@ -375,6 +415,7 @@ OFFLINE_TEXTS = {
                          "任何一项不同，都说明二维码不属于这张证书。"),
     "compare_nothing": lambda: _("没有可核对的内容：请勿仅凭这张证书认定持证人资格，请向发证机关核实。"),
     "expected": lambda: _("（应为：%(name)s，%(number)s，%(start)s 至 %(end)s）"),
+    "photo_compare": lambda: _("持证人须与证书上的照片为同一人，照片下方印的指纹须与此相同。请核对持证人照片：指纹 %(fp)s"),
     "no_trust_list": lambda: _("本机没有保存发证机关的公钥：请联网打开一次核验页面后再离线使用"),
     "no_link": lambda: _("请扫描证书上的二维码打开核验链接"),
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from certificates import api  # noqa: F401  (declares the API routes on lms.api's blueprint)
@@ -16,13 +17,14 @@ from certificates.views import STAFF, bp
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.domain import Role
+from lms.settingbasis import register_setting
 from lms.templating import add_nav, today_local
 
 
 def nav(user) -> list[tuple[str, str]]:
     """The certificate entries of the menu: trainees see their own, staff issue and list, provinces set rules."""
     if user.role == Role.trainee:
-        return [("certificates.index", _("我的证书"))]
+        return [("certificates.index", _("我的证书")), ("certificates.my_photo", _("证书照片"))]
     items = []
     if user.role in STAFF:
         items = [("certificates.classes", _("发证")), ("certificates.index", _("证书"))]
@@ -56,3 +58,6 @@ def init_app(app: Flask) -> None:
     add_seed_hook(demo.seed)
     integration.register()
     keys.configure(trust_demo_keys=app.config["LMS_ENV"] != "production")  # demo keys never verify in production
+    # No seed asks for the holder's photo on a certificate (issue 16): the province's own choice (本省自定).
+    register_setting("certificate_settings", "holder_photo", _l("证书印持证人照片"),
+                     show=lambda v: _("是") if v else _("否"))

@@ -1,5 +1,5 @@
-"""The completion rules courses owns: attendance over the whole timetable, and every lesson of the
-programme's required courses completed. Certificates ask ``lms.completion.check`` without importing us; ``courses.wiring`` registers them."""
+"""The completion rules courses owns: attendance over the whole timetable, and every lesson of the class's
+content (the programme's required courses as the class froze them) completed. Certificates ask ``lms.completion.check`` without importing us; ``courses.wiring`` registers them."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from courses.attendance import attendance_rate
 from courses.models import Enrollment
-from courses.services.content import programme_progress
+from courses.services.snapshot import class_progress
 from lms.completion import RuleResult
 from lms.settingbasis import basis_label
 
@@ -23,8 +23,9 @@ def attendance_rule(session: Session, enrollment: Enrollment) -> RuleResult:
 
 
 def lessons_rule(session: Session, enrollment: Enrollment) -> RuleResult:
-    """Met when every lesson of every required course of the programme is completed."""
-    progress = programme_progress(session, enrollment.user, enrollment.training_class.programme)
+    """Met when every lesson of the class's content (its snapshot of the programme's required courses, issue 17)
+    is completed."""
+    progress = class_progress(session, enrollment.user, enrollment.training_class)
     total = sum(p.total for p in progress)
     done = sum(p.completed for p in progress)
     missing = [p.course.title for p in progress if p.completed < p.total]

@@ -10,7 +10,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courses import eligibility, enrolment, gates, services
+from courses import eligibility, enrolment, gates, rule_library, services
 from courses.curriculum import CURRICULUM
 from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass
 from lms.auth.models import User
@@ -19,9 +19,9 @@ from lms.orgs.models import Region
 from lms.people.models import PledgeText
 from lms.uploads import store_upload
 
-RULE_SETS = [
-    ("320000", "江苏省首席质量官报名条件（含南通市办法）", eligibility.JIANGSU_RULES),
-    ("350000", "福建省首席质量官报名条件", eligibility.FUJIAN_RULES),
+RULE_SETS = [  # (province, name, rules, basis): Jiangsu's set quotes no seed, so it is an example (示例)
+    ("320000", "江苏省首席质量官报名条件（示例）", eligibility.JIANGSU_RULES, ("example", "")),
+    ("350000", "福建省首席质量官报名条件", eligibility.FUJIAN_RULES, ("source", rule_library.template("seed001").source)),
 ]
 TIER_NAMES = {Tier.basic: "基础培训", Tier.advanced: "提升培训", Tier.senior: "高级培训"}
 
@@ -69,14 +69,14 @@ def seed_courses(session: Session, today: dt.date) -> dict:
     _ensure_handout(session, admin, courses["CQO-03"])
 
     rule_sets = {}
-    for code, name, rules in RULE_SETS:
+    for code, name, rules, basis in RULE_SETS:
         province = session.scalar(select(Region).where(Region.code == code))
         if province is None:
             continue
         rs = session.scalar(select(EligibilityRuleSet).where(EligibilityRuleSet.province_id == province.id,
                                                              EligibilityRuleSet.name == name))
         if rs is None:
-            rs = services.save_rule_set(session, admin, province, name, rules)
+            rs = services.save_rule_set(session, admin, province, name, rules, basis=basis)
         rule_sets[code] = (province, rs)
 
     compulsory = [c.id for c in courses.values() if c.compulsory]

@@ -22,6 +22,11 @@ class ProgrammeForm(FlaskForm):
     min_attendance_pct = IntegerField(_l("最低出勤率（%）"), default=80, validators=[required(), number_range(1, 100)])
     certificate_validity_years = IntegerField(_l("证书有效期（年）"), default=3, validators=[required(), number_range(1, 10)])
     requires_lower_tier = BooleanField(_l("须持有下一级有效证书（基础层级不适用）"), default=True)
+    video_done_pct = IntegerField(_l("视频看满此比例记为学完（%）"), default=90,
+                                  validators=[optional(), number_range(50, 100)])  # left out (older forms, API): 90
+    video_no_skip_ahead = BooleanField(_l("首次观看视频不能拖动到尚未看过的位置"))
+    video_check_minutes = IntegerField(_l("视频播放中随机提问的平均间隔（分钟，留空为不提问）"),
+                                       validators=[optional(), number_range(1, 120)])
     eligibility_rule_set_id = SelectField(_l("报名条件规则集"), coerce=int, validators=[optional()])
     course_ids = SelectMultipleField(_l("课程"), coerce=int, validators=[required()])
     basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
@@ -30,8 +35,14 @@ class ProgrammeForm(FlaskForm):
 
 
 class RuleSetForm(FlaskForm):
+    """The rule set's name and basis; its conditions come as numbered fields (courses.rule_form), or as one
+    JSON ``rules`` field from older clients."""
+
     name = StringField(_l("规则集名称"), validators=[required(), length(128, 2)])
-    rules = TextAreaField(_l("规则（JSON）"), validators=[required(), length(20000)])
+    rules = TextAreaField(_l("报名条件"), validators=[optional(), length(20000)])
+    basis_kind = SelectField(_l("报名条件的依据"), choices=lambda: choices(BasisKind.choices()), default="example",
+                             validators=[optional()])
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
 
 
 class NewRuleSetForm(RuleSetForm):
@@ -100,8 +111,15 @@ class MarkForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("考勤表（.xlsx）"))
+    file = FileField(_l("考勤表（.xlsx、.xls 或 CSV）"))
 
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class SettingsImportForm(FlaskForm):
+    """A province settings file (JSON) to check, or the checked text sent back to apply."""
+
+    file = FileField(_l("设置文件（JSON）"))
+    payload = TextAreaField(_l("设置内容"), validators=[optional(), length(600000)])

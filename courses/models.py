@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import (JSON, Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, Text, UniqueConstraint,
+                        false, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -56,6 +57,12 @@ class Programme(Base):
     requires_lower_tier: Mapped[bool] = mapped_column(Boolean, default=True)
     eligibility_rule_set_id: Mapped[int | None] = mapped_column(ForeignKey("eligibility_rule_sets.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Video study (学时真实, issue 17), settings of the province (no seed states them: 示例 until it says why):
+    # the share of a video that completes it, whether seeking past the furthest point watched is refused, and the
+    # mean minutes between attention checks (防挂机; None: no checks).
+    video_done_pct: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    video_no_skip_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    video_check_minutes: Mapped[int | None] = mapped_column(Integer)
 
     province: Mapped[Region] = relationship()
     eligibility_rule_set: Mapped["EligibilityRuleSet | None"] = relationship()
@@ -131,6 +138,9 @@ class Lesson(Base):
     body_md: Mapped[str] = mapped_column(Text, default="")
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Retired from the catalogue (issue 17): no new class takes it; classes that have it keep it, and the
+    # progress of those who studied it stays.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     course: Mapped[Course] = relationship(back_populates="lessons")
     file: Mapped[StoredFile | None] = relationship()
@@ -153,6 +163,47 @@ class LessonProgress(Base):
     lesson: Mapped[Lesson] = relationship()
 
 
+class VideoWatch(Base):
+    """What one trainee has really watched of one video lesson (issue 17): the merged intervals of the video the
+    server credited from heartbeats (never more than the wall-clock time that passed, at most at 2× speed), their
+    total, the furthest point reached and the video's length as first reported."""
+
+    __tablename__ = "video_watches"
+    __table_args__ = (UniqueConstraint("lesson_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    intervals: Mapped[list] = mapped_column(JSON, default=list)
+    watched_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    furthest: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lesson: Mapped[Lesson] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class WatchSession(Base):
+    """One viewing of a video lesson (a page load): its heartbeats and attention checks. ``token`` is the page's
+    handle; ``last_beat_at`` the server time of its last heartbeat; ``check_due_at`` when the next attention check
+    is asked; ``pending_code`` the number the trainee must type while a check is open."""
+
+    __tablename__ = "video_watch_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    check_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pending_code: Mapped[str | None] = mapped_column(String(8))
+    checks_asked: Mapped[int] = mapped_column(Integer, default=0)
+    checks_passed: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TrainingClass(Base):
     """A class (培训班): one offering of a programme by an institution, with dates and a timetable."""
 
@@ -172,6 +223,9 @@ class TrainingClass(Base):
     # The teachers, one a line ("name, title or employer"): part of what is filed with the bureau.
     teachers: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the class took its snapshot of the programme's lessons (``class_lessons``, issue 17); None: a class
+    # made before snapshots, which follows the live catalogue.
+    lessons_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()
     institution: Mapped[Institution] = relationship()
@@ -181,6 +235,22 @@ class TrainingClass(Base):
     @property
     def tier(self) -> Tier:
         return self.programme.tier
+
+
+class ClassLesson(Base):
+    """One lesson of a class's frozen content: the programme's required lessons when the class opened, plus any
+    lesson staff pushed to it later (``pushed``). Completion counts against these rows."""
+
+    __tablename__ = "class_lessons"
+    __table_args__ = (UniqueConstraint("class_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    lesson: Mapped[Lesson] = relationship()
 
 
 class ClassSession(Base):
@@ -333,6 +403,11 @@ def _class_scope(user):
     return _class_condition(user)
 
 
+@scope_rule(ClassLesson)
+def _class_lesson_scope(user):
+    return True  # which lessons a class teaches is as public as the catalogue
+
+
 @scope_rule(ClassSession)
 def _session_scope(user):
     ids = _visible_class_ids(user)
@@ -356,6 +431,22 @@ def _attendance_scope(user):
     if ids is None:
         return True
     return AttendanceRecord.enrollment_id.in_(select(Enrollment.id).where(Enrollment.class_id.in_(ids)).scalar_subquery())
+
+
+@scope_rule(VideoWatch)
+def _video_watch_scope(user):
+    if user.role == Role.trainee:
+        return VideoWatch.user_id == user.id
+    cond = _class_condition(user)
+    if cond is True:
+        return True
+    return VideoWatch.user_id.in_(select(Enrollment.user_id).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+                                  .where(cond).scalar_subquery())  # staff see the trainees of their classes
+
+
+@scope_rule(WatchSession)
+def _watch_session_scope(user):
+    return WatchSession.user_id == user.id
 
 
 @scope_rule(LessonProgress)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from courses import api, completion_rules, demo, eligibility, panels  # noqa: F401  (api: its routes register on import)
-from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes  # noqa: F401  (their routes)
+from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
 from lms.core_views import add_home_panel
@@ -35,7 +35,6 @@ def init_app(app: Flask) -> None:
     completion_rule("lessons")(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
     register_settings()
-    app.jinja_env.globals["describe_condition"] = eligibility.describe_condition
 
 
 def register_settings() -> None:
@@ -45,3 +44,9 @@ def register_settings() -> None:
     register_setting("programmes", "min_attendance_rate", _l("最低出勤率"), show=lambda v: "%d%%" % round(v * 100))
     register_setting("programmes", "certificate_validity_years", _l("证书有效期"), show=lambda v: _("%(n)d 年", n=v))
     register_setting("courses", "hours", _l("学时"))
+    register_setting("eligibility_rule_sets", "rules", _l("报名条件"),
+                     show=lambda rules: "；".join(eligibility.describe_group(g) for g in rules))
+    register_setting("programmes", "video_done_pct", _l("视频学完比例"), show=lambda v: "%d%%" % v)
+    register_setting("programmes", "video_no_skip_ahead", _l("禁止拖动到未看过的位置"), show=lambda v: _("是") if v else _("否"))
+    register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
+                     show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))

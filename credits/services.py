@@ -19,7 +19,7 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from lms.orgs.models import Institution, Region, Regulator
 from lms.orgs.services import province_of, regulator_of
 from lms.people.models import TraineeProfile
@@ -165,7 +165,7 @@ def submit_claim(session: Session, actor: User, data: ClaimData, evidence: bytes
         errors["institution_id"] = _("只能选择本省的培训机构审核；不选则由您所在地区的监管部门审核")
     if errors:
         raise ValidationFailed(errors)
-    stored = uploads.store(upload_dir, "credits", evidence, evidence_name, field="evidence")
+    stored = uploads.store(session, upload_dir, "credits", evidence, evidence_name, field="evidence")
     claim = CreditClaim(
         user_id=actor.id, year=data.activity_date.year, title=title, organiser=(data.organiser or "").strip()[:128],
         institution_id=data.institution_id or None, activity_date=data.activity_date, hours=round(float(data.hours), 1),
@@ -198,7 +198,7 @@ def review_claim(session: Session, actor: User, claim: CreditClaim, *, approve: 
     audit.record(session, actor, "ce_claim.approve" if approve else "ce_claim.reject", claim)
     notify(session, claim.user_id, "ce_claim",
            _("继续教育申报已通过") if approve else _("继续教育申报被退回"),
-           _("《%(t)s》%(h)s 学时。%(r)s", t=claim.title, h=claim.hours, r=reason))
+           _("《%(t)s》%(h)s 学时。%(r)s", t=claim.title, h=claim.hours, r=reason), link("credits.me", year=claim.year))
     if approve:
         signals.credits_changed.send("credits", session=session, user_id=claim.user_id, year=claim.year)
     return claim

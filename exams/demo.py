@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, Programme,
                             TrainingClass)
 from courses import gates
+from courses.services.snapshot import freeze_lessons
 from exams import banks
 from exams.models import BlueprintSection, Exam, ExamStatus, Question, QuestionType, ReviewPolicy
 from exams.seed_questions import QUESTIONS
 from lms.auth.models import User
+from lms.db import utcnow
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 
@@ -83,6 +85,7 @@ def seed(session: Session, today: dt.date) -> dict:
                             enrol_opens_on=today - dt.timedelta(days=45), enrol_closes_on=today - dt.timedelta(days=20))
         session.add(cls)
         session.flush()
+        freeze_lessons(session, cls, utcnow())  # the class's content, as a class opened by staff
     gates.record_filed(session, cls, "演示数据")  # filed with and accepted by the bureau before it started
     trainee = session.scalar(select(User).where(User.username == "trainee"))
     if trainee is not None:

@@ -34,7 +34,7 @@ class QuestionForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("Excel 文件（.xlsx）"), validators=[required()])
+    file = FileField(_l("电子表格文件（.xlsx、.xls 或 CSV）"), validators=[required()])
 
 
 class ExamForm(FlaskForm):
@@ -45,6 +45,8 @@ class ExamForm(FlaskForm):
     closes_at = DateTimeLocalField(_l("截止时间"), format="%Y-%m-%dT%H:%M", validators=[required()])
     duration_minutes = IntegerField(_l("考试时长（分钟）"), default=60, validators=[required()])
     attempts_allowed = IntegerField(_l("允许次数"), default=2, validators=[required()])
+    max_departures = IntegerField(_l("离开考试页面达到此次数时自动交卷（本场考试自定，留空为不自动交卷）"),
+                                  validators=[optional()])
     counting = SelectField(_l("计分方式"), choices=lambda: choices(CountingRule.choices()), default="highest")
     pass_mark = FloatField(_l("及格分（百分制，留空则用培训项目的及格分）"), validators=[optional()])
     multiple_scoring = SelectField(_l("多选题计分"), choices=lambda: choices(MultipleScoring.choices()), default="partial")

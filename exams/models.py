@@ -95,6 +95,25 @@ class AttemptStatus(LabelledEnum):
         return {"open": _l("作答中"), "submitted": _l("已交卷"), "expired": _l("超时自动交卷")}
 
 
+class IntegrityEventKind(LabelledEnum):
+    """What the exam page reports while an attempt is open (issue 17: shown to staff on the answer sheet)."""
+
+    hidden = "hidden"
+    blur = "blur"
+    paste = "paste"
+    copy = "copy"
+    fullscreen_exit = "fullscreen_exit"
+
+    @classmethod
+    def _labels(cls):
+        return {"hidden": _l("离开考试页面（切换标签页或应用）"), "blur": _l("考试窗口失去焦点"), "paste": _l("粘贴"),
+                "copy": _l("复制"), "fullscreen_exit": _l("退出全屏")}
+
+    @property
+    def is_departure(self) -> bool:
+        return self in (IntegrityEventKind.hidden, IntegrityEventKind.blur)
+
+
 class ResultSource(LabelledEnum):
     online = "online"
     offline = "offline"
@@ -173,6 +192,9 @@ class Exam(Base):
     multiple_scoring: Mapped[MultipleScoring] = mapped_column(enum_column_type(MultipleScoring),
                                                               default=MultipleScoring.partial)
     review_policy: Mapped[ReviewPolicy] = mapped_column(enum_column_type(ReviewPolicy), default=ReviewPolicy.after_close)
+    # Hand the attempt in after this many departures from the exam page (tab switch, window blur); None: never
+    # (issue 17; a per-exam setting, no seed states a number).
+    max_departures: Mapped[int | None] = mapped_column(Integer)
     shuffle: Mapped[bool] = mapped_column(Boolean, default=True)
     counts_for_completion: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[ExamStatus] = mapped_column(enum_column_type(ExamStatus), default=ExamStatus.draft)
@@ -260,6 +282,22 @@ class Attempt(Base):
     enrollment: Mapped[Enrollment] = relationship()
     questions: Mapped[list["AttemptQuestion"]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptQuestion.position")
+
+
+class AttemptEvent(Base):
+    """Something the exam page saw during an attempt (the trainee left the page, pasted …), with the time the
+    page saw it and the time the server received it. ``seq`` numbers the page's events, so a report resent after
+    a lost connection is stored once."""
+
+    __tablename__ = "exam_attempt_events"
+    __table_args__ = (UniqueConstraint("attempt_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("exam_attempts.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[IntegrityEventKind] = mapped_column(enum_column_type(IntegrityEventKind))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PaperQuestionSnapshot:
@@ -425,6 +463,17 @@ def _attempt_scope(user):
     if cond is True:
         return True
     return Attempt.exam_id.in_(select(Exam.id).where(cond).scalar_subquery())
+
+
+@scope_rule(AttemptEvent)
+def _attempt_event_scope(user):
+    if user.role == Role.trainee:
+        return AttemptEvent.attempt_id.in_(select(Attempt.id).where(Attempt.user_id == user.id).scalar_subquery())
+    cond = _staff_exam_condition(user, Exam.institution_id)
+    if cond is True:
+        return True
+    return AttemptEvent.attempt_id.in_(
+        select(Attempt.id).join(Exam, Exam.id == Attempt.exam_id).where(cond).scalar_subquery())
 
 
 @scope_rule(Answer)

@@ -42,6 +42,7 @@ class ExamData:
     shuffle: bool = True
     counts_for_completion: bool = True
     instructions: str = ""
+    max_departures: int | None = None
 
 
 def _exam_audience(session: Session, data: ExamData, institution_id: int | None, errors: dict[str, str]):
@@ -78,6 +79,8 @@ def _exam_settings_errors(data: ExamData, errors: dict[str, str]) -> None:
         errors["attempts_allowed"] = _("「允许次数」须在 1 到 10 次之间")
     if data.pass_mark is not None and not 0 <= data.pass_mark <= 100:
         errors["pass_mark"] = _("「及格分」须在 0 到 100 之间")
+    if data.max_departures is not None and not 1 <= data.max_departures <= 100:
+        errors["max_departures"] = _("「自动交卷的离开次数」须在 1 到 100 之间，或留空")
     for name, enum_cls, label in (("counting", CountingRule, "计分方式"), ("multiple_scoring", MultipleScoring, "多选题计分"),
                                   ("review_policy", ReviewPolicy, "答卷回顾")):
         try:
@@ -92,7 +95,7 @@ def _changes_what_is_fixed(exam: Exam, data: ExamData, cls, prog) -> bool:
             or exam.opens_at != data.opens_at or exam.duration_minutes != data.duration_minutes
             or exam.multiple_scoring.value != data.multiple_scoring or exam.shuffle != bool(data.shuffle)
             or (exam.pass_mark != data.pass_mark) or exam.attempts_allowed > data.attempts_allowed
-            or exam.counting.value != data.counting)
+            or exam.counting.value != data.counting or exam.max_departures != data.max_departures)
 
 
 def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) -> Exam:
@@ -126,6 +129,7 @@ def save_exam(session: Session, user, data: ExamData, exam: Exam | None = None) 
     exam.pass_mark = data.pass_mark
     exam.multiple_scoring = MultipleScoring(data.multiple_scoring)
     exam.review_policy = ReviewPolicy(data.review_policy)
+    exam.max_departures = data.max_departures
     if exam.id is not None and exam.shuffle != bool(data.shuffle):
         discard_prepared(session, exam_id=exam.id)
     exam.shuffle = bool(data.shuffle)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, settingbasis, templating, web
+from lms import multihost
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -21,6 +22,7 @@ from lms.jobs import views as jobs_views
 from lms.notifications import views as notifications_views
 from lms.orgs import api as _orgs_api  # noqa: F401  (the organisations' API routes)
 from lms.orgs import views as orgs_views
+from lms.orgs import tier_views  # the tier-organisation page (issue 15): its routes are on the orgs blueprint
 from lms.people import api as _people_api  # noqa: F401  (the trainee profiles' API routes)
 from lms.people import views as people_views
 
@@ -36,6 +38,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         if not app.config.get(name):
             raise config_module.MissingSecret(name)
+    multihost.check(app.config)  # several hosts: no per-process rate limits, no host-local files (issue 21)
 
     pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
     if app.config.get("TRUSTED_PROXIES"):
@@ -58,6 +61,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     requestlog.init_app(app)  # one access line per request
     templating.init_app(app)
     settingbasis.init_app(app)  # the basis label of every province setting (issue 15)
+    tier_views.register_settings()  # a tier's bureau level is such a setting
     return app
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from lms import auditchain, backup, demo, demo_guard, firstrun, keyarchive, restorecheck, scheduler
+from lms import files_cli
 from lms.auth import services
 from lms.auth.models import User
 from lms.db import db
@@ -225,3 +226,4 @@ def init_app(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
     firstrun.init_app(app)  # `setup`, the first run at a bureau
+    app.cli.add_command(files_cli.files_cmd)  # `files move` / `files verify` (issue 21, lms/storage.py)

@@ -67,9 +67,18 @@ def load() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", ""),
+        # How notification mails go out (lms/notifications/mail.py): smtp (the default with SMTP_HOST), folder
+        # (.eml files in MAIL_FOLDER: the demo's default outside production), none, or a plugged-in sender.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND") or (
+            "smtp" if os.environ.get("SMTP_HOST") else "none" if os.environ.get("LMS_ENV") == "production" else "folder"),
+        "MAIL_FOLDER": os.environ.get("MAIL_FOLDER") or str(inst / "mail"),
         # Which province the demo instance plays (示例): 320000 Jiangsu (the default), 350000 Fujian: its own demo
         # key set and certificates, so two instances can recognise each other's certificates (issue 16).
         "DEMO_PROVINCE": os.environ.get("DEMO_PROVINCE", "320000"),
+        # Issue 21: where stored files go (local: UPLOAD_DIR; database: the shared database, lms/storage.py), and
+        # how many app hosts serve the site (above 1 the app refuses per-process rate limits and local files).
+        "FILE_STORAGE": os.environ.get("FILE_STORAGE", "local"),
+        "APP_HOSTS": int(os.environ.get("APP_HOSTS", "1")),
     }
     return cfg
 

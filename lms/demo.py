@@ -13,7 +13,8 @@ from lms.auth import services as auth_services
 from lms.auth.models import User
 from lms.domain import EducationLevel, OwnershipType, QualityQualification, Role, SizeClass, TitleLevel, Tier
 from lms.orgs import services as org_services
-from lms.orgs.models import Enterprise, Institution, Region
+from lms.orgs import tiers
+from lms.orgs.models import Enterprise, Institution, Region, TierOrganisation
 from lms.people import services as people_services
 from lms.people.models import PledgeText, TraineeProfile
 from lms.pii import lookup_hash
@@ -100,6 +101,7 @@ def seed(session: Session, today: dt.date | None = None) -> dict:
     _ensure_user(session, counts, "js_staff", "省质协培训部教务", Role.institution_staff, institution=institutions[1])
     _ensure_user(session, counts, "fj_staff", "福建质协教务", Role.institution_staff, institution=institutions[2])
     _seed_trainees(session, counts, _seed_enterprises(session, counts, admin), today)
+    _seed_tier_plans(session, admin)
     session.flush()
     for hook in sorted(_hooks, key=_hook_order):
         for k, v in (hook(session, today) or {}).items():
@@ -148,6 +150,17 @@ def _seed_enterprises(session: Session, counts: dict, admin: User) -> list[Enter
             counts["enterprises"] += 1
         enterprises.append(ent)
     return enterprises
+
+
+def _seed_tier_plans(session: Session, admin: User) -> None:
+    """Fujian runs every tier at province level through entrusted institutions (seed 001 第九条); Jiangsu keeps
+    the example default (county, city, province), so it has no rows."""
+    fujian = _region(session, "350000")
+    if fujian is None or session.scalar(select(TierOrganisation.id).where(TierOrganisation.province_id == fujian.id)):
+        return
+    raw = {t.value: ("province", tiers.plan(session, fujian.id)[i].prerequisite.value if i else "")
+           for i, t in enumerate(Tier)}
+    tiers.save_plan(session, admin, fujian, raw, ("source", tiers.FUJIAN_SOURCE))
 
 
 def _seed_trainees(session: Session, counts: dict, enterprises: list[Enterprise], today: dt.date) -> None:

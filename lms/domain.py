@@ -57,6 +57,7 @@ class Role(LabelledEnum):
     institution_staff = "institution_staff"
     regulator_admin = "regulator_admin"
     system_admin = "system_admin"
+    enterprise = "enterprise"  # an enterprise's account (user.enterprise_id): registers its CQO (issue 14)
 
     @classmethod
     def _labels(cls):
@@ -65,6 +66,7 @@ class Role(LabelledEnum):
             "institution_staff": _l("培训机构工作人员"),
             "regulator_admin": _l("监管部门管理员"),
             "system_admin": _l("系统管理员"),
+            "enterprise": _l("企业账号"),
         }
 
 

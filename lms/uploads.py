@@ -2,7 +2,9 @@
 
 A file's type is decided by its first bytes, never by its name or the browser's Content-Type, and its size
 is counted while it is read: an oversized or disguised file is refused before anything is kept. Files
-live under ``UPLOAD_DIR`` named by their SHA-256; ``StoredFile`` records what they are.
+are named by their SHA-256 (lesson files) or a random name (evidence, letters) and kept through ``lms.storage``
+in the backend ``FILE_STORAGE`` names (a folder under ``UPLOAD_DIR``, or the database every host shares);
+``StoredFile`` records what they are.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from lms import storage
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import Role
 from lms.errors import ValidationFailed
@@ -131,31 +134,21 @@ def store_upload(
     upload_dir: str | os.PathLike,
     field: str = "file",
 ) -> StoredFile:
-    """Read ``stream`` into UPLOAD_DIR if its content is one of ``allowed`` kinds and it is at most
+    """Keep ``stream`` in the file store (``lms.storage``) if its content is one of ``allowed`` kinds and it is at most
     ``max_bytes``; raise ValidationFailed on ``field`` otherwise, leaving nothing behind.
 
     The bytes go to a temporary file first and are counted as they arrive, so a 100 MB body sent to a
     20 MB limit stops at 20 MB + 1 byte; the type is taken from the first bytes, so a ``.pdf`` that is
     really an executable is refused whatever its name says."""
-    root = Path(upload_dir)
-    tmp_root = root / "tmp"
+    tmp_root = Path(upload_dir) / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_root)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            size, head, sha = _spool(stream, out, max_bytes, field)
+    with tempfile.TemporaryFile(dir=tmp_root) as spool:
+        size, head, sha = _spool(stream, spool, max_bytes, field)
         kind = _check_kind(head, size, allowed, field)
         relative = f"{sha[:2]}/{sha}.{kind.code}"
-        final = root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            os.unlink(tmp_name)
-        else:
-            os.replace(tmp_name, final)
-        tmp_name = ""
-    finally:
-        if tmp_name and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+        if not storage.exists(session, upload_dir, relative):
+            spool.seek(0)
+            storage.put(session, storage.configured_backend(), upload_dir, relative, spool)
     stored = StoredFile(
         sha256=sha, kind=kind.code, mime=kind.mime, size=size, original_name=(filename or "")[:255],
         relative_path=relative, uploaded_by_id=getattr(user, "id", None),
@@ -233,7 +226,7 @@ class Stored:
     size: int
 
 
-def store(upload_dir: str, subdir: str, data: bytes, original_name: str, *, field: str,
+def store(session: Session, upload_dir: str, subdir: str, data: bytes, original_name: str, *, field: str,
           allowed: tuple[str, ...] = DOCUMENTS_AND_IMAGES, max_bytes: int = MAX_BYTES) -> Stored:
     """Check one upload by size and content and store it under a random name; raise
     ValidationFailed({field: message}) when it is refused (nothing is written then)."""
@@ -246,17 +239,6 @@ def store(upload_dir: str, subdir: str, data: bytes, original_name: str, *, fiel
         raise ValidationFailed({field: _("文件内容不是允许的类型（PDF、Word 文档或 PNG/JPEG 图片）")})
     ext = "jpg" if kind.code == "jpeg" else kind.code
     rel = f"{subdir}/{secrets.token_hex(16)}.{ext}"
-    target = Path(upload_dir) / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    storage.put(session, storage.configured_backend(), upload_dir, rel, io.BytesIO(data))
     name = Path(original_name or "").name[:128] or f"file.{ext}"
     return Stored(path=rel, original_name=name, mime=kind.mime, size=len(data))
-
-
-def open_path(upload_dir: str, rel: str) -> Path:
-    """The absolute path of a stored file; refuses anything that escapes UPLOAD_DIR."""
-    base = Path(upload_dir).resolve()
-    p = (base / rel).resolve()
-    if base not in p.parents:
-        raise FileNotFoundError(rel)
-    return p

@@ -7,18 +7,20 @@ import random
 import re
 import time
 import uuid
+from urllib.parse import quote
 
-from flask import Flask, abort, current_app, g, jsonify, make_response, render_template, request, send_file
+from flask import Flask, Response, abort, current_app, g, jsonify, make_response, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import wrap_file
 
 from lms import audit
 from lms.db import db, is_retryable, is_serialization_conflict
 from lms.errors import DomainError
 from lms.pii import scrub
-from lms.uploads import open_path
+from lms import storage
 
 _RID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
@@ -228,15 +230,34 @@ def _unhandled(exc: Exception):
 
 
 def send_upload(rel_path: str, mimetype: str, download_name: str):
-    """Send a stored upload as an attachment, or 404 if it is missing or its path escapes UPLOAD_DIR. The
-    caller has already loaded the owning record through the scoping helper. The file is read and closed here
-    (such uploads are at most ``lms.uploads.MAX_BYTES``): a response streaming an open file leaves it to
-    whoever closes the response, and one that is never closed leaks the file."""
+    """Send a stored upload as an attachment, or 404 if it is missing or its key escapes UPLOAD_DIR. The
+    caller has already loaded the owning record through the scoping helper. The file is read whole and its
+    checksums checked here (such uploads are at most ``lms.uploads.MAX_BYTES``), so nothing stays open after
+    the response; a file that fails its checksum is logged and refused (500), never sent damaged."""
     try:
-        path = open_path(current_app.config["UPLOAD_DIR"], rel_path)
-        data = path.read_bytes()
-        modified = path.stat().st_mtime
+        data = storage.read_bytes(db.session, current_app.extensions["lms_db"].sessionmaker,
+                                  current_app.config["UPLOAD_DIR"], rel_path)
+    except storage.ChecksumMismatch:
+        logging.getLogger("lms").error("stored file %s failed its checksum", rel_path)
+        abort(500)
     except (FileNotFoundError, IsADirectoryError):
         abort(404)
-    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=download_name,
-                     last_modified=modified)
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=download_name)
+
+
+def stream_stored(key: str, mimetype: str, *, etag: str, download_name: str, max_age: int) -> Response:
+    """Stream a stored file (a lesson's video or PDF) inline, answering Range requests (206) so a video can be
+    scrubbed, from whichever backend holds it; each piece is checked against its digest before it is sent.
+    404 if the file is missing."""
+    try:
+        reader = storage.open_object(db.session, current_app.extensions["lms_db"].sessionmaker,
+                                     current_app.config["UPLOAD_DIR"], key)
+    except (FileNotFoundError, IsADirectoryError):
+        abort(404)
+    resp = Response(wrap_file(request.environ, reader, buffer_size=storage.PIECE), mimetype=mimetype,
+                    direct_passthrough=True)
+    resp.set_etag(etag)
+    resp.cache_control.max_age = max_age
+    # RFC 6266: the UTF-8 name (lesson files are named in Chinese), and a plain fallback for old clients
+    resp.headers["Content-Disposition"] = f"inline; filename=\"file\"; filename*=UTF-8''{quote(download_name)}"
+    return resp.make_conditional(request, accept_ranges=True, complete_length=reader.size)

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courses.models import ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
+from courses.services.snapshot import freeze_lessons
 from exams.models import Exam, ExamStatus, ReviewPolicy
 from lms.auth.models import User
+from lms.db import utcnow
 from lms.domain import Tier
 from lms.orgs.models import Institution, Region
 from lms.orgs.services import ensure_region
@@ -70,6 +72,7 @@ def _class(session: Session, inst: Institution, prog: Programme, region: Region,
                         teachers=TEACHERS)
     session.add(cls)
     session.flush()
+    freeze_lessons(session, cls, utcnow())  # the class's content, as a class opened by staff
     for d in range(days):
         for h0, h1 in hours:
             day = start + dt.timedelta(days=d)

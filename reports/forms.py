@@ -20,7 +20,7 @@ class DecisionForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("线下成绩文件（.xlsx 或 CSV）"))
+    file = FileField(_l("线下成绩文件（.xlsx、.xls 或 CSV）"))
 
 
 class SubmitResultsForm(FlaskForm):

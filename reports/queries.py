@@ -24,7 +24,8 @@ from lms.db import utcnow
 from lms.domain import SizeClass, Tier
 from lms.errors import DomainError
 from lms.orgs.models import Enterprise, Institution, Region, Regulator
-from lms.orgs.services import bureau_for_tier, province_of
+from lms.orgs.services import province_of
+from lms.orgs.tiers import bureau_for_tier
 from lms.scoping import visible
 from lms.templating import SHANGHAI
 from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ReportingSettings, ResultImport,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs that pip cannot provide: Chromium for the browser tests, a CJK
-# font so Chinese renders (pages, certificates), nginx for the proxy test. Installs them when run as root; otherwise says what to run.
+# font so Chinese renders (pages, certificates), nginx for the proxy test, redis-server for the two-host test. Installs them when run as root; otherwise says what to run.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -9,6 +9,7 @@ fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v pdffonts >/dev/null || need+=(poppler-utils)  # tests/unit/test_verifiers_cli_pdf.py
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)  # tests/web/test_golive_nginx.py
 command -v soffice >/dev/null || need+=(libreoffice-calc-nogui)  # tests/unit/test_sheets_imports.py: files LibreOffice writes
+command -v redis-server >/dev/null || need+=(redis-server)  # tests/web/test_multihost_two_hosts.py: the shared rate limits
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -9,15 +9,20 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.auth import services as auth_services
 from lms.auth.models import User
 from credits import queries as credit_queries
+from lms.demo import DEMO_PASSWORD
+from lms.domain import Role
 from credits import services as credits
 from credits.models import AnnualReport, ProvinceRule
 from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
-from talent.services import appointments, evaluation, notices, rollup
-from talent.models import Appointment, Notice, TalentEntry
+from certificates.models import Certificate
+from talent.services import appointments, evaluation, notices, rollup, sanctions
+from talent.services.status import set_status
+from talent.models import Appointment, Cause, Notice, PoolStatus, Sanction, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -87,6 +92,7 @@ def seed(session: Session, today: dt.date) -> dict:
         scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
         evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     counts["appointments"] = _appointment(session, trainee, today)
+    counts["standings"] = _standings(session, today)
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
@@ -114,12 +120,75 @@ def _appointment(session: Session, trainee: User | None, today: dt.date) -> int:
         return 0
     if session.scalar(select(Appointment.id).where(Appointment.user_id == trainee.id)) is not None:
         return 0
-    entered = session.scalar(select(TalentEntry.entered_on).where(TalentEntry.user_id == trainee.id))
-    on = min(today, (entered or today) + dt.timedelta(days=5))  # appointed after she was certified, not before
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id))
+    issued = [c.issued_on for c in entry.certificates if c.in_force(today)] if entry is not None else []
+    if not issued:
+        return 0  # no certificate in force: she could not be appointed
+    on = min(today, min(issued) + dt.timedelta(days=5))  # appointed after she was certified, not before
+    prof = session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == trainee.id))
+    filer = _enterprise_account(session, reviewer, prof.enterprise) if prof and prof.enterprise else trainee
     data = appointments.AppointmentData(
         kind="initial", appointed_on=on, enterprise_head="张建华", enterprise_head_phone="0513-83300000",
         quality_head="", quality_head_phone="", cv="2012 年起任质量部经理，负责质量管理体系建设与运行。", awards="",
-        opinion="经研究，任命王芳同志为我公司首席质量官。", opinion_date=on)
-    appt = appointments.submit_appointment(session, trainee, data, LETTER, "任命书.pdf", current_app.config["UPLOAD_DIR"], on)
+        opinion="经研究，任命王芳同志为我公司首席质量官。", opinion_date=on, id_number=prof.id_number if prof else "")
+    appt = appointments.submit_appointment(session, filer, data, LETTER, "任命书.pdf", current_app.config["UPLOAD_DIR"], on)
+    appointments.confirm_appointment(session, trainee, appt)
     appointments.review_appointment(session, reviewer, appt, accept=True, reason="")
     return 1
+
+
+def _enterprise_account(session: Session, bureau: User, enterprise) -> User:
+    """The demo's enterprise account ``qd_enterprise`` for 王芳's enterprise, created by Qidong's bureau."""
+    user = _user(session, ENTERPRISE_USERNAME)
+    if user is None:
+        user = auth_services.create_user(session, username=ENTERPRISE_USERNAME, password=DEMO_PASSWORD,
+                                         display_name=enterprise.name, role=Role.enterprise, enterprise=enterprise,
+                                         created_by=bureau)
+    return user
+
+
+ENTERPRISE_USERNAME = "qd_enterprise"
+
+
+# The demo's standings (README, "Standings in the demo"): who shows which pool standing on the verify page.
+STANDINGS = [("trainee", "in_office"), ("trainee02", "warned"), ("trainee03", "lapsed"), ("trainee01", "disqualified")]
+
+
+def _standings(session: Session, today: dt.date) -> int:
+    """One member of each standing beside 王芳 in office: a warning and a disqualification recorded by Nantong's
+    bureau as sanctions (reasons of seed 002 五(三) and seed 001 第六条, the evidence marked 演示), and a lapse.
+    Idempotent: a member already sanctioned or lapsed is left alone. The number of standings set."""
+    bureau = _user(session, "nantong_admin")
+    if bureau is None:
+        return 0
+    n = 0
+    plans = {"trainee02": ("warning", "delayed", "演示数据：2026 年第三季度产品抽检不合格，延迟两个月才向监管部门报告。"),
+             "trainee01": ("disqualification", "improper_gain", "演示数据：利用验收职责收受供应商财物，经调查属实。")}
+    for username, standing in STANDINGS:
+        user = _user(session, username)
+        entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user.id)) if user else None
+        if entry is None or session.scalar(select(Sanction.id).where(Sanction.entry_id == entry.id)) is not None:
+            continue
+        if username in plans:
+            kind, reason, evidence = plans[username]
+            sanctions.impose(session, bureau, entry, kind=kind, reason=reason, basis="", evidence=evidence, today=today)
+            n += 1
+        elif standing == "lapsed" and entry.status == PoolStatus.active:
+            set_status(session, entry, PoolStatus.lapsed, Cause.missed_credits, today,
+                       reason="演示数据：未按规定递交年度质量管理绩效报告或继续教育证明", year=today.year - 1)
+            n += 1
+    return n
+
+
+def standing_links(session: Session, base_url: str) -> list[tuple[str, str, str, str]]:
+    """The demo's standings with each holder's verify link (``flask talent-standings``): username, name, pool
+    status, link to the newest certificate's public page."""
+    out = []
+    for username, _standing in STANDINGS:
+        user = _user(session, username)
+        entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user.id)) if user else None
+        cert = session.scalars(select(Certificate).where(Certificate.holder_user_id == user.id)
+                               .order_by(Certificate.id.desc())).first() if user else None
+        if entry is not None and cert is not None:
+            out.append((username, entry.name, str(entry.status.label), f"{base_url.rstrip('/')}/v/{cert.cid}"))
+    return out

@@ -22,10 +22,12 @@ class PoolStatus(LabelledEnum):
     warning = "warning"
     lapsed = "lapsed"
     exited = "exited"
+    suspended = "suspended"  # a bureau's suspension (talent.services.sanctions)
 
     @classmethod
     def _labels(cls):
-        return {"active": _l("在库"), "warning": _l("警示"), "lapsed": _l("失效"), "exited": _l("退出")}
+        return {"active": _l("在库"), "warning": _l("警示"), "lapsed": _l("失效"), "exited": _l("退出"),
+                "suspended": _l("暂停")}
 
 
 class Cause(LabelledEnum):
@@ -40,6 +42,7 @@ class Cause(LabelledEnum):
     restored = "restored"
     moved = "moved"
     renewed = "renewed"
+    sanction = "sanction"  # a bureau's warning or suspension (talent.services.sanctions)
 
     @classmethod
     def _labels(cls):
@@ -55,6 +58,7 @@ class Cause(LabelledEnum):
             "restored": _l("恢复合规"),
             "moved": _l("变更所在企业或地区"),
             "renewed": _l("证书续期"),
+            "sanction": _l("监管部门处理"),
         }
 
 
@@ -187,6 +191,9 @@ class Appointment(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     submitted_on: Mapped[dt.date] = mapped_column(Date)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # who filed it (the enterprise's account, or the CQO) and when the CQO confirmed an appointment in their name
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     enterprise: Mapped[Enterprise] = relationship()
@@ -214,6 +221,9 @@ class Notice(Base):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 'appointed' (seed 003: 公示受聘首席质量官的信息) or 'certified' (newly certified people); the day it closed
+    kind: Mapped[str] = mapped_column(String(16), default="appointed")
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
 
     region: Mapped[Region] = relationship()
 
@@ -327,6 +337,8 @@ def _appointment_scope(user):
             select(Enterprise.id).where(Enterprise.region_id.in_(region_subtree_ids(user))).scalar_subquery())
     if user.role == Role.trainee:
         return Appointment.user_id == user.id
+    if user.role == Role.enterprise:  # the enterprise's own registrations (issue 14)
+        return Appointment.enterprise_id == user.enterprise_id if user.enterprise_id else False
     return False
 
 
@@ -342,3 +354,138 @@ def _notice_scope(user):
 @scope_rule(Indicator)
 def _indicator_scope(user):
     return True  # evaluation standards are published documents
+
+
+# ------------------------------------------------------------------ sanctions (issue 14)
+class SanctionKind(LabelledEnum):
+    """What a bureau does to a pool member (seed 002 五(三): 「建立警示和退出机制」; seed 001 第六条: who may
+    not be a CQO). Lapse (失效) is the roll-up's (CE) and is shown from the entry's own status."""
+
+    warning = "warning"
+    suspension = "suspension"
+    disqualification = "disqualification"
+
+    @classmethod
+    def _labels(cls):
+        return {"warning": _l("警示"), "suspension": _l("暂停"), "disqualification": _l("取消资格")}
+
+
+class SanctionReason(LabelledEnum):
+    """Why: the triggers of seed 002 五(三) (warnings, suspensions) and the cases of seed 001 第六条
+    (disqualification), or another reason that the evidence must explain."""
+
+    concealed = "concealed"
+    delayed = "delayed"
+    false_report = "false_report"
+    serious_fault = "serious_fault"
+    improper_gain = "improper_gain"
+    abuse_of_power = "abuse_of_power"
+    leaking_secrets = "leaking_secrets"
+    harming_partners = "harming_partners"
+    other = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "concealed": _l("对违法违规行为或重大风险隐患知情不报"),
+            "delayed": _l("对违法违规行为或重大风险隐患拖延不报"),
+            "false_report": _l("作虚假报告"),
+            "serious_fault": _l("违反法律法规，在质量岗位工作中造成重大失误或谋取不正当利益，或受刑事处分"),
+            "improper_gain": _l("利用履行职责之便谋取不正当利益"),
+            "abuse_of_power": _l("滥用职权，干预企业正常经营秩序"),
+            "leaking_secrets": _l("向与履职无关的第三方泄露企业秘密或者合作伙伴信息"),
+            "harming_partners": _l("其他损害合作伙伴和企业合法权益的行为"),
+            "other": _l("其他（须在证据中说明）"),
+        }
+
+
+class Sanction(Base):
+    """One sanction of a pool member: kind, reason (with the clause it rests on), evidence, the acting bureau,
+    from when and until when, and how it was lifted. Never deleted: the history is the rows."""
+
+    __tablename__ = "talent_sanctions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SanctionKind] = mapped_column(enum_column_type(SanctionKind))
+    reason: Mapped[SanctionReason] = mapped_column(enum_column_type(SanctionReason))
+    basis: Mapped[str] = mapped_column(String(255))
+    evidence: Mapped[str] = mapped_column(Text)  # for the bureaus only, never public
+    bureau_region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    lift_reason: Mapped[str] = mapped_column(Text, default="")
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[TalentEntry] = relationship()
+    bureau_region: Mapped[Region] = relationship()
+
+
+scope_rule(Sanction)(_via_entry(Sanction.entry_id))
+
+
+class ObjectionStatus(LabelledEnum):
+    open = "open"
+    upheld = "upheld"
+    dismissed = "dismissed"
+
+    @classmethod
+    def _labels(cls):
+        return {"open": _l("待处理"), "upheld": _l("异议成立"), "dismissed": _l("异议不成立")}
+
+
+class NoticeObjection(Base):
+    """An objection the public lodged against a notice (or one line of it) during its period, and how the bureau
+    resolved it. The contact is personal data: encrypted, shown masked."""
+
+    __tablename__ = "talent_notice_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("talent_notices.id", ondelete="CASCADE"), index=True)
+    notice_entry_id: Mapped[int | None] = mapped_column(ForeignKey("talent_notice_entries.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    contact_name: Mapped[str] = mapped_column(String(64))
+    contact: Mapped[str] = mapped_column(EncryptedText)
+    submitted_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[ObjectionStatus] = mapped_column(enum_column_type(ObjectionStatus), default=ObjectionStatus.open)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    notice: Mapped[Notice] = relationship()
+    notice_entry: Mapped[NoticeEntry | None] = relationship()
+
+    @property
+    def contact_masked(self) -> str:
+        return mask_phone(self.contact) if self.contact and "@" not in self.contact else (self.contact or "")[:2] + "***"
+
+
+@scope_rule(NoticeObjection)
+def _objection_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return NoticeObjection.notice_id.in_(
+            select(Notice.id).where(Notice.region_id.in_(region_subtree_ids(user))).scalar_subquery())
+    return False
+
+
+class AppointmentRule(Base):
+    """A province's own requirement of an appointee beyond a certificate in force (seed 001 第五条(五)): the lowest
+    tier it accepts, with its basis (本省自定 or a document and clause). No row: any tier in force."""
+
+    __tablename__ = "talent_appointment_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), unique=True)
+    min_tier: Mapped[Tier | None] = mapped_column(enum_column_type(Tier))
+    basis: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+@scope_rule(AppointmentRule)
+def _appointment_rule_scope(user):
+    return True  # a province's published requirement

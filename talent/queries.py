@@ -23,7 +23,7 @@ from lms.pii import mask_id_number
 from lms.scoping import visible
 from lms.templating import Page
 from talent.models import (
-    Appointment, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
+    Appointment, AppointmentRule, NoticeObjection, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
     TalentEvent,
 )
 
@@ -204,3 +204,24 @@ def notice_size(session: Session, notice_id: int) -> int:
 def profile_of(session: Session, user_id: int) -> TraineeProfile | None:
     """A member's trainee profile (the registration pages show it)."""
     return session.scalar(select(TraineeProfile).where(TraineeProfile.user_id == user_id))
+
+
+def enterprise_of(session: Session, user: User) -> Enterprise | None:
+    """The enterprise of an enterprise account (the registration form shows it)."""
+    return session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
+
+
+def appointment_rule(session: Session, province_id: int) -> AppointmentRule | None:
+    """A province's requirement of an appointee (None: any certificate in force)."""
+    return session.scalar(select(AppointmentRule).where(AppointmentRule.province_id == province_id))
+
+
+def notice_lines(notice_id: int):
+    """A notice's lines in the published order (a select to page; the page, the PDF and the workbook share it)."""
+    return select(NoticeEntry).where(NoticeEntry.notice_id == notice_id).order_by(NoticeEntry.id)
+
+
+def objections_of(session: Session, user: User, notice_id: int) -> list[NoticeObjection]:
+    """The objections lodged against a notice, oldest first, through the bureau's scope."""
+    return list(session.scalars(visible(NoticeObjection, user).where(NoticeObjection.notice_id == notice_id)
+                                .order_by(NoticeObjection.id)))

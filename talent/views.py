@@ -17,30 +17,38 @@ from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import NotFound, ValidationFailed
 from lms.extensions import limiter
-from lms.forms import submit
-from lms.orgs.models import Region
+from lms.forms import apply_errors, submit
+from lms.auth.models import User
+from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
 from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
-from talent import queries
-from talent.forms import AppointmentForm, DecisionForm, EvaluateForm, ImportForm, IndicatorForm, NoticeForm, StatusForm
-from talent.models import Appointment, Indicator, Notice, PoolStatus, RegistrationStatus, TalentEntry
+from talent import export, queries
+from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EnterpriseAccountForm,
+                          EnterpriseRegisterForm, EvaluateForm,
+                          ImportForm, IndicatorForm, LiftForm, NoticeForm, ObjectionForm, ResolveForm, SanctionForm, StatusForm)
+from talent.models import (Appointment, Indicator, Notice, NoticeObjection, PoolStatus, RegistrationStatus, Sanction,
+                           TalentEntry)
 from talent.services import appointments as appointment_services
-from talent.services import evaluation, notices as notice_services, status as status_services
+from talent.services import accounts as account_services
+from talent.services import evaluation, notices as notice_services, sanctions, status as status_services
 
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 PUBLIC_LIMIT = "30/minute"
+OBJECTION_LIMIT = "5/hour"  # objections per address (示例: an operator may change it here)
 
 
 def nav(user) -> list[tuple[str, str]]:
     """The menu entries: the pool's pages for bureaus, the trainee's own entry."""
     if user.role in ADMINS:
         return [("talent.pool", _("人才库")), ("talent.appointments", _("任命登记")), ("talent.notices", _("公示")),
-                ("talent.indicators", _("评价指标"))]
+                ("talent.indicators", _("评价指标")), ("talent.enterprise_accounts", _("企业账号"))]
     if user.role == Role.trainee:
         return [("talent.me", _("我的人才库信息"))]
+    if user.role == Role.enterprise:
+        return [("talent.appointments", _("首席质量官登记"))]
     return []
 
 
@@ -94,10 +102,14 @@ def entry(entry_id: int):
     return _entry_page(get_visible(db.session, TalentEntry, entry_id, current_user))
 
 
-def _entry_page(e: TalentEntry, form: StatusForm | None = None):
+def _entry_page(e: TalentEntry, form: StatusForm | None = None, sanction_form: SanctionForm | None = None):
     today = today_local()
+    admin = current_user.role in ADMINS
     return render_template("talent/entry.html", e=e, today=today, **queries.entry_history(db.session, current_user, e, today),
-                           form=form or (StatusForm(status=e.status.value) if current_user.role in ADMINS else None))
+                           form=form or (StatusForm(status=e.status.value) if admin else None),
+                           sanctions=sanctions.history(db.session, e.id) if admin else [],
+                           sanction_form=sanction_form or (SanctionForm() if sanctions.can_sanction(current_user) else None),
+                           lift_form=LiftForm() if sanctions.can_sanction(current_user) else None)
 
 
 @bp.route("/entries/<int:entry_id>/status", methods=["POST"])
@@ -108,11 +120,40 @@ def entry_status(entry_id: int):
     form = StatusForm()
     if form.validate_on_submit():
         done = submit(form, lambda: status_services.manual_status(db.session, current_user, e, form.status.data, form.reason.data,
-                                                                  today_local(), disqualify=form.disqualify.data),
+                                                                  today_local()),
                       success=_("状态已更新"), redirect_to=url_for("talent.entry", entry_id=e.id))
         if done:
             return done
     return _entry_page(e, form)
+
+
+@bp.route("/entries/<int:entry_id>/sanctions", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def entry_sanction(entry_id: int):
+    """A bureau warns, suspends or disqualifies a member, with reason, basis and evidence (the API's twin)."""
+    e = get_visible(db.session, TalentEntry, entry_id, current_user)
+    form = SanctionForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: sanctions.impose(db.session, current_user, e, kind=form.kind.data, reason=form.reason.data,
+                                                     basis=form.basis.data, evidence=form.evidence.data, today=today_local()),
+                      success=_("处理已记录"), redirect_to=url_for("talent.entry", entry_id=e.id))
+        if done:
+            return done
+    return _entry_page(e, sanction_form=form)
+
+
+@bp.route("/sanctions/<int:sanction_id>/lift", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def sanction_lift(sanction_id: int):
+    """A bureau lifts a warning or a suspension, with a reason."""
+    sanction = get_visible(db.session, Sanction, sanction_id, current_user)
+    form = LiftForm()
+    if form.validate_on_submit():
+        submit(form, lambda: sanctions.lift(db.session, current_user, sanction, form.lift_reason.data, today_local()),
+               success=_("处理已解除"))
+    for errors in form.errors.values():
+        flash(errors[0], "danger")
+    return redirect(url_for("talent.entry", entry_id=sanction.entry_id))
 
 
 @bp.route("/me")
@@ -131,15 +172,15 @@ def _appointment_data(form: AppointmentForm) -> appointment_services.Appointment
         kind=form.kind.data, appointed_on=form.appointed_on.data, enterprise_head=form.enterprise_head.data,
         enterprise_head_phone=form.enterprise_head_phone.data, quality_head=form.quality_head.data,
         quality_head_phone=form.quality_head_phone.data, cv=form.cv.data, awards=form.awards.data,
-        opinion=form.opinion.data, opinion_date=form.opinion_date.data)
+        opinion=form.opinion.data, opinion_date=form.opinion_date.data, id_number=form.id_number.data or "")
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
 @body_limit(uploads.MAX_BYTES + FORM_ROOM)
-@roles_required(Role.trainee)
+@roles_required(Role.trainee, Role.enterprise)
 def appointment_new():
-    """The CQO files an appointment or change registration, with the appointment letter."""
-    prof = queries.profile_of(db.session, current_user.id)
+    """The enterprise (or the CQO) files an appointment or change registration, with the appointment letter."""
+    prof = queries.profile_of(db.session, current_user.id) if current_user.role == Role.trainee else None
     form = AppointmentForm()
     if form.validate_on_submit():
         f = request.files.get("letter")
@@ -147,33 +188,45 @@ def appointment_new():
         done = submit(form, lambda: appointment_services.submit_appointment(
             db.session, current_user, _appointment_data(form), letter, f.filename if f else "",
             current_app.config["UPLOAD_DIR"], today_local()),
-            success=_("登记表已提交，等待监管部门审核"), redirect_to=url_for("talent.me"))
+            success=_("登记表已提交，等待监管部门审核"),
+            redirect_to=url_for("talent.me" if current_user.role == Role.trainee else "talent.appointments", status="submitted"))
         if done:
             return done
     elif request.method == "GET" and prof is not None:
         form.opinion.data = _("我单位任命 %(n)s 同志为企业首席质量官。", n=prof.real_name)
-    return render_template("talent/appointment_form.html", form=form, prof=prof)
+    enterprise = prof.enterprise if prof is not None else queries.enterprise_of(db.session, current_user)
+    return render_template("talent/appointment_form.html", form=form, prof=prof, enterprise=enterprise)
 
 
-@bp.route("/appointments")
-@roles_required(*ADMINS)
+@bp.route("/appointments", methods=["GET", "POST"])
+@roles_required(Role.enterprise, *ADMINS)
 def appointments():
-    """The registrations to review, by status."""
+    """The registrations by status (a bureau's to review, an enterprise's own); a province bureau sets here the
+    tier an appointee must hold."""
     status = request.args.get("status", "submitted")
+    rule_form = None
+    if current_user.role == Role.regulator_admin and current_user.region.parent_id is None:
+        rule = queries.appointment_rule(db.session, current_user.region_id)
+        rule_form = AppointmentRuleForm(min_tier=rule.min_tier.value if rule and rule.min_tier else "",
+                                        basis=rule.basis if rule else "")
+        if rule_form.validate_on_submit():
+            done = submit(rule_form, lambda: appointment_services.set_appointment_rule(
+                db.session, current_user, current_user.region_id, rule_form.min_tier.data, rule_form.basis.data),
+                success=_("任职要求已保存"), redirect_to=url_for("talent.appointments"))
+            if done:
+                return done
     return render_template("talent/appointments.html", page=paginate(db.session, queries.appointment_queue(current_user, status)),
-                           status=status, RegistrationStatus=RegistrationStatus)
+                           status=status, RegistrationStatus=RegistrationStatus, rule_form=rule_form)
 
 
 @bp.route("/appointments/<int:appt_id>", methods=["GET", "POST"])
-@roles_required(Role.trainee, *ADMINS)
+@roles_required(Role.trainee, Role.enterprise, *ADMINS)
 def appointment(appt_id: int):
-    """A registration; a bureau accepts or returns it here."""
+    """A registration: a bureau accepts or returns it, the CQO confirms it, the enterprise registers the end."""
     appt = get_visible(db.session, Appointment, appt_id, current_user)
-    form = DecisionForm() if current_user.role in ADMINS else None
+    form, action = _appointment_form(appt)
     if form is not None and form.validate_on_submit():
-        done = submit(form, lambda: appointment_services.review_appointment(
-            db.session, current_user, appt, accept=form.decision.data == "accept", reason=form.reason.data),
-            success=_("审核结果已保存"), redirect_to=url_for("talent.appointments"))
+        done = submit(form, action, success=_("已保存"), redirect_to=url_for("talent.appointment", appt_id=appt.id))
         if done:
             return done
     elif request.method == "POST":
@@ -181,12 +234,72 @@ def appointment(appt_id: int):
     return render_template("talent/appointment.html", appt=appt, prof=queries.profile_of(db.session, appt.user_id), form=form)
 
 
+def _appointment_form(appt: Appointment):
+    """The one form this user may post on a registration, and the service it calls."""
+    today = today_local()
+    if current_user.role in ADMINS:
+        form = DecisionForm()
+        return form, lambda: appointment_services.review_appointment(
+            db.session, current_user, appt, accept=form.decision.data == "accept", reason=form.reason.data)
+    if current_user.role == Role.trainee:
+        return ConfirmForm(), lambda: appointment_services.confirm_appointment(db.session, current_user, appt)
+    form = EndForm()
+    return form, lambda: appointment_services.end_appointment(db.session, current_user, appt, form.ended_on.data, today)
+
+
 @bp.route("/appointments/<int:appt_id>/letter")
-@roles_required(Role.trainee, *ADMINS)
+@roles_required(Role.trainee, Role.enterprise, *ADMINS)
 def appointment_letter(appt_id: int):
     """A registration's appointment letter."""
     appt = get_visible(db.session, Appointment, appt_id, current_user)
     return send_upload(appt.letter_path, appt.letter_mime, appt.letter_name)
+
+
+@bp.route("/enterprise-accounts", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def enterprise_accounts():
+    """The enterprise accounts of the region; a county or city bureau creates one for an enterprise of its region."""
+    form = EnterpriseAccountForm() if current_user.role == Role.regulator_admin else None
+    if form is not None:
+        form.enterprise_id.choices = [(e.id, f"{e.name}（{e.credit_code}）") for e in db.session.scalars(
+            visible(Enterprise, current_user).order_by(Enterprise.name).limit(1000))]
+        if form.validate_on_submit():
+            ent = get_visible(db.session, Enterprise, form.enterprise_id.data, current_user)
+            done = submit(form, lambda: account_services.create_enterprise_account(
+                db.session, current_user, ent, username=form.username.data, display_name=form.display_name.data,
+                password=form.password.data), success=_("企业账号已创建"), redirect_to=url_for("talent.enterprise_accounts"))
+            if done:
+                return done
+    accounts = paginate(db.session, visible(User, current_user).where(User.role == Role.enterprise).order_by(User.id.desc()))
+    return render_template("talent/enterprise_accounts.html", form=form, accounts=accounts, is_pending=account_services.is_pending,
+                           review_form=CloseForm(prefix="review"))
+
+
+@bp.route("/enterprise-accounts/<int:user_id>/review", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def enterprise_account_review(user_id: int):
+    """The bureau approves or refuses a self-registered enterprise account."""
+    user = get_visible(db.session, User, user_id, current_user)
+    if CloseForm(prefix="review").validate_on_submit():
+        approve = request.form.get("decision") == "approve"
+        submit(None, lambda: account_services.review_enterprise_account(db.session, current_user, user, approve=approve),
+               success=_("账号已启用") if approve else _("申请已拒绝"))
+    return redirect(url_for("talent.enterprise_accounts"))
+
+
+@bp.route("/public/enterprise-register", methods=["GET", "POST"])
+@limiter.limit(OBJECTION_LIMIT, methods=["POST"])
+def public_enterprise_register():
+    """An enterprise registers its account with its unified social credit code; the county approves it."""
+    form = EnterpriseRegisterForm()
+    if form.validate_on_submit():
+        done = submit(form, lambda: account_services.register_enterprise(
+            db.session, credit_code=form.credit_code.data, username=form.username.data, display_name=form.display_name.data,
+            password=form.password.data), success=_("申请已提交：所在县（市、区）监管部门审核通过后即可登录"),
+            redirect_to=url_for("talent.public_notices"))
+        if done:
+            return done
+    return render_template("talent/enterprise_register.html", form=form)
 
 
 # ------------------------------------------------------------------ notices (公示)
@@ -196,16 +309,46 @@ def notices():
     """The region's notices; a bureau publishes a new one here."""
     form = NoticeForm() if current_user.role == Role.regulator_admin else None
     if form is not None and request.method == "GET":
-        form.title.data = _("%(r)s首席质量官人才库公示（%(d)s）", r=current_user.region.name, d=today_local().isoformat())
+        form.title.data = _("%(r)s受聘首席质量官公示（%(d)s）", r=current_user.region.name, d=today_local().isoformat())
     if form is not None and form.validate_on_submit():
         done = submit(form, lambda: notice_services.publish_notice(
             db.session, current_user, title=form.title.data, objection_days=form.objection_days.data,
-            contact=form.contact.data, today=today_local()),
+            contact=form.contact.data, today=today_local(), kind=form.kind.data),
             success=_("公示已发布"), redirect_to=lambda n: url_for("talent.public_notice", notice_id=n.id))
         if done:
             return done
     stmt = visible(Notice, current_user).order_by(Notice.published_on.desc(), Notice.id.desc())
     return render_template("talent/notices.html", page=paginate(db.session, stmt), form=form)
+
+
+@bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def notice_admin(notice_id: int):
+    """A notice for its bureau: the objections lodged, their resolution, and closing the notice."""
+    notice = get_visible(db.session, Notice, notice_id, current_user)
+    close_form = CloseForm(prefix="close")
+    if request.method == "POST" and close_form.validate_on_submit():
+        submit(close_form, lambda: notice_services.close_notice(db.session, current_user, notice, today_local()),
+               success=_("公示已结束"))
+        return redirect(url_for("talent.notice_admin", notice_id=notice.id))
+    return render_template("talent/notice_admin.html", notice=notice, close_form=close_form, resolve_form=ResolveForm(),
+                           objections=queries.objections_of(db.session, current_user, notice.id),
+                           count=queries.notice_size(db.session, notice.id), today=today_local())
+
+
+@bp.route("/objections/<int:objection_id>/resolve", methods=["POST"])
+@roles_required(Role.regulator_admin)
+def objection_resolve(objection_id: int):
+    """The bureau records how an objection was resolved."""
+    obj = get_visible(db.session, NoticeObjection, objection_id, current_user)
+    form = ResolveForm()
+    if form.validate_on_submit():
+        submit(form, lambda: notice_services.resolve_objection(db.session, current_user, obj, upheld=form.outcome.data == "upheld",
+                                                               resolution=form.resolution.data, today=today_local()),
+               success=_("处理结果已记录"))
+    for errors in form.errors.values():
+        flash(errors[0], "danger")
+    return redirect(url_for("talent.notice_admin", notice_id=obj.notice_id))
 
 
 @bp.route("/public/notices")
@@ -216,14 +359,23 @@ def public_notices():
     return render_template("talent/public_notices.html", page=paginate(db.session, stmt, per_page=10), today=today_local())
 
 
+def _published(notice_id: int) -> Notice:
+    notice = db.session.scalar(queries.published_notices(today_local()).where(Notice.id == notice_id))
+    if notice is None:
+        raise NotFound(_("公示不存在"))
+    return notice
+
+
 @bp.route("/public/notices/<int:notice_id>")
 @limiter.limit(PUBLIC_LIMIT)
 def public_notice(notice_id: int):
-    """A published notice, searched by exact name or certificate number (never listed whole)."""
+    """A published notice: its list (masked), paged and printable, an exact search, and the objection form while
+    the period runs."""
+    return _public_notice_page(_published(notice_id))
+
+
+def _public_notice_page(notice: Notice, form: ObjectionForm | None = None):
     today = today_local()
-    notice = db.session.scalar(queries.published_notices(today).where(Notice.id == notice_id))
-    if notice is None:
-        raise NotFound(_("公示不存在"))
     name = (request.args.get("name") or "").strip()[:64]
     cert = (request.args.get("certificate") or "").strip()[:64]
     page, error = None, None
@@ -232,8 +384,47 @@ def public_notice(notice_id: int):
             page = paginate(db.session, queries.public_search_stmt(notice.id, name=name, certificate=cert), per_page=10)
         except ValidationFailed as exc:
             error = exc.message
-    return render_template("talent/public_notice.html", notice=notice, page=page, name=name, cert=cert, error=error,
-                           count=queries.notice_size(db.session, notice.id), today=today)
+    lines = paginate(db.session, queries.notice_lines(notice.id), per_page=50) if page is None else None
+    form = form or ObjectionForm(line=request.args.get("line", type=int) or "")
+    return render_template("talent/public_notice.html", notice=notice, page=page, lines=lines, name=name, cert=cert,
+                           error=error, count=queries.notice_size(db.session, notice.id), today=today,
+                           is_open=notice_services.is_open(notice, today), form=form)
+
+
+@bp.route("/public/notices/<int:notice_id>/objections", methods=["POST"])
+@limiter.limit(OBJECTION_LIMIT)
+def public_notice_objection(notice_id: int):
+    """Anyone lodges an objection during the period, with contact details (rate-limited per address)."""
+    notice = _published(notice_id)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        line = int(form.line.data) if (form.line.data or "").isdigit() else None
+        done = submit(form, lambda: notice_services.lodge_objection(
+            db.session, notice, line_id=line, text=form.text.data, contact_name=form.contact_name.data,
+            contact=form.contact.data, today=today_local()),
+            success=_("异议已提交，发布机关将与您联系"), redirect_to=url_for("talent.public_notice", notice_id=notice.id))
+        if done:
+            return done
+    return _public_notice_page(notice, form), 422
+
+
+@bp.route("/public/notices/<int:notice_id>.xlsx")
+@limiter.limit(PUBLIC_LIMIT)
+def public_notice_xlsx(notice_id: int):
+    """The notice's list as an Excel workbook."""
+    notice = _published(notice_id)
+    data = export.notice_xlsx(notice, db.session.scalars(queries.notice_lines(notice.id)).all())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"notice-{notice.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/public/notices/<int:notice_id>.pdf")
+@limiter.limit(PUBLIC_LIMIT)
+def public_notice_pdf(notice_id: int):
+    """The notice on A4 as a PDF."""
+    notice = _published(notice_id)
+    data = export.notice_pdf(notice, db.session.scalars(queries.notice_lines(notice.id)).all())
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"notice-{notice.id}.pdf", mimetype="application/pdf")
 
 
 # ------------------------------------------------------------------ indicators and evaluations
@@ -251,9 +442,8 @@ def _indicator_rows(form: ImportForm | None, node_form: IndicatorForm | None) ->
         f = request.files.get("imp-file")
         try:
             return evaluation.parse_indicator_xlsx(f.read() if f else b"", f.filename if f else "")
-        except ValidationFailed as exc:
-            for msg in exc.errors.values():
-                flash(msg, "danger")
+        except ValidationFailed as exc:  # the row, column and value of each problem, beside the file field
+            apply_errors(form, exc)
             return None
     if node_form is not None and request.form.get("action") == "node" and node_form.validate_on_submit():
         d = node_form
@@ -277,12 +467,15 @@ def indicators():
     node_form = IndicatorForm(prefix="node") if can_edit else None
     rows = _indicator_rows(form, node_form)
     if rows is not None:
-        done = submit(None, lambda: evaluation.save_indicators(db.session, current_user, province.id, rows),
+        from_file = request.form.get("action") == "import"
+        done = submit(form if from_file else None,
+                      lambda: evaluation.save_indicators(db.session, current_user, province.id, rows),
                       success=None, redirect_to=lambda n: _saved(n, province.id))
         if done:
             return done
     tree = evaluation.indicator_tree(db.session, province.id)
-    return render_template("talent/indicators.html", tree=tree, province=province, form=form, node_form=node_form)
+    page = render_template("talent/indicators.html", tree=tree, province=province, form=form, node_form=node_form)
+    return (page, 422) if form is not None and form.file.errors else page
 
 
 def _saved(n: int, province_id: int) -> str:

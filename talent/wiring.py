@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
+from certificates.services.verification import add_standing_source
 from certificates.signals import (certificate_expired, certificate_issued, certificate_reinstated, certificate_reissued,
                                   certificate_revoked, certificate_suspended)
 from credits import queries as credit_queries
@@ -19,8 +20,9 @@ from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.templating import add_nav
 from talent import api, demo, views  # noqa: F401  (api: importing it declares the API routes)
+from talent.cli import talent_standings
 from talent.models import TalentEntry
-from talent.services import entries, standing
+from talent.services import entries, sanctions, standing
 
 
 def _entry_province(session: Session, user_id: int) -> int | None:
@@ -65,3 +67,5 @@ def init_app(app: Flask) -> None:
     certificate_reissued.connect(_reissued, weak=False)
     credits_changed.connect(_credits_changed, weak=False)
     annual_report_filed.connect(_credits_changed, weak=False)
+    add_standing_source(sanctions.public_standing)
+    app.cli.add_command(talent_standings)

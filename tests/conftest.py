@@ -69,6 +69,8 @@ def make_app(database_url: str, tmp_dir, **extra):
         "SERVER_NAME": None,
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
+        "MAIL_BACKEND": "none",  # a test that wants mail sets "folder" (MAIL_FOLDER) or "smtp"
+        "MAIL_FOLDER": str(tmp_dir / "mail"),
     }
     cfg.update(extra)
     return create_app(cfg)

@@ -16,7 +16,7 @@ from certificates.services.issuing import (
     new_cid, printed_fields, printed_path, qr_url, reissue, signed_fields, valid_until_for, verify_url,
 )
 from certificates.services.numbering import (
-    DEFAULT_ISSUERS, CertConfig, Issuer, next_serial, resolve_issuer, save_settings, settings_for, validate_pattern,
+    DEFAULT_ISSUERS, CertConfig, Issuer, next_serial, resolve_issuer, save_settings, settings_for, settings_row, validate_pattern,
 )
 from certificates.services.status import (
     ACTIONS, SIGNALS, apply_status_action, can_change_status, change_status, effective_status, expire_due,
@@ -31,6 +31,7 @@ __all__ = [
     "check_class_access", "completion_check", "create_certificate", "current_certificate", "get_class", "holder_name",
     "issue", "new_cid", "printed_fields", "printed_path", "qr_url", "reissue", "signed_fields", "valid_until_for", "verify_url",
     "DEFAULT_ISSUERS", "CertConfig", "Issuer", "next_serial", "resolve_issuer", "save_settings", "settings_for",
+    "settings_row",
     "validate_pattern",
     "ACTIONS", "SIGNALS", "apply_status_action", "can_change_status", "change_status", "effective_status",
     "expire_due", "has_tier_in_force", "revoke",

@@ -6,8 +6,9 @@ import zipfile
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import object_session
 
-from certificates import rendering
+from certificates import photos, rendering
 from certificates.models import Certificate
 from certificates.services.issuing import qr_url
 from certificates.services.numbering import CertConfig
@@ -27,9 +28,17 @@ class CertificateFile:
 
 
 def render_args(cert: Certificate, cfg: CertConfig) -> dict:
-    """What the renderer prints: the snapshot, number, dates and the QR code's address (the compact signed link)."""
-    return dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
+    """What the renderer prints: the snapshot, number, dates, the QR code's address (the compact signed link) and,
+    where the certificate was issued with the holder's photo, the stored photo's bytes (those the fingerprint is of)."""
+    args = dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
                 valid_until=cert.valid_until.isoformat(), url=qr_url(cert, cfg))
+    photo_file = (cert.snapshot or {}).get("photo_file")
+    if photo_file:
+        try:
+            args["photo"] = photos.photo_bytes(object_session(cert), cfg.upload_dir, photo_file)
+        except FileNotFoundError:
+            raise NotFound(_("证书所印的持证人照片文件已丢失，无法生成证书文件：请系统管理员从备份恢复上传目录"))
+    return args
 
 
 def certificate_file(cert: Certificate, fmt: str, cfg: CertConfig) -> CertificateFile:

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certificates import compact
+from certificates import compact, photos
 from certificates import keys as keystore
 from certificates import signing
 from certificates import signals
 from certificates.models import Certificate, CertificateEvent, CertificateStatus
+from certificates.services.notices import tell_holder
 from certificates.services.numbering import CertConfig, next_serial, resolve_issuer
 from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
@@ -23,7 +24,9 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
+from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
+from lms.uploads import StoredFile
 
 
 def completion_check(session: Session, enrollment: Enrollment) -> list[completion.RuleResult]:
@@ -127,7 +130,28 @@ def printed_fields(cert: Certificate) -> dict:
     out = signed_fields(cert)
     if cert.status_list_index is not None:
         out["status_index"] = cert.status_list_index
+        if (cert.snapshot or {}).get("photo_fp"):  # compact format 3: the photo's fingerprint, signed
+            out["photo"] = cert.snapshot["photo_fp"]
     return out
+
+
+def holder_photo_snapshot(session: Session, cls: TrainingClass, user_id: int, cache: dict | None = None) -> dict:
+    """What a certificate records of the holder's photo where the class's province prints it: the stored file
+    and its fingerprint (``{"photo_file", "photo_fp"}``), ``{}`` where it does not. Refused, saying so, when the
+    province prints the photo and the holder has none (issue 16: the issue gate)."""
+    key = ("holder_photo", cls.id)
+    if cache is None or key not in cache:
+        required = photos.photo_required(session, province_of(session, cls.region))
+        if cache is None:
+            cache = {}
+        cache[key] = required
+    if not cache[key]:
+        return {}
+    row = photos.photo_of(session, user_id)
+    stored = session.get(StoredFile, row.stored_file_id) if row is not None else None
+    if stored is None:
+        raise DomainError(_("本省证书须印持证人照片：该学员尚未上传证书照片，不能发证（请学员在“证书照片”页面上传）"))
+    return {"photo_file": stored.relative_path, "photo_fp": row.fingerprint}
 
 
 def create_certificate(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
@@ -153,6 +177,7 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
     except keystore.NoSigningKey:
         raise DomainError(_("尚未创建证书签名密钥：请系统管理员运行 python -m lms.secrets init"))
     holder = enrollment.user
+    photo = holder_photo_snapshot(session, cls, holder.id, issuer_cache)
     name = holder_name(session, holder)
     years = programme.certificate_validity_years or 3
     cert = Certificate(
@@ -167,7 +192,7 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
             "programme_year": programme.year, "class_name": cls.name, "class_start": cls.start_date.isoformat(),
             "class_end": cls.end_date.isoformat(), "institution": cls.institution.name,
             "bureau": bureau.name if bureau else "", "issuer": issuer.name, "issuer_kind": issuer.kind.value,
-            "region": cls.region.name,
+            "region": cls.region.name, **photo,
         },
         signed_part="",
     )
@@ -183,6 +208,8 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
     signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
+    if supersedes is None:  # a successor is announced as a reissue, with its reason
+        tell_holder(session, cert, "issue")
     return cert
 
 
@@ -225,4 +252,5 @@ def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: Ce
     session.flush()
     signals.certificate_reissued.send(None, session=session, certificate=cert, actor=actor, reason=note, today=today,
                                       replacement=new)
+    tell_holder(session, new, "reissue", note)
     return new

@@ -18,7 +18,9 @@ from lms.auth.models import User
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Region, Regulator
-from lms.orgs.services import bureau_for_tier, province_of
+from lms.orgs.services import province_of
+from lms.orgs.tiers import bureau_for_tier
+from lms.settingbasis import BasisKind, set_basis
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,12 @@ class CertConfig:
     key_dir: str
     base_url: str
     jwt_alg: str = "EdDSA"  # the Open Badges JWT's signature: EdDSA or ES256
+    upload_dir: str = ""  # where the holders' photos are kept (certificates.photos), for printing them
 
     @classmethod
     def from_app(cls, app) -> "CertConfig":
         return cls(key_dir=app.config["CERT_KEY_DIR"], base_url=app.config["PUBLIC_BASE_URL"].rstrip("/"),
-                   jwt_alg=app.config.get("CERT_JWT_ALG") or "EdDSA")
+                   jwt_alg=app.config.get("CERT_JWT_ALG") or "EdDSA", upload_dir=app.config["UPLOAD_DIR"])
 
 
 DEFAULT_ISSUERS = {t.value: IssuerKind.bureau.value for t in Tier}
@@ -46,6 +49,12 @@ def settings_for(session: Session, province: Region) -> tuple[str, dict]:
     if row is not None:
         issuers.update({k: v for k, v in (row.issuers or {}).items() if k in issuers})
     return (row.number_pattern if row is not None else DEFAULT_NUMBER_PATTERN), issuers
+
+
+def settings_row(session: Session, province: Region) -> CertificateSettings:
+    """The province's settings row, or an unsaved one with the defaults (nothing is added to the session)."""
+    row = session.scalar(select(CertificateSettings).where(CertificateSettings.province_id == province.id))
+    return row if row is not None else CertificateSettings(province_id=province.id, holder_photo=False)
 
 
 def validate_pattern(pattern: str, issuers: dict) -> None:
@@ -66,8 +75,11 @@ def validate_pattern(pattern: str, issuers: dict) -> None:
         raise ValidationFailed(errors)
 
 
-def save_settings(session: Session, actor: User, province: Region, pattern: str, issuers: dict) -> CertificateSettings:
-    """Set a province's number pattern and issuer per tier (province bureau or system admin)."""
+def save_settings(session: Session, actor: User, province: Region, pattern: str, issuers: dict,
+                  holder_photo: bool | None = None) -> CertificateSettings:
+    """Set a province's number pattern, issuer per tier and (``holder_photo``, None: unchanged) whether its
+    certificates print the holder's photo (province bureau or system admin). The photo is no seed's rule: the
+    choice is recorded as the province's own (本省自定, ``lms.settingbasis``)."""
     if province.level != RegionLevel.province:
         raise ValidationFailed({"province": _("请选择省级地区")})
     if actor.role != Role.system_admin and not (
@@ -86,8 +98,13 @@ def save_settings(session: Session, actor: User, province: Region, pattern: str,
         row = CertificateSettings(province_id=province.id)
         session.add(row)
     row.number_pattern, row.issuers = pattern, clean
+    if holder_photo is not None:
+        row.holder_photo = bool(holder_photo)
     session.flush()
-    audit.record(session, actor, "certificate_settings.save", row, pattern=pattern, issuers=clean)
+    if holder_photo is not None:
+        set_basis(session, row, "holder_photo", BasisKind.province)
+    audit.record(session, actor, "certificate_settings.save", row, pattern=pattern, issuers=clean,
+                 holder_photo=row.holder_photo)
     return row
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from certificates import signals
 from certificates.models import Certificate, CertificateEvent, CertificateStatus, ReasonCategory
+from certificates.services.notices import tell_holder
 from lms import audit
 from lms.auth.models import User
 from lms.db import utcnow
@@ -66,8 +67,9 @@ def change_status(session: Session, actor: User, cert: Certificate, action: str,
     session.flush()
     audit.record(session, actor, f"certificate.{action}", cert, reason=category.value if category else None,
                  from_status=before.value, to_status=target.value)
-    SIGNALS[action].send(None, session=session, certificate=cert, actor=actor,
-                         reason=f"{category.label}：{note}" if category else note, today=today)
+    said = f"{category.label}：{note}" if category else note
+    SIGNALS[action].send(None, session=session, certificate=cert, actor=actor, reason=said, today=today)
+    tell_holder(session, cert, action, said)
     return cert
 
 

@@ -20,6 +20,16 @@ from lms.templating import SHANGHAI
 
 _CID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
+# Who adds the holder's standing beside the certificate's status (issue 14: 有效 · 人才库状态：警示): talent registers
+# ``fn(session, holder_user_id, today) -> dict | None`` in its wiring; the answer goes under ``pool``.
+_STANDING_SOURCES: list = []
+
+
+def add_standing_source(fn) -> None:
+    """Register a source of the holder's standing for the public view (idempotent)."""
+    if fn not in _STANDING_SOURCES:
+        _STANDING_SOURCES.append(fn)
+
 
 # What public verification reads: every scan runs this, so it selects plain columns (a row with the same
 # attribute names as a Certificate) instead of building an ORM object. ``public_view``, ``signed_fields``,
@@ -62,7 +72,8 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
 
 
 def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None) -> dict:
-    """What anyone may see: no ID number, phone, score or photo; the holder's name masked. ``key_dir``: link a
+    """What anyone may see: no ID number, phone, score or photo (only the printed photo's fingerprint, to compare
+    with the paper); the holder's name masked. ``key_dir``: link a
     successor by its printed ``/C/`` path (else its old ``/v/<cid>``)."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
@@ -73,6 +84,8 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
         "issued_on": cert.issued_on.isoformat(), "valid_until": cert.valid_until.isoformat(),
     }
+    if snap.get("photo_fp"):  # the fingerprint only: the photo is personal data, never shown publicly (issue 16)
+        out["photo_fingerprint"] = snap["photo_fp"]
     if status in (CertificateStatus.revoked, CertificateStatus.suspended):
         out["status_changed_on"] = _local_date(cert.status_changed_at)
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
@@ -86,6 +99,10 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         path = printed_path(succ, key_dir) if key_dir else f"/v/{succ.cid}"
         out["superseded_by"] = {"number": succ.number, "verify_path": path,
                                 "status": effective_status(succ, today).value}
+    for source in _STANDING_SOURCES:
+        standing = source(session, cert.holder_user_id, today)
+        if standing is not None:
+            out["pool"] = standing
     return out
 
 

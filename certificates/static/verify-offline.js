@@ -3,7 +3,8 @@
 // (certificates/compact.py) — checks its Ed25519 signature with WebCrypto against the kept trust list
 // (/.well-known/cqo-certificate-keys.json), the key's window and the expiry, and says how old the kept status
 // lists are; where the link carries the certificate's status-list index (compact format 2), it reads the
-// certificate's bit in the kept revocation and suspension lists. It never sends anything anywhere.
+// certificate's bit in the kept revocation and suspension lists; where it carries the holder's photo fingerprint
+// (format 3), it shows it and ends with the photo line, as the command line does. It never sends anything anywhere.
 (function () {
   "use strict";
   var root = document.getElementById("offline");
@@ -53,10 +54,10 @@
     if (raw.length < 13 + 64) { throw new Error("malformed"); }
     var body = raw.slice(0, raw.length - 64), sig = raw.slice(raw.length - 64);
     var version = body[0] >> 4;
-    if ((version !== 1 && version !== 2) || (body[0] & 15) > 2) { throw new Error("malformed"); }
+    if (version < 1 || version > 3 || (body[0] & 15) > 2) { throw new Error("malformed"); }
     var tag = body.slice(1, 5), issued = (body[5] << 8) | body[6], until = (body[7] << 8) | body[8];
     var dec = new TextDecoder("utf-8", {fatal: true}), p = 9, index = null;
-    if (version === 2) {  // the status-list index: canonical unsigned LEB128, at most 5 bytes (compact.py)
+    if (version >= 2) {  // the status-list index: canonical unsigned LEB128, at most 5 bytes (compact.py)
       index = 0;
       for (var i = 0; ; i++) {
         if (i >= 5 || p >= body.length) { throw new Error("malformed"); }
@@ -66,11 +67,19 @@
       }
       if (index > 4294967295) { throw new Error("malformed"); }
     }
+    var photo = null;
+    if (version === 3) {  // the holder's photo fingerprint: 8 bytes, shown as 4 groups of 4 hex digits (compact.py)
+      if (p + 8 > body.length) { throw new Error("malformed"); }
+      var hex = Array.prototype.map.call(body.slice(p, p + 8), function (b) { return (b < 16 ? "0" : "") + b.toString(16); })
+        .join("").toUpperCase();
+      photo = hex.match(/.{4}/g).join("-"); p += 8;
+    }
     var nlen = body[p]; var number = dec.decode(body.slice(p + 1, p + 1 + nlen)); p += 1 + nlen;
     var hlen = body[p]; var name = dec.decode(body.slice(p + 1, p + 1 + hlen)); p += 1 + hlen;
     if (p !== body.length) { throw new Error("malformed"); }
     var fields = {holder_name: name, number: number, tier: TIERS[body[0] & 15], issued_on: isoDay(issued),
                   valid_until: isoDay(until), kid: ""};
+    if (photo) { fields.photo = photo; }
     return {fields: fields, message: concat(COMPACT_DOMAIN, body), sig: sig, tag: tag, keyMatches: null, index: index};
   }
 
@@ -152,6 +161,7 @@
     var f = cert.fields, key = checked.key;
     say("holder-name", f.holder_name); say("cert-number", f.number); say("issued-on", f.issued_on);
     say("valid-until", f.valid_until); say("tier", T.tiers[f.tier] || f.tier);
+    if (f.photo && $("photo-fp")) { say("photo-fp", f.photo); $("photo-fp-row").hidden = false; }
     $("offline-details").hidden = false;
     var verdict, state, compare = true, listTime = revocation ? revocation.time : null;
     if (!key) { verdict = checked.candidates ? T.bad_signature : T.unknown_key; state = "invalid"; compare = false; }
@@ -171,6 +181,7 @@
     // Always last, as on the command line: what to compare with the paper.
     say("offline-compare", compare ? T.compare + T.expected.replace("%(name)s", f.holder_name)
       .replace("%(number)s", f.number).replace("%(start)s", f.issued_on).replace("%(end)s", f.valid_until)
+      + (f.photo ? T.photo_compare.replace("%(fp)s", f.photo) : "")
       : T.compare_nothing);
   }
 

@@ -2,7 +2,7 @@
 // trust list and the status lists; offline, a certificate link (/v/<cid>#<signed part> or /C/<TOKEN>) opens the
 // offline verifier, which checks the signature in the browser against the kept trust list.
 "use strict";
-var CACHE = "cqo-verify-v1";
+var CACHE = "cqo-verify-v2";  // a new name re-installs the worker and its copies: v2 reads compact format 3 (the photo)
 var SHELL = "/verify-offline";
 var DATA = ["/.well-known/cqo-certificate-keys.json", "/status-lists/revocation", "/status-lists/suspension"];
 var ASSETS = [SHELL, "/certificates/static/verify-offline.js", "/certificates/static/verify-offline.css",

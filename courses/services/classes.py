@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from courses.models import AttendanceRecord, ClassSession, Programme, TrainingClass
 from courses.services.access import require_class_staff, require_role
 from courses.services.enrolment import approved_count, promote_waitlist
+from courses.services.snapshot import freeze_lessons
 from lms import audit
+from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Region
@@ -76,6 +78,7 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
         errors["capacity"] = _("招收人数不能少于已录取的 %(n)d 人", n=approved_count(session, klass))
     if errors:
         raise ValidationFailed(errors)
+    new_content = klass is None or klass.programme_id != programme.id
     if klass is None:
         klass = TrainingClass(institution_id=inst.id)
         session.add(klass)
@@ -85,6 +88,8 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
     klass.enrol_opens_on, klass.enrol_closes_on = data.enrol_opens_on, data.enrol_closes_on
     klass.teachers = (data.teachers or "").strip()
     session.flush()
+    if new_content:  # the class keeps this snapshot of its programme's lessons (issue 17)
+        freeze_lessons(session, klass, utcnow())
     audit.record(session, actor, "class.save", klass, tier=programme.tier.value)
     if klass.capacity > approved_count(session, klass):
         promote_waitlist(session, actor, klass)

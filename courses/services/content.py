@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from courses.models import Course, Lesson, LessonKind, LessonProgress, Programme, SubjectCategory
+from courses.models import Course, Lesson, LessonKind, LessonProgress, SubjectCategory
 from courses.services.access import require_role
 from lms import audit
 from lms.domain import RegionLevel, Role
@@ -20,7 +20,6 @@ from lms.scoping import require_writable
 
 VIDEO_MAX_BYTES = 60 * 1024 * 1024  # under the site-wide MAX_CONTENT_LENGTH (64 MB), which the body parser enforces
 PDF_MAX_BYTES = 20 * 1024 * 1024
-VIDEO_DONE_SHARE = 0.9  # a video counts as completed once 90% of it has been watched
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "blockquote",
@@ -143,7 +142,7 @@ def delete_lesson(session: Session, actor, lesson: Lesson) -> None:
     require_role(actor, Role.institution_staff, Role.regulator_admin, Role.system_admin)
     require_writable(session, lesson, actor)
     if session.scalar(select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == lesson.id)):
-        raise DomainError(_("已有学员学习该课时，不能删除"))
+        raise DomainError(_("已有学员学习该课时，不能删除；可将其停用，学习记录会保留"))
     course = lesson.course
     audit.record(session, actor, "lesson.delete", lesson, course_id=course.id)
     session.delete(lesson)
@@ -165,28 +164,16 @@ def open_lesson(session: Session, user, lesson: Lesson, now: dt.datetime) -> Les
     return prog
 
 
-def record_progress(session: Session, user, lesson: Lesson, now: dt.datetime, *, watched_share: float | None = None,
-                    completed: bool = False) -> LessonProgress:
-    """Update a trainee's progress. For a video the share watched only grows (scrubbing back doesn't undo
-    it) and reaching 90% completes it; a text or PDF lesson is completed when the trainee says so."""
+def record_progress(session: Session, user, lesson: Lesson, now: dt.datetime, *, completed: bool = False) -> LessonProgress:
+    """A trainee says they have studied a text or PDF lesson. A video is completed only by the time really
+    watched (``courses.services.study``: server-checked heartbeats), never by the page's word."""
     if user.role != Role.trainee:
         raise Forbidden(_("只有学员的学习进度会被记录"))
     prog = open_lesson(session, user, lesson, now)
-    if watched_share is not None:
-        try:
-            share = float(watched_share)
-        except (TypeError, ValueError):
-            raise ValidationFailed({"watched_share": _("观看比例须为 0 到 1 之间的数字")})
-        if not 0 <= share <= 1:
-            raise ValidationFailed({"watched_share": _("观看比例须为 0 到 1 之间的数字")})
-        prog.watched_share = max(prog.watched_share or 0.0, round(share, 4))
-        if lesson.kind == LessonKind.video and prog.watched_share >= VIDEO_DONE_SHARE and prog.completed_at is None:
-            prog.completed_at = now
-    if completed:
-        if lesson.kind == LessonKind.video and (prog.watched_share or 0) < VIDEO_DONE_SHARE:
-            raise DomainError(_("视频须观看至少 %(p)d%% 才算学完", p=int(VIDEO_DONE_SHARE * 100)))
-        if prog.completed_at is None:
-            prog.completed_at = now
+    if completed and prog.completed_at is None:
+        if lesson.kind == LessonKind.video:
+            raise DomainError(_("视频按实际观看时长计入，看到规定比例后自动记为学完"))
+        prog.completed_at = now
     session.flush()
     return prog
 
@@ -198,26 +185,3 @@ def progress_map(session: Session, user, lesson_ids: list[int]) -> dict[int, Les
     rows = session.scalars(select(LessonProgress).where(LessonProgress.user_id == user.id,
                                                          LessonProgress.lesson_id.in_(lesson_ids)))
     return {p.lesson_id: p for p in rows}
-
-
-@dataclass
-class CourseProgress:
-    course: Course
-    total: int
-    completed: int
-
-    @property
-    def share(self) -> float:
-        return self.completed / self.total if self.total else 0.0
-
-
-def programme_progress(session: Session, user, programme: Programme) -> list[CourseProgress]:
-    """Lessons completed per required course of the programme."""
-    out = []
-    for course in programme.required_courses:
-        ids = [les.id for les in course.lessons]
-        done = sum(1 for p in progress_map(session, user, ids).values() if p.completed_at)
-        out.append(CourseProgress(course, len(ids), done))
-    return out
-
-

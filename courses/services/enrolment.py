@@ -14,6 +14,7 @@ from courses.services.access import require_class_staff
 from lms import audit
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.notifications.services import link, notify
 from lms.people import services as people_services
 
 ACTIVE = (EnrollmentStatus.applied, EnrollmentStatus.approved, EnrollmentStatus.waitlisted)
@@ -71,11 +72,19 @@ def apply(session: Session, user, klass: TrainingClass, *, pledge_version: str |
     enrollment.decided_at = enrollment.decided_by_id = None
     enrollment.decision_reason = ""
     enrollment.waitlist_position = None
-    enrollment.eligibility = ev.as_dict()
+    enrollment.eligibility = {**ev.as_dict(), "rule_set": eligibility.rule_snapshot(session, klass.programme.eligibility_rule_set)}
     session.add(enrollment)
     session.flush()
     audit.record(session, user, "enrollment.apply", enrollment, class_id=klass.id)
     return enrollment
+
+
+def _record_decision_rules(session: Session, enrollment: Enrollment, now: dt.datetime) -> None:
+    """Keep with the decision the rule set it was made under: editing the set later changes open
+    applications only (issue 15: "applications already decided keep the rule they were decided by")."""
+    rule_set = enrollment.training_class.programme.eligibility_rule_set
+    enrollment.eligibility = {**(enrollment.eligibility or {}),
+                              "decided_under": eligibility.rule_snapshot(session, rule_set), "decided_at": now.isoformat()}
 
 
 def _next_waitlist_position(session: Session, klass: TrainingClass) -> int:
@@ -92,18 +101,34 @@ def approve(session: Session, actor, enrollment: Enrollment, now: dt.datetime) -
     if enrollment.status not in (EnrollmentStatus.applied, EnrollmentStatus.waitlisted):
         raise DomainError(_("只能审核待审核或候补中的报名（当前：%(s)s）", s=enrollment.status.label))
     enrollment.decided_at, enrollment.decided_by_id, enrollment.decision_reason = now, actor.id, ""
+    _record_decision_rules(session, enrollment, now)
     if approved_count(session, klass) >= klass.capacity:
         if enrollment.status != EnrollmentStatus.waitlisted:
             enrollment.status = EnrollmentStatus.waitlisted
             enrollment.waitlist_position = _next_waitlist_position(session, klass)
         audit.record(session, actor, "enrollment.waitlist", enrollment, position=enrollment.waitlist_position)
+        _tell(session, enrollment, _("报名进入候补：%(c)s", c=klass.name),
+              _("培训班名额已满，您在候补名单第 %(n)d 位，有空位时将自动录取。", n=enrollment.waitlist_position))
     else:
         enrollment.status = EnrollmentStatus.approved
         enrollment.waitlist_position = None
         audit.record(session, actor, "enrollment.approve", enrollment)
+        _tell_admitted(session, enrollment)
     session.flush()
     _renumber(session, klass)
     return enrollment
+
+
+def _tell(session: Session, enrollment: Enrollment, title: str, body: str) -> None:
+    """Tell the trainee about a decision on their application, with a link to their enrolments."""
+    notify(session, enrollment.user_id, "enrollment", title, body, link("courses.my"))
+
+
+def _tell_admitted(session: Session, enrollment: Enrollment) -> None:
+    """Tell the trainee they were admitted (approved, or moved up from the waiting list)."""
+    klass = enrollment.training_class
+    _tell(session, enrollment, _("报名已录取：%(c)s", c=klass.name),
+          _("您已被录取参加“%(c)s”，培训时间 %(a)s 至 %(b)s。", c=klass.name, a=klass.start_date, b=klass.end_date))
 
 
 def reject(session: Session, actor, enrollment: Enrollment, reason: str, now: dt.datetime) -> Enrollment:
@@ -120,9 +145,11 @@ def reject(session: Session, actor, enrollment: Enrollment, reason: str, now: dt
     was_approved = enrollment.status == EnrollmentStatus.approved
     enrollment.status = EnrollmentStatus.rejected
     enrollment.decided_at, enrollment.decided_by_id, enrollment.decision_reason = now, actor.id, reason
+    _record_decision_rules(session, enrollment, now)
     enrollment.waitlist_position = None
     session.flush()
     audit.record(session, actor, "enrollment.reject", enrollment)
+    _tell(session, enrollment, _("报名未录取：%(c)s", c=klass.name), _("原因：%(r)s", r=reason))
     if was_approved:
         promote_waitlist(session, actor, klass)
     _renumber(session, klass)
@@ -162,6 +189,7 @@ def promote_waitlist(session: Session, actor, klass: TrainingClass) -> list[Enro
         head.waitlist_position = None
         session.flush()
         audit.record(session, actor, "enrollment.promote", head)
+        _tell_admitted(session, head)
         moved.append(head)
     _renumber(session, klass)
     return moved

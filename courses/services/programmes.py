@@ -30,11 +30,15 @@ class ProgrammeData:
     requires_lower_tier: bool
     eligibility_rule_set_id: int | None
     course_ids: list[int] = field(default_factory=list)
+    video_done_pct: int = 90  # issue 17: the share of a video that completes it
+    video_no_skip_ahead: bool = False
+    video_check_minutes: int | None = None  # attention checks about this often; None: none
     basis_kind: str = "example"  # where the pass mark, attendance, validity and hours come from (lms.settingbasis)
     basis_source: str = ""  # the document and clause, when basis_kind is "source"
 
 # The programme's values that are province settings, each shown with its basis.
-PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years")
+PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years",
+                      "video_done_pct", "video_no_skip_ahead", "video_check_minutes")
 
 
 def _checked_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None):
@@ -58,6 +62,10 @@ def _checked_programme(session: Session, actor, data: ProgrammeData, programme: 
         errors["name"] = _("请填写方案名称")
     if not 0 < (data.pass_mark or 0) <= 100:
         errors["pass_mark"] = _("合格分数须在 1 到 100 之间")
+    if not 50 <= (data.video_done_pct or 0) <= 100:
+        errors["video_done_pct"] = _("视频学完比例须在 50% 到 100% 之间")
+    if data.video_check_minutes is not None and not 1 <= data.video_check_minutes <= 120:
+        errors["video_check_minutes"] = _("随机提问间隔须在 1 到 120 分钟之间，或留空")
     if not 0 < (data.min_attendance_rate or 0) <= 1:
         errors["min_attendance_rate"] = _("最低出勤率须在 1% 到 100% 之间")
     if not 1 <= (data.certificate_validity_years or 0) <= 10:
@@ -95,6 +103,8 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
     programme.name = data.name.strip()
     programme.pass_mark = data.pass_mark
     programme.min_attendance_rate = data.min_attendance_rate
+    programme.video_done_pct, programme.video_no_skip_ahead = data.video_done_pct, bool(data.video_no_skip_ahead)
+    programme.video_check_minutes = data.video_check_minutes
     programme.certificate_validity_years = data.certificate_validity_years
     programme.requires_lower_tier = bool(data.requires_lower_tier)
     programme.eligibility_rule_set_id = rule_set.id if rule_set else None
@@ -118,8 +128,10 @@ def _basis_errors(data: ProgrammeData) -> dict[str, str]:
     return {}
 
 
-def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None) -> EligibilityRuleSet:
-    """Create or update a province's eligibility rule set after checking its structure."""
+def save_rule_set(session: Session, actor, province: Region, name: str, rules, rule_set: EligibilityRuleSet | None = None,
+                  basis: tuple[str, str] | None = None) -> EligibilityRuleSet:
+    """Create or update a province's eligibility rule set after checking its structure; ``basis`` (kind,
+    source) says where the rules come from (None keeps the recorded one; a new set without one is 示例)."""
     require_role(actor, Role.regulator_admin, Role.system_admin)
     if rule_set is not None:
         require_writable(session, rule_set, actor)
@@ -130,12 +142,19 @@ def save_rule_set(session: Session, actor, province: Region, name: str, rules, r
     if not (name or "").strip():
         raise ValidationFailed({"name": _("请填写规则集名称")})
     eligibility.validate_rules(rules)
+    if basis is not None:
+        if basis[0] not in BasisKind.__members__:
+            raise ValidationFailed({"basis_kind": _("请选择报名条件的依据：依据文件、本省自定或示例")})
+        if basis[0] == BasisKind.source.value and not (basis[1] or "").strip():
+            raise ValidationFailed({"basis_source": _("选择“依据”时须填写文件名称及条款")})
     if rule_set is None:
         rule_set = EligibilityRuleSet(province_id=province.id)
         session.add(rule_set)
     rule_set.name = name.strip()
     rule_set.rules = rules
     session.flush()
+    if basis is not None:
+        set_basis(session, rule_set, "rules", basis[0], basis[1])
     audit.record(session, actor, "eligibility_rules.save", rule_set)
     return rule_set
 

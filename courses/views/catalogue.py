@@ -1,7 +1,7 @@
 """Pages for the course catalogue: courses, their lessons, a lesson's file and a trainee's progress."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -9,7 +9,7 @@ from sqlalchemy import or_
 
 from courses import services
 from courses.forms import CourseForm, EmptyForm, LessonForm
-from courses.models import Course, Lesson, LessonKind, SubjectCategory, may_edit_course
+from courses.models import Course, Lesson, LessonKind, SubjectCategory, VideoWatch, may_edit_course
 from courses.views import AUTHORS, bp, q_arg
 from lms.auth.views import roles_required
 from lms.bodylimit import FORM_ROOM, body_limit
@@ -19,6 +19,7 @@ from lms.forms import submit
 from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate
 from lms.uploads import StoredFile, check_declared_size, store_upload
+from lms.web import stream_stored
 
 
 @bp.route("/catalogue")
@@ -115,34 +116,45 @@ def lesson_delete(lesson_id: int):
     return redirect(url_for("courses.course", course_id=course_id))
 
 
+@bp.route("/lessons/<int:lesson_id>/retire", methods=["POST"])
+@roles_required(*AUTHORS)
+def lesson_retire(lesson_id: int):
+    """Retire a lesson from the catalogue: new classes leave it out, the records of those who studied it stay."""
+    les = get_writable(db.session, Lesson, lesson_id, current_user)
+    if EmptyForm().validate_on_submit():
+        submit(None, lambda: services.retire_lesson(db.session, current_user, les, utcnow()), success=_("课时已停用"))
+    return redirect(url_for("courses.course", course_id=les.course_id))
+
+
 @bp.route("/lessons/<int:lesson_id>")
 @login_required
 def lesson(lesson_id: int):
     """A lesson, with its neighbours; a trainee opening it is recorded."""
     les = get_visible(db.session, Lesson, lesson_id, current_user)
-    prog = None
+    prog = viewing = watch = rules = None
     if current_user.role == Role.trainee:
         prog = services.open_lesson(db.session, current_user, les, utcnow())
+        if les.kind == LessonKind.video:  # a new viewing: its token goes to the player's heartbeats
+            viewing, watch = services.start_viewing(db.session, current_user, les, utcnow())
+            rules = services.video_rules(db.session, current_user, les)
         db.session.commit()
     body = Markup(services.render_markdown(les.body_md)) if les.kind == LessonKind.text else None
     siblings = les.course.lessons
     i = siblings.index(les)
     return render_template("courses/lesson.html", lesson=les, body=body, prog=prog, form=EmptyForm(),
+                           viewing=viewing, watch=watch, rules=rules,
                            prev=siblings[i - 1] if i > 0 else None, next=siblings[i + 1] if i + 1 < len(siblings) else None)
 
 
 @bp.route("/lessons/<int:lesson_id>/file")
 @login_required
 def lesson_file(lesson_id: int):
-    """The lesson's video or PDF; Werkzeug answers Range requests (206) so a video can be scrubbed."""
+    """The lesson's video or PDF, from the file store; Range requests (206) let a video be scrubbed."""
     les = get_visible(db.session, Lesson, lesson_id, current_user)
     if les.file is None:
         abort(404)
-    path = les.file.path(current_app.config["UPLOAD_DIR"])
-    if not path.exists():
-        abort(404)
-    resp = send_file(path, mimetype=les.file.mime, conditional=True, etag=les.file.sha256, max_age=3600,
-                     download_name=les.file.original_name or path.name, as_attachment=False)
+    resp = stream_stored(les.file.relative_path, les.file.mime, etag=les.file.sha256, max_age=3600,
+                         download_name=les.file.original_name or les.file.relative_path.rsplit("/", 1)[-1])
     resp.headers["Cache-Control"] = "private, max-age=3600"
     # The page CSP forbids plugins (object-src 'none'), which would stop the browser's PDF viewer; the file
     # itself is a sniffed PDF or video served with nosniff, so it may use the viewer and nothing else.
@@ -153,14 +165,46 @@ def lesson_file(lesson_id: int):
 @bp.route("/lessons/<int:lesson_id>/progress", methods=["POST"])
 @roles_required(Role.trainee)
 def lesson_progress(lesson_id: int):
-    """Progress from the lesson page: JSON ``{"watched_share": 0..1}`` from the video player (with the
-    CSRF token in X-CSRFToken), or the "学完" form button."""
+    """The "学完" button of a text or PDF lesson (a video completes by the time really watched)."""
     les = get_visible(db.session, Lesson, lesson_id, current_user)
-    payload = request.get_json(silent=True) if request.is_json else None
-    if payload is not None:  # the player: errors answer as JSON (the app's error handler)
-        prog = services.record_progress(db.session, current_user, les, utcnow(), watched_share=payload.get("watched_share"))
-        db.session.commit()
-        return jsonify({"watched_share": prog.watched_share, "completed": prog.completed_at is not None})
     submit(None, lambda: services.record_progress(db.session, current_user, les, utcnow(), completed=True),
            success=_("已记录为学完"))
     return redirect(url_for("courses.lesson", lesson_id=les.id))
+
+
+def _beat_json(r) -> dict:
+    return {"credited": r.credited, "watched_seconds": r.watched_seconds, "watched_share": round(r.share, 4),
+            "furthest": r.furthest, "completed": r.completed, "check": r.check_code, "refused": r.refused}
+
+
+@bp.route("/lessons/<int:lesson_id>/heartbeat", methods=["POST"])
+@roles_required(Role.trainee)
+def lesson_heartbeat(lesson_id: int):
+    """The video player's heartbeat: JSON ``{token, start, end, duration}`` (seconds of the video played since
+    the last one); the server credits what the wall clock allows and answers the totals and any attention check."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    body = request.get_json(silent=True) or {}
+    r = services.heartbeat(db.session, current_user, les, body.get("token"), body.get("start"), body.get("end"),
+                           body.get("duration"), utcnow())
+    db.session.commit()
+    return jsonify(_beat_json(r))
+
+
+@bp.route("/lessons/<int:lesson_id>/check", methods=["POST"])
+@roles_required(Role.trainee)
+def lesson_check(lesson_id: int):
+    """The answer to an attention check: JSON ``{token, code}``; the video may play on."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    body = request.get_json(silent=True) or {}
+    services.answer_check(db.session, current_user, les, body.get("token"), body.get("code"), utcnow())
+    db.session.commit()
+    return jsonify({"ok": True})
+
+
+@bp.route("/lessons/<int:lesson_id>/study")
+@roles_required(*AUTHORS)
+def lesson_study(lesson_id: int):
+    """Staff see each trainee's time really watched and attention checks on a video lesson (their own trainees)."""
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    watches = visible(VideoWatch, current_user).where(VideoWatch.lesson_id == les.id)
+    return render_template("courses/lesson_study.html", lesson=les, rows=services.study_report(db.session, watches))

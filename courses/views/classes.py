@@ -9,7 +9,7 @@ from sqlalchemy import select
 from courses import gates, queries, services
 from courses.attendance import rates
 from courses.forms import ClassForm, EmptyForm, SessionForm
-from courses.models import ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
+from courses.models import ClassSession, Enrollment, EnrollmentStatus, Lesson, Programme, TrainingClass
 from courses.views import STAFF, bp, q_arg
 from lms.auth.views import roles_required
 from lms.db import db, utcnow
@@ -99,7 +99,21 @@ def class_detail(class_id: int):
                            counts=queries.status_counts(db.session, klass), today=today_local(),
                            is_enrolment_open=services.is_enrolment_open, empty=EmptyForm(),
                            rates=rates(db.session, mine, utcnow()) if admitted else None,
-                           gate_message=gates.refusal(db.session, klass, gates.ENROL))
+                           gate_message=gates.refusal(db.session, klass, gates.ENROL),
+                           content=services.class_lessons(db.session, klass),
+                           to_push=services.lessons_to_push(db.session, klass) if is_owner else [])
+
+
+@bp.route("/classes/<int:class_id>/lessons/<int:lesson_id>/push", methods=["POST"])
+@roles_required(*STAFF)
+def lesson_push(class_id: int, lesson_id: int):
+    """Add a lesson the catalogue gained since the class opened to the class; its trainees are told."""
+    klass = get_visible(db.session, TrainingClass, class_id, current_user)
+    les = get_visible(db.session, Lesson, lesson_id, current_user)
+    if EmptyForm().validate_on_submit():
+        submit(None, lambda: services.push_lesson(db.session, current_user, klass, les, utcnow()),
+               success=_("已将课时加入本班，学员已收到通知"))
+    return redirect(url_for("courses.class_detail", class_id=klass.id))
 
 
 @bp.route("/sessions/<int:session_id>/delete", methods=["POST"])

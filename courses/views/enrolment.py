@@ -133,4 +133,4 @@ def _my_enrolment(e: Enrollment, now) -> dict:
     records = {r.session_id: r for r in db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.enrollment_id == e.id))}
     return {"rates": rates(db.session, e, now), "records": records,
-            "progress": services.programme_progress(db.session, current_user, e.training_class.programme)}
+            "progress": services.class_progress(db.session, current_user, e.training_class)}

@@ -136,13 +136,21 @@
     var submitter = ev.submitter;
     if (!submitter || submitter.value !== "submit" || submitting) { return; }
     ev.preventDefault();
-    if (!window.confirm(msg.confirm)) { return; }
+    document.body.dataset.dialog = "1";  // integrity.js: the confirm box is not a departure from the page
+    var sure = window.confirm(msg.confirm);
+    delete document.body.dataset.dialog;
+    if (!sure) { return; }
     finish(submitter);
   });
 
   function finish(submitter) {
     flush().then(function () {
-      if (Object.keys(pending).length && !closed) { window.alert(msg.wait); return; }
+      if (Object.keys(pending).length && !closed) {
+        document.body.dataset.dialog = "1";
+        window.alert(msg.wait);
+        delete document.body.dataset.dialog;
+        return;
+      }
       submitting = true;
       storePending({});
       // Later than this microtask: while the first submit event is still being dispatched, the browser

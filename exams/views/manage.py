@@ -51,7 +51,8 @@ def _exam_data(form: ExamForm) -> papers.ExamData:
         duration_minutes=form.duration_minutes.data, attempts_allowed=form.attempts_allowed.data,
         counting=form.counting.data, pass_mark=form.pass_mark.data, multiple_scoring=form.multiple_scoring.data,
         review_policy=form.review_policy.data, shuffle=form.shuffle.data,
-        counts_for_completion=form.counts_for_completion.data, instructions=form.instructions.data or "")
+        counts_for_completion=form.counts_for_completion.data, instructions=form.instructions.data or "",
+        max_departures=form.max_departures.data)
 
 
 @bp.route("/manage/new", methods=["GET", "POST"])

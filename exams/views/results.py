@@ -6,7 +6,7 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from exams import attempts, imports, queries, results, stats
+from exams import attempts, imports, integrity, queries, results, stats
 from exams.forms import OfflineResultForm, UploadForm
 from exams.models import Attempt, AttemptStatus, Exam
 from exams.views import MANAGERS, STAFF, XLSX, all_or_nothing, bp, flashed, search_text
@@ -54,7 +54,8 @@ def attempt_sheet(attempt_id: int):
     """One trainee's answer sheet as graded (staff only; a trainee sees their own through the review)."""
     att = get_visible(db.session, Attempt, attempt_id, current_user)
     return render_template("exams/sheet.html", attempt=att, exam=att.exam,
-                           answers=attempts.saved_answers(db.session, att), real_name=results.real_name)
+                           answers=attempts.saved_answers(db.session, att), real_name=results.real_name,
+                           events=integrity.events_of(db.session, att))
 
 
 def _import_results(exam: Exam, upload: UploadForm):

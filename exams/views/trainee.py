@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from exams import attempts as svc
-from exams import queries
+from exams import integrity, queries
 from exams.models import Attempt, AttemptStatus, Exam
 from exams.services import can_retry
 from exams.views import bp, reading_first
@@ -101,7 +101,8 @@ def attempt(attempt_id: int):
         return redirect(url_for("exams.attempt_result", attempt_id=att.id))
     answers = svc.saved_answers(db.session, att)
     return render_template("exams/attempt.html", attempt=att, exam=att.exam, answers=answers, now=utcnow(),
-                           answered=sum(1 for a in answers.values() if a.selected or a.text))
+                           answered=sum(1 for a in answers.values() if a.selected or a.text),
+                           watermark=integrity.watermark(current_user))
 
 
 def _answer_body() -> tuple[int, list, str, object]:
@@ -130,6 +131,21 @@ def save_answer(attempt_id: int):
                                                           selected=selected, text=text, seq=seq))
     return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
                     "text": res.text, "deadline": res.deadline.isoformat()})
+
+
+@bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])
+@reading_first
+@roles_required(Role.trainee)
+def attempt_events(attempt_id: int):
+    """The exam page's integrity log (JSON ``{events: [{seq, kind, at}]}``, resent until stored); answers how
+    many departures count and whether the attempt was handed in for reaching the exam's limit."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
+    rep = write_phase(db.session, lambda: integrity.record_events(db.session, current_user, attempt_id,
+                                                                  body.get("events"), utcnow()))
+    return jsonify({"departures": rep.departures, "limit": rep.limit, "submitted": rep.submitted,
+                    "result": url_for("exams.attempt_result", attempt_id=attempt_id) if rep.submitted else None})
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

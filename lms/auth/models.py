@@ -21,6 +21,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_column_type(Role), index=True)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)  # Role.enterprise
     email: Mapped[str] = mapped_column(String(128), default="")
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -168,7 +169,8 @@ def _user_scope(user):
         )
         return (User.id == user.id) | (
             User.role.in_([Role.regulator_admin]) & User.region_id.in_(region_subtree_ids(user))
-        ) | (User.role.in_([Role.institution_staff]) & User.institution_id.in_(inst_ids))
+        ) | (User.role.in_([Role.institution_staff]) & User.institution_id.in_(inst_ids)) | (
+            (User.role == Role.enterprise) & User.region_id.in_(region_subtree_ids(user)))  # enterprise accounts
     if user.role == Role.institution_staff:
         return (User.id == user.id) | (
             (User.role == Role.institution_staff) & (User.institution_id == user.institution_id)

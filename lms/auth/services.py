@@ -19,7 +19,7 @@ from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
 from lms.db import utcnow
 from lms.domain import Role, has_control_characters
 from lms.errors import DomainError, Forbidden, ValidationFailed
-from lms.orgs.models import Institution, Region
+from lms.orgs.models import Enterprise, Institution, Region
 
 _hasher = PasswordHasher()
 
@@ -93,6 +93,8 @@ def can_create(creator: User | None, role: Role, region: Region | None, institut
         return region is not None and creator.region.contains(region)
     if role == Role.institution_staff:
         return institution is not None and creator.region.contains(institution.region)
+    if role == Role.enterprise:  # county or city bureau over the enterprise's region (issue 14)
+        return region is not None and creator.region.contains(region)
     return False
 
 
@@ -107,6 +109,7 @@ def create_user(
     institution: Institution | None = None,
     email: str = "",
     created_by: User | None = None,
+    enterprise: Enterprise | None = None,
 ) -> User:
     """Create an account. ``created_by`` None means the operator's command line."""
     errors: dict[str, str] = {}
@@ -125,6 +128,10 @@ def create_user(
         errors["region"] = _("监管部门管理员必须属于一个地区")
     if role == Role.institution_staff and institution is None:
         errors["institution"] = _("培训机构工作人员必须属于一个培训机构")
+    if role == Role.enterprise and enterprise is None:
+        errors["enterprise"] = _("企业账号必须属于一家企业")
+    if enterprise is not None:
+        region = enterprise.region
     if errors:
         raise ValidationFailed(errors)
     if not can_create(created_by, role, region, institution):
@@ -136,6 +143,7 @@ def create_user(
         role=role,
         region_id=region.id if region else (institution.region_id if institution else None),
         institution_id=institution.id if institution else None,
+        enterprise_id=enterprise.id if enterprise else None,
         email=email.strip(),
         created_by_id=created_by.id if created_by else None,
         password_changed_at=utcnow(),

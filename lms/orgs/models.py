@@ -51,6 +51,20 @@ class Regulator(Base):
     region: Mapped[Region] = relationship()
 
 
+class TierOrganisation(Base):
+    """Issue 15: which level of bureau runs, files and certifies a tier in a province, and which tier must be
+    held before it. A province without a row for a tier uses the example default (lms.orgs.tiers)."""
+
+    __tablename__ = "tier_organisations"
+    __table_args__ = (UniqueConstraint("province_id", "tier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    tier: Mapped[Tier] = mapped_column(enum_column_type(Tier))
+    bureau_level: Mapped[RegionLevel] = mapped_column(enum_column_type(RegionLevel))
+    prerequisite: Mapped[Tier | None] = mapped_column(enum_column_type(Tier), nullable=True)
+
+
 class Institution(Base):
     """A training institution (培训机构) entrusted by a bureau."""
 
@@ -138,6 +152,11 @@ def _region_scope(user):
 @scope_rule(Regulator)
 def _regulator_scope(user):
     return True  # bureaus are public bodies
+
+
+@scope_rule(TierOrganisation)
+def _tier_organisation_scope(user):
+    return True  # how a province organises its tiers is published, like its programmes
 
 
 @scope_rule(Institution)

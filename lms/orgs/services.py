@@ -66,19 +66,6 @@ def regulator_of(session: Session, region: Region) -> Regulator | None:
     return session.scalar(select(Regulator).where(Regulator.region_id == region.id))
 
 
-def bureau_for_tier(session: Session, region: Region, tier: Tier) -> Regulator | None:
-    """The bureau that supervises ``tier`` for something in ``region``: county for basic, city for advanced,
-    province for senior (seed 003). Walks up from ``region`` to the level the tier needs."""
-    wanted = TIER_LEVEL[tier]
-    node: Region | None = region
-    while node is not None and node.level.rank > wanted.rank:
-        node = node.parent
-    if node is None or node.level != wanted:
-        # A city institution delivering basic training: the city bureau supervises it.
-        node = region
-    return regulator_of(session, node)
-
-
 def validate_credit_code(value: str, field: str = "credit_code") -> str:
     """The normalised unified social credit code (GB 32100), or ValidationFailed on ``field`` saying why not."""
     code = (value or "").strip().upper()

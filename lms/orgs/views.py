@@ -35,6 +35,7 @@ def nav(user):
             ("orgs.enterprises", _("企业")),
             ("orgs.trainees", _("学员名单")),
             ("orgs.users", _("账号")),
+            ("orgs.tiers_page", _("培训层级")),
         ]
     return []
 

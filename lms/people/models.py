@@ -129,4 +129,6 @@ def _enterprise_scope(user):
     if user.role == Role.trainee:
         own = select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == user.id).scalar_subquery()
         return Enterprise.id == own
+    if user.role == Role.enterprise:  # an enterprise's account sees its own enterprise (issue 14)
+        return Enterprise.id == user.enterprise_id if user.enterprise_id else False
     return False

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+from stdnum.exceptions import InvalidComponent
 
 from lms import audit
 from lms.auth import services as auth_services
@@ -34,8 +34,17 @@ class IdInfo:
     gender: Gender
 
 
+# GB/T 2260 provincial codes (the first two digits of every resident ID, GB 11643-1999 §4.2): the counties under
+# them were created, renamed and merged for decades, and a number keeps the county code in force when it was
+# issued or re-issued, not at birth, so only the province is checked (issue 17).
+PROVINCE_CODES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+)
+
+
 def parse_id_number(value: str, today: dt.date) -> IdInfo:
-    """Validate a resident ID number (GB 11643-1999) and derive birth date and gender.
+    """Validate a resident ID number (GB 11643-1999: check character, date of birth, province) and derive birth
+    date and gender; a county code retired or created later is no reason to refuse a real number.
 
     Raises ValidationFailed on field ``id_number`` with the precise reason."""
     raw = (value or "").strip().upper()
@@ -47,30 +56,25 @@ def parse_id_number(value: str, today: dt.date) -> IdInfo:
         fail(_("请填写身份证号"))
     if len(raw) == 15 and raw.isdigit():
         fail(_("不再受理 15 位旧身份证号，请填写 18 位身份证号"))
-    try:
-        number = ric.validate(raw)
-    except InvalidLength:
+    if len(raw) != 18:
         fail(_("身份证号应为 18 位（当前 %(n)d 位）", n=len(raw)))
-    except InvalidFormat:
+    if not re.fullmatch(r"\d{17}[\dX]", raw):
         fail(_("身份证号前 17 位应为数字，末位为数字或 X"))
-    except InvalidChecksum:
+    if ric.calc_check_digit(raw) != raw[17]:
         fail(_("身份证号校验位不正确，请核对是否有输错"))
+    try:
+        birth = ric.get_birth_date(raw)
     except InvalidComponent:
-        try:
-            ric.get_birth_date(raw)
-        except InvalidComponent:
-            fail(_("身份证号中的出生日期（第 7-14 位）不是有效日期"))
-        fail(_("身份证号前 6 位地区码在出生当年不存在，请核对"))
-    except ValidationError:
-        fail(_("身份证号无效"))
-    birth = ric.get_birth_date(number)
+        fail(_("身份证号中的出生日期（第 7-14 位）不是有效日期"))
+    if raw[:2] not in PROVINCE_CODES:
+        fail(_("身份证号前 2 位省级代码 %(code)s 不存在，请核对", code=raw[:2]))
     if birth > today:
         fail(_("身份证号中的出生日期 %(d)s 晚于今天", d=birth.isoformat()))
     age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
     if not MIN_AGE <= age <= MAX_AGE:
         fail(_("按身份证号计算年龄为 %(a)d 岁，须在 %(lo)d 至 %(hi)d 岁之间", a=age, lo=MIN_AGE, hi=MAX_AGE))
-    gender = Gender.male if int(number[16]) % 2 == 1 else Gender.female
-    return IdInfo(number=number, birth_date=birth, gender=gender)
+    gender = Gender.male if int(raw[16]) % 2 == 1 else Gender.female
+    return IdInfo(number=raw, birth_date=birth, gender=gender)
 
 
 def normalise_phone(value: str) -> str:
@@ -189,21 +193,11 @@ def sign_pledge(session: Session, user: User, version: str, context: str) -> Ple
     return sig
 
 
-def register_trainee(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    profile: ProfileData,
-    enterprise: Enterprise | None,
-    pledge_version: str | None,
-    today: dt.date,
-) -> User | None:
-    """Self-registration: an account, the real-name profile and the signed integrity pledge, all or nothing.
-    An ID number that is already registered is not revealed (issue 18: "registration answers the same whether the
-    ID is known or not and tells the owner by other means"): once every other field is valid, nothing is created,
-    the owner is notified (``notify_owner_of_registration``) and None is returned; the caller answers as for a
-    new account."""
+def registration_problems(
+    session: Session, *, username: str, password: str, profile: ProfileData, pledge_version: str | None, today: dt.date
+) -> tuple[dict, dict[str, str]]:
+    """Every problem of a self-registration at once (profile, account, pledge), with the clean profile values. An ID
+    number another profile holds is not a problem here (issue 18: registration must not reveal it)."""
     errors: dict[str, str] = {}
     clean: dict = {}
     try:
@@ -219,6 +213,27 @@ def register_trainee(
         errors["password"] = problem
     if not pledge_version:
         errors["pledge"] = _("须阅读并签署质量诚信承诺书")
+    return clean, errors
+
+
+def register_trainee(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    profile: ProfileData,
+    enterprise: Enterprise | None,
+    pledge_version: str | None,
+    today: dt.date,
+) -> User | None:
+    """Self-registration: an account, the real-name profile and the signed integrity pledge, all or nothing.
+    An ID number that is already registered is not revealed (issue 18: "registration answers the same whether the
+    ID is known or not and tells the owner by other means"): once every other field is valid, nothing is created,
+    the owner is notified (``notify_owner_of_registration``) and None is returned; the caller answers as for a
+    new account."""
+    clean, errors = registration_problems(
+        session, username=username, password=password, profile=profile, pledge_version=pledge_version, today=today
+    )
     if errors:
         raise ValidationFailed(errors)
     owner = session.scalar(select(TraineeProfile.user_id).where(TraineeProfile.id_number_hash == lookup_hash(clean["id_number"])))

@@ -76,18 +76,32 @@ def region_choices():
     return choices([(0, _("请选择"))] + [(r.id, ("　" if r.level == RegionLevel.county else "") + r.name) for r in rows])
 
 
-def _register(form: RegistrationForm, pledge) -> User | None:
-    """Register the trainee (and their enterprise when it is new). Nobody is signed in by registering: an ID number
-    already registered must get the same answer and the same next page (issue 18; the service told its owner
-    instead), and a new account would otherwise be told apart by its signed-in session. The new trainee signs in
-    with the username and password just chosen."""
+def _register(form: RegistrationForm, pledge, form_valid: bool) -> User | None:
+    """Register the trainee (and their enterprise when it is new); every problem of the form, the enterprise and
+    the service is reported in one round (issue 17), a field's own check first. Nobody is signed in by
+    registering: an ID number already registered must get the same answer and the same next page (issue 18; the
+    service told its owner instead). The new trainee signs in with the username and password just chosen."""
+    errors: dict[str, str] = {}
+    try:
+        enterprise = resolve_enterprise(form)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    pledge_version = pledge.version if form.accept_pledge.data else None
+    if errors or not form_valid:
+        _clean, problems = services.registration_problems(
+            db.session, username=form.username.data or "", password=form.password.data or "",
+            profile=profile_data(form), pledge_version=pledge_version, today=today_local(),
+        )
+        errors.update({k: v for k, v in problems.items() if k not in errors})
+        raise ValidationFailed({k: v for k, v in errors.items() if not getattr(getattr(form, k, None), "errors", None)
+                                and not (k == "pledge" and form.accept_pledge.errors)})
     user = services.register_trainee(
         db.session,
         username=form.username.data,
         password=form.password.data,
         profile=profile_data(form),
-        enterprise=resolve_enterprise(form),
-        pledge_version=pledge.version if form.accept_pledge.data else None,
+        enterprise=enterprise,
+        pledge_version=pledge_version,
         today=today_local(),
     )
     if user is None:
@@ -106,9 +120,10 @@ def register():
     pledge = services.current_pledge(db.session)
     form = RegistrationForm()
     form.enterprise_region_id.choices = region_choices()
-    if form.validate_on_submit():
-        done = submit(form, lambda: _register(form, pledge), success=_("注册成功，请用刚设置的用户名和密码登录"),
-                      redirect_to=url_for("auth.login"))
+    if form.is_submitted() and (form.validate() or not form.errors.get("csrf_token")):  # no checks on a stale page
+        form_valid = not form.errors
+        done = submit(form, lambda: _register(form, pledge, form_valid),
+                      success=_("注册成功，请用刚设置的用户名和密码登录"), redirect_to=url_for("auth.login"))
         if done:
             return done
     return render_template("people/register.html", form=form, pledge=pledge)

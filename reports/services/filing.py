@@ -18,6 +18,7 @@ from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.notifications.services import link, notify_institution
 from lms.orgs.models import Regulator
 from reports.models import ClassFiling, ResultsReport, ReviewStatus
 from reports.queries import bureau_of_class, filing_of, results_of, roster, sessions_of, settings_for, snapshot
@@ -96,6 +97,12 @@ def decide_filing(session: Session, actor: User, filing: ClassFiling, accept: bo
     filing.decided_at, filing.decided_by_id = utcnow(), actor.id
     session.flush()
     audit.record(session, actor, "class_filing." + ("accept" if accept else "return"), filing, class_id=filing.class_id)
+    name = filing.training_class.name
+    notify_institution(session, filing.institution_id, "class_filing",
+                       _("培训班报备已接收：%(c)s", c=name) if accept else _("培训班报备被退回：%(c)s", c=name),
+                       _("%(b)s已接收报备，可以开始报名。", b=filing.bureau.name) if accept
+                       else _("%(b)s退回了报备，原因：%(r)s", b=filing.bureau.name, r=filing.return_reason),
+                       link("reports.filing_page", class_id=filing.class_id))
     return filing
 
 
@@ -164,6 +171,12 @@ def decide_results(session: Session, actor: User, report: ResultsReport, accept:
     report.decided_at, report.decided_by_id = utcnow(), actor.id
     session.flush()
     audit.record(session, actor, "results_report." + ("accept" if accept else "return"), report, class_id=report.class_id)
+    name = report.training_class.name
+    notify_institution(session, report.institution_id, "results_report",
+                       _("结果报告已接收：%(c)s", c=name) if accept else _("结果报告被退回：%(c)s", c=name),
+                       _("%(b)s已接收结果报告。", b=report.bureau.name) if accept
+                       else _("%(b)s退回了结果报告，原因：%(r)s", b=report.bureau.name, r=report.return_reason),
+                       link("reports.results_page", class_id=report.class_id))
     return report
 
 

@@ -6,7 +6,9 @@
 - ``standing``: THE definition of a compliant continuing-education year, the standings, restoring an entry;
 - ``rollup``: the year-end roll-up (warning, lapsed, restored), set-based and in chunks;
 - ``appointments``: appointment and change registrations (登记表) and their deadlines;
-- ``notices``: publishing a public notice (公示);
+- ``notices``: publishing a public notice (公示), its objections and their resolution, closing it;
+- ``sanctions``: warnings, suspensions and disqualifications (one model), and the standing a verifier sees;
+- ``accounts``: enterprise accounts (opened by a bureau, or self-registered and approved);
 - ``evaluation``: the indicator tree and evaluations (stars);
 - ``reminders``: the daily reminders, before each deadline.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -56,6 +56,16 @@ class IndicatorRow:
     weight: float | None
     max_points: float | None
     evidence_type: str
+    row: int = 0  # the spreadsheet's row number when the row came from a file, else 0
+    letters: dict[str, str] = field(default_factory=dict)  # header → column letter in that file
+
+
+def _row_problem(errors: dict, problems: list, i: int, r: IndicatorRow, header: str, value, message: str) -> None:
+    """Record one row's problem: with the sheet's row, column and value for a file, else by row position."""
+    if r.row:
+        problems.append(sheets.Problem(r.row, header, r.letters.get(header, ""), "" if value is None else sheets.shown(value), message))
+    else:
+        errors[f"row{i}"] = _("第 %(i)d 行：%(msg)s", i=i, msg=message)
 
 
 def save_indicators(session: Session, actor: User, province_id: int, rows: list[IndicatorRow]) -> int:
@@ -65,32 +75,38 @@ def save_indicators(session: Session, actor: User, province_id: int, rows: list[
     ensure_first_level(session, province_id)
     nodes = {n.code: n for n in session.scalars(select(Indicator).where(Indicator.province_id == province_id))}
     errors: dict[str, str] = {}
+    problems: list[sheets.Problem] = []
     pending: dict[str, IndicatorRow] = {}
     for i, r in enumerate(rows, start=1):
-        key = f"row{i}"
         code, parent, name = (r.code or "").strip(), (r.parent or "").strip(), (r.name or "").strip()
+
+        def bad(header: str, value, message: str, i=i, r=r) -> None:
+            _row_problem(errors, problems, i, r, header, value, message)
+
         if not code or len(code) > 32:
-            errors[key] = _("第 %(i)d 行：编码为空或过长", i=i)
+            bad("编码", code, _("编码为空或过长"))
             continue
         if not parent:
             if code not in {c for c, _n, _w in FIRST_LEVEL}:
-                errors[key] = _("第 %(i)d 行：一级指标固定为六项，新增指标须填写上级编码", i=i)
+                bad("上级编码", parent, _("一级指标固定为六项，新增指标须填写上级编码"))
             elif r.weight is None or not 0 <= r.weight <= 100:
-                errors[key] = _("第 %(i)d 行：权重须在 0 到 100 之间", i=i)
+                bad("权重", r.weight, _("权重须在 0 到 100 之间"))
             pending[code] = r
             continue
         if not name or len(name) > 128:
-            errors[key] = _("第 %(i)d 行：名称为空或过长", i=i)
+            bad("名称", name, _("名称为空或过长"))
         if r.max_points is None or not 0 < r.max_points <= 100:
-            errors[key] = _("第 %(i)d 行：满分须大于 0 且不超过 100", i=i)
+            bad("满分", r.max_points, _("满分须大于 0 且不超过 100"))
         p_level = _level_of(parent, nodes, pending)
         if p_level is None:
-            errors[key] = _("第 %(i)d 行：上级编码 %(p)s 不存在", i=i, p=parent)
+            bad("上级编码", parent, _("上级编码不存在"))
         elif p_level >= 3:
-            errors[key] = _("第 %(i)d 行：指标最多三级", i=i)
+            bad("上级编码", parent, _("指标最多三级"))
         if code in nodes and nodes[code].level == 1:
-            errors[key] = _("第 %(i)d 行：编码 %(c)s 是一级指标", i=i, c=code)
+            bad("编码", code, _("该编码是一级指标"))
         pending[code] = r
+    if problems:
+        raise sheets.SheetRefused(problems, _("文件未导入，请改正后重新上传（任何数据都未改变）："))
     if errors:
         raise ValidationFailed(errors)
     n = 0
@@ -145,7 +161,8 @@ def parse_indicator_xlsx(data: bytes, filename: str = "") -> list[IndicatorRow]:
                 problems.append(table.problem(row.number, h, row.get(h), _("须为数字")))
         out.append(IndicatorRow(code=row.get("编码"), parent=row.get("上级编码"), name=row.get("名称"),
                                 weight=nums.get("权重"), max_points=nums.get("满分"),
-                                evidence_type=row.get("证据类型")))
+                                evidence_type=row.get("证据类型"), row=row.number,
+                                letters={h: table.letter(h) for h in INDICATOR_HEADERS if h in table.columns}))
     if problems:
         raise sheets.SheetRefused(problems)
     if not out:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import String as Str
 from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select, update
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from credits.models import YearStanding
 from lms.db import UTCDateTime, utcnow
 from lms.notifications.models import Notification
-from lms.notifications.services import notify
+from lms.notifications.services import link, mail_enabled, notify
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
 from talent.services.standing import _standings_select
 from talent.services.status import CE_CAUSES
@@ -147,7 +146,7 @@ def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetim
     mail configured each message goes out by ``notify`` instead (one at a time: mail is per person anyway)."""
 
 
-    mail = has_app_context() and current_app.config["SMTP_HOST"]
+    mail = mail_enabled()
     for to, cause, _n in groups:
         to_s, cause = PoolStatus(to), Cause(cause)
         if to_s == PoolStatus.active:
@@ -158,11 +157,11 @@ def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetim
                .where(mine, ev.c.to_status == to_s, ev.c.cause == cause))
         if mail:
             for uid in list(session.scalars(who)):
-                notify(session, uid, "pool_status", title, body, dedupe_key=key)
+                notify(session, uid, "pool_status", title, body, link("talent.me"), dedupe_key=key)
             continue
         fresh = who.where(~select(Notification.id).where(Notification.user_id == TalentEntry.user_id,
                                                          Notification.dedupe_key == key).exists()).subquery()
         session.execute(insert(Notification.__table__).from_select(
             ["user_id", "kind", "title", "body", "url", "dedupe_key", "emailed", "created_at"],
-            select(fresh.c.uid, literal("pool_status"), literal(title[:128]), literal(body), literal(""),
+            select(fresh.c.uid, literal("pool_status"), literal(title[:128]), literal(body), literal(link("talent.me")),
                    literal(key), literal(False), literal(now, UTCDateTime))))

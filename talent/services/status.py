@@ -1,5 +1,5 @@
 """A pool entry's status and its changes: every change is logged as an event with its cause, and the member is
-told when the entry leaves "active". Bureaus decide by hand (with a reason) or disqualify (seed 001 §6)."""
+told when the entry leaves "active". Bureaus decide by hand (with a reason); sanctions are in ``sanctions``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,7 @@ from lms import audit
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from talent.models import Cause, PoolStatus, TalentEntry, TalentEvent
 
 
@@ -30,14 +30,14 @@ def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Caus
     session.flush()
     if to != PoolStatus.active:
         notify(session, entry.user_id, "pool_status", _("人才库状态变更为：%(s)s", s=to.label),
-               _("原因：%(c)s。%(r)s", c=cause.label, r=reason))
+               _("原因：%(c)s。%(r)s", c=cause.label, r=reason), link("talent.me"))
     return ev
 
 
-def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, reason: str, today: dt.date, *,
-                  disqualify: bool = False) -> TalentEvent | None:
-    """A bureau's decision (or a disqualification, seed 001 §6) with a reason. ``entry`` was loaded through the
-    actor's scope."""
+def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, reason: str,
+                  today: dt.date) -> TalentEvent | None:
+    """A bureau's decision with a reason. ``entry`` was loaded through the actor's scope. Warnings, suspensions
+    and disqualifications with their evidence are sanctions (``talent.services.sanctions``)."""
     if actor.role not in (Role.regulator_admin, Role.system_admin):
         raise Forbidden(_("只有监管部门可以变更人才库状态"))
     reason = (reason or "").strip()
@@ -45,8 +45,7 @@ def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, re
         raise ValidationFailed({"reason": _("请填写理由")})
     if to not in PoolStatus.__members__:
         raise ValidationFailed({"status": _("请选择状态")})
-    target = PoolStatus.exited if disqualify else PoolStatus(to)
-    ev = set_status(session, entry, target, Cause.disqualification if disqualify else Cause.manual, today,
-                    reason=reason, actor=actor)
-    audit.record(session, actor, "talent.status", entry, to=target.value, disqualify=disqualify)
+    target = PoolStatus(to)
+    ev = set_status(session, entry, target, Cause.manual, today, reason=reason, actor=actor)
+    audit.record(session, actor, "talent.status", entry, to=target.value)
     return ev

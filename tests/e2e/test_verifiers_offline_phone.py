@@ -37,6 +37,18 @@ def _revoked_printed_link(e2e_app, base) -> str:
         return compact.qr_url(base, compact.sign(private, services.printed_fields(cert)))
 
 
+def _photo_link(e2e_app, base) -> tuple[str, str]:
+    """A valid certificate's printed code as a province that prints the photo signs it (format 3), with a
+    fingerprint, and that fingerprint."""
+    from lms.db import db
+
+    with e2e_app.app_context():
+        cert = db.session.scalars(select(Certificate).where(Certificate.status == "valid").order_by(Certificate.id)).all()[1]
+        private = keys.private_key(e2e_app.config["CERT_KEY_DIR"], cert.key_id)
+        fp = "1A2B-3C4D-5E6F-7081"
+        return compact.qr_url(base, compact.sign(private, {**services.printed_fields(cert), "photo": fp})), fp
+
+
 def _poll(page, predicate: str, reload: bool = False, seconds: float = 15) -> None:
     """Wait until ``predicate`` (a JS function, awaited) is true in the page; with ``reload``, reload between tries
     (a service worker controls a page only from its next load)."""
@@ -63,7 +75,7 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
     # Polled from here with page.evaluate: wait_for_function compiles its predicate inside the page, which the
     # page's CSP (no 'unsafe-eval') forbids as soon as it has to poll.
     _poll(page, "() => navigator.serviceWorker.controller !== null", reload=True)
-    _poll(page, "() => caches.open('cqo-verify-v1').then(c => c.match('/status-lists/revocation')).then(r => !!r)")
+    _poll(page, "() => caches.open('cqo-verify-v2').then(c => c.match('/status-lists/revocation')).then(r => !!r)")
 
     page.context.set_offline(True)
     try:
@@ -82,6 +94,20 @@ def test_verifiers_offline_phone(phone_page, live_server, e2e_app):
             assert compare.startswith("请核对：") and number in compare and name in compare
             box = page.locator("#offline-retry").bounding_box()
             assert box["height"] >= 44
+        # Where the province prints the holder's photo, the code (format 3) signs its fingerprint: the phone shows it
+        # and ends with the photo line, word for word the command line's; a changed fingerprint is refused.
+        photo_link, fp = _photo_link(e2e_app, base)
+        page.goto(photo_link)
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == expected
+        assert page.locator("#photo-fp").inner_text() == fp and page.locator("#photo-fp-row").is_visible()
+        assert page.locator("#offline-compare").inner_text().endswith(f"请核对持证人照片：指纹 {fp}")
+        payload, body, sig = compact.split(compact.token_from_url(photo_link))
+        at = body.index(payload.photo)
+        bent = compact.b32encode(body[:at] + bytes([body[at] ^ 1]) + body[at + 1:] + sig)
+        page.goto(f"{base}/C/{bent}")
+        page.wait_for_selector('#offline[data-verdict]:not([data-verdict="pending"])')
+        assert page.locator("#offline").get_attribute("data-verdict") == "invalid"
         # A tampered link (one letter of the signature changed) is refused offline.
         head, _, sig = second.partition("#")
         body, dot, s = sig.partition(".")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from lms.demo import credit_code
 from lms.domain import RegionLevel, Tier
 from lms.errors import Forbidden, ValidationFailed
-from lms.orgs import services
+from lms.orgs import services, tiers
 from lms.orgs.models import Institution, Region
 
 
@@ -58,9 +58,9 @@ def test_tier_authorisation_needs_a_bureau_of_that_level(db, world):
 
 
 def test_bureau_for_tier(db, world):
-    assert services.bureau_for_tier(db, world.qidong, Tier.basic).region_id == world.qidong.id
-    assert services.bureau_for_tier(db, world.qidong, Tier.advanced).region_id == world.nantong.id
-    assert services.bureau_for_tier(db, world.qidong, Tier.senior).region_id == world.jiangsu.id
+    assert tiers.bureau_for_tier(db, world.qidong, Tier.basic).region_id == world.qidong.id
+    assert tiers.bureau_for_tier(db, world.qidong, Tier.advanced).region_id == world.nantong.id
+    assert tiers.bureau_for_tier(db, world.qidong, Tier.senior).region_id == world.jiangsu.id
 
 
 def test_enterprise_validation(db, world):

@@ -50,13 +50,6 @@ def test_future_birth_date_is_refused_even_with_a_correct_checksum():
     assert "晚于今天" in exc.value.errors["id_number"]
 
 
-def test_region_code_must_have_existed_in_the_birth_year():
-    with pytest.raises(ValidationFailed) as exc:
-        services.parse_id_number(id_number("320681", dt.date(1985, 6, 15), 24), TODAY)  # Qidong: 320681 since 1989
-    assert "地区码" in exc.value.errors["id_number"]
-    assert services.parse_id_number(id_number("320681", dt.date(1995, 6, 15), 24), TODAY)
-
-
 @pytest.mark.parametrize("birth", [dt.date(2012, 1, 1), dt.date(1940, 1, 1)])
 def test_age_must_be_between_16_and_80(birth):
     with pytest.raises(ValidationFailed) as exc:

@@ -213,9 +213,13 @@ def test_dashboard_counts_and_appointment_rate_against_the_target(db, world, cer
     assert data["statuses"]["valid"] == 1
     # Continuing-education compliance county by county (issue 17): Wang's pool entry counts in her county's row
     # only, and the rows add up to the region's figure.
-    members = {code: c["pool"]["members"] for code, c in by_code.items()}
-    assert data["pool"]["members"] == 1 and sum(members.values()) == 1 and members["320682"] == 0
-    assert sum(c["pool"]["compliant"] for c in data["children"]) == data["pool"]["compliant"]
+    # Appointed this year, she is not yet held to the rule (seed 002 §4(3), first year not held against anyone);
+    # next year she is.
+    assert data["pool"]["members"] == 0
+    later = queries.dashboard(db, world.nantong, year + 1, today_local())
+    members = {c["region"].code: c["pool"]["members"] for c in later["children"]}
+    assert later["pool"]["members"] == 1 and sum(members.values()) == 1 and members["320681"] == 1 and members["320682"] == 0
+    assert sum(c["pool"]["compliant"] for c in later["children"]) == later["pool"]["compliant"]
     # Medium, small and micro firms count only in the province's key industries (启东机械 is medium, 如皋食品 small).
     assert data["appointment"]["small_micro_key"]["enterprises"] == 0
     db.add(ReportingSettings(province_id=world.jiangsu.id, key_industries=["机械制造"]))

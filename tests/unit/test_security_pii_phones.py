@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from lms.orgs.models import Institution
 from talent.services import appointments
+from tests.unit.test_talent_lifecycle import certify
 from tests.conftest import csrf_token, login
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -19,6 +20,7 @@ def _raw(db, table: str, column: str, row_id: int):
 
 
 def test_security_pii_appointment_phones_encrypted_and_masked(db, world, app):
+    certify(db, world)  # an appointee holds a certificate in force (issue 14)
     data = appointments.AppointmentData(
         kind="initial", appointed_on=dt.date(2026, 9, 1), enterprise_head="张总", enterprise_head_phone=HEAD,
         quality_head="李工", quality_head_phone=QUALITY, cv="2010 年起从事质量管理工作。", awards="",

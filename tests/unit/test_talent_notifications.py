@@ -37,9 +37,9 @@ def test_email_when_smtp_configured(db, world, app, monkeypatch):
     with app.app_context():
         n = services.notify(db, world.trainee.id, "x", "无邮件")
         assert not n.emailed and FakeSMTP.sent == []
-        app.config["SMTP_HOST"] = "smtp.example.com"
+        app.config.update(SMTP_HOST="smtp.example.com", MAIL_BACKEND="smtp")
         try:
             n = services.notify(db, world.trainee.id, "x", "有邮件", "正文")
         finally:
-            app.config["SMTP_HOST"] = ""
+            app.config.update(SMTP_HOST="", MAIL_BACKEND="none")
     assert n.emailed and FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "有邮件")]

@@ -41,9 +41,9 @@ def test_manual_decision_needs_a_reason(db, world):
         status.manual_status(db, world.trainee, e, "active", "x", TODAY)
     status.manual_status(db, world.city_admin, e, "warning", "群众举报，待核查", TODAY)
     assert e.status == PoolStatus.warning and e.status_cause == Cause.manual
-    status.manual_status(db, world.city_admin, e, "active", "严重失职", TODAY, disqualify=True)
-    assert e.status == PoolStatus.exited and e.status_cause == Cause.disqualification
-    assert e.events[-1].reason == "严重失职" and e.events[-1].actor_id == world.city_admin.id
+    status.manual_status(db, world.city_admin, e, "active", "核查无误", TODAY)
+    assert e.status == PoolStatus.active and e.status_cause == Cause.manual
+    assert e.events[-1].reason == "核查无误" and e.events[-1].actor_id == world.city_admin.id
 
 
 def test_notice_snapshot_masks_and_search_needs_an_exact_criterion(db, world):
@@ -51,7 +51,8 @@ def test_notice_snapshot_masks_and_search_needs_an_exact_criterion(db, world):
     fz_entry(db, world)
     with pytest.raises(Forbidden):
         notices.publish_notice(db, world.trainee, title="x", objection_days=7, contact="", today=TODAY)
-    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY)
+    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="0513-1", today=TODAY,
+                                kind="certified")
     lines = db.scalars(select(NoticeEntry).where(NoticeEntry.notice_id == n.id)).all()
     assert [line.name for line in lines] == ["王芳"]  # Fujian's member is outside Nantong
     full = world.trainee.trainee_profile[0].id_number

@@ -169,7 +169,7 @@ def test_verifiers_compact_strict_layout():
         compact.unpack(body + b"\x00")
     assert err.value.reason == "trailing_bytes"
     with pytest.raises(compact.CompactError) as err:
-        compact.unpack(bytes([0x31]) + body[1:])  # format 3
+        compact.unpack(bytes([0x41]) + body[1:])  # format 4 (3 is the photo fingerprint, issue 16)
     assert err.value.reason == "unsupported_version"
     with pytest.raises(compact.CompactError) as err:
         compact.unpack(bytes([0x13]) + body[1:])  # tier 3

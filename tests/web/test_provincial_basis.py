@@ -138,6 +138,7 @@ NOT_SETTINGS = {
     ("credits/templates/credits/me.html", "r.hours"): "hours a person was credited",
     ("credits/templates/credits/me.html", "c.hours"): "hours a person claims",
     ("credits/templates/credits/review.html", "c.hours"): "hours a person claims",
+    ("lms/templates/orgs/tiers.html", "p.bureau_level"): "the tier editor's selected option (the value is shown with the macro)",
 }
 
 

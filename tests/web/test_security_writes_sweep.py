@@ -26,7 +26,7 @@ from lms.domain import Tier
 from lms.templating import today_local
 from reports.services import filing, imports
 from talent.models import Indicator, TalentEntry
-from talent.services import appointments, evaluation
+from talent.services import appointments, evaluation, notices, sanctions
 from tests import courses_support as cs
 from tests import exam_factories as ef
 from tests.cert_factories import cert_cfg, completion_rules, cw  # noqa: F401 (fixtures)
@@ -84,9 +84,16 @@ def _records(db, world, app, cw, cert_cfg) -> dict[str, object]:
     ids["node_id"] = db.scalar(select(Indicator.id).where(Indicator.province_id == world.jiangsu.id)
                                .order_by(Indicator.id.desc()).limit(1))
     ids["appt_id"] = appointments.submit_appointment(db, world.trainee, appointments.AppointmentData(
-        kind="initial", appointed_on=dt.date(2026, 3, 1), enterprise_head="张总", enterprise_head_phone="0513",
+        kind="initial", appointed_on=TODAY, enterprise_head="张总", enterprise_head_phone="0513",
         quality_head="", quality_head_phone="", cv="简历内容", awards="", opinion="我单位任命王芳同志为企业首席质量官。",
-        opinion_date=dt.date(2026, 3, 1)), PDF, "letter.pdf", app.config["UPLOAD_DIR"], dt.date(2026, 3, 5)).id
+        opinion_date=TODAY), PDF, "letter.pdf", app.config["UPLOAD_DIR"], TODAY).id  # appointed once certified
+    # The public notice, an objection to it, and a bureau's sanction on the member.
+    notice = notices.publish_notice(db, world.city_admin, title="南通市受聘首席质量官公示", objection_days=7,
+                                    contact="0513-1", today=TODAY)
+    ids.update(notice_id=notice.id, objection_id=notices.lodge_objection(
+        db, notice, line_id=None, text="该同志已于九月离职，请核实。", contact_name="张三", contact="13912345678", today=TODAY).id)
+    ids["sanction_id"] = sanctions.impose(db, world.city_admin, db.get(TalentEntry, ids["entry_id"]), kind="warning",
+                                          reason="delayed", basis="", evidence="逾期未报送年度报告", today=TODAY).id
     ids["claim_id"] = credits.submit_claim(db, world.trainee, credits.ClaimData(
         user_id=world.trainee.id, title="论坛", organiser="", activity_date=dt.date(2026, 10, 1), hours=4,
         subject_category="public"), PDF, "e.pdf", app.config["UPLOAD_DIR"], dt.date(2026, 11, 22)).id

@@ -29,7 +29,7 @@ def _setup(db, world, app):
     c = credits.submit_claim(db, world.trainee, credits.ClaimData(
         user_id=world.trainee.id, title="论坛", organiser="", activity_date=dt.date(2026, 10, 1), hours=4,
         subject_category="public"), PDF, "e.pdf", app.config["UPLOAD_DIR"], dt.date(2026, 11, 22))
-    n = notices.publish_notice(db, world.city_admin, title="公示", objection_days=7, contact="", today=dt.date(2026, 1, 1))
+    n = notices.publish_notice(db, world.city_admin, title="公示", objection_days=7, contact="", today=dt.date(2026, 1, 1), kind="certified")
     db.flush()
     return e, appt, c, n
 

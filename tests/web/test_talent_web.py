@@ -15,7 +15,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
 
 def _notice(db, world):
     certify(db, world)
-    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="",
+    n = notices.publish_notice(db, world.city_admin, title="南通市人才库公示", objection_days=7, contact="", kind="certified",
                                 today=dt.date(2026, 1, 1))
     db.flush()
     return n

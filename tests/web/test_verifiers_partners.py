@@ -40,7 +40,7 @@ def fujian(tmp_path):
               "valid_until": "2029-11-21", "kid": kid}
     link = f"{base}/v/fjcid123#{signing.sign(keys.private_key(key_dir, kid), fields)}"
     yield {"base": base, "doc": keys.public_document(key_dir), "link": link, "answer": answer, "seen": seen,
-           "fields": fields}
+           "fields": fields, "key_dir": key_dir}
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)

@@ -1,0 +1,170 @@
+"""One sanctions model (issue 14): warning, suspension and disqualification of a pool member, each with its reason
+and the clause it rests on, the evidence, the acting bureau and its dates; lifting is recorded. The sources:
+
+- seed 002 五(三): 「对在质量管理中存在的违法违规行为或者重大风险隐患知情不报、拖延不报或者作虚假报告等情况的，
+  建立警示和退出机制」 — warnings and suspensions;
+- seed 001 第六条: 「有下列情形之一的，不得担任首席质量官」 (一)…(五) — disqualification, which revokes the person's
+  certificates (through the certificates feature, so verifiers see 已撤销) and ends their appointments.
+
+Lapse (失效) is the year-end roll-up's and shows from the entry's status (``public_standing``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certificates.models import Certificate, CertificateStatus, ReasonCategory
+from certificates.services import status as certificate_status
+from lms import audit
+from lms.auth.models import User
+from lms.domain import RegionLevel, Role
+from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from talent.models import (Appointment, Cause, PoolStatus, RegistrationStatus, Sanction, SanctionKind, SanctionReason,
+                           TalentEntry)
+from talent.services.status import set_status
+
+# The clause each reason rests on (quoted in the record and on the entry's page).
+BASIS = {
+    SanctionReason.concealed: "崇质强办文〔2022〕3号 五(三)：知情不报",
+    SanctionReason.delayed: "崇质强办文〔2022〕3号 五(三)：拖延不报",
+    SanctionReason.false_report: "崇质强办文〔2022〕3号 五(三)：作虚假报告",
+    SanctionReason.serious_fault: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(一)",
+    SanctionReason.improper_gain: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(二)",
+    SanctionReason.abuse_of_power: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(三)",
+    SanctionReason.leaking_secrets: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(四)",
+    SanctionReason.harming_partners: "闽质监质〔2014〕286号《福建省企业首席质量官管理办法（试行）》第六条(五)",
+    SanctionReason.other: "",
+}
+DISQUALIFYING = {SanctionReason.serious_fault, SanctionReason.improper_gain, SanctionReason.abuse_of_power,
+                 SanctionReason.leaking_secrets, SanctionReason.harming_partners, SanctionReason.other}
+# A revoked certificate's reason category, for the verifier (certificates.models.ReasonCategory).
+REVOKE_REASON = {SanctionReason.serious_fault: ReasonCategory.quality_fault, SanctionReason.improper_gain: ReasonCategory.improper_gain,
+                 SanctionReason.abuse_of_power: ReasonCategory.abuse_of_power,
+                 SanctionReason.leaking_secrets: ReasonCategory.leaking_secrets}
+STATUS_OF = {SanctionKind.warning: PoolStatus.warning, SanctionKind.suspension: PoolStatus.suspended,
+             SanctionKind.disqualification: PoolStatus.exited}
+SEVERITY = [SanctionKind.disqualification, SanctionKind.suspension, SanctionKind.warning]
+
+
+def can_sanction(actor: User, kind: SanctionKind | None = None) -> bool:
+    """Bureaus sanction the members of their region (the entry is loaded through their scope); disqualifying
+    revokes certificates, which only a province or city bureau may do (seed 003, certificates.services.status)."""
+    if actor.role != Role.regulator_admin or actor.region is None:
+        return False
+    return kind != SanctionKind.disqualification or actor.region.level in (RegionLevel.province, RegionLevel.city)
+
+
+def impose(session: Session, actor: User, entry: TalentEntry, *, kind: str, reason: str, basis: str, evidence: str,
+           today: dt.date) -> Sanction:
+    """A bureau warns, suspends or disqualifies a member, with the reason, its basis and the evidence. The entry's
+    status follows; disqualification revokes every certificate in force and ends the appointments."""
+    errors = {}
+    kind_v = SanctionKind(kind) if kind in SanctionKind.__members__ else None
+    reason_v = SanctionReason(reason) if reason in SanctionReason.__members__ else None
+    if kind_v is None:
+        errors["kind"] = _("请选择处理类型")
+    if reason_v is None:
+        errors["reason"] = _("请选择处理原因")
+    elif kind_v == SanctionKind.disqualification and reason_v not in DISQUALIFYING:
+        errors["reason"] = _("取消资格须依据第六条所列情形")
+    evidence = (evidence or "").strip()
+    if len(evidence) < 4 or len(evidence) > 5000:
+        errors["evidence"] = _("请填写证据及事实（4 到 5000 字）")
+    basis = (basis or "").strip() or (BASIS.get(reason_v, "") if reason_v else "")
+    if not basis or len(basis) > 255:
+        errors["basis"] = _("请填写处理依据（不超过 255 字）")
+    if errors:
+        raise ValidationFailed(errors)
+    if not can_sanction(actor, kind_v):
+        raise Forbidden(_("只有省、市级监管部门可以取消资格") if actor.role == Role.regulator_admin
+                        else _("只有监管部门可以处理人才库成员"))
+    if entry.status == PoolStatus.exited and entry.status_cause == Cause.disqualification:
+        raise Conflict(_("此人已被取消资格"))
+    sanction = Sanction(entry_id=entry.id, kind=kind_v, reason=reason_v, basis=basis, evidence=evidence,
+                        bureau_region_id=actor.region_id, actor_id=actor.id, started_on=today)
+    session.add(sanction)
+    session.flush()
+    if kind_v == SanctionKind.disqualification:
+        _disqualify(session, actor, entry, reason_v, today)
+    else:
+        _follow(session, entry, today, actor)
+    audit.record(session, actor, "talent.sanction", sanction, kind=kind_v.value, reason=reason_v.value)
+    return sanction
+
+
+def _disqualify(session: Session, actor: User, entry: TalentEntry, reason: SanctionReason, today: dt.date) -> None:
+    """Revoke the person's certificates (the verifier sees 已撤销), end their appointments, leave the pool."""
+    certs = session.scalars(select(Certificate).where(
+        Certificate.holder_user_id == entry.user_id,
+        Certificate.status.in_([CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.expired]))).all()
+    category = REVOKE_REASON.get(reason, ReasonCategory.other)
+    for cert in certs:
+        certificate_status.change_status(session, actor, cert, "revoke", category.value,
+                                         _("取消首席质量官资格：%(r)s", r=reason.label), today)
+    for appt in session.scalars(select(Appointment).where(
+            Appointment.user_id == entry.user_id, Appointment.ended_on.is_(None),
+            Appointment.status != RegistrationStatus.returned)).all():
+        appt.ended_on = today
+    set_status(session, entry, PoolStatus.exited, Cause.disqualification, today, reason=reason.label, actor=actor)
+    session.flush()
+
+
+def open_sanctions(session: Session, entry_id: int) -> list[Sanction]:
+    """The sanctions in force on an entry, the most severe first."""
+    rows = session.scalars(select(Sanction).where(Sanction.entry_id == entry_id, Sanction.ended_on.is_(None))
+                           .order_by(Sanction.started_on.desc(), Sanction.id.desc())).all()
+    return sorted(rows, key=lambda s: SEVERITY.index(s.kind))
+
+
+def _follow(session: Session, entry: TalentEntry, today: dt.date, actor: User | None) -> None:
+    """The entry's status follows its most severe open sanction, or becomes active when none is left."""
+    current = open_sanctions(session, entry.id)
+    if current:
+        top = current[0]
+        set_status(session, entry, STATUS_OF[top.kind], Cause.sanction, today, reason=top.reason.label, actor=actor)
+    elif entry.status_cause == Cause.sanction:
+        set_status(session, entry, PoolStatus.active, Cause.restored, today, reason=_("处理已解除"), actor=actor)
+
+
+def lift(session: Session, actor: User, sanction: Sanction, reason: str, today: dt.date) -> Sanction:
+    """A bureau lifts a warning or a suspension, with a reason (recorded). A disqualification is final: the
+    certificates it revoked stay revoked."""
+    if actor.role != Role.regulator_admin:
+        raise Forbidden(_("只有监管部门可以解除处理"))
+    if sanction.ended_on is not None:
+        raise Conflict(_("该处理已解除"))
+    if sanction.kind == SanctionKind.disqualification:
+        raise DomainError(_("取消资格不能解除"))
+    reason = (reason or "").strip()
+    if len(reason) < 2 or len(reason) > 2000:
+        raise ValidationFailed({"lift_reason": _("请填写解除理由（2 到 2000 字）")})
+    sanction.ended_on, sanction.lift_reason, sanction.lifted_by_id = today, reason, actor.id
+    session.flush()
+    _follow(session, sanction.entry, today, actor)
+    audit.record(session, actor, "talent.sanction_lift", sanction)
+    return sanction
+
+
+def history(session: Session, entry_id: int) -> list[Sanction]:
+    """Every sanction of an entry, newest first (the entry's page, the verify page)."""
+    return session.scalars(select(Sanction).where(Sanction.entry_id == entry_id)
+                           .order_by(Sanction.started_on.desc(), Sanction.id.desc())).all()
+
+
+def public_standing(session: Session, user_id: int, today: dt.date) -> dict | None:
+    """What a verifier sees of the holder's pool standing beside the certificate's status: the status, since when,
+    why (never the evidence), and the sanctions' history (kind, reason, dates). None when not in the pool."""
+    entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == user_id))
+    if entry is None:
+        return None
+    rows = history(session, entry.id)
+    open_ = [s for s in rows if s.ended_on is None]
+    reason = open_[0].reason.label if open_ and entry.status_cause in (Cause.sanction, Cause.disqualification) \
+        else entry.status_cause.label
+    return {"status": entry.status.value, "status_label": entry.status.label, "since": entry.status_since.isoformat(),
+            "reason": str(reason) if entry.status != PoolStatus.active else "",
+            "history": [{"kind": s.kind.value, "kind_label": str(s.kind.label), "reason": str(s.reason.label),
+                         "basis": s.basis, "from": s.started_on.isoformat(),
+                         "until": s.ended_on.isoformat() if s.ended_on else None} for s in rows]}
