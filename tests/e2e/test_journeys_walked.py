@@ -334,7 +334,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     """Staff of the Nantong centre open and file a class of the city's advanced programme (accepted by the city
     bureau), approve applications (an ineligible trainee is told the rules she misses), take attendance by
     rotating QR and fix one by hand, build an exam from a blueprint and watch the results with item statistics,
-    and file the annual work report."""
+    import a paper exam's result from the class sheet in Excel, and file the annual work report."""
     base = live_server
     today = today_local()
 
