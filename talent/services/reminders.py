@@ -71,6 +71,7 @@ def remind_ce_due(session: Session, today: dt.date) -> int:
                            .outerjoin(TraineeProfile, TraineeProfile.user_id == st.c.user_id)
                            .where(st.c.held.is_(True), st.c.met.is_(False))).all()
     accounts = _enterprise_accounts(session, [r.enterprise_id for r in rows])
+    labels: dict[int, str] = {}
     for uid, total, filed, hours_ok, province_id, ent_id, name in rows:
         rule = rules.get(province_id) or credits.rule_for(session, None)
         due = ce_due_date(rule, year)
@@ -87,7 +88,9 @@ def remind_ce_due(session: Session, today: dt.date) -> int:
             body = _("请于 %(d)s 前完成 %(y)d 年度继续教育（已获 %(h)s 学时，本省要求 %(r)d 学时）%(rep)s。", d=due.isoformat(),
                      y=year, h=have, r=rule.required_hours,
                      rep=_("并提交年度履职报告") if rule.report_required and not filed else "")
-        body += basis_label(session, rule, "required_hours")  # the hours and the due month: the rule's basis
+        if province_id not in labels:  # one lookup per province, not per person
+            labels[province_id] = basis_label(session, rule, "required_hours")
+        body += labels[province_id]  # the hours and the due month: the rule's basis
         if notify(session, uid, "ce_due", _("年度绩效报告或继续教育证明即将到期"), body, url="/credits/",
                   dedupe_key=f"ce_due:{year}:{step}"):
             n += 1
@@ -109,6 +112,7 @@ def remind_registration_due(session: Session, today: dt.date) -> int:
                            .where(TalentEntry.status != PoolStatus.exited, TalentEntry.registration_due_on >= today)).all()
     accounts = _enterprise_accounts(session, [r.enterprise_id for r in rows])
     rules = {r.province_id: r for r in session.scalars(select(ProvinceRule))}
+    labels: dict[int, str] = {}
     n = 0
     for uid, due, ent_id, name, province_id in rows:
         step = _step(today, due, REGISTRATION_REMINDER_DAYS)
@@ -116,7 +120,10 @@ def remind_registration_due(session: Session, today: dt.date) -> int:
             continue
         key = f"registration_due:{due.isoformat()}:{step}"
         # The period the due date counts is the province's change_registration_days: labelled with its basis.
-        label = basis_label(session, rules.get(province_id) or credits.rule_for(session, None), "change_registration_days")
+        if province_id not in labels:  # one lookup per province, not per person
+            labels[province_id] = basis_label(session, rules.get(province_id) or credits.rule_for(session, None),
+                                              "change_registration_days")
+        label = labels[province_id]
         if notify(session, uid, "registration_due", _("请办理首席质量官变更登记"),
                   _("请于 %(d)s 前提交变更登记。", d=due.isoformat()) + label, dedupe_key=key):
             n += 1
