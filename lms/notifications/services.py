@@ -1,14 +1,18 @@
 """In-app notifications, plus an email where an address is known and a sender is configured
 (``lms.notifications.mail``: SMTP, a folder in the demo, or a plugged-in channel). ``notify`` is idempotent on
-``dedupe_key``: the daily reminders pass a key with the date, so a reminder goes out at most once a day."""
+``dedupe_key``: the daily reminders pass a key with the date, so a reminder goes out at most once a day.
+
+Mail leaves only after the transaction that wrote the notification commits (an outbox in ``session.info``, sent
+from the session's ``after_commit`` event): an action that is rolled back, or a savepoint that is, mails nobody,
+and no database lock is held while an SMTP server answers. ``emailed`` is set once the sender has accepted it."""
 from __future__ import annotations
 
 import logging
 import smtplib
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from lms.auth.models import User
 from lms.domain import Role
@@ -18,6 +22,7 @@ from lms.notifications.models import Notification
 from lms.people.models import TraineeProfile
 
 log = logging.getLogger("lms.notifications")
+_OUTBOX = "lms.notifications.outbox"
 
 
 def notify(session: Session, user_id: int, kind: str, title: str, body: str = "", url: str = "",
@@ -29,7 +34,7 @@ def notify(session: Session, user_id: int, kind: str, title: str, body: str = ""
     n = Notification(user_id=user_id, kind=kind, title=title[:128], body=body, url=url[:255], dedupe_key=dedupe_key)
     session.add(n)
     session.flush()
-    n.emailed = _email(session, user_id, title, body, n.url)
+    _queue_email(session, n)
     return n
 
 
@@ -54,22 +59,75 @@ def notify_institution(session: Session, institution_id: int, kind: str, title: 
     return [n for uid in list(staff) if (n := notify(session, uid, kind, title, body, url)) is not None]
 
 
-def _email(session: Session, user_id: int, subject: str, body: str, url: str) -> bool:
+def _queue_email(session: Session, n: Notification) -> None:
+    """Put the notification's mail in the session's outbox; it is sent when the transaction commits."""
     if not has_app_context():
-        return False
+        return
     cfg = current_app.config
     send = mail.sender_for(cfg)
     if send is None:
+        return
+    to = _address_of(session, n.user_id)
+    if to:
+        tx = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_OUTBOX, []).append(
+            (tx, n.id, send, cfg, mail.build(cfg, to, n.title, n.body, n.url)))
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver(session: Session) -> None:
+    """Send the committed notifications' mails, then mark them ``emailed`` in a short transaction of their own."""
+    outbox = session.info.pop(_OUTBOX, None)
+    if not outbox:
+        return
+    table = Notification.__table__
+    bind = session.get_bind(mapper=Notification.__mapper__)
+    sent = []
+    for _tx, nid, send, cfg, msg in outbox:
+        try:
+            send(cfg, msg)
+            sent.append(nid)
+        except (OSError, smtplib.SMTPException):  # the in-app message stands; mail is best effort
+            log.warning("could not email notification %s", nid)
+    if sent:
+        with (bind.begin() if isinstance(bind, Engine) else _joined(bind)) as conn:
+            conn.execute(update(table).where(table.c.id.in_(sent)).values(emailed=True))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, rolled_back: SessionTransaction) -> None:
+    """A rolled-back savepoint (or the whole transaction) takes the mails queued inside it with it."""
+    outbox = session.info.get(_OUTBOX)
+    if outbox:
+        outbox[:] = [item for item in outbox if not _within(item[0], rolled_back)]
+
+
+def _within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+class _joined:
+    """A session bound to one connection (the tests' outer transaction): use that connection as it is."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, *exc):
         return False
-    to = _address_of(session, user_id)
-    if not to:
-        return False
-    try:
-        send(cfg, mail.build(cfg, to, subject, body, url))
-        return True
-    except (OSError, smtplib.SMTPException):  # the in-app message stands; mail is best effort
-        log.warning("could not email notification to user %s", user_id)
-        return False
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard(session: Session, transaction: SessionTransaction) -> None:
+    """A root transaction that ended without committing takes its unsent mails with it."""
+    if transaction.parent is None:
+        session.info.pop(_OUTBOX, None)
 
 
 def _address_of(session: Session, user_id: int) -> str:

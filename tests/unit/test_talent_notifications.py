@@ -40,6 +40,29 @@ def test_email_when_smtp_configured(db, world, app, monkeypatch):
         app.config.update(SMTP_HOST="smtp.example.com", MAIL_BACKEND="smtp")
         try:
             n = services.notify(db, world.trainee.id, "x", "有邮件", "正文")
+            assert FakeSMTP.sent == []  # sent when the transaction commits, not before
+            db.commit()
         finally:
             app.config.update(SMTP_HOST="", MAIL_BACKEND="none")
+    db.refresh(n)
     assert n.emailed and FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "有邮件")]
+
+
+def test_mail_of_a_rolled_back_action_is_never_sent(db, world, app, monkeypatch):
+    monkeypatch.setattr(services.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(FakeSMTP, "sent", [])
+    world.trainee.trainee_profile[0].email = "wf@example.com"
+    db.flush()
+    app.config.update(SMTP_HOST="smtp.example.com", MAIL_BACKEND="smtp")
+    try:
+        with app.app_context():
+            with db.begin_nested() as sp:  # an action refused half-way: its savepoint is rolled back
+                services.notify(db, world.trainee.id, "x", "撤回的动作")
+                sp.rollback()
+            kept = services.notify(db, world.trainee.id, "x", "已提交的动作")
+            db.commit()
+    finally:
+        app.config.update(SMTP_HOST="", MAIL_BACKEND="none")
+    assert FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "已提交的动作")]
+    db.refresh(kept)
+    assert kept.emailed

@@ -60,6 +60,9 @@ def test_trainee_is_told_of_admission_and_of_rejection_with_its_reason(db, world
         enrolment.reject(db, world.staff_nt, eb, "  ", now)
     assert exc.value.errors == {"reason": "请填写 2-500 字的不录取原因"}
     enrolment.reject(db, world.staff_nt, eb, "学历不符合本期要求", now)
+    assert mailbox() == []  # nothing leaves before the transaction commits
+    db.commit()
+    db.expire_all()
     [admitted] = _notes(db, a.id, "enrollment")
     assert admitted.title == f"报名已录取：{klass.name}" and admitted.url == "/courses/my" and admitted.emailed
     [rejected] = _notes(db, b.id, "enrollment")
@@ -88,6 +91,7 @@ def test_holder_is_told_of_issue_and_revocation(db, world, cw, cert_cfg, complet
     world.trainee.trainee_profile[0].email = "wf@example.com"
     cert = cert_services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
     cert_services.revoke(db, world.city_admin, cert, "false_information", "提供虚假材料", TODAY)
+    db.commit()
     issued, revoked = _notes(db, world.trainee.id, "certificate")
     assert issued.title == f"证书已颁发：{cert.number}" and issued.url == f"/certificates/{cert.id}"
     assert revoked.title == f"证书已撤销：{cert.number}" and "提供虚假材料" in revoked.body
