@@ -303,12 +303,14 @@ class PlanLine(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("training_plans.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=1)
     industry: Mapped[str] = mapped_column(String(64), default="")  # "": centralised (集中培训)
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))  # the county it is held for; None: city-wide
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     place: Mapped[str] = mapped_column(String(255), default="")
     classes: Mapped[int] = mapped_column(Integer, default=1)
 
     plan: Mapped[TrainingPlan] = relationship(back_populates="lines")
+    county: Mapped[Region | None] = relationship()
 
 
 class PlanGoal(Base):
@@ -515,6 +517,8 @@ def _lesson_write(user, lesson):
 
 @write_rule(Programme)
 def _programme_write(user, programme):
+    if programme.city_id is not None and user.role == Role.regulator_admin and user.region_id == programme.city_id:
+        return True  # a city's own programme (issue 15; saving checks the province still allows it)
     return user.role == Role.system_admin or is_province_admin_of(user, programme.province_id)
 
 

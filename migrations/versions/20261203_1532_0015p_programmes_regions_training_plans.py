@@ -66,10 +66,12 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('industry', sa.String(length=64), nullable=False),
+    sa.Column('county_id', sa.Integer(), nullable=True),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('place', sa.String(length=255), nullable=False),
     sa.Column('classes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['county_id'], ['regions.id'], name=op.f('fk_training_plan_lines_county_id_regions')),
     sa.ForeignKeyConstraint(['plan_id'], ['training_plans.id'], name=op.f('fk_training_plan_lines_plan_id_training_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_plan_lines'))
     )
