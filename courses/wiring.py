@@ -51,3 +51,7 @@ def register_settings() -> None:
     register_setting("programmes", "video_no_skip_ahead", _l("禁止拖动到未看过的位置"), show=lambda v: _("是") if v else _("否"))
     register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
                      show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))
+    register_setting("province_plan_settings", "min_plan_classes", _l("城市年度培训计划最少培训班期数"),
+                     show=lambda v: _("%(n)d 期", n=v))
+    register_setting("province_plan_settings", "city_programmes", _l("各市可制定本市培训方案"),
+                     show=lambda v: _("是") if v else _("否"))
