@@ -70,6 +70,8 @@ class LessonForm(FlaskForm):
 class ClassForm(FlaskForm):
     programme_id = SelectField(_l("培训方案"), coerce=int, validators=[required()])
     region_id = SelectField(_l("办班地区"), coerce=int, validators=[required()])
+    plan_line_id = SelectField(_l("所属培训计划行（本市已发布的年度计划）"), coerce=int, default=0,
+                               validators=[optional()])  # left out (API, older forms): no plan line
     name = StringField(_l("培训班名称"), validators=[required(), length(128, 2)])
     place = StringField(_l("培训地点"), validators=[required(), length(255)])
     start_date = DateField(_l("开始日期"), validators=[required()])

@@ -5,7 +5,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from courses import api, completion_rules, demo, eligibility, panels  # noqa: F401  (api: its routes register on import)
+from courses import api, completion_rules, demo, eligibility, panels, services  # noqa: F401  (api: its routes register on import)
 from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     completion_rule("lessons")(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
     register_settings()
+    app.jinja_env.globals["hours_short"] = services.hours_short  # issue 15: the class, filing and dashboard pages
 
 
 def register_settings() -> None:

@@ -91,6 +91,24 @@ def programmes_for(session: Session, region: Region, industry: str | None, tiers
     return [p for p in progs if programme_applies(p, region, industry)]
 
 
+def programmes_offered(session: Session, inst_region: Region, tiers) -> list[Programme]:
+    """The programmes an institution in ``inst_region`` may open classes of (its tiers): the province's, and the
+    cities' programmes for a city it holds classes in; which one applies to a class's region and industry line
+    is checked when the class is saved (``programme_applies``)."""
+    province = province_of(session, inst_region)
+    progs = session.scalars(select(Programme).where(Programme.province_id == province.id,
+                                                    Programme.tier.in_(list(tiers) or [None]))
+                            .order_by(Programme.year.desc(), Programme.tier, Programme.id))
+    return [p for p in progs if p.city_id is None or p.city.path.startswith(inst_region.path)
+            or inst_region.path.startswith(p.city.path)]
+
+
+def programme_label(programme: Programme) -> str:
+    """A programme in a list: year, name, and its city and industry when it has them."""
+    where = "".join(f"（{x}）" for x in (programme.city.name if programme.city else "", programme.industry or "") if x)
+    return f"{programme.year} {programme.name}{where}"
+
+
 def programme_scope_errors(session: Session, actor, province: Region | None, city_id: int | None,
                            industry: str | None) -> dict[str, str]:
     """The programme's region and industry checked: a city of its province, allowed by the province setting; a
