@@ -18,6 +18,8 @@ class ProgrammeForm(FlaskForm):
     tier = SelectField(_l("培训层级"), choices=lambda: choices(Tier.choices()), validators=[required()])
     year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
     name = StringField(_l("方案名称"), validators=[required(), length(128, 2)])
+    city_id = SelectField(_l("适用地区"), coerce=int, default=0, validators=[optional()])  # 0: the whole province
+    industry = StringField(_l("适用行业（留空为各行业）"), validators=[optional(), length(64)])
     pass_mark = DecimalField(_l("考试合格分数"), places=1, default=60, validators=[required(), number_range(1, 100)])
     min_attendance_pct = IntegerField(_l("最低出勤率（%）"), default=80, validators=[required(), number_range(1, 100)])
     certificate_validity_years = IntegerField(_l("证书有效期（年，本省自定；不填则长期有效）"),
