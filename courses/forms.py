@@ -128,3 +128,22 @@ class SettingsImportForm(FlaskForm):
 
     file = FileField(_l("设置文件（JSON）"))
     payload = TextAreaField(_l("设置内容"), validators=[optional(), length(600000)])
+
+
+class PlanForm(FlaskForm):
+    """A city's yearly training plan: year and syllabus; its lines and county goals come as numbered fields
+    (courses.plan_form)."""
+
+    year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
+    syllabus = TextAreaField(_l("年度培训大纲"), validators=[required(), length(20000)])
+
+
+class PlanSettingsForm(FlaskForm):
+    """A province's plan settings (issue 15)."""
+
+    city_programmes = BooleanField(_l("允许各市制定本市的培训方案"))
+    min_plan_classes = IntegerField(_l("城市年度培训计划至少安排的培训班期数"), validators=[required(), number_range(1, 50)])
+    basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="province",
+                             validators=[optional()])
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
+

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from courses import api, completion_rules, demo, eligibility, panels, services  # noqa: F401  (api: its routes register on import)
-from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes, settings_io  # noqa: F401  (their routes)
+from courses.views import attendance, catalogue, checkin, classes, enrolment, plans, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
 from lms.core_views import add_home_panel
@@ -21,8 +21,10 @@ def nav(user) -> list[tuple[str, str]]:
     if user.role == Role.trainee:
         return [("courses.my", _("我的培训")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
     if user.role == Role.institution_staff:
-        return [("courses.classes", _("培训班")), ("courses.catalogue", _("课程")), ("courses.programmes", _("培训方案"))]
-    return [("courses.programmes", _("培训方案")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
+        return [("courses.classes", _("培训班")), ("courses.catalogue", _("课程")), ("courses.programmes", _("培训方案")),
+                ("courses.plans_list", _("培训计划"))]
+    return [("courses.programmes", _("培训方案")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程")),
+            ("courses.plans_list", _("培训计划"))]
 
 
 def init_app(app: Flask) -> None:
