@@ -135,3 +135,27 @@ def test_provincial_plan_settings_page_shows_the_seed_basis(client, db, world, l
     assert plans.plan_settings(db, world.jiangsu.id).min_plan_classes == 3
     cs.switch_user(client, "nt_admin")
     assert client.get("/courses/plan-settings").status_code == 403
+
+
+def test_provincial_dashboard_and_filing_show_plan_progress_and_short_hours(client, db, world, login_as):
+    prog = cs.programme(db, world)  # 4 hours
+    klass = cs.training_class(db, world, prog, sessions=1)
+    plan = plans.save_plan(db, world.city_admin, plans.PlanData(
+        city_id=world.nantong.id, year=YEAR, syllabus="大纲",
+        lines=[plans.LineData("", world.qidong.id, dt.date(YEAR, 5, 1), dt.date(YEAR, 5, 2), "启东", 2)],
+        goals=[plans.GoalData(world.qidong.id, 40, 20)]))
+    db.commit()
+    fz_admin = factories.make_staff(db, "fz_admin", Role.regulator_admin, region=world.fuzhou)
+    db.commit()
+    login_as("nt_admin")
+    html = client.get(f"/reports/dashboard?year={YEAR}").get_data(as_text=True)
+    assert f'id="chart-plan-{plan.id}"' in html and f'id="plan-progress-{plan.id}"' in html
+    assert "0 / 40" in html and "0 / 2" in html
+    assert f'data-class="{klass.id}"' in html and "课表合计 1 学时，未达到培训方案规定的 4 学时" in html
+    assert "未达到培训方案规定的 4 学时" in client.get(f"/reports/classes/{klass.id}/filing").get_data(as_text=True)
+    cs.switch_user(client, "qd_admin")  # the county sees its own row of its city's plan
+    html = client.get(f"/reports/dashboard?year={YEAR}").get_data(as_text=True)
+    assert f'id="plan-progress-{plan.id}"' in html and f'data-county="{world.qidong.code}"' in html
+    cs.switch_user(client, fz_admin.username)
+    html = client.get(f"/reports/dashboard?year={YEAR}").get_data(as_text=True)
+    assert f'id="plan-progress-{plan.id}"' not in html and f'data-class="{klass.id}"' not in html
