@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from courses import services
-from courses.models import PlanStatus, TrainingPlan
+from courses.models import PlanStatus, TrainingClass, TrainingPlan
 from courses.services import enrolment, plans
+from lms import demo
 from lms.demo import PLEDGE_VERSION
 from lms.db import utcnow
 from lms.domain import Role
@@ -188,3 +189,17 @@ def test_provincial_plan_vs_done_per_county(db, world):
     assert city.planned == 1 and city.held == 0
     org_services.ensure_region(db, "320683", "通州区", world.nantong)  # no goal, no line: no row
     assert len(plans.plan_vs_done(db, plan, today_local())) == 3
+
+
+def test_provincial_demo_publishes_nantongs_plan_and_opens_a_class_against_it(app, db):
+    today = dt.date(2026, 11, 22)
+    with app.app_context():
+        demo.seed(db, today)
+        demo.seed(db, today)
+    plan = db.scalar(select(TrainingPlan))
+    assert plan.city.code == "320600" and plan.year == 2026 and plan.status == PlanStatus.published
+    assert db.scalar(select(func.count(TrainingPlan.id))) == 1
+    assert {g.county.code for g in plan.goals} == {"320681", "320682", "320685"}
+    assert sum(ln.classes for ln in plan.lines) >= plans.plan_settings(db, plan.city.parent_id).min_plan_classes
+    klass = db.scalar(select(TrainingClass))
+    assert klass.plan_line is not None and klass.plan_line.plan_id == plan.id
