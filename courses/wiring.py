@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from courses import api, completion_rules, demo, eligibility, panels, services  # noqa: F401  (api: its routes register on import)
+from courses.services import plans as plan_services
 from courses.views import attendance, catalogue, checkin, classes, enrolment, plans, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
@@ -55,6 +56,6 @@ def register_settings() -> None:
     register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
                      show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))
     register_setting("province_plan_settings", "min_plan_classes", _l("城市年度培训计划最少培训班期数"),
-                     show=lambda v: _("%(n)d 期", n=v))
+                     show=lambda v: _("%(n)d 期", n=v), default=plan_services.DEFAULT_BASES["min_plan_classes"])
     register_setting("province_plan_settings", "city_programmes", _l("各市可制定本市培训方案"),
-                     show=lambda v: _("是") if v else _("否"))
+                     show=lambda v: _("是") if v else _("否"), default=plan_services.DEFAULT_BASES["city_programmes"])

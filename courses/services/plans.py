@@ -40,9 +40,8 @@ def plan_settings(session: Session, province_id: int) -> ProvincePlanSetting:
 
 
 def setting_basis(session: Session, settings: ProvincePlanSetting, name: str) -> Basis:
-    """The basis of one plan setting: the recorded one, or the seed's for a province that kept the default."""
-    if settings.id is None:
-        return DEFAULT_BASES[name]
+    """The basis of one plan setting: the recorded one, or the seed's for a province that kept the default
+    (registered as the setting's default basis in ``courses.wiring``)."""
     return basis_of(session, settings, name)
 
 

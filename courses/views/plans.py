@@ -49,8 +49,7 @@ def _render_form(form: PlanForm, plan: TrainingPlan | None, city: Region, data: 
     goals = {g.county_id: g for g in (data.goals if data else (plan.goals if plan else []))}
     settings = plans.plan_settings(db.session, province_of(db.session, city).id)
     return render_template("courses/plan_form.html", form=form, plan=plan, city=city, counties=counties,
-                           lines=lines + [None] * plan_form.BLANK_LINES, goals=goals, settings=settings,
-                           minimum_basis=plans.setting_basis(db.session, settings, "min_plan_classes"))
+                           lines=lines + [None] * plan_form.BLANK_LINES, goals=goals, settings=settings)
 
 
 def plan_form_lines(plan: TrainingPlan) -> list:
@@ -136,5 +135,4 @@ def plan_settings():
             success=_("培训计划设置已保存"), redirect_to=url_for("courses.plan_settings", province=province.id))
         if done:
             return done
-    return render_template("courses/plan_settings.html", form=form, province=province, settings=settings,
-                           bases={n: plans.setting_basis(db.session, settings, n) for n in plans.DEFAULTS})
+    return render_template("courses/plan_settings.html", form=form, province=province, settings=settings)
