@@ -5,14 +5,16 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from courses import checkin, queries
+from courses import checkin, plan_form, queries
 from courses.attendance import rates
-from courses.models import AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, TrainingClass
+from courses.models import (AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus, PlanStatus, TrainingClass,
+                            TrainingPlan)
+from courses.services import hours_short, plans
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, page_args, paged, paged_schema, schema
 from lms.db import db, utcnow
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
-from lms.scoping import get_visible, visible
+from lms.scoping import get_visible, get_writable, visible
 from lms.templating import paginate, today_local
 
 VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
@@ -27,6 +29,10 @@ CLASS = schema("TrainingClass", {"type": "object", "properties": {
         "id": {"type": "integer"}, "starts_at": {"type": "string", "format": "date-time"},
         "ends_at": {"type": "string", "format": "date-time"}, "hours": {"type": "number"},
         "topic": {"type": "string"}, "place": {"type": "string"}}}},
+    "plan_line_id": {"type": "integer", "nullable": True},
+    "hours_short": {"type": "object", "nullable": True, "description": "课表学时未达到培训方案学时时给出两者",
+                    "properties": {"timetable_hours": {"type": "number"}, "programme_hours": {"type": "number"},
+                                   "message": {"type": "string"}}},
 }})
 ENROLLMENT = schema("Enrollment", {"type": "object", "properties": {
     "id": {"type": "integer"}, "class_id": {"type": "integer"}, "username": {"type": "string"},
@@ -60,7 +66,14 @@ def _class_json(k: TrainingClass) -> dict:
         "enrol_opens_on": k.enrol_opens_on.isoformat(), "enrol_closes_on": k.enrol_closes_on.isoformat(),
         "sessions": [{"id": s.id, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
                       "hours": s.hours, "topic": s.topic, "place": s.place} for s in k.sessions],
+        "plan_line_id": k.plan_line_id, "hours_short": _short_json(k),
     }
+
+
+def _short_json(k: TrainingClass) -> dict | None:
+    short = hours_short(k)
+    return None if short is None else {"timetable_hours": short.timetable, "programme_hours": short.programme,
+                                       "message": short.message}
 
 
 @api_route("/classes", summary="列出可见的培训班（机构：本机构；监管部门：本地区及下级）", roles=VIEWERS,
@@ -155,3 +168,97 @@ def api_post_attendance(session_id: int):
         raise
     db.session.commit()
     return jsonify({"recorded": len(plan)})
+
+
+# ------------------------------------------------------------------ training plans (issue 15)
+PLAN_LINE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "industry": {"type": "string", "description": "行业；空为集中培训"},
+    "county_code": {"type": "string", "nullable": True}, "starts_on": {"type": "string", "format": "date"},
+    "ends_on": {"type": "string", "format": "date"}, "place": {"type": "string"}, "classes": {"type": "integer"}}}
+PLAN_PROGRESS = {"type": "object", "properties": {
+    "county_code": {"type": "string", "nullable": True, "description": "空为全市集中的培训班"},
+    "trained": {"type": "integer"}, "people_goal": {"type": "integer", "nullable": True},
+    "enterprises": {"type": "integer"}, "enterprises_goal": {"type": "integer", "nullable": True},
+    "classes_held": {"type": "integer"}, "classes_planned": {"type": "integer"}}}
+PLAN = schema("TrainingPlan", {"type": "object", "properties": {
+    "id": {"type": "integer"}, "city_code": {"type": "string"}, "year": {"type": "integer"},
+    "status": {"type": "string", "enum": [s.value for s in PlanStatus]}, "syllabus": {"type": "string"},
+    "lines": {"type": "array", "items": PLAN_LINE},
+    "goals": {"type": "array", "items": {"type": "object", "properties": {
+        "county_code": {"type": "string"}, "people": {"type": "integer"}, "enterprises": {"type": "integer"}}}},
+    "progress": {"type": "array", "items": PLAN_PROGRESS},
+}})
+PLAN_BODY = schema("TrainingPlanInput", {"type": "object", "required": ["year", "syllabus", "lines"], "properties": {
+    "year": {"type": "integer"}, "syllabus": {"type": "string"},
+    "lines": {"type": "array", "items": {"type": "object", "properties": {
+        "industry": {"type": "string"}, "county_id": {"type": "integer", "nullable": True},
+        "starts_on": {"type": "string", "format": "date"}, "ends_on": {"type": "string", "format": "date"},
+        "place": {"type": "string"}, "classes": {"type": "integer"}}}},
+    "goals": {"type": "array", "items": {"type": "object", "properties": {
+        "county_id": {"type": "integer"}, "people": {"type": "integer"}, "enterprises": {"type": "integer"}}}},
+}})
+PLAN_VIEWERS = (Role.institution_staff, Role.regulator_admin, Role.system_admin)
+
+
+def _plan_json(plan: TrainingPlan, with_progress: bool = False) -> dict:
+    out = {"id": plan.id, "city_code": plan.city.code, "year": plan.year, "status": plan.status.value,
+           "syllabus": plan.syllabus,
+           "lines": [{"id": ln.id, "industry": ln.industry, "county_code": ln.county.code if ln.county else None,
+                      "starts_on": ln.starts_on.isoformat(), "ends_on": ln.ends_on.isoformat(), "place": ln.place,
+                      "classes": ln.classes} for ln in plan.lines],
+           "goals": [{"county_code": g.county.code, "people": g.people, "enterprises": g.enterprises} for g in plan.goals]}
+    if with_progress:
+        out["progress"] = [{"county_code": r.county.code if r.county else None, "trained": r.trained,
+                            "people_goal": r.people_goal, "enterprises": r.enterprises,
+                            "enterprises_goal": r.enterprises_goal, "classes_held": r.held,
+                            "classes_planned": r.planned}
+                           for r in plans.plan_vs_done(db.session, plan, today_local())]
+    return out
+
+
+@api_route("/plans", summary="列出可见的年度培训计划（市局：本市；下级区县：所在市；机构：已发布的）", roles=PLAN_VIEWERS,
+           response=paged_schema(PLAN), query=PAGE_QUERY, tags=("courses",))
+def api_plans():
+    """The plans the caller sees, as the plans page lists them."""
+    stmt = visible(TrainingPlan, current_api_user()).order_by(TrainingPlan.year.desc(), TrainingPlan.city_id)
+    return paged(db.session, stmt, _plan_json)
+
+
+@api_route("/plans", ("POST",), summary="市局制定本市年度培训计划（草稿；全部检查通过才保存）", roles=(Role.regulator_admin,),
+           body=PLAN_BODY, response=PLAN, tags=("courses",), status=201)
+def api_plan_create():
+    """Draft the caller's city's plan (``plans.save_plan``, as the page)."""
+    user = current_api_user()
+    plan = plans.save_plan(db.session, user, plan_form.from_json(user.region_id, json_body()))
+    db.session.commit()
+    return jsonify(_plan_json(plan)), 201
+
+
+@api_route("/plans/<int:plan_id>", summary="年度培训计划及分区县完成情况", roles=PLAN_VIEWERS, response=PLAN,
+           tags=("courses",))
+def api_plan(plan_id: int):
+    """One plan with its plan vs done per county (``plans.plan_vs_done``, as the page)."""
+    plan = get_visible(db.session, TrainingPlan, plan_id, current_api_user())
+    return jsonify(_plan_json(plan, with_progress=True))
+
+
+@api_route("/plans/<int:plan_id>", ("PUT",), summary="修改年度培训计划草稿", roles=(Role.regulator_admin,),
+           body=PLAN_BODY, response=PLAN, tags=("courses",))
+def api_plan_update(plan_id: int):
+    """Replace a draft plan's year, syllabus, lines and goals."""
+    user = current_api_user()
+    plan = get_writable(db.session, TrainingPlan, plan_id, user)
+    plans.save_plan(db.session, user, plan_form.from_json(plan.city_id, json_body()), plan)
+    db.session.commit()
+    return jsonify(_plan_json(plan))
+
+
+@api_route("/plans/<int:plan_id>/publish", ("POST",), summary="发布年度培训计划", roles=(Role.regulator_admin,),
+           response=PLAN, tags=("courses",))
+def api_plan_publish(plan_id: int):
+    """Publish a draft plan (checked again)."""
+    user = current_api_user()
+    plan = get_writable(db.session, TrainingPlan, plan_id, user)
+    plans.publish_plan(db.session, user, plan)
+    db.session.commit()
+    return jsonify(_plan_json(plan))

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from courses import eligibility, enrolment, gates, rule_library, services
 from courses.curriculum import CURRICULUM
-from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass
+from courses.models import Course, EligibilityRuleSet, LessonKind, Programme, TrainingClass, TrainingPlan
+from courses.services import plans
 from lms.auth.models import User
 from lms.domain import Role, Tier
 from lms.orgs.models import Region
@@ -98,8 +99,36 @@ def seed_courses(session: Session, today: dt.date) -> dict:
         if owner is not None and course.owner_province_id is None and course.owner_institution_id is None:
             course.owner_province_id = owner.id
 
+    counts["plans"] = _seed_plan(session, today)
     counts.update(_seed_class(session, today, courses))
     return counts
+
+
+def _seed_plan(session: Session, today: dt.date) -> int:
+    """Issue 15: Jiangsu keeps the seed's plan settings (2 classes a year, cities hold no programme of their own:
+    the defaults, with seed 003 as their basis); Nantong publishes this year's plan (seed 003: 集中培训和分行业培训相
+    结合, goals 分区县市): a centralised line, a textile line, and the line the demo class of Qidong is opened
+    against. The goals' numbers are examples; the plan is the bureau's data, not a rule."""
+    nantong = session.scalar(select(Region).where(Region.code == "320600"))
+    bureau = session.scalar(select(User).where(User.username == "nantong_admin"))
+    if nantong is None or bureau is None or session.scalar(select(TrainingPlan.id).where(
+            TrainingPlan.city_id == nantong.id, TrainingPlan.year == today.year)):
+        return 0
+    counties = {r.code: r for r in session.scalars(select(Region).where(Region.parent_id == nantong.id))}
+    qidong = counties.get("320681")
+    year_end = dt.date(today.year, 12, 31)
+    begin = min(today, year_end - dt.timedelta(days=3))
+    lines = [plans.LineData("", None, dt.date(today.year, 3, 10), dt.date(today.year, 3, 14), "南通市市场监督管理局培训中心", 1),
+             plans.LineData("家用纺织品", None, dt.date(today.year, 9, 8), dt.date(today.year, 9, 10), "南通市家纺城会议中心", 1),
+             plans.LineData("", qidong.id if qidong else None, begin, min(begin + dt.timedelta(days=3), year_end),
+                            "启东市市场监督管理局三楼培训教室", 1)]
+    goals = [plans.GoalData(r.id, people, ents) for (code, people, ents) in
+             (("320681", 60, 30), ("320682", 50, 25), ("320685", 40, 20)) if (r := counties.get(code))]
+    plan = plans.save_plan(session, bureau, plans.PlanData(
+        city_id=nantong.id, year=today.year, lines=lines, goals=goals,
+        syllabus="一、质量法律法规与首席质量官职责\n二、质量管理体系与方法（集中培训）\n三、行业质量标准与案例（分行业培训）"))
+    plans.publish_plan(session, bureau, plan)
+    return 1
 
 
 def _ensure_handout(session: Session, admin: User, course: Course) -> None:
@@ -129,10 +158,12 @@ def _seed_class(session: Session, today: dt.date, courses: dict) -> dict:
     klass = session.scalar(select(TrainingClass).where(TrainingClass.name == name))
     if klass is not None or programme is None:
         return counts
+    line = next((ln for ln in plans.open_lines(session, qidong, today.year) if ln.county_id == qidong.id), None)
     klass = services.save_class(session, staff, services.ClassData(
         programme_id=programme.id, region_id=qidong.id, name=name, place="启东市市场监督管理局三楼培训教室",
         start_date=today, end_date=today + dt.timedelta(days=3), capacity=30,
-        enrol_opens_on=today - dt.timedelta(days=14), enrol_closes_on=today + dt.timedelta(days=2)), today)
+        enrol_opens_on=today - dt.timedelta(days=14), enrol_closes_on=today + dt.timedelta(days=2),
+        plan_line_id=line.id if line else None), today)
     counts["classes"] += 1
     plan = [c for c in programme.required_courses]
     slots = [(dt.time(9, 0), dt.time(12, 0)), (dt.time(14, 0), dt.time(17, 0))]

@@ -18,6 +18,8 @@ class ProgrammeForm(FlaskForm):
     tier = SelectField(_l("培训层级"), choices=lambda: choices(Tier.choices()), validators=[required()])
     year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
     name = StringField(_l("方案名称"), validators=[required(), length(128, 2)])
+    city_id = SelectField(_l("适用地区"), coerce=int, default=0, validators=[optional()])  # 0: the whole province
+    industry = StringField(_l("适用行业（留空为各行业）"), validators=[optional(), length(64)])
     pass_mark = DecimalField(_l("考试合格分数"), places=1, default=60, validators=[required(), number_range(1, 100)])
     min_attendance_pct = IntegerField(_l("最低出勤率（%）"), default=80, validators=[required(), number_range(1, 100)])
     certificate_validity_years = IntegerField(_l("证书有效期（年，本省自定；不填则长期有效）"),
@@ -70,6 +72,8 @@ class LessonForm(FlaskForm):
 class ClassForm(FlaskForm):
     programme_id = SelectField(_l("培训方案"), coerce=int, validators=[required()])
     region_id = SelectField(_l("办班地区"), coerce=int, validators=[required()])
+    plan_line_id = SelectField(_l("所属培训计划行（本市已发布的年度计划）"), coerce=int, default=0,
+                               validators=[optional()])  # left out (API, older forms): no plan line
     name = StringField(_l("培训班名称"), validators=[required(), length(128, 2)])
     place = StringField(_l("培训地点"), validators=[required(), length(255)])
     start_date = DateField(_l("开始日期"), validators=[required()])
@@ -124,3 +128,22 @@ class SettingsImportForm(FlaskForm):
 
     file = FileField(_l("设置文件（JSON）"))
     payload = TextAreaField(_l("设置内容"), validators=[optional(), length(600000)])
+
+
+class PlanForm(FlaskForm):
+    """A city's yearly training plan: year and syllabus; its lines and county goals come as numbered fields
+    (courses.plan_form)."""
+
+    year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
+    syllabus = TextAreaField(_l("年度培训大纲"), validators=[required(), length(20000)])
+
+
+class PlanSettingsForm(FlaskForm):
+    """A province's plan settings (issue 15)."""
+
+    city_programmes = BooleanField(_l("允许各市制定本市的培训方案"))
+    min_plan_classes = IntegerField(_l("城市年度培训计划至少安排的培训班期数"), validators=[required(), number_range(1, 50)])
+    basis_kind = SelectField(_l("以上数值的依据"), choices=lambda: choices(BasisKind.choices()), default="province",
+                             validators=[optional()])
+    basis_source = StringField(_l("依据文件及条款"), validators=[optional(), length(300)])
+

@@ -66,7 +66,13 @@ class Programme(Base):
     video_no_skip_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     video_check_minutes: Mapped[int | None] = mapped_column(Integer)
 
-    province: Mapped[Region] = relationship()
+    # Issue 15: a programme of a city (where its province allows, ProvincePlanSetting.city_programmes) and/or of
+    # one industry line; None: the whole province, every industry. Several programmes per tier and year may exist.
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    industry: Mapped[str | None] = mapped_column(String(64))
+
+    province: Mapped[Region] = relationship(foreign_keys=[province_id])
+    city: Mapped[Region | None] = relationship(foreign_keys=[city_id])
     eligibility_rule_set: Mapped["EligibilityRuleSet | None"] = relationship()
     courses: Mapped[list["Course"]] = relationship(secondary=programme_courses, order_by="Course.code")
 
@@ -225,6 +231,8 @@ class TrainingClass(Base):
     # The teachers, one a line ("name, title or employer"): part of what is filed with the bureau.
     teachers: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The line of its city's published training plan the class is opened against (issue 15), if any.
+    plan_line_id: Mapped[int | None] = mapped_column(ForeignKey("training_plan_lines.id"), index=True)
     # When the class took its snapshot of the programme's lessons (``class_lessons``, issue 17); None: a class
     # made before snapshots, which follows the live catalogue.
     lessons_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -232,11 +240,93 @@ class TrainingClass(Base):
     programme: Mapped[Programme] = relationship()
     institution: Mapped[Institution] = relationship()
     region: Mapped[Region] = relationship()
+    plan_line: Mapped["PlanLine | None"] = relationship()
     sessions: Mapped[list["ClassSession"]] = relationship(back_populates="training_class", order_by="ClassSession.starts_at")
 
     @property
     def tier(self) -> Tier:
         return self.programme.tier
+
+
+class ProvincePlanSetting(Base):
+    """Issue 15, a province's settings for programmes and training plans, each with its basis
+    (lms.settingbasis): whether its cities may hold their own programmes (seed 003 has the province run the
+    advanced tier, 省局"高级"培训, and is silent on cities holding programmes: 本省自定) and the fewest classes a
+    city's yearly plan lists (seed 003: 每年组织培训班两期以上). A province without a row uses these defaults."""
+
+    __tablename__ = "province_plan_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), unique=True)
+    city_programmes: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_plan_classes: Mapped[int] = mapped_column(Integer, default=2)
+
+
+class PlanStatus(LabelledEnum):
+    draft = "draft"
+    published = "published"
+
+    @classmethod
+    def _labels(cls):
+        return {"draft": _l("草稿"), "published": _l("已发布")}
+
+
+class TrainingPlan(Base):
+    """A city bureau's yearly training plan (seed 003: 市局要制定年度培训计划,编制年度培训大纲): its syllabus,
+    the classes it expects (lines) and its goals per county (分区县市督导落实)."""
+
+    __tablename__ = "training_plans"
+    __table_args__ = (UniqueConstraint("city_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    syllabus: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PlanStatus] = mapped_column(enum_column_type(PlanStatus), default=PlanStatus.draft)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    city: Mapped[Region] = relationship()
+    lines: Mapped[list["PlanLine"]] = relationship(back_populates="plan", order_by="PlanLine.position",
+                                                   cascade="all, delete-orphan")
+    goals: Mapped[list["PlanGoal"]] = relationship(back_populates="plan", order_by="PlanGoal.id",
+                                                   cascade="all, delete-orphan")
+
+
+class PlanLine(Base):
+    """One line of a plan: a centralised class or classes for one industry (集中培训和分行业培训), expected
+    dates, place and number of classes."""
+
+    __tablename__ = "training_plan_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("training_plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    industry: Mapped[str] = mapped_column(String(64), default="")  # "": centralised (集中培训)
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))  # the county it is held for; None: city-wide
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(255), default="")
+    classes: Mapped[int] = mapped_column(Integer, default=1)
+
+    plan: Mapped[TrainingPlan] = relationship(back_populates="lines")
+    county: Mapped[Region | None] = relationship()
+
+
+class PlanGoal(Base):
+    """A plan's goal for one county of its city: people to train and enterprises to cover."""
+
+    __tablename__ = "training_plan_goals"
+    __table_args__ = (UniqueConstraint("plan_id", "county_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("training_plans.id", ondelete="CASCADE"), index=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+    enterprises: Mapped[int] = mapped_column(Integer, default=0)
+
+    plan: Mapped[TrainingPlan] = relationship(back_populates="goals")
+    county: Mapped[Region] = relationship()
 
 
 class ClassLesson(Base):
@@ -350,6 +440,46 @@ def _programme_scope(user):
     return True  # programmes are the published rules
 
 
+@scope_rule(ProvincePlanSetting)
+def _plan_setting_scope(user):
+    return True  # a province's published settings
+
+
+def _plan_condition(user):
+    """A city's plan: its own bureau and the bureaus above and below it (drafts included); institutions and
+    trainees read published plans."""
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin and user.region is not None:
+        parts = user.region.path.rstrip("/").split("/")
+        above = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]  # a county bureau reads its city's plan
+        return TrainingPlan.city_id.in_(select(Region.id).where(
+            Region.path.startswith(user.region.path) | Region.path.in_(above)).scalar_subquery())
+    return TrainingPlan.status == PlanStatus.published
+
+
+@scope_rule(TrainingPlan)
+def _plan_scope(user):
+    return _plan_condition(user)
+
+
+@write_rule(TrainingPlan)
+def _plan_write(user, plan):
+    return user.role == Role.regulator_admin and user.region_id == plan.city_id
+
+
+@scope_rule(PlanLine)
+def _plan_line_scope(user):
+    return PlanLine.plan_id.in_(select(TrainingPlan.id).where(_plan_condition(user)).scalar_subquery()) \
+        if _plan_condition(user) is not True else True
+
+
+@scope_rule(PlanGoal)
+def _plan_goal_scope(user):
+    return PlanGoal.plan_id.in_(select(TrainingPlan.id).where(_plan_condition(user)).scalar_subquery()) \
+        if _plan_condition(user) is not True else True
+
+
 @scope_rule(EligibilityRuleSet)
 def _ruleset_scope(user):
     return True
@@ -387,6 +517,8 @@ def _lesson_write(user, lesson):
 
 @write_rule(Programme)
 def _programme_write(user, programme):
+    if programme.city_id is not None and user.role == Role.regulator_admin and user.region_id == programme.city_id:
+        return True  # a city's own programme (issue 15; saving checks the province still allows it)
     return user.role == Role.system_admin or is_province_admin_of(user, programme.province_id)
 
 

@@ -6,14 +6,17 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from courses import gates
 from courses.attendance import Rates, rates
-from courses.models import AttendanceRecord, ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass
+from courses.models import (AttendanceRecord, ClassSession, Enrollment, EnrollmentStatus, Programme, TrainingClass,
+                            TrainingPlan)
+from courses.services.classes import hours_short
 from courses.services.enrolment import enrolment_open_condition
 from lms.auth.models import User
 from lms.domain import Role, Tier
+from lms.orgs.models import Region
 from lms.scoping import visible
 
 DEVICE_FLAG_AT = 2  # one phone checking in two people is already suspicious
@@ -127,3 +130,24 @@ def live_list(session: Session, cs: ClassSession) -> list[LiveRow]:
     dev, addr = shared_fingerprints(session, cs)
     return [LiveRow(r, r.enrollment.user.display_name, bool(r.device_hash and r.device_hash in dev),
                     bool(r.address_hash and r.address_hash in addr)) for r in records]
+
+
+def classes_short_of_hours(session: Session, region, today):
+    """Classes held in ``region`` or below that have not ended, whose timetable does not reach their programme's
+    hours (issue 15): ``(class, services.HoursShort)`` pairs, soonest first; the shortfall is computed by
+    ``services.hours_short`` for each."""
+    stmt = (select(TrainingClass).join(Region, Region.id == TrainingClass.region_id)
+            .where(Region.path.startswith(region.path), TrainingClass.end_date >= today)
+            .options(selectinload(TrainingClass.sessions), selectinload(TrainingClass.programme))
+            .order_by(TrainingClass.start_date, TrainingClass.id))
+    return [(k, short) for k in session.scalars(stmt) if (short := hours_short(k)) is not None]
+
+
+def plans_for_region(user, region, year: int) -> Select:
+    """The plans of ``year`` the dashboard of ``region`` shows, among those ``user`` sees: the plans of the cities
+    in the region, or of the city it is in (a county's dashboard)."""
+    parts = region.path.rstrip("/").split("/")
+    above = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+    return visible(TrainingPlan, user).join(Region, Region.id == TrainingPlan.city_id).where(
+        TrainingPlan.year == year, Region.path.startswith(region.path) | Region.path.in_(above)).order_by(Region.code)
+

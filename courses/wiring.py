@@ -5,8 +5,9 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from courses import api, completion_rules, demo, eligibility, panels  # noqa: F401  (api: its routes register on import)
-from courses.views import attendance, catalogue, checkin, classes, enrolment, programmes, settings_io  # noqa: F401  (their routes)
+from courses import api, completion_rules, demo, eligibility, panels, services  # noqa: F401  (api: its routes register on import)
+from courses.services import plans as plan_services
+from courses.views import attendance, catalogue, checkin, classes, enrolment, plans, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
 from lms.completion import completion_rule
 from lms.core_views import add_home_panel
@@ -21,8 +22,10 @@ def nav(user) -> list[tuple[str, str]]:
     if user.role == Role.trainee:
         return [("courses.my", _("我的培训")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
     if user.role == Role.institution_staff:
-        return [("courses.classes", _("培训班")), ("courses.catalogue", _("课程")), ("courses.programmes", _("培训方案"))]
-    return [("courses.programmes", _("培训方案")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程"))]
+        return [("courses.classes", _("培训班")), ("courses.catalogue", _("课程")), ("courses.programmes", _("培训方案")),
+                ("courses.plans_list", _("培训计划"))]
+    return [("courses.programmes", _("培训方案")), ("courses.classes", _("培训班")), ("courses.catalogue", _("课程")),
+            ("courses.plans_list", _("培训计划"))]
 
 
 def init_app(app: Flask) -> None:
@@ -35,6 +38,7 @@ def init_app(app: Flask) -> None:
     completion_rule("lessons")(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
     register_settings()
+    app.jinja_env.globals["hours_short"] = services.hours_short  # issue 15: the class, filing and dashboard pages
 
 
 def register_settings() -> None:
@@ -51,3 +55,7 @@ def register_settings() -> None:
     register_setting("programmes", "video_no_skip_ahead", _l("禁止拖动到未看过的位置"), show=lambda v: _("是") if v else _("否"))
     register_setting("programmes", "video_check_minutes", _l("随机提问（防挂机）"),
                      show=lambda v: _("平均每 %(n)d 分钟一次", n=v) if v else _("不提问"))
+    register_setting("province_plan_settings", "min_plan_classes", _l("城市年度培训计划最少培训班期数"),
+                     show=lambda v: _("%(n)d 期", n=v), default=plan_services.DEFAULT_BASES["min_plan_classes"])
+    register_setting("province_plan_settings", "city_programmes", _l("各市可制定本市培训方案"),
+                     show=lambda v: _("是") if v else _("否"), default=plan_services.DEFAULT_BASES["city_programmes"])

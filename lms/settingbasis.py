@@ -63,6 +63,7 @@ class Setting:
     show: Callable[[Any], str]
     origin: Callable[[Any], tuple[Any, str] | None] | None = None  # → (record, field) holding it, None: default
     empty: Any = None  # what an unset value (None) means, shown instead of "—" (e.g. no validity: 长期有效)
+    default: "Basis | None" = None  # the basis of the default value of a record not yet saved (None: 示例)
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,11 @@ _settings: dict[tuple[str, str], Setting] = {}
 
 
 def register_setting(table: str, field: str, label, show: Callable[[Any], str] = lambda v: "%g" % v if isinstance(v, (int, float)) else str(v),
-                     origin: Callable[[Any], tuple[Any, str] | None] | None = None, empty: Any = None) -> None:
-    """Declare ``table.field`` a province setting (idempotent: wiring may run once per app)."""
-    _settings[(table, field)] = Setting(table, field, label, show, origin, empty)
+                     origin: Callable[[Any], tuple[Any, str] | None] | None = None, empty: Any = None,
+                     default: "Basis | None" = None) -> None:
+    """Declare ``table.field`` a province setting (idempotent: wiring may run once per app); ``default`` is the
+    basis of the value a province has not saved yet (a seed's clause), where there is one."""
+    _settings[(table, field)] = Setting(table, field, label, show, origin, empty, default)
 
 
 def registered_settings() -> list[Setting]:
@@ -115,7 +118,7 @@ def basis_of(session: Session, obj, field: str) -> Basis:
             return EXAMPLE
         obj, field = held
     if obj is None or getattr(obj, "id", None) is None:
-        return EXAMPLE
+        return setting.default if setting is not None and setting.default is not None and obj is not None else EXAMPLE
     return _bases_of(session, subject_of(obj)).get(field, EXAMPLE)
 
 

@@ -8,7 +8,8 @@ Other features import ``courses.services.<name>``: the names below keep that pat
 from __future__ import annotations
 
 from courses.services.access import is_class_staff, require_class_staff, require_role
-from courses.services.classes import ClassData, SessionData, add_session, delete_session, save_class
+from courses.services.classes import (ClassData, HoursShort, SessionData, add_session, delete_session, hours_short,
+                                     save_class)
 from courses.services.content import (
     PDF_MAX_BYTES, VIDEO_MAX_BYTES, CourseData, add_lesson, delete_lesson,
     move_lesson, open_lesson, progress_map, record_progress, render_markdown, save_course,
@@ -28,5 +29,5 @@ __all__ = [
     "CourseProgress", "add_lesson", "delete_lesson", "move_lesson", "open_lesson", "class_lessons", "class_progress",
     "freeze_lessons", "lessons_to_push", "push_lesson", "retire_lesson", "progress_map", "record_progress", "render_markdown", "save_course", "approved_count",
     "enrolment_open_condition", "is_enrolment_open", "ProgrammeData", "programme_basis", "save_programme",
-    "save_rule_set", "answer_check", "complete_for_demo", "heartbeat", "start_viewing", "study_report", "video_rules",
+    "save_rule_set", "HoursShort", "hours_short", "answer_check", "complete_for_demo", "heartbeat", "start_viewing", "study_report", "video_rules",
 ]

@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from courses.models import AttendanceRecord, ClassSession, Programme, TrainingClass
+from courses.models import AttendanceRecord, ClassSession, PlanLine, PlanStatus, Programme, TrainingClass
 from courses.services.access import require_class_staff, require_role
 from courses.services.enrolment import approved_count, promote_waitlist
+from courses.services.plans import open_lines, programme_applies
 from courses.services.snapshot import freeze_lessons
 from lms import audit
 from lms.db import utcnow
@@ -32,6 +33,44 @@ class ClassData:
     enrol_opens_on: dt.date | None
     enrol_closes_on: dt.date | None
     teachers: str = ""  # one a line; filed with the bureau
+    plan_line_id: int | None = None  # the line of its city's published plan it is opened against (issue 15)
+
+
+@dataclass(frozen=True)
+class HoursShort:
+    """A class whose timetable does not reach its programme's hours (issue 15)."""
+
+    timetable: float
+    programme: float
+
+    @property
+    def message(self) -> str:
+        return _("课表合计 %(have)g 学时，未达到培训方案规定的 %(need)g 学时", have=self.timetable, need=self.programme)
+
+
+def hours_short(klass: TrainingClass) -> HoursShort | None:
+    """The class's timetable hours against its programme's, when they fall short (the one computation every
+    page and the API show)."""
+    have = round(sum(s.hours for s in klass.sessions), 1)
+    need = round(klass.programme.total_hours or 0, 1)
+    return HoursShort(have, need) if have < need else None
+
+
+def _line_errors(session: Session, data: ClassData, region: Region | None, programme: Programme | None,
+                 errors: dict) -> PlanLine | None:
+    """The plan line checked (a line of the published plan of the class's city) and the programme checked
+    against the class's region and the line's industry."""
+    line = None
+    if data.plan_line_id:
+        line = session.get(PlanLine, data.plan_line_id)
+        if line is None or region is None or line.plan.status != PlanStatus.published or \
+                line.id not in {ln.id for ln in open_lines(session, region)}:
+            errors["plan_line_id"] = _("计划行须为本市已发布培训计划中的一行")
+            line = None
+    if programme is not None and region is not None and "programme_id" not in errors and \
+            not programme_applies(programme, region, line.industry if line else ""):
+        errors["programme_id"] = _("该培训方案不适用于所选办班地区或行业")
+    return line
 
 
 def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: TrainingClass | None = None) -> TrainingClass:
@@ -76,6 +115,7 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
                                        tier=programme.tier.label)
     if klass is not None and data.capacity and data.capacity < approved_count(session, klass):
         errors["capacity"] = _("招收人数不能少于已录取的 %(n)d 人", n=approved_count(session, klass))
+    line = _line_errors(session, data, region, programme, errors)
     if errors:
         raise ValidationFailed(errors)
     new_content = klass is None or klass.programme_id != programme.id
@@ -87,6 +127,7 @@ def save_class(session: Session, actor, data: ClassData, today: dt.date, klass: 
     klass.start_date, klass.end_date = data.start_date, data.end_date
     klass.enrol_opens_on, klass.enrol_closes_on = data.enrol_opens_on, data.enrol_closes_on
     klass.teachers = (data.teachers or "").strip()
+    klass.plan_line_id = line.id if line else None
     session.flush()
     if new_content:  # the class keeps this snapshot of its programme's lessons (issue 17)
         freeze_lessons(session, klass, utcnow())

@@ -1,4 +1,5 @@
-"""Programmes per province, tier and year, and the provinces' eligibility rule sets."""
+"""Programmes of a province (or, where the province allows, of one of its cities; optionally of one industry line:
+issue 15, several per tier and year), and the provinces' eligibility rule sets."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from courses import eligibility
 from courses.models import Course, EligibilityRuleSet, Programme
 from courses.services.access import require_role
+from courses.services.plans import programme_scope_errors
 from lms import audit
 from lms.domain import RegionLevel, Role, Tier
 from lms.errors import Forbidden, ValidationFailed
@@ -35,6 +37,8 @@ class ProgrammeData:
     video_check_minutes: int | None = None  # attention checks about this often; None: none
     basis_kind: str = "example"  # where the pass mark, attendance, validity and hours come from (lms.settingbasis)
     basis_source: str = ""  # the document and clause, when basis_kind is "source"
+    city_id: int | None = None  # a city's own programme (where the province allows it), issue 15
+    industry: str | None = None  # an industry line's programme; None: every industry
 
 # The programme's values that are province settings, each shown with its basis.
 PROGRAMME_SETTINGS = ("total_hours", "pass_mark", "min_attendance_rate", "certificate_validity_years",
@@ -49,8 +53,11 @@ def _checked_programme(session: Session, actor, data: ProgrammeData, programme: 
         errors["province_id"] = _("请选择省份")
     elif actor.role == Role.regulator_admin and not actor.region.path.startswith(province.path):
         errors["province_id"] = _("只能为本省制定培训方案（须为省级监管部门管理员）")
-    if actor.role == Role.regulator_admin and actor.region.level != RegionLevel.province:
+    if actor.role == Role.regulator_admin and actor.region.level not in (RegionLevel.province, RegionLevel.city):
         errors["province_id"] = _("只能为本省制定培训方案（须为省级监管部门管理员）")
+    else:
+        errors.update(programme_scope_errors(session, actor, province if "province_id" not in errors else None,
+                                             data.city_id, data.industry))
     try:
         tier = Tier(data.tier)
     except ValueError:
@@ -76,18 +83,14 @@ def _checked_programme(session: Session, actor, data: ProgrammeData, programme: 
     courses = list(session.scalars(select(Course).where(Course.id.in_(data.course_ids or [])))) if data.course_ids else []
     if not courses:
         errors["course_ids"] = _("请至少选择一门课程")
-    if not errors and tier is not None:
-        clash = session.scalar(select(Programme.id).where(
-            Programme.province_id == province.id, Programme.tier == tier, Programme.year == data.year))
-        if clash and (programme is None or clash != programme.id):
-            errors["year"] = _("%(year)d 年度该省已有%(tier)s层级的培训方案", year=data.year, tier=tier.label)
     errors.update(_basis_errors(data))
     return errors, province, tier, rule_set, courses
 
 
 def save_programme(session: Session, actor, data: ProgrammeData, programme: Programme | None = None) -> Programme:
-    """Create or update a programme. Province admins edit their own province's; total hours are the sum
-    of the courses' hours. One programme per province, tier and year."""
+    """Create or update a programme. Province admins edit their own province's, a city's admin its city's (where
+    the province allows); total hours are the sum of the courses' hours. Several programmes may share a tier
+    and year (per city, per industry line: issue 15)."""
     require_role(actor, Role.regulator_admin, Role.system_admin)
     if programme is not None:
         require_writable(session, programme, actor)  # the programme as stored, not the province in the form (issue 18)
@@ -98,6 +101,8 @@ def save_programme(session: Session, actor, data: ProgrammeData, programme: Prog
         programme = Programme(province_id=province.id)
         session.add(programme)
     programme.province_id = province.id
+    programme.city_id = data.city_id or None
+    programme.industry = (data.industry or "").strip() or None
     programme.tier = tier
     programme.year = data.year
     programme.name = data.name.strip()

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from courses import gates, queries, services
 from courses.attendance import rates
 from courses.forms import ClassForm, EmptyForm, SessionForm
-from courses.models import ClassSession, Enrollment, EnrollmentStatus, Lesson, Programme, TrainingClass
+from courses.models import ClassSession, Enrollment, EnrollmentStatus, Lesson, TrainingClass
+from courses.services import plans
 from courses.views import STAFF, bp, q_arg
 from lms.auth.views import roles_required
 from lms.db import db, utcnow
@@ -35,10 +36,12 @@ def _class_form(klass=None) -> ClassForm:
     form = ClassForm(obj=klass)
     inst = current_user.institution
     tiers = inst.tiers_in_force(today_local()) if inst else []
-    province = inst.region.path.split("/")[0] if inst else ""
-    progs = db.session.scalars(select(Programme).join(Region, Region.id == Programme.province_id).where(
-        Region.code == province, Programme.tier.in_(tiers or [None])).order_by(Programme.year.desc(), Programme.tier))
-    form.programme_id.choices = choices((p.id, f"{p.year} {p.name}") for p in progs)
+    progs = plans.programmes_offered(db.session, inst.region, tiers) if inst else []
+    form.programme_id.choices = choices((p.id, plans.programme_label(p)) for p in progs)
+    lines = plans.open_lines(db.session, inst.region) if inst else []
+    form.plan_line_id.choices = choices([(0, _("（不属于培训计划）"))] + [(ln.id, plans.line_label(ln)) for ln in lines])
+    if request.method == "GET" and klass is not None:
+        form.plan_line_id.data = klass.plan_line_id or 0
     regions = db.session.scalars(select(Region).where(Region.path.startswith(inst.region.path)).order_by(Region.path)) if inst else []
     form.region_id.choices = choices((r.id, r.name) for r in regions)
     return form
@@ -54,7 +57,7 @@ def class_edit(class_id: int | None = None):
     if form.validate_on_submit():
         data = services.ClassData(**{f: getattr(form, f).data for f in (
             "programme_id", "region_id", "name", "place", "start_date", "end_date", "capacity", "enrol_opens_on",
-            "enrol_closes_on", "teachers")})
+            "enrol_closes_on", "teachers")}, plan_line_id=form.plan_line_id.data or None)
         done = submit(form, lambda: services.save_class(db.session, current_user, data, today_local(), klass),
                       success=_("培训班已保存，请添加课表"), domain_errors="form",
                       redirect_to=lambda k: url_for("courses.class_detail", class_id=k.id))

@@ -17,6 +17,7 @@ from lms.domain import EducationLevel, QualityQualification, RegionLevel, SizeCl
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.forms import choices, submit
 from lms.orgs.models import Enterprise, Region
+from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
 from lms.pii import mask_name
 from lms.settingbasis import basis_of
@@ -61,7 +62,13 @@ def programme(programme_id: int):
 
 def _programme_form(prog: Programme | None) -> ProgrammeForm:
     form = ProgrammeForm(obj=prog)
-    form.province_id.choices = choices(province_pairs())
+    pairs = province_pairs()
+    if not pairs and current_user.region is not None:  # a city's admin holds its city's programme (issue 15)
+        province = province_of(db.session, current_user.region)
+        pairs = [(province.id, province.name)]
+    form.province_id.choices = choices(pairs)
+    cities = db.session.scalars(visible(Region, current_user).where(Region.level == RegionLevel.city).order_by(Region.code))
+    form.city_id.choices = choices([(0, _("全省"))] + [(c.id, c.name) for c in cities])
     rule_sets = db.session.scalars(visible(EligibilityRuleSet, current_user).order_by(EligibilityRuleSet.name))
     form.eligibility_rule_set_id.choices = choices([(0, _("不设报名条件"))] + [
         (r.id, f"{r.name}（{r.province_id and db.session.get(Region, r.province_id).name}）") for r in rule_sets])
@@ -71,6 +78,7 @@ def _programme_form(prog: Programme | None) -> ProgrammeForm:
         form.course_ids.data = [c.id for c in prog.courses]
         form.min_attendance_pct.data = round(prog.min_attendance_rate * 100)
         form.eligibility_rule_set_id.data = prog.eligibility_rule_set_id or 0
+        form.city_id.data = prog.city_id or 0
         basis = services.programme_basis(db.session, prog)
         form.basis_kind.data, form.basis_source.data = basis.kind.value, basis.source
     return form
@@ -85,7 +93,8 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
         eligibility_rule_set_id=form.eligibility_rule_set_id.data or None, course_ids=form.course_ids.data,
         basis_kind=form.basis_kind.data or "example", basis_source=form.basis_source.data or "",
         video_done_pct=form.video_done_pct.data or 90, video_no_skip_ahead=bool(form.video_no_skip_ahead.data),
-        video_check_minutes=form.video_check_minutes.data)
+        video_check_minutes=form.video_check_minutes.data, city_id=form.city_id.data or None,
+        industry=(form.industry.data or "").strip() or None)
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])

@@ -10,10 +10,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from courses import plan_report
+from courses import queries as course_queries
+from courses.services import plans as course_plans
 from lms import charts
 from lms.auth.views import roles_required
 from lms.db import db
-from lms.domain import Role, Tier
+from lms.domain import RegionLevel, Role, Tier
 from lms.forms import submit
 from lms.orgs.models import Region
 from lms.scoping import get_visible
@@ -92,14 +95,30 @@ def _crumbs(region: Region) -> list[Region]:
     return crumbs
 
 
+def _plan_sections(region: Region, year: int, today) -> list[dict]:
+    """Issue 15: plan vs done per county for each plan of the year the dashboard's region shows (a county's
+    dashboard: its own row of its city's plan), each with its chart."""
+    sections = []
+    for plan in db.session.scalars(course_queries.plans_for_region(current_user, region, year)):
+        rows = [r for r in course_plans.plan_vs_done(db.session, plan, today)
+                if region.level != RegionLevel.county or (r.county is not None and r.county.id == region.id)]
+        sections.append({"plan": plan, "rows": rows, "chart": plan_report.chart(
+            f"chart-plan-{plan.id}", _("%(c)s %(y)d 年培训计划完成情况", c=plan.city.name, y=plan.year), rows)})
+    return sections
+
+
 @bp.route("/reports/dashboard")
 @roles_required(BUREAU, Role.system_admin)
 def dashboard():
-    """The statistics of a region the reader sees, for a year: tables, charts and drill-down."""
+    """The statistics of a region the reader sees, for a year: tables, charts and drill-down; plan vs done per
+    county and the classes whose timetable falls short of their programme's hours (issue 15)."""
     data, today = _dashboard_data()
     return render_template("reports/dashboard.html", d=data, tiers=list(Tier), crumbs=_crumbs(data["region"]),
                            today=today, PoolStatus=PoolStatus, years=list(range(today.year, today.year - 6, -1)),
-                           charts=_charts(data), key_rule=queries.settings_for(db.session, data["region"]))
+                           charts=_charts(data), key_rule=queries.settings_for(db.session, data["region"]),
+                           plan_sections=_plan_sections(data["region"], data["year"], today),
+                           plan_row_name=plan_report.row_name,
+                           short_classes=course_queries.classes_short_of_hours(db.session, data["region"], today))
 
 
 @bp.route("/reports/dashboard.xlsx")

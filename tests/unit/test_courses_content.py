@@ -88,16 +88,15 @@ def test_video_is_not_completed_on_the_pages_word(db, world, tmp_path):
         services.record_progress(db, world.staff_nt, les, utcnow(), completed=True)
 
 
-def test_programmes_are_unique_per_province_tier_and_year_and_sum_their_hours(db, world):
+def test_programmes_may_share_province_tier_and_year_and_sum_their_hours(db, world):
     prog = cs.programme(db, world)
     assert prog.total_hours == 4 and prog.tier == Tier.basic
     c2 = cs.course(db, world, code="T-EXTRA", hours=2.5)
     data = services.ProgrammeData(province_id=world.jiangsu.id, tier="basic", year=prog.year, name="重复",
                                   pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3,
                                   requires_lower_tier=False, eligibility_rule_set_id=None, course_ids=[c2.id])
-    with pytest.raises(ValidationFailed) as exc:
-        services.save_programme(db, world.sysadmin, data)
-    assert "已有基础层级" in exc.value.errors["year"]
+    second = services.save_programme(db, world.sysadmin, data)  # issue 15: one per tier and year no longer
+    assert second.id != prog.id and second.year == prog.year
     data.course_ids = [prog.courses[0].id, c2.id]
     services.save_programme(db, world.sysadmin, data, prog)
     assert prog.total_hours == 6.5

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from certificates import services as cert_services
 from courses.models import ClassSession, Course
+from courses.services import plans
 from credits import services as credits
 from exams import attempts
 from exams.models import Answer, BlueprintSection, Question
@@ -103,6 +104,11 @@ def _records(db, world, app, cw, cert_cfg) -> dict[str, object]:
     ids["report_id"] = imports.submit_results_with_rows(
         db, world.staff_nt, done, [{"username": users[0].username, "session_no": 1, "attendance": "present"}],
         "按时结业", today_local(), attempts.utcnow()).id
+    # A city's yearly training plan, drafted (issue 15).
+    year = today_local().year
+    ids["plan_id"] = plans.save_plan(db, world.city_admin, plans.PlanData(
+        city_id=world.nantong.id, year=year, syllabus="大纲", lines=[plans.LineData(
+            "", None, dt.date(year, 5, 1), dt.date(year, 5, 2), "南通", 2)])).id
     # Organisations and accounts.
     ids.update(inst_id=world.inst_nt.id, ent_id=world.ent_qd.id, user_id=world.staff_nt.id, tier="basic", down=1,
                token_id=auth_services.create_token(db, world.staff_nt, "机构系统")[0].id)
