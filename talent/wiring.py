@@ -21,7 +21,7 @@ from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.settingbasis import register_setting
 from lms.templating import add_nav
-from talent import api, demo, views  # noqa: F401  (api: importing it declares the API routes)
+from talent import api, demo, eval_api, eval_views, views  # noqa: F401  (api, eval_api: importing them declares the API routes; eval_views: routes on views.bp)
 from talent.cli import talent_standings
 from talent.models import TalentEntry
 from talent.services import entries, sanctions, standing
@@ -79,3 +79,4 @@ def init_app(app: Flask) -> None:
     register_setting("eval_settings", "outlier_threshold", _l("专家评分离群阈值（分）"))
     register_setting("eval_settings", "nomination_min_stars", _l("评选提名所需星级"))
     eval_settings_section.register()
+    app.jinja_env.globals["eval_standard"] = eval_views.bands_context
