@@ -58,10 +58,10 @@ def standard_json(province: Region) -> dict:
     rows = {n.code: n for n in db.session.scalars(select(Indicator).where(Indicator.province_id == province.id))}
     for r in doc["indicators"]:
         node = rows.get(r["code"])
-        r["name_basis"] = basis_json(db.session, node, "name") if node else {"kind": "example", "source": ""}
-        r["weight_basis"] = basis_json(db.session, node, "weight") if node else {"kind": "example", "source": ""}
+        r["name_basis"] = basis_json(db.session, node, "indicator_name") if node else {"kind": "example", "source": ""}
+        r["weight_basis"] = basis_json(db.session, node, "indicator_weight") if node else {"kind": "example", "source": ""}
     for r, band in zip(doc["bands"], pe.province_bands(db.session, province.id)):
-        r["basis"] = basis_json(db.session, band, "stars")
+        r["basis"] = basis_json(db.session, band, "band_stars")
     doc["settings_basis"] = basis_json(db.session, pe.settings_for(db.session, province.id), "outlier_threshold")
     return {"province": province.name, **doc}
 

@@ -82,8 +82,8 @@ def eval_settings():
     if not can_edit:
         abort(403)
     if form.validate_on_submit():
-        submit(None, lambda: pe.save_settings(db.session, current_user, province.id, float(form.outlier_threshold.data),
-                                              form.nomination_min_stars.data), success=_("评价设置已保存"))
+        submit(None, lambda: pe.save_settings(db.session, current_user, province.id, float(form.threshold.data),
+                                              form.min_stars.data), success=_("评价设置已保存"))
     else:
         flash("；".join(str(v[0]) for v in form.errors.values()), "danger")
     return redirect(url_for("talent.indicators", province=province.id) + "#eval-settings")
@@ -212,9 +212,14 @@ def selection(selection_id: int):
                            may_act=current_user.role == Role.system_admin or current_user.region_id == s.region_id)
 
 
+def _settings_form(st) -> EvalSettingsForm:
+    """The settings form filled with the province's values."""
+    return EvalSettingsForm(prefix="es", data={"threshold": st.outlier_threshold, "min_stars": st.nomination_min_stars})
+
+
 def bands_context(province_id: int) -> dict:
     """What the indicators page shows of the bands and settings."""
     bands = pe.province_bands(db.session, province_id)
     return {"bands": bands, "band_rows": BAND_ROWS, "eval_settings": pe.settings_for(db.session, province_id),
-            "settings_form": EvalSettingsForm(prefix="es", obj=pe.settings_for(db.session, province_id)),
+            "settings_form": _settings_form(pe.settings_for(db.session, province_id)),
             "replace_form": ImportForm(prefix="rep"), "band_form": StepForm()}

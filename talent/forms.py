@@ -117,8 +117,8 @@ class EnterpriseRegisterForm(FlaskForm):
 
 # ------------------------------------------------------------------ evaluation as data (issue 15)
 class EvalSettingsForm(FlaskForm):
-    outlier_threshold = DecimalField(_l("专家评分离群阈值（与专家中位数相差超过此分数即标记）"), validators=[required(), number_range(0, 100)])
-    nomination_min_stars = IntegerField(_l("评选提名所需星级"), validators=[required(), number_range(1, 5)])
+    threshold = DecimalField(_l("专家评分离群阈值（与专家中位数相差超过此分数即标记）"), validators=[required(), number_range(0, 100)])
+    min_stars = IntegerField(_l("评选提名所需星级"), validators=[required(), number_range(1, 5)])
 
 
 class OpenAssessmentForm(FlaskForm):

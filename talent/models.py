@@ -273,6 +273,15 @@ class Indicator(Base):
     evidence_type: Mapped[str] = mapped_column(String(64), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
+    # the settings' names (lms.settingbasis): the name from the standard or an example, the weight a province's
+    @property
+    def indicator_name(self) -> str:
+        return self.name
+
+    @property
+    def indicator_weight(self) -> float:
+        return self.weight
+
 
 class Evaluation(Base):
     __tablename__ = "evaluations"
@@ -509,6 +518,10 @@ class GradeBand(Base):
     high: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
     stars: Mapped[int] = mapped_column(Integer)
     grade: Mapped[str] = mapped_column(String(16), default="")
+
+    @property
+    def band_stars(self) -> int:  # the setting's name (lms.settingbasis)
+        return self.stars
 
 
 class EvalSettings(Base):

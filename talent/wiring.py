@@ -73,9 +73,9 @@ def init_app(app: Flask) -> None:
     add_standing_source(sanctions.public_standing)
     app.cli.add_command(talent_standings)
     # evaluation as data (issue 15): the tree's names and weights, the bands and the flow's settings carry a basis
-    register_setting("eval_indicators", "name", _l("指标名称"))
-    register_setting("eval_indicators", "weight", _l("权重"))
-    register_setting("eval_grade_bands", "stars", _l("星级分档"))
+    register_setting("eval_indicators", "indicator_name", _l("指标名称"))
+    register_setting("eval_indicators", "indicator_weight", _l("权重"))
+    register_setting("eval_grade_bands", "band_stars", _l("星级分档"))
     register_setting("eval_settings", "outlier_threshold", _l("专家评分离群阈值（分）"))
     register_setting("eval_settings", "nomination_min_stars", _l("评选提名所需星级"))
     eval_settings_section.register()

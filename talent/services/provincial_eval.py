@@ -254,7 +254,7 @@ def load_tree(session: Session, actor: User, province_id: int, nodes: list[Node]
         session.execute(delete(Indicator).where(Indicator.id.in_([n.id for n in dropped])))
     for row in existing.values():
         if row.level == 1 and row.code in keep:
-            set_basis(session, row, "name", BasisKind.source, STANDARD)
+            set_basis(session, row, "indicator_name", BasisKind.source, STANDARD)
     session.flush()
     audit.record(session, actor, "indicators.load", object_type="Region", object_id=province_id, rows=len(nodes))
     return len(nodes)

@@ -90,8 +90,8 @@ def test_provincial_load_refuses_nothing_applied(db, world):
         pe.load_tree(db, world.city_admin, world.jiangsu.id, _tree())
     a = db.scalar(select(Indicator).where(Indicator.province_id == world.jiangsu.id, Indicator.code == "A"))
     a1 = db.scalar(select(Indicator).where(Indicator.province_id == world.jiangsu.id, Indicator.code == "A1"))
-    assert basis_of(db, a, "name").kind == BasisKind.source and "6项一级指标" in basis_of(db, a, "name").source
-    assert basis_of(db, a1, "name").kind == BasisKind.example and basis_of(db, a, "weight").kind == BasisKind.example
+    assert basis_of(db, a, "indicator_name").kind == BasisKind.source and "6项一级指标" in basis_of(db, a, "indicator_name").source
+    assert basis_of(db, a1, "indicator_name").kind == BasisKind.example and basis_of(db, a, "indicator_weight").kind == BasisKind.example
     pe.save_bands(db, world.province_admin, world.jiangsu.id, BANDS)
     with pytest.raises(ValidationFailed):
         pe.save_bands(db, world.province_admin, world.jiangsu.id, BANDS[1:])

@@ -48,8 +48,8 @@ def test_provincial_indicators_page_labels_and_band_refusal(client, db, world):
     row_a = re.search(r'id="ind-A".*?</tr>', html, re.S).group(0)
     assert "6项一级指标" in row_a and 'data-basis="example"' in row_a  # the name from the standard, the weight an example
     row_a1 = re.search(r'id="ind-A1".*?</tr>', html, re.S).group(0)
-    assert 'data-setting="eval_indicators.name"' in row_a1 and 'data-basis="source"' not in row_a1
-    assert 'data-setting="eval_grade_bands.stars"' in html and 'id="bands-form"' in html
+    assert 'data-setting="eval_indicators.indicator_name"' in row_a1 and 'data-basis="source"' not in row_a1
+    assert 'data-setting="eval_grade_bands.band_stars"' in html and 'id="bands-form"' in html
     form = {f"{k}_{i}": v for i, b in enumerate(BANDS) if b.stars != 3 for k, v in
             (("low", b.low), ("high", b.high), ("stars", b.stars), ("grade", b.grade))}
     resp = post_form(client, "/talent/indicators/bands", form, token_from="/talent/indicators", follow_redirects=True)
