@@ -18,10 +18,10 @@ from tests.unit.test_provincial_evaluation import BANDS, _tree, full
 from tests.unit.test_talent_lifecycle import certify
 
 
-def login(client, username):
+def login(client, username, password=PASSWORD):
     client.post("/auth/logout", data={})
     client.delete_cookie("session")
-    _login(client, username)
+    _login(client, username, password)
 
 
 def _bearer(db, user):
@@ -153,3 +153,27 @@ def test_provincial_standard_api_and_selection(client, db, world):
     assert line.name != entry.name and "*" in line.name
     login(client, "wangfang")
     assert client.get(url).status_code == 403
+
+
+def test_provincial_demo_has_a_complete_and_an_open_evaluation(app, db, client):
+    import datetime as dt
+
+    from lms import demo
+    from talent.models import Assessment
+    with app.app_context():
+        demo.seed(db, dt.date.today())
+    db.flush()
+    rows = db.scalars(select(Assessment).order_by(Assessment.year)).all()
+    assert [a.step for a in rows] == [AssessmentStep.confirmed, AssessmentStep.experts]
+    assert rows[0].stars and rows[0].entry.stars == rows[0].stars
+    login(client, "js_staff", demo.DEMO_PASSWORD)  # the expert still to score sees the form
+    assert 'id="assessment-step-form"' in client.get(f"/talent/assessments/{rows[1].id}").get_data(as_text=True)
+    for user in ("qidong_admin", "trainee", "qd_enterprise", "nt_staff"):
+        login(client, user, demo.DEMO_PASSWORD)
+        html = client.get("/talent/assessments").get_data(as_text=True)
+        assert f'id="assessment-{rows[1].id}"' in html, user
+        assert client.get(f"/talent/assessments/{rows[0].id}").status_code == 200
+    login(client, "jiangsu_admin", demo.DEMO_PASSWORD)
+    html = client.get("/talent/indicators").get_data(as_text=True)
+    assert html.count('data-basis="source"') == 6 and 'id="band-table"' in html
+    assert client.get("/talent/selections").status_code == 200
