@@ -207,10 +207,12 @@ def check_points(leaves: list[Indicator], points: dict[str, float]) -> dict[str,
 
 
 def export_tree(session: Session, province_id: int) -> list[Node]:
-    """The province's tree as rows, parents before children."""
-    ensure_first_level(session, province_id)
+    """The province's tree as rows, parents before children (the six first-level indicators with the example
+    weights while the province stored none; nothing is written)."""
     nodes = list(session.scalars(select(Indicator).where(Indicator.province_id == province_id)
                                  .order_by(Indicator.level, Indicator.position, Indicator.code)))
+    if not nodes:
+        return [Node(c, "", name, float(w), None) for c, name, w in FIRST_LEVEL]
     code_of = {n.id: n.code for n in nodes}
     return [Node(n.code, code_of.get(n.parent_id, ""), n.name, n.weight if (n.weight or n.level == 1) else None,
                  n.max_points or None, n.evidence_type or "") for n in nodes]

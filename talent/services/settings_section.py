@@ -49,7 +49,8 @@ def check(raw: Any, errors: dict) -> dict | None:
         bands.append(pe.Band(_num(r["low"]), _num(r["high"]), r["stars"], str(r.get("grade") or "")[:16]))
     if len(errors) > bad:
         return None
-    for k, msg in {**pe.tree_problems(nodes), **pe.band_problems(bands)}.items():
+    keep_bands = not raw["bands"]  # a province that set no bands exports none: the importer's stay as they are
+    for k, msg in {**pe.tree_problems(nodes), **({} if keep_bands else pe.band_problems(bands))}.items():
         errors[f"{KEY}.{k}"] = f"{KEY}：{msg}"
     threshold, min_stars = _num(raw.get("outlier_threshold")), raw.get("nomination_min_stars")
     if threshold is None or not 0 < threshold <= 100:
@@ -58,7 +59,7 @@ def check(raw: Any, errors: dict) -> dict | None:
         errors[f"{KEY}.nomination_min_stars"] = _("%(w)s：提名所需星级须为 1 到 5", w=f"{KEY}.nomination_min_stars")
     if len(errors) > bad:
         return None
-    return {"nodes": nodes, "bands": bands, "outlier_threshold": threshold, "nomination_min_stars": min_stars}
+    return {"nodes": nodes, "bands": None if keep_bands else bands, "outlier_threshold": threshold, "nomination_min_stars": min_stars}
 
 
 def changes(session: Session, province: Region, value: dict | None) -> list[str]:
@@ -73,7 +74,7 @@ def changes(session: Session, province: Region, value: dict | None) -> list[str]
               (now[c].parent, now[c].name if now[c].parent else n.name, now[c].weight or 0, now[c].max_points or 0, now[c].evidence)
               != (n.parent, n.name, n.weight or 0, n.max_points or 0, n.evidence)]
     old_bands = sorted((b.low, b.high, b.stars, b.grade) for b in pe.province_bands(session, province.id))
-    if old_bands != sorted((b.low, b.high, b.stars, b.grade) for b in value["bands"]):
+    if value["bands"] is not None and old_bands != sorted((b.low, b.high, b.stars, b.grade) for b in value["bands"]):
         lines.append(_("星级分档：%(b)s", b="；".join(f"{b.place} → {b.stars}★" for b in value["bands"])))
     st = pe.settings_for(session, province.id)
     if (st.outlier_threshold, st.nomination_min_stars) != (value["outlier_threshold"], value["nomination_min_stars"]):
@@ -86,7 +87,8 @@ def apply(session: Session, actor, province: Region, value: dict | None) -> None
     """Save the imported tree, bands and settings (the province's own admin)."""
     if value is not None:
         pe.load_tree(session, actor, province.id, value["nodes"])
-        pe.save_bands(session, actor, province.id, value["bands"])
+        if value["bands"] is not None:
+            pe.save_bands(session, actor, province.id, value["bands"])
         pe.save_settings(session, actor, province.id, value["outlier_threshold"], value["nomination_min_stars"])
 
 
