@@ -20,8 +20,8 @@ from lms.notifications.services import notify
 from lms.orgs.models import Region
 from lms.people.models import TraineeProfile
 from certificates.models import Certificate
-from talent.services import appointments, evaluation, notices, rollup, sanctions
-from talent.models import Appointment, Notice, PoolStatus, Sanction, TalentEntry
+from talent.services import appointments, assessments, evaluation, notices, provincial_eval, rollup, sanctions
+from talent.models import Appointment, Assessment, Notice, PoolStatus, Sanction, TalentEntry
 
 TREE = [
     # code, parent, name, weight, max points, evidence
@@ -92,6 +92,7 @@ def seed(session: Session, today: dt.date) -> dict:
         evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     counts["appointments"] = _appointment(session, trainee, today)
     counts["standings"] = _standings(session, today)
+    counts["assessments"] = _assessments(session, admin, provinces, entry, today)
     nantong_admin = _user(session, "nantong_admin")
     title = f"南通市首席质量官人才库公示（{today.year}年第一批，演示）"
     if nantong_admin and session.scalar(select(Notice.id).where(Notice.title == title)) is None:
@@ -105,6 +106,41 @@ def seed(session: Session, today: dt.date) -> dict:
                dedupe_key="demo:welcome")
     session.flush()
     return counts
+
+
+BANDS = [(90, 100, 5, "优秀"), (80, 90, 4, "良好"), (70, 80, 3, "中等"), (60, 70, 2, "合格"), (0, 60, 1, "待提升")]  # 示例
+
+
+def _assessments(session: Session, admin: User, provinces: dict, entry: TalentEntry | None, today: dt.date) -> int:
+    """Issue 15: the example bands in both provinces, the standard's first-level names with their basis, and for
+    王芳 one evaluation through every step (last year) and one in progress (this year, one expert still to score)."""
+    for code, region in provinces.items():
+        if not provincial_eval.province_bands(session, region.id):
+            provincial_eval.save_bands(session, admin, region.id, [provincial_eval.Band(*b) for b in BANDS])
+        nodes = provincial_eval.export_tree(session, region.id)
+        names = {c: n for c, n, _w in evaluation.FIRST_LEVEL}
+        for n in nodes:
+            n.name = n.name or names.get(n.code, n.code)
+        provincial_eval.load_tree(session, admin, region.id, nodes)
+    bureau, ent = _user(session, "qidong_admin"), _user(session, ENTERPRISE_USERNAME)
+    if entry is None or bureau is None or ent is None or entry.enterprise_id is None or "320000" not in provinces \
+            or entry.province_id != provinces["320000"].id:
+        return 0
+    leaves = provincial_eval.scored_leaves(session, entry.province_id)
+    made = 0
+    for year, experts_done in ((today.year - 1, 2), (today.year, 1)):
+        if session.scalar(select(Assessment.id).where(Assessment.entry_id == entry.id, Assessment.year == year)):
+            continue
+        a = assessments.open_assessment(session, bureau, entry, year, ["nt_staff", "js_staff"])
+        assessments.self_assess(session, entry.user, a, {leaf.code: (leaf.max_points or 100) * 0.9 for leaf in leaves}, "演示自评")
+        assessments.enterprise_opinion(session, ent, a, "同意本人自评，该同志履职尽责（演示）")
+        for share, username in ((0.85, "nt_staff"), (0.8, "js_staff"))[:experts_done]:
+            assessments.expert_score(session, _user(session, username), a,
+                                     {leaf.code: round((leaf.max_points or 100) * share, 1) for leaf in leaves})
+        if experts_done == 2:
+            assessments.confirm(session, bureau, a, "演示确认", dt.date(year, 12, 20))
+        made += 1
+    return made
 
 
 LETTER = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"

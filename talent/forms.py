@@ -113,3 +113,33 @@ class EnterpriseRegisterForm(FlaskForm):
     display_name = StringField(_l("企业名称"), validators=[required(), length(64)])
     username = StringField(_l("用户名"), validators=[required(), length(64)])
     password = PasswordField(_l("密码（至少 10 位，含字母和数字）"), validators=[required(), length(128)])
+
+
+# ------------------------------------------------------------------ evaluation as data (issue 15)
+class EvalSettingsForm(FlaskForm):
+    threshold = DecimalField(_l("专家评分离群阈值（与专家中位数相差超过此分数即标记）"), validators=[required(), number_range(0, 100)])
+    min_stars = IntegerField(_l("评选提名所需星级"), validators=[required(), number_range(1, 5)])
+
+
+class OpenAssessmentForm(FlaskForm):
+    entry_id = IntegerField(_l("人才库条目编号"), validators=[required()])
+    year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
+    experts = StringField(_l("专家账号（两个或以上，以逗号分隔）"), validators=[required(), length(500)])
+
+
+class StepForm(FlaskForm):
+    note = TextAreaField(_l("说明"), validators=[optional(), length(2000)])
+
+
+class SelectionForm(FlaskForm):
+    year = IntegerField(_l("年度"), validators=[required(), number_range(2000, 2100)])
+    title = StringField(_l("标题"), validators=[required(), length(128)])
+
+
+class NominateForm(FlaskForm):
+    entry_id = IntegerField(_l("人才库条目编号"), validators=[required()])
+    reason = TextAreaField(_l("提名理由"), validators=[optional(), length(2000)])
+
+
+class PublishSelectionForm(FlaskForm):
+    objection_days = IntegerField(_l("公示期（天）"), validators=[required(), number_range(5, 60)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from lms.auth.models import User
@@ -273,6 +273,15 @@ class Indicator(Base):
     evidence_type: Mapped[str] = mapped_column(String(64), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
+    # the settings' names (lms.settingbasis): the name from the standard or an example, the weight a province's
+    @property
+    def indicator_name(self) -> str:
+        return self.name
+
+    @property
+    def indicator_weight(self) -> float:
+        return self.weight
+
 
 class Evaluation(Base):
     __tablename__ = "evaluations"
@@ -493,3 +502,184 @@ class AppointmentRule(Base):
 @scope_rule(AppointmentRule)
 def _appointment_rule_scope(user):
     return True  # a province's published requirement
+
+
+# ------------------------------------------------------------------ evaluation as data (issue 15)
+class GradeBand(Base):
+    """One grade band of a province: a total in ``[low, high)`` (the top band also takes ``high``) earns
+    ``stars`` and the grade name. The bands of a province cover 0–100 without gap or overlap."""
+
+    __tablename__ = "eval_grade_bands"
+    __table_args__ = (UniqueConstraint("province_id", "low"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    low: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
+    high: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
+    stars: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(16), default="")
+
+    @property
+    def band_stars(self) -> int:  # the setting's name (lms.settingbasis)
+        return self.stars
+
+
+class EvalSettings(Base):
+    """A province's settings of the scoring flow: how far an expert's total may stand from the experts'
+    median before it is flagged (points), and the lowest stars a 评选 nomination needs."""
+
+    __tablename__ = "eval_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), unique=True)
+    outlier_threshold: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False), default=10)
+    nomination_min_stars: Mapped[int] = mapped_column(Integer, default=4)
+
+
+class AssessmentStep(LabelledEnum):
+    self = "self"
+    enterprise = "enterprise"
+    experts = "experts"
+    bureau = "bureau"
+    confirmed = "confirmed"
+
+    @classmethod
+    def _labels(cls):
+        return {"self": _l("待本人自评"), "enterprise": _l("待企业意见"), "experts": _l("待专家评分"),
+                "bureau": _l("待监管部门确认"), "confirmed": _l("已确认")}
+
+
+class Assessment(Base):
+    """A year's evaluation of a pool member in steps: self-assessment by the CQO → the enterprise's opinion →
+    the experts' scores → the bureau's confirmation. Scores are stored by indicator code."""
+
+    __tablename__ = "eval_assessments"
+    __table_args__ = (UniqueConstraint("entry_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"), index=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    step: Mapped[AssessmentStep] = mapped_column(enum_column_type(AssessmentStep), default=AssessmentStep.self)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    self_scores: Mapped[dict] = mapped_column(JSON, default=dict)
+    self_total: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    self_note: Mapped[str] = mapped_column(Text, default="")
+    enterprise_opinion: Mapped[str] = mapped_column(Text, default="")
+    enterprise_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    total: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    stars: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(16), default="")
+    bureau_note: Mapped[str] = mapped_column(Text, default="")
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_on: Mapped[dt.date | None] = mapped_column(Date)
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluations.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[TalentEntry] = relationship()
+    experts: Mapped[list["AssessmentExpert"]] = relationship(cascade="all, delete-orphan", order_by="AssessmentExpert.id")
+
+
+class AssessmentExpert(Base):
+    """An expert the bureau assigned to an assessment, with their scores once submitted."""
+
+    __tablename__ = "eval_assessment_experts"
+    __table_args__ = (UniqueConstraint("assessment_id", "expert_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("eval_assessments.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)
+    total: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outlier: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    expert: Mapped[User] = relationship()
+
+
+def _assessment_scope(user):
+    mine = Assessment.id.in_(select(AssessmentExpert.assessment_id).where(AssessmentExpert.expert_id == user.id)
+                             .scalar_subquery())
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return or_(Assessment.entry_id.in_(select(TalentEntry.id).where(
+            TalentEntry.region_id.in_(region_subtree_ids(user))).scalar_subquery()), mine)
+    if user.role == Role.trainee:
+        return or_(Assessment.entry_id.in_(select(TalentEntry.id).where(TalentEntry.user_id == user.id)
+                                           .scalar_subquery()), mine)
+    if user.role == Role.enterprise and user.enterprise_id:
+        return Assessment.entry_id.in_(select(TalentEntry.id).where(TalentEntry.enterprise_id == user.enterprise_id)
+                                       .scalar_subquery())
+    return mine
+
+
+scope_rule(Assessment)(_assessment_scope)
+
+
+@scope_rule(GradeBand)
+def _band_scope(user):
+    return True  # grade bands are published with the standard
+
+
+@scope_rule(EvalSettings)
+def _eval_settings_scope(user):
+    return True
+
+
+class SelectionStatus(LabelledEnum):
+    open = "open"
+    decided = "decided"
+    published = "published"
+
+    @classmethod
+    def _labels(cls):
+        return {"open": _l("提名中"), "decided": _l("已评定"), "published": _l("已公布")}
+
+
+class Selection(Base):
+    """A bureau's yearly selection of outstanding CQOs (优秀企业首席质量官评选, seed 002): nominations from the
+    starred, the panel's decision, the result published as a notice."""
+
+    __tablename__ = "eval_selections"
+    __table_args__ = (UniqueConstraint("region_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(128))
+    min_stars: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SelectionStatus] = mapped_column(enum_column_type(SelectionStatus), default=SelectionStatus.open)
+    panel_note: Mapped[str] = mapped_column(Text, default="")
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("talent_notices.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    region: Mapped[Region] = relationship()
+    nominations: Mapped[list["Nomination"]] = relationship(cascade="all, delete-orphan", order_by="Nomination.id")
+
+
+class Nomination(Base):
+    """A starred pool member put forward for a selection, and the panel's decision on them."""
+
+    __tablename__ = "eval_nominations"
+    __table_args__ = (UniqueConstraint("selection_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    selection_id: Mapped[int] = mapped_column(ForeignKey("eval_selections.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("talent_entries.id", ondelete="CASCADE"))
+    stars: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    selected: Mapped[bool | None] = mapped_column(Boolean)
+
+    entry: Mapped[TalentEntry] = relationship()
+
+
+@scope_rule(Selection)
+def _selection_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return Selection.region_id.in_(region_subtree_ids(user))
+    return False  # the public reads the published result as a notice

@@ -44,11 +44,14 @@ def nav(user) -> list[tuple[str, str]]:
     """The menu entries: the pool's pages for bureaus, the trainee's own entry."""
     if user.role in ADMINS:
         return [("talent.pool", _("人才库")), ("talent.appointments", _("任命登记")), ("talent.notices", _("公示")),
-                ("talent.indicators", _("评价指标")), ("talent.enterprise_accounts", _("企业账号"))]
+                ("talent.indicators", _("评价指标")), ("talent.enterprise_accounts", _("企业账号")),
+                ("talent.assessments", _("评价流程")), ("talent.selections", _("评选"))]
     if user.role == Role.trainee:
-        return [("talent.me", _("我的人才库信息"))]
+        return [("talent.me", _("我的人才库信息")), ("talent.assessments", _("我的评价"))]
     if user.role == Role.enterprise:
-        return [("talent.appointments", _("首席质量官登记"))]
+        return [("talent.appointments", _("首席质量官登记")), ("talent.assessments", _("首席质量官评价"))]
+    if user.role == Role.institution_staff:
+        return [("talent.assessments", _("专家评分"))]
     return []
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,11 +19,13 @@ from credits import queries as credit_queries
 from credits.signals import annual_report_filed, credits_changed
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
+from lms.settingbasis import register_setting
 from lms.templating import add_nav
-from talent import api, demo, views  # noqa: F401  (api: importing it declares the API routes)
+from talent import api, demo, eval_api, eval_views, views  # noqa: F401  (api, eval_api: importing them declares the API routes; eval_views: routes on views.bp)
 from talent.cli import talent_standings
 from talent.models import TalentEntry
 from talent.services import entries, sanctions, standing
+from talent.services import settings_section as eval_settings_section
 
 
 def _entry_province(session: Session, user_id: int) -> int | None:
@@ -69,3 +72,11 @@ def init_app(app: Flask) -> None:
     annual_report_filed.connect(_credits_changed, weak=False)
     add_standing_source(sanctions.public_standing)
     app.cli.add_command(talent_standings)
+    # evaluation as data (issue 15): the tree's names and weights, the bands and the flow's settings carry a basis
+    register_setting("eval_indicators", "indicator_name", _l("指标名称"))
+    register_setting("eval_indicators", "indicator_weight", _l("权重"))
+    register_setting("eval_grade_bands", "band_stars", _l("星级分档"))
+    register_setting("eval_settings", "outlier_threshold", _l("专家评分离群阈值（分）"))
+    register_setting("eval_settings", "nomination_min_stars", _l("评选提名所需星级"))
+    eval_settings_section.register()
+    app.jinja_env.globals["eval_standard"] = eval_views.bands_context
