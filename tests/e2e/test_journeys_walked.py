@@ -6,7 +6,8 @@ from the seeded bank's reference answers (exams.seed_questions), matched on the 
 
 What the clock decides: a class cannot be filed with its bureau once it has started, nor take applications after
 its window (reports.services.filing, courses.services.enrolment), and a certificate needs the class's whole
-timetable attended. Journey 1 joins the demo's county class that starts today and stops at the exam; journey 2
+timetable attended. Journey 1 joins the demo's county class that starts today, sits the exam, then moves the
+server's clock through the class's remaining sessions to a few days after its end (steps 7-8); journey 2
 opens and files a new class of the city's advanced programme (steps 1-3) and takes attendance and builds exams on
 the demo's classes running today (steps 4-6), as an institution runs several classes at once; its certificates
 in one go (step 7) and the results report (step 8) are walked on the demo's ended classes by
@@ -38,12 +39,13 @@ from exams.seed_questions import QUESTIONS
 from lms.auth.models import User
 from lms.db import db
 from lms.demo import credit_code, id_number
+from lms.pii import mask_id_number
 from lms.orgs.models import Enterprise, Region
 from lms.people.models import TraineeProfile
 from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
 from lms.templating import today_local
 from talent.services import reminders
-from tests.e2e.conftest import e2e_login, nav
+from tests.e2e.conftest import PASSWORD, e2e_login, nav
 from tests.e2e.test_journeys import PDF, _logout, _new_page, _open_and_file_a_class, _phone_nav
 
 RUNNING_ADVANCED = "南通市首席质量官提升培训班（第一期）"  # the demo's advanced class, running today (exams.demo)
@@ -186,12 +188,14 @@ def _study_every_lesson(page, base: str, class_id: int) -> dict[str, int]:
     return kinds
 
 
-def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, live_server, tmp_path):
+def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server, e2e_app, clock, tmp_path):
     """王芳, quality manager of an above-size manufacturer in Qidong, born in 1978 before Qidong's present region
     code existed, registers with her real ID number and signs the pledge, applies for the county's basic class,
     is approved and sees her timetable, checks in by QR on her phone, studies the lessons, and sits the online
-    exam on her phone through a tunnel without losing an answer. (Steps 7-8, the certificate and the notice,
-    need the class's whole timetable attended: see the report of issue 17.)"""
+    exam on her phone through a tunnel without losing an answer. The server's clock then moves through the
+    class's remaining sessions (she scans the QR at each) to a few days after it ends: staff issue the class's
+    certificates in one go, she downloads hers as a PDF, she is in the talent pool, and the city's next public
+    notice lists her with her ID number masked."""
     base = live_server
     # 320681 (启东市) dates from 1989, when the county became a city; her number carries the code in force when it
     # was issued, and she was born in 1978.
@@ -260,11 +264,13 @@ def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, 
     # runs early in the day) are recorded by hand from the paper sign-in sheet, as the exam admits only trainees
     # whose attendance so far reaches the programme's minimum.
     staff.goto(f"{base}/courses/classes/{class_id}")
-    held = []
+    held, coming = [], []
+    cutoff = _now_local().replace(tzinfo=None)
     for row in staff.locator("#timetable tbody tr[data-session]").all():
         starts = dt.datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.inner_text()).group(0), "%Y-%m-%d %H:%M")
-        if row.get_attribute("data-session") != session_id and starts <= _now_local().replace(tzinfo=None):
-            held.append(row.get_attribute("data-session"))
+        if row.get_attribute("data-session") != session_id:
+            (held if starts <= cutoff else coming).append((starts, row.get_attribute("data-session")))
+    held = [sid for _starts, sid in held]
     for sid in held:
         _mark_by_hand(staff, base, sid, "wangfang1978", "开班当日报名录取，按现场签到表补录")
 
@@ -338,6 +344,94 @@ def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, 
         assert phone.inner_text("#result-verdict").strip() == "合格"
     finally:
         phone.context.close()
+    _certified(browser, base, e2e_app, clock, class_id, coming, number)
+
+
+def _scan_at(browser, base: str, session_id: str, username: str, password: str) -> None:
+    """At a session: staff put the rotating QR on the projector, the trainee scans it on her phone and confirms."""
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/courses/sessions/{session_id}/projector")
+        staff.wait_for_function("document.getElementById('qr-image').complete && document.getElementById('qr-image').naturalWidth > 0")
+        url = zxingcpp.read_barcodes(Image.open(io.BytesIO(staff.locator("#qr-image").screenshot())))[0].text
+        phone = _new_page(browser, phone=True)
+        try:
+            e2e_login(phone, base, username, password)
+            phone.goto(url)
+            phone.click("#confirm-checkin")
+            assert "已签到" in phone.locator("#checkin-done").inner_text()
+        finally:
+            phone.context.close()
+        staff.goto(f"{base}/courses/sessions/{session_id}/attendance")
+        assert staff.locator(f'#roster tr[data-username="{username}"] .att-status').inner_text().split()[0] == "出勤"
+    finally:
+        staff.context.close()
+
+
+def _certified(browser, base: str, app, clock, class_id: int, coming: list, number: str) -> None:
+    """Journey 1 steps 7-8, the server's clock moving: she attends the class's remaining sessions (scanning the
+    QR at each), staff issue the class's certificates a few days after it ends, she downloads hers as a PDF,
+    she is in the pool and in the city bureau's next public notice with her ID number masked."""
+    sh = ZoneInfo("Asia/Shanghai")
+    app.config["PUBLIC_BASE_URL"] = base  # the certificate's QR must point at this server
+    last = None
+    for starts, sid in sorted(coming):
+        clock(starts.replace(tzinfo=sh) + dt.timedelta(minutes=5))
+        _scan_at(browser, base, sid, "wangfang1978", "Wang1978qd")
+        last = starts.date()
+    # 7. A few days after the class ends, staff issue the class's certificates in one go, watching the progress.
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/courses/classes/{class_id}")
+        dates = staff.locator("tr", has=staff.locator("th", has_text="培训日期")).first.inner_text()
+        ends = dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", dates)[-1])
+        assert last is None or last <= ends
+        clock(dt.datetime.combine(ends + dt.timedelta(days=3), dt.time(10, 0), tzinfo=sh))
+        e2e_login(staff, base, "nt_staff")
+        staff.goto(f"{base}/certificates/classes")
+        staff.click(f"#class-{class_id}")
+        assert staff.locator('#enrollments tr[data-complete="yes"]', has_text="王芳").count() == 1
+        staff.click("#issue-all")
+        staff.wait_for_selector('#issue-progress-box[data-status="done"]')
+        assert staff.locator("#issue-progress").get_attribute("value") == "100"
+        staff.wait_for_selector("#enrollments .cert-number")
+        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1
+    finally:
+        staff.context.close()
+    # She downloads her certificate as a PDF.
+    me = _signed_in(browser, base, "wangfang1978", password="Wang1978qd")
+    try:
+        nav(me, "nav-certificates-index")
+        with me.expect_download() as dl:
+            me.locator("#certificates a[id^='pdf-']").first.click()
+        assert Path(dl.value.path()).read_bytes().startswith(b"%PDF")
+        # 8. She is in the talent pool.
+        me.goto(f"{base}/talent/me")
+        assert me.locator("#entry-status").get_attribute("data-status") == "active"
+    finally:
+        me.context.close()
+    # The city bureau publishes its next notice of the pool; a visitor finds her, the ID number masked.
+    bureau = _signed_in(browser, base, "nantong_admin")
+    try:
+        nav(bureau, "nav-talent-notices")
+        bureau.select_option("#kind", "certified")  # the people certified this year, not the appointed CQOs
+        bureau.fill("#title", "南通市首席质量官人才库公示（旅程一）")
+        bureau.fill("#objection_days", "10")
+        bureau.click("#notice-submit")
+        bureau.wait_for_url(f"{base}/talent/public/notices/*")
+        notice_url = bureau.url
+    finally:
+        bureau.context.close()
+    visitor = _new_page(browser, phone=True)
+    try:
+        visitor.goto(notice_url)
+        visitor.fill("#search-name", "王芳")
+        visitor.click("#search-submit")
+        ids = visitor.locator("tr.notice-row .r-id").all_inner_texts()
+        assert mask_id_number(number) in ids, ids
+        assert number not in visitor.content()
+    finally:
+        visitor.context.close()
 
 
 def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_path):
@@ -555,9 +649,11 @@ def _run_job(browser, base: str, job_id: str) -> dict:
         admin.context.close()
 
 
-def _signed_in(browser, base: str, username: str, phone: bool = False):
+def _signed_in(browser, base: str, username: str, phone: bool = False, password: str = PASSWORD):
+    """A fresh browser (a phone with ``phone``) signed in as ``username``: after the clock moves, yesterday's
+    sessions have ended."""
     page = _new_page(browser, phone=phone)
-    e2e_login(page, base, username)
+    e2e_login(page, base, username, password)
     return page
 
 
