@@ -24,11 +24,15 @@ import datetime as dt
 import io
 import json
 import re
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
+import pytest
 import zxingcpp
 from openpyxl import load_workbook
 from PIL import Image
@@ -434,6 +438,20 @@ def _certified(browser, base: str, app, clock, class_id: int, coming: list, numb
         visitor.context.close()
 
 
+def _saved_by_libreoffice(sheet: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice Calc saves it (``soffice --headless --convert-to xlsx``): its own styles, shared
+    strings, date and number cells, as a sheet kept in Calc reaches the import."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.fail("LibreOffice (libreoffice-calc-nogui) is required: scripts/system-deps.sh installs it")
+    out = tmp_path / "libreoffice"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(sheet)], check=True, capture_output=True, timeout=180)
+    saved = out / sheet.name
+    assert b"LibreOffice" in zipfile.ZipFile(saved).read("docProps/app.xml")
+    return saved
+
+
 def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_path):
     """Staff of the Nantong centre open and file a class of the city's advanced programme (accepted by the city
     bureau), approve applications (an ineligible trainee is told the rules she misses), take attendance by
@@ -578,6 +596,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     ws.cell(rows[no_phone], 4, today)
     ws.cell(rows[no_phone], 5, "手机没电，参加纸笔考试")
     wb.save(sheet)
+    sheet = _saved_by_libreoffice(sheet, tmp_path)  # staff keep the sheet in LibreOffice Calc: it writes the file
     page.set_input_files("#offline-file", str(sheet))
     page.click("#offline-import-submit")
     page.wait_for_load_state()
