@@ -8,13 +8,13 @@ What the clock decides: a class cannot be filed with its bureau once it has star
 its window (reports.services.filing, courses.services.enrolment), and a certificate needs the class's whole
 timetable attended. Journey 1 joins the demo's county class that starts today, sits the exam, then moves the
 server's clock through the class's remaining sessions to a few days after its end (steps 7-8); journey 2
-opens and files a new class of the city's advanced programme (steps 1-3) and takes attendance and builds exams on
-the demo's classes running today (steps 4-6), as an institution runs several classes at once; its certificates
-in one go (step 7) and the results report (step 8) are walked on the demo's ended classes by
-test_certificate_journey.py and test_reports_journey.py. Journey 5 moves the server's clock (the ``clock``
-fixture, lms/clock.py) to the next year, the first days of the years after and the weeks before a due date, and
-runs the year-end roll-up and the reminders from /admin/jobs as the system administrator would; tests using that
-fixture run after every other e2e test (conftest), since what they leave is dated years ahead.
+opens and files a new class of the city's advanced programme (steps 1-3), takes attendance and builds exams on
+the demo's classes running today (steps 4-6, as an institution runs several classes at once, the paper exam's
+sheet saved by LibreOffice), then moves the clock to its new class's day and after: the session, the lessons, the
+exam, the certificates in one go, the results report, the annual work report (steps 5-8). Journey 5 moves the
+clock to the next year, the first days of the years after and the weeks before a due date, and runs the
+year-end roll-up and the reminders from /admin/jobs as the system administrator would. Tests using the
+``clock`` fixture (lms/clock.py) run after every other e2e test (conftest), since what they leave is dated ahead.
 
 This file runs after test_journeys.py (journeys 3 and 4) and the feature journeys in the same database (pytest
 runs the files in name order); each journey reads the state it needs from the pages."""
@@ -452,11 +452,13 @@ def _saved_by_libreoffice(sheet: Path, tmp_path: Path) -> Path:
     return saved
 
 
-def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_path):
+def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_app, clock, tmp_path):
     """Staff of the Nantong centre open and file a class of the city's advanced programme (accepted by the city
     bureau), approve applications (an ineligible trainee is told the rules she misses), take attendance by
     rotating QR and fix one by hand, build an exam from a blueprint and watch the results with item statistics,
-    import a paper exam's result from the class sheet in Excel, and file the annual work report."""
+    import a paper exam's result from the class sheet saved by LibreOffice; then, the server's clock moving, the
+    class they opened runs, its certificates are issued in one go, its results report is accepted, and the
+    annual work report is filed at the year's end."""
     base = live_server
     today = today_local()
 
@@ -604,15 +606,116 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     assert "有成绩 1 人" in page.inner_text("#results-summary")
     assert "82" in page.locator("#results-table tbody tr", has_text=no_phone).inner_text()
 
-    # 7-8. Issuing a class's certificates in one go (progress bar) and the results report are walked on the
-    #    demo's ended classes by test_certificate_journey.py and test_reports_journey.py (the classes here end
-    #    later: a class's certificates need its whole timetable attended).
-    # 8. (second half) The annual work report: figures filled in by the system, the narrative by staff.
-    page.goto(f"{base}/reports/annual?year={today.year - 1}")
-    page.fill("#narrative", f"{today.year - 1}年本中心承办首席质量官基础、提升培训，学员满意度 95%。")
-    page.click("#annual-submit")
-    page.wait_for_load_state()
-    assert page.locator("#annual-reports tbody tr", has_text=str(today.year - 1)).count() == 1
+    page.context.close()
+    _class_runs_and_is_certified(browser, base, e2e_app, clock, class_id)
+
+
+def _blueprint_exam(staff, base: str, class_id: int, title: str, now: dt.datetime, sections) -> int:
+    """Staff build a class's exam from a blueprint on the province's shared bank (``sections``: type, count,
+    points each) and publish it; returns its id."""
+    staff.goto(f"{base}/exams/manage/new")
+    staff.fill("#title", title)
+    staff.select_option("#class_id", str(class_id))
+    staff.fill("#opens_at", (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    staff.fill("#closes_at", (now + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    staff.fill("#duration_minutes", "60")
+    staff.fill("#attempts_allowed", "1")
+    staff.click("#exam-submit")
+    staff.wait_for_url(re.compile(r".*/exams/manage/\d+$"))
+    exam_id = int(staff.url.rsplit("/", 1)[1])
+    bank = staff.locator("#bank_id option", has_text="共享题库").first.get_attribute("value")
+    for qtype, count, points in sections:
+        staff.select_option("#bank_id", bank)
+        staff.select_option("#question_type", qtype)
+        staff.fill("#count", str(count))
+        staff.fill("#points_each", str(points))
+        staff.click("#section-submit")
+        staff.wait_for_load_state()
+    staff.click("#exam-publish")
+    staff.wait_for_load_state()
+    assert "已发布" in staff.inner_text("#exam-status")
+    return exam_id
+
+
+def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) -> None:
+    """Journey 2 steps 5-8 on the class opened in steps 1-3, the server's clock moving to its day and after: 王芳
+    scans the QR at its session, studies its lessons and passes the exam built from a blueprint; a few days after
+    the class ends staff issue its certificates in one go (the progress bar), submit the results report (the
+    city bureau accepts it), and, the year being over, the annual work report."""
+    sh = ZoneInfo("Asia/Shanghai")
+    app.config["PUBLIC_BASE_URL"] = base  # the certificate's QR must point at this server
+    staff = _signed_in(browser, base, "nt_staff")
+    staff.goto(f"{base}/courses/classes/{class_id}")
+    row = staff.locator("#timetable tbody tr[data-session]").first
+    session_id = row.get_attribute("data-session")
+    starts = dt.datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.inner_text()).group(0), "%Y-%m-%d %H:%M")
+    dates = staff.locator("tr", has=staff.locator("th", has_text="培训日期")).first.inner_text()
+    ends = dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", dates)[-1])
+    staff.context.close()
+
+    now = clock(starts.replace(tzinfo=sh) + dt.timedelta(minutes=5)).astimezone(sh)
+    _scan_at(browser, base, session_id, "trainee", PASSWORD)
+    me = _signed_in(browser, base, "trainee")
+    try:
+        assert sum(_study_every_lesson(me, base, class_id).values()) >= 1
+    finally:
+        me.context.close()
+    staff = _signed_in(browser, base, "nt_staff")
+    exam_id = _blueprint_exam(staff, base, class_id, "旅程二：提升班结业考试", now, (("single", 4, 15), ("true_false", 4, 10)))
+    phone = _signed_in(browser, base, "trainee", phone=True)
+    try:
+        phone.goto(f"{base}/exams/my")
+        phone.click(f"#start-{exam_id}")
+        phone.wait_for_url(re.compile(r".*/exams/attempts/\d+$"))
+        assert _answer_from_the_key(phone) == 8
+        phone.once("dialog", lambda d: d.accept())
+        phone.click("#submit-exam")
+        phone.wait_for_url(re.compile(r".*/exams/attempts/\d+/result$"))
+        assert phone.inner_text("#result-verdict").strip() == "合格"
+    finally:
+        phone.context.close()
+    staff.goto(f"{base}/exams/manage/{exam_id}/results")
+    assert "合格 1 人" in staff.inner_text("#results-summary")
+    staff.context.close()
+
+    # 7. A few days after the class ends: its certificates in one go, the progress bar filling.
+    clock(dt.datetime.combine(ends + dt.timedelta(days=3), dt.time(10, 0), tzinfo=sh))
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/certificates/classes")
+        staff.click(f"#class-{class_id}")
+        assert staff.locator('#enrollments tr[data-complete="yes"]').count() == 1
+        staff.click("#issue-all")
+        staff.wait_for_selector('#issue-progress-box[data-status="done"]')
+        assert staff.locator("#issue-progress").get_attribute("value") == "100"
+        assert "1/1" in staff.locator("#issue-status").inner_text()
+        staff.wait_for_selector("#enrollments .cert-number")
+        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1
+
+        # 8. The results report, submitted to and accepted by the city bureau.
+        staff.goto(f"{base}/reports/classes/{class_id}/results")
+        staff.fill("#note", "一名学员参加在线结业考试，合格并已发证。")
+        staff.click("#submit-results")
+        assert staff.locator("#results-status [data-status]").get_attribute("data-status") == "submitted"
+        bureau = _signed_in(browser, base, "nantong_admin")
+        try:
+            nav(bureau, "nav-reports-index")
+            bureau.click("#tab-results")
+            bureau.click(f"#results-open-{class_id}")
+            bureau.click("#results-accept")
+            assert bureau.locator("#results-status [data-status]").get_attribute("data-status") == "accepted"
+        finally:
+            bureau.context.close()
+
+        # 8. (second half) The year is over: the annual work report, figures by the system, narrative by staff.
+        year = today_local().year - 1
+        staff.goto(f"{base}/reports/annual?year={year}")
+        staff.fill("#narrative", f"{year}年本中心承办首席质量官基础、提升培训，学员满意度 95%。")
+        staff.click("#annual-submit")
+        staff.wait_for_load_state()
+        assert staff.locator("#annual-reports tbody tr", has_text=str(year)).count() == 1
+    finally:
+        staff.context.close()
 
 
 def _colleague(app) -> tuple[str, str, str, int, str]:
