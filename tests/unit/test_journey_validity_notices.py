@@ -34,6 +34,8 @@ def test_journey_validity_renewed_holder_told_with_a_link(db, world, cw, cert_cf
     cert, _entry = _issued(db, world, cw, cert_cfg, completion_rule)
     assert cert.valid_until is not None
     assert entries.renew_certificates(db, cert.valid_until - dt.timedelta(days=10), cert_cfg)["renewed"] == 1
+    db.commit()  # mail leaves after the commit that wrote the notification
+    db.expire_all()
     (note,) = _told(db, world.trainee.id, "certificate_renewed")
     assert note.url == f"/certificates/{cert.id}" and cert.valid_until.isoformat() in note.body
     assert note.emailed and any(f"/certificates/{cert.id}" in m.get_body().get_content() for m in mailbox()
@@ -50,6 +52,8 @@ def test_journey_validity_lapsed_holder_told_before_the_end_and_when_it_expires(
     assert before.url == f"/certificates/{cert.id}" and end.isoformat() in before.body
     assert expire_due(db, end) == 0  # not on its last day
     assert expire_due(db, end + dt.timedelta(days=1)) == 1
+    db.commit()  # mail leaves after the commit that wrote the notification
+    db.expire_all()
     (after,) = [n for n in _told(db, world.trainee.id, "certificate") if n.title.startswith("证书已过期")]
     assert after.url == f"/certificates/{cert.id}" and end.isoformat() in after.body and cert.number in after.title
     assert after.emailed
