@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy import select
 
-from exams import queries, results
-from exams.models import Exam, ExamResult
+from exams import integrity, queries, results
+from exams.models import Attempt, Exam, ExamResult, IntegrityEventKind
 from lms.api import PAGE_QUERY, api_route, current_api_user, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role
@@ -21,7 +21,16 @@ ExamSchema = schema("Exam", {"type": "object", "properties": {
     "opens_at": {"type": "string", "format": "date-time"}, "closes_at": {"type": "string", "format": "date-time"},
     "duration_minutes": {"type": "integer"}, "attempts_allowed": {"type": "integer"},
     "counting": {"type": "string", "enum": ["highest", "last"]}, "pass_mark": {"type": "number"},
-    "pass_mark_basis": BASIS_SCHEMA, "total_points": {"type": "number"}}})
+    "pass_mark_basis": BASIS_SCHEMA, "total_points": {"type": "number"},
+    "max_departures": {"type": "integer", "nullable": True,
+                       "description": "离开考试页面达到此次数时自动交卷（本场考试自定；空为不自动交卷）"}}})
+IntegrityLogSchema = schema("AttemptIntegrityLog", {"type": "object", "properties": {
+    "attempt_id": {"type": "integer"}, "exam_id": {"type": "integer"}, "status": {"type": "string"},
+    "departures": {"type": "integer"}, "max_departures": {"type": "integer", "nullable": True},
+    "events": {"type": "array", "items": {"type": "object", "properties": {
+        "seq": {"type": "integer"}, "kind": {"type": "string", "enum": [k.value for k in IntegrityEventKind]},
+        "label": {"type": "string"}, "occurred_at": {"type": "string", "format": "date-time"},
+        "received_at": {"type": "string", "format": "date-time"}}}}}})
 ExamResultSchema = schema("ExamResult", {"type": "object", "properties": {
     "id": {"type": "integer"}, "exam_id": {"type": "integer"}, "user_id": {"type": "integer"},
     "username": {"type": "string"}, "real_name": {"type": "string"}, "enrollment_id": {"type": "integer"},
@@ -37,7 +46,8 @@ def exam_json(e: Exam) -> dict:
             "opens_at": e.opens_at.isoformat(), "closes_at": e.closes_at.isoformat(),
             "duration_minutes": e.duration_minutes, "attempts_allowed": e.attempts_allowed,
             "counting": e.counting.value, "pass_mark": e.effective_pass_mark,
-            "pass_mark_basis": basis_json(db.session, e, "effective_pass_mark"), "total_points": e.total_points}
+            "pass_mark_basis": basis_json(db.session, e, "effective_pass_mark"), "total_points": e.total_points,
+            "max_departures": e.max_departures}
 
 
 @api_route("/exams", summary="本机构（或辖区）的考试", roles=STAFF, response=paged_schema(ExamSchema),
@@ -68,3 +78,15 @@ def exam_results(exam_id: int):
 
     stmt = select(ExamResult).where(ExamResult.exam_id == exam.id).order_by(ExamResult.id)
     return paged(db.session, stmt, ser)
+
+
+@api_route("/exams/attempts/<int:attempt_id>/integrity", summary="答卷的考试诚信记录（离开页面、粘贴等，与答卷页相同）",
+           roles=STAFF, response=IntegrityLogSchema, tags=("exams",))
+def attempt_integrity(attempt_id: int):
+    """An attempt's integrity log and departures against the exam's limit, as the staff's answer sheet shows them."""
+    att = get_visible(db.session, Attempt, attempt_id, current_api_user())
+    return jsonify({"attempt_id": att.id, "exam_id": att.exam_id, "status": att.status.value,
+                    "departures": integrity.departures(db.session, att.id), "max_departures": att.exam.max_departures,
+                    "events": [{"seq": ev.seq, "kind": ev.kind.value, "label": str(ev.kind.label),
+                                "occurred_at": ev.occurred_at.isoformat(), "received_at": ev.received_at.isoformat()}
+                               for ev in integrity.events_of(db.session, att)]})

@@ -130,4 +130,7 @@ DEFAULTS: dict = {
     "DB_LOCK_TIMEOUT": 15.0,
     "DB_CONFLICT_RETRIES": 3,
     "DB_RETRY_AFTER": 5,
+    # Issue 17: a testing app may move the platform's clock (lms/clock.py travel) to walk stories that take days or
+    # years in the browser tests. Never read from the environment: only a test's config dict sets it.
+    "CLOCK_TRAVEL": False,
 }

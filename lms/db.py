@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from lms import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -32,8 +34,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    """Now, aware, in UTC: what every timestamp column stores."""
-    return dt.datetime.now(dt.timezone.utc)
+    """Now, aware, in UTC: what every timestamp column stores (the platform's clock, ``lms.clock``)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

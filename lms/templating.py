@@ -14,6 +14,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lms import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -25,8 +27,8 @@ def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def today_local() -> dt.date:
-    """Today's date in China."""
-    return dt.datetime.now(SHANGHAI).date()
+    """Today's date in China (the platform's clock, ``lms.clock``)."""
+    return clock.now().astimezone(SHANGHAI).date()
 
 
 @dataclass

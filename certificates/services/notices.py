@@ -1,4 +1,4 @@
-"""What a holder is told about their certificate (issue 17: issued, reissued, suspended, reinstated, revoked),
+"""What a holder is told about their certificate (issue 17: issued, reissued, suspended, reinstated, revoked, expired),
 in the app and by mail where an address is known, with a link to the certificate's page."""
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from lms.notifications.services import link, notify
 
 
 def tell_holder(session: Session, cert: Certificate, event: str, reason: str = "") -> None:
-    """Notify the holder of ``event`` (issue, reissue, suspend, reinstate, revoke) on ``cert``."""
+    """Notify the holder of ``event`` (issue, reissue, suspend, reinstate, revoke, expire) on ``cert``."""
     titles = {
         "issue": _("证书已颁发：%(n)s", n=cert.number),
         "reissue": _("证书已换发：%(n)s", n=cert.number),
         "suspend": _("证书已暂停：%(n)s", n=cert.number),
         "reinstate": _("证书已恢复：%(n)s", n=cert.number),
         "revoke": _("证书已撤销：%(n)s", n=cert.number),
+        "expire": _("证书已过期：%(n)s", n=cert.number),
     }
     body = ""
+    if event == "expire":  # a province that sets a validity (issue 17): told the day it lapses, with the link
+        body = _("有效期至 %(d)s，已过期；如需继续持证，请按本省规定办理。", d=cert.valid_until.isoformat())
     if event in ("issue", "reissue", "reinstate"):
         body = _("有效期至 %(d)s。", d=cert.valid_until.isoformat()) if cert.valid_until else _("长期有效。")
     if reason:

@@ -110,6 +110,7 @@ def expire_due(session: Session, today: dt.date) -> int:
         session.add(CertificateEvent(certificate_id=cert.id, action="expire", from_status="valid", to_status="expired"))
         session.flush()
         signals.certificate_expired.send(None, session=session, certificate=cert, reason=_("证书已过有效期"), today=today)
+        tell_holder(session, cert, "expire")
     session.flush()
     return len(due)
 

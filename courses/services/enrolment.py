@@ -12,6 +12,7 @@ from courses import eligibility, gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from courses.services.access import require_class_staff
 from lms import audit
+from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.notifications.services import link, notify
@@ -68,7 +69,7 @@ def apply(session: Session, user, klass: TrainingClass, *, pledge_version: str |
     people_services.sign_pledge(session, user, pledge_version, "enrolment")
     enrollment = existing or Enrollment(class_id=klass.id, user_id=user.id)
     enrollment.status = EnrollmentStatus.applied
-    enrollment.applied_at = dt.datetime.now(dt.timezone.utc)
+    enrollment.applied_at = utcnow()
     enrollment.decided_at = enrollment.decided_by_id = None
     enrollment.decision_reason = ""
     enrollment.waitlist_position = None

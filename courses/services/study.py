@@ -26,6 +26,7 @@ from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from lms.scoping import get_from
+from lms.settingbasis import EXAMPLE, basis_label
 
 MAX_SPEED = 2.0  # the fastest playback credited (issue 17: "up to 2× speed")
 SEEK_SLACK = 2.0  # seconds past the furthest point a heartbeat may start (a rounding of the player's clock)
@@ -37,6 +38,13 @@ class VideoRules:
     done_pct: int
     no_skip_ahead: bool
     check_minutes: int | None
+    # Each rule's basis as the bracketed label (lms.settingbasis), from the programme that sets it; the default
+    # share (no programme) is an example (示例).
+    bases: tuple[tuple[str, str], ...] = ()
+
+    def basis(self, field: str) -> str:
+        """The basis label of ``field`` (video_done_pct, video_no_skip_ahead, video_check_minutes), or ""."""
+        return dict(self.bases).get(field, "")
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,10 @@ class BeatResult:
     refused: str = ""
 
 
-def video_rules(session: Session, user: User, lesson: Lesson) -> VideoRules:
+def video_rules(session: Session, user: User, lesson: Lesson, *, with_bases: bool = False) -> VideoRules:
     """The rules of the programmes of the trainee's admitted classes that teach this lesson (the strictest of
-    them); the defaults when none does."""
+    them); the defaults when none does. ``with_bases`` (the lesson page, not the heartbeats' hot path) adds each
+    rule's basis label."""
     in_class = select(ClassLesson.class_id).where(ClassLesson.lesson_id == lesson.id)
     progs = list(session.scalars(
         select(Programme).join(TrainingClass, TrainingClass.programme_id == Programme.id)
@@ -62,10 +71,16 @@ def video_rules(session: Session, user: User, lesson: Lesson) -> VideoRules:
                programme_courses.c.course_id == lesson.course_id,
                (TrainingClass.lessons_frozen_at.is_(None)) | TrainingClass.id.in_(in_class)).distinct()))
     if not progs:
-        return VideoRules(DEFAULT_DONE_PCT, False, None)
+        return VideoRules(DEFAULT_DONE_PCT, False, None, (("video_done_pct", f"〔{EXAMPLE.text}〕"),))
     minutes = [p.video_check_minutes for p in progs if p.video_check_minutes]
+    # The programme whose value is the one applied gives the basis shown beside it.
+    deciding = {"video_done_pct": max(progs, key=lambda p: p.video_done_pct),
+                "video_no_skip_ahead": next((p for p in progs if p.video_no_skip_ahead), None),
+                "video_check_minutes": min((p for p in progs if p.video_check_minutes),
+                                           key=lambda p: p.video_check_minutes, default=None)}
+    bases = tuple((f, basis_label(session, p, f)) for f, p in deciding.items() if p is not None) if with_bases else ()
     return VideoRules(max(p.video_done_pct for p in progs), any(p.video_no_skip_ahead for p in progs),
-                      min(minutes) if minutes else None)
+                      min(minutes) if minutes else None, bases)
 
 
 def _merge(intervals: list, start: float, end: float) -> list[list[float]]:

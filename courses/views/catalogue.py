@@ -136,7 +136,7 @@ def lesson(lesson_id: int):
         prog = services.open_lesson(db.session, current_user, les, utcnow())
         if les.kind == LessonKind.video:  # a new viewing: its token goes to the player's heartbeats
             viewing, watch = services.start_viewing(db.session, current_user, les, utcnow())
-            rules = services.video_rules(db.session, current_user, les)
+            rules = services.video_rules(db.session, current_user, les, with_bases=True)
         db.session.commit()
     body = Markup(services.render_markdown(les.body_md)) if les.kind == LessonKind.text else None
     siblings = les.course.lessons

@@ -20,7 +20,7 @@ from certificates.services.numbering import CertConfig
 from lms.auth.models import User
 from lms.domain import Tier
 from lms.errors import DomainError
-from lms.notifications.services import notify
+from lms.notifications.services import link, notify
 from lms.orgs.models import Enterprise, Region
 from lms.orgs.services import province_of
 from lms.people.models import TraineeProfile
@@ -202,7 +202,8 @@ def renew_certificates(session: Session, today: dt.date, cfg: CertConfig, actor:
         if entry.status == PoolStatus.lapsed or cert is None or renewal.validity_years(session, cert) is None:
             if notify(session, entry.user_id, "certificate_expiry", _("证书即将到期"),
                       _("证书 %(n)s 将于 %(d)s 到期；人才库状态为“%(s)s”，不予续期。", n=tc.number, d=tc.valid_until.isoformat(),
-                        s=entry.status.label), dedupe_key=f"certificate_expiry:{tc.number}:{tc.valid_until.isoformat()}"):
+                        s=entry.status.label), url=link("certificates.detail", cert_id=tc.certificate_id),
+                      dedupe_key=f"certificate_expiry:{tc.number}:{tc.valid_until.isoformat()}"):
                 out["not_renewed"] += 1
             continue
         before = tc.valid_until
@@ -212,7 +213,8 @@ def renew_certificates(session: Session, today: dt.date, cfg: CertConfig, actor:
                                 cause=Cause.renewed, reason=_("证书 %(n)s 有效期由 %(a)s 续至 %(b)s", n=tc.number,
                                                               a=before.isoformat(), b=cert.valid_until.isoformat())))
         notify(session, entry.user_id, "certificate_renewed", _("证书已续期"),
-               _("证书 %(n)s 有效期续至 %(d)s。", n=tc.number, d=cert.valid_until.isoformat()))
+               _("证书 %(n)s 有效期续至 %(d)s。", n=tc.number, d=cert.valid_until.isoformat()),
+               url=link("certificates.detail", cert_id=cert.id))
         out["renewed"] += 1
     session.flush()
     return out

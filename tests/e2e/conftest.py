@@ -9,6 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from lms import clock as platform_clock
 from lms.db import Base
 from lms.features import import_models
 from tests import dbutil
@@ -32,6 +33,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+    # The tests that move the server's clock (the ``clock`` fixture) run after every other: the records they
+    # leave are dated days or years ahead, which no other test expects of the shared database.
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath) and "clock" in getattr(item, "fixturenames", ()))
 
 
 def _buffered(app):
@@ -53,7 +57,7 @@ def _buffered(app):
 @pytest.fixture(scope="session")
 def e2e_app(database_url, tmp_dir):
     url = dbutil.fresh_url(database_url, "e2e", tmp_dir)
-    app = make_app(url, tmp_dir / "e2e", RATELIMIT_ENABLED=True)
+    app = make_app(url, tmp_dir / "e2e", RATELIMIT_ENABLED=True, CLOCK_TRAVEL=True)
     import_models()
     Base.metadata.create_all(app.extensions["lms_db"].engine)
     from lms import demo
@@ -74,6 +78,16 @@ def live_server(e2e_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def clock(e2e_app):
+    """Move the live server's clock (``lms.clock.travel``: an aware instant or a timedelta); back to the machine's
+    clock when the test ends. The test's own ``today_local()`` moves with it (same process)."""
+    try:
+        yield lambda to: platform_clock.travel(e2e_app, to)
+    finally:
+        platform_clock.travel(e2e_app, None)
 
 
 @pytest.fixture(scope="session")

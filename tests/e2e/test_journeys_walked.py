@@ -1,18 +1,20 @@
 """Issue 17: journeys 1, 2 and 5 of shared/docs/journeys.md walked in Chromium by the people they name, through
 the pages only (a phone where the story says phone), each step asserting the record it leaves for the next. Nothing
-is written to the database behind the pages: the only data not entered here is the seeded demo's, and the clock is
-not moved (no e2e test moves it). The trainees answer exams as people who know the course: from the seeded bank's
-reference answers (exams.seed_questions), matched on the page by stem and option text.
+is written to the database behind the pages: the only data not entered here is the seeded demo's (a few records are
+read, to pick a colleague and the province's due date). The trainees answer exams as people who know the course:
+from the seeded bank's reference answers (exams.seed_questions), matched on the page by stem and option text.
 
 What the clock decides: a class cannot be filed with its bureau once it has started, nor take applications after
 its window (reports.services.filing, courses.services.enrolment), and a certificate needs the class's whole
-timetable attended. So journey 1 joins the demo's county class that starts today and stops at the exam (steps 7-8,
-the certificate a few days later and the next notice, cannot happen today); journey 2 opens and files a new class
-of the city's advanced programme (steps 1-3) and takes attendance and builds exams on the demo's classes running
-today (steps 4-6), as an institution runs several classes at once; its certificates in one go (step 7) and the
-results report (step 8) are walked on the demo's ended classes by test_certificate_journey.py and
-test_reports_journey.py; journey 5 stops after step 2 (the roll-ups of steps 3-4 judge closed years of pool
-membership, and the demo's pool entered this year).
+timetable attended. Journey 1 joins the demo's county class that starts today, sits the exam, then moves the
+server's clock through the class's remaining sessions to a few days after its end (steps 7-8); journey 2
+opens and files a new class of the city's advanced programme (steps 1-3), takes attendance and builds exams on
+the demo's classes running today (steps 4-6, as an institution runs several classes at once, the paper exam's
+sheet saved by LibreOffice), then moves the clock to its new class's day and after: the session, the lessons, the
+exam, the certificates in one go, the results report, the annual work report (steps 5-8). Journey 5 moves the
+clock to the next year, the first days of the years after and the weeks before a due date, and runs the
+year-end roll-up and the reminders from /admin/jobs as the system administrator would. Tests using the
+``clock`` fixture (lms/clock.py) run after every other e2e test (conftest), since what they leave is dated ahead.
 
 This file runs after test_journeys.py (journeys 3 and 4) and the feature journeys in the same database (pytest
 runs the files in name order); each journey reads the state it needs from the pages."""
@@ -20,20 +22,34 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
+import pytest
 import zxingcpp
 from openpyxl import load_workbook
 from PIL import Image
+from sqlalchemy import select
 
+from credits.queries import rule_for
 from exams.seed_questions import QUESTIONS
+from lms.auth.models import User
+from lms.db import db
 from lms.demo import credit_code, id_number
+from lms.pii import mask_id_number
+from lms.orgs.models import Enterprise, Region
+from lms.people.models import TraineeProfile
+from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
 from lms.templating import today_local
-from tests.e2e.conftest import e2e_login, nav
+from talent.services import reminders
+from tests.e2e.conftest import PASSWORD, e2e_login, nav
 from tests.e2e.test_journeys import PDF, _logout, _new_page, _open_and_file_a_class, _phone_nav
 
 RUNNING_ADVANCED = "南通市首席质量官提升培训班（第一期）"  # the demo's advanced class, running today (exams.demo)
@@ -176,12 +192,14 @@ def _study_every_lesson(page, base: str, class_id: int) -> dict[str, int]:
     return kinds
 
 
-def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, live_server, tmp_path):
+def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server, e2e_app, clock, tmp_path):
     """王芳, quality manager of an above-size manufacturer in Qidong, born in 1978 before Qidong's present region
     code existed, registers with her real ID number and signs the pledge, applies for the county's basic class,
     is approved and sees her timetable, checks in by QR on her phone, studies the lessons, and sits the online
-    exam on her phone through a tunnel without losing an answer. (Steps 7-8, the certificate and the notice,
-    need the class's whole timetable attended: see the report of issue 17.)"""
+    exam on her phone through a tunnel without losing an answer. The server's clock then moves through the
+    class's remaining sessions (she scans the QR at each) to a few days after it ends: staff issue the class's
+    certificates in one go, she downloads hers as a PDF, she is in the talent pool, and the city's next public
+    notice lists her with her ID number masked."""
     base = live_server
     # 320681 (启东市) dates from 1989, when the county became a city; her number carries the code in force when it
     # was issued, and she was born in 1978.
@@ -250,11 +268,13 @@ def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, 
     # runs early in the day) are recorded by hand from the paper sign-in sheet, as the exam admits only trainees
     # whose attendance so far reaches the programme's minimum.
     staff.goto(f"{base}/courses/classes/{class_id}")
-    held = []
+    held, coming = [], []
+    cutoff = _now_local().replace(tzinfo=None)
     for row in staff.locator("#timetable tbody tr[data-session]").all():
         starts = dt.datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.inner_text()).group(0), "%Y-%m-%d %H:%M")
-        if row.get_attribute("data-session") != session_id and starts <= _now_local().replace(tzinfo=None):
-            held.append(row.get_attribute("data-session"))
+        if row.get_attribute("data-session") != session_id:
+            (held if starts <= cutoff else coming).append((starts, row.get_attribute("data-session")))
+    held = [sid for _starts, sid in held]
     for sid in held:
         _mark_by_hand(staff, base, sid, "wangfang1978", "开班当日报名录取，按现场签到表补录")
 
@@ -328,13 +348,118 @@ def test_journey_1_a_trainee_registers_studies_and_sits_the_exam(page, browser, 
         assert phone.inner_text("#result-verdict").strip() == "合格"
     finally:
         phone.context.close()
+    _certified(browser, base, e2e_app, clock, class_id, coming, number)
 
 
-def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_path):
+def _scan_at(browser, base: str, session_id: str, username: str, password: str) -> None:
+    """At a session: staff put the rotating QR on the projector, the trainee scans it on her phone and confirms."""
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/courses/sessions/{session_id}/projector")
+        staff.wait_for_function("document.getElementById('qr-image').complete && document.getElementById('qr-image').naturalWidth > 0")
+        url = zxingcpp.read_barcodes(Image.open(io.BytesIO(staff.locator("#qr-image").screenshot())))[0].text
+        phone = _new_page(browser, phone=True)
+        try:
+            e2e_login(phone, base, username, password)
+            phone.goto(url)
+            phone.click("#confirm-checkin")
+            assert "已签到" in phone.locator("#checkin-done").inner_text()
+        finally:
+            phone.context.close()
+        staff.goto(f"{base}/courses/sessions/{session_id}/attendance")
+        assert staff.locator(f'#roster tr[data-username="{username}"] .att-status').inner_text().split()[0] == "出勤"
+    finally:
+        staff.context.close()
+
+
+def _certified(browser, base: str, app, clock, class_id: int, coming: list, number: str) -> None:
+    """Journey 1 steps 7-8, the server's clock moving: she attends the class's remaining sessions (scanning the
+    QR at each), staff issue the class's certificates a few days after it ends, she downloads hers as a PDF,
+    she is in the pool and in the city bureau's next public notice with her ID number masked."""
+    sh = ZoneInfo("Asia/Shanghai")
+    app.config["PUBLIC_BASE_URL"] = base  # the certificate's QR must point at this server
+    last = None
+    for starts, sid in sorted(coming):
+        clock(starts.replace(tzinfo=sh) + dt.timedelta(minutes=5))
+        _scan_at(browser, base, sid, "wangfang1978", "Wang1978qd")
+        last = starts.date()
+    # 7. A few days after the class ends, staff issue the class's certificates in one go, watching the progress.
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/courses/classes/{class_id}")
+        dates = staff.locator("tr", has=staff.locator("th", has_text="培训日期")).first.inner_text()
+        ends = dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", dates)[-1])
+        assert last is None or last <= ends
+        clock(dt.datetime.combine(ends + dt.timedelta(days=3), dt.time(10, 0), tzinfo=sh))
+        e2e_login(staff, base, "nt_staff")
+        staff.goto(f"{base}/certificates/classes")
+        staff.click(f"#class-{class_id}")
+        assert staff.locator('#enrollments tr[data-complete="yes"]', has_text="王芳").count() == 1
+        staff.click("#issue-all")
+        staff.wait_for_selector('#issue-progress-box[data-status="done"]')
+        assert staff.locator("#issue-progress").get_attribute("value") == "100"
+        issued = staff.inner_text("#issue-status")
+        staff.reload()
+        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1, issued
+    finally:
+        staff.context.close()
+    # She downloads her certificate as a PDF.
+    me = _signed_in(browser, base, "wangfang1978", password="Wang1978qd")
+    try:
+        nav(me, "nav-certificates-index")
+        with me.expect_download() as dl:
+            me.locator("#certificates a[id^='pdf-']").first.click()
+        assert Path(dl.value.path()).read_bytes().startswith(b"%PDF")
+        # 8. She is in the talent pool.
+        me.goto(f"{base}/talent/me")
+        assert me.locator("#entry-status").get_attribute("data-status") == "active"
+    finally:
+        me.context.close()
+    # The city bureau publishes its next notice of the pool; a visitor finds her, the ID number masked.
+    bureau = _signed_in(browser, base, "nantong_admin")
+    try:
+        nav(bureau, "nav-talent-notices")
+        bureau.select_option("#kind", "certified")  # the people certified this year, not the appointed CQOs
+        bureau.fill("#title", "南通市首席质量官人才库公示（旅程一）")
+        bureau.fill("#objection_days", "10")
+        bureau.click("#notice-submit")
+        bureau.wait_for_url(f"{base}/talent/public/notices/*")
+        notice_url = bureau.url
+    finally:
+        bureau.context.close()
+    visitor = _new_page(browser, phone=True)
+    try:
+        visitor.goto(notice_url)
+        visitor.fill("#search-name", "王芳")
+        visitor.click("#search-submit")
+        ids = visitor.locator("tr.notice-row .r-id").all_inner_texts()
+        assert mask_id_number(number) in ids, ids
+        assert number not in visitor.content()
+    finally:
+        visitor.context.close()
+
+
+def _saved_by_libreoffice(sheet: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice Calc saves it (``soffice --headless --convert-to xlsx``): its own styles, shared
+    strings, date and number cells, as a sheet kept in Calc reaches the import."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.fail("LibreOffice (libreoffice-calc-nogui) is required: scripts/system-deps.sh installs it")
+    out = tmp_path / "libreoffice"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(sheet)], check=True, capture_output=True, timeout=180)
+    saved = out / sheet.name
+    assert b"LibreOffice" in zipfile.ZipFile(saved).read("docProps/app.xml")
+    return saved
+
+
+def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_app, clock, tmp_path):
     """Staff of the Nantong centre open and file a class of the city's advanced programme (accepted by the city
     bureau), approve applications (an ineligible trainee is told the rules she misses), take attendance by
     rotating QR and fix one by hand, build an exam from a blueprint and watch the results with item statistics,
-    import a paper exam's result from the class sheet in Excel, and file the annual work report."""
+    import a paper exam's result from the class sheet saved by LibreOffice; then, the server's clock moving, the
+    class they opened runs, its certificates are issued in one go, its results report is accepted, and the
+    annual work report is filed at the year's end."""
     base = live_server
     today = today_local()
 
@@ -474,6 +599,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     ws.cell(rows[no_phone], 4, today)
     ws.cell(rows[no_phone], 5, "手机没电，参加纸笔考试")
     wb.save(sheet)
+    sheet = _saved_by_libreoffice(sheet, tmp_path)  # staff keep the sheet in LibreOffice Calc: it writes the file
     page.set_input_files("#offline-file", str(sheet))
     page.click("#offline-import-submit")
     page.wait_for_load_state()
@@ -481,32 +607,272 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, tmp_p
     assert "有成绩 1 人" in page.inner_text("#results-summary")
     assert "82" in page.locator("#results-table tbody tr", has_text=no_phone).inner_text()
 
-    # 7-8. Issuing a class's certificates in one go (progress bar) and the results report are walked on the
-    #    demo's ended classes by test_certificate_journey.py and test_reports_journey.py (the classes here end
-    #    later: a class's certificates need its whole timetable attended).
-    # 8. (second half) The annual work report: figures filled in by the system, the narrative by staff.
-    page.goto(f"{base}/reports/annual?year={today.year - 1}")
-    page.fill("#narrative", f"{today.year - 1}年本中心承办首席质量官基础、提升培训，学员满意度 95%。")
-    page.click("#annual-submit")
-    page.wait_for_load_state()
-    assert page.locator("#annual-reports tbody tr", has_text=str(today.year - 1)).count() == 1
+    page.context.close()
+    _class_runs_and_is_certified(browser, base, e2e_app, clock, class_id)
 
 
-def test_journey_5_a_cqo_stays_in_the_pool(page, browser, live_server):
-    """王芳, in the pool, sees the credits her city class earned her, claims an external seminar on her phone
-    with its certificate as evidence, her county bureau approves it and the hours count; she files her annual
-    performance report. (Steps 3-4, a colleague's warning and lapse at the year-end roll-ups, need closed years
-    of pool membership: see the report of issue 17.)"""
-    base = live_server
-    today = today_local()
-    title = "旅程五：长三角质量管理论坛（外部研讨会）"
-    phone = _new_page(browser, phone=True)
+def _blueprint_exam(staff, base: str, class_id: int, title: str, now: dt.datetime, sections) -> int:
+    """Staff build a class's exam from a blueprint on the province's shared bank (``sections``: type, count,
+    points each) and publish it; returns its id."""
+    staff.goto(f"{base}/exams/manage/new")
+    staff.fill("#title", title)
+    staff.select_option("#class_id", str(class_id))
+    staff.fill("#opens_at", (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    staff.fill("#closes_at", (now + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    staff.fill("#duration_minutes", "60")
+    staff.fill("#attempts_allowed", "1")
+    staff.click("#exam-submit")
+    staff.wait_for_url(re.compile(r".*/exams/manage/\d+$"))
+    exam_id = int(staff.url.rsplit("/", 1)[1])
+    bank = staff.locator("#bank_id option", has_text="共享题库").first.get_attribute("value")
+    for qtype, count, points in sections:
+        staff.select_option("#bank_id", bank)
+        staff.select_option("#question_type", qtype)
+        staff.fill("#count", str(count))
+        staff.fill("#points_each", str(points))
+        staff.click("#section-submit")
+        staff.wait_for_load_state()
+    staff.click("#exam-publish")
+    staff.wait_for_load_state()
+    assert "已发布" in staff.inner_text("#exam-status")
+    return exam_id
+
+
+def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) -> None:
+    """Journey 2 steps 5-8 on the class opened in steps 1-3, the server's clock moving to its day and after: 王芳
+    scans the QR at its session, studies its lessons and passes the exam built from a blueprint; a few days after
+    the class ends staff issue its certificates in one go (the progress bar), submit the results report (the
+    city bureau accepts it), and, the year being over, the annual work report."""
+    sh = ZoneInfo("Asia/Shanghai")
+    app.config["PUBLIC_BASE_URL"] = base  # the certificate's QR must point at this server
+    staff = _signed_in(browser, base, "nt_staff")
+    staff.goto(f"{base}/courses/classes/{class_id}")
+    row = staff.locator("#timetable tbody tr[data-session]").first
+    session_id = row.get_attribute("data-session")
+    starts = dt.datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.inner_text()).group(0), "%Y-%m-%d %H:%M")
+    dates = staff.locator("tr", has=staff.locator("th", has_text="培训日期")).first.inner_text()
+    ends = dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", dates)[-1])
+    staff.context.close()
+
+    now = clock(starts.replace(tzinfo=sh) + dt.timedelta(minutes=5)).astimezone(sh)
+    _scan_at(browser, base, session_id, "trainee", PASSWORD)
+    me = _signed_in(browser, base, "trainee")
     try:
-        # 1. Her credits from the city class (system credits, by the programme's courses), then the claim.
-        e2e_login(phone, base, "trainee")
+        assert sum(_study_every_lesson(me, base, class_id).values()) >= 1
+    finally:
+        me.context.close()
+    staff = _signed_in(browser, base, "nt_staff")
+    exam_id = _blueprint_exam(staff, base, class_id, "旅程二：提升班结业考试", now, (("single", 4, 15), ("true_false", 4, 10)))
+    phone = _signed_in(browser, base, "trainee", phone=True)
+    try:
+        phone.goto(f"{base}/exams/my")
+        phone.click(f"#start-{exam_id}")
+        phone.wait_for_url(re.compile(r".*/exams/attempts/\d+$"))
+        assert _answer_from_the_key(phone) == 8
+        phone.once("dialog", lambda d: d.accept())
+        phone.click("#submit-exam")
+        phone.wait_for_url(re.compile(r".*/exams/attempts/\d+/result$"))
+        assert phone.inner_text("#result-verdict").strip() == "合格"
+    finally:
+        phone.context.close()
+    staff.goto(f"{base}/exams/manage/{exam_id}/results")
+    assert "合格 1 人" in staff.inner_text("#results-summary")
+    staff.context.close()
+
+    # 7. A few days after the class ends: its certificates in one go, the progress bar filling.
+    clock(dt.datetime.combine(ends + dt.timedelta(days=3), dt.time(10, 0), tzinfo=sh))
+    staff = _signed_in(browser, base, "nt_staff")
+    try:
+        staff.goto(f"{base}/certificates/classes")
+        staff.click(f"#class-{class_id}")
+        assert staff.locator('#enrollments tr[data-complete="yes"]').count() == 1
+        staff.click("#issue-all")
+        staff.wait_for_selector('#issue-progress-box[data-status="done"]')
+        assert staff.locator("#issue-progress").get_attribute("value") == "100"
+        assert "1/1" in staff.locator("#issue-status").inner_text()
+        staff.reload()  # (the page reloads itself too; reloading here does not race it)
+        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1
+
+        # 8. The results report, submitted to and accepted by the city bureau.
+        staff.goto(f"{base}/reports/classes/{class_id}/results")
+        staff.fill("#note", "一名学员参加在线结业考试，合格并已发证。")
+        staff.click("#submit-results")
+        assert staff.locator("#results-status [data-status]").get_attribute("data-status") == "submitted"
+        bureau = _signed_in(browser, base, "nantong_admin")
+        try:
+            nav(bureau, "nav-reports-index")
+            bureau.click("#tab-results")
+            bureau.click(f"#results-open-{class_id}")
+            bureau.click("#results-accept")
+            assert bureau.locator("#results-status [data-status]").get_attribute("data-status") == "accepted"
+        finally:
+            bureau.context.close()
+
+        # 8. (second half) The year is over: the annual work report, figures by the system, narrative by staff.
+        year = today_local().year - 1
+        staff.goto(f"{base}/reports/annual?year={year}")
+        staff.fill("#narrative", f"{year}年本中心承办首席质量官基础、提升培训，学员满意度 95%。")
+        staff.click("#annual-submit")
+        staff.wait_for_load_state()
+        assert staff.locator("#annual-reports tbody tr", has_text=str(year)).count() == 1
+    finally:
+        staff.context.close()
+
+
+def _colleague(app) -> tuple[str, str, str, int, str]:
+    """Read (never written) from the demo: a certified CQO of the pool, active and appointed nowhere, and an
+    above-size Qidong enterprise with no CQO in force that will appoint them. Returns username, name, ID number,
+    enterprise id and name."""
+    with app.app_context():
+        with db.job_session() as s:
+            in_force = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
+                                                               Appointment.ended_on.is_(None))
+            ent = s.scalars(select(Enterprise).join(Region).where(
+                Region.code == "320681", Enterprise.above_designated_size.is_(True), Enterprise.id.not_in(in_force))
+                .order_by(Enterprise.id)).first()
+            busy = select(Appointment.user_id).where(Appointment.status != RegistrationStatus.returned,
+                                                     Appointment.ended_on.is_(None))
+            for entry, user, prof in s.execute(
+                    select(TalentEntry, User, TraineeProfile).join(User, User.id == TalentEntry.user_id)
+                    .join(TraineeProfile, TraineeProfile.user_id == User.id)
+                    .where(TalentEntry.status == PoolStatus.active, TalentEntry.user_id.not_in(busy),
+                           User.username.like("trainee%")).order_by(TalentEntry.id)):
+                if any(c.in_force(today_local()) for c in entry.certificates):
+                    return user.username, prof.real_name, prof.id_number, ent.id, ent.name
+    raise AssertionError("the demo has no certified person free to appoint")
+
+
+def _ce_due(app, year: int) -> dt.date:
+    """The day Jiangsu's year report or CE proof is due (the province's rule, read as the reminders job reads it)."""
+    with app.app_context():
+        with db.job_session() as s:
+            province = s.scalar(select(Region.id).where(Region.code == "320000"))
+            return reminders.ce_due_date(rule_for(s, province), year)
+
+
+def _run_job(browser, base: str, job_id: str) -> dict:
+    """The system administrator runs a job from /admin/jobs with 立即运行 and watches it finish; its result."""
+    admin = _new_page(browser)
+    try:
+        e2e_login(admin, base, "admin")
+        admin.goto(f"{base}/admin/jobs/")
+        before = admin.locator(f"#run-result-{job_id}").count() and admin.inner_text(f"#run-result-{job_id}")
+        admin.locator(f"form[action$='/{job_id}/run'] button[type=submit]").click()
+        admin.wait_for_load_state()
+        for _ in range(60):
+            admin.goto(f"{base}/admin/jobs/")
+            status = admin.locator(f"#run-status-{job_id}")
+            if status.count() and status.inner_text().strip() in ("成功", "失败") and (
+                    admin.inner_text(f"#run-result-{job_id}") != before or not before):
+                break
+            admin.wait_for_timeout(500)
+        assert admin.inner_text(f"#run-status-{job_id}").strip() == "成功", admin.inner_text("#jobs-table")
+        return json.loads(admin.inner_text(f"#run-result-{job_id}"))
+    finally:
+        admin.context.close()
+
+
+def _signed_in(browser, base: str, username: str, phone: bool = False, password: str = PASSWORD):
+    """A fresh browser (a phone with ``phone``) signed in as ``username``: after the clock moves, yesterday's
+    sessions have ended."""
+    page = _new_page(browser, phone=phone)
+    e2e_login(page, base, username, password)
+    return page
+
+
+def _appoint(browser, base: str, tmp_path: Path, ent_id: int, ent_name: str, name: str, number: str, on: dt.date) -> None:
+    """Qidong's bureau opens the enterprise's account, the enterprise registers its CQO on the seed 002 annex
+    form, the bureau accepts: the colleague is in office from ``on``."""
+    bureau = _signed_in(browser, base, "qidong_admin")
+    try:
+        nav(bureau, "nav-talent-enterprise_accounts")
+        bureau.select_option("#enterprise_id", str(ent_id))
+        bureau.fill("#username", "j5_enterprise")
+        bureau.fill("#display_name", ent_name)
+        bureau.fill("#password", "Qiye2026j5pass")
+        bureau.click("#enterprise-account-submit")
+        assert "j5_enterprise" in bureau.inner_text("#enterprise-accounts")
+        ent = _new_page(browser)
+        try:
+            e2e_login(ent, base, "j5_enterprise", "Qiye2026j5pass")
+            nav(ent, "nav-talent-appointments")
+            ent.click("#new-appointment")
+            letter = tmp_path / "任命书.pdf"
+            letter.write_bytes(PDF)
+            ent.fill("#id_number", number)
+            ent.fill("#appointed_on", on.isoformat())
+            ent.fill("#enterprise_head", "陈总")
+            ent.fill("#enterprise_head_phone", "13800000000")
+            ent.fill("#cv", "2008 年起从事质量管理工作。")
+            ent.fill("#opinion", f"我单位任命{name}同志为企业首席质量官。")
+            ent.fill("#opinion_date", on.isoformat())
+            ent.set_input_files("#letter", str(letter))
+            ent.click("#appointment-submit")
+            ent.wait_for_url(f"{base}/talent/appointments*")
+            appt_url = ent.locator("#appointments-table a").first.get_attribute("href")
+        finally:
+            ent.context.close()
+        bureau.goto(f"{base}{appt_url}")
+        bureau.select_option("#decision", "accept")
+        bureau.click("#decision-submit")
+        assert bureau.locator("#appt-status").inner_text() == "已受理"
+    finally:
+        bureau.context.close()
+
+
+def _pool_status(browser, base: str, username: str) -> tuple[str, str]:
+    """What the member reads on their own pool entry: the status (value, label) and the events' text."""
+    me = _signed_in(browser, base, username)
+    try:
+        me.goto(f"{base}/talent/me")
+        badge = me.locator("#entry-status")
+        return badge.get_attribute("data-status"), me.inner_text("#entry-events")
+    finally:
+        me.context.close()
+
+
+def _reminders(browser, base: str, username: str, year: int) -> list[str]:
+    """The CE reminders for ``year`` in the member's messages."""
+    me = _signed_in(browser, base, username)
+    try:
+        me.goto(f"{base}/notifications/")
+        return [t for t in me.locator("#notifications li").all_inner_texts()
+                if "即将到期" in t and f"{year} 年度" in t]
+    finally:
+        me.context.close()
+
+
+def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock, tmp_path):
+    """王芳, in the pool since this year, the next year claims an external seminar on her phone with its
+    certificate as evidence, her county bureau approves it and the hours count; she files her annual performance
+    report. A colleague, appointed by another Qidong enterprise this year, does neither: after the year-end
+    roll-up (run by the system administrator from /admin/jobs) he is on warning, he is reminded during the
+    following year, and the next roll-up lapses him, with the lapse recorded as a sanction. The server's clock
+    moves (the ``clock`` fixture) to the days the story happens."""
+    base = live_server
+    this_year = today_local().year
+    sh = ZoneInfo("Asia/Shanghai")
+
+    # Before: her credits from the demo's city class this year (system credits, by the programme's courses), and a
+    # colleague appointed this year (his first year in office: not yet held to the rule).
+    phone = _signed_in(browser, base, "trainee", phone=True)
+    try:
+        phone.goto(f"{base}/credits/?year={this_year}")
+        assert phone.locator("#records tbody tr", has_text="本系统课程").filter(has_text="培训 · ").count() >= 1
+    finally:
+        phone.context.close()
+    colleague, c_name, c_number, ent_id, ent_name = _colleague(e2e_app)
+    _appoint(browser, base, tmp_path, ent_id, ent_name, c_name, c_number, today_local())
+
+    # 1. The next year: she claims an external seminar on her phone, with its certificate as evidence.
+    clock(dt.datetime(this_year + 1, 5, 20, 10, 0, tzinfo=sh))
+    year = this_year + 1
+    today = today_local()
+    assert today.year == year
+    title = "旅程五：长三角质量管理论坛（外部研讨会）"
+    phone = _signed_in(browser, base, "trainee", phone=True)
+    try:
         _phone_nav(phone, "nav-credits-me")
-        system_rows = phone.locator("#records tbody tr", has_text="本系统课程")
-        assert system_rows.filter(has_text="培训 · ").count() >= 1  # "<programme> · <course>": her class's hours
         phone.click("#new-claim")
         assert "启东市市场监督管理局" in phone.locator("#institution_id option").first.inner_text()
         phone.fill("#title", title)
@@ -522,30 +888,70 @@ def test_journey_5_a_cqo_stays_in_the_pool(page, browser, live_server):
     finally:
         phone.context.close()
 
-    e2e_login(page, base, "qidong_admin")
-    page.goto(f"{base}/credits/review?status=pending")
-    row = page.locator("#claims-table tr", has_text=title)
-    claim_id = row.get_attribute("id").split("-")[1]
-    with page.expect_download() as dl:  # the reviewer reads the evidence
-        row.locator("a", has_text="研讨会结业证书.pdf").click()
-    assert dl.value.suggested_filename.endswith(".pdf")
-    page.select_option(f"#decision-{claim_id}", "approve")
-    row.locator("button[type=submit]").click()
-    page.wait_for_load_state()
-    page.goto(f"{base}/credits/review?status=approved")
-    assert page.locator(f"#claim-{claim_id}").count() == 1
-    _logout(page)
+    page = _signed_in(browser, base, "qidong_admin")
+    try:
+        page.goto(f"{base}/credits/review?status=pending")
+        row = page.locator("#claims-table tr", has_text=title)
+        claim_id = row.get_attribute("id").split("-")[1]
+        with page.expect_download() as dl:  # the reviewer reads the evidence
+            row.locator("a", has_text="研讨会结业证书.pdf").click()
+        assert dl.value.suggested_filename.endswith(".pdf")
+        page.select_option(f"#decision-{claim_id}", "approve")
+        row.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        page.goto(f"{base}/credits/review?status=approved")
+        assert page.locator(f"#claim-{claim_id}").count() == 1
+    finally:
+        page.context.close()
 
     # 2. The claim's hours count; she files her annual performance report.
-    e2e_login(page, base, "trainee")
-    nav(page, "nav-credits-me")
-    assert "已通过" in page.locator("#claims tr", has_text=title).inner_text()
-    counted = page.locator("#records tbody tr", has_text=title)
-    assert counted.count() == 1 and "外部活动" in counted.inner_text() and "8" in counted.inner_text()
-    page.click("#file-report")
-    page.fill("#summary", f"{today.year}年组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项，"
-                          "参加长三角质量管理论坛。")
-    page.click("#report-submit")
-    page.wait_for_url(re.compile(rf".*/credits/\?year={today.year}$"))
-    assert f"{today.year} 年度，提交于 {today.isoformat()}" in page.inner_text("#reports")
-    assert page.inner_text("#ce-status").strip() == "已达标"
+    page = _signed_in(browser, base, "trainee")
+    try:
+        nav(page, "nav-credits-me")
+        assert "已通过" in page.locator("#claims tr", has_text=title).inner_text()
+        counted = page.locator("#records tbody tr", has_text=title)
+        assert counted.count() == 1 and "外部活动" in counted.inner_text() and "8" in counted.inner_text()
+        page.click("#file-report")
+        page.fill("#summary", f"{year}年组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项，"
+                              "参加长三角质量管理论坛。")
+        page.click("#report-submit")
+        page.wait_for_url(re.compile(rf".*/credits/\?year={year}$"))
+        assert f"{year} 年度，提交于 {today.isoformat()}" in page.inner_text("#reports")
+        assert page.inner_text("#ce-status").strip() == "已达标"
+    finally:
+        page.context.close()
+
+    # 3. The year-end roll-up, run by the system administrator in the first days of January: the colleague, who
+    #    neither claimed nor reported, is on warning and told so; 王芳 stays in the pool.
+    clock(dt.datetime(year + 1, 1, 3, 9, 0, tzinfo=sh))
+    result = _run_job(browser, base, "talent-rollup")
+    assert result["year"] == year and result["warning"] >= 1, result
+    status, events = _pool_status(browser, base, colleague)
+    assert status == "warning" and f"{year} 年度继续教育考核" in events
+    assert _pool_status(browser, base, "trainee")[0] == "active"
+    me = _signed_in(browser, base, colleague)
+    try:
+        me.goto(f"{base}/notifications/")
+        assert me.locator("#notifications li", has_text="人才库状态变更为：警示").count() == 1
+    finally:
+        me.context.close()
+
+    # 4. Reminded during the following year, before its due date (the reminders job, run as the scheduler runs
+    #    it daily: 60 and 7 days before), and lapsed at the next roll-up: two years short (seed 002 §4(3)).
+    due = _ce_due(e2e_app, year + 1)
+    for days_before in (50, 5):
+        clock(dt.datetime.combine(due - dt.timedelta(days=days_before), dt.time(8, 30), tzinfo=sh))
+        _run_job(browser, base, "talent-reminders")
+    assert len(_reminders(browser, base, colleague, year + 1)) == 2
+    clock(dt.datetime(year + 2, 1, 3, 9, 0, tzinfo=sh))
+    result = _run_job(browser, base, "talent-rollup")
+    assert result["year"] == year + 1 and result["lapsed"] >= 1, result
+    status, events = _pool_status(browser, base, colleague)
+    assert status == "lapsed" and f"{year + 1} 年度继续教育考核" in events
+    bureau = _signed_in(browser, base, "nantong_admin")  # the city's bureau reads its pool, counties included
+    try:
+        bureau.goto(f"{base}/talent/pool?q={c_name}&status=lapsed")
+        bureau.locator("table a", has_text=c_name).first.click()
+        assert bureau.locator("#entry-sanctions tr[data-kind=lapse]").count() == 1
+    finally:
+        bureau.context.close()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from exams import attempts
 from exams.models import Attempt, AttemptEvent, AttemptStatus
+from lms.auth.services import create_token
 from lms.pii import mask_id_number
 from tests import exam_factories as f
 from tests.conftest import login
@@ -89,3 +90,31 @@ def test_trainee_exam_log_is_shown_to_staff_and_no_one_else(login_as, app, db, w
     assert html.count('class="integrity-event"') == 2
     assert "离开考试页面（切换标签页或应用）" in html and "粘贴" in html and "（离开 3 次自动交卷）" in html
     assert staff.get(f"/exams/manage/attempts/{aid}", headers={"Accept-Language": "en"}).status_code == 200
+
+
+def test_journey_exam_api_gives_the_limit_and_the_integrity_log(app, client, login_as, db, world, exam_setup):
+    """Issue 17 (remaining 3): the exam API gives the per-exam departures limit and an attempt's integrity log,
+    as the staff's answer sheet shows them (the same integrity services), scoped like the pages."""
+    c = login_as("wangfang")
+    aid, _page, token = _sit(c, exam_setup)
+    at = dt.datetime.now(dt.timezone.utc).isoformat()
+    assert _report(c, aid, token, [{"seq": 1, "kind": "hidden", "at": at}, {"seq": 2, "kind": "paste", "at": at},
+                                   {"seq": 3, "kind": "blur", "at": at}]).status_code == 200
+    _tok, secret = create_token(db, world.staff_nt, "机构系统")
+    _tok2, other = create_token(db, world.staff_fj, "别的机构")
+    db.commit()
+    h = {"Authorization": f"Bearer {secret}"}
+    assert client.get(f"/api/v1/exams/{exam_setup.id}", headers=h).get_json()["max_departures"] == 3
+    log = client.get(f"/api/v1/exams/attempts/{aid}/integrity", headers=h).get_json()
+    assert log["departures"] == 2 and log["max_departures"] == 3 and log["status"] == "open"
+    assert [(e["seq"], e["kind"]) for e in log["events"]] == [(1, "hidden"), (2, "paste"), (3, "blur")]
+    assert log["events"][1]["label"] == "粘贴"
+    staff = app.test_client()
+    login(staff, "nt_staff")
+    sheet = staff.get(f"/exams/manage/attempts/{aid}").get_data(as_text=True)
+    assert all(e["label"] in sheet for e in log["events"])
+    assert client.get(f"/api/v1/exams/attempts/{aid}/integrity",
+                      headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    assert client.get("/api/v1/exams/attempts/999999/integrity", headers=h).status_code == 404
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "/api/v1/exams/attempts/{attempt_id}/integrity" in paths

@@ -4,6 +4,7 @@ import re
 
 from courses import services
 from lms.db import utcnow
+from lms.settingbasis import set_basis
 from lms.uploads import store_upload
 from tests import courses_support as cs
 from tests.conftest import login
@@ -36,3 +37,26 @@ def test_trainee_video_page_and_staff_study_report(app, client, db, world, tmp_p
     other = app.test_client()
     login(other, "fj_staff")
     assert other.get(f"/courses/lessons/{les.id}/study").get_data(as_text=True).count('class="study-row"') == 0
+
+
+def test_journey_video_rules_show_their_basis(app, client, db, world, tmp_path):
+    """Issue 17 (remaining 4): each video rule on the lesson page carries its basis (lms.settingbasis): the
+    province's recorded one where it set a basis, 示例 where it did not."""
+    klass = cs.training_class(db, world)
+    prog = klass.programme
+    prog.video_done_pct, prog.video_no_skip_ahead, prog.video_check_minutes = 95, True, 5
+    set_basis(db, prog, "video_done_pct", "source", "苏质发〔2026〕1号 第五条")
+    set_basis(db, prog, "video_no_skip_ahead", "province")
+    course = prog.required_courses[0]
+    vid = store_upload(db, world.sysadmin, io.BytesIO(MP4_HEAD), "v.mp4", allowed=("mp4",), max_bytes=2**20,
+                       upload_dir=tmp_path)
+    les = services.add_lesson(db, world.sysadmin, course, title="视频", kind="video", file=vid)
+    services.push_lesson(db, world.staff_nt, klass, les, utcnow())
+    cs.admitted(db, world, klass, "viewerbasis")
+    db.commit()
+    login(client, "viewerbasis")
+    html = client.get(f"/courses/lessons/{les.id}").get_data(as_text=True)
+    basis = dict(re.findall(r'data-basis-of="(\w+)">([^<]*)<', html))
+    assert "看满 95% 记为学完" in html and "苏质发〔2026〕1号 第五条" in basis["video_done_pct"]
+    assert basis["video_no_skip_ahead"] == "〔本省自定〕"
+    assert basis["video_check_minutes"] == "〔示例〕"
