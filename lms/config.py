@@ -130,4 +130,7 @@ DEFAULTS: dict = {
     "DB_LOCK_TIMEOUT": 15.0,
     "DB_CONFLICT_RETRIES": 3,
     "DB_RETRY_AFTER": 5,
+    # The public verification page and JSON may be kept this many seconds by a proxy or browser (issue 20; 示例):
+    # an ETag of the answer lets them revalidate (304), so a revocation shows at most this late.
+    "CERT_VERIFY_CACHE_SECONDS": 30,
 }
