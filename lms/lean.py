@@ -84,6 +84,25 @@ def ping(engine: Engine) -> None:
         conn.close()
 
 
+def cache_ensure_sync(app: Flask) -> None:
+    """Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (~100 calls a request
+    with the platform's 16 hooks); the answer never changes for a function, so remember it."""
+    original = app.ensure_sync
+    known: dict = {}
+
+    def ensure_sync(func):
+        try:
+            return known[func]
+        except KeyError:
+            known[func] = wrapped = original(func)
+            return wrapped
+        except TypeError:  # not hashable: ask Flask every time
+            return original(func)
+
+    app.ensure_sync = ensure_sync
+
+
 def init_app(app: Flask, limiter) -> None:
     app.session_interface = LeanSessionInterface()
     guard_limiter(app, limiter)
+    cache_ensure_sync(app)

@@ -147,17 +147,21 @@ _DEFAULTS = (("Content-Security-Policy", CSP), ("Referrer-Policy", "same-origin"
 _HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
+_ALWAYS_LOWER = tuple(k.lower() for k, _v in _ALWAYS)
+_DEFAULTS_LOWER = tuple(k.lower() for k, _v in _DEFAULTS)
+
+
 def _headers(resp):
     headers = resp.headers
     present = {k.lower() for k in headers.keys()}
-    add = [(k, v) for k, v in _DEFAULTS if k.lower() not in present]
-    for k, v in _ALWAYS:
-        if k.lower() in present:
-            headers.remove(k)
-        add.append((k, v))
-    add.append(("X-Request-ID", g.get("request_id", "")))
+    add = [pair for pair, low in zip(_DEFAULTS, _DEFAULTS_LOWER) if low not in present]
+    for pair, low in zip(_ALWAYS, _ALWAYS_LOWER):
+        if low in present:
+            del headers[pair[0]]
+        add.append(pair)
     if "x-request-id" in present:
-        headers.remove("X-Request-ID")
+        del headers["X-Request-ID"]
+    add.append(("X-Request-ID", g.get("request_id", "")))
     # HSTS only where the site is served over TLS
     if "strict-transport-security" not in present and current_app.config["PUBLIC_BASE_URL"].startswith("https://"):
         add.append(_HSTS)
