@@ -1,5 +1,7 @@
 """``python -m bench`` (``make bench``): generate the data, run every workload on SQLite and on PostgreSQL, write
-``bench/results/latest.json`` and ``bench/results/latest.md``.
+``bench/results/latest.json`` and ``bench/results/latest.md``; a run below full scale (``BENCH_SCALE`` < 1) or of
+some workloads only (``BENCH_ONLY``) is a quick check and writes ``quick.json`` and ``quick.md`` instead, never the
+record.
 
 Knobs (environment): ``BENCH_SCALE`` (data size as a share of the issue's, default 1: the full sizes), ``BENCH_TIME``
 (workload durations as a share of this file's defaults, default 1), ``BENCH_BACKENDS`` (``sqlite,postgresql``),
@@ -13,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import secrets
 import shutil
 import sys
@@ -80,9 +83,12 @@ def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | Non
         wl[name]["wall_s"] = round(time.monotonic() - t0, 1)
         log(f"[{backend}] {name}: {json.dumps({k: v for k, v in wl[name].items() if not k.startswith('_')}, ensure_ascii=False, default=str)[:600]}")
 
+    out["database_version"] = database_version(app)
     with Gunicorn("bench.bare:app", env, run_dir / "bare.log") as bare, \
+            Gunicorn("bench.bare:flask_app", env, run_dir / "bare_flask.log") as bare_flask, \
             Gunicorn("bench.app_wsgi:app", env, run_dir / "app.log") as srv:
-        step("verification", lambda: workloads.verification(app, bare.port, srv.port, run_dir, int(10 * tf)))
+        step("verification", lambda: workloads.verification(app, bare.port, srv.port, run_dir, max(2, int(10 * tf)),
+                                                            flask_port=bare_flask.port))
         step("exam_start", lambda: workloads.exam_start(app, gen, bare.port, srv.port, 500))
         start = wl.get("exam_start")
         if start and "_attempts" in start:
@@ -95,22 +101,69 @@ def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | Non
         step("rollup", lambda: workloads_pool.rollup(app, gen))
         out["server_log_locked"] = srv.log_text().count("database is locked")
         out["server_log_errors"] = srv.log_text().count("Traceback")
+    v = wl.get("verification") or {}
+    out["baselines"] = {name: {k: v[key].get(k) for k in ("rps", "p95_ms", "errors")}
+                        for name, key in (("bare WSGI", "bare"), ("bare Flask", "bare_flask")) if key in v}
+    out["rows"] = report.figure_rows(out)
     out["seconds"] = round(time.monotonic() - t, 1)
     return out
+
+
+def database_version(app) -> str:
+    from sqlalchemy import text
+
+    from lms.db import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            return "SQLite " + db.session.scalar(text("SELECT sqlite_version()"))
+        return "PostgreSQL " + db.session.scalar(text("SHOW server_version"))
+
+
+def machine() -> dict:
+    """The machine, as the results record it: CPUs and their model, memory, Python, the platform."""
+    out = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        out["model"] = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
+        mem = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+        out["memory_gb"] = round(int(mem.split()[1]) / 1024 / 1024, 1)
+    except (OSError, StopIteration, ValueError):  # not Linux: the rest still says enough
+        pass
+    return out
+
+
+def commit() -> str:
+    """The commit measured, with "+dirty" when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--backends", default=os.environ.get("BENCH_BACKENDS", "sqlite,postgresql"))
     ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
-    ap.add_argument("--time", type=float, default=float(os.environ.get("BENCH_TIME", "1")))
+    ap.add_argument("--time", type=float, default=None,
+                    help="durations factor (BENCH_TIME); default 1, or 0.25 for a quick run (scale < 1)")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                     help="comma-separated workloads to run (autosave and submissions need exam_start); default all")
     ap.add_argument("--report-only", action="store_true", help="rewrite latest.md from latest.json")
     args = ap.parse_args(argv)
+    quick = args.scale < 1 or bool(args.only.strip())
+    if args.time is None:
+        args.time = float(os.environ.get("BENCH_TIME") or (0.25 if args.scale < 1 else 1))
+    stem = "quick" if quick else "latest"  # a quick check never replaces the record
     if args.report_only:
-        result = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
-        (RESULTS / "latest.md").write_text(report.markdown(result), encoding="utf-8")
+        result = json.loads((RESULTS / f"{stem}.json").read_text(encoding="utf-8"))
+        for b in result["backends"].values():
+            b["rows"] = report.figure_rows(b)
+        (RESULTS / f"{stem}.md").write_text(report.markdown(result), encoding="utf-8")
         return 0
     t0 = time.monotonic()
 
@@ -118,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{time.monotonic() - t0:7.1f}s {msg}", file=sys.stderr, flush=True)
 
     result = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": args.scale,
-              "time_factor": args.time, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                                    "platform": platform.platform()},
+              "time_factor": args.time, "quick": quick, "commit": commit(), "machine": machine(),
               "backends": {}}
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         try:
@@ -129,11 +181,14 @@ def main(argv: list[str] | None = None) -> int:
             log(f"[{backend}] failed: {exc}")
             result["backends"][backend] = {"backend": backend, "error": f"{type(exc).__name__}: {exc}",
                                            "trace": traceback.format_exc()[-2000:], "figures": {}}
+    result["machine"]["databases"] = {name: b["database_version"] for name, b in result["backends"].items()
+                                      if b.get("database_version")}
     result["seconds"] = round(time.monotonic() - t0, 1)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    (RESULTS / "latest.md").write_text(report.markdown(result), encoding="utf-8")
-    log(f"wrote {RESULTS / 'latest.md'} in {result['seconds']} s")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n",
+                                          encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text(report.markdown(result), encoding="utf-8")
+    log(f"wrote {RESULTS / (stem + '.md')} in {result['seconds']} s")
     return 0
 
 

@@ -61,6 +61,28 @@ NOTES: dict[str, str] = {
                      "by four benchmark runs (load average 7-14 on 2 cores) and each page renders base.html. "
                      "Next: profile the page alone on an idle machine; cache the navigation per user.",
     "verify_page_rps": _VERIFY,
+    "healthz_vs_flask": ("Issue 20 measured the platform's per-request work with cProfile against the bare Flask app "
+                         "(one process, CPU time): /healthz 784-918 → ~380 µs a request (bare Flask ~90-110 µs); "
+                         "Python calls a request ~1,770 → ~880 (bare Flask ~310; tests/unit/test_perf_platform.py "
+                         "fails past 3 ×). Removed (lms/lean.py, lms/web.py, lms/requestlog.py): the cookie "
+                         "session's signing serializer built on every request (now once, and not at all without a "
+                         "cookie); Flask-Limiter's hook resolving limits for every route (skipped where nothing is "
+                         "limited: the storage is not touched); the ORM session around /healthz's SELECT 1 (a pooled "
+                         "DB-API ping); ten Headers.set calls (one extend of prebuilt pairs); Flask's "
+                         "iscoroutinefunction check of 16 hooks (cached); the access line's formatting above INFO. "
+                         "What remains: 16 request hooks (Flask-Login, CSRF, Babel, the platform's own), ~40 "
+                         "context-local lookups, and at LOG_LEVEL=INFO the access line written in the request "
+                         "(~200 calls). Next: one platform before/after hook instead of six; the access line "
+                         "through a queue to a logging thread."),
+    "verify_json_vs_flask": ("The JSON is the /healthz floor plus one SELECT, the status computation and the "
+                             "rate limiter (one hit, then its window read for the X-RateLimit headers). It carries "
+                             "no session; nginx keeps it CERT_VERIFY_CACHE_SECONDS (30 s) and revalidates by "
+                             "ETag, so a burst of scans of one certificate costs one request (not measured here: "
+                             "wrk picks a random certificate per request, straight to gunicorn)."),
+    "verify_page_vs_flask": ("The page also renders base.html and the page (~40 % of its CPU in cProfile). It "
+                             "now carries no session or CSRF token (the anonymous holder check needs none), so "
+                             "nginx may keep it like the JSON. Next: a per-language pre-rendered page."),
+
     "verify_json_rps": "Same causes as the page without the template and the form: it now runs at about the /healthz floor.",
     "verify_sql": "1 SELECT a request (the certificate); the log row is inserted by the batch writer, one INSERT "
                   "for every 0.5 s of verifications. Before: SELECT + INSERT in the request (2).",
@@ -116,6 +138,9 @@ NOTES: dict[str, str] = {
                     "in one process, i.e. 5,000 in about 2 minutes."),
     "issuing_verify_p95": ("Renderers run at nice 10 (RENDER_NICE) so that the web server keeps the cores."),
 }
+
+NOTES["autosave"] = NOTES["autosave_rate"]
+NOTES["issuing_5000"] = NOTES["issuing_time"]
 
 
 def _f(v, unit=""):
@@ -254,14 +279,164 @@ def rows(backend: dict) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------ issue 20's figures: a small registry
+# A figure is a name, a goal (text), the workload it reads and a function of that workload's result (the dict
+# ``python -m bench`` stores under ``figures[<workload>]``) returning the numbers: ``measured``, ``baseline``
+# (None where the goal is absolute), ``ratio``, ``pass`` and optionally ``unit`` and ``detail``; or None when the
+# workload did not run. Another module adds its own with ``figure(...)`` at import (bench/__main__.py imports
+# the workload modules first), e.g.
+#
+#     @report.figure("bureau_pages", "bureau pages over 200k people: p95", "p95 ≤ 300 ms", "bureau_pages")
+#     def _bureau(w):
+#         return {"measured": w["p95_ms"], "baseline": None, "ratio": None, "pass": w["p95_ms"] <= 300, "unit": "ms"}
+#
+# Each backend's ``rows`` in latest.json are these figures, in registration order; a workload that failed gives
+# its figure ``pass: false`` with the error. ``NOTES[name]`` explains a miss (cause and next step).
+FIGURES: dict[str, dict] = {}
+
+
+def figure(name: str, label: str, goal: str, workload: str):
+    """Register a figure of the results table (see above); returns the decorated function unchanged."""
+    def add(fn):
+        FIGURES[name] = {"name": name, "label": label, "goal": goal, "workload": workload, "compute": fn}
+        return fn
+    return add
+
+
+def _vs_flask(kind: str, goal: float, p95_ms: float | None = None):
+    def compute(v: dict):
+        if kind not in v or "bare_flask" not in v:
+            return None
+        m, base = v[kind], v["bare_flask"]
+        ratio = round(m["rps"] / base["rps"], 3) if base["rps"] else None
+        ok = ratio is not None and ratio >= goal and m["errors"] == 0
+        if p95_ms is not None:
+            ok = ok and m["p95_ms"] < p95_ms
+        return {"measured": m["rps"], "baseline": base["rps"], "ratio": ratio, "pass": ok, "unit": "req/s",
+                "detail": f"p95 {m['p95_ms']} ms (bare Flask {base['p95_ms']} ms), {m['errors']} errors"}
+    return compute
+
+
+figure("healthz_vs_flask", "`/healthz` vs bare Flask (64 connections, wrk)", "≥ 0.6 × bare Flask",
+       "verification")(_vs_flask("floor", 0.6))
+figure("verify_json_vs_flask", "verification JSON `/api/v1/verify/<cid>` vs bare Flask", "≥ 0.5 × bare Flask",
+       "verification")(_vs_flask("json", 0.5))
+figure("verify_page_vs_flask", "verification page `/v/<cid>` vs bare Flask", "≥ 0.35 × bare Flask, p95 < 50 ms",
+       "verification")(_vs_flask("page", 0.35, p95_ms=50))
+
+
+@figure("exam_start", "500 exam starts at the bell", "≤ 5 s; no error; one attempt each", "exam_start")
+def _exam_start(s: dict):
+    if "app" not in s:
+        return None
+    base = s["bare"]["max_ms"] / 1000
+    ok = s["all_started_within_s"] <= 5 and s["app"]["errors"] == 0 and s["users_with_one_attempt"] == s["n"]
+    return {"measured": s["all_started_within_s"], "baseline": base, "unit": "s", "pass": ok,
+            "ratio": round(s["all_started_within_s"] / base, 2) if base else None,
+            "detail": f"{s['app']['errors']} errors; {s['users_with_one_attempt']}/{s['n']} one attempt"}
+
+
+@figure("autosave", "autosave (64 users, closed loop)", "≥ 500 saves/s, p99 < 250 ms, nothing lost", "autosave")
+def _autosave(a: dict):
+    if "app" not in a:
+        return None
+    m, b = a["app"], a["bare"]
+    ok = m["rps"] >= 500 and m["p99_ms"] < 250 and a["answers_lost"] == 0 and a["locked_responses"] == 0 \
+        and m["errors"] == 0
+    return {"measured": m["rps"], "baseline": b["rps"], "ratio": round(m["rps"] / b["rps"], 3) if b["rps"] else None,
+            "pass": ok, "unit": "saves/s", "detail": f"p99 {m['p99_ms']} ms; {a['answers_lost']} lost of "
+            f"{a['answers_acknowledged']}; {a['locked_responses']} locked"}
+
+
+@figure("issuing_5000", "5,000 certificates issued and rendered (projected)", "≤ 180 s", "issuing")
+def _issuing(i: dict):
+    if "issued" not in i:
+        return None
+    r = i["issued"]
+    proj = r.get("projected_5000_s")
+    return {"measured": proj, "baseline": None, "ratio": None, "unit": "s",
+            "pass": proj is not None and proj <= 180 and r["failed"] == 0,
+            "detail": f"{r['rendered']} in {r['seconds']} s ({r['per_second']}/s)"}
+
+
+@figure("rollup", "year-end roll-up", "≤ 30 s, ≤ 10 × the per-person GROUP BY, every write ≤ 200 ms", "rollup")
+def _rollup(ru: dict):
+    if "seconds" not in ru:
+        return None
+    tx = ru["transactions"]
+    ratio = round(ru["seconds"] / ru["grouped_sum_s"], 2) if ru.get("grouped_sum_s") else None
+    ok = (ru["status"] == "ok" and ru["seconds"] <= 30 and ratio is not None and ratio <= 10
+          and tx["max_write_ms"] <= 200 and ru["standings_compliant"] == ru["expected_compliant"])
+    return {"measured": ru["seconds"], "baseline": ru["grouped_sum_s"], "ratio": ratio, "pass": ok, "unit": "s",
+            "detail": f"longest write {tx['max_write_ms']} ms; baseline = SUM … GROUP BY user"}
+
+
+@figure("talent_search", "talent-pool search, 16 users", "p95 ≤ 200 ms", "talent_search")
+def _talent(ts: dict):
+    if "app" not in ts:
+        return None
+    m, b = ts["app"], ts["bare"]
+    return {"measured": m["p95_ms"], "baseline": b["p95_ms"], "unit": "ms p95",
+            "ratio": round(m["p95_ms"] / b["p95_ms"], 2) if b["p95_ms"] else None,
+            "pass": m["p95_ms"] <= 200 and m["errors"] == 0, "detail": f"{m['rps']} pages/s, {m['errors']} errors"}
+
+
+def figure_rows(backend: dict) -> list[dict]:
+    """One row per registered figure: name, figure, goal, measured, baseline, ratio, pass (None: not run)."""
+    out = []
+    for fig in FIGURES.values():
+        w = backend.get("figures", {}).get(fig["workload"])
+        row = {"name": fig["name"], "figure": fig["label"], "goal": fig["goal"], "measured": None, "baseline": None,
+               "ratio": None, "pass": None, "unit": "", "detail": "not run"}
+        if w and w.get("error"):
+            row.update({"pass": False, "detail": "workload failed: " + str(w["error"])[:200]})
+        elif w:
+            try:
+                got = fig["compute"](w)
+            except (KeyError, TypeError, ZeroDivisionError) as exc:  # a result without the figure's inputs
+                got = {"pass": False, "detail": f"cannot compute: {type(exc).__name__}: {exc}"}
+            if got is not None:
+                row.update(got)
+                row.setdefault("detail", "")
+        row["note"] = NOTES.get(fig["name"], "") if row["pass"] is False else ""
+        out.append(row)
+    return out
+
+
+def _num(v, unit=""):
+    return "–" if v is None else _f(float(v) if isinstance(v, (int, float)) else v, f" {unit}" if unit else "")
+
+
+def figures_markdown(backend: dict) -> list[str]:
+    lines = ["| figure (issue 20) | goal | baseline | measured | ratio | pass |", "|---|---|---|---|---|---|"]
+    notes = []
+    for r in figure_rows(backend):
+        mark = "not run" if r["pass"] is None else ("yes" if r["pass"] else "**no**")
+        measured = _num(r["measured"], r["unit"]) + (f" ({r['detail']})" if r["detail"] else "")
+        ratio = f"{r['ratio']:.2f}×" if isinstance(r["ratio"], (int, float)) else "–"
+        lines.append(f"| {r['figure']} | {r['goal']} | {_num(r['baseline'], r['unit'])} | {measured} | {ratio} | {mark} |")
+        if r["note"]:
+            notes.append(f"- **{r['figure']}**: {r['note']}")
+    lines.append("")
+    if notes:
+        lines += ["Misses (issue 20's figures):", ""] + notes + [""]
+    return lines
+
+
 def markdown(result: dict) -> str:
-    lines = ["# Benchmark results (issue 9)", "",
-             f"Run {result['started']}, {result['machine']['cpus']} CPUs, Python {result['machine']['python']}; "
+    m = result["machine"]
+    dbs = ", ".join(f"{k} {v}" for k, v in (m.get("databases") or {}).items())
+    lines = ["# Benchmark results (issues 9 and 20)" + (" — QUICK RUN, not the record" if result.get("quick") else ""), "",
+             f"Run {result['started']}, commit {result.get('commit', '?')}; {m['cpus']} CPUs"
+             + (f" ({m['model']})" if m.get("model") else "") + (f", {m['memory_gb']} GB" if m.get("memory_gb") else "")
+             + f", Python {m['python']}" + (f", {dbs}" if dbs else "") + f"; "
              f"data scale {result['scale']} of the issue's sizes, time factor {result['time_factor']}; "
              f"whole run {result['seconds']:.0f} s.", "",
-             "Baseline: the same client against a bare WSGI app (`bench/bare.py`) served by the same `gunicorn.conf.py` "
-             "(gthread, 2 × cores + 1 workers, 4 threads), in the same run. Ratios are measured ÷ baseline "
-             "(for latencies, higher is slower). Durations are scaled to fit 20 minutes: see the notes under the tables.", ""]
+             "Baselines, in the same run, with the same client and the same `gunicorn.conf.py` (gthread, 2 × cores + 1 "
+             "workers, 4 threads): a bare WSGI app and a one-route Flask app returning the same JSON (`bench/bare.py`). "
+             "Issue 20's figures (first table of each database) judge the platform's pages against bare Flask; the "
+             "detailed table keeps issue 9's rows against bare WSGI. Ratios are measured ÷ baseline (for latencies, "
+             "higher is slower). Durations are scaled to fit 20 minutes: see the notes under the tables.", ""]
     for r in result.get("reruns", []):
         lines += [f"Re-run {r['started']} on {r['backend']} ({', '.join(r['workloads'])}, {r['seconds']:.0f} s, fresh data "
                   f"from the same generator): {r['why']}.", ""]
@@ -276,6 +451,11 @@ def markdown(result: dict) -> str:
             lines += [f"Data: {c.get('trainees', 0):,} trainees, {c.get('enterprises', 0):,} enterprises, "
                       f"{c.get('certificates', 0):,} certificates, {c.get('questions', 0):,} questions, "
                       f"{c.get('credit_records', 0):,} credit records; generated in {gen['seconds']} s.", ""]
+        base = b.get("baselines") or {}
+        if base:
+            lines += ["Baselines: " + "; ".join(f"{k} {_f(v.get('rps'), ' req/s')}, p95 {_f(v.get('p95_ms'), ' ms')}"
+                                                for k, v in base.items()) + ".", ""]
+        lines += figures_markdown(b)
         lines += ["| figure | goal | baseline (bare) | measured | ratio | pass |", "|---|---|---|---|---|---|"]
         notes = []
         for r in rows(b):

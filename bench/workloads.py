@@ -106,18 +106,24 @@ def verification_paths(app, run_dir: Path, n: int = 5000, seed: int = 9) -> tupl
     return page, api
 
 
-def verification(app, bare_port: int, app_port: int, run_dir: Path, duration: int, connections: int = 64) -> dict:
+def verification(app, bare_port: int, app_port: int, run_dir: Path, duration: int, connections: int = 64,
+                 flask_port: int | None = None) -> dict:
     """Also measures the floor: ``/healthz`` (the platform's request handling around one ``SELECT 1``, no page)
-    with the same client, which bounds what any page of this Flask app can reach against the bare endpoint."""
+    with the same client, which bounds what any page of this Flask app can reach against the bare endpoint; and,
+    given ``flask_port``, the one-route Flask app returning the same JSON (issue 20's baseline, bench/bare.py)."""
     page, api = verification_paths(app, run_dir)
     health = run_dir / "healthz.txt"
     health.write_text("/healthz\n")
     bare = client.wrk(bare_port, page, connections, duration)
+    bare_flask = client.wrk(flask_port, page, connections, duration) if flask_port else None
     floor = client.wrk(app_port, health, connections, duration)
     p = client.wrk(app_port, page, connections, duration)
     j = client.wrk(app_port, api, connections, duration)
     stmts = count_statements(app, page.read_text().split()[:20] + api.read_text().split()[:20])
-    return {"bare": bare, "floor": floor, "page": p, "json": j, "statements": stmts}
+    out = {"bare": bare, "floor": floor, "page": p, "json": j, "statements": stmts}
+    if bare_flask is not None:
+        out["bare_flask"] = bare_flask
+    return out
 
 
 # ------------------------------------------------------------------ 2-4. the exam: start, autosave, submit

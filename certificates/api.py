@@ -13,6 +13,7 @@ from certificates.models import Certificate, CertificateStatus, IssueJob, Reason
 from certificates.verification_log import batched_log
 from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
+from lms.web import cache_publicly
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import get_visible
@@ -170,7 +171,8 @@ def public_verify(cid: str):
     if cert is None:
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
-        return jsonify({"status": "unknown"}), 404
+        return cache_publicly(current_app.make_response((jsonify({"status": "unknown"}), 404)),
+                              current_app.config["CERT_VERIFY_CACHE_SECONDS"])
     out = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
     sig = request.args.get("sig")
     sig_valid = None
@@ -181,7 +183,8 @@ def public_verify(cid: str):
     db.session.commit()
     resp = jsonify(out)
     resp.headers["Access-Control-Allow-Origin"] = "*"
-    return resp
+    # Kept briefly by a proxy, revalidated by its ETag (issue 20): the body is the status shown.
+    return cache_publicly(resp, current_app.config["CERT_VERIFY_CACHE_SECONDS"])
 
 
 PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "object", "properties": {

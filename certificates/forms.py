@@ -27,6 +27,14 @@ class ReissueForm(FlaskForm):
 
 
 class HolderCheckForm(FlaskForm):
+    """The holder check on the public verification page. No CSRF token (issue 20): the page carries no session, so
+    that a proxy can keep it; the check is anonymous, changes nothing and answers only match or no match to the
+    page that posted it, which a cross-site form cannot read; the per-address and per-certificate rate limits are
+    what guard it (certificates.limits)."""
+
+    class Meta:
+        csrf = False
+
     id_number = StringField(_l("持证人身份证号码"), validators=[required(), length(18, 18)],
                             render_kw={"autocomplete": "off", "inputmode": "text", "maxlength": 18})
 

@@ -27,10 +27,12 @@ from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import Forbidden
+from lms.extensions import csrf
 from lms.forms import submit
 from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
 from lms.templating import paginate, today_local
+from lms.web import cache_publicly
 from lms import storage
 from lms.uploads import StoredFile
 
@@ -269,6 +271,7 @@ def photo(photo_id: int):
 # ------------------------------------------------------------------ public verification
 @bp.route("/v/", defaults={"cid": ""}, methods=["GET", "POST"])
 @bp.route("/v/<path:cid>", methods=["GET", "POST"])  # a mangled id still gets the red page, not a bare 404
+@csrf.exempt  # the holder check's form carries no token (HolderCheckForm): the page carries no session
 @verify_rate
 def public_verify(cid: str):
     """What a phone shows after scanning an old code. The signed part stays in the fragment; the page's script
@@ -278,12 +281,19 @@ def public_verify(cid: str):
     if cert is None:
         services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
         db.session.commit()
-        return render_template("certificates/verify_failed.html"), 404
-    return _verify_page(cert, api_url=url_for("api.public_verify", cid=cert.cid), signature_checked=False)
+        return _public(current_app.make_response((render_template("certificates/verify_failed.html"), 404)))
+    return _public(current_app.make_response(
+        _verify_page(cert, api_url=url_for("api.public_verify", cid=cert.cid), signature_checked=False)))
+
+
+def _public(resp):
+    """The verification page's GET may be kept briefly by a proxy and revalidated by its ETag (lms.web)."""
+    return cache_publicly(resp, current_app.config["CERT_VERIFY_CACHE_SECONDS"])
 
 
 @bp.route("/C/<path:token>", methods=["GET", "POST"])
 @bp.route("/c/<path:token>", methods=["GET", "POST"])  # the path is case-insensitive (typed by hand)
+@csrf.exempt  # as /v/: no session, no token
 @verify_rate
 def public_verify_compact(token: str):
     """What a phone shows after scanning the printed code ``HTTPS://HOST/C/<TOKEN>`` (docs/certificates-qr.md):
@@ -300,7 +310,7 @@ def public_verify_compact(token: str):
     else:
         resp = current_app.make_response(_verify_page(cert, api_url="", signature_checked=True))
     resp.headers["Referrer-Policy"] = "no-referrer"
-    return resp
+    return _public(resp)
 
 
 def _verify_page(cert, api_url: str, signature_checked: bool):

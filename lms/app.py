@@ -10,7 +10,7 @@ from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, settingbasis, templating, web
-from lms import multihost
+from lms import lean, multihost
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -50,6 +50,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    lean.init_app(app, limiter)  # the cookie session and the limiter's hook, without per-request set-up (issue 20)
     web.init_app(app)
     bodylimit.init_app(app)  # first of the request hooks: a body over its route's cap is refused unread
     audit.set_request_id_provider(web.current_request_id)

@@ -133,4 +133,7 @@ DEFAULTS: dict = {
     # Issue 17: a testing app may move the platform's clock (lms/clock.py travel) to walk stories that take days or
     # years in the browser tests. Never read from the environment: only a test's config dict sets it.
     "CLOCK_TRAVEL": False,
+    # The public verification page and JSON may be kept this many seconds by a proxy or browser (issue 20; 示例):
+    # an ETag of the answer lets them revalidate (304), so a revocation shows at most this late.
+    "CERT_VERIFY_CACHE_SECONDS": 30,
 }

@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _access_line(resp):
+        if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL above INFO: nothing to format (cached by logging)
+            return resp
         started = g.get("request_started")
         duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         user = g.get("_login_user")  # set by Flask-Login when the request looked at the user; never loaded here
