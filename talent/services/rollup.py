@@ -7,7 +7,9 @@ import time
 
 from flask_babel import gettext as _
 from sqlalchemy import String as Str
-from sqlalchemy import and_, case, cast, delete, func, insert, literal, not_, or_, select, update
+from sqlalchemy import and_, case, cast, func, insert, literal, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from credits.models import YearStanding
@@ -20,17 +22,25 @@ from talent.services.status import CE_CAUSES, LAPSE_BASIS, end_lapse
 
 
 ROLLUP_CHUNK = 2000  # pool members a transaction: ~40 ms of writes on an idle development machine, ~100 ms loaded
+# The most members a chunk may hold, whatever its time target says (issue 20): the adaptive size follows the last
+# chunk's time, so one fast chunk on a quiet moment could grow the next past what a busy moment writes in 200 ms
+# (PostgreSQL overshot once to ~300 ms). A member writes at most a standing, an event, its entry, a sanction and
+# a notification: at most 5 × this many rows a transaction.
+ROLLUP_MAX_CHUNK = 5000
+STANDING_VALUES = ("hours_total", "hours_professional", "report_filed", "held", "hours_ok", "compliant")
 
 
 def rollup_year(session: Session, year: int, province_id: int | None = None, now: dt.datetime | None = None, *,
-                chunk_size: int | None = None, after_chunk=None, target_seconds: float | None = None) -> dict:
+                chunk_size: int | None = None, after_chunk=None, target_seconds: float | None = None,
+                max_chunk: int | None = None) -> dict:
     """Close ``year``: record every pool member's standing and move statuses, set-based, ``chunk_size`` members
     (by user id) at a time.
 
     Non-compliant by THE rule (``standing.compliance``: in office and past the first year, neither report nor
     hours by default) → warning; non-compliant this year and the
     year before → lapsed; compliant again → active (only when the warning was for CE). Running it again
-    gives the same outcome: standings are rewritten, and entries already in their target state are left.
+    gives the same outcome and writes no row: a standing is inserted, or updated only when one of its values
+    changed (``IS DISTINCT FROM``), and entries already in their target state are left.
 
     Each chunk is a handful of INSERT … SELECT / UPDATE statements whatever its size (no row passes through
     Python), then ``after_chunk(counts)`` is called: the scheduled job commits there, so that no write
@@ -38,14 +48,16 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     standings and its own members only), so a run stopped half-way is completed by the next. Without
     ``after_chunk`` (tests, the demo) everything stays in the caller's transaction. With ``target_seconds`` the
     chunk size follows the time a chunk took, commit included (halved above the target, grown by a quarter
-    below half of it, between 200 and 20,000 members): a loaded machine gets smaller transactions."""
+    below half of it, from 200 members) and never exceeds ``max_chunk`` members (``ROLLUP_MAX_CHUNK``): a
+    loaded machine gets smaller transactions, and no quiet moment grows one past the row cap."""
     end = dt.date(year, 12, 31)
     on = min(end + dt.timedelta(days=1), (now.date() if now else end + dt.timedelta(days=1)))
     counts = {"year": year, "entries": 0, "compliant": 0, "warning": 0, "lapsed": 0, "active": 0, "chunks": 0}
     members = select(TalentEntry.user_id).where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end)
     if province_id:
         members = members.where(TalentEntry.province_id == province_id)
-    low, size = -1, max(1, chunk_size or ROLLUP_CHUNK)
+    cap = max(1, max_chunk or ROLLUP_MAX_CHUNK)
+    low, size = -1, min(cap, max(1, chunk_size or ROLLUP_CHUNK))
     if target_seconds:
         size = min(size, 500)  # the first chunk also compiles every statement: start small, grow to the target
     while True:
@@ -62,11 +74,16 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
         if target_seconds:
             took = time.perf_counter() - started
             if took > target_seconds:
-                size = max(200, size // 2)
+                size = max(min(200, cap), size // 2)
             elif took < target_seconds / 2:
-                size = min(20_000, size + size // 4)
+                size = min(cap, size + size // 4)
     session.expire_all()
     return counts
+
+
+def _dialect_insert(session: Session):
+    """The INSERT with ON CONFLICT of the session's database (the product runs on these two)."""
+    return {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
 
 
 def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | None, users: tuple[int, int],
@@ -80,14 +97,18 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
         in_chunk.append(TalentEntry.province_id == province_id)
     members = select(TalentEntry.user_id).where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end,
                                                 *in_chunk)
-    session.execute(delete(YearStanding).where(YearStanding.year == year, YearStanding.user_id > users[0],
-                                               YearStanding.user_id <= users[1], YearStanding.user_id.in_(members)),
-                    execution_options={"synchronize_session": False})
-    session.execute(insert(YearStanding.__table__).from_select(
-        ["user_id", "year", "hours_total", "hours_professional", "report_filed", "held", "hours_ok", "compliant",
-         "computed_at"],
+    # Insert the year's standings, or update one only when a value changed: a second run over unchanged data
+    # writes no row (it used to delete and re-insert every standing: on PostgreSQL ~190,000 dead rows a run).
+    table = YearStanding.__table__
+    upsert = _dialect_insert(session)(table).from_select(
+        ["user_id", "year", *STANDING_VALUES, "computed_at"],
         select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.held, st.c.hours_ok, st.c.ok,
-               literal(now, UTCDateTime))))
+               literal(now, UTCDateTime))
+        .where(st.c.user_id.is_not(None)))  # a WHERE: SQLite's parser needs one before ON CONFLICT
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=["user_id", "year"],
+        set_={c: upsert.excluded[c] for c in (*STANDING_VALUES, "computed_at")},
+        where=or_(*(table.c[c].is_distinct_from(upsert.excluded[c]) for c in STANDING_VALUES))))
     ys = YearStanding.__table__.alias("ys")
     mv = _moves(session, year, users, in_chunk, ys)
     n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
