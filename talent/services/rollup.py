@@ -63,9 +63,10 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     while True:
         started = time.perf_counter()
         window = members.where(TalentEntry.user_id > low).order_by(TalentEntry.user_id).limit(size).subquery()
-        high = session.scalar(select(func.max(window.c.user_id)))
+        n, high = session.execute(select(func.count(), func.max(window.c.user_id))).one()
         if high is None:
             break
+        counts["entries"] += n  # the chunk's members: each gets its standing
         _rollup_chunk(session, year, on, province_id, (low, high), counts)
         counts["chunks"] += 1
         low = high
@@ -77,8 +78,17 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
                 size = max(min(200, cap), size // 2)
             elif took < target_seconds / 2:
                 size = min(cap, size + size // 4)
+    counts["compliant"] = _compliant(session, year, members)
     session.expire_all()
     return counts
+
+
+def _compliant(session: Session, year: int, members) -> int:
+    """How many of the roll-up's members are compliant in ``year``: one aggregate over the written standings, once a
+    run (it was one a chunk)."""
+    ys = YearStanding.__table__
+    return int(session.scalar(select(func.coalesce(func.sum(case((ys.c.compliant.is_(True), 1), else_=0)), 0))
+                              .where(ys.c.year == year, ys.c.user_id.in_(members))) or 0)
 
 
 def _dialect_insert(session: Session):
@@ -111,19 +121,16 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
         where=or_(*(table.c[c].is_distinct_from(upsert.excluded[c]) for c in STANDING_VALUES))))
     ys = YearStanding.__table__.alias("ys")
     mv = _moves(session, year, users, in_chunk, ys)
-    n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
-        TalentEntry, TalentEntry.user_id == ys.c.user_id).where(ys.c.year == year, ys.c.user_id > users[0],
-                                                                ys.c.user_id <= users[1], *in_chunk)).one()
-    counts["entries"] += n or 0  # (not the INSERT's rowcount: psycopg gives -1 for INSERT … SELECT)
-    counts["compliant"] += int(n_ok or 0)
     # The moves are logged first (from_status is the status before), then the entries, the counts and the
     # notifications are driven by this chunk's events: the transition query runs once.
     reason = _("%(y)d 年度继续教育考核", y=year)
     before = session.scalar(select(func.max(TalentEvent.id))) or 0
-    session.execute(insert(TalentEvent.__table__).from_select(
+    moved = session.execute(insert(TalentEvent.__table__).from_select(
         ["entry_id", "on", "from_status", "to_status", "cause", "reason", "year", "created_at"],
         select(mv.c.eid, literal(on), mv.c.frm, mv.c.to, mv.c.cause, literal(reason), literal(year),
-               literal(now, UTCDateTime))))
+               literal(now, UTCDateTime)))).rowcount
+    if moved == 0:
+        return  # nobody moved (most chunks, and every chunk of a second run): nothing else to write or read
     ev = TalentEvent.__table__.alias("ev")
     mine = and_(ev.c.id > before, ev.c.year == year, ev.c.created_at == literal(now, UTCDateTime))
     this = lambda col: select(col).where(mine, ev.c.entry_id == TalentEntry.id).scalar_subquery()  # noqa: E731
@@ -134,15 +141,16 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
                              .group_by(ev.c.to_status, ev.c.cause)).all()
     for to, _cause, n in groups:
         counts[to.value if hasattr(to, "value") else to] += n
-    _lapse_sanctions(session, ev, mine, ys, year, on, now)
+    _lapse_sanctions(session, ev, mine, ys, year, on, now, {getattr(to, "value", to) for to, _c, _n in groups})
     _notify_moves(session, ev, mine, year, groups, now)
 
 
-def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now: dt.datetime) -> None:
+def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now: dt.datetime, targets: set) -> None:
     """One sanctions model: each lapse this chunk made is also a sanction row of kind ``lapse`` (cause: two years
     short of seed 002 §4(3); evidence: the year's figures; acting bureau: the member's province — the roll-up
     applies the province's rule, no person acts, so no actor), and the lapses this chunk restored are ended. Set-based
-    (two statements a chunk); an entry with an open lapse row gets no second one, so a re-run adds nothing."""
+    (two statements a chunk, each only when the chunk has such a move: ``targets``, the statuses it moved to); an
+    entry with an open lapse row gets no second one, so a re-run adds nothing."""
     to_lapsed = and_(mine, ev.c.to_status == PoolStatus.lapsed)
     ys_now = and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year)
     # One translatable sentence, its two figures filled in by SQL (split at the placeholders' markers).
@@ -154,14 +162,18 @@ def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now
         evidence = evidence + (values[part] if i % 2 else literal(part))
     open_lapse = select(Sanction.id).where(Sanction.entry_id == TalentEntry.id, Sanction.kind == SanctionKind.lapse,
                                            Sanction.ended_on.is_(None)).exists()
-    session.execute(insert(Sanction.__table__).from_select(
-        ["entry_id", "kind", "reason", "basis", "evidence", "bureau_region_id", "started_on", "lift_reason", "created_at"],
-        select(TalentEntry.id, literal(SanctionKind.lapse.value, Str), literal(SanctionReason.ce_lapsed.value, Str),
-               literal(LAPSE_BASIS), evidence, TalentEntry.province_id, literal(on), literal(""), literal(now, UTCDateTime))
-        .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
-    end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
-                                                   ev.c.to_status != PoolStatus.lapsed),
-              on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
+    if PoolStatus.lapsed.value in targets:
+        session.execute(insert(Sanction.__table__).from_select(
+            ["entry_id", "kind", "reason", "basis", "evidence", "bureau_region_id", "started_on", "lift_reason",
+             "created_at"],
+            select(TalentEntry.id, literal(SanctionKind.lapse.value, Str), literal(SanctionReason.ce_lapsed.value, Str),
+                   literal(LAPSE_BASIS), evidence, TalentEntry.province_id, literal(on), literal(""),
+                   literal(now, UTCDateTime))
+            .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
+    if PoolStatus.active.value in targets:  # only a move to active leaves "lapsed" (restored)
+        end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
+                                                       ev.c.to_status != PoolStatus.lapsed),
+                  on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
 
 
 def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):
