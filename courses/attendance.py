@@ -34,6 +34,26 @@ def attendance_rate(session: Session, enrollment: Enrollment, *, so_far: bool, n
     return round(float(attended) / float(total), 4)
 
 
+def hours_so_far(enrollment_id, class_id, now):
+    """(hours timetabled in sessions started by ``now``, hours of those attended) of one enrolment, as two
+    correlated scalar subqueries on ``enrollment_id`` and ``class_id`` (columns of the caller's query), for a
+    caller that reads them within its own statement (the exam start's one read: ``exams.services``). The rate
+    is ``so_far_rate`` of the two, the same figure as ``attendance_rate(..., so_far=True)``."""
+    started = and_(ClassSession.class_id == class_id, ClassSession.starts_at <= now)
+    total = select(func.coalesce(func.sum(ClassSession.hours), 0.0)).where(started).scalar_subquery()
+    attended = (select(func.coalesce(func.sum(ClassSession.hours), 0.0))
+                .join(AttendanceRecord, AttendanceRecord.session_id == ClassSession.id)
+                .where(started, AttendanceRecord.enrollment_id == enrollment_id,
+                       AttendanceRecord.status.in_([AttendanceStatus.present, AttendanceStatus.late]))
+                .scalar_subquery())
+    return total, attended
+
+
+def so_far_rate(attended, total) -> float:
+    """The rate so far from ``hours_so_far``'s two figures (a class with no session started yet: 1.0)."""
+    return _ratio(attended, total, True)
+
+
 def _ratio(attended, total, so_far: bool) -> float:
     total = float(total or 0.0)
     if total <= 0:

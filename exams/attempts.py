@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exams import grading, papers
-from exams.models import Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, QuestionType, ReviewPolicy
-from exams.services import admission
+from exams.models import Answer, Attempt, AttemptQuestion, AttemptStatus, Exam, ExamStatus, QuestionType, ReviewPolicy
+from exams.services import decide, read_facts
 from lms.db import UTCDateTime, utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -49,20 +49,41 @@ class StartPlan:
 def plan_start(session: Session, user, exam: Exam, now: dt.datetime | None = None) -> Attempt | StartPlan:
     """The reading half of a start: the trainee's open attempt if it is still running (a second tab, a reload,
     a lost connection all come back to it), else what to create; refused (``DomainError``) when not admitted.
-    Writes nothing, so that a request may read before it takes SQLite's write lock."""
+    Writes nothing, so that a request may read before it takes SQLite's write lock. One statement."""
     now = now or utcnow()
     if user.role != Role.trainee:
         raise Forbidden(_("只有学员可以参加考试"))
-    current = open_attempt(session, exam, user)
+    _exam, current, facts = read_facts(session, user.id, exam.id, now)
+    return plan_from(user, exam, current, facts, now)
+
+
+def load_start(session: Session, user, exam_id: int, now: dt.datetime | None = None):
+    """The exam start's read phase in one statement (``exams.services.read_facts``): ``(exam, plan)`` with the
+    plan as ``plan_start`` gives it, or None when the exam is not one of the trainee's (missing, unpublished or
+    not for an approved enrolment of theirs: the view answers 404 through the trainee's exam list, as before)."""
+    now = now or utcnow()
+    if user.role != Role.trainee:
+        raise Forbidden(_("只有学员可以参加考试"))
+    found = read_facts(session, user.id, exam_id, now)
+    if found is None:
+        return None
+    exam, current, facts = found
+    if exam.status != ExamStatus.published or facts.enrollment_id is None:
+        return None
+    return exam, plan_from(user, exam, current, facts, now)
+
+
+def plan_from(user, exam: Exam, current: Attempt | None, facts, now: dt.datetime) -> Attempt | StartPlan:
+    """``plan_start``'s decision on what was read: resume the running attempt, or admit (``decide``) and plan."""
     if current is not None and now <= current.deadline_at + GRACE:
         return current
-    adm = admission(session, exam, user, now)
+    adm = decide(exam, facts, now)
     if not adm.allowed:
         if current is None:
             raise DomainError(adm.reason)
         # The open attempt past its deadline still counts among the attempts used: close it, then decide.
-        return StartPlan(adm.enrollment.id if adm.enrollment else 0, 0, current.id)
-    return StartPlan(adm.enrollment.id, adm.next_number, current.id if current is not None else None)
+        return StartPlan(adm.enrollment_id or 0, 0, current.id)
+    return StartPlan(adm.enrollment_id, adm.next_number, current.id if current is not None else None)
 
 
 def start_attempt(session: Session, user, exam: Exam, now: dt.datetime | None = None,

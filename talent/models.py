@@ -79,7 +79,13 @@ class TalentEntry(Base):
     # count over 200,000 people walks this index alone, in order, without reading a row or sorting. It replaces
     # the single-column indexes on region_id (its prefix) and on status, with which SQLite fetched every row of
     # a status and sorted them for each page.
-    __table_args__ = (Index("ix_talent_entries_list", "region_id", "id", "status", "highest_tier", "stars", "enterprise_id"),)
+    # The pool list's order (region, id) with its filters; and each of the list's equality filters followed by the
+    # order (issue 20), so that a filtered page and its capped count read that filter's range in list order, not
+    # the whole pool (PostgreSQL scanned all 200,000 entries for a rare status or a star rating).
+    __table_args__ = (Index("ix_talent_entries_list", "region_id", "id", "status", "highest_tier", "stars", "enterprise_id"),
+                      Index("ix_talent_entries_status_list", "status", "region_id", "id"),
+                      Index("ix_talent_entries_tier_list", "highest_tier", "region_id", "id"),
+                      Index("ix_talent_entries_stars_list", "stars", "region_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)

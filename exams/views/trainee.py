@@ -36,9 +36,8 @@ def _exam_for_trainee(exam_id: int) -> Exam:
     return get_from(db.session, queries.exams_for_trainee(db.session, current_user), Exam, exam_id, current_user)
 
 
-def _start_or_resume(exam: Exam) -> Attempt:
+def _start_or_resume(exam: Exam, plan) -> Attempt:
     """The open attempt if it still runs; else (admitted) a new one, written in the write phase."""
-    plan = svc.plan_start(db.session, current_user, exam)
     if isinstance(plan, Attempt):
         return plan
     return write_phase(db.session, lambda: svc.begin_attempt(db.session, current_user, exam, plan))
@@ -48,10 +47,18 @@ def _start_or_resume(exam: Exam) -> Attempt:
 @reading_first
 @roles_required(Role.trainee)
 def start(exam_id: int):
-    """Start the trainee's next attempt (or come back to the open one); refused when not admitted."""
-    exam = _exam_for_trainee(exam_id)
-    return run_submit(None, lambda: _start_or_resume(exam),
-                      redirect_to=lambda att: url_for("exams.attempt", attempt_id=att.id)
+    """Start the trainee's next attempt (or come back to the open one); refused when not admitted. The read
+    phase is one statement (``attempts.load_start``); an exam that is not the trainee's is 404 as before."""
+    def plan():
+        found = svc.load_start(db.session, current_user, exam_id)
+        if found is None:
+            # 404, with the access_denied event when the exam exists; it is found only if it became the
+            # trainee's since the read above (an enrolment approved meanwhile): then plan on it.
+            exam = _exam_for_trainee(exam_id)
+            found = exam, svc.plan_start(db.session, current_user, exam)
+        return _start_or_resume(*found)
+
+    return run_submit(None, plan, redirect_to=lambda att: url_for("exams.attempt", attempt_id=att.id)
                       ) or redirect(url_for("exams.my_exams"))
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, false, or_, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, false, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -21,6 +21,11 @@ class TraineeProfile(Base):
     """
 
     __tablename__ = "trainee_profiles"
+    # PostgreSQL (issue 20): the characters of the name, GIN-indexed, so that "part of a name" (the regulator's
+    # pool search) finds its matches by index: names are two or three characters, too short for trigrams.
+    # ``NAME_CHARS`` is the indexed expression; SQLite matches on the name index instead.
+    __table_args__ = (Index("ix_trainee_profiles_name_chars", text("string_to_array(real_name, NULL)"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)

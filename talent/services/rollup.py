@@ -7,7 +7,9 @@ import time
 
 from flask_babel import gettext as _
 from sqlalchemy import String as Str
-from sqlalchemy import and_, case, cast, delete, func, insert, literal, not_, or_, select, update
+from sqlalchemy import and_, case, cast, func, insert, literal, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from credits.models import YearStanding
@@ -20,17 +22,25 @@ from talent.services.status import CE_CAUSES, LAPSE_BASIS, end_lapse
 
 
 ROLLUP_CHUNK = 2000  # pool members a transaction: ~40 ms of writes on an idle development machine, ~100 ms loaded
+# The most members a chunk may hold, whatever its time target says (issue 20): the adaptive size follows the last
+# chunk's time, so one fast chunk on a quiet moment could grow the next past what a busy moment writes in 200 ms
+# (PostgreSQL overshot once to ~300 ms). A member writes at most a standing, an event, its entry, a sanction and
+# a notification: at most 5 × this many rows a transaction.
+ROLLUP_MAX_CHUNK = 5000
+STANDING_VALUES = ("hours_total", "hours_professional", "report_filed", "held", "hours_ok", "compliant")
 
 
 def rollup_year(session: Session, year: int, province_id: int | None = None, now: dt.datetime | None = None, *,
-                chunk_size: int | None = None, after_chunk=None, target_seconds: float | None = None) -> dict:
+                chunk_size: int | None = None, after_chunk=None, target_seconds: float | None = None,
+                max_chunk: int | None = None) -> dict:
     """Close ``year``: record every pool member's standing and move statuses, set-based, ``chunk_size`` members
     (by user id) at a time.
 
     Non-compliant by THE rule (``standing.compliance``: in office and past the first year, neither report nor
     hours by default) → warning; non-compliant this year and the
     year before → lapsed; compliant again → active (only when the warning was for CE). Running it again
-    gives the same outcome: standings are rewritten, and entries already in their target state are left.
+    gives the same outcome and writes no row: a standing is inserted, or updated only when one of its values
+    changed (``IS DISTINCT FROM``), and entries already in their target state are left.
 
     Each chunk is a handful of INSERT … SELECT / UPDATE statements whatever its size (no row passes through
     Python), then ``after_chunk(counts)`` is called: the scheduled job commits there, so that no write
@@ -38,22 +48,25 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     standings and its own members only), so a run stopped half-way is completed by the next. Without
     ``after_chunk`` (tests, the demo) everything stays in the caller's transaction. With ``target_seconds`` the
     chunk size follows the time a chunk took, commit included (halved above the target, grown by a quarter
-    below half of it, between 200 and 20,000 members): a loaded machine gets smaller transactions."""
+    below half of it, from 200 members) and never exceeds ``max_chunk`` members (``ROLLUP_MAX_CHUNK``): a
+    loaded machine gets smaller transactions, and no quiet moment grows one past the row cap."""
     end = dt.date(year, 12, 31)
     on = min(end + dt.timedelta(days=1), (now.date() if now else end + dt.timedelta(days=1)))
     counts = {"year": year, "entries": 0, "compliant": 0, "warning": 0, "lapsed": 0, "active": 0, "chunks": 0}
     members = select(TalentEntry.user_id).where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end)
     if province_id:
         members = members.where(TalentEntry.province_id == province_id)
-    low, size = -1, max(1, chunk_size or ROLLUP_CHUNK)
+    cap = max(1, max_chunk or ROLLUP_MAX_CHUNK)
+    low, size = -1, min(cap, max(1, chunk_size or ROLLUP_CHUNK))
     if target_seconds:
         size = min(size, 500)  # the first chunk also compiles every statement: start small, grow to the target
     while True:
         started = time.perf_counter()
         window = members.where(TalentEntry.user_id > low).order_by(TalentEntry.user_id).limit(size).subquery()
-        high = session.scalar(select(func.max(window.c.user_id)))
+        n, high = session.execute(select(func.count(), func.max(window.c.user_id))).one()
         if high is None:
             break
+        counts["entries"] += n  # the chunk's members: each gets its standing
         _rollup_chunk(session, year, on, province_id, (low, high), counts)
         counts["chunks"] += 1
         low = high
@@ -62,11 +75,25 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
         if target_seconds:
             took = time.perf_counter() - started
             if took > target_seconds:
-                size = max(200, size // 2)
+                size = max(min(200, cap), size // 2)
             elif took < target_seconds / 2:
-                size = min(20_000, size + size // 4)
+                size = min(cap, size + size // 4)
+    counts["compliant"] = _compliant(session, year, members)
     session.expire_all()
     return counts
+
+
+def _compliant(session: Session, year: int, members) -> int:
+    """How many of the roll-up's members are compliant in ``year``: one aggregate over the written standings, once a
+    run (it was one a chunk)."""
+    ys = YearStanding.__table__
+    return int(session.scalar(select(func.coalesce(func.sum(case((ys.c.compliant.is_(True), 1), else_=0)), 0))
+                              .where(ys.c.year == year, ys.c.user_id.in_(members))) or 0)
+
+
+def _dialect_insert(session: Session):
+    """The INSERT with ON CONFLICT of the session's database (the product runs on these two)."""
+    return {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
 
 
 def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | None, users: tuple[int, int],
@@ -80,29 +107,30 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
         in_chunk.append(TalentEntry.province_id == province_id)
     members = select(TalentEntry.user_id).where(TalentEntry.status != PoolStatus.exited, TalentEntry.entered_on <= end,
                                                 *in_chunk)
-    session.execute(delete(YearStanding).where(YearStanding.year == year, YearStanding.user_id > users[0],
-                                               YearStanding.user_id <= users[1], YearStanding.user_id.in_(members)),
-                    execution_options={"synchronize_session": False})
-    session.execute(insert(YearStanding.__table__).from_select(
-        ["user_id", "year", "hours_total", "hours_professional", "report_filed", "held", "hours_ok", "compliant",
-         "computed_at"],
+    # Insert the year's standings, or update one only when a value changed: a second run over unchanged data
+    # writes no row (it used to delete and re-insert every standing: on PostgreSQL ~190,000 dead rows a run).
+    table = YearStanding.__table__
+    upsert = _dialect_insert(session)(table).from_select(
+        ["user_id", "year", *STANDING_VALUES, "computed_at"],
         select(st.c.user_id, literal(year), st.c.total, st.c.prof, st.c.filed, st.c.held, st.c.hours_ok, st.c.ok,
-               literal(now, UTCDateTime))))
+               literal(now, UTCDateTime))
+        .where(st.c.user_id.is_not(None)))  # a WHERE: SQLite's parser needs one before ON CONFLICT
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=["user_id", "year"],
+        set_={c: upsert.excluded[c] for c in (*STANDING_VALUES, "computed_at")},
+        where=or_(*(table.c[c].is_distinct_from(upsert.excluded[c]) for c in STANDING_VALUES))))
     ys = YearStanding.__table__.alias("ys")
     mv = _moves(session, year, users, in_chunk, ys)
-    n, n_ok = session.execute(select(func.count(), func.sum(case((ys.c.compliant.is_(True), 1), else_=0))).select_from(ys).join(
-        TalentEntry, TalentEntry.user_id == ys.c.user_id).where(ys.c.year == year, ys.c.user_id > users[0],
-                                                                ys.c.user_id <= users[1], *in_chunk)).one()
-    counts["entries"] += n or 0  # (not the INSERT's rowcount: psycopg gives -1 for INSERT … SELECT)
-    counts["compliant"] += int(n_ok or 0)
     # The moves are logged first (from_status is the status before), then the entries, the counts and the
     # notifications are driven by this chunk's events: the transition query runs once.
     reason = _("%(y)d 年度继续教育考核", y=year)
     before = session.scalar(select(func.max(TalentEvent.id))) or 0
-    session.execute(insert(TalentEvent.__table__).from_select(
+    moved = session.execute(insert(TalentEvent.__table__).from_select(
         ["entry_id", "on", "from_status", "to_status", "cause", "reason", "year", "created_at"],
         select(mv.c.eid, literal(on), mv.c.frm, mv.c.to, mv.c.cause, literal(reason), literal(year),
-               literal(now, UTCDateTime))))
+               literal(now, UTCDateTime)))).rowcount
+    if moved == 0:
+        return  # nobody moved (most chunks, and every chunk of a second run): nothing else to write or read
     ev = TalentEvent.__table__.alias("ev")
     mine = and_(ev.c.id > before, ev.c.year == year, ev.c.created_at == literal(now, UTCDateTime))
     this = lambda col: select(col).where(mine, ev.c.entry_id == TalentEntry.id).scalar_subquery()  # noqa: E731
@@ -113,15 +141,16 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
                              .group_by(ev.c.to_status, ev.c.cause)).all()
     for to, _cause, n in groups:
         counts[to.value if hasattr(to, "value") else to] += n
-    _lapse_sanctions(session, ev, mine, ys, year, on, now)
+    _lapse_sanctions(session, ev, mine, ys, year, on, now, {getattr(to, "value", to) for to, _c, _n in groups})
     _notify_moves(session, ev, mine, year, groups, now)
 
 
-def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now: dt.datetime) -> None:
+def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now: dt.datetime, targets: set) -> None:
     """One sanctions model: each lapse this chunk made is also a sanction row of kind ``lapse`` (cause: two years
     short of seed 002 §4(3); evidence: the year's figures; acting bureau: the member's province — the roll-up
     applies the province's rule, no person acts, so no actor), and the lapses this chunk restored are ended. Set-based
-    (two statements a chunk); an entry with an open lapse row gets no second one, so a re-run adds nothing."""
+    (two statements a chunk, each only when the chunk has such a move: ``targets``, the statuses it moved to); an
+    entry with an open lapse row gets no second one, so a re-run adds nothing."""
     to_lapsed = and_(mine, ev.c.to_status == PoolStatus.lapsed)
     ys_now = and_(ys.c.user_id == TalentEntry.user_id, ys.c.year == year)
     # One translatable sentence, its two figures filled in by SQL (split at the placeholders' markers).
@@ -133,14 +162,18 @@ def _lapse_sanctions(session: Session, ev, mine, ys, year: int, on: dt.date, now
         evidence = evidence + (values[part] if i % 2 else literal(part))
     open_lapse = select(Sanction.id).where(Sanction.entry_id == TalentEntry.id, Sanction.kind == SanctionKind.lapse,
                                            Sanction.ended_on.is_(None)).exists()
-    session.execute(insert(Sanction.__table__).from_select(
-        ["entry_id", "kind", "reason", "basis", "evidence", "bureau_region_id", "started_on", "lift_reason", "created_at"],
-        select(TalentEntry.id, literal(SanctionKind.lapse.value, Str), literal(SanctionReason.ce_lapsed.value, Str),
-               literal(LAPSE_BASIS), evidence, TalentEntry.province_id, literal(on), literal(""), literal(now, UTCDateTime))
-        .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
-    end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
-                                                   ev.c.to_status != PoolStatus.lapsed),
-              on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
+    if PoolStatus.lapsed.value in targets:
+        session.execute(insert(Sanction.__table__).from_select(
+            ["entry_id", "kind", "reason", "basis", "evidence", "bureau_region_id", "started_on", "lift_reason",
+             "created_at"],
+            select(TalentEntry.id, literal(SanctionKind.lapse.value, Str), literal(SanctionReason.ce_lapsed.value, Str),
+                   literal(LAPSE_BASIS), evidence, TalentEntry.province_id, literal(on), literal(""),
+                   literal(now, UTCDateTime))
+            .join(ev, ev.c.entry_id == TalentEntry.id).join(ys, ys_now).where(to_lapsed, ~open_lapse)))
+    if PoolStatus.active.value in targets:  # only a move to active leaves "lapsed" (restored)
+        end_lapse(session, select(ev.c.entry_id).where(mine, ev.c.from_status == PoolStatus.lapsed,
+                                                       ev.c.to_status != PoolStatus.lapsed),
+                  on, _("%(y)d 年度继续教育已达标", y=year), synchronize=False)
 
 
 def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, ys):

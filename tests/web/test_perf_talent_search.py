@@ -1,0 +1,75 @@
+"""Issue 20: the pool search by index. A part of a name matches exactly the names containing it (PostgreSQL
+finds candidates by the GIN index on the name's characters, then keeps those with the characters in order);
+the filtered count and page read the filter's index (plans, not clocks: the machine running the tests is busy)."""
+import re
+
+from sqlalchemy import event, select, text
+
+from lms.people.models import TraineeProfile
+from talent import queries as talent_queries
+from talent.models import PoolStatus
+from tests.factories import make_trainee
+from tests.unit.test_talent_lifecycle import certify
+
+NAMES = ["王小明", "小明王", "李明", "王明小", "明明"]
+
+
+def _people(db, world):
+    users = [make_trainee(db, f"perfq{i}", world.ent_rg, real_name=name) for i, name in enumerate(NAMES)]
+    for i, u in enumerate(users):
+        certify(db, world, user=u, cert_id=830000 + i)
+    db.flush()
+    return users
+
+
+def test_perf_pool_name_search_matches_exactly_the_names_containing_it(db, world):
+    users = _people(db, world)
+    ours = {u.id for u in users}
+    for q in ("王", "明", "小明", "明小", "王小明", "明王", "李", "张", "%", "_"):
+        found = set(db.scalars(talent_queries.named_like(db, q))) & ours
+        assert found == {u.id for u, name in zip(users, NAMES) if q in name}, q
+    page = talent_queries.pool_page(db, talent_queries.pool_filter(db, world.province_admin, q="小明"), 1)
+    assert sorted(r.name for r in page.items) == ["小明王", "王小明"]
+
+
+def _plans(db, action) -> list[str]:
+    """The plans of the SELECTs ``action()`` runs on talent_entries, explained on the same connection."""
+    engine, caught = db.get_bind().engine, []
+
+    def spy(conn, cursor, statement, params, context, executemany):
+        if "talent_entries" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            caught.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    cursor = db.connection().connection.driver_connection.cursor()
+    explain = "EXPLAIN " if db.get_bind().dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    out = []
+    for statement, params in caught:
+        cursor.execute(explain + statement, params)
+        out.append("\n".join(str(r[-1] if len(r) > 1 else r[0]) for r in cursor.fetchall()))
+    return out
+
+
+def test_perf_pool_search_reads_the_filters_indexes(db, world):
+    _people(db, world)
+    pg = db.get_bind().dialect.name == "postgresql"
+    if pg:
+        # A test database is tiny: without this the planner rightly scans it whole. With it, the plans show which
+        # indexes the statements CAN use, i.e. that the expressions match the indexes'.
+        db.execute(text("SET LOCAL enable_seqscan = off"))
+    user = world.province_admin
+    by_name = _plans(db, lambda: talent_queries.pool_page(db, talent_queries.pool_filter(db, user, q="王"), 1))
+    by_status = _plans(db, lambda: talent_queries.pool_page(
+        db, talent_queries.pool_filter(db, user, status=PoolStatus.warning.value), 1))
+    assert len(by_name) == len(by_status) == 2  # the capped count, the page
+    if pg:
+        assert all("ix_trainee_profiles_name_chars" in p for p in by_name), by_name
+        assert all("ix_talent_entries_status_list" in p for p in by_status), by_status
+        assert not any(re.search(r"Seq Scan on (talent_entries|trainee_profiles)", p) for p in by_name + by_status)
+    else:
+        assert all("ix_talent_entries_status_list" in p for p in by_status), by_status
+        assert not any(re.search(r"SCAN (talent_entries|trainee_profiles)\b(?! USING)", p) for p in by_status)
