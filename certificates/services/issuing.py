@@ -271,12 +271,11 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
 
 
 def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date, *,
-          issuer_cache: dict | None = None, batch: IssueBatch | None = None) -> Certificate:
+          batch: IssueBatch | None = None) -> Certificate:
     """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete, and
     refused when a class gate says so (filing not accepted; certificates held until the results report is accepted).
-    ``issuer_cache``: a dict the caller keeps for one batch of issuing (one transaction), so that the issuer,
-    bureau and number pattern of a class are looked up once, not once a certificate. ``batch``: issuing in bulk
-    (``IssueBatch``: gates and completion asked once a batch, the certificate announced with the batch's; the
+    ``batch``: issuing in bulk (``IssueBatch``, one transaction: gates and completion asked once a batch, the
+    issuer, bureau and number pattern of a class looked up once, the certificate announced with the batch's; the
     caller has checked that the enrolment has no certificate yet)."""
     cls = enrollment.training_class
     check_class_access(session, actor, cls)
@@ -292,8 +291,8 @@ def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig
     if not completion.is_complete(results):
         unmet = "；".join(f"{r.label}：{r.detail}" for r in results if not r.met)
         raise DomainError(_("未达到结业条件，不能发证：%(unmet)s", unmet=unmet))
-    return create_certificate(session, actor, enrollment, cfg, today, issuer_cache=issuer_cache if batch is None
-                              else batch.issuer_cache, batch=batch)
+    return create_certificate(session, actor, enrollment, cfg, today,
+                              issuer_cache=batch.issuer_cache if batch is not None else None, batch=batch)
 
 
 def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: CertConfig, today: dt.date) -> Certificate:
