@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 
 from bench import report, workloads, workloads_pool
+from bench import workloads_bureau  # issue 20: the bureau's pages and exports at full scale
 from bench.generate import generate, prepare_database
 from bench.server import REPO, Gunicorn
 
@@ -99,6 +100,7 @@ def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | Non
         step("issuing", lambda: workloads.issuing(app, gen, srv.port, run_dir, child_env, int(40 * tf)))
         step("talent_search", lambda: workloads_pool.talent_search(app, gen, bare.port, srv.port, 20 * tf, 8 * tf))
         step("rollup", lambda: workloads_pool.rollup(app, gen))
+        step("bureau", lambda: workloads_bureau.bureau(app, gen, bare.port, srv.port, 15 * tf, 5 * tf))
         out["server_log_locked"] = srv.log_text().count("database is locked")
         out["server_log_errors"] = srv.log_text().count("Traceback")
     v = wl.get("verification") or {}

@@ -27,6 +27,7 @@ EXAM_TRAINEES = 500  # sit the exam (workloads: start, autosave, submit)
 CHECKIN_TRAINEES = 1_500  # enrolled in the class with a session under way (workload: check-in)
 ISSUE_TRAINEES = 5_000  # complete (attended, passed) and waiting for their certificates (workload: issuing)
 BATCH = 2_000
+VALIDITY_YEARS: int | None = None  # the province's validity: none unless set (本省自定), so certificates have no end date
 PASSWORD = "Bench-Passw0rd!"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉斌宇浩凯健俊帆欣怡雪晨阳"
@@ -112,8 +113,11 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
         session.execute(insert(table), rows)  # executemany: SQLAlchemy's insertmanyvalues batches on both backends
 
 
-def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, today: dt.date | None = None) -> Generated:
-    """Load the benchmark data into ``app``'s database (schema created, demo data seeded beforehand)."""
+def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, today: dt.date | None = None,
+             validity_years: int | None = VALIDITY_YEARS) -> Generated:
+    """Load the benchmark data into ``app``'s database (schema created, demo data seeded beforehand).
+    ``validity_years``: the programmes' certificate validity; None (the default) gives no end date, as the
+    product does unless a province sets one (issue 14: no seed states a validity)."""
     from certificates import keys as keystore
     from certificates import signing
     from certificates.models import Certificate, CertificateStatus, IssuerKind
@@ -215,7 +219,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         programme = s.scalar(select(Programme).where(Programme.province_id == province.id, Programme.tier == Tier.advanced))
         if programme is None:
             programme = Programme(province_id=province.id, tier=Tier.advanced, year=today.year, name="基准提升培训",
-                                  total_hours=32, pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3)
+                                  total_hours=32, pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=validity_years)
             s.add(programme)
             s.flush()
 
@@ -237,7 +241,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         # The issuing class follows a programme of its own with no required courses: completion is attendance
         # and the exam, which the generator records below.
         basic = Programme(province_id=province.id, tier=Tier.basic, year=today.year, name="基准基础培训", total_hours=3,
-                          pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=3, requires_lower_tier=False)
+                          pass_mark=60, min_attendance_rate=0.8, certificate_validity_years=validity_years, requires_lower_tier=False)
         s.add(basic)
         s.flush()
         issue_cls = new_class("基准发证班", today - dt.timedelta(days=30), today - dt.timedelta(days=1), programme=basic)
@@ -284,6 +288,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
         enr = dict(s.execute(select(Enrollment.user_id, Enrollment.id).where(Enrollment.class_id == cert_cls.id)).all())
         names = dict(s.execute(select(User.id, User.display_name).where(User.id >= first_uid, User.id < first_uid + n_cert)).all())
         issued = today  # inside the signing key's window (the key is created today)
+        until = issued + dt.timedelta(days=validity_years * 365) if validity_years else None
         pb = Progress("certificates", n_cert, quiet)
         crng = random.Random(seed + 7)
         rows = []
@@ -292,12 +297,12 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
             cid = "".join(crng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(24))
             number = f"320600-T-{issued.year}-B{i:06d}"
             fields = {"holder_name": names[user_id], "number": number, "tier": "advanced", "issued_on": issued.isoformat(),
-                      "valid_until": (issued + dt.timedelta(days=3 * 365)).isoformat(), "kid": kid}
+                      "valid_until": until.isoformat() if until else None, "kid": kid}
             rows.append({"cid": cid, "number": number, "holder_user_id": user_id, "holder_name": names[user_id],
                          "enrollment_id": enr[user_id], "current_for_enrollment_id": enr[user_id], "class_id": cert_cls.id,
                          "institution_id": inst.id, "region_id": inst.region_id, "bureau_id": None,
                          "issuer_kind": IssuerKind.institution, "issuer_id": inst.id, "tier": Tier.advanced,
-                         "issued_on": issued, "valid_until": issued + dt.timedelta(days=3 * 365),
+                         "issued_on": issued, "valid_until": until,
                          "snapshot": {"holder_name": names[user_id], "tier": "advanced", "tier_label": "提升",
                                       "programme": programme.name, "institution": inst.name, "bureau": "",
                                       "issuer": inst.name, "issuer_kind": "institution", "region": nantong.name},

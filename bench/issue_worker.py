@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
             with maker() as s:
                 certs = list(s.scalars(select(Certificate).where(Certificate.enrollment_id.in_(chunk))))
                 args = [dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
-                             valid_until=cert.valid_until.isoformat(), url=services.qr_url(cert, cfg))
+                             valid_until=services.printed_until(cert.valid_until), url=services.qr_url(cert, cfg))
                         for cert in certs]
             pending.append(pool.submit(args))
             collect(keep=2)  # issuing runs ahead of rendering by at most two chunks

@@ -21,6 +21,12 @@ Per signal (sent once per certificate and change, in the order below when one ac
   every certificate created: a first issue (page, API, background job, demo seed) and the successor made by a
   reissue (then ``certificate.supersedes_id`` is set and ``certificate_reissued`` follows). ``actor``: the User
   who issued it, or None (demo/system). ``today``: the issue date (``certificate.issued_on``).
+- ``certificates_issued(session, certificates, actor, today)``: issuing a class in bulk (the background job,
+  issue 20) announces the certificates one batch created (one transaction) with this signal, once, after all of
+  them, *instead of* one ``certificate_issued`` each: ``certificates`` is the list (each as above, in issue
+  order). Every receiver of ``certificate_issued`` connects to it too (a test checks), doing per batch what it
+  does per certificate (one upsert for the batch, not one each). An exception aborts the whole batch; the job
+  then issues those items one by one, with ``certificate_issued``.
 - ``certificate_reissued(session, certificate, actor, reason, today, replacement)``: ``certificate`` (the old
   one) was superseded by ``replacement`` (already announced by ``certificate_issued``); ``certificate.status``
   is ``superseded``. ``reason``: the staff's note (plain text). ``today``: the reissue date.
@@ -40,6 +46,7 @@ from blinker import Namespace
 _signals = Namespace()
 
 certificate_issued = _signals.signal("certificate-issued")
+certificates_issued = _signals.signal("certificates-issued")  # a batch of the background job (see above)
 certificate_reissued = _signals.signal("certificate-reissued")
 certificate_revoked = _signals.signal("certificate-revoked")
 certificate_suspended = _signals.signal("certificate-suspended")

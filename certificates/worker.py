@@ -100,14 +100,14 @@ BATCH_SECONDS = 0.25
 
 
 def _issue_item(s: Session, item: IssueJobItem, actor: User, enrollment: Enrollment, existing_id: int | None,
-                cfg: services.CertConfig, today: dt.date, issuer_cache: dict | None = None) -> None:
+                cfg: services.CertConfig, today: dt.date, batch: services.IssueBatch | None = None) -> None:
     """Issue one item's certificate in a savepoint: a refusal undoes only this certificate (its serial too)."""
     if existing_id is not None:
         item.status, item.certificate_id, item.message = "skipped", existing_id, _("已发证，未重复发证")
         return
     try:
         with s.begin_nested():
-            cert = services.issue(s, actor, enrollment, cfg, today, issuer_cache=issuer_cache)
+            cert = services.issue(s, actor, enrollment, cfg, today, batch=batch)
     except DomainError as exc:
         # A Conflict means a racing run issued it first: nothing to do, nothing issued twice.
         item.status, item.message = ("skipped" if isinstance(exc, Conflict) else "failed"), exc.message
@@ -128,16 +128,20 @@ def _issue_batch(session_factory: Callable[[], Session], item_ids: list[int], ac
         existing = dict(s.execute(select(Certificate.current_for_enrollment_id, Certificate.id).where(
             Certificate.current_for_enrollment_id.in_(enrollment_ids))).all())
         actor = s.get(User, actor_id)
-        issuer_cache: dict = {}  # this transaction's issuer, bureau and number pattern per class
+        # The batch (issue 20): gates and completion asked once, the issuer looked up once, the pool entries
+        # and credits of its certificates written together when it announces them.
+        batch = services.IssueBatch(s, [enrollments[i.enrollment_id] for i in items.values()
+                                        if i.status == "pending" and i.enrollment_id not in existing])
         done = 0
         for item_id in item_ids:
             item = items[item_id]
             if item.status == "pending":
                 _issue_item(s, item, actor, enrollments[item.enrollment_id], existing.get(item.enrollment_id), cfg, today,
-                            issuer_cache)
+                            batch)
             done += 1
             if time.monotonic() - t0 > BATCH_SECONDS:
                 break
+        batch.announce(actor, today)
         s.commit()
     return done
 

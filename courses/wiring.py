@@ -34,8 +34,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav(nav)
     add_home_panel(panels.courses_panels)
-    completion_rule("attendance")(completion_rules.attendance_rule)
-    completion_rule("lessons")(completion_rules.lessons_rule)
+    completion_rule("attendance", many=completion_rules.attendance_many)(completion_rules.attendance_rule)
+    completion_rule("lessons", many=completion_rules.lessons_many)(completion_rules.lessons_rule)
     add_seed_hook(demo.seed_courses)
     register_settings()
     app.jinja_env.globals["hours_short"] = services.hours_short  # issue 15: the class, filing and dashboard pages

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
@@ -114,6 +114,35 @@ def award_certificate_hours(session: Session, certificate: Certificate) -> list[
                                 source_ref=f"enrollment:{certificate.enrollment_id}:course:{course.id}",
                                 title=f"{programme.name} · {course.title}")
             for course in programme.required_courses]
+
+
+def award_certificate_hours_many(session: Session, certificates: list[Certificate]) -> int:
+    """``award_certificate_hours`` for a batch of certificates issued in bulk (issue 20): the references
+    already credited read in one statement, the new records inserted in one, and one ``credits_changed_many``
+    a year. Returns how many records were added."""
+    rows, seen = [], set()
+    for cert in certificates:
+        programme = session.get(TrainingClass, cert.class_id).programme
+        for course in programme.required_courses:
+            ref = f"enrollment:{cert.enrollment_id}:course:{course.id}"[:128]
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if not 0 < float(course.hours) <= MAX_CLAIM_HOURS:
+                raise ValidationFailed({"hours": _("学时须大于 0 且不超过 %(n)d", n=MAX_CLAIM_HOURS)})
+            rows.append({"user_id": cert.holder_user_id, "year": cert.issued_on.year, "hours": round(float(course.hours), 1),
+                         "subject_category": course.subject_category, "source": "system", "source_ref": ref,
+                         "title": f"{programme.name} · {course.title}"[:200]})
+    if not rows:
+        return 0
+    have = set(session.scalars(select(CreditRecord.source_ref).where(CreditRecord.source_ref.in_(seen))))
+    rows = [r for r in rows if r["source_ref"] not in have]
+    if rows:
+        session.execute(insert(CreditRecord), rows)
+    for year in sorted({r["year"] for r in rows}):
+        users = sorted({r["user_id"] for r in rows if r["year"] == year})
+        signals.credits_changed_many.send("credits", session=session, user_ids=users, year=year)
+    return len(rows)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from certificates.models import Certificate
-from certificates.signals import certificate_issued, certificate_reissued
+from certificates.signals import certificate_issued, certificate_reissued, certificates_issued
 from courses.settings_transfer import register_section
 from credits import api, services, settings_section, views  # noqa: F401  (api: importing it declares the API routes)
 from lms.core_views import add_home_panel
@@ -22,12 +22,18 @@ def _award_hours(sender, *, session, certificate: Certificate, **_kw) -> None:
     services.award_certificate_hours(session, certificate)
 
 
+def _award_hours_many(sender, *, session, certificates: list[Certificate], **_kw) -> None:
+    """certificates-issued (a batch of the bulk issue): the certificates' class hours, one insert a batch."""
+    services.award_certificate_hours_many(session, certificates)
+
+
 def init_app(app: Flask) -> None:
     """Register everything credits adds to the platform (the registries are idempotent)."""
     app.register_blueprint(views.bp)
     add_nav(views.nav)
     add_home_panel(views.home_panel)
     certificate_issued.connect(_award_hours, weak=False)
+    certificates_issued.connect(_award_hours_many, weak=False)
     certificate_reissued.connect(_award_hours, weak=False)
     # No seed sets CE hours (seed 002 §4(3) asks for a report OR CE proof): a province's hours are its own
     # choice (本省自定) or an example (示例), and say so wherever they are shown.

@@ -43,7 +43,11 @@ def counting_result(results: list[ExamResult], rule: CountingRule) -> ExamResult
 
 def exams_of_enrollment(session: Session, enrollment: Enrollment) -> list[Exam]:
     """Published exams that count for completion of the enrolment's class (or its programme at that institution)."""
-    cls: TrainingClass = enrollment.training_class
+    return exams_of_class(session, enrollment.training_class)
+
+
+def exams_of_class(session: Session, cls: TrainingClass) -> list[Exam]:
+    """Published exams that count for completion of the class (or its programme at that institution)."""
     stmt = select(Exam).where(Exam.counts_for_completion.is_(True), Exam.status == ExamStatus.published,
                               (Exam.class_id == cls.id) | (Exam.class_id.is_(None) & (Exam.programme_id == cls.programme_id)
                                                           & (Exam.institution_id == cls.institution_id)))
@@ -53,11 +57,15 @@ def exams_of_enrollment(session: Session, enrollment: Enrollment) -> list[Exam]:
 def exam_outcome(session: Session, enrollment: Enrollment) -> ExamOutcome | None:
     """The enrolment's counting exam result, or None when it has none yet. With several counting exams, a
     passed one wins, else the latest one's result."""
+    exams = exams_of_enrollment(session, enrollment)
+    return _best_outcome(exams, lambda exam: list(session.scalars(select(ExamResult).where(
+        ExamResult.exam_id == exam.id, ExamResult.user_id == enrollment.user_id))))
+
+
+def _best_outcome(exams: list[Exam], results_of) -> ExamOutcome | None:
     best: ExamOutcome | None = None
-    for exam in exams_of_enrollment(session, enrollment):
-        rows = list(session.scalars(select(ExamResult).where(ExamResult.exam_id == exam.id,
-                                                             ExamResult.user_id == enrollment.user_id)))
-        r = counting_result(rows, exam.counting)
+    for exam in exams:
+        r = counting_result(results_of(exam), exam.counting)
         if r is None:
             continue
         outcome = ExamOutcome(exam.id, exam.title, r.score, r.passed, exam.effective_pass_mark, r.source.value,
@@ -70,13 +78,40 @@ def exam_outcome(session: Session, enrollment: Enrollment) -> ExamOutcome | None
 def exam_rule(session: Session, enrollment: Enrollment) -> RuleResult:
     """Completion needs the counting exam result (online or offline) at or above the pass mark."""
     outcome = exam_outcome(session, enrollment)
+    basis = basis_label(session, session.get(Exam, outcome.exam_id), "effective_pass_mark") if outcome else ""
+    return _exam_result(outcome, basis)
+
+
+def _exam_result(outcome: ExamOutcome | None, basis: str) -> RuleResult:
     label = _("考试合格")
     if outcome is None:
         return RuleResult("exam", label, False, _("尚无考试成绩"))
     source = _("线下纸笔考试") if outcome.source == ResultSource.offline.value else _("在线考试")
     detail = _("%(src)s成绩 %(s)s 分，及格线 %(p)s 分", src=source, s=f"{outcome.score:g}", p=f"{outcome.pass_mark:g}")
-    detail += basis_label(session, session.get(Exam, outcome.exam_id), "effective_pass_mark")
-    return RuleResult("exam", label, outcome.passed, detail)
+    return RuleResult("exam", label, outcome.passed, detail + basis)
+
+
+def exam_many(session: Session, enrollments: list[Enrollment]) -> dict[int, RuleResult]:
+    """``exam_rule`` for a batch (issuing in bulk, issue 20): per class, its counting exams once and every
+    holder's results in them in one statement; each exam's basis looked up once."""
+    out: dict[int, RuleResult] = {}
+    classes: dict[int, list[Enrollment]] = {}
+    for e in enrollments:
+        classes.setdefault(e.class_id, []).append(e)
+    bases: dict[int, str] = {}
+    for group in classes.values():
+        exams = exams_of_class(session, group[0].training_class)
+        rows: dict[tuple[int, int], list[ExamResult]] = {}
+        if exams:
+            for r in session.scalars(select(ExamResult).where(ExamResult.exam_id.in_([x.id for x in exams]),
+                                                              ExamResult.user_id.in_([e.user_id for e in group]))):
+                rows.setdefault((r.exam_id, r.user_id), []).append(r)
+        for e in group:
+            outcome = _best_outcome(exams, lambda exam, uid=e.user_id: rows.get((exam.id, uid), []))
+            if outcome is not None and outcome.exam_id not in bases:
+                bases[outcome.exam_id] = basis_label(session, session.get(Exam, outcome.exam_id), "effective_pass_mark")
+            out[e.id] = _exam_result(outcome, bases[outcome.exam_id] if outcome else "")
+    return out
 
 
 def real_name(user: User) -> str:

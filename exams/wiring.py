@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav(_nav)
     add_home_panel(_panels)
-    completion_rule("exam")(results.exam_rule)
+    completion_rule("exam", many=results.exam_many)(results.exam_rule)
     add_seed_hook(demo.seed)
     app.jinja_env.globals["option_text"] = banks.option_text
     register_setting("exams", "pass_mark", _l("及格分"))

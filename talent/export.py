@@ -4,6 +4,7 @@ the public page lists (masked ID numbers)."""
 from __future__ import annotations
 
 import io
+from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
@@ -23,15 +24,14 @@ def _row(i: int, line: NoticeEntry) -> list:
             str(line.tier.label) if line.tier else "", line.certificate_numbers]
 
 
-def notice_xlsx(notice: Notice, lines: list[NoticeEntry]) -> bytes:
-    """The notice's lines as a workbook: the title and period first, then one row a person."""
-    wb, ws = sheets.workbook(_("公示名单"))
-    sheets.append(ws, [notice.title])
-    sheets.append(ws, [_("发布日期 %(p)s，异议期至 %(u)s", p=notice.published_on, u=notice.objection_until)])
-    sheets.append(ws, _header())
+def notice_rows(notice: Notice, lines: Iterable[NoticeEntry]) -> Iterator[list]:
+    """The notice's lines as rows for ``lms.sheets.stream`` (issue 20: streamed): the title and period first,
+    then one row a person."""
+    yield [notice.title]
+    yield [_("发布日期 %(p)s，异议期至 %(u)s", p=notice.published_on, u=notice.objection_until)]
+    yield _header()
     for i, line in enumerate(lines, 1):
-        sheets.append(ws, [sheets.Text(v) if isinstance(v, str) else v for v in _row(i, line)])
-    return sheets.to_bytes(wb)
+        yield [sheets.Text(v) if isinstance(v, str) else v for v in _row(i, line)]
 
 
 def notice_pdf(notice: Notice, lines: list[NoticeEntry]) -> bytes:

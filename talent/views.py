@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms import audit, sheets, uploads
 from lms.auth.views import roles_required
@@ -37,6 +38,7 @@ from talent.services import evaluation, notices as notice_services, sanctions, s
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
 PUBLIC_LIMIT = "30/minute"
+EXPORT_MAX_ROWS = 20000  # rows an export of the pool holds at most (as before issue 20)
 OBJECTION_LIMIT = "5/hour"  # objections per address (示例: an operator may change it here)
 
 
@@ -89,13 +91,20 @@ def pool():
 @bp.route("/pool/export")
 @roles_required(*ADMINS)
 def pool_export():
-    """The filtered pool list as an Excel workbook (audited)."""
-    entries = db.session.scalars(_pool_stmt().limit(20000)).all()
-    data = queries.export_pool(db.session, entries, today_local())
-    audit.record(db.session, current_user, "talent.export", object_type="TalentEntry", rows=len(entries))
+    """The filtered pool list as an Excel workbook (audited), streamed as its rows are read (issue 20)."""
+    stmt = _pool_stmt().limit(EXPORT_MAX_ROWS)
+    rows = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(TalentEntry.id).subquery()))
+    audit.record(db.session, current_user, "talent.export", object_type="TalentEntry", rows=rows)
     db.session.commit()
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"talent-pool-{today_local():%Y%m%d}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _xlsx_response(queries.export_pool(db.session, stmt, today_local()), "人才库",
+                          f"talent-pool-{today_local():%Y%m%d}.xlsx")
+
+
+def _xlsx_response(rows, title: str, filename: str) -> Response:
+    """An .xlsx written by ``lms.sheets.stream`` while the rows are read: the first bytes leave at once."""
+    return Response(stream_with_context(sheets.stream(title, rows)), headers={
+        "Content-Disposition": f"attachment; filename={filename}"},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.route("/entries/<int:entry_id>")
@@ -414,11 +423,15 @@ def public_notice_objection(notice_id: int):
 @bp.route("/public/notices/<int:notice_id>.xlsx")
 @limiter.limit(PUBLIC_LIMIT)
 def public_notice_xlsx(notice_id: int):
-    """The notice's list as an Excel workbook."""
+    """The notice's list as an Excel workbook, streamed as its lines are read (issue 20)."""
     notice = _published(notice_id)
-    data = export.notice_xlsx(notice, db.session.scalars(queries.notice_lines(notice.id)).all())
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"notice-{notice.id}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def rows():  # read while the response streams, in the session the response runs in
+        again = db.session.get(Notice, notice.id)
+        yield from export.notice_rows(again, db.session.scalars(
+            queries.notice_lines(again.id).execution_options(yield_per=1000)))
+
+    return _xlsx_response(rows(), _("公示名单"), f"notice-{notice.id}.xlsx")
 
 
 @bp.route("/public/notices/<int:notice_id>.pdf")

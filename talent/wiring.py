@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from certificates.models import Certificate
 from certificates.services.verification import add_standing_source
 from certificates.signals import (certificate_expired, certificate_issued, certificate_reinstated, certificate_reissued,
-                                  certificate_revoked, certificate_suspended)
+                                  certificate_revoked, certificate_suspended, certificates_issued)
 from credits import queries as credit_queries
-from credits.signals import annual_report_filed, credits_changed
+from credits.signals import annual_report_filed, credits_changed, credits_changed_many
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.settingbasis import register_setting
@@ -38,6 +38,11 @@ def _entered(sender, *, session: Session, certificate: Certificate, **_kw) -> No
     entries.enter_pool(session, certificate)
 
 
+def _entered_many(sender, *, session: Session, certificates: list[Certificate], **_kw) -> None:
+    """certificates-issued (a batch of the bulk issue): the holders enter the pool, one insert per table."""
+    entries.enter_pool_many(session, certificates)
+
+
 def _changed(sender, *, session: Session, certificate: Certificate, reason: str = "", today: dt.date | None = None,
              **_kw) -> None:
     """certificate-revoked / -suspended / -reinstated / -expired: the pool follows the certificate's status (the entry may exit)."""
@@ -55,6 +60,11 @@ def _credits_changed(sender, *, session: Session, user_id: int, year: int, **_kw
     standing.restore_if_compliant(session, user_id, year)
 
 
+def _credits_changed_many(sender, *, session: Session, user_ids: list[int], year: int, **_kw) -> None:
+    """credits-changed-many: as credits-changed, for a batch of people at once."""
+    standing.restore_if_compliant_many(session, user_ids, year)
+
+
 def init_app(app: Flask) -> None:
     """Register everything talent adds to the platform (the registries are idempotent)."""
     app.register_blueprint(views.bp)
@@ -63,12 +73,14 @@ def init_app(app: Flask) -> None:
     add_seed_hook(demo.seed)
     credit_queries.add_province_source(_entry_province)
     certificate_issued.connect(_entered, weak=False)
+    certificates_issued.connect(_entered_many, weak=False)
     certificate_revoked.connect(_changed, weak=False)
     certificate_suspended.connect(_changed, weak=False)
     certificate_reinstated.connect(_changed, weak=False)
     certificate_expired.connect(_changed, weak=False)
     certificate_reissued.connect(_reissued, weak=False)
     credits_changed.connect(_credits_changed, weak=False)
+    credits_changed_many.connect(_credits_changed_many, weak=False)
     annual_report_filed.connect(_credits_changed, weak=False)
     add_standing_source(sanctions.public_standing)
     app.cli.add_command(talent_standings)

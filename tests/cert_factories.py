@@ -53,8 +53,9 @@ def completion_rules(**verdicts):
     """Stand in for the features' own rules: only ``code=met`` (bool, or a callable(enrollment) -> bool) are
     registered for the block, then the real registry is restored. Certificates' logic is tested on its own;
     the real attendance, lesson and exam rules are tested in their packages and together end to end."""
-    saved = list(completion._rules)
+    saved, saved_many = list(completion._rules), dict(completion._many)
     completion._rules[:] = []
+    completion._many.clear()
 
     def make(code, verdict):
         def rule(session, enrollment):
@@ -68,6 +69,8 @@ def completion_rules(**verdicts):
         yield
     finally:
         completion._rules[:] = saved
+        completion._many.clear()
+        completion._many.update(saved_many)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from certificates.services.issuing import (
     new_cid, printed_fields, printed_path, qr_url, reissue, signed_fields, valid_until_for, verify_url,
 )
 from certificates.services.issuing import iso_or_none, printed_until
+from certificates.services.issuing import IssueBatch
 from certificates.services.numbering import (
     DEFAULT_ISSUERS, CertConfig, Issuer, next_serial, resolve_issuer, save_settings, settings_for, settings_row, validate_pattern,
 )
@@ -37,5 +38,5 @@ __all__ = [
     "ACTIONS", "SIGNALS", "apply_status_action", "can_change_status", "change_status", "effective_status",
     "expire_due", "has_tier_in_force", "revoke",
     "find_by_token", "find_public", "holder_check", "log_verification", "public_view", "signature_matches",
-    "iso_or_none", "printed_until",
+    "iso_or_none", "printed_until", "IssueBatch",
 ]

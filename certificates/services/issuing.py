@@ -31,11 +31,7 @@ from lms.uploads import StoredFile
 
 def completion_check(session: Session, enrollment: Enrollment) -> list[completion.RuleResult]:
     """Each completion rule, met or not. No rule registered means not complete (fail closed)."""
-    results = completion.check(session, enrollment)
-    if not results:
-        return [completion.RuleResult("no_rules", _("结业条件"), False,
-                                      _("尚未配置任何结业条件（考勤、课程、考试），不能发证"))]
-    return results
+    return _fail_closed(completion.check(session, enrollment))
 
 
 def check_class_access(session: Session, actor: User, cls: TrainingClass) -> None:
@@ -164,10 +160,53 @@ def holder_photo_snapshot(session: Session, cls: TrainingClass, user_id: int, ca
     return {"photo_file": stored.relative_path, "photo_fp": row.fingerprint}
 
 
+class IssueBatch:
+    """One batch of issuing in bulk (one transaction of the background job, issue 20): the class gates asked
+    once per class, the completion rules once for the batch (``lms.completion.check_many``), the issuer looked
+    up once per class, and the certificates announced together (``certificates_issued``) by ``announce``.
+    The verdicts are those of issuing one by one: nothing the batch issues changes a gate or a rule."""
+
+    def __init__(self, session: Session, enrollments: list[Enrollment]):
+        self.session = session
+        self.issuer_cache: dict = {}
+        self.issued: list[Certificate] = []
+        self._gates: dict[int, str | None] = {}
+        self._results = completion.check_many(session, enrollments) if enrollments else {}
+        self.names = dict(session.execute(select(TraineeProfile.user_id, TraineeProfile.real_name).where(
+            TraineeProfile.user_id.in_([e.user_id for e in enrollments]))).all()) if enrollments else {}
+
+    def gate(self, cls: TrainingClass) -> None:
+        """``gates.check(CERTIFY)`` for the class, asked once a batch."""
+        if cls.id not in self._gates:
+            self._gates[cls.id] = gates.refusal(self.session, cls, gates.CERTIFY)
+        if self._gates[cls.id]:
+            raise Conflict(self._gates[cls.id])
+
+    def results(self, enrollment: Enrollment) -> list[completion.RuleResult]:
+        """The enrolment's completion verdicts (``completion_check``), from the batch's one check."""
+        if enrollment.id not in self._results:
+            self._results.update(completion.check_many(self.session, [enrollment]))
+        return _fail_closed(self._results[enrollment.id])
+
+    def announce(self, actor: User | None, today: dt.date) -> None:
+        """Tell the features after certificates about the batch's certificates, once (``certificates_issued``)."""
+        if self.issued:
+            signals.certificates_issued.send(None, session=self.session, certificates=list(self.issued), actor=actor,
+                                             today=today)
+
+
+def _fail_closed(results: list[completion.RuleResult]) -> list[completion.RuleResult]:
+    if not results:
+        return [completion.RuleResult("no_rules", _("结业条件"), False,
+                                      _("尚未配置任何结业条件（考勤、课程、考试），不能发证"))]
+    return results
+
+
 def create_certificate(session: Session, actor: User | None, enrollment: Enrollment, cfg: CertConfig, today: dt.date,
             valid_until: dt.date | None = None, supersedes: Certificate | None = None,
-            issuer_cache: dict | None = None) -> Certificate:
-    """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce it (``certificate_issued``)."""
+            issuer_cache: dict | None = None, batch: IssueBatch | None = None) -> Certificate:
+    """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce
+    it (``certificate_issued``; in a ``batch``, the batch announces its certificates together)."""
     if not cfg.base_url:  # production has no default address: a QR code must never point at a made-up host
         raise DomainError(_("未设置站点地址 PUBLIC_BASE_URL，不能发放证书（证书二维码须指向本站的正式地址）"))
     cls = enrollment.training_class
@@ -188,7 +227,10 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
         raise DomainError(_("尚未创建证书签名密钥：请系统管理员运行 python -m lms.secrets init"))
     holder = enrollment.user
     photo = holder_photo_snapshot(session, cls, holder.id, issuer_cache)
-    name = holder_name(session, holder)
+    if batch is not None and holder.id in batch.names:
+        name = batch.names[holder.id]  # holder_name, read for the whole batch
+    else:
+        name = holder_name(session, holder)
     years = programme.certificate_validity_years  # the province's setting (本省自定); None: no end date
     if valid_until is None and supersedes is None and years:  # a replacement keeps the old one's (even none)
         valid_until = valid_until_for(today, years)
@@ -219,30 +261,38 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
     session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
     audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
-    signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
+    if batch is None:
+        signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
+    else:
+        batch.issued.append(cert)
     if supersedes is None:  # a successor is announced as a reissue, with its reason
         tell_holder(session, cert, "issue")
     return cert
 
 
 def issue(session: Session, actor: User, enrollment: Enrollment, cfg: CertConfig, today: dt.date, *,
-          issuer_cache: dict | None = None) -> Certificate:
+          batch: IssueBatch | None = None) -> Certificate:
     """Issue the certificate of one complete enrolment. Refused, with every unmet rule, if incomplete, and
     refused when a class gate says so (filing not accepted; certificates held until the results report is accepted).
-    ``issuer_cache``: a dict the caller keeps for one batch of issuing (one transaction), so that the issuer,
-    bureau and number pattern of a class are looked up once, not once a certificate."""
+    ``batch``: issuing in bulk (``IssueBatch``, one transaction: gates and completion asked once a batch, the
+    issuer, bureau and number pattern of a class looked up once, the certificate announced with the batch's; the
+    caller has checked that the enrolment has no certificate yet)."""
     cls = enrollment.training_class
     check_class_access(session, actor, cls)
     if enrollment.status != EnrollmentStatus.approved:
         raise DomainError(_("该学员未被录取，不能发证"))
-    if current_certificate(session, enrollment.id) is not None:
+    if batch is None and current_certificate(session, enrollment.id) is not None:
         raise Conflict(_("该学员本次培训的证书已颁发，未重复发证"))
-    gates.check(session, cls, gates.CERTIFY)
-    results = completion_check(session, enrollment)
+    if batch is None:
+        gates.check(session, cls, gates.CERTIFY)
+    else:
+        batch.gate(cls)
+    results = completion_check(session, enrollment) if batch is None else batch.results(enrollment)
     if not completion.is_complete(results):
         unmet = "；".join(f"{r.label}：{r.detail}" for r in results if not r.met)
         raise DomainError(_("未达到结业条件，不能发证：%(unmet)s", unmet=unmet))
-    return create_certificate(session, actor, enrollment, cfg, today, issuer_cache=issuer_cache)
+    return create_certificate(session, actor, enrollment, cfg, today,
+                              issuer_cache=batch.issuer_cache if batch is not None else None, batch=batch)
 
 
 def reissue(session: Session, actor: User, cert: Certificate, note: str, cfg: CertConfig, today: dt.date) -> Certificate:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
@@ -119,6 +119,55 @@ def enter_pool(session: Session, certificate: Certificate) -> TalentEntry:
                                  valid_until=certificate.valid_until,
                                  region_id=enterprise.region_id if enterprise else certificate.region_id,
                                  enterprise_id=enterprise.id if enterprise else None)
+
+
+def enter_pool_many(session: Session, certificates: list[Certificate]) -> None:
+    """A batch of issued certificates (issuing in bulk, issue 20) puts their holders in the pool as
+    ``enter_pool`` does one by one, with one statement per table for the holders not yet in the pool: their
+    enterprises read at once, the entries, their first events and the certificates each inserted in one
+    statement. Holders already in the pool (or twice in the batch) go through ``enter_pool``."""
+    if not certificates:
+        return
+    user_ids = {c.holder_user_id for c in certificates}
+    in_pool = set(session.scalars(select(TalentEntry.user_id).where(TalentEntry.user_id.in_(user_ids))))
+    fresh: dict[int, Certificate] = {}
+    rest: list[Certificate] = []
+    for c in certificates:
+        if c.holder_user_id in in_pool or c.holder_user_id in fresh:
+            rest.append(c)
+        else:
+            fresh[c.holder_user_id] = c
+    if fresh:
+        _enter_fresh(session, list(fresh.values()))
+    for c in rest:
+        enter_pool(session, c)
+
+
+def _enter_fresh(session: Session, certificates: list[Certificate]) -> None:
+    """New entries for holders with none: what ``on_certificate_issued`` writes for them, set-based."""
+    works_at = {uid: (eid, rid) for uid, eid, rid in session.execute(
+        select(TraineeProfile.user_id, Enterprise.id, Enterprise.region_id)
+        .join(Enterprise, Enterprise.id == TraineeProfile.enterprise_id)
+        .where(TraineeProfile.user_id.in_([c.holder_user_id for c in certificates])))}
+    provinces: dict[int, int] = {}
+    rows = []
+    for c in certificates:
+        enterprise_id, region_id = works_at.get(c.holder_user_id, (None, c.region_id))
+        if region_id not in provinces:
+            provinces[region_id] = province_of(session, region_id).id
+        in_force = c.valid_until is None or c.valid_until >= c.issued_on  # _recompute_tier on the issue date
+        rows.append({"user_id": c.holder_user_id, "province_id": provinces[region_id], "region_id": region_id,
+                     "enterprise_id": enterprise_id, "highest_tier": c.tier if in_force else None,
+                     "status": PoolStatus.active, "status_cause": Cause.certified, "status_since": c.issued_on,
+                     "entered_on": c.issued_on})
+    entry_of = dict((uid, eid) for eid, uid in session.execute(
+        insert(TalentEntry).returning(TalentEntry.id, TalentEntry.user_id), rows))
+    session.execute(insert(TalentEvent), [
+        {"entry_id": entry_of[c.holder_user_id], "on": c.issued_on, "from_status": None, "to_status": PoolStatus.active,
+         "cause": Cause.certified, "reason": c.number} for c in certificates])
+    session.execute(insert(TalentCertificate), [
+        {"entry_id": entry_of[c.holder_user_id], "certificate_id": c.id, "number": c.number, "tier": c.tier,
+         "issued_on": c.issued_on, "valid_until": c.valid_until, "status": "valid"} for c in certificates])
 
 
 def place(session: Session, entry: TalentEntry, enterprise_id: int | None, on: dt.date, *,

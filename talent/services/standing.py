@@ -29,6 +29,16 @@ def restore_if_compliant(session: Session, user_id: int, year: int, today: dt.da
                    reason=_("%(y)d 年度继续教育已达标", y=year), year=year)
 
 
+def restore_if_compliant_many(session: Session, user_ids: list[int], year: int, today: dt.date | None = None) -> None:
+    """``restore_if_compliant`` for several people (credits of a batch issued in bulk, issue 20): the entries
+    that could be restored found in one statement; only those are judged, one by one."""
+    waiting = session.scalars(select(TalentEntry.user_id).where(
+        TalentEntry.user_id.in_(user_ids), TalentEntry.status.in_([PoolStatus.warning, PoolStatus.lapsed]),
+        TalentEntry.status_cause.in_(list(CE_CAUSES))))
+    for user_id in list(waiting):
+        restore_if_compliant(session, user_id, year, today)
+
+
 @dataclass(frozen=True)
 class Standing:
     entry_id: int

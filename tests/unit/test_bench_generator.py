@@ -74,6 +74,12 @@ def test_generate_tiny_scale(bench_app, monkeypatch):
         doc = keys.public_document(bench_app.config["CERT_KEY_DIR"])
         certs = list(s.scalars(select(Certificate).where(Certificate.class_id == g.cert_class_id)))
         assert len(certs) == 60 and all(services.signature_matches(c, c.signed_part, doc) for c in certs)
+        # Issue 20: no end date unless the province sets a validity (the product's default).
+        assert all(c.valid_until is None for c in certs)
+        from courses.models import Programme, TrainingClass
+
+        issuing = s.get(Programme, s.get(TrainingClass, g.issue_class_id).programme_id)
+        assert issuing.certificate_validity_years is None
         assert s.scalar(select(func.count(Enrollment.id)).where(Enrollment.class_id == g.issue_class_id)) == 50
         # The issuing class is complete: every rule met.
         enr = s.scalar(select(Enrollment).where(Enrollment.class_id == g.issue_class_id))

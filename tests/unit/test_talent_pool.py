@@ -6,6 +6,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from lms import sheets
 from lms.errors import Forbidden, ValidationFailed
 from lms.scoping import visible
 from lms.uploads import sniff_bytes
@@ -69,7 +70,8 @@ def test_export_neutralises_formulas(db, world):
     e = certify(db, world)
     world.ent_qd.name = "=HYPERLINK(\"http://evil\")"
     db.flush()
-    data = talent_queries.export_pool(db, [e], TODAY)
+    data = b"".join(sheets.stream("人才库", talent_queries.export_pool(db, select(TalentEntry).where(TalentEntry.id == e.id),
+                                                                        TODAY)))
     ws = load_workbook(io.BytesIO(data)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][0] == "王芳" and rows[1][2] == world.ent_qd.name
