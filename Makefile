@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev secrets migrate seed translations scheduler serve bench lint clean-instance wheelhouse
+.PHONY: run test test-only install install-dev secrets migrate seed translations scheduler serve bench lint clean-instance wheelhouse
 # Offline install (an intranet with no package index): `make wheelhouse` on a connected machine of the same kind
 # (Debian, same Python), copy the folder over, then `make install WHEELS=wheels`: pip then reads only that folder.
 WHEELS ?=
@@ -71,3 +71,8 @@ wheelhouse: | $(BIN)/python
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot --no-location --sort-output --project cqo-lms .
 	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete
+
+## test-only: `make test` without its install steps, for .ci/run, which installs once and then runs the SQLite and
+## PostgreSQL suites at once (two `make test` would both pip-install and compile the catalogs into one .venv).
+test-only:
+	$(BIN)/python -m pytest $(PYTEST_ARGS)

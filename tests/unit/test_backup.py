@@ -13,11 +13,10 @@ from tests.conftest import make_app
 
 
 def test_backup_then_restore_brings_back_every_record(database_url, tmp_dir):
-    url = dbutil.fresh_url(database_url, "bkp", tmp_dir)
+    url = dbutil.migrated_url(database_url, "bkp", tmp_dir)
     app = make_app(url, tmp_dir / "bkp", UPLOAD_DIR=str(tmp_dir / "bkp-uploads"))
     import_models()
     engine = app.extensions["lms_db"].engine
-    dbutil.migrate(url)
     from lms.db import db
 
     with app.app_context():

@@ -16,7 +16,7 @@ from lms.db import db
 from lms.features import import_models
 from lms.jobs.models import SchedulerLease
 from lms.people.models import TraineeProfile
-from tests import dbutil, golive_util
+from tests import dbutil
 from tests.conftest import TEST_KEY, make_app
 
 PASSPHRASE = "correct horse battery staple"
@@ -32,8 +32,7 @@ def source(database_url, tmp_dir):
 
 
 def _source(database_url, tmp_dir):
-    url = golive_util.fresh_url(database_url, "golive_bk_src", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "golive_bk_src", tmp_dir)
     app = make_app(url, tmp_dir, UPLOAD_DIR=str(tmp_dir / "golive-src-uploads"), CERT_KEY_DIR=str(tmp_dir / "golive-src-keys"))
     import_models()
     with app.app_context():
@@ -65,8 +64,7 @@ def _fresh_install(database_url, tmp_dir, monkeypatch, name):
     inst.mkdir(exist_ok=True)
     (inst / "secrets.json").write_text(json.dumps({"SECRET_KEY": "n" * 40, "FIELD_ENCRYPTION_KEY": OTHER_KEY}))
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(inst))
-    url = golive_util.fresh_url(database_url, name, tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, name, tmp_dir)
     app = make_app(url, tmp_dir, FIELD_ENCRYPTION_KEY=OTHER_KEY, UPLOAD_DIR=str(tmp_dir / f"{name}-uploads"),
                    CERT_KEY_DIR=str(tmp_dir / f"{name}-keys"))
     return app, inst
@@ -118,8 +116,7 @@ def test_golive_restore_with_the_keys_archive_gives_a_working_system(source, dat
 def test_golive_restore_of_a_site_with_no_records_yet_still_needs_its_keys(database_url, tmp_dir, monkeypatch):
     """Nothing to decrypt or verify yet: the manifest's key fingerprints still show the keys are not the backup's."""
     monkeypatch.delenv("FIELD_ENCRYPTION_KEY", raising=False)
-    url = golive_util.fresh_url(database_url, "golive_bk_empty", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "golive_bk_empty", tmp_dir)
     app = make_app(url, tmp_dir, CERT_KEY_DIR=str(tmp_dir / "golive-empty-keys"), UPLOAD_DIR=str(tmp_dir / "golive-e-up"))
     from certificates import keys
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.db import make_engine
 from lms.jobs.models import SchedulerLease
 from lms.scheduler import LEASE, LEASE_SECONDS
-from tests import dbutil, golive_util
+from tests import dbutil
 from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +36,7 @@ def _wait(predicate, seconds):
 
 def test_golive_scheduler_releases_its_lease_on_shutdown(database_url, tmp_dir):
     sig = signal.SIGTERM  # what systemd sends; SIGINT (a terminal's Ctrl-C) takes the same path
-    url = golive_util.fresh_url(database_url, f"golive_lease_{int(sig)}", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, f"golive_lease_{int(sig)}", tmp_dir)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "s" * 32, "FIELD_ENCRYPTION_KEY": TEST_KEY,
            "LMS_INSTANCE_PATH": str(tmp_dir / "golive-lease-instance"), "FLASK_APP": "wsgi"}
     flask = str(Path(sys.executable).parent / "flask")

@@ -14,7 +14,7 @@ from lms.domain import Role
 from lms.features import import_models
 from lms.orgs import services as org_services
 from lms.orgs.models import Enterprise, Region, Regulator
-from tests import dbutil, golive_util
+from tests import dbutil
 from tests.conftest import make_app
 
 PASSWORD = "Bureau-Admin-2026!"
@@ -24,8 +24,7 @@ PASSWORD = "Bureau-Admin-2026!"
 def empty_app(database_url, tmp_dir, monkeypatch, request):
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_dir / "golive-instance"))
     # a database of its own per test (no reuse of one a moment after the previous test closed it)
-    url = golive_util.fresh_url(database_url, "golive_setup_" + request.node.name.removeprefix("test_golive_")[:24], tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "golive_setup_" + request.node.name.removeprefix("test_golive_")[:24], tmp_dir)
     app = make_app(url, tmp_dir / "golive", CERT_KEY_DIR=str(tmp_dir / "golive-keys"))
     import_models()
     yield app

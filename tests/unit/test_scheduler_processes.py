@@ -24,8 +24,7 @@ def _free_port() -> int:
 
 
 def test_four_gunicorn_workers_and_two_schedulers_run_each_job_once(database_url, tmp_dir):
-    url = dbutil.fresh_url(database_url, "sched", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "sched", tmp_dir)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "s" * 32, "FIELD_ENCRYPTION_KEY": TEST_KEY,
            "LMS_INSTANCE_PATH": str(tmp_dir / "sched-instance"), "FLASK_APP": "wsgi"}
     port = _free_port()

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from lms import demo
 from lms.db import db
 from lms.features import import_models
-from tests import dbutil, golive_util
+from tests import dbutil
 from tests.conftest import TEST_KEY, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,8 +165,7 @@ def site(database_url, tmp_dir):
         pytest.skip("nginx is not installed (apt-get install nginx); CI installs it")
     work = tmp_dir / "golive-nginx"
     work.mkdir(exist_ok=True)
-    url = golive_util.fresh_url(database_url, "golive_nginx", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "golive_nginx", tmp_dir)
     keys = work / "keys"
     app = make_app(url, tmp_dir, CERT_KEY_DIR=str(keys), UPLOAD_DIR=str(work / "uploads"))
     import_models()

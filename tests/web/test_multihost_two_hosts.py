@@ -30,7 +30,7 @@ from bench.cluster import NGINX, REDIS, REPO, Cluster
 from lms import demo
 from lms.db import db
 from lms.features import import_models
-from tests import dbutil, golive_util
+from tests import dbutil
 from tests.conftest import TEST_KEY, make_app
 
 PASSWORD = "Demo2026!cqo"
@@ -88,8 +88,7 @@ def two_hosts(database_url, tmp_dir):
         pytest.skip(f"{', '.join(missing)} not installed (scripts/system-deps.sh); CI installs them")
     work = tmp_dir / "multihost"
     work.mkdir(exist_ok=True)
-    url = golive_util.fresh_url(database_url, "multihost", tmp_dir)
-    dbutil.migrate(url)
+    url = dbutil.migrated_url(database_url, "multihost", tmp_dir)
     keys = work / "seed-keys"
     app = make_app(url, tmp_dir, CERT_KEY_DIR=str(keys), UPLOAD_DIR=str(work / "seed-uploads"), FILE_STORAGE="database")
     import_models()
