@@ -720,16 +720,16 @@ def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) 
 
 
 def _colleague(app) -> tuple[str, str, str, int, str]:
-    """Read (never written) from the demo: a certified CQO of the pool, active and appointed nowhere, and an
-    above-size Qidong enterprise with no CQO in force that will appoint them. Returns username, name, ID number,
-    enterprise id and name."""
+    """Read (never written) from the demo: a certified CQO of the pool, active and appointed nowhere, and a
+    Qidong enterprise with no CQO in force that will appoint them (an above-size one while there is one left: the
+    other browser tests appoint CQOs too). Returns username, name, ID number, enterprise id and name."""
     with app.app_context():
         with db.job_session() as s:
             in_force = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
                                                                Appointment.ended_on.is_(None))
-            ent = s.scalars(select(Enterprise).join(Region).where(
-                Region.code == "320681", Enterprise.above_designated_size.is_(True), Enterprise.id.not_in(in_force))
-                .order_by(Enterprise.id)).first()
+            ent = s.scalars(select(Enterprise).join(Region).where(Region.code == "320681", Enterprise.id.not_in(in_force))
+                            .order_by(Enterprise.above_designated_size.desc(), Enterprise.id)).first()
+            assert ent is not None, "every Qidong enterprise of the demo has a CQO in force"
             busy = select(Appointment.user_id).where(Appointment.status != RegistrationStatus.returned,
                                                      Appointment.ended_on.is_(None))
             for entry, user, prof in s.execute(
