@@ -851,7 +851,7 @@ def _reminders(browser, base: str, username: str, year: int) -> list[str]:
 def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock, tmp_path):
     """王芳, in the pool since this year, the next year claims an external seminar on her phone with its
     certificate as evidence, her county bureau approves it and the hours count; she files her annual performance
-    report. A colleague, appointed by another Qidong enterprise this year, does neither: after the year-end
+    report. A colleague, appointed by another Nantong enterprise this year, does neither: after the year-end
     roll-up (run by the system administrator from /admin/jobs) he is on warning, he is reminded during the
     following year, and the next roll-up lapses him, with the lapse recorded as a sanction. The server's clock
     moves (the ``clock`` fixture) to the days the story happens."""
