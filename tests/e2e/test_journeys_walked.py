@@ -719,17 +719,22 @@ def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) 
         staff.context.close()
 
 
-def _colleague(app) -> tuple[str, str, str, int, str]:
-    """Read (never written) from the demo: a certified CQO of the pool, active and appointed nowhere, and an
-    above-size Qidong enterprise with no CQO in force that will appoint them. Returns username, name, ID number,
-    enterprise id and name."""
+def _colleague(app) -> tuple[str, str, str, int, str, str]:
+    """Read (never written) from the demo: a certified CQO of the pool, active and appointed nowhere, and a
+    Nantong enterprise with no CQO in force that will appoint them (in Qidong while one is left, above-size first:
+    the other browser tests appoint CQOs too). Returns username, name, ID number, enterprise id and name, and
+    the bureau that registers it (the county's, or the city's where no county bureau has an account)."""
     with app.app_context():
         with db.job_session() as s:
             in_force = select(Appointment.enterprise_id).where(Appointment.status == RegistrationStatus.accepted,
                                                                Appointment.ended_on.is_(None))
-            ent = s.scalars(select(Enterprise).join(Region).where(
-                Region.code == "320681", Enterprise.above_designated_size.is_(True), Enterprise.id.not_in(in_force))
-                .order_by(Enterprise.id)).first()
+            nantong = s.scalar(select(Region).where(Region.code == "320600"))
+            ent = s.scalars(select(Enterprise).join(Region).where(Region.path.startswith(nantong.path),
+                                                                  Enterprise.id.not_in(in_force))
+                            .order_by((Region.code == "320681").desc(), Enterprise.above_designated_size.desc(),
+                                      Enterprise.id)).first()
+            assert ent is not None, "every Nantong enterprise of the demo has a CQO in force"
+            bureau = "qidong_admin" if ent.region.code == "320681" else "nantong_admin"
             busy = select(Appointment.user_id).where(Appointment.status != RegistrationStatus.returned,
                                                      Appointment.ended_on.is_(None))
             for entry, user, prof in s.execute(
@@ -738,7 +743,7 @@ def _colleague(app) -> tuple[str, str, str, int, str]:
                     .where(TalentEntry.status == PoolStatus.active, TalentEntry.user_id.not_in(busy),
                            User.username.like("trainee%")).order_by(TalentEntry.id)):
                 if any(c.in_force(today_local()) for c in entry.certificates):
-                    return user.username, prof.real_name, prof.id_number, ent.id, ent.name
+                    return user.username, prof.real_name, prof.id_number, ent.id, ent.name, bureau
     raise AssertionError("the demo has no certified person free to appoint")
 
 
@@ -780,10 +785,11 @@ def _signed_in(browser, base: str, username: str, phone: bool = False, password:
     return page
 
 
-def _appoint(browser, base: str, tmp_path: Path, ent_id: int, ent_name: str, name: str, number: str, on: dt.date) -> None:
-    """Qidong's bureau opens the enterprise's account, the enterprise registers its CQO on the seed 002 annex
-    form, the bureau accepts: the colleague is in office from ``on``."""
-    bureau = _signed_in(browser, base, "qidong_admin")
+def _appoint(browser, base: str, tmp_path: Path, ent_id: int, ent_name: str, name: str, number: str, on: dt.date,
+            bureau_user: str) -> None:
+    """The bureau opens the enterprise's account, the enterprise registers its CQO on the seed 002 annex form,
+    the bureau accepts: the colleague is in office from ``on``."""
+    bureau = _signed_in(browser, base, bureau_user)
     try:
         nav(bureau, "nav-talent-enterprise_accounts")
         bureau.select_option("#enterprise_id", str(ent_id))
@@ -845,7 +851,7 @@ def _reminders(browser, base: str, username: str, year: int) -> list[str]:
 def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock, tmp_path):
     """王芳, in the pool since this year, the next year claims an external seminar on her phone with its
     certificate as evidence, her county bureau approves it and the hours count; she files her annual performance
-    report. A colleague, appointed by another Qidong enterprise this year, does neither: after the year-end
+    report. A colleague, appointed by another Nantong enterprise this year, does neither: after the year-end
     roll-up (run by the system administrator from /admin/jobs) he is on warning, he is reminded during the
     following year, and the next roll-up lapses him, with the lapse recorded as a sanction. The server's clock
     moves (the ``clock`` fixture) to the days the story happens."""
@@ -861,8 +867,8 @@ def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock,
         assert phone.locator("#records tbody tr", has_text="本系统课程").filter(has_text="培训 · ").count() >= 1
     finally:
         phone.context.close()
-    colleague, c_name, c_number, ent_id, ent_name = _colleague(e2e_app)
-    _appoint(browser, base, tmp_path, ent_id, ent_name, c_name, c_number, today_local())
+    colleague, c_name, c_number, ent_id, ent_name, registrar = _colleague(e2e_app)
+    _appoint(browser, base, tmp_path, ent_id, ent_name, c_name, c_number, today_local(), registrar)
 
     # 1. The next year: she claims an external seminar on her phone, with its certificate as evidence.
     clock(dt.datetime(this_year + 1, 5, 20, 10, 0, tzinfo=sh))

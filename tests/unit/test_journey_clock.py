@@ -6,11 +6,10 @@ import datetime as dt
 
 import pytest
 
-from lms import clock
+from lms import clock, config
 from lms.db import utcnow
 from lms.jobs.services import start_run
 from lms.templating import SHANGHAI, today_local
-from tests.conftest import make_app
 
 
 @pytest.fixture
@@ -23,16 +22,19 @@ def travelling(app):
         app.config["CLOCK_TRAVEL"] = False
 
 
-def test_journey_clock_refused_without_the_testing_switch(app, tmp_path):
-    assert app.config["CLOCK_TRAVEL"] is False
+def test_journey_clock_refused_without_the_testing_switch(app, monkeypatch):
+    assert app.config["CLOCK_TRAVEL"] is False and "CLOCK_TRAVEL" not in config.load()  # never from the environment
     with pytest.raises(RuntimeError):
         clock.travel(app, dt.timedelta(days=3))
-    prod = make_app("sqlite://", tmp_path, TESTING=False, CLOCK_TRAVEL=True)
-    with pytest.raises(RuntimeError):
-        clock.travel(prod, dt.timedelta(days=3))
-    prod = make_app("sqlite://", tmp_path, CLOCK_TRAVEL=True, LMS_ENV="production")
-    with pytest.raises(RuntimeError):
-        clock.travel(prod, dt.timedelta(days=3))
+    monkeypatch.setitem(app.config, "CLOCK_TRAVEL", True)
+    with monkeypatch.context() as m:  # not a testing app: refused even with the switch
+        m.setitem(app.config, "TESTING", False)
+        with pytest.raises(RuntimeError):
+            clock.travel(app, dt.timedelta(days=3))
+    with monkeypatch.context() as m:  # production: refused whatever the config says
+        m.setitem(app.config, "LMS_ENV", "production")
+        with pytest.raises(RuntimeError):
+            clock.travel(app, dt.timedelta(days=3))
     assert abs(utcnow() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
 
 
