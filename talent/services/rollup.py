@@ -124,15 +124,17 @@ def _rollup_chunk(session: Session, year: int, on: dt.date, province_id: int | N
     # The moves are logged first (from_status is the status before), then the entries, the counts and the
     # notifications are driven by this chunk's events: the transition query runs once.
     reason = _("%(y)d 年度继续教育考核", y=year)
-    before = session.scalar(select(func.max(TalentEvent.id))) or 0
-    moved = session.execute(insert(TalentEvent.__table__).from_select(
+    # The new events' ids come back (RETURNING: no max(id) read before, no rowcount to trust): none, and the
+    # chunk is done (most chunks, and every chunk of a second run); else they bound this chunk's events.
+    ids = session.execute(insert(TalentEvent.__table__).from_select(
         ["entry_id", "on", "from_status", "to_status", "cause", "reason", "year", "created_at"],
         select(mv.c.eid, literal(on), mv.c.frm, mv.c.to, mv.c.cause, literal(reason), literal(year),
-               literal(now, UTCDateTime)))).rowcount
-    if moved == 0:
-        return  # nobody moved (most chunks, and every chunk of a second run): nothing else to write or read
+               literal(now, UTCDateTime))).returning(TalentEvent.id)).scalars().all()
+    if not ids:
+        return
     ev = TalentEvent.__table__.alias("ev")
-    mine = and_(ev.c.id > before, ev.c.year == year, ev.c.created_at == literal(now, UTCDateTime))
+    mine = and_(ev.c.id >= min(ids), ev.c.id <= max(ids), ev.c.year == year,
+                ev.c.created_at == literal(now, UTCDateTime))
     this = lambda col: select(col).where(mine, ev.c.entry_id == TalentEntry.id).scalar_subquery()  # noqa: E731
     session.execute(update(TalentEntry).where(TalentEntry.id.in_(select(ev.c.entry_id).where(mine)))
                     .values(status=this(ev.c.to_status), status_cause=this(ev.c.cause), status_since=on, updated_at=now),
