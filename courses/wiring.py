@@ -5,10 +5,11 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from courses import api, completion_rules, demo, eligibility, panels, services  # noqa: F401  (api: its routes register on import)
+from courses import api, completion_rules, demo, eligibility, panels, plan_settings_section, services  # noqa: F401  (api: its routes register on import)
 from courses.services import plans as plan_services
 from courses.views import attendance, catalogue, checkin, classes, enrolment, plans, programmes, settings_io  # noqa: F401  (their routes)
 from courses.views import bp
+from courses.settings_transfer import register_section
 from lms.completion import completion_rule
 from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     add_seed_hook(demo.seed_courses)
     register_settings()
     app.jinja_env.globals["hours_short"] = services.hours_short  # issue 15: the class, filing and dashboard pages
+    register_section(plan_settings_section.SECTION)  # the plan settings travel in the province settings file
 
 
 def register_settings() -> None:

@@ -97,8 +97,9 @@ def downgrade() -> None:
             + conn.scalar(sa.text("SELECT count(*) FROM province_plan_settings"))
             + conn.scalar(sa.text("SELECT count(*) FROM programmes WHERE city_id IS NOT NULL OR industry IS NOT NULL")))
     if held:
-        raise RuntimeError("0015p: training plans, plan settings or city/industry programmes exist; the previous "
-                           "schema cannot hold them. Delete them first (nothing was changed).")
+        raise RuntimeError("0015p: training plans, plan settings or city/industry programmes exist and the previous "
+                           "schema cannot hold them (nothing was changed); delete them first, or restore the backup "
+                           "taken before the upgrade instead")
     with op.batch_alter_table('training_classes', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_training_classes_plan_line_id_training_plan_lines'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_training_classes_plan_line_id'))

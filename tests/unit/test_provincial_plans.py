@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from courses import services
+from courses import services, settings_transfer
 from courses.models import PlanStatus, TrainingClass, TrainingPlan
 from courses.services import enrolment, plans
 from lms import demo
@@ -203,3 +203,20 @@ def test_provincial_demo_publishes_nantongs_plan_and_opens_a_class_against_it(ap
     assert sum(ln.classes for ln in plan.lines) >= plans.plan_settings(db, plan.city.parent_id).min_plan_classes
     klass = db.scalar(select(TrainingClass))
     assert klass.plan_line is not None and klass.plan_line.plan_id == plan.id
+
+
+def test_provincial_plan_settings_travel_in_the_province_settings_file(db, world):
+    doc = settings_transfer.export_settings(db, world.jiangsu)
+    assert doc["plan_settings"]["min_plan_classes"] == 2 and "两期以上" in doc["plan_settings"]["basis"]["source"]
+    bad = {**doc, "plan_settings": {**doc["plan_settings"], "min_plan_classes": 0}}
+    with pytest.raises(ValidationFailed) as exc:
+        settings_transfer.check_settings(bad)
+    assert "plan_settings.min_plan_classes" in exc.value.errors
+    good = {**doc, "plan_settings": {"city_programmes": True, "min_plan_classes": 4,
+                                     "basis": {"kind": "province", "source": ""}}}
+    parsed = settings_transfer.check_settings(good)
+    assert any("4" in line for line in settings_transfer.changes(db, world.fujian, parsed))
+    settings_transfer.apply_settings(db, world.fujian_admin, world.fujian, parsed)
+    row = plans.plan_settings(db, world.fujian.id)
+    assert (row.city_programmes, row.min_plan_classes) == (True, 4)
+    assert plans.setting_basis(db, row, "min_plan_classes").kind is BasisKind.province
