@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms.api import INT_ID, api_route, current_api_user, json_body, schema
 from lms.db import db
 from lms.domain import Role
-from lms.errors import NotFound, ValidationFailed
+from lms.errors import FieldConflict, NotFound, ValidationFailed
 from lms.orgs.models import Region
 from lms.orgs.services import province_of
 from lms.pii import mask_name
@@ -34,9 +34,20 @@ StandardSchema = schema("EvaluationStandard", {"type": "object", "properties": {
         "low": {"type": "number"}, "high": {"type": "number"}, "stars": {"type": "integer"}, "grade": {"type": "string"},
         "basis": BASIS}}},
     "outlier_threshold": {"type": "number"}, "nomination_min_stars": {"type": "integer"}, "settings_basis": BASIS}})
-StandardInput = schema("EvaluationStandardInput", {"type": "object", "required": ["indicators", "bands"], "properties": {
-    "indicators": {"type": "array", "items": {"type": "object"}}, "bands": {"type": "array", "items": {"type": "object"}},
-    "outlier_threshold": {"type": "number"}, "nomination_min_stars": {"type": "integer"}}})
+StandardInput = schema("EvaluationStandardInput", {
+    "type": "object", "required": ["indicators", "bands", "outlier_threshold", "nomination_min_stars"],
+    "description": "整体替换；权重之和、上级关系、分档覆盖等一致性问题答 409 并逐项指明位置",
+    "properties": {
+        "indicators": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["code"], "properties": {
+            "code": {"type": "string", "minLength": 1, "maxLength": 32}, "parent": {"type": "string", "maxLength": 32},
+            "name": {"type": "string", "maxLength": 128}, "weight": {"type": "number", "minimum": 0, "maximum": 100, "nullable": True},
+            "max_points": {"type": "number", "minimum": 0, "maximum": 1000, "nullable": True},
+            "evidence": {"type": "string", "maxLength": 64}}}},
+        "bands": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["low", "high", "stars"], "properties": {
+            "low": {"type": "number", "minimum": 0, "maximum": 100}, "high": {"type": "number", "minimum": 0, "maximum": 100},
+            "stars": {"type": "integer", "minimum": 1, "maximum": 5}, "grade": {"type": "string", "maxLength": 16}}}},
+        "outlier_threshold": {"type": "number", "minimum": 0.01, "maximum": 100},
+        "nomination_min_stars": {"type": "integer", "minimum": 1, "maximum": 5}}})
 PROVINCE_QUERY = [{"name": "province", "in": "query", "schema": INT_ID}]
 
 
@@ -81,8 +92,11 @@ def eval_standard_put():
     province = _province(user)
     errors: dict = {}
     value = settings_section.check(json_body(), errors)
-    if errors or value is None:
-        raise ValidationFailed(errors or {"body": _("内容不正确")})
+    shape = {k: v for k, v in errors.items() if settings_section.is_shape_problem(k)}
+    if shape or (value is None and not errors):
+        raise ValidationFailed(shape or {"body": _("内容不正确")})
+    if errors:  # well formed, but not a consistent standard: the place of each problem, nothing applied
+        raise FieldConflict(errors)
     settings_section.apply(db.session, user, province, value)
     db.session.commit()
     return jsonify(standard_json(province))
@@ -95,7 +109,8 @@ AssessmentSchema = schema("EvaluationAssessment", {"type": "object", "properties
     "total": {"type": "number", "nullable": True}, "stars": {"type": "integer", "nullable": True}, "grade": {"type": "string"},
     "experts": {"type": "array", "items": {"type": "object"}}}})
 OpenInput = schema("EvaluationAssessmentOpen", {"type": "object", "required": ["entry_id", "year", "experts"], "properties": {
-    "entry_id": INT_ID, "year": {"type": "integer"}, "experts": {"type": "array", "items": {"type": "string"}}}})
+    "entry_id": INT_ID, "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+    "experts": {"type": "array", "minItems": 2, "maxItems": 20, "items": {"type": "string", "minLength": 1, "maxLength": 64}}}})
 StepInput = schema("EvaluationAssessmentStep", {"type": "object", "properties": {
     "scores": {"type": "object", "additionalProperties": {"type": "number"}, "description": "points by indicator code (self, expert)"},
     "note": {"type": "string", "description": "the self note, the enterprise's opinion or the bureau's note"}}})
@@ -172,10 +187,15 @@ SelectionSchema = schema("EvaluationSelection", {"type": "object", "properties":
     "min_stars": {"type": "integer"}, "panel_note": {"type": "string"}, "notice_id": {"type": "integer", "nullable": True},
     "nominations": {"type": "array", "items": {"type": "object"}}}})
 SelectionInput = schema("EvaluationSelectionInput", {"type": "object", "required": ["year", "title"], "properties": {
-    "year": {"type": "integer"}, "title": {"type": "string"}}})
-SelectionAction = schema("EvaluationSelectionAction", {"type": "object", "required": ["action"], "properties": {
-    "action": {"type": "string", "enum": ["nominate", "decide", "publish"]}, "entry_id": INT_ID, "reason": {"type": "string"},
-    "selected": {"type": "array", "items": {"type": "integer"}}, "note": {"type": "string"}, "objection_days": {"type": "integer"}}})
+    "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+    "title": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "\\S"}}})
+NominationInput = schema("EvaluationNominationInput", {"type": "object", "required": ["entry_id"], "properties": {
+    "entry_id": INT_ID, "reason": {"type": "string", "maxLength": 2000}}})
+DecisionInput = schema("EvaluationSelectionDecision", {"type": "object", "required": ["selected", "note"], "properties": {
+    "selected": {"type": "array", "maxItems": 500, "items": INT_ID},
+    "note": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}}})
+PublishInput = schema("EvaluationSelectionPublish", {"type": "object", "required": ["objection_days"], "properties": {
+    "objection_days": {"type": "integer", "minimum": 5, "maximum": 60}}})
 
 
 def selection_json(s: Selection) -> dict:
@@ -205,27 +225,46 @@ def eval_selection_open():
     return jsonify(selection_json(s)), 201
 
 
-@api_route("/talent/selections/<int:selection_id>", ("POST",), summary="提名、记录评审结果或公布（监管部门）", roles=ADMINS,
-           body=SelectionAction, response=SelectionSchema, tags=("talent",))
-def eval_selection_act(selection_id: int):
-    """Nominate, decide or publish: the services the selection page calls."""
-    user, data = current_api_user(), json_body()
-    s = get_visible(db.session, Selection, selection_id, user)
-    action = data.get("action")
-    if action == "nominate":
-        if not isinstance(data.get("entry_id"), int):
-            raise ValidationFailed({"entry_id": _("请指定人才库条目")})
-        entry = get_visible(db.session, TalentEntry, data["entry_id"], user)
-        flow.nominate(db.session, user, s, entry, str(data.get("reason") or ""))
-    elif action == "decide":
-        chosen = data.get("selected")
-        if not isinstance(chosen, list) or not all(isinstance(i, int) for i in chosen):
-            raise ValidationFailed({"selected": _("selected 须为提名编号列表")})
-        flow.decide(db.session, user, s, set(chosen), str(data.get("note") or ""), today_local())
-    elif action == "publish":
-        days = data.get("objection_days") if isinstance(data.get("objection_days"), int) else None
-        flow.publish_selection(db.session, user, s, days, today_local())
-    else:
-        raise ValidationFailed({"action": _("action 须为 nominate、decide 或 publish")})
+def _selection(selection_id: int):
+    user = current_api_user()
+    return user, get_visible(db.session, Selection, selection_id, user)
+
+
+@api_route("/talent/selections/<int:selection_id>/nominations", ("POST",), summary="提名（监管部门）", roles=ADMINS,
+           body=NominationInput, response=SelectionSchema, tags=("talent",))
+def eval_selection_nominate(selection_id: int):
+    """Nominate a starred pool member (``assessments.nominate``, as the page)."""
+    user, s = _selection(selection_id)
+    data = json_body()
+    if not isinstance(data.get("entry_id"), int):
+        raise ValidationFailed({"entry_id": _("请指定人才库条目")})
+    entry = get_visible(db.session, TalentEntry, data["entry_id"], user)
+    flow.nominate(db.session, user, s, entry, str(data.get("reason") or ""))
+    db.session.commit()
+    return jsonify(selection_json(s))
+
+
+@api_route("/talent/selections/<int:selection_id>/decision", ("POST",), summary="记录评审结果（监管部门）", roles=ADMINS,
+           body=DecisionInput, response=SelectionSchema, tags=("talent",))
+def eval_selection_decide(selection_id: int):
+    """Record the panel's decision (``assessments.decide``)."""
+    user, s = _selection(selection_id)
+    data = json_body()
+    chosen = data.get("selected")
+    if not isinstance(chosen, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen):
+        raise ValidationFailed({"selected": _("selected 须为提名编号列表")})
+    flow.decide(db.session, user, s, set(chosen), str(data.get("note") or ""), today_local())
+    db.session.commit()
+    return jsonify(selection_json(s))
+
+
+@api_route("/talent/selections/<int:selection_id>/publish", ("POST",), summary="公布评选结果（监管部门）", roles=ADMINS,
+           body=PublishInput, response=SelectionSchema, tags=("talent",))
+def eval_selection_publish(selection_id: int):
+    """Publish the selected as a masked public notice (``assessments.publish_selection``)."""
+    user, s = _selection(selection_id)
+    days = json_body().get("objection_days")
+    flow.publish_selection(db.session, user, s, days if isinstance(days, int) and not isinstance(days, bool) else None,
+                           today_local())
     db.session.commit()
     return jsonify(selection_json(s))

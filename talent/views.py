@@ -33,7 +33,7 @@ from talent.models import (Appointment, Indicator, Notice, NoticeObjection, Pool
                            TalentEntry)
 from talent.services import appointments as appointment_services
 from talent.services import accounts as account_services
-from talent.services import evaluation, notices as notice_services, sanctions, status as status_services
+from talent.services import evaluation, notices as notice_services, provincial_eval, sanctions, status as status_services
 
 bp = Blueprint("talent", __name__, url_prefix="/talent", template_folder="templates")
 ADMINS = (Role.regulator_admin, Role.system_admin)
@@ -485,7 +485,7 @@ def indicators():
     if rows is not None:
         from_file = request.form.get("action") == "import"
         done = submit(form if from_file else None,
-                      lambda: evaluation.save_indicators(db.session, current_user, province.id, rows),
+                      lambda: provincial_eval.save_rows_checked(db.session, current_user, province.id, rows),
                       success=None, redirect_to=lambda n: _saved(n, province.id))
         if done:
             return done

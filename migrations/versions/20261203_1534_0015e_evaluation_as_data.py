@@ -141,7 +141,7 @@ def downgrade() -> None:
     used = [t for t in TABLES if bind.execute(sa.text(f"SELECT 1 FROM {t} LIMIT 1")).first()]
     if used:
         raise RuntimeError("0015e: refusing to downgrade, these tables hold records that the previous schema "
-                           f"cannot keep: {', '.join(used)}. Export or delete them first.")
+                           f"cannot keep: {', '.join(used)}; restore the backup taken before the upgrade instead")
     with op.batch_alter_table('eval_assessment_experts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_eval_assessment_experts_expert_id'))
         batch_op.drop_index(batch_op.f('ix_eval_assessment_experts_assessment_id'))

@@ -17,7 +17,7 @@ from lms import audit
 from lms.auth.models import User
 from lms.db import utcnow
 from lms.domain import Role
-from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from lms.errors import Conflict, DomainError, FieldConflict, Forbidden, ValidationFailed
 from lms.notifications.services import link, notify
 from lms.orgs.services import province_of
 from lms.pii import mask_id_number, mask_name
@@ -223,9 +223,9 @@ def nominate(session: Session, actor: User, s: Selection, entry: TalentEntry, re
     if s.status != SelectionStatus.open:
         raise Conflict(_("评选已结束提名"))
     if not entry.region.path.startswith(s.region.path):
-        raise ValidationFailed({"entry": _("该人员不在本地区")})
+        raise FieldConflict({"entry": _("该人员不在本地区")})
     if entry.status != PoolStatus.active or (entry.stars or 0) < s.min_stars:
-        raise ValidationFailed({"entry": _("只能提名在库且评价达到 %(n)d 星的首席质量官", n=s.min_stars)})
+        raise FieldConflict({"entry": _("只能提名在库且评价达到 %(n)d 星的首席质量官", n=s.min_stars)})
     if session.scalar(select(Nomination.id).where(Nomination.selection_id == s.id, Nomination.entry_id == entry.id)):
         raise Conflict(_("该人员已被提名"))
     n = Nomination(selection_id=s.id, entry_id=entry.id, stars=entry.stars, reason=(reason or "").strip()[:2000],
@@ -242,10 +242,10 @@ def decide(session: Session, actor: User, s: Selection, selected_ids: set[int], 
     if s.status != SelectionStatus.open:
         raise Conflict(_("评选结果已评定"))
     if not s.nominations:
-        raise DomainError(_("尚无提名"))
+        raise Conflict(_("尚无提名"))
     unknown = selected_ids - {n.id for n in s.nominations}
     if unknown:
-        raise ValidationFailed({"selected": _("提名不存在：%(i)s", i="、".join(map(str, sorted(unknown))))})
+        raise FieldConflict({"selected": _("提名不存在：%(i)s", i="、".join(map(str, sorted(unknown))))})
     if not (note or "").strip():
         raise ValidationFailed({"note": _("请填写评审意见")})
     for n in s.nominations:

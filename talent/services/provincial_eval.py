@@ -23,7 +23,7 @@ from lms.auth.models import User
 from lms.errors import Conflict, ValidationFailed
 from lms.settingbasis import BasisKind, set_basis
 from talent.models import EvalSettings, EvaluationScore, GradeBand, Indicator
-from talent.services.evaluation import FIRST_LEVEL, _may_edit_tree, ensure_first_level, indicator_tree
+from talent.services.evaluation import FIRST_LEVEL, _may_edit_tree, ensure_first_level, indicator_tree, save_indicators
 
 STANDARD = "《首席质量官评价规范》（苏浙皖赣沪地方标准，2023）：意识、社会责任、知识、能力、沟通和业绩等6项一级指标"
 MAX_LEVEL = 3  # seed 004: 一级、二级、三级指标
@@ -260,6 +260,17 @@ def load_tree(session: Session, actor: User, province_id: int, nodes: list[Node]
     session.flush()
     audit.record(session, actor, "indicators.load", object_type="Region", object_id=province_id, rows=len(nodes))
     return len(nodes)
+
+
+def save_rows_checked(session: Session, actor: User, province_id: int, rows) -> int:
+    """The indicators page's edit (one node, or a sheet merged by code: ``evaluation.save_indicators``), then the
+    whole resulting tree checked like a load: a weight sum that is not 100 under a parent is refused naming it,
+    and the caller's rollback leaves nothing applied."""
+    n = save_indicators(session, actor, province_id, rows)
+    errors = tree_problems(export_tree(session, province_id))
+    if errors:
+        raise ValidationFailed(errors)
+    return n
 
 
 def save_bands(session: Session, actor: User, province_id: int, bands: list[Band]) -> list[GradeBand]:

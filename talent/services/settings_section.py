@@ -62,6 +62,12 @@ def check(raw: Any, errors: dict) -> dict | None:
     return {"nodes": nodes, "bands": None if keep_bands else bands, "outlier_threshold": threshold, "nomination_min_stars": min_stars}
 
 
+def is_shape_problem(key: str) -> bool:
+    """Is the problem at ``key`` one of form (a missing list, a field of the wrong type or out of its range), as
+    opposed to the consistency of a well-formed standard (weights, parents, bands)?"""
+    return key == KEY or "[" in key or key.endswith(("outlier_threshold", "nomination_min_stars"))
+
+
 def changes(session: Session, province: Region, value: dict | None) -> list[str]:
     """One line per indicator added, changed or removed, and for the bands and settings."""
     if value is None:

@@ -203,3 +203,14 @@ def test_provincial_assessment_scope(db, world):
     assert seen(experts[2]) == [] and seen(world.trainee_fz) == [] and seen(world.rugao_admin) == []
     assert seen(world.city_admin) == [a.id]
     assert db.scalar(select(User.id).where(User.username == "expert1"))
+
+
+def test_provincial_node_edit_checks_the_whole_tree(db, world):
+    from talent.services.evaluation import IndicatorRow
+    pe.load_tree(db, world.province_admin, world.jiangsu.id, _tree())
+    savepoint = db.begin_nested()  # the page's submit rolls back; here the savepoint does
+    with pytest.raises(ValidationFailed) as exc:  # A1's weight 70 leaves A's children at 110
+        pe.save_rows_checked(db, world.province_admin, world.jiangsu.id, [IndicatorRow("A1", "A", "质量意识", 70, 10, "")])
+    savepoint.rollback()
+    assert list(exc.value.errors) == ["parent:A"] and "110" in exc.value.errors["parent:A"]
+    assert pe.save_rows_checked(db, world.province_admin, world.jiangsu.id, [IndicatorRow("B1", "B", "诚信", None, 10, "")]) == 1

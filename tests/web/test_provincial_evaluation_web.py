@@ -130,7 +130,7 @@ def test_provincial_standard_api_and_selection(client, db, world):
     bad = {k: doc[k] for k in ("indicators", "bands", "outlier_threshold", "nomination_min_stars")}
     bad["bands"] = [b for b in bad["bands"] if b["stars"] != 3]
     resp = client.put("/api/v1/talent/evaluation/standard", json=bad, headers=admin)
-    assert resp.status_code == 422 and any("80–90" in k for k in resp.get_json()["fields"])
+    assert resp.status_code == 409 and any("80–90" in k for k in resp.get_json()["fields"])  # well formed, inconsistent
     good = dict(bad, bands=doc["bands"], outlier_threshold=5)
     assert client.put("/api/v1/talent/evaluation/standard", json=good, headers=admin).get_json()["outlier_threshold"] == 5
     assert client.put("/api/v1/talent/evaluation/standard", json=good, headers=_bearer(db, world.city_admin)).status_code == 403

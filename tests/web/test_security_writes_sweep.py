@@ -23,15 +23,17 @@ from exams.models import Answer, BlueprintSection, Question
 from lms.auth import services as auth_services
 from lms.auth.models import AuditEvent
 from lms.db import Base
-from lms.domain import Tier
+from lms.domain import Role, Tier
 from lms.templating import today_local
 from reports.services import filing, imports
 from talent.models import Indicator, TalentEntry
-from talent.services import appointments, evaluation, notices, sanctions
+from talent.services import appointments, assessments, evaluation, notices, provincial_eval, sanctions
 from tests import courses_support as cs
 from tests import exam_factories as ef
 from tests.cert_factories import cert_cfg, completion_rules, cw  # noqa: F401 (fixtures)
 from tests.conftest import TODAY, csrf_token, login
+from tests.factories import make_staff
+from tests.unit.test_provincial_evaluation import BANDS, _tree
 from tests.report_factories import finished_class, unfiled_class
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
@@ -109,6 +111,14 @@ def _records(db, world, app, cw, cert_cfg) -> dict[str, object]:
     ids["plan_id"] = plans.save_plan(db, world.city_admin, plans.PlanData(
         city_id=world.nantong.id, year=year, syllabus="大纲", lines=[plans.LineData(
             "", None, dt.date(year, 5, 1), dt.date(year, 5, 2), "南通", 2)])).id
+    # Evaluation as data (issue 15): an assessment of the member in its first step, and a city's selection.
+    provincial_eval.load_tree(db, world.province_admin, world.jiangsu.id, _tree())
+    provincial_eval.save_bands(db, world.province_admin, world.jiangsu.id, BANDS)
+    for name in ("sw_expert1", "sw_expert2"):
+        make_staff(db, name, Role.institution_staff, institution=world.inst_nt)
+    ids["assessment_id"] = assessments.open_assessment(db, world.city_admin, db.get(TalentEntry, ids["entry_id"]),
+                                                       TODAY.year, ["sw_expert1", "sw_expert2"]).id
+    ids["selection_id"] = assessments.open_selection(db, world.city_admin, TODAY.year, "优秀首席质量官评选").id
     # Organisations and accounts.
     ids.update(inst_id=world.inst_nt.id, ent_id=world.ent_qd.id, user_id=world.staff_nt.id, tier="basic", down=1,
                token_id=auth_services.create_token(db, world.staff_nt, "机构系统")[0].id)
