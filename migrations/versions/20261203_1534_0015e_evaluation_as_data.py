@@ -4,7 +4,7 @@ New tables only: eval_grade_bands, eval_settings, eval_assessments (+ eval_asses
 (+ eval_nominations). Downgrade refuses while any of them holds rows: dropping them would lose bureaus' records.
 
 Revision ID: 0015e
-Revises: 0014c
+Revises: 0015p
 Create Date: 2026-12-03 15:34:05.164271
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0015e'
-down_revision = '0014c'
+down_revision = '0015p'
 branch_labels = None
 depends_on = None
 

@@ -12,14 +12,14 @@
 Only an index: no data changes either way.
 
 Revision ID: 0020b
-Revises: 0014c
+Revises: 0015e
 Create Date: 2026-12-03 16:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0020b'
-down_revision = '0014c'
+down_revision = '0015e'
 branch_labels = None
 depends_on = None
 
