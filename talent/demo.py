@@ -83,13 +83,6 @@ def seed(session: Session, today: dt.date) -> dict:
             session.flush()
     rollup.rollup_year(session, last)
     entry = session.scalar(select(TalentEntry).where(TalentEntry.user_id == trainee.id)) if trainee else None
-    # The demo's evaluation is scored on Jiangsu's indicator tree: only where 王芳's entry is Jiangsu's (a demo
-    # instance playing Fujian, DEMO_PROVINCE=350000, certifies her in Fujian).
-    if entry is not None and entry.stars is None and "320000" in provinces \
-            and entry.province_id == provinces["320000"].id:
-        tree = evaluation.indicator_tree(session, provinces["320000"].id)
-        scores = {leaf.id: (leaf.max_points or 100) * 0.85 for leaf in evaluation.leaves(tree)}
-        evaluation.evaluate(session, _user(session, "jiangsu_admin") or admin, entry, scores, today, "演示评价")
     counts["appointments"] = _appointment(session, trainee, today)
     counts["standings"] = _standings(session, today)
     counts["assessments"] = _assessments(session, admin, provinces, entry, today)

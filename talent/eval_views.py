@@ -128,6 +128,8 @@ def indicators_replace():
 def assessments():
     """The evaluations the user may see (their own, their CQO's, those they score, their region's); bureaus open one."""
     form = OpenAssessmentForm(prefix="open") if current_user.role in ADMINS else None
+    if form is not None and request.method == "GET" and request.args.get("entry", type=int):
+        form.entry_id.data = request.args.get("entry", type=int)  # from the member's page: 发起评价
     if form is not None and form.validate_on_submit():
         entry = get_visible(db.session, TalentEntry, form.entry_id.data, current_user)
         done = submit(form, lambda: flow.open_assessment(db.session, current_user, entry, form.year.data,

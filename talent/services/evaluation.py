@@ -3,7 +3,6 @@ three levels, maintained by hand or from an Excel sheet) and the evaluations tha
 (a total of 100, a grade and 1–5 stars)."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,7 +14,7 @@ from lms import audit, sheets
 from lms.auth.models import User
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from talent.models import Evaluation, EvaluationScore, Indicator, TalentEntry
+from talent.models import EvaluationScore, GradeBand, Indicator
 
 
 FIRST_LEVEL = [
@@ -23,7 +22,6 @@ FIRST_LEVEL = [
     ("A", "意识", 15), ("B", "社会责任", 15), ("C", "知识", 15), ("D", "能力", 20), ("E", "沟通", 10), ("F", "业绩", 25),
 ]
 
-GRADES = [(90, "优秀", 5), (80, "良好", 4), (70, "中等", 3), (60, "合格", 2), (0, "待提升", 1)]
 
 
 def ensure_first_level(session: Session, province_id: int) -> list[Indicator]:
@@ -192,47 +190,6 @@ def leaves(tree) -> list[Indicator]:
     return out
 
 
-def evaluate(session: Session, actor: User, entry: TalentEntry, scores: dict[int, float], today: dt.date,
-             notes: str = "") -> Evaluation:
-    """Score a pool member against the province's tree: each first-level indicator contributes its weight
-    times the share of points earned under it; the total (of 100) maps to a grade and 1–5 stars."""
-    if actor.role not in (Role.regulator_admin, Role.system_admin):
-        raise Forbidden(_("只有监管部门可以评价"))
-    tree = indicator_tree(session, entry.province_id)
-    if not tree:
-        raise DomainError(_("本省尚未设置评价指标"))
-    if abs(sum(n.weight for n, _k in tree) - 100) > 0.01:
-        raise DomainError(_("一级指标权重之和须为 100"))
-    errors = {}
-    total = 0.0
-    ev = Evaluation(entry_id=entry.id, evaluated_on=today, evaluator_id=actor.id, total=0, grade="", stars=1,
-                    notes=(notes or "").strip()[:2000])
-    for node, kids in tree:
-        ls = leaves(kids) if kids else [node]
-        got = possible = 0.0
-        for leaf in ls:
-            cap = leaf.max_points or 100
-            v = scores.get(leaf.id)
-            if v is None or not 0 <= v <= cap:
-                errors[f"s{leaf.id}"] = _("「%(n)s」得分须在 0 到 %(m)s 之间", n=leaf.name, m=f"{cap:g}")
-                continue
-            got += v
-            possible += cap
-            ev.scores.append(EvaluationScore(indicator_id=leaf.id, points=v))
-        if possible:
-            total += node.weight * got / possible
-    if errors:
-        raise ValidationFailed(errors)
-    total = round(total, 2)
-    grade, stars = next((g, s) for floor, g, s in GRADES if total >= floor)
-    ev.total, ev.grade, ev.stars = total, grade, stars
-    session.add(ev)
-    entry.stars, entry.grade = stars, grade
-    session.flush()
-    audit.record(session, actor, "evaluation.create", ev, stars=stars)
-    return ev
-
-
 def delete_indicator(session: Session, actor: User, node: Indicator) -> None:
     """Remove a second- or third-level indicator (and its children) that no evaluation has used."""
     _may_edit_tree(actor, node.province_id)
@@ -245,3 +202,18 @@ def delete_indicator(session: Session, actor: User, node: Indicator) -> None:
     session.delete(node)
     session.flush()
     audit.record(session, actor, "indicators.delete", object_type="Indicator", object_id=ids[0])
+
+
+def stars_for(bands: list, total: float) -> tuple[int, str]:
+    """The stars and grade a total earns: the band with ``low <= total < high`` (the top band takes 100)."""
+    top = max(b.high for b in bands)
+    for b in bands:
+        if b.low <= total < b.high or (total == top and b.high == top):
+            return b.stars, b.grade
+    raise ValidationFailed({"total": _("总分 %(t)s 不在任何分档内", t=f"{total:g}")})
+
+
+def province_bands(session: Session, province_id: int) -> list[GradeBand]:
+    """The province's grade bands, best first."""
+    return list(session.scalars(select(GradeBand).where(GradeBand.province_id == province_id)
+                                .order_by(GradeBand.low.desc())))

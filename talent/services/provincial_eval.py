@@ -23,7 +23,8 @@ from lms.auth.models import User
 from lms.errors import Conflict, ValidationFailed
 from lms.settingbasis import BasisKind, set_basis
 from talent.models import EvalSettings, EvaluationScore, GradeBand, Indicator
-from talent.services.evaluation import FIRST_LEVEL, _may_edit_tree, ensure_first_level, indicator_tree, save_indicators
+from talent.services.evaluation import (FIRST_LEVEL, _may_edit_tree, ensure_first_level, indicator_tree,  # noqa: F401
+                                        province_bands, save_indicators, stars_for)
 
 STANDARD = "《首席质量官评价规范》（苏浙皖赣沪地方标准，2023）：意识、社会责任、知识、能力、沟通和业绩等6项一级指标"
 MAX_LEVEL = 3  # seed 004: 一级、二级、三级指标
@@ -135,21 +136,6 @@ def band_problems(bands: list[Band]) -> dict[str, str]:
         elif b.low < a.high:
             errors[f"band:{b.place}"] = _("分档重叠：%(a)s 与 %(b)s", a=a.place, b=b.place)
     return errors
-
-
-def stars_for(bands: list, total: float) -> tuple[int, str]:
-    """The stars and grade a total earns: the band with ``low <= total < high`` (the top band takes 100)."""
-    top = max(b.high for b in bands)
-    for b in bands:
-        if b.low <= total < b.high or (total == top and b.high == top):
-            return b.stars, b.grade
-    raise ValidationFailed({"total": _("总分 %(t)s 不在任何分档内", t=f"{total:g}")})
-
-
-def province_bands(session: Session, province_id: int) -> list[GradeBand]:
-    """The province's grade bands, best first."""
-    return list(session.scalars(select(GradeBand).where(GradeBand.province_id == province_id)
-                                .order_by(GradeBand.low.desc())))
 
 
 def settings_for(session: Session, province_id: int) -> EvalSettings:

@@ -41,7 +41,7 @@ def test_admin_pages(client, db, world, app):
         for url in ["/home", "/talent/pool", "/talent/pool?q=王&status=active&tier=basic&stars=3&region=1&enterprise=启东",
                     f"/talent/entries/{e.id}", "/talent/appointments", "/talent/appointments?status=accepted",
                     f"/talent/appointments/{appt.id}", "/talent/notices", "/talent/indicators",
-                    f"/talent/entries/{e.id}/evaluate", "/credits/review", "/credits/review?status=approved",
+                    "/talent/assessments", "/credits/review", "/credits/review?status=approved",
                     "/credits/rules", "/notifications/", "/admin/jobs/" if user == "sys" else "/home"]:
             resp = client.get(url)
             assert resp.status_code == 200, (user, url, resp.status_code)
@@ -77,15 +77,6 @@ def test_trainee_without_entry(client, db, world):
 def test_bureau_reviews_over_http(client, db, world, app):
     e, appt, c, n = _setup(db, world, app)
     login(client, "nt_admin")
-    from talent.services.evaluation import indicator_tree, leaves
-
-    form = {f"s{leaf.id}": str(leaf.max_points or 100) for leaf in leaves(indicator_tree(db, world.jiangsu.id))}
-    # weights as created: A15 B15 C15 D20 E10 F25 = 100, full marks → five stars
-    r = post_form(client, f"/talent/entries/{e.id}/evaluate", form)
-    assert r.status_code == 302
-    assert "★★★★★" in client.get("/talent/pool").get_data(as_text=True)
-    bad = post_form(client, f"/talent/entries/{e.id}/evaluate", {**form, next(iter(form)): "999"})
-    assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
     r = post_form(client, f"/talent/appointments/{appt.id}", {"decision": "return", "reason": ""})
     assert r.status_code == 200 and 'data-field="reason"' in r.get_data(as_text=True)
     r = post_form(client, f"/talent/appointments/{appt.id}", {"decision": "return", "reason": "任命书未盖章"})
