@@ -13,7 +13,7 @@ from courses.models import Course, Lesson, LessonKind, SubjectCategory, VideoWat
 from courses.views import AUTHORS, bp, q_arg
 from lms.auth.views import roles_required
 from lms.bodylimit import FORM_ROOM, body_limit
-from lms.db import db, utcnow
+from lms.db import db, utcnow, write_phase
 from lms.domain import Role
 from lms.forms import submit
 from lms.scoping import get_visible, get_writable, visible
@@ -133,11 +133,18 @@ def lesson(lesson_id: int):
     les = get_visible(db.session, Lesson, lesson_id, current_user)
     prog = viewing = watch = rules = None
     if current_user.role == Role.trainee:
-        prog = services.open_lesson(db.session, current_user, les, utcnow())
-        if les.kind == LessonKind.video:  # a new viewing: its token goes to the player's heartbeats
-            viewing, watch = services.start_viewing(db.session, current_user, les, utcnow())
+        def record():
+            opened = services.open_lesson(db.session, current_user, les, utcnow())
+            if les.kind != LessonKind.video:
+                return opened, None, None
+            # a new viewing: its token goes to the player's heartbeats
+            return (opened, *services.start_viewing(db.session, current_user, les, utcnow()))
+
+        # A write of its own (SQLite: BEGIN IMMEDIATE, retried when busy): a GET's read transaction upgraded to a
+        # write fails at once when the player's last heartbeat committed meanwhile (a reload as the video ends).
+        prog, viewing, watch = write_phase(db.session, record)
+        if les.kind == LessonKind.video:
             rules = services.video_rules(db.session, current_user, les, with_bases=True)
-        db.session.commit()
     body = Markup(services.render_markdown(les.body_md)) if les.kind == LessonKind.text else None
     siblings = les.course.lessons
     i = siblings.index(les)

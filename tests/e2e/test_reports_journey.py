@@ -164,7 +164,9 @@ def test_the_dashboard_matches_a_count_in_the_database(e2e_app, live_server, pag
     assert int(total.locator("[data-key='total-certificates']").inner_text()) == certs
     assert int(page.inner_text("#appointment-320600-above_size [data-key='enterprises']")) == above
     assert page.inner_text("#appointment-320600-above_size [data-key='target']") == "100.0%"  # this year's target
-    assert page.locator("svg.chart").count() == 6  # with continuing-education compliance per county (issue 17)
+    # with continuing-education compliance per county (issue 17) and the city plan against what was done (issue 15)
+    assert page.locator("svg.chart").count() == 7
+    assert page.locator("#plans-heading").count() == 1 and page.locator("#no-plans").count() == 0
     rows = page.locator("#training-table tbody tr [data-key='total-trained']").all_inner_texts()
     assert sum(int(x) for x in rows) == sum(per_tier.values())  # 本级 + each county = the total
     # Drill down to a county.

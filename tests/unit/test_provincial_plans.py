@@ -201,7 +201,7 @@ def test_provincial_demo_publishes_nantongs_plan_and_opens_a_class_against_it(ap
     assert db.scalar(select(func.count(TrainingPlan.id))) == 1
     assert {g.county.code for g in plan.goals} == {"320681", "320682", "320685"}
     assert sum(ln.classes for ln in plan.lines) >= plans.plan_settings(db, plan.city.parent_id).min_plan_classes
-    klass = db.scalar(select(TrainingClass))
+    klass = db.scalar(select(TrainingClass).where(TrainingClass.name == "2026年启东市首席质量官基础培训班（第一期）"))
     assert klass.plan_line is not None and klass.plan_line.plan_id == plan.id
 
 
