@@ -4,14 +4,17 @@
 
 Mail leaves only after the transaction that wrote the notification commits (an outbox in ``session.info``, sent
 from the session's ``after_commit`` event): an action that is rolled back, or a savepoint that is, mails nobody,
-and no database lock is held while an SMTP server answers. ``emailed`` is set once the sender has accepted it."""
+and no database lock is held while an SMTP server answers. ``emailed`` is written with the notification when its
+mail is queued (a sender is configured and an address known); a sender that then fails is logged, never retried.
+The after-commit hook writes nothing: a second write transaction there would wait on a lock that an enclosing
+job's own transaction may hold (SQLite)."""
 from __future__ import annotations
 
 import logging
 import smtplib
 
 from flask import current_app, has_app_context
-from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from lms.auth.models import User
@@ -72,26 +75,17 @@ def _queue_email(session: Session, n: Notification) -> None:
         tx = session.get_nested_transaction() or session.get_transaction()
         session.info.setdefault(_OUTBOX, []).append(
             (tx, n.id, send, cfg, mail.build(cfg, to, n.title, n.body, n.url)))
+        n.emailed = True
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
-    """Send the committed notifications' mails, then mark them ``emailed`` in a short transaction of their own."""
-    outbox = session.info.pop(_OUTBOX, None)
-    if not outbox:
-        return
-    table = Notification.__table__
-    bind = session.get_bind(mapper=Notification.__mapper__)
-    sent = []
-    for _tx, nid, send, cfg, msg in outbox:
+    """Send the committed notifications' mails (best effort: the in-app message stands)."""
+    for _tx, nid, send, cfg, msg in session.info.pop(_OUTBOX, None) or ():
         try:
             send(cfg, msg)
-            sent.append(nid)
-        except (OSError, smtplib.SMTPException):  # the in-app message stands; mail is best effort
+        except (OSError, smtplib.SMTPException):
             log.warning("could not email notification %s", nid)
-    if sent:
-        with (bind.begin() if isinstance(bind, Engine) else _joined(bind)) as conn:
-            conn.execute(update(table).where(table.c.id.in_(sent)).values(emailed=True))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -108,19 +102,6 @@ def _within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool
             return True
         tx = tx.parent
     return False
-
-
-class _joined:
-    """A session bound to one connection (the tests' outer transaction): use that connection as it is."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def __enter__(self):
-        return self.conn
-
-    def __exit__(self, *exc):
-        return False
 
 
 @event.listens_for(Session, "after_transaction_end")

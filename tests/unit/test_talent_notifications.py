@@ -66,3 +66,35 @@ def test_mail_of_a_rolled_back_action_is_never_sent(db, world, app, monkeypatch)
     assert FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "已提交的动作")]
     db.refresh(kept)
     assert kept.emailed
+
+
+def test_mail_is_sent_on_commit_without_a_second_write(db, world, app, monkeypatch):
+    """The after-commit hook only sends: a write there would wait on a lock an enclosing job's transaction may
+    hold (SQLite: the demo seed inside a job session stalled 15 s and failed)."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(services.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(FakeSMTP, "sent", [])
+    world.trainee.trainee_profile[0].email = "wf@example.com"
+    db.flush()
+    app.config.update(SMTP_HOST="smtp.example.com", MAIL_BACKEND="smtp")
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_a):
+        seen.append(statement)
+
+    try:
+        with app.app_context():
+            n = services.notify(db, world.trainee.id, "x", "提交即发")
+        assert n.emailed and FakeSMTP.sent == []  # queued with the notification, sent on commit
+        db.flush()  # the notification and its flag are written in the transaction itself
+        engine = db.get_bind().engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            db.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    finally:
+        app.config.update(SMTP_HOST="", MAIL_BACKEND="none")
+    assert FakeSMTP.sent == [("smtp.example.com", "wf@example.com", "提交即发")]
+    assert not [s for s in seen if "notifications" in s]  # committing wrote nothing more
