@@ -22,7 +22,7 @@ from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit
 from lms.auth.models import User
-from lms.db import retrying, utcnow
+from lms.db import as_writer, retrying, utcnow
 from lms.errors import Conflict, DomainError
 from lms.jobs.background import launch
 
@@ -64,8 +64,14 @@ def start(app: Flask, job: IssueJob, today: dt.date) -> None:
 
 
 def process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
-    """Work through a job's pending items. Safe to call again after a crash: done items stay done. Run as a
-    writer (``lms.jobs.background`` does): each batch reads then writes."""
+    """Work through a job's pending items. Safe to call again after a crash: done items stay done. Runs as a
+    writer whoever calls it (``lms.jobs.background``, the CLI, the bench): each batch reads then writes, and on
+    SQLite a read transaction upgraded to a write fails at once when another writer committed meanwhile."""
+    with as_writer():
+        return _process_job(session_factory, job_id, cfg, today)
+
+
+def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: services.CertConfig, today: dt.date) -> dict:
     with session_factory() as s:
         job = s.get(IssueJob, job_id)
         job.status, job.started_at = "running", job.started_at or utcnow()
