@@ -215,7 +215,8 @@ def public_partner_verify():
     link = (request.args.get("link") or "").strip()
     if not link or len(link) > 2048:
         raise ValidationFailed({"link": _("请提供对方证书二维码中的完整网址")})
-    res = partner_trust.check_link(db.session, link, today=today_local())
+    res = partner_trust.check_link(db.session, link, today=today_local(),
+                                   timeout=current_app.config["PARTNER_STATUS_TIMEOUT"])
     if res.partner is None:
         return jsonify({"partner": None, "signature_valid": False, "reason": "not_a_partner", "fields": None,
                         "status": "unknown", "status_source": "not_checked", "status_updated_at": None,

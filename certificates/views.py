@@ -481,7 +481,8 @@ def partners():
 def public_verify_partner():
     """A partner province's certificate, checked here: paste (or scan into) the link from its QR code."""
     link = (request.args.get("link") or "").strip()[:2048]
-    result = partner_trust.check_link(db.session, link, today=today_local()) if link else None
+    result = partner_trust.check_link(db.session, link, today=today_local(),
+                                     timeout=current_app.config["PARTNER_STATUS_TIMEOUT"]) if link else None
     return render_template("certificates/verify_partner.html", link=link, result=result,
                            tier_labels={t.value: t.label for t in Tier},
                            status_labels={s.value: s.label for s in CertificateStatus})

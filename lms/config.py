@@ -136,4 +136,8 @@ DEFAULTS: dict = {
     # The public verification page and JSON may be kept this many seconds by a proxy or browser (issue 20; 示例):
     # an ETag of the answer lets them revalidate (304), so a revocation shows at most this late.
     "CERT_VERIFY_CACHE_SECONDS": 30,
+    # How long the partner check waits for a partner province's status lists or verify JSON before it says the
+    # status is unknown (seconds; an operating choice, not policy): long enough for a busy partner, short enough
+    # that a verifier's phone is not left hanging.
+    "PARTNER_STATUS_TIMEOUT": 3.0,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from urllib.parse import urljoin
 
 import pytest
 from werkzeug.serving import make_server
@@ -142,4 +143,8 @@ def nav(page, link_id: str) -> None:
         if toggler.is_visible():
             toggler.click()
         page.click(f"#nav-group-{link.get_attribute('data-group')}")
+    target = urljoin(page.url, link.get_attribute("href"))
     link.click()
+    # A click returns once the navigation has started, not once the new page is there: under load (CI runs two
+    # suites on two cores) the next locator could still read the old page. Wait for the target page's load.
+    page.wait_for_url(target)
