@@ -45,6 +45,7 @@ def test_apply_approve_and_check_in_by_qr(page, phone_page, live_server, e2e_app
     assert page.locator("#apply-form").count() == 0
     page.click("#user-menu")
     page.click("#logout")
+    page.wait_for_url(re.compile(r".*/auth/login"))
 
     # ... and an eligible one applies, signing the pledge.
     e2e_login(page, base, "trainee")
@@ -58,6 +59,7 @@ def test_apply_approve_and_check_in_by_qr(page, phone_page, live_server, e2e_app
     assert "待审核" in page.locator(".enrollment-status").first.inner_text()
     page.click("#user-menu")
     page.click("#logout")
+    page.wait_for_url(re.compile(r".*/auth/login"))
 
     # 2. Staff approve.
     e2e_login(page, base, "nt_staff")

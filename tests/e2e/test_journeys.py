@@ -50,6 +50,7 @@ def _phone_nav(page, link_id: str) -> None:
 def _logout(page) -> None:
     page.click("#user-menu")
     page.click("#logout")
+    page.wait_for_url(re.compile(r".*/auth/login"))  # signed out before the next person signs in
 
 
 def _holder_png(page, base: str, username: str, tmp_path: Path, which: int = 0) -> Path:

@@ -2,6 +2,7 @@
 previews it against a sample profile, saves and puts it on the province's basic programme; a trainee of a
 Fujian enterprise then reads the new reason on the application page."""
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -85,6 +86,7 @@ def test_fujian_admin_edits_a_copied_rule_and_a_trainee_reads_it(page, live_serv
     assert "本省自定" in page.inner_text("#rule-groups")
     page.click("#user-menu")
     page.click("#logout")
+    page.wait_for_url(re.compile(r".*/auth/login"))
 
     e2e_login(page, base, trainee)
     page.goto(f"{base}/courses/classes/{class_id}/apply")
@@ -108,6 +110,7 @@ def test_fujian_runs_every_tier_at_province_level(page, live_server, e2e_app):
         assert "闽质监质〔2014〕286号 第九条" in page.inner_text(f'tr[data-tier="{tier}"]')
     page.click("#user-menu")
     page.click("#logout")
+    page.wait_for_url(re.compile(r".*/auth/login"))
 
     e2e_login(page, base, "fj_staff")
     page.goto(f"{base}/reports/classes/{class_id}/filing")
