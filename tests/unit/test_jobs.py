@@ -56,7 +56,9 @@ def test_missed_jobs_are_those_never_run_or_past_their_next_fire(db):
     from lms.scheduler import load_jobs
 
     load_jobs()
-    now = utcnow()
+    # Noon in Shanghai, whatever the hour the suite runs: purge-sessions fires daily at 03:10 Shanghai (19:10 UTC),
+    # and a run "an hour ago" taken just after that fire would be missed by design.
+    now = utcnow().replace(hour=4, minute=0, second=0, microsecond=0)
     assert "purge-sessions" in services.missed(db, now)
     db.add(JobRun(job_id="purge-sessions", started_at=now - dt.timedelta(hours=1), status="ok"))
     db.flush()
