@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, and_, bindparam, false, func, null, select
+from sqlalchemy import Text, and_, bindparam, false, func, intersect, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 
@@ -19,7 +19,7 @@ from lms.auth.models import User
 from lms.domain import Tier
 from lms.errors import ValidationFailed
 from lms.orgs.models import Enterprise, Region
-from lms.people.models import TraineeProfile
+from lms.people.models import TraineeProfile, trainee_name_chars
 from lms import sheets
 from lms.pii import mask_id_number
 from lms.scoping import visible
@@ -116,16 +116,20 @@ def _among(session: Session, cond):
 def named_like(session: Session, q: str):
     """The users whose real name contains ``q``, as a subquery of user ids, by index on either database.
 
-    SQLite: matched on the name index alone (its entries are small: no profile row is read but the matches'), then
-    the matching profiles give the users. PostgreSQL: the profiles holding every character of ``q`` come from the
+    SQLite: the profiles holding q's characters from trainee_name_chars (kept by triggers), then those where they
+    are in order. PostgreSQL: the profiles holding every character of ``q`` come from the
     GIN index on the name's characters (``ix_trainee_profiles_name_chars``; names are too short for trigrams), and
     LIKE keeps those where they are in order (before: a sequential scan of every profile, 2.8 s with a county)."""
     contains = TraineeProfile.real_name.contains(q, autoescape=True)
     if session.get_bind().dialect.name != "postgresql":
-        # instr, not LIKE: the same match (case-sensitive, as PostgreSQL's LIKE) at a third of the cost a name
-        # (no pattern nor escape to interpret), over every name of the index (issue 20).
-        named = select(TraineeProfile.id).where(func.instr(TraineeProfile.real_name, q) > 0)
-        return select(TraineeProfile.user_id).where(TraineeProfile.id.in_(named))
+        # Issue 20: the profiles holding each of q's characters, by the primary key of trainee_name_chars (kept
+        # by triggers), then those holding them in order (instr: LIKE's match, case-sensitive as PostgreSQL's,
+        # with no pattern to interpret). Before: LIKE over every name of the name index, twice a page.
+        holding = intersect(*(select(trainee_name_chars.c.profile_id).where(trainee_name_chars.c.ch == c)
+                              for c in sorted(set(q)))) if len(set(q)) > 1 else \
+            select(trainee_name_chars.c.profile_id).where(trainee_name_chars.c.ch == q)
+        return select(TraineeProfile.user_id).where(TraineeProfile.id.in_(holding),
+                                                     func.instr(TraineeProfile.real_name, q) > 0)
     chars = func.string_to_array(TraineeProfile.real_name, null(), type_=ARRAY(Text))  # the index's expression
     holds = chars.contains(bindparam("name_chars", sorted(set(q)), type_=ARRAY(Text)))
     # One character (a surname, the usual search): holding it is containing it, and without the LIKE the planner
