@@ -122,13 +122,13 @@ def named_like(session: Session, q: str):
     LIKE keeps those where they are in order (before: a sequential scan of every profile, 2.8 s with a county)."""
     contains = TraineeProfile.real_name.contains(q, autoescape=True)
     if session.get_bind().dialect.name != "postgresql":
-        # Issue 20: the profiles holding each of q's characters, by the primary key of trainee_name_chars (kept
-        # by triggers), then those holding them in order (instr: LIKE's match, case-sensitive as PostgreSQL's,
-        # with no pattern to interpret). Before: LIKE over every name of the name index, twice a page.
-        holding = intersect(*(select(trainee_name_chars.c.profile_id).where(trainee_name_chars.c.ch == c)
-                              for c in sorted(set(q)))) if len(set(q)) > 1 else \
-            select(trainee_name_chars.c.profile_id).where(trainee_name_chars.c.ch == q)
-        return select(TraineeProfile.user_id).where(TraineeProfile.id.in_(holding),
+        # Issue 20: the people holding each of q's characters, by the primary key of trainee_name_chars (kept by
+        # triggers); for more than one character, those whose name holds them in order (instr: LIKE's match,
+        # case-sensitive as PostgreSQL's, with no pattern to interpret). Before: LIKE over every name, twice a page.
+        holding = [select(trainee_name_chars.c.user_id).where(trainee_name_chars.c.ch == c) for c in sorted(set(q))]
+        if len(holding) == 1:
+            return holding[0]
+        return select(TraineeProfile.user_id).where(TraineeProfile.user_id.in_(intersect(*holding)),
                                                      func.instr(TraineeProfile.real_name, q) > 0)
     chars = func.string_to_array(TraineeProfile.real_name, null(), type_=ARRAY(Text))  # the index's expression
     holds = chars.contains(bindparam("name_chars", sorted(set(q)), type_=ARRAY(Text)))

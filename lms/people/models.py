@@ -145,21 +145,21 @@ def _enterprise_scope(user):
 # index on the name's characters: there the table exists (one schema for both) but stays empty and unread.
 trainee_name_chars = Table(
     "trainee_name_chars", Base.metadata,
-    Column("ch", String(1), primary_key=True), Column("profile_id", Integer, primary_key=True),
+    Column("ch", String(1), primary_key=True), Column("user_id", Integer, primary_key=True),
     sqlite_with_rowid=False)
 
 # The name's positions 1..64 (real_name is VARCHAR(64)): a trigger body may not hold a WITH clause.
 _POSITIONS = " UNION ALL ".join(f"SELECT {i} AS n" for i in range(1, 65))
-_CHARS_OF_NEW = ("INSERT OR IGNORE INTO trainee_name_chars (ch, profile_id) SELECT substr(NEW.real_name, p.n, 1), NEW.id "
+_CHARS_OF_NEW = ("INSERT OR IGNORE INTO trainee_name_chars (ch, user_id) SELECT substr(NEW.real_name, p.n, 1), NEW.user_id "
                  f"FROM ({_POSITIONS}) AS p WHERE p.n <= length(NEW.real_name);")
 NAME_CHARS_SQLITE_DDL = (
     f"CREATE TRIGGER IF NOT EXISTS trainee_name_chars_ins AFTER INSERT ON trainee_profiles BEGIN {_CHARS_OF_NEW} END",
     "CREATE TRIGGER IF NOT EXISTS trainee_name_chars_upd AFTER UPDATE OF real_name ON trainee_profiles BEGIN "
-    f"DELETE FROM trainee_name_chars WHERE profile_id = OLD.id; {_CHARS_OF_NEW} END",
+    f"DELETE FROM trainee_name_chars WHERE user_id = OLD.user_id; {_CHARS_OF_NEW} END",
     "CREATE TRIGGER IF NOT EXISTS trainee_name_chars_del AFTER DELETE ON trainee_profiles BEGIN "
-    "DELETE FROM trainee_name_chars WHERE profile_id = OLD.id; END",
+    "DELETE FROM trainee_name_chars WHERE user_id = OLD.user_id; END",
 )
-NAME_CHARS_SQLITE_FILL = ("INSERT OR IGNORE INTO trainee_name_chars (ch, profile_id) SELECT substr(t.real_name, p.n, 1), t.id "
+NAME_CHARS_SQLITE_FILL = ("INSERT OR IGNORE INTO trainee_name_chars (ch, user_id) SELECT substr(t.real_name, p.n, 1), t.user_id "
                           f"FROM trainee_profiles AS t JOIN ({_POSITIONS}) AS p ON p.n <= length(t.real_name)")
 for _ddl in NAME_CHARS_SQLITE_DDL:  # with the schema (create_all, once both tables exist); migration 0020p otherwise
     event.listen(Base.metadata, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))

@@ -5,9 +5,9 @@ gain the other filter columns after the list order: (status, region_id, id, high
 and likewise for the tier and the stars. A page filtered on two of them, and its capped count, are read from the
 index alone: SQLite fetched every star-rated row to check its status (~65 ms a count at 200,000 people).
 
-trainee_name_chars (ch, profile_id), WITHOUT ROWID: each character of each trainee's name, filled from the
+trainee_name_chars (ch, user_id), WITHOUT ROWID: each character of each trainee's name, filled from the
 profiles and kept by triggers on trainee_profiles — on SQLite, where "part of a name" read every name of the name
-index (~25-60 ms at 200,000 people) and now reads the profiles holding the characters by primary key. On
+index (~25-60 ms at 200,000 people) and now reads the people holding the characters by primary key. On
 PostgreSQL the table is created (one schema) and stays empty: the GIN index of 0020b finds names there.
 
 No data changes: the downgrade restores 0020b's narrower indexes and drops the derived table and its triggers.
@@ -21,16 +21,16 @@ from alembic import op
 
 # The triggers and the fill as the models declare them (frozen here: a revision never imports application code).
 _POSITIONS = " UNION ALL ".join(f"SELECT {i} AS n" for i in range(1, 65))
-_CHARS_OF_NEW = ("INSERT OR IGNORE INTO trainee_name_chars (ch, profile_id) SELECT substr(NEW.real_name, p.n, 1), NEW.id "
+_CHARS_OF_NEW = ("INSERT OR IGNORE INTO trainee_name_chars (ch, user_id) SELECT substr(NEW.real_name, p.n, 1), NEW.user_id "
                  f"FROM ({_POSITIONS}) AS p WHERE p.n <= length(NEW.real_name);")
 TRIGGERS = {
     "trainee_name_chars_ins": f"AFTER INSERT ON trainee_profiles BEGIN {_CHARS_OF_NEW} END",
     "trainee_name_chars_upd": "AFTER UPDATE OF real_name ON trainee_profiles BEGIN "
-                              f"DELETE FROM trainee_name_chars WHERE profile_id = OLD.id; {_CHARS_OF_NEW} END",
+                              f"DELETE FROM trainee_name_chars WHERE user_id = OLD.user_id; {_CHARS_OF_NEW} END",
     "trainee_name_chars_del": "AFTER DELETE ON trainee_profiles BEGIN "
-                              "DELETE FROM trainee_name_chars WHERE profile_id = OLD.id; END",
+                              "DELETE FROM trainee_name_chars WHERE user_id = OLD.user_id; END",
 }
-FILL = ("INSERT OR IGNORE INTO trainee_name_chars (ch, profile_id) SELECT substr(t.real_name, p.n, 1), t.id "
+FILL = ("INSERT OR IGNORE INTO trainee_name_chars (ch, user_id) SELECT substr(t.real_name, p.n, 1), t.user_id "
         f"FROM trainee_profiles AS t JOIN ({_POSITIONS}) AS p ON p.n <= length(t.real_name)")
 
 revision = '0020p'
@@ -45,8 +45,8 @@ NAMES = {'status': 'ix_talent_entries_status_list', 'highest_tier': 'ix_talent_e
 
 def upgrade():
     op.create_table('trainee_name_chars', sa.Column('ch', sa.String(length=1), nullable=False),
-                    sa.Column('profile_id', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('ch', 'profile_id', name=op.f('pk_trainee_name_chars')),
+                    sa.Column('user_id', sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint('ch', 'user_id', name=op.f('pk_trainee_name_chars')),
                     sqlite_with_rowid=False)
     if op.get_bind().dialect.name == 'sqlite':
         for name, body in TRIGGERS.items():
