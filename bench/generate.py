@@ -3,7 +3,8 @@
 ``generate(app, scale)`` puts into the app's (empty or demo-seeded) database, on top of the demo data:
 enterprises, trainees (users + profiles with valid resident ID numbers, encrypted once per value, no ORM),
 a shared bank of questions, an open exam class, a check-in class with a session under way, a past class whose
-enrolments hold certificates, and — when the talent tables exist in this build — credit records.
+enrolments hold certificates, and — when the talent tables exist in this build — credit records, the talent pool
+and its members' appointment registrations (issue 20).
 
 Full issue sizes at ``scale=1``: 200,000 trainees, 2,000 enterprises, 2,000,000 credit records, 50,000
 certificates, 500 questions. The same ``seed`` gives the same plaintext data (Fernet ciphertexts carry a random
