@@ -3,7 +3,8 @@
 ``generate(app, scale)`` puts into the app's (empty or demo-seeded) database, on top of the demo data:
 enterprises, trainees (users + profiles with valid resident ID numbers, encrypted once per value, no ORM),
 a shared bank of questions, an open exam class, a check-in class with a session under way, a past class whose
-enrolments hold certificates, and — when the talent tables exist in this build — credit records.
+enrolments hold certificates, and — when the talent tables exist in this build — credit records, the talent pool
+and its members' appointment registrations (issue 20).
 
 Full issue sizes at ``scale=1``: 200,000 trainees, 2,000 enterprises, 2,000,000 credit records, 50,000
 certificates, 500 questions. The same ``seed`` gives the same plaintext data (Fernet ciphertexts carry a random
@@ -340,14 +341,15 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
     return out
 
 
-def _raw_profile_table(table):
-    """The profiles table with its encrypted columns as plain binary: values arrive already encrypted."""
+def _raw_profile_table(table, encrypted=("id_number", "phone")):
+    """The profiles table (or another: ``encrypted`` names its encrypted columns) with its encrypted columns as
+    plain binary: values arrive already encrypted."""
     from sqlalchemy import Column, LargeBinary, MetaData, Table
 
     md = MetaData()
     cols = []
     for c in table.columns:
-        if c.name in ("id_number", "phone"):
+        if c.name in encrypted:
             cols.append(Column(c.name, LargeBinary))
         elif c.name != "id":
             cols.append(Column(c.name, c.type))
@@ -384,6 +386,13 @@ def _credit_records(s: Session, first_uid: int, n_people: int, n: int, seed: int
 POOL_STATUSES = (("active", "certified", 80), ("warning", "missed_credits", 10), ("lapsed", "missed_credits", 5),
                  ("exited", "revoked_certificate", 5))  # percent of the pool
 POOL_TIERS = (("basic", 60), ("advanced", 30), ("senior", 10))
+# Appointment registrations (示例 shares, no seed states them): most pool members are their enterprise's CQO with
+# an accepted registration (seed 002 (三) 登记管理), a few await review or were returned, the rest are certified
+# people not (yet) appointed. The roll-up holds to the CE rule only people in office during the year
+# (「首席质量官在任期内应按规定递交年度质量管理绩效报告或继续教育证明」), so without these rows no one is held
+# and everyone is compliant.
+POOL_APPOINTMENTS = (("accepted", 70), ("submitted", 4), ("returned", 2), (None, 24))  # percent of the pool
+APPOINTMENT_ENDED = 0.08  # of the accepted: no longer in force (replaced, left) some time after the appointment
 
 
 def _pick(table, k: int):
@@ -399,11 +408,14 @@ def _talent_pool(s: Session, first_uid: int, n_people: int, province_id: int, ye
     """A pool entry for every generated trainee (the issue's 200,000 people in training and in the pool), in
     the region of the trainee's enterprise, with statuses (80 % active, 10 % warning, 5 % lapsed, 5 % exited),
     tiers and some stars; the annual report of ``year`` for 85 % of them and the standing of the year before
-    (80 % compliant), so that the roll-up moves people to warning, to lapsed and back to active."""
+    (80 % compliant), so that the roll-up moves people to warning, to lapsed and back to active; and their
+    appointment registrations (``POOL_APPOINTMENTS``: who is in office, hence held to the rule, in ``year``),
+    from a random stream of their own so that the rest of the data stays as it was."""
     from credits.models import AnnualReport, YearStanding
+    from lms import pii
     from lms.orgs.models import Enterprise
     from lms.people.models import TraineeProfile
-    from talent.models import TalentEntry
+    from talent.models import Appointment, TalentEntry
 
     if not n_people:
         return {}
@@ -411,9 +423,13 @@ def _talent_pool(s: Session, first_uid: int, n_people: int, province_id: int, ye
     ent_of = dict(s.execute(select(TraineeProfile.user_id, TraineeProfile.enterprise_id)
                             .where(TraineeProfile.user_id >= first_uid, TraineeProfile.user_id < first_uid + n_people)).all())
     rng = random.Random(seed + 13)
-    pb = Progress("talent pool", 3 * n_people, quiet)
+    arng = random.Random(seed + 17)  # appointments: a stream of their own
+    fernet = pii._fernet()
+    head_phone: dict[int, bytes] = {}  # one encrypted phone an enterprise, encrypted once
+    empty = fernet.encrypt(b"")
+    pb = Progress("talent pool", 4 * n_people, quiet)
     entered = dt.date(year - 3, 1, 1)
-    entries, reports, prev = [], [], []
+    entries, reports, prev, appointments = [], [], [], []
     for i in range(n_people):
         uid = first_uid + i
         status, cause = _pick(POOL_STATUSES, rng.randrange(100))
@@ -429,11 +445,35 @@ def _talent_pool(s: Session, first_uid: int, n_people: int, province_id: int, ye
         ok = rng.random() < 0.8
         prev.append({"user_id": uid, "year": year - 1, "hours_total": 90.0 if ok else 40.0,
                      "hours_professional": 60.0 if ok else 30.0, "report_filed": ok, "compliant": ok, "computed_at": now})
-    for table, rows in ((TalentEntry.__table__, entries), (AnnualReport.__table__, reports), (YearStanding.__table__, prev)):
+        reg = _pick(POOL_APPOINTMENTS, arng.randrange(100))
+        # Appointed from a year before the entry to a year and a half after it: the entries run from ``year`` - 3
+        # to the end of ``year`` - 1, so some appointments start during ``year`` (their first year: exempt by
+        # default) and a few after it (not in office that year).
+        appointed = since + dt.timedelta(days=arng.randrange(-365, 540))
+        ended = (appointed + dt.timedelta(days=arng.randrange(180, 1100))
+                 if reg == "accepted" and arng.random() < APPOINTMENT_ENDED else None)
+        if reg is None:
+            continue
+        if ent not in head_phone:
+            head_phone[ent] = fernet.encrypt(f"1390000{ent % 10_000:04d}".encode())
+        appointments.append({
+            "user_id": uid, "enterprise_id": ent, "kind": "initial", "appointed_on": appointed, "ended_on": ended,
+            "enterprise_head": "基准法定代表人", "enterprise_head_phone": head_phone[ent], "quality_head": "",
+            "quality_head_phone": empty, "cv": "基准履历。", "awards": "", "opinion": "同意聘任。", "opinion_date": appointed,
+            "letter_path": "bench/letter.pdf", "letter_name": "聘任书.pdf", "letter_mime": "application/pdf",
+            "status": reg, "late": False, "review_reason": "" if reg != "returned" else "基准：材料不全。",
+            "reviewer_id": None, "reviewed_at": now if reg != "submitted" else None,
+            "submitted_on": appointed + dt.timedelta(days=7), "submitted_at": now, "filed_by_id": None,
+            "confirmed_at": None})
+    for table, rows in ((TalentEntry.__table__, entries), (AnnualReport.__table__, reports), (YearStanding.__table__, prev),
+                        (_raw_profile_table(Appointment.__table__, ("enterprise_head_phone", "quality_head_phone")),
+                         appointments)):
         for batch in _batched(rows):
             _insert(s, table, batch)
             pb.add(len(batch) * n_people // max(len(rows), 1))
-    return {"talent_entries": len(entries), "annual_reports": len(reports), "previous_standings": len(prev)}
+    return {"talent_entries": len(entries), "annual_reports": len(reports), "previous_standings": len(prev),
+            "appointments": len(appointments),
+            "appointments_accepted": sum(1 for a in appointments if a["status"] == "accepted")}
 
 
 def prepare_database(app, today: dt.date | None = None) -> None:

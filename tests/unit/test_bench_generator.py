@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from stdnum.cn import ric
 
 from bench import generate as gen_mod
@@ -87,3 +87,49 @@ def test_generate_tiny_scale(bench_app, monkeypatch):
         from credits.models import CreditRecord
 
         assert s.scalar(select(func.count(CreditRecord.id)).where(CreditRecord.source_ref.like("bench:%"))) == 2000
+
+
+def test_perf_generator_appointments_make_the_rollup_agree_with_plain_sql(bench_app, monkeypatch):
+    """Issue 20: the generator registers appointments (accepted, awaiting review, returned; some ended), so the
+    roll-up holds the people in office to the CE rule; its compliant count equals the bench's plain-SQL check
+    written from seed 002 (三) (in office: report OR hours), and some people are non-compliant."""
+    monkeypatch.setattr(gen_mod, "ISSUE_TRAINEES", 20)
+    monkeypatch.setattr(gen_mod, "CHECKIN_TRAINEES", 20)
+    monkeypatch.setattr(gen_mod, "EXAM_TRAINEES", 20)
+    monkeypatch.setattr(gen_mod, "MIN", {**gen_mod.MIN, "trainees": 400, "certificates": 20, "questions": 120,
+                                          "credit_records": 1200})
+    g = generate(bench_app, scale=0.0001, quiet=True, today=TODAY)
+
+    from bench.workloads_pool import plain_compliant
+    from credits.models import YearStanding
+    from lms.db import db
+    from lms.jobs import services as jobs
+    from lms.templating import SHANGHAI
+    from talent import jobs as _talent_jobs  # noqa: F401  (registers the roll-up job)
+    from talent.models import Appointment, RegistrationStatus
+
+    year = g.rollup_year
+    with bench_app.app_context():
+        s = db.session
+        apps = s.execute(select(Appointment.user_id, Appointment.status, Appointment.appointed_on, Appointment.ended_on,
+                                Appointment.enterprise_head_phone)
+                         .where(Appointment.user_id >= g.first_user_id)).all()
+        assert len(apps) == g.counts["appointments"] and len({a.user_id for a in apps}) == len(apps)
+        accepted = [a for a in apps if a.status == RegistrationStatus.accepted]
+        assert len(accepted) == g.counts["appointments_accepted"]
+        # Realistic shares (POOL_APPOINTMENTS: 70 % accepted, 6 % pending or returned), at 400 people within noise.
+        assert 0.6 < len(accepted) / 400 < 0.8 and {a.status for a in apps} == set(RegistrationStatus)
+        assert any(a.ended_on for a in accepted) and all(a.ended_on is None or a.ended_on > a.appointed_on for a in apps)
+        # Some appointments start in the roll-up's year (first year: exempt), some after it (not in office).
+        assert any(a.appointed_on.year == year for a in accepted) and any(a.appointed_on.year > year for a in accepted)
+        assert all(a.enterprise_head_phone.startswith("1390000") for a in apps)  # encrypted, decrypts
+        maker = bench_app.extensions["lms_db"].sessionmaker
+        now = dt.datetime(year + 1, 1, 2, 1, 30, tzinfo=SHANGHAI)
+        run = jobs.run_job(maker, "talent-rollup", trigger="test", now=now)
+        assert run.status == "ok", run.result
+    with maker() as s:
+        n, ok = s.execute(select(func.count(), func.sum(case((YearStanding.compliant, 1), else_=0)))
+                          .where(YearStanding.year == year)).one()
+        expected = plain_compliant(s, year)
+    assert run.result["compliant"] == ok == expected
+    assert 0 < ok < n  # the rule holds some people and some miss it
