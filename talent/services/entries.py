@@ -171,9 +171,8 @@ def _stays(entry: TalentEntry, works_at: tuple[int, int] | None, certificate: Ce
 
 
 def _enter_known(session: Session, pairs: list[tuple[TalentEntry, Certificate]]) -> None:
-    """Holders already in the pool who stay where they are (``_stays``): the certificate recorded on the entry
-    (inserted together at the next flush) and the highest tier in force recomputed, as ``on_certificate_issued``
-    does for each."""
+    """Holders already in the pool who stay where they are (``_stays``): their certificates recorded on their
+    entries in one INSERT and each highest tier in force recomputed, as ``on_certificate_issued`` does for each."""
     recorded = set(session.scalars(select(TalentCertificate.certificate_id).where(
         TalentCertificate.certificate_id.in_([c.id for _e, c in pairs]))))
     rows = []
