@@ -101,8 +101,15 @@ def main(argv: list[str]) -> int:
         worker.process_job(maker, job(ids[:5]), cfg, today)
         seen: list[str] = []
 
+        trace = os.environ.get("PROFILE_SQL_TRACE")  # a table name: where its first statements come from
+
         def count(conn, cursor, statement, params, context, executemany):
             seen.append(statement)
+            if trace and trace in statement and sum(1 for st in seen if trace in st) in (2, 12):
+                import traceback  # a debugging aid, printed only when asked
+
+                print("---- " + statement.split("\n")[0][:100])
+                print("".join(ln for ln in traceback.format_stack(limit=40) if "/wt-20i/" in ln and ".venv" not in ln))
 
         job_id = job(ids[5:5 + BATCH])
         event.listen(db.engine, "before_cursor_execute", count)
@@ -111,6 +118,15 @@ def main(argv: list[str]) -> int:
                                  lambda: worker.process_job(maker, job_id, cfg, today), top)
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
+        if os.environ.get("PROFILE_SQL"):  # the statements of the profiled job, by kind and table
+            kinds: dict[str, int] = {}
+            for st in seen:
+                words = st.split()
+                key = " ".join(words[:3] if words[0] in ("INSERT", "DELETE") else words[:2] if words[0] == "UPDATE"
+                               else [words[0], words[words.index("FROM") + 1] if "FROM" in words else ""])
+                kinds[key] = kinds.get(key, 0) + 1
+            for key, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+                print(f"{n:6d}  {key}")
         timings["issue_ms_per_certificate_profiled"] = round(wall * 1000 / max(res["issued"], 1), 1)
         timings["statements_per_certificate"] = round(len(seen) / max(res["issued"], 1), 1)
         timings["issued"] = res["issued"]

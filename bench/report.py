@@ -160,7 +160,11 @@ NOTES: dict[str, str] = {
                     "product's nice 10 stays. Next: a full-scale run on an idle machine at nice 10, 5 and 0 to "
                     "settle the renderers' share against the verification p95 (goal ≤ 2 × before; 1.00 × at nice "
                     "10 on 12-03); then fewer rows deflated per certificate (the QR code and the values in a band of "
-                    "their own) and the text layer's font subset kept per class."),
+                    "their own) and the text layer's font subset kept per class. Issuing's ~13 statements a "
+                    "certificate left (PROFILE_SQL=1): the serial, savepoint and release, the row and its "
+                    "status-list index, its event, its audit event with the chain head locked and advanced (2: "
+                    "each certificate's flush chains on its own; one chaining a batch would save both), the "
+                    "notification and the holder's mail address, the job item; the rest is per batch."),
     "issuing_verify_p95": ("Renderers run at nice 10 (RENDER_NICE) so that the web server keeps the cores."),
 }
 
