@@ -14,11 +14,22 @@ import time
 from sqlalchemy import select
 
 
+def render_args(maker, enrollment_ids: list[int], cfg) -> list[dict]:
+    """The ``render_files`` arguments of the enrolments' certificates: what the product reads to print one."""
+    from certificates import services
+    from certificates.models import Certificate
+
+    with maker() as s:
+        certs = list(s.scalars(select(Certificate).where(Certificate.enrollment_id.in_(enrollment_ids))))
+        return [dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
+                     valid_until=services.printed_until(cert.valid_until), url=services.qr_url(cert, cfg))
+                for cert in certs]
+
+
 def main(argv: list[str]) -> int:
     class_id, seconds, limit = int(argv[1]), float(argv[2]), int(argv[3])
     from bench.app_wsgi import app
     from certificates import rendering, services, worker
-    from certificates.models import Certificate
     from courses.models import Enrollment, TrainingClass
     from lms.auth.models import User
     from lms.db import db, reset_write_intent, set_write_intent
@@ -68,12 +79,7 @@ def main(argv: list[str]) -> int:
             issue_s += time.perf_counter() - t_issue
             issued += res["issued"]
             failed += res["failed"]
-            with maker() as s:
-                certs = list(s.scalars(select(Certificate).where(Certificate.enrollment_id.in_(chunk))))
-                args = [dict(snapshot=cert.snapshot, number=cert.number, issued_on=cert.issued_on.isoformat(),
-                             valid_until=services.printed_until(cert.valid_until), url=services.qr_url(cert, cfg))
-                        for cert in certs]
-            pending.append(pool.submit(args))
+            pending.append(pool.submit(render_args(maker, chunk, cfg)))
             collect(keep=2)  # issuing runs ahead of rendering by at most two chunks
         t_drain = time.perf_counter()
         collect(keep=0)

@@ -190,9 +190,12 @@ def _stamp(text: str, f: ImageFont.FreeTypeFont, colour, anchor: str):
     return layer.point(_index_lut(colour)), layer.point(_MASK_LUT), (left, top)
 
 
-def _wrapped(text: str, f: ImageFont.FreeTypeFont, width: int) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _wrapped(text: str, f: ImageFont.FreeTypeFont, width: int) -> tuple[str, ...]:
     """``text`` broken into lines no wider than ``width``, character by character (Chinese has no spaces): each
-    line is the longest prefix that fits (found by bisection), at least one character."""
+    line is the longest prefix that fits (found by bisection), at least one character. Kept for the last texts:
+    the PNG and the PDF's text layer of one certificate break the same sentence (FreeType measuring it was a
+    tenth of a certificate's rendering)."""
     lines = []
     while text:
         lo, hi = 1, len(text)  # the answer n is in [lo, hi]: text[:lo] is taken even if too wide
@@ -204,7 +207,7 @@ def _wrapped(text: str, f: ImageFont.FreeTypeFont, width: int) -> list[str]:
                 hi = mid - 1
         lines.append(text[:lo])
         text = text[lo:]
-    return lines
+    return tuple(lines)
 
 
 def _page_size() -> tuple[int, int]:
@@ -768,6 +771,26 @@ def _lower_priority(nice: int) -> None:
         pass
 
 
+def _start_renderer(nice: int) -> None:
+    """A pool worker's start: lower its priority, then pay the first certificate's costs now (the fonts, the
+    PDF text layer's TrueType font read and registered, the template page and its compressed bands, the sRGB
+    profile: ~0.4 s, several seconds on a loaded machine), while the caller issues its first batch, instead of
+    in the first certificates it is sent (issue 20: the first chunk waited on cold workers)."""
+    _lower_priority(nice)
+    warm_up()
+
+
+WARM_UP_URL = "HTTPS://EXAMPLE.INVALID/C/" + "A" * 160  # a typical printed token's length (version 8 at M)
+
+
+def warm_up() -> None:
+    """Render one made-up certificate and forget it: every per-process cache is filled. Its words are the
+    template's own; nothing of it is kept but the caches (the last-page cache is emptied)."""
+    render_files({"holder_name": "王芳", "programme": "首席质量官培训", "tier_label": "基础"}, "000000-B-2000-00000",
+                 "2000-01-01", "2000-01-01", WARM_UP_URL)
+    _last.clear()
+
+
 class RenderPool:
     """Renders certificates' PNG and PDF in worker processes (one per core by default) at a lower CPU priority
     than the web server (``os.nice``). Each worker keeps its own caches of fonts, the template page and the
@@ -775,17 +798,21 @@ class RenderPool:
     returns a future of their ``(png, pdf)`` pairs, in order; use it as a context manager.
 
     The workers are started with "forkserver" (not fork: the caller may be a web process with threads and
-    open database connections)."""
+    open database connections), which has imported this module once; each renders a made-up certificate as it
+    starts (``warm_up``; ``warm=False``: not), so that the first real ones do not pay the caches' filling."""
 
-    def __init__(self, processes: int | None = None, nice: int = RENDER_NICE):
+    def __init__(self, processes: int | None = None, nice: int = RENDER_NICE, warm: bool = True):
         import multiprocessing
         import os
         from concurrent.futures import ProcessPoolExecutor
 
         self.processes = processes or os.cpu_count() or 1
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context(method),
-                                         initializer=_lower_priority, initargs=(nice,))
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":  # the server imports Pillow and this module once; each worker forks from it
+            ctx.set_forkserver_preload([__name__])
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=ctx,
+                                         initializer=_start_renderer if warm else _lower_priority, initargs=(nice,))
 
     def submit(self, certificates: list[dict]):
         """A future of ``[(png, pdf), ...]`` for ``certificates`` (dicts of ``render_files`` arguments); the list is
@@ -826,6 +853,12 @@ class RenderPool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def cache_sizes() -> dict[str, int]:
+    """How full this process's rendering caches are (a pool worker's, asked through the pool: tests)."""
+    return {"template": _template.cache_info().currsize, "text_font": _text_font.cache_info().currsize,
+            "stamps": _stamp.cache_info().currsize, "last_page": len(_last)}
 
 
 def _render_list(certificates: list[dict]) -> list[tuple[bytes, bytes]]:

@@ -12,7 +12,7 @@ import datetime as dt
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from certificates.models import Certificate
 from certificates.services import renewal
@@ -129,26 +129,73 @@ def enter_pool_many(session: Session, certificates: list[Certificate]) -> None:
     if not certificates:
         return
     user_ids = {c.holder_user_id for c in certificates}
-    in_pool = set(session.scalars(select(TalentEntry.user_id).where(TalentEntry.user_id.in_(user_ids))))
+    in_pool = {e.user_id: e for e in session.scalars(select(TalentEntry).where(TalentEntry.user_id.in_(user_ids))
+                                                      .options(selectinload(TalentEntry.certificates)))}
+    works_at = {uid: (eid, rid) for uid, eid, rid in session.execute(
+        select(TraineeProfile.user_id, Enterprise.id, Enterprise.region_id)
+        .join(Enterprise, Enterprise.id == TraineeProfile.enterprise_id)
+        .where(TraineeProfile.user_id.in_(user_ids)))}
     fresh: dict[int, Certificate] = {}
+    known: dict[int, Certificate] = {}
     rest: list[Certificate] = []
     for c in certificates:
-        if c.holder_user_id in in_pool or c.holder_user_id in fresh:
+        uid = c.holder_user_id
+        if uid in fresh or uid in known:
             rest.append(c)
+        elif uid not in in_pool:
+            fresh[uid] = c
+        elif _stays(in_pool[uid], works_at.get(uid), c):
+            known[uid] = c
         else:
-            fresh[c.holder_user_id] = c
+            rest.append(c)
     if fresh:
-        _enter_fresh(session, list(fresh.values()))
+        _enter_fresh(session, list(fresh.values()), works_at)
+    if known:
+        _enter_known(session, [(in_pool[uid], c) for uid, c in known.items()])
     for c in rest:
         enter_pool(session, c)
 
 
-def _enter_fresh(session: Session, certificates: list[Certificate]) -> None:
-    """New entries for holders with none: what ``on_certificate_issued`` writes for them, set-based."""
-    works_at = {uid: (eid, rid) for uid, eid, rid in session.execute(
-        select(TraineeProfile.user_id, Enterprise.id, Enterprise.region_id)
-        .join(Enterprise, Enterprise.id == TraineeProfile.enterprise_id)
-        .where(TraineeProfile.user_id.in_([c.holder_user_id for c in certificates])))}
+def _stays(entry: TalentEntry, works_at: tuple[int, int] | None, certificate: Certificate) -> bool:
+    """Does ``on_certificate_issued`` leave this entry where it is, in its status, for ``certificate``? (No move to
+    log, no return from an exit to record: then only the certificate and the highest tier change.) False sends the
+    certificate through ``enter_pool``, which handles every case."""
+    if entry.status == PoolStatus.exited and entry.status_cause in (Cause.revoked_certificate,
+                                                                    Cause.certificate_expired):
+        return False
+    if works_at is not None:  # the holder's enterprise and its region (``place`` with that enterprise)
+        return entry.enterprise_id == works_at[0] and entry.region_id == works_at[1]
+    # No enterprise on the profile: ``place`` keeps the entry's enterprise (its region: not read here, so such an
+    # entry goes one by one) or, with none, places the entry in the class's region.
+    return entry.enterprise_id is None and entry.region_id == certificate.region_id
+
+
+def _enter_known(session: Session, pairs: list[tuple[TalentEntry, Certificate]]) -> None:
+    """Holders already in the pool who stay where they are (``_stays``): their certificates recorded on their
+    entries in one INSERT and each highest tier in force recomputed, as ``on_certificate_issued`` does for each."""
+    recorded = set(session.scalars(select(TalentCertificate.certificate_id).where(
+        TalentCertificate.certificate_id.in_([c.id for _e, c in pairs]))))
+    rows = []
+    for entry, c in pairs:
+        if c.id in recorded:  # run twice: refresh the recorded certificate's data, as one by one does
+            enter_pool(session, c)
+            continue
+        rows.append({"entry_id": entry.id, "certificate_id": c.id, "number": c.number, "tier": c.tier,
+                     "issued_on": c.issued_on, "valid_until": c.valid_until, "status": "valid"})
+        # _recompute_tier on the issue date, the new certificate (status valid) among the entry's
+        in_force = [t.tier for t in entry.certificates if t.in_force(c.issued_on)]
+        if c.valid_until is None or c.valid_until >= c.issued_on:
+            in_force.append(c.tier)
+        entry.highest_tier = max(in_force, key=lambda t: t.rank) if in_force else None
+        session.expire(entry, ["certificates"])  # read again, with the new one, if anyone asks
+    if rows:
+        session.execute(insert(TalentCertificate), rows)  # one statement (the ORM inserted row by row)
+    session.flush()
+
+
+def _enter_fresh(session: Session, certificates: list[Certificate], works_at: dict[int, tuple[int, int]]) -> None:
+    """New entries for holders with none: what ``on_certificate_issued`` writes for them, set-based
+    (``works_at``: the holders' enterprises and their regions)."""
     provinces: dict[int, int] = {}
     rows = []
     for c in certificates:

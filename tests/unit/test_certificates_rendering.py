@@ -202,3 +202,14 @@ def test_adler32_combine_matches_zlib():
 
     for a, b in [(b"", b""), (b"abc", b""), (b"", b"xyz"), (b"\0" * 70000, b"\xff" * 131071), (bytes(range(256)) * 300, b"q")]:
         assert rendering.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+def test_render_pool_workers_start_warm():
+    """Issue 20: each worker fills its caches as it starts (the fonts, the template, the text layer's font), so
+    that the first certificates sent to it do not wait for that; nothing of the made-up page is kept."""
+    with rendering.RenderPool(processes=1, nice=0) as pool:
+        warm = pool._pool.submit(rendering.cache_sizes).result()
+    with rendering.RenderPool(processes=1, nice=0, warm=False) as pool:
+        cold = pool._pool.submit(rendering.cache_sizes).result()
+    assert warm["template"] == 1 and warm["text_font"] == 1 and warm["stamps"] > 10 and warm["last_page"] == 0
+    assert cold["template"] == 0 and cold["text_font"] == 0

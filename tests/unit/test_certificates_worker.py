@@ -126,6 +126,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_one_by_one(app, db, world, cw, 
 def test_progress_is_committed_batch_by_batch(app, db, world, cw, cert_cfg, monkeypatch):
     monkeypatch.setattr(worker, "BATCH_ITEMS", 2)
     monkeypatch.setattr(worker, "BATCH_SECONDS", 60)  # batches cut by count only: a loaded machine must not split them
+    monkeypatch.setattr(worker, "BATCH_WALL_SECONDS", 60)
     for i in range(4):
         enrol(db, cw.cls, factories.make_trainee(db, f"trainee_p{i}", world.ent_qd, real_name="郑爽"))
     maker = app.extensions["lms_db"].sessionmaker

@@ -20,6 +20,7 @@ from lms import completion
 from lms.db import utcnow
 from lms.errors import DomainError
 from lms.notifications.models import Notification
+from lms.people.models import TraineeProfile
 from talent.models import TalentCertificate, TalentEntry, TalentEvent
 from talent.services import entries
 from tests import courses_support as cs
@@ -187,3 +188,56 @@ def test_perf_20_every_receiver_of_an_issue_handles_a_batch(app):
     assert modules(certificate_issued)  # credits and talent receive issues
     assert modules(certificate_issued) == modules(certificates_issued)
     assert modules(credits_changed) <= modules(credits_changed_many)
+
+
+def test_perf_20_holders_in_the_pool_take_no_statements_a_certificate(db, world, cert_cfg):
+    """Holders already in the pool (the bench's case: the class trains people certified before) are recorded
+    on their entries together, like new ones: the pool's statements are the same for 4 certificates as for 16."""
+    prog = cs.programme(db, world)
+    counts = []
+    for n, tag in ((4, "ps"), (16, "pl")):
+        _cls, enrollments = _class_of_mixed_trainees(db, world, n, tag, prog, mixed=False)
+        for e in enrollments:  # each holds an older certificate: in the pool where their enterprise is
+            entries.on_certificate_issued(db, user_id=e.user_id, certificate_id=800_000 + e.id, number=f"OLD-{e.id}",
+                                          tier="basic", issued_on=TODAY - dt.timedelta(days=400), valid_until=None,
+                                          region_id=world.qidong.id, enterprise_id=db.scalar(
+                                              select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == e.user_id)))
+        db.flush()
+        ids = [e.id for e in enrollments]
+        db.expire_all()
+        with _statements(db) as seen:
+            batch = list(db.scalars(select(Enrollment).where(Enrollment.id.in_(ids))
+                                    .options(selectinload(Enrollment.user))))
+            assert _issue_in_a_batch(db, world.staff_nt, batch, cert_cfg) == {}
+        counts.append(sum(1 for s in seen if "talent_" in s))
+    assert counts[0] == counts[1], (counts, "\n".join(s[:100].replace("\n", " ") for s in seen if "talent_" in s))
+
+
+def test_perf_20_batch_equals_one_by_one_for_holders_in_the_pool(db, world, cert_cfg):
+    """Holders in the pool where their enterprise is (recorded together), one whose entry exited with its last
+    certificate revoked (returns, one by one), one with a higher tier already (kept), one placed elsewhere
+    (moves), one whose old certificate has lapsed (the new one is the tier): the batch writes what issuing one by
+    one writes."""
+    _cls, enrollments = _class_of_mixed_trainees(db, world, 10, "k", mixed=False)
+    user_ids = [e.user_id for e in enrollments]
+    for i, e in enumerate(enrollments):
+        ent = db.scalar(select(TraineeProfile.enterprise_id).where(TraineeProfile.user_id == e.user_id))
+        entry = entries.on_certificate_issued(
+            db, user_id=e.user_id, certificate_id=700_000 + e.id, number=f"OLD-{e.id}",
+            tier="senior" if i == 1 else "basic", issued_on=TODAY - dt.timedelta(days=400),
+            valid_until=TODAY - dt.timedelta(days=30) if i == 3 else None,
+            region_id=world.qidong.id, enterprise_id=None if i == 2 else ent)
+        if i == 0:
+            entries.on_certificate_status_changed(db, user_id=e.user_id, certificate_id=700_000 + e.id,
+                                                  status="revoked", reason="撤销", today=TODAY - dt.timedelta(days=10))
+            assert entry.status.value == "exited"
+    db.flush()
+    outer = db.begin_nested()
+    refused_one = _issue_one_by_one(db, world.staff_nt, enrollments, cert_cfg)
+    one = _state(db, user_ids)
+    outer.rollback()
+    db.expire_all()
+    refused_batch = _issue_in_a_batch(db, world.staff_nt, enrollments, cert_cfg)
+    assert refused_batch == refused_one == {}
+    assert _state(db, user_ids) == one
+    assert len(one["pool"]) == len(enrollments)
