@@ -1,0 +1,47 @@
+"""The dashboard's kept figures (issue 20): a year's continuing-education compliance per region, computed by the
+scheduled job ``reports-compliance-figures`` (reports.jobs) with THE rule (``talent.services.compliance_by_region``,
+the same as the live figure and the year-end roll-up) and stored per region and year in ``ComplianceFigure``.
+The live figure reads every member's credit records of the year (2,000,000 rows for a province of 200,000
+people: 20-60 s), so a page cannot compute it; the job computes it in a read transaction and writes the few
+rows (one a region) in a short one. The dashboard shows when they were computed."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lms.db import utcnow
+from reports.models import ComplianceFigure
+from talent.services import RegionCompliance, compliance_by_region
+
+# The years the job keeps: the dashboard offers this year and the five before (reports.views.regulator); this
+# year and last year are recomputed every run (credits and reports of last year still arrive until the roll-up
+# closes it in January), older years only when they have no figures yet.
+KEPT_YEARS = 6
+ALWAYS_REFRESHED = 2
+
+
+def compute(session: Session, year: int) -> dict[int, RegionCompliance]:
+    """The year's figures per region, live (a read: no lock is taken)."""
+    return compliance_by_region(session, year)
+
+
+def store(session: Session, year: int, figures: dict[int, RegionCompliance], now: dt.datetime | None = None) -> int:
+    """Replace the year's kept figures by ``figures`` (one row a region with members), all stamped ``now``; flushes
+    (the caller commits). Returns the rows written."""
+    now = now or utcnow()
+    session.execute(delete(ComplianceFigure).where(ComplianceFigure.year == year))
+    session.add_all(ComplianceFigure(year=year, region_id=rid, members=f.members, compliant=f.compliant,
+                                     hours_short=f.hours_short, report_missing=f.report_missing, computed_at=now)
+                    for rid, f in figures.items())
+    session.flush()
+    return len(figures)
+
+
+def years_to_refresh(session: Session, this_year: int) -> list[int]:
+    """This year and last year always; the older years the dashboard offers when they have no figures yet."""
+    kept = set(session.scalars(select(ComplianceFigure.year).where(
+        ComplianceFigure.year > this_year - KEPT_YEARS).group_by(ComplianceFigure.year)))
+    return [y for y in range(this_year, this_year - KEPT_YEARS, -1)
+            if this_year - y < ALWAYS_REFRESHED or y not in kept]
