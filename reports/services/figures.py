@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
+from lms.orgs.models import Region
 from reports.models import ComplianceFigure
 from talent.services import RegionCompliance, compliance_by_region
 
@@ -28,9 +29,12 @@ def compute(session: Session, year: int) -> dict[int, RegionCompliance]:
 
 
 def store(session: Session, year: int, figures: dict[int, RegionCompliance], now: dt.datetime | None = None) -> int:
-    """Replace the year's kept figures by ``figures`` (one row a region with members), all stamped ``now``; flushes
-    (the caller commits). Returns the rows written."""
+    """Replace the year's kept figures by ``figures`` (one row a region with pool entries, and one for every province,
+    zeros if it has none, so that a computed year is known as such), all stamped ``now``; flushes (the caller
+    commits). Returns the rows written."""
     now = now or utcnow()
+    zero = RegionCompliance(0, 0, 0, 0)
+    figures = {**{pid: zero for pid in session.scalars(select(Region.id).where(Region.parent_id.is_(None)))}, **figures}
     session.execute(delete(ComplianceFigure).where(ComplianceFigure.year == year))
     session.add_all(ComplianceFigure(year=year, region_id=rid, members=f.members, compliant=f.compliant,
                                      hours_short=f.hours_short, report_missing=f.report_missing, computed_at=now)
