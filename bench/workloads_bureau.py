@@ -8,7 +8,7 @@ against the bare WSGI app first. The public notice page is rate-limited per addr
 person); its clients are many people, so each request leaves from its own loopback address (127.x.y.z), which
 the limiter sees as another person while its own cost stays measured. The notice is the province's "certified
 this year" notice, published through the service before the clock starts (its time is reported apart); so is
-the run of the dashboard's hourly job ``reports-compliance-figures`` (the CE compliance the dashboard reads).
+the run of the dashboard's job ``reports-dashboard-figures`` (the counts and the CE compliance the dashboard reads).
 
 The exports are fetched one after the other (``export_runs`` each) with a plain HTTP/1.1 client that notes the
 time to the response's first body byte and to its last; ``streamed`` says the first byte came before half the
@@ -50,13 +50,13 @@ def _notice(app) -> tuple[int, int, float]:
 
 
 def _compliance_figures(app) -> dict:
-    """Run the dashboard's hourly job (``reports-compliance-figures``) as the scheduler does, before the clock:
+    """Run the dashboard's job (``reports-dashboard-figures``) as the scheduler does, before the clock:
     the dashboard reads the CE compliance it keeps (issue 20). Its time is reported apart."""
     from lms.jobs import services as jobs
 
     t0 = time.perf_counter()
     with app.app_context():
-        run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-compliance-figures", trigger="bench")
+        run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-dashboard-figures", trigger="bench")
     return {"status": run.status, "years": run.result, "seconds": round(time.perf_counter() - t0, 1)}
 
 

@@ -142,7 +142,7 @@ class AppointmentTarget(Base):
 
 class ComplianceFigure(Base):
     """A year's continuing-education compliance of the pool members registered in one region (its own entries, not
-    its subregions'), as the scheduled job ``reports-compliance-figures`` last computed it (issue 20): the live
+    its subregions'), as the scheduled job ``reports-dashboard-figures`` last computed it (issue 20): the live
     figure is a pass over every member's credit records (2,000,000 rows for a province of 200,000), too slow for
     a page. The dashboard sums these rows over a region's subtree and shows ``computed_at``."""
 
@@ -156,6 +156,26 @@ class ComplianceFigure(Base):
     compliant: Mapped[int] = mapped_column(Integer, default=0)
     hours_short: Mapped[int] = mapped_column(Integer, default=0)
     report_missing: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CountFigure(Base):
+    """A count the dashboard shows for one region (its own records, not its subregions'), kept by the same job
+    (issue 20): trainees trained, assessed and passed and certificates first issued (``figure``) per year and tier
+    (``key``), and today's pool entries and current certificates per status (``year`` 0). Each is a pass over
+    tables that grow with the people (57,000 enrolments, 50,000 certificates, 200,000 pool entries at the bench's
+    scale): read on every view by eight bureau users, they took the two cores. A row with ``figure`` "range" holds
+    the first and last years kept (``key`` "from"/"to")."""
+
+    __tablename__ = "report_count_figures"
+    __table_args__ = (UniqueConstraint("figure", "year", "region_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    figure: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -234,4 +254,13 @@ def _figure_scope(user):
         return True
     if user.role == Role.regulator_admin:
         return ComplianceFigure.region_id.in_(region_subtree_ids(user))
+    return False
+
+
+@scope_rule(CountFigure)
+def _count_figure_scope(user):
+    if user.role == Role.system_admin:
+        return True
+    if user.role == Role.regulator_admin:
+        return CountFigure.region_id.in_(region_subtree_ids(user))
     return False

@@ -28,8 +28,8 @@ from lms.orgs.services import province_of
 from lms.orgs.tiers import bureau_for_tier
 from lms.scoping import visible
 from lms.templating import SHANGHAI
-from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ComplianceFigure, ReportingSettings,
-                            ResultImport,
+from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ComplianceFigure, CountFigure,
+                            ReportingSettings, ResultImport,
                             ResultsReport, ReviewStatus, TargetCategory)
 from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
 from talent.services import RegionCompliance, compliance_by_region
@@ -328,7 +328,7 @@ def _year_of(column):
     return cast(extract("year", column), Integer)
 
 
-def _training_groups(session: Session, region_ids, years: list[int]) -> dict[str, dict]:
+def training_groups(session: Session, region_ids, years: list[int]) -> dict[str, dict]:
     """Per (record's region, year, tier): trainees admitted to classes starting in the year (``trained``), those
     with an exam result (``assessed``), those who passed (``passed``; a pass in any counting result) and
     certificates first issued in the year (``certificates``); two grouped statements for every year and region."""
@@ -373,7 +373,7 @@ def training(session: Session, region: Region, year: int, own_only: bool = False
     """Per tier: trainees admitted to classes starting in ``year`` in the region (``trained``), those with an
     exam result (``assessed``) and those who passed (``passed``; a pass in any counting result), and
     certificates first issued in the year (reissues are not counted again)."""
-    groups = _training_groups(session, _subtree(region, own_only), [year])
+    groups = training_groups(session, _subtree(region, own_only), [year])
     return _training_figures(groups, set(_all_regions(groups)), year)
 
 
@@ -382,7 +382,7 @@ def _all_regions(groups: dict[str, dict]) -> set[int]:
 
 
 # ------------------------------------------------------------------ the talent pool and CE compliance
-def _status_groups(session: Session, region_ids) -> dict:
+def status_groups(session: Session, region_ids) -> dict:
     """Pool entries per (entry's region, status) today."""
     return {(rid, status): n for rid, status, n in session.execute(
         select(TalentEntry.region_id, TalentEntry.status, func.count(TalentEntry.id))
@@ -405,9 +405,9 @@ def pool(session: Session, region: Region, year: int, own_only: bool = False) ->
     """The talent pool of the region by status today, and its members' continuing-education compliance for
     ``year`` by the province's rule (``talent.services.compliance_by_region``, the roll-up's own definition),
     computed now; with ``own_only``, of the region's own level (本级) only, so that the dashboard's county rows
-    add up. (The dashboard reads the figures its hourly job keeps: ``dashboard``.)"""
+    add up. (The dashboard reads the figures its job keeps: ``dashboard``.)"""
     ids = _subtree(region, own_only)
-    statuses, compliance = _status_groups(session, ids), compliance_by_region(session, year, region_ids=ids)
+    statuses, compliance = status_groups(session, ids), compliance_by_region(session, year, region_ids=ids)
     return _pool_figures(statuses, compliance, set(compliance) | {k[0] for k in statuses}, None)
 
 
@@ -436,23 +436,55 @@ def kept_compliance(session: Session, year: int, region_ids) -> tuple[dict[int, 
     return ({}, stamp) if stamp is not None else None
 
 
+CERTIFICATE_KEYS = (CertificateStatus.valid.value, CertificateStatus.suspended.value, CertificateStatus.revoked.value,
+                    CertificateStatus.expired.value)
+
+
+def certificate_groups(session: Session, region_ids, today: dt.date) -> dict:
+    """Current certificates (not replaced by a newer one) per (region, status a verifier sees today)."""
+    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
+    out: dict = {}
+    for rid, status, n, n_past in session.execute(
+            select(Certificate.region_id, Certificate.status, func.count(Certificate.id), past).where(
+                Certificate.region_id.in_(region_ids), Certificate.current_for_enrollment_id.is_not(None))
+            .group_by(Certificate.region_id, Certificate.status)).all():
+        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
+            out[(rid, CertificateStatus.valid.value)] = out.get((rid, CertificateStatus.valid.value), 0) + n - (n_past or 0)
+            out[(rid, CertificateStatus.expired.value)] = out.get((rid, CertificateStatus.expired.value), 0) + (n_past or 0)
+        elif status.value in CERTIFICATE_KEYS:
+            out[(rid, status.value)] = out.get((rid, status.value), 0) + n
+    return out
+
+
 def certificate_statuses(session: Session, region: Region, today: dt.date) -> dict[str, int]:
     """Current certificates (not replaced by a newer one) of classes in the region, by the status a verifier
     sees today."""
+    groups = certificate_groups(session, _subtree(region), today)
+    return {k: _sum(groups, {g[0] for g in groups}, k) for k in CERTIFICATE_KEYS}
 
-    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
-    rows = session.execute(select(Certificate.status, func.count(Certificate.id), past).where(
-        Certificate.region_id.in_(_subtree(region)), Certificate.current_for_enrollment_id.is_not(None))
-        .group_by(Certificate.status)).all()
-    out = {s.value: 0 for s in (CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.revoked,
-                                CertificateStatus.expired)}
-    for status, n, n_past in rows:
-        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
-            out[CertificateStatus.valid.value] += n - (n_past or 0)
-            out[CertificateStatus.expired.value] += n_past or 0
-        elif status.value in out:
-            out[status.value] += n
-    return out
+
+def kept_counts(session: Session, region_ids, years: list[int]) -> tuple[dict, dt.datetime] | None:
+    """The counts the dashboard's job kept (``CountFigure``) for the regions ``region_ids`` (a subquery): training
+    groups of ``years`` (as ``training_groups``), today's pool and certificate statuses (as ``status_groups``,
+    ``certificate_groups``), and when they were computed; None when the job has not kept these years (yet)."""
+    kept = {k: (lo, hi, at) for k, lo, hi, at in session.execute(
+        select(CountFigure.key, func.min(CountFigure.value), func.max(CountFigure.value), func.min(CountFigure.computed_at))
+        .where(CountFigure.figure == "range").group_by(CountFigure.key)).all()}
+    if "from" not in kept or "to" not in kept or min(years) < kept["from"][1] or max(years) > kept["to"][0]:
+        return None
+    out: dict = {"training": {"trained": {}, "assessed": {}, "passed": {}, "certificates": {}}, "pool": {},
+                 "certificates": {}}
+    for figure, year, rid, key, value in session.execute(
+            select(CountFigure.figure, CountFigure.year, CountFigure.region_id, CountFigure.key, CountFigure.value)
+            .where(CountFigure.region_id.in_(region_ids), CountFigure.figure != "range",
+                   or_(CountFigure.year.in_(years), CountFigure.year == 0))).all():
+        if figure in out["training"]:
+            out["training"][figure][(rid, year, Tier(key))] = value
+        elif figure == "pool_status":
+            out["pool"][(rid, PoolStatus(key))] = value
+        elif figure == "certificate_status":
+            out["certificates"][(rid, key)] = value
+    return out, min(kept["from"][2], kept["to"][2])
 
 
 # ------------------------------------------------------------------ appointment rate
@@ -566,18 +598,25 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
     """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope): each figure
     read once for the subtree, grouped by region (and year), then added up per row: the region's own level
     (本级: what belongs to it and to none of its subregions, so that the rows add up to the total) and each
-    subregion. The continuing-education compliance is the one kept by the hourly job (``pool.computed_at``)."""
+    subregion. The counts that grow with the people (training, today's statuses) are those the job
+    ``reports-dashboard-figures`` keeps (``counted_at``), the continuing-education compliance too
+    (``pool.computed_at``); what it does not keep is counted now (time None)."""
     scope = _Scope(session, region)
     subs = children(session, region)
     rows = ([(region, True)] if subs else []) + [(child, False) for child in subs]
     years = list(range(year - TREND_YEARS + 1, year + 1))
     settings = settings_for(session, region)
     ids = _subtree(region)
-    trained = _training_groups(session, ids, years)
+    kept = kept_counts(session, ids, years)
+    if kept is not None:
+        (counts, counted_at) = kept
+        trained, statuses, certificates = counts["training"], counts["pool"], counts["certificates"]
+    else:  # a year the job does not keep (or before its first run): counted now
+        trained, statuses = training_groups(session, ids, years), status_groups(session, ids)
+        certificates, counted_at = certificate_groups(session, ids, today), None
     on_days = {y: as_of(y, today) for y in years}
     appointed = _appointment_groups(session, region, ids, on_days, settings)
     targets = _Targets(session, [region] + subs, years)
-    statuses = _status_groups(session, ids)
     compliance, computed_at = _compliance(session, region, year)
 
     def appointment_of(r: Region, y: int, own_only: bool = False):
@@ -590,9 +629,9 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
     trend = [{"year": y, "training": _training_figures(trained, everything, y),
               "appointment": appointment_of(region, y) if y <= today.year else None} for y in years]
     return {
-        "region": region, "year": year, "as_of": as_of(year, today),
+        "region": region, "year": year, "as_of": as_of(year, today), "counted_at": counted_at,
         "training": _training_figures(trained, everything, year),
-        "statuses": certificate_statuses(session, region, today),
+        "statuses": {k: _sum(certificates, everything, k) for k in CERTIFICATE_KEYS},
         "pool": _pool_figures(statuses, compliance, everything, computed_at),
         "appointment": appointment_of(region, year),
         "children": children_rows, "trend": trend,

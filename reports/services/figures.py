@@ -1,5 +1,7 @@
-"""The dashboard's kept figures (issue 20): a year's continuing-education compliance per region, computed by the
-scheduled job ``reports-compliance-figures`` (reports.jobs) with THE rule (``talent.services.compliance_by_region``,
+"""The dashboard's kept figures (issue 20), computed by the scheduled job ``reports-dashboard-figures`` (reports.jobs):
+the counts that grow with the people (training per year and tier, today's pool and certificate statuses, per
+region: ``CountFigure``, by the dashboard's own grouped reads in ``reports.queries``) and a year's
+continuing-education compliance per region, computed with THE rule (``talent.services.compliance_by_region``,
 the same as the live figure and the year-end roll-up) and stored per region and year in ``ComplianceFigure``.
 The live figure reads every member's credit records of the year (2,000,000 rows for a province of 200,000
 people: 20-60 s), so a page cannot compute it; the job computes it in a read transaction and writes the few
@@ -13,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from lms.db import utcnow
 from lms.orgs.models import Region
-from reports.models import ComplianceFigure
+from reports import queries
+from reports.models import ComplianceFigure, CountFigure
 from talent.services import RegionCompliance, compliance_by_region
 
 # The years the job keeps: the dashboard offers this year and the five before (reports.views.regulator); this
@@ -21,6 +24,31 @@ from talent.services import RegionCompliance, compliance_by_region
 # closes it in January), older years only when they have no figures yet.
 KEPT_YEARS = 6
 ALWAYS_REFRESHED = 2
+
+
+def compute_counts(session: Session, this_year: int, today: dt.date) -> list[tuple[str, int, int, str, int]]:
+    """Every region's counts as ``(figure, year, region_id, key, value)`` rows (a read): training for the years
+    the dashboard's trends reach (the oldest year it offers and the four before it), today's statuses (year 0)."""
+    everywhere = select(Region.id).scalar_subquery()
+    first = this_year - KEPT_YEARS - queries.TREND_YEARS + 2
+    rows = [(name, year, rid, tier.value, n) for name, groups in queries.training_groups(
+        session, everywhere, list(range(first, this_year + 1))).items() for (rid, year, tier), n in groups.items() if n]
+    rows += [("pool_status", 0, rid, getattr(status, "value", status), n)
+             for (rid, status), n in queries.status_groups(session, everywhere).items() if n]
+    rows += [("certificate_status", 0, rid, key, n)
+             for (rid, key), n in queries.certificate_groups(session, everywhere, today).items() if n]
+    provinces = list(session.scalars(select(Region.id).where(Region.parent_id.is_(None))))
+    rows += [("range", 0, pid, key, year) for pid in provinces for key, year in (("from", first), ("to", this_year))]
+    return rows
+
+
+def store_counts(session: Session, rows: list[tuple[str, int, int, str, int]], now: dt.datetime | None = None) -> int:
+    """Replace every kept count by ``rows`` (``compute_counts``), stamped ``now``; flushes (the caller commits)."""
+    now = now or utcnow()
+    session.execute(delete(CountFigure))
+    session.add_all(CountFigure(figure=f, year=y, region_id=rid, key=k, value=v, computed_at=now) for f, y, rid, k, v in rows)
+    session.flush()
+    return len(rows)
 
 
 def compute(session: Session, year: int) -> dict[int, RegionCompliance]:

@@ -1,5 +1,5 @@
-"""Issue 20: the dashboard's continuing-education compliance is the figure the hourly job
-``reports-compliance-figures`` keeps per region and year, computed by THE rule (the live figure's), shown with
+"""Issue 20: the dashboard's continuing-education compliance is the figure the job
+``reports-dashboard-figures`` keeps per region and year, computed by THE rule (the live figure's), shown with
 the time it was computed; a year never computed is computed live."""
 import datetime as dt
 
@@ -45,7 +45,7 @@ def test_reports_kept_compliance_equals_the_live_figure_per_row(app, db, world):
     _people(db, world)
     live_region = queries.pool(db, world.nantong, YEAR)
     assert live_region["members"] == 4 and live_region["compliant"] == 2  # the live rule itself
-    run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-compliance-figures", trigger="manual")
+    run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-dashboard-figures", trigger="manual")
     assert run.status == "ok" and run.result[str(YEAR)]["members"] == 5
     data = queries.dashboard(db, world.nantong, YEAR, TODAY)
     assert data["pool"]["computed_at"] is not None
@@ -60,7 +60,7 @@ def test_reports_kept_compliance_equals_the_live_figure_per_row(app, db, world):
 def test_reports_kept_compliance_changes_at_the_next_run_and_says_when(app, db, world, login_as):
     short = _people(db, world)
     factory = app.extensions["lms_db"].sessionmaker
-    jobs.run_job(factory, "reports-compliance-figures", trigger="manual")
+    jobs.run_job(factory, "reports-dashboard-figures", trigger="manual")
     before = queries.dashboard(db, world.nantong, YEAR, TODAY)["pool"]
     credits.award_system_credit(db, user_id=short.id, year=YEAR, hours=80, subject_category="professional",
                                 source_ref="fig:more", title="课程")
@@ -70,7 +70,7 @@ def test_reports_kept_compliance_changes_at_the_next_run_and_says_when(app, db, 
     assert queries.pool(db, world.nantong, YEAR)["compliant"] == before["compliant"] + 1
     page = login_as("nt_admin").get("/reports/dashboard").get_data(as_text=True)
     assert 'id="credit-computed-at"' in page and "达标情况统计于" in page
-    jobs.run_job(factory, "reports-compliance-figures", trigger="manual")
+    jobs.run_job(factory, "reports-dashboard-figures", trigger="manual")
     after = queries.dashboard(db, world.nantong, YEAR, TODAY)["pool"]
     assert after["compliant"] == before["compliant"] + 1 and after["computed_at"] >= before["computed_at"]
     assert _figures(after) == _figures(queries.pool(db, world.nantong, YEAR))
@@ -91,3 +91,29 @@ def test_reports_job_keeps_recent_years_and_fills_older_ones_once(db, world):
         figures.store(db, y, figures.compute(db, y))
     # Regions with pool entries get a row even when nobody is held to the rule that year: the year counts as computed.
     assert figures.years_to_refresh(db, YEAR) == [YEAR, YEAR - 1]
+
+
+def test_reports_kept_counts_equal_the_live_counts_per_row(app, db, world):
+    _people(db, world)
+    jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-dashboard-figures", trigger="manual")
+    for region in (world.jiangsu, world.nantong, world.fujian):
+        data = queries.dashboard(db, region, YEAR, TODAY)
+        assert data["counted_at"] is not None
+        assert data["statuses"] == queries.certificate_statuses(db, region, TODAY)
+        assert data["training"] == queries.training(db, region, YEAR)
+        assert data["pool"]["statuses"] == queries.pool(db, region, YEAR)["statuses"]
+        for row in data["children"]:
+            live = queries.pool(db, row["region"], YEAR, own_only=row["own"])
+            assert row["pool"]["statuses"] == live["statuses"]
+            assert row["training"] == queries.training(db, row["region"], YEAR, own_only=row["own"])
+        for t in data["trend"]:
+            assert t["training"] == queries.training(db, region, t["year"])
+    # Five Jiangsu/Fujian entries are in the pool: the kept statuses hold them, by region.
+    assert sum(queries.dashboard(db, world.jiangsu, YEAR, TODAY)["pool"]["statuses"].values()) == 4
+
+
+def test_reports_a_year_beyond_the_kept_ones_is_counted_live(app, db, world):
+    _people(db, world)
+    jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-dashboard-figures", trigger="manual")
+    later = queries.dashboard(db, world.nantong, YEAR + 1, TODAY)
+    assert later["counted_at"] is None and later["pool"]["statuses"] == queries.pool(db, world.nantong, YEAR)["statuses"]
