@@ -29,8 +29,7 @@ from lms.orgs.tiers import bureau_for_tier
 from lms.scoping import visible
 from lms.templating import SHANGHAI
 from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ComplianceFigure, CountFigure,
-                            ReportingSettings, ResultImport,
-                            ResultsReport, ReviewStatus, TargetCategory)
+                            ReportingSettings, ResultImport, ResultsReport, ReviewStatus, TargetCategory)
 from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
 from talent.services import RegionCompliance, compliance_by_region
 
