@@ -7,7 +7,8 @@ The pages: ``users`` regulators in a closed loop each (the province bureau, a fo
 against the bare WSGI app first. The public notice page is rate-limited per address (30 a minute, meant for one
 person); its clients are many people, so each request leaves from its own loopback address (127.x.y.z), which
 the limiter sees as another person while its own cost stays measured. The notice is the province's "certified
-this year" notice, published through the service before the clock starts (its time is reported apart).
+this year" notice, published through the service before the clock starts (its time is reported apart); so is
+the run of the dashboard's job ``reports-dashboard-figures`` (the counts and the CE compliance the dashboard reads).
 
 The exports are fetched one after the other (``export_runs`` each) with a plain HTTP/1.1 client that notes the
 time to the response's first body byte and to its last; ``streamed`` says the first byte came before half the
@@ -46,6 +47,17 @@ def _notice(app) -> tuple[int, int, float]:
         s.commit()
         lines = s.scalar(select(func.count(NoticeEntry.id)).where(NoticeEntry.notice_id == n.id))
         return n.id, lines, time.perf_counter() - t0
+
+
+def _compliance_figures(app) -> dict:
+    """Run the dashboard's job (``reports-dashboard-figures``) as the scheduler does, before the clock:
+    the dashboard reads the CE compliance it keeps (issue 20). Its time is reported apart."""
+    from lms.jobs import services as jobs
+
+    t0 = time.perf_counter()
+    with app.app_context():
+        run = jobs.run_job(app.extensions["lms_db"].sessionmaker, "reports-dashboard-figures", trigger="bench")
+    return {"status": run.status, "years": run.result, "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _from_many(port: int, paths: list[str], users: int, duration: float) -> tuple[list[client.Resp], float]:
@@ -128,6 +140,7 @@ def bureau(app, gen, bare_port: int, app_port: int, duration: float, bare_durati
         uid = db.session.scalar(select(User.id).where(User.username == "jiangsu_admin"))
     headers = {"Cookie": forge_logins(app, [uid])[uid]["Cookie"]}
     notice_id, notice_lines, notice_s = _notice(app)
+    figures_run = _compliance_figures(app)
     pages = {
         "pool": ["/talent/pool", "/talent/pool?status=active", "/talent/pool?page=40", "/talent/pool?tier=advanced",
                  "/talent/pool?status=active&page=200"],
@@ -138,7 +151,8 @@ def bureau(app, gen, bare_port: int, app_port: int, duration: float, bare_durati
     bare_resps, bare_elapsed = client.closed_loop(bare_port, lambda u, n: Req("GET", "/", b"", headers, u), users,
                                                   bare_duration)
     out: dict = {"users": users, "goal_p95_ms": GOAL_P95_MS, "bare": client.summary(bare_resps, bare_elapsed),
-                 "notice": {"id": notice_id, "lines": notice_lines, "published_s": round(notice_s, 1)}}
+                 "notice": {"id": notice_id, "lines": notice_lines, "published_s": round(notice_s, 1)},
+                 "compliance_figures": figures_run}
     for name, paths in pages.items():
         resps, elapsed = client.closed_loop(
             app_port, lambda u, n, paths=paths: Req("GET", paths[(u * 37 + n) % len(paths)], b"", headers, u), users,

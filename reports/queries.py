@@ -9,7 +9,7 @@ import datetime as dt
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, distinct, extract, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -28,10 +28,10 @@ from lms.orgs.services import province_of
 from lms.orgs.tiers import bureau_for_tier
 from lms.scoping import visible
 from lms.templating import SHANGHAI
-from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ReportingSettings, ResultImport,
-                            ResultsReport, ReviewStatus, TargetCategory)
+from reports.models import (AnnualWorkReport, AppointmentTarget, ClassFiling, ComplianceFigure, CountFigure,
+                            ReportingSettings, ResultImport, ResultsReport, ReviewStatus, TargetCategory)
 from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
-from talent.services import standings
+from talent.services import RegionCompliance, compliance_by_region
 
 TREND_YEARS = 5
 FILED_FIELDS = {"programme": _l("培训方案"), "place": _l("地点"), "capacity": _l("招收人数"), "start_date": _l("开始日期"),
@@ -280,6 +280,10 @@ def annual_status_for_region(session: Session, actor: User, year: int, today: dt
 
 
 # ------------------------------------------------------------------ the regulator's statistics
+# Issue 20: the dashboard reads each figure once for the region's whole subtree, grouped by the region of the
+# record (and by year for the trend), and adds the groups up per row in Python over the few regions: a constant
+# number of statements however many regions, years or people. The single-region functions below (``training``,
+# ``appointment``, ``pool``) are the same grouped reads narrowed to one region.
 def _subtree(region: Region, own_only: bool = False):
     """Ids of the region and everything below it; with ``own_only``, of the region itself (本级: records
     attached to a city or province directly rather than to one of its counties)."""
@@ -298,72 +302,188 @@ def as_of(year: int, today: dt.date) -> dt.date:
     return min(today, dt.date(year, 12, 31))
 
 
+class _Scope:
+    """A region and the ids of the regions below it (``ids(r)``: ``r`` and its subtree, or ``r`` alone for its
+    own level), read once a page."""
+
+    def __init__(self, session: Session, region: Region):
+        self.region = region
+        self.paths = dict(session.execute(select(Region.id, Region.path).where(Region.path.startswith(region.path))).all())
+
+    def ids(self, region: Region, own_only: bool = False) -> set[int]:
+        if own_only:
+            return {region.id}
+        return {rid for rid, path in self.paths.items() if path.startswith(region.path)}
+
+
+def _sum(groups: dict, ids: set[int], *key) -> int:
+    """The sum of ``groups[(region_id, *key)]`` over the regions ``ids``."""
+    return sum(groups.get((rid, *key), 0) for rid in ids)
+
+
 # ------------------------------------------------------------------ training
-def training(session: Session, region: Region, year: int, own_only: bool = False) -> dict[str, dict]:
-    """Per tier: trainees admitted to classes starting in ``year`` in the region (``trained``), those with an
-    exam result (``assessed``) and those who passed (``passed``; a pass in any counting result), and
-    certificates first issued in the year (reissues are not counted again)."""
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    base = (select(Programme.tier, func.count(distinct(Enrollment.id)))
-            .select_from(Enrollment)
-            .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
-            .join(Programme, Programme.id == TrainingClass.programme_id)
-            .where(Enrollment.status == EnrollmentStatus.approved, TrainingClass.region_id.in_(_subtree(region, own_only)),
-                   TrainingClass.start_date.between(start, end))
-            .group_by(Programme.tier))
-    trained = dict(session.execute(base).all())
-    assessed = dict(session.execute(base.join(ExamResult, ExamResult.enrollment_id == Enrollment.id)).all())
-    passed = dict(session.execute(base.join(ExamResult, and_(ExamResult.enrollment_id == Enrollment.id,
-                                                             ExamResult.passed.is_(True)))).all())
-    certs = dict(session.execute(
-        select(Certificate.tier, func.count(Certificate.id)).where(
-            Certificate.region_id.in_(_subtree(region, own_only)), Certificate.issued_on.between(start, end),
-            Certificate.supersedes_id.is_(None)).group_by(Certificate.tier)).all())
+def _year_of(column):
+    """The year of a date column as an integer, on either database (SQLite's strftime, PostgreSQL's EXTRACT)."""
+    return cast(extract("year", column), Integer)
+
+
+def training_groups(session: Session, region_ids, years: list[int]) -> dict[str, dict]:
+    """Per (record's region, year, tier): trainees admitted to classes starting in the year (``trained``), those
+    with an exam result (``assessed``), those who passed (``passed``; a pass in any counting result) and
+    certificates first issued in the year (``certificates``); two grouped statements for every year and region."""
+    start, end = dt.date(min(years), 1, 1), dt.date(max(years), 12, 31)
+    year = _year_of(TrainingClass.start_date)
+    passed = case((ExamResult.passed.is_(True), ExamResult.enrollment_id))
+    enrolments = (select(TrainingClass.region_id, year, Programme.tier, func.count(distinct(Enrollment.id)),
+                         func.count(distinct(ExamResult.enrollment_id)), func.count(distinct(passed)))
+                  .select_from(Enrollment)
+                  .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+                  .join(Programme, Programme.id == TrainingClass.programme_id)
+                  .outerjoin(ExamResult, ExamResult.enrollment_id == Enrollment.id)
+                  .where(Enrollment.status == EnrollmentStatus.approved, TrainingClass.region_id.in_(region_ids),
+                         TrainingClass.start_date.between(start, end))
+                  .group_by(TrainingClass.region_id, year, Programme.tier))
+    out: dict[str, dict] = {"trained": {}, "assessed": {}, "passed": {}}
+    for rid, y, tier, n, a, p in session.execute(enrolments).all():
+        key = (rid, int(y), tier)
+        out["trained"][key], out["assessed"][key], out["passed"][key] = n, a, p
+    issued = _year_of(Certificate.issued_on)
+    out["certificates"] = {(rid, int(y), tier): n for rid, y, tier, n in session.execute(
+        select(Certificate.region_id, issued, Certificate.tier, func.count(Certificate.id)).where(
+            Certificate.region_id.in_(region_ids), Certificate.issued_on.between(start, end),
+            Certificate.supersedes_id.is_(None)).group_by(Certificate.region_id, issued, Certificate.tier)).all()}
+    return out
+
+
+def _training_figures(groups: dict[str, dict], ids: set[int], year: int) -> dict[str, dict]:
     out = {}
     for tier in Tier:
-        a, p = assessed.get(tier, 0), passed.get(tier, 0)
-        out[tier.value] = {"trained": trained.get(tier, 0), "assessed": a, "passed": p,
-                           "pass_rate": round(p / a, 4) if a else None, "certificates": certs.get(tier, 0)}
+        a, p = _sum(groups["assessed"], ids, year, tier), _sum(groups["passed"], ids, year, tier)
+        out[tier.value] = {"trained": _sum(groups["trained"], ids, year, tier), "assessed": a, "passed": p,
+                           "pass_rate": round(p / a, 4) if a else None,
+                           "certificates": _sum(groups["certificates"], ids, year, tier)}
     t = {k: sum(v[k] for v in out.values()) for k in ("trained", "assessed", "passed", "certificates")}
     t["pass_rate"] = round(t["passed"] / t["assessed"], 4) if t["assessed"] else None
     out["total"] = t
     return out
 
 
+def training(session: Session, region: Region, year: int, own_only: bool = False) -> dict[str, dict]:
+    """Per tier: trainees admitted to classes starting in ``year`` in the region (``trained``), those with an
+    exam result (``assessed``) and those who passed (``passed``; a pass in any counting result), and
+    certificates first issued in the year (reissues are not counted again)."""
+    groups = training_groups(session, _subtree(region, own_only), [year])
+    return _training_figures(groups, set(_all_regions(groups)), year)
+
+
+def _all_regions(groups: dict[str, dict]) -> set[int]:
+    return {k[0] for g in groups.values() for k in g}
+
+
+# ------------------------------------------------------------------ the talent pool and CE compliance
+def status_groups(session: Session, region_ids) -> dict:
+    """Pool entries per (entry's region, status) today."""
+    return {(rid, status): n for rid, status, n in session.execute(
+        select(TalentEntry.region_id, TalentEntry.status, func.count(TalentEntry.id))
+        .where(TalentEntry.region_id.in_(region_ids)).group_by(TalentEntry.region_id, TalentEntry.status)).all()}
+
+
+def _pool_figures(statuses: dict, compliance: dict, ids: set[int], computed_at: dt.datetime | None) -> dict:
+    members = sum(compliance[r].members for r in ids if r in compliance)
+    compliant = sum(compliance[r].compliant for r in ids if r in compliance)
+    return {
+        "statuses": {s.value: _sum(statuses, ids, s) for s in PoolStatus},
+        "members": members, "compliant": compliant, "rate": round(compliant / members, 4) if members else None,
+        "hours_short": sum(compliance[r].hours_short for r in ids if r in compliance),
+        "report_missing": sum(compliance[r].report_missing for r in ids if r in compliance),
+        "computed_at": computed_at,
+    }
+
+
 def pool(session: Session, region: Region, year: int, own_only: bool = False) -> dict:
     """The talent pool of the region by status today, and its members' continuing-education compliance for
-    ``year`` by the province's rule (talent.services.standings, the roll-up's own definition); with
-    ``own_only``, of the region's own level (本级) only, so that the dashboard's county rows add up."""
+    ``year`` by the province's rule (``talent.services.compliance_by_region``, the roll-up's own definition),
+    computed now; with ``own_only``, of the region's own level (本级) only, so that the dashboard's county rows
+    add up. (The dashboard reads the figures its job keeps: ``dashboard``.)"""
+    ids = _subtree(region, own_only)
+    statuses, compliance = status_groups(session, ids), compliance_by_region(session, year, region_ids=ids)
+    return _pool_figures(statuses, compliance, set(compliance) | {k[0] for k in statuses}, None)
 
-    counts = dict(session.execute(select(TalentEntry.status, func.count(TalentEntry.id))
-                                  .where(TalentEntry.region_id.in_(_subtree(region, own_only))).group_by(TalentEntry.status)).all())
-    # Only those held to the rule that year count (seed 002 §4(3): CQOs in office, past their first year).
-    rows = [r for r in standings(session, year, region_ids=_subtree(region, own_only)) if r.held]
-    members, compliant = len(rows), sum(1 for r in rows if r.compliant)
-    return {
-        "statuses": {s.value: counts.get(s, 0) for s in PoolStatus},
-        "members": members, "compliant": compliant, "rate": round(compliant / members, 4) if members else None,
-        "hours_short": sum(1 for r in rows if not r.hours_ok), "report_missing": sum(1 for r in rows if not r.report_filed),
-    }
+
+def _compliance(session: Session, region: Region, year: int) -> tuple[dict, dt.datetime | None]:
+    """The dashboard's compliance figures per region of the subtree: those the job kept (``reports.services.figures``)
+    with their time, or, for a year the job has not computed yet, live (time None)."""
+    ids = _subtree(region)
+    kept = kept_compliance(session, year, ids)
+    if kept is not None:
+        return kept
+    return compliance_by_region(session, year, region_ids=ids), None
+
+
+def kept_compliance(session: Session, year: int, region_ids) -> tuple[dict[int, RegionCompliance], dt.datetime | None] | None:
+    """The figures of ``year`` the job kept for the regions ``region_ids`` (a subquery) and when they were computed
+    (the oldest stamp among them); None when the job has not computed the year yet."""
+    rows = session.execute(select(ComplianceFigure.region_id, ComplianceFigure.members, ComplianceFigure.compliant,
+                                  ComplianceFigure.hours_short, ComplianceFigure.report_missing,
+                                  ComplianceFigure.computed_at)
+                           .where(ComplianceFigure.year == year, ComplianceFigure.region_id.in_(region_ids))).all()
+    if rows:
+        return ({r.region_id: RegionCompliance(r.members, r.compliant, r.hours_short, r.report_missing) for r in rows},
+                min(r.computed_at for r in rows))
+    # No member in these regions: the year was computed (a row elsewhere), or not yet.
+    stamp = session.scalar(select(func.min(ComplianceFigure.computed_at)).where(ComplianceFigure.year == year))
+    return ({}, stamp) if stamp is not None else None
+
+
+CERTIFICATE_KEYS = (CertificateStatus.valid.value, CertificateStatus.suspended.value, CertificateStatus.revoked.value,
+                    CertificateStatus.expired.value)
+
+
+def certificate_groups(session: Session, region_ids, today: dt.date) -> dict:
+    """Current certificates (not replaced by a newer one) per (region, status a verifier sees today)."""
+    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
+    out: dict = {}
+    for rid, status, n, n_past in session.execute(
+            select(Certificate.region_id, Certificate.status, func.count(Certificate.id), past).where(
+                Certificate.region_id.in_(region_ids), Certificate.current_for_enrollment_id.is_not(None))
+            .group_by(Certificate.region_id, Certificate.status)).all():
+        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
+            out[(rid, CertificateStatus.valid.value)] = out.get((rid, CertificateStatus.valid.value), 0) + n - (n_past or 0)
+            out[(rid, CertificateStatus.expired.value)] = out.get((rid, CertificateStatus.expired.value), 0) + (n_past or 0)
+        elif status.value in CERTIFICATE_KEYS:
+            out[(rid, status.value)] = out.get((rid, status.value), 0) + n
+    return out
 
 
 def certificate_statuses(session: Session, region: Region, today: dt.date) -> dict[str, int]:
     """Current certificates (not replaced by a newer one) of classes in the region, by the status a verifier
     sees today."""
+    groups = certificate_groups(session, _subtree(region), today)
+    return {k: _sum(groups, {g[0] for g in groups}, k) for k in CERTIFICATE_KEYS}
 
-    past = func.sum(case((Certificate.valid_until < today, 1), else_=0))
-    rows = session.execute(select(Certificate.status, func.count(Certificate.id), past).where(
-        Certificate.region_id.in_(_subtree(region)), Certificate.current_for_enrollment_id.is_not(None))
-        .group_by(Certificate.status)).all()
-    out = {s.value: 0 for s in (CertificateStatus.valid, CertificateStatus.suspended, CertificateStatus.revoked,
-                                CertificateStatus.expired)}
-    for status, n, n_past in rows:
-        if status == CertificateStatus.valid:  # a valid one past its date is expired to a verifier already
-            out[CertificateStatus.valid.value] += n - (n_past or 0)
-            out[CertificateStatus.expired.value] += n_past or 0
-        elif status.value in out:
-            out[status.value] += n
-    return out
+
+def kept_counts(session: Session, region_ids, years: list[int]) -> tuple[dict, dt.datetime] | None:
+    """The counts the dashboard's job kept (``CountFigure``) for the regions ``region_ids`` (a subquery): training
+    groups of ``years`` (as ``training_groups``), today's pool and certificate statuses (as ``status_groups``,
+    ``certificate_groups``), and when they were computed; None when the job has not kept these years (yet)."""
+    kept = {k: (lo, hi, at) for k, lo, hi, at in session.execute(
+        select(CountFigure.key, func.min(CountFigure.value), func.max(CountFigure.value), func.min(CountFigure.computed_at))
+        .where(CountFigure.figure == "range").group_by(CountFigure.key)).all()}
+    if "from" not in kept or "to" not in kept or min(years) < kept["from"][1] or max(years) > kept["to"][0]:
+        return None
+    out: dict = {"training": {"trained": {}, "assessed": {}, "passed": {}, "certificates": {}}, "pool": {},
+                 "certificates": {}}
+    for figure, year, rid, key, value in session.execute(
+            select(CountFigure.figure, CountFigure.year, CountFigure.region_id, CountFigure.key, CountFigure.value)
+            .where(CountFigure.region_id.in_(region_ids), CountFigure.figure != "range",
+                   or_(CountFigure.year.in_(years), CountFigure.year == 0))).all():
+        if figure in out["training"]:
+            out["training"][figure][(rid, year, Tier(key))] = value
+        elif figure == "pool_status":
+            out["pool"][(rid, PoolStatus(key))] = value
+        elif figure == "certificate_status":
+            out["certificates"][(rid, key)] = value
+    return out, min(kept["from"][2], kept["to"][2])
 
 
 # ------------------------------------------------------------------ appointment rate
@@ -385,27 +505,37 @@ def appointed_enterprise_ids(on: dt.date):
 SMALL_MEDIUM_MICRO = (SizeClass.medium, SizeClass.small, SizeClass.micro)
 
 
-def category_condition(session: Session, region: Region, category: TargetCategory):
+def category_condition(session: Session, region: Region, category: TargetCategory, settings: ReportingSettings | None = None):
     """The SQL condition on Enterprise for a target category: above-size firms (规模以上, the flag on the
     enterprise's record), or medium, small and micro firms in the province's key industries."""
     if category == TargetCategory.above_size:
         return Enterprise.above_designated_size.is_(True)
-    industries = settings_for(session, region).key_industries or []
+    industries = (settings or settings_for(session, region)).key_industries or []
     return and_(Enterprise.size_class.in_(SMALL_MEDIUM_MICRO), Enterprise.industry.in_(industries))
+
+
+class _Targets:
+    """The targets set for a set of regions and years and the regions above them, read in one statement; ``of``
+    answers as ``target_of`` does (the region's own target, else the nearest one set above it)."""
+
+    def __init__(self, session: Session, regions: list[Region], years: list[int]):
+        codes = {c for r in regions for c in r.path.strip("/").split("/") if c}
+        self.by_code = {(code, t.year, t.category): (t, name) for code, name, t in session.execute(
+            select(Region.code, Region.name, AppointmentTarget).join(Region, Region.id == AppointmentTarget.region_id)
+            .where(Region.code.in_(codes), AppointmentTarget.year.in_(years))).all()}
+
+    def of(self, region: Region, year: int, category: TargetCategory) -> tuple[AppointmentTarget, str] | None:
+        for code in reversed([c for c in region.path.strip("/").split("/") if c]):
+            if (code, year, category) in self.by_code:
+                return self.by_code[(code, year, category)]
+        return None
 
 
 def target_of(session: Session, region: Region, year: int, category: TargetCategory) -> AppointmentTarget | None:
     """The target set for the region for the year, or the nearest one set above it (a city's own target
     wins over the province's); None when no bureau up the line set one."""
-    codes = [c for c in region.path.strip("/").split("/") if c]
-    rows = session.execute(select(Region.code, AppointmentTarget).join(Region, Region.id == AppointmentTarget.region_id)
-                           .where(Region.code.in_(codes), AppointmentTarget.year == year,
-                                  AppointmentTarget.category == category)).all()
-    by_code = dict(rows)
-    for code in reversed(codes):
-        if code in by_code:
-            return by_code[code]
-    return None
+    found = _Targets(session, [region], [year]).of(region, year, category)
+    return found[0] if found is not None else None
 
 
 def target_for(session: Session, region: Region, year: int, category: TargetCategory) -> float | None:
@@ -414,54 +544,94 @@ def target_for(session: Session, region: Region, year: int, category: TargetCate
     return target.rate if target is not None else None
 
 
-def appointment(session: Session, region: Region, year: int, today: dt.date, own_only: bool = False) -> dict[str, dict]:
-    """Per target category: enterprises of the region, those with an appointment in force on the year's reading
-    day (``appointed_enterprise_ids``), the rate, the target and where the target comes from; and the
-    province's key industries with their basis."""
-    on = as_of(year, today)
+def _appointment_groups(session: Session, region: Region, region_ids, on_days: dict[int, dt.date],
+                        settings: ReportingSettings) -> dict:
+    """Per enterprise region: the enterprises of each target category (``(rid, category)``) and those with an
+    appointment in force on each year's reading day (``(rid, category, year)``), in one grouped statement."""
+    cols, keys = [], []
+    for category in TargetCategory:
+        cond = category_condition(session, region, category, settings)
+        cols.append(func.sum(case((cond, 1), else_=0)))
+        keys.append((category,))
+        for year, on in on_days.items():
+            cols.append(func.sum(case((and_(cond, Enterprise.id.in_(appointed_enterprise_ids(on))), 1), else_=0)))
+            keys.append((category, year))
+    out = {}
+    for rid, *values in session.execute(select(Enterprise.region_id, *cols).where(Enterprise.region_id.in_(region_ids))
+                                        .group_by(Enterprise.region_id)).all():
+        for key, n in zip(keys, values):
+            out[(rid, *key)] = int(n or 0)
+    return out
+
+
+def _appointment_figures(groups: dict, ids: set[int], targets: _Targets, region: Region, year: int,
+                         settings: ReportingSettings) -> dict[str, dict]:
     out = {}
     for category in TargetCategory:
-        cond = category_condition(session, region, category)
-        scope = (Enterprise.region_id.in_(_subtree(region, own_only)), cond)
-        total = session.scalar(select(func.count(Enterprise.id)).where(*scope)) or 0
-        appointed = session.scalar(select(func.count(Enterprise.id)).where(
-            *scope, Enterprise.id.in_(appointed_enterprise_ids(on)))) or 0
-        target = target_of(session, region, year, category)
+        total, appointed = _sum(groups, ids, category), _sum(groups, ids, category, year)
+        found = targets.of(region, year, category)
+        target, target_region = found if found is not None else (None, "")
         out[category.value] = {"label": category.label, "enterprises": total, "appointed": appointed,
                                "rate": round(appointed / total, 4) if total else None,
                                "target": target.rate if target is not None else None,
                                "target_basis": target.basis if target is not None else "",
-                               "target_region": target.region.name if target is not None else ""}
-    s = settings_for(session, region)
-    out["key_industries"] = s.key_industries or []
-    out["key_industries_basis"] = s.key_industries_basis or ""
+                               "target_region": target_region}
+    out["key_industries"] = settings.key_industries or []
+    out["key_industries_basis"] = settings.key_industries_basis or ""
     return out
+
+
+def appointment(session: Session, region: Region, year: int, today: dt.date, own_only: bool = False) -> dict[str, dict]:
+    """Per target category: enterprises of the region, those with an appointment in force on the year's reading
+    day (``appointed_enterprise_ids``), the rate, the target and where the target comes from; and the
+    province's key industries with their basis."""
+    settings = settings_for(session, region)
+    ids = _subtree(region, own_only)
+    groups = _appointment_groups(session, region, ids, {year: as_of(year, today)}, settings)
+    return _appointment_figures(groups, {k[0] for k in groups}, _Targets(session, [region], [year]), region, year,
+                                settings)
 
 
 # ------------------------------------------------------------------ the dashboard
 def dashboard(session: Session, region: Region, year: int, today: dt.date) -> dict:
-    """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope)."""
-    rows = []
+    """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope): each figure
+    read once for the subtree, grouped by region (and year), then added up per row: the region's own level
+    (本级: what belongs to it and to none of its subregions, so that the rows add up to the total) and each
+    subregion. The counts that grow with the people (training, today's statuses) are those the job
+    ``reports-dashboard-figures`` keeps (``counted_at``), the continuing-education compliance too
+    (``pool.computed_at``); what it does not keep is counted now (time None)."""
+    scope = _Scope(session, region)
     subs = children(session, region)
-    if subs:
-        # What belongs to the region itself and to none of its subregions (a city's own institutions,
-        # enterprises registered at city level), so that the rows add up to the total.
-        rows.append({"region": region, "own": True, "training": training(session, region, year, own_only=True),
-                     "appointment": appointment(session, region, year, today, own_only=True),
-                     "pool": pool(session, region, year, own_only=True)})
-    for child in subs:
-        rows.append({"region": child, "own": False, "training": training(session, child, year),
-                     "appointment": appointment(session, child, year, today), "pool": pool(session, child, year)})
-    trend = []
-    for y in range(year - TREND_YEARS + 1, year + 1):
-        t = training(session, region, y)
-        a = appointment(session, region, y, today) if y <= today.year else None
-        trend.append({"year": y, "training": t, "appointment": a})
+    rows = ([(region, True)] if subs else []) + [(child, False) for child in subs]
+    years = list(range(year - TREND_YEARS + 1, year + 1))
+    settings = settings_for(session, region)
+    ids = _subtree(region)
+    kept = kept_counts(session, ids, years)
+    if kept is not None:
+        (counts, counted_at) = kept
+        trained, statuses, certificates = counts["training"], counts["pool"], counts["certificates"]
+    else:  # a year the job does not keep (or before its first run): counted now
+        trained, statuses = training_groups(session, ids, years), status_groups(session, ids)
+        certificates, counted_at = certificate_groups(session, ids, today), None
+    on_days = {y: as_of(y, today) for y in years}
+    appointed = _appointment_groups(session, region, ids, on_days, settings)
+    targets = _Targets(session, [region] + subs, years)
+    compliance, computed_at = _compliance(session, region, year)
+
+    def appointment_of(r: Region, y: int, own_only: bool = False):
+        return _appointment_figures(appointed, scope.ids(r, own_only), targets, r, y, settings)
+
+    children_rows = [{"region": r, "own": own, "training": _training_figures(trained, scope.ids(r, own), year),
+                      "appointment": appointment_of(r, year, own),
+                      "pool": _pool_figures(statuses, compliance, scope.ids(r, own), computed_at)} for r, own in rows]
+    everything = scope.ids(region)
+    trend = [{"year": y, "training": _training_figures(trained, everything, y),
+              "appointment": appointment_of(region, y) if y <= today.year else None} for y in years]
     return {
-        "region": region, "year": year, "as_of": as_of(year, today),
-        "training": training(session, region, year),
-        "statuses": certificate_statuses(session, region, today),
-        "pool": pool(session, region, year),
-        "appointment": appointment(session, region, year, today),
-        "children": rows, "trend": trend,
+        "region": region, "year": year, "as_of": as_of(year, today), "counted_at": counted_at,
+        "training": _training_figures(trained, everything, year),
+        "statuses": {k: _sum(certificates, everything, k) for k in CERTIFICATE_KEYS},
+        "pool": _pool_figures(statuses, compliance, everything, computed_at),
+        "appointment": appointment_of(region, year),
+        "children": children_rows, "trend": trend,
     }

@@ -321,12 +321,12 @@ def _figures(session: Session, where, year: int, today: dt.date) -> tuple[int, i
     held = (select(TrainingClass.id).join(Region, Region.id == TrainingClass.region_id)
             .where(where, TrainingClass.end_date < today,
                    TrainingClass.start_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))))
-    people = select(Enrollment.user_id).where(Enrollment.class_id.in_(held.scalar_subquery()),
-                                              Enrollment.status == EnrollmentStatus.approved)
-    trained = session.scalar(select(func.count(func.distinct(Enrollment.user_id))).where(
-        Enrollment.class_id.in_(held.scalar_subquery()), Enrollment.status == EnrollmentStatus.approved))
-    ents = session.scalar(select(func.count(func.distinct(TraineeProfile.enterprise_id))).where(
-        TraineeProfile.user_id.in_(people.scalar_subquery()), TraineeProfile.enterprise_id.is_not(None)))
+    # One statement from the enrolments to their profiles (on the profile's unique user_id): the enterprises were
+    # an IN over every profile, a scan of the province's 200,000 on PostgreSQL for each county (issue 20).
+    trained, ents = session.execute(
+        select(func.count(func.distinct(Enrollment.user_id)), func.count(func.distinct(TraineeProfile.enterprise_id)))
+        .select_from(Enrollment).outerjoin(TraineeProfile, TraineeProfile.user_id == Enrollment.user_id)
+        .where(Enrollment.class_id.in_(held.scalar_subquery()), Enrollment.status == EnrollmentStatus.approved)).one()
     n_held = session.scalar(select(func.count()).select_from(held.subquery()))
     return trained or 0, ents or 0, n_held or 0
 

@@ -13,12 +13,13 @@
 - ``reminders``: the daily reminders, before each deadline.
 
 Read models (the pool list, the export, notices' search) are in ``talent.queries``. Re-exported here for the
-features after talent and for callers not yet on the signals: ``standings`` (reports' dashboard) and the two
+features after talent and for callers not yet on the signals: ``standings`` and ``compliance_by_region`` (reports' dashboard) and the two
 functions the certificates package still calls directly until it sends ``certificates.signals`` instead.
 """
 from __future__ import annotations
 
 from talent.services.entries import on_certificate_issued, on_certificate_status_changed
-from talent.services.standing import standings
+from talent.services.standing import RegionCompliance, compliance_by_region, standings
 
-__all__ = ["on_certificate_issued", "on_certificate_status_changed", "standings"]
+__all__ = ["RegionCompliance", "compliance_by_region", "on_certificate_issued", "on_certificate_status_changed",
+           "standings"]
