@@ -22,7 +22,7 @@ import time
 
 from sqlalchemy import func, select
 
-from bench import client
+from bench import client, report
 from bench.client import Req
 from bench.workloads import forge_logins
 
@@ -165,3 +165,21 @@ def bureau(app, gen, bare_port: int, app_port: int, duration: float, bare_durati
     out["exports"] = _exports(app_port, {"pool_xlsx": "/talent/pool/export",
                                          "notice_xlsx": f"/talent/public/notices/{notice_id}.xlsx"}, headers, export_runs)
     return out
+
+
+@report.figure("bureau_pages", "any page a bureau uses over 200,000 people (pool, dashboard, notice, exports)",
+               "p95 ≤ 300 ms each, exports stream", "bureau")
+def _bureau_figure(b: dict):
+    """The slowest of the three pages' p95 (8 users, closed loop), and the exports' first byte and streaming."""
+    names = [n for n in ("pool", "dashboard", "public_notice") if n in b]
+    if not names or "exports" not in b:
+        return None
+    worst = max(b[n]["p95_ms"] for n in names)
+    exports = b["exports"]
+    ok = all(b[n]["pass"] for n in names) and all(e["pass"] and e["streamed"] for e in exports.values())
+    detail = "; ".join(f"{n} p95 {b[n]['p95_ms']} ms ({b[n]['errors']} errors)" for n in names)
+    detail += "; " + "; ".join(f"{k} first byte p95 {e['first_byte_p95_ms']} ms, whole {e['total_p95_ms']} ms, "
+                               f"{'streamed' if e['streamed'] else 'not streamed'}" for k, e in exports.items())
+    return {"measured": worst, "baseline": b["bare"]["p95_ms"], "unit": "ms p95 (slowest page)",
+            "ratio": round(worst / b["bare"]["p95_ms"], 2) if b["bare"]["p95_ms"] else None,
+            "pass": ok, "detail": detail}
