@@ -12,6 +12,7 @@ import pstats
 import secrets
 import tempfile
 import time
+from urllib.parse import quote
 
 from werkzeug.test import EnvironBuilder
 
@@ -66,10 +67,10 @@ def main(argv=None) -> None:
     from lms.db import db
     prepare_database(app)
     with app.app_context():
-        cid = db.session.execute(text("SELECT cid FROM certificates ORDER BY id LIMIT 1")).scalar()
+        cid, sig = db.session.execute(text("SELECT cid, signed_part FROM certificates ORDER BY id LIMIT 1")).one()
     headers = {"Cookie": f"lang={args.lang}"} if args.lang else {}
     targets = [("bare Flask", flask_app, "/"), ("/healthz", app, "/healthz"),
-               ("JSON", app, f"/api/v1/verify/{cid}"), ("page", app, f"/v/{cid}")]
+               ("JSON", app, f"/api/v1/verify/{cid}?sig={quote(sig, safe='')}"), ("page", app, f"/v/{cid}")]
     bare = None
     for name, wsgi, path in targets:
         one = _runner(wsgi, path, headers)

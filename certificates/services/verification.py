@@ -88,12 +88,16 @@ def _public_statement():
 @dataclass
 class PublicRecord:
     """A certificate as public verification reads it, in one statement: its columns (``cert``: a row with a
-    Certificate's attribute names), its successor's (``successor``, if reissued), the holder's standing as shown
-    (``standing``) and the stored fields of that standing (``standing_key``)."""
+    Certificate's attribute names), its successor's (``successor``, if reissued), and the stored fields of the
+    holder's standing (``standing_key``); ``standing`` (its labels translated) is made only when an answer is built."""
     cert: object
     successor: object | None
-    standing: dict | None
+    rows: list
     standing_key: tuple
+
+    @property
+    def standing(self) -> dict | None:
+        return _STANDING_JOIN[0].read(self.rows) if _STANDING_JOIN else None
 
     def etag(self, today: dt.date, *variant) -> str:
         """The answer's ETag from the stored fields it depends on, not from the answer: the certificate's status,
@@ -117,11 +121,8 @@ def find_public_record(session: Session, cid: str) -> PublicRecord | None:
         return None
     first, n = rows[0], len(_PUBLIC_NAMES)
     succ = _Successor._make(first[n:2 * n]) if first[n] is not None else None
-    standing, key = None, ()
-    if _STANDING_JOIN:
-        standing = _STANDING_JOIN[0].read(rows)
-        key = tuple(tuple(r[2 * n:]) for r in rows)
-    return PublicRecord(first, succ, standing, key)
+    key = tuple(tuple(r[2 * n:]) for r in rows) if _STANDING_JOIN else ()
+    return PublicRecord(first, succ, rows, key)
 
 
 def find_public(session: Session, cid: str):
@@ -188,8 +189,9 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         out["superseded_by"] = {"number": succ.number, "verify_path": path,
                                 "status": effective_status(succ, today).value}
     if record is not None:
-        if record.standing is not None:
-            out["pool"] = record.standing
+        standing = record.standing
+        if standing is not None:
+            out["pool"] = standing
         return out
     for source in _STANDING_SOURCES:
         standing = source(session, cert.holder_user_id, today)
