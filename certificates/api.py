@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from certificates import export, keys, public_answers, queries, services, worker
 from certificates import partners as partner_trust
-from certificates.limits import verify_rate
+from certificates.limits import verify_rate, verify_rate_get
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from certificates.verification_log import batched_log
 from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
@@ -165,7 +165,7 @@ def certificate_job(job_id: int):
                "description": "No certificate with this number", "content": {"application/json": {"schema": {
                    "type": "object", "required": ["status"],
                    "properties": {"status": {"type": "string", "enum": ["unknown"]}}}}}}})
-@verify_rate
+@verify_rate_get
 def public_verify(cid: str):
     """Public verification as JSON, with the signature checked when ``sig`` is given. One statement
     (``find_public_record``); the answer's bytes are kept per process under its ETag (certificates.public_answers)."""

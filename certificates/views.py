@@ -18,7 +18,7 @@ from certificates import export, keys, photos, public_answers, queries, services
 from certificates import status_list as status_lists
 from certificates import partners as partner_trust
 from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, PhotoForm, ReissueForm, SettingsForm, StatusForm
-from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
+from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate, verify_rate_get
 from certificates.models import Certificate, CertificateStatus, HolderPhoto, IssueJob, IssuerKind, PartnerProvince
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
@@ -272,7 +272,7 @@ def photo(photo_id: int):
 @bp.route("/v/", defaults={"cid": ""}, methods=["GET", "POST"])
 @bp.route("/v/<path:cid>", methods=["GET", "POST"])  # a mangled id still gets the red page, not a bare 404
 @csrf.exempt  # the holder check's form carries no token (HolderCheckForm): the page carries no session
-@verify_rate
+@verify_rate_get
 def public_verify(cid: str):
     """What a phone shows after scanning an old code. The signed part stays in the fragment; the page's script
     sends it to the JSON endpoint to check the signature. Status and fields show without script; without a

@@ -181,3 +181,28 @@ def test_perf_verify_calls_stay_near_bare_flask(app, issued):
     # psycopg and its pool add ~600 calls a request to SQLite's: the bound is the same for the platform's share
     limit = 9 * bare if app.extensions["lms_db"].engine.dialect.name == "sqlite" else 9 * bare + 800
     assert page <= limit and json_ <= limit, (page, json_, bare)
+
+
+def test_perf_verify_limiter_hit_once_same_budget_headers_and_429(app, client, issued):
+    """The GETs count against the verification limit with one storage call (``incr``; the memory storage's
+    ``incr`` reads its own counter first) and answer the same X-RateLimit headers as Flask-Limiter; the budget is
+    the one the holder check's page and the printed-code route (still Flask-Limiter's) draw on."""
+    app.config["CERT_VERIFY_RATE_LIMIT"] = "6 per hour"
+    seen = []
+    for path in paths(issued)[:2] + [f"/v/{issued.cid}"]:
+        with Counter(app) as c:
+            resp = client.get(path)
+        assert resp.status_code == 200 and c.storage in (["incr"], ["incr", "get"]), (path, c.storage)
+        assert resp.headers["X-RateLimit-Limit"] == "6" and int(resp.headers["Retry-After"]) > 3500
+        assert int(resp.headers["X-RateLimit-Reset"]) > 0
+        seen.append(int(resp.headers["X-RateLimit-Remaining"]))
+    assert seen == [5, 4, 3]
+    other = client.get(f"/C/{'0' * 30}")  # Flask-Limiter's check of the same shared limit
+    assert other.status_code == 404 and other.headers["X-RateLimit-Remaining"] == "2"
+    assert client.get(f"/v/{issued.cid}").headers["X-RateLimit-Remaining"] == "1"
+    assert client.get(paths(issued)[1]).headers["X-RateLimit-Remaining"] == "0"
+    for path in (paths(issued)[1], f"/v/{issued.cid}", f"/C/{'0' * 30}"):
+        resp = client.get(path)
+        assert resp.status_code == 429, path
+        assert resp.headers["X-RateLimit-Remaining"] == "0" and "Retry-After" in resp.headers, path
+        assert "ETag" not in resp.headers, path
