@@ -183,11 +183,11 @@ def test_perf_verify_calls_stay_near_bare_flask(app, issued):
     assert page <= limit and json_ <= limit, (page, json_, bare)
 
 
-def test_perf_verify_limiter_hit_once_same_budget_headers_and_429(app, client, issued):
+def test_perf_verify_limiter_hit_once_same_budget_headers_and_429(app, client, issued, monkeypatch):
     """The GETs count against the verification limit with one storage call (``incr``; the memory storage's
     ``incr`` reads its own counter first) and answer the same X-RateLimit headers as Flask-Limiter; the budget is
     the one the holder check's page and the printed-code route (still Flask-Limiter's) draw on."""
-    app.config["CERT_VERIFY_RATE_LIMIT"] = "6 per hour"
+    monkeypatch.setitem(app.config, "CERT_VERIFY_RATE_LIMIT", "6 per hour")
     seen = []
     for path in paths(issued)[:2] + [f"/v/{issued.cid}"]:
         with Counter(app) as c:
