@@ -52,6 +52,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--top", type=int, default=0)
     ap.add_argument("--lang", default="")
+    ap.add_argument("--cold", action="store_true", help="keep no answers (CERT_VERIFY_BODY_CACHE=0): every "
+                    "request builds its answer, as for a certificate not yet seen by the process")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="lms-prof-")
     from lms.pii import generate_key
@@ -66,6 +68,8 @@ def main(argv=None) -> None:
 
     from lms.db import db
     prepare_database(app)
+    if args.cold:
+        app.config["CERT_VERIFY_BODY_CACHE"] = 0
     with app.app_context():
         cid, sig = db.session.execute(text("SELECT cid, signed_part FROM certificates ORDER BY id LIMIT 1")).one()
     headers = {"Cookie": f"lang={args.lang}"} if args.lang else {}

@@ -11,6 +11,7 @@ of that ETag, so its bytes are kept per process under it:
   entry; nothing is ever served from a stale one, since the ETag is computed from the database on every request;
 - ``signature_matches``: the signature check of a ``sig`` against the published keys, per certificate and key
   document (a key rotation replaces the document, and with it the answers);
+- ``fragment``: the page's parts that depend only on the language (the holder check's empty form), rendered once;
 - a request whose ``If-None-Match`` is the current ETag gets its 304 without the answer being built.
 
 The verification is still logged and rate limited on every request, hit or not."""
@@ -19,9 +20,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import current_app
+from flask import current_app, request
+from markupsafe import Markup
 
 from certificates import services
+from lms.extensions import select_locale
 
 
 class LRU:
@@ -88,3 +91,23 @@ def body(key, build, size: int) -> bytes:
         data = build()
         cache.put(key, data, size)
     return data
+
+
+def fragment(name: str, caller) -> Markup:
+    """A part of the verification page that depends only on the language (and the prefix the application is
+    mounted under), rendered once a process: ``{% call fragment("holder") %}…{% endcall %}``. Only a GET's page
+    passes this one (the holder check's form is empty there); the POST's page passes ``uncached``."""
+    key = (name, select_locale(), request.script_root)
+    cache = current_app.extensions.get("cert_public_fragments")
+    if cache is None:
+        cache = current_app.extensions["cert_public_fragments"] = LRU(64)
+    html = cache.get(key)
+    if html is None:
+        html = Markup(caller())
+        cache.put(key, html)
+    return html
+
+
+def uncached(name: str, caller) -> Markup:
+    """``fragment`` without keeping anything (a page that shows what was typed, or its result)."""
+    return Markup(caller())

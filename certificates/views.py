@@ -305,7 +305,7 @@ def _public_get(cid: str):
         view = services.public_view(db.session, rec.cert, today, config["CERT_KEY_DIR"], record=rec)
         return render_template("certificates/verify.html", cert=rec.cert, view=view, form=HolderCheckForm(),
                                holder_result=None, api_url=url_for("api.public_verify", cid=rec.cert.cid),
-                               signature_checked=False)
+                               signature_checked=False, fragment=public_answers.fragment)
 
     if request.if_none_match.contains(etag):
         page = ""  # the 304 needs no page
@@ -356,7 +356,7 @@ def _verify_page(cert, api_url: str, signature_checked: bool):
                                   signature_valid=True if signature_checked else None, batched=batched_log())
     db.session.commit()
     return render_template("certificates/verify.html", cert=cert, view=view, form=form, holder_result=holder_result,
-                           api_url=api_url, signature_checked=signature_checked)
+                           api_url=api_url, signature_checked=signature_checked, fragment=public_answers.uncached)
 
 
 @holder_rate
