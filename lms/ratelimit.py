@@ -53,8 +53,8 @@ class LocalMemoryStorage(MemoryStorage):
 # Flask-Limiter builds for a shared limit: ``LIMITER/<address>/<scope>/<amount>/<multiples>/<granularity>``), so
 # the budget stays shared with the routes Flask-Limiter still checks, one ``incr_with_expiry`` call, and the same
 # headers (X-RateLimit-Limit, -Remaining, -Reset, Retry-After) and 429. Anything else — another storage (Redis),
-# another strategy, several limits in the setting, the limiter disabled or its storage down — returns None and the
-# caller goes through Flask-Limiter as before.
+# another strategy, several limits in the setting, request filters or breach callbacks, the limiter disabled or its
+# storage down — returns None and the caller goes through Flask-Limiter as before.
 _items: dict[str, list] = {}
 
 
@@ -64,7 +64,8 @@ def single_hit(limiter, limit_value: str, scope: str) -> bool | None:
     storage = limiter._storage  # noqa: SLF001  (Flask-Limiter 4.1's attribute, pinned in requirements.txt)
     if (not limiter.enabled or limiter._storage_dead or not isinstance(storage, LocalMemoryStorage)  # noqa: SLF001
             or type(limiter.limiter) is not FixedWindowRateLimiter or not limiter._headers_enabled  # noqa: SLF001
-            or limiter._meta_limits or limiter._retry_after not in (None, "delta-seconds")  # noqa: SLF001
+            or limiter._meta_limits or limiter._request_filters or limiter._on_breach  # noqa: SLF001
+            or limiter._retry_after not in (None, "delta-seconds")  # noqa: SLF001
             or any(limiter._header_mapping.get(h) != h.value for h in HeaderNames)):  # noqa: SLF001
         return None
     items = _items.get(limit_value)

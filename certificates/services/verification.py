@@ -105,8 +105,9 @@ class PublicRecord:
         standing's rows, and ``variant`` (the language, the page or the JSON, the signature's result). A
         revocation, reinstatement, reissue, suspension or standing change is a new ETag."""
         c, s = self.cert, self.successor
-        key = (ETAG_FORMAT, variant, c.id, c.cid, c.number, c.status.value, effective_status(c, today).value, c.status_changed_at,
-               c.status_reason.value if c.status_reason else None, c.valid_until, c.key_id, c.superseded_by_id,
+        key = (ETAG_FORMAT, variant, c.id, c.cid, c.number, c.status.value, effective_status(c, today).value,
+               c.status_changed_at, c.status_reason.value if c.status_reason else None, c.valid_until, c.key_id,
+               c.superseded_by_id,
                None if s is None else (s.id, s.cid, effective_status(s, today).value, s.valid_until, s.key_id),
                self.standing_key)
         return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
