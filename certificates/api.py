@@ -6,9 +6,9 @@ import io
 from flask import current_app, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 
-from certificates import export, keys, queries, services, worker
+from certificates import export, keys, public_answers, queries, services, worker
 from certificates import partners as partner_trust
-from certificates.limits import verify_rate
+from certificates.limits import verify_rate, verify_rate_get
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
 from certificates.verification_log import batched_log
 from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
@@ -16,6 +16,7 @@ from lms.db import db
 from lms.web import cache_publicly
 from lms.domain import Role
 from lms.errors import Forbidden, ValidationFailed
+from lms.extensions import select_locale
 from lms.scoping import get_visible
 from lms.templating import today_local
 
@@ -164,27 +165,38 @@ def certificate_job(job_id: int):
                "description": "No certificate with this number", "content": {"application/json": {"schema": {
                    "type": "object", "required": ["status"],
                    "properties": {"status": {"type": "string", "enum": ["unknown"]}}}}}}})
-@verify_rate
+@verify_rate_get
 def public_verify(cid: str):
-    """Public verification as JSON, with the signature checked when ``sig`` is given."""
-    cert = services.find_public(db.session, cid)
-    if cert is None:
+    """Public verification as JSON, with the signature checked when ``sig`` is given. One statement
+    (``find_public_record``); the answer's bytes are kept per process under its ETag (certificates.public_answers)."""
+    rec = services.find_public_record(db.session, cid)
+    if rec is None:
         services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
         db.session.commit()
         return cache_publicly(current_app.make_response((jsonify({"status": "unknown"}), 404)),
                               current_app.config["CERT_VERIFY_CACHE_SECONDS"])
-    out = services.public_view(db.session, cert, today_local(), current_app.config["CERT_KEY_DIR"])
+    today, config = today_local(), current_app.config
     sig = request.args.get("sig")
     sig_valid = None
     if sig is not None:
-        sig_valid = services.signature_matches(cert, sig, keys.public_document(current_app.config["CERT_KEY_DIR"]))
-        out["signature_valid"] = sig_valid
-    services.log_verification(db.session, cert, "api", out["status"], sig_valid, batched=batched_log())
+        sig_valid = public_answers.signature_matches(rec.cert, sig, keys.public_document(config["CERT_KEY_DIR"]))
+    status = services.effective_status(rec.cert, today).value
+    services.log_verification(db.session, rec.cert, "api", status, sig_valid, batched=batched_log())
     db.session.commit()
-    resp = jsonify(out)
+    etag = rec.etag(today, "json", select_locale(), sig_valid)
+
+    def build() -> bytes:
+        out = services.public_view(db.session, rec.cert, today, config["CERT_KEY_DIR"], record=rec)
+        if sig_valid is not None:
+            out["signature_valid"] = sig_valid
+        return current_app.json.response(out).get_data()
+
+    data = b"" if request.if_none_match.contains(etag) else public_answers.body(
+        etag, build, config["CERT_VERIFY_BODY_CACHE"])  # the 304 needs no answer
+    resp = current_app.response_class(data, mimetype="application/json")
     resp.headers["Access-Control-Allow-Origin"] = "*"
-    # Kept briefly by a proxy, revalidated by its ETag (issue 20): the body is the status shown.
-    return cache_publicly(resp, current_app.config["CERT_VERIFY_CACHE_SECONDS"])
+    # Kept briefly by a proxy, revalidated by its ETag (issue 20): computed from what the answer shows.
+    return cache_publicly(resp, config["CERT_VERIFY_CACHE_SECONDS"], etag=etag)
 
 
 PartnerVerificationSchema = schema("PartnerCertificateVerification", {"type": "object", "properties": {

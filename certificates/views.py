@@ -8,17 +8,17 @@ import mimetypes
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+                   send_file, session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.security import safe_join
 
-from certificates import export, keys, photos, queries, services, worker
+from certificates import export, keys, photos, public_answers, queries, services, worker
 from certificates import status_list as status_lists
 from certificates import partners as partner_trust
 from certificates.forms import HolderCheckForm, IssueForm, PartnerForm, PhotoForm, ReissueForm, SettingsForm, StatusForm
-from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate
+from certificates.limits import holder_rate, holder_rate_per_certificate, verify_rate, verify_rate_get
 from certificates.models import Certificate, CertificateStatus, HolderPhoto, IssueJob, IssuerKind, PartnerProvince
 from certificates.verification_log import batched_log
 from courses.models import TrainingClass
@@ -27,7 +27,7 @@ from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role, Tier
 from lms.errors import Forbidden
-from lms.extensions import csrf
+from lms.extensions import csrf, select_locale
 from lms.forms import submit
 from lms.orgs.models import Institution, Region, Regulator
 from lms.scoping import get_visible
@@ -272,11 +272,14 @@ def photo(photo_id: int):
 @bp.route("/v/", defaults={"cid": ""}, methods=["GET", "POST"])
 @bp.route("/v/<path:cid>", methods=["GET", "POST"])  # a mangled id still gets the red page, not a bare 404
 @csrf.exempt  # the holder check's form carries no token (HolderCheckForm): the page carries no session
-@verify_rate
+@verify_rate_get
 def public_verify(cid: str):
     """What a phone shows after scanning an old code. The signed part stays in the fragment; the page's script
     sends it to the JSON endpoint to check the signature. Status and fields show without script; without a
-    fragment the page says the signature was not checked (not that it is forged)."""
+    fragment the page says the signature was not checked (not that it is forged). A GET is one statement and,
+    under its ETag, a page rendered once a process (certificates.public_answers)."""
+    if request.method in ("GET", "HEAD"):
+        return _public_get(cid)
     cert = services.find_public(db.session, cid)
     if cert is None:
         services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
@@ -284,6 +287,33 @@ def public_verify(cid: str):
         return _public(current_app.make_response((render_template("certificates/verify_failed.html"), 404)))
     return _public(current_app.make_response(
         _verify_page(cert, api_url=url_for("api.public_verify", cid=cert.cid), signature_checked=False)))
+
+
+def _public_get(cid: str):
+    rec = services.find_public_record(db.session, cid)
+    if rec is None:
+        services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
+        db.session.commit()
+        return _public(current_app.make_response((render_template("certificates/verify_failed.html"), 404)))
+    today, config = today_local(), current_app.config
+    status = services.effective_status(rec.cert, today).value
+    services.log_verification(db.session, rec.cert, "page", status, signature_valid=None, batched=batched_log())
+    db.session.commit()
+    etag = rec.etag(today, "page", select_locale())
+
+    def build() -> str:
+        view = services.public_view(db.session, rec.cert, today, config["CERT_KEY_DIR"], record=rec)
+        return render_template("certificates/verify.html", cert=rec.cert, view=view, form=HolderCheckForm(),
+                               holder_result=None, api_url=url_for("api.public_verify", cid=rec.cert.cid),
+                               signature_checked=False, fragment=public_answers.fragment)
+
+    if request.if_none_match.contains(etag):
+        page = ""  # the 304 needs no page
+    elif session.get("_flashes"):  # a message waiting for this visitor is shown once, never kept
+        page = build()
+    else:  # the page's links depend on the prefix the application is mounted under
+        page = public_answers.body((etag, request.script_root), build, config["CERT_VERIFY_BODY_CACHE"])
+    return cache_publicly(current_app.make_response(page), config["CERT_VERIFY_CACHE_SECONDS"], etag=etag)
 
 
 def _public(resp):
@@ -326,7 +356,7 @@ def _verify_page(cert, api_url: str, signature_checked: bool):
                                   signature_valid=True if signature_checked else None, batched=batched_log())
     db.session.commit()
     return render_template("certificates/verify.html", cert=cert, view=view, form=form, holder_result=holder_result,
-                           api_url=api_url, signature_checked=signature_checked)
+                           api_url=api_url, signature_checked=signature_checked, fragment=public_answers.uncached)
 
 
 @holder_rate

@@ -136,6 +136,9 @@ DEFAULTS: dict = {
     # The public verification page and JSON may be kept this many seconds by a proxy or browser (issue 20; 示例):
     # an ETag of the answer lets them revalidate (304), so a revocation shows at most this late.
     "CERT_VERIFY_CACHE_SECONDS": 30,
+    # How many verification answers (page or JSON, per language) each server process keeps, under the ETag computed
+    # from the certificate's stored fields (issue 20; certificates/public_answers.py); 0 keeps none. Memory, not policy.
+    "CERT_VERIFY_BODY_CACHE": 2000,
     # How long the partner check waits for a partner province's status lists or verify JSON before it says the
     # status is unknown (seconds; an operating choice, not policy): long enough for a busy partner, short enough
     # that a verifier's phone is not left hanging.

@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+from flask import after_this_request
+from flask_limiter import HeaderNames
+from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
 from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 
 class LocalMemoryStorage(MemoryStorage):
@@ -34,3 +39,60 @@ class LocalMemoryStorage(MemoryStorage):
                 self._MemoryStorage__expire_events()
             finally:
                 self._sweep_lock.release()
+
+    def incr_with_expiry(self, key: str, expiry: float, amount: int = 1) -> tuple[int, float]:
+        """``incr`` and the window's end in one call (``single_hit``: the X-RateLimit headers without a read)."""
+        count = self.incr(key, expiry, amount)
+        return count, self.expirations.get(key, time.time() + expiry)
+
+
+# ------------------------------------------------------------------ one fixed-window limit, one storage call
+# Flask-Limiter checks a decorated limit through its request context (limits resolved, filtered, evaluated), then
+# reads the window twice more for the X-RateLimit headers: four storage calls and ~300 Python calls a request. The
+# public certificate verification GETs (issue 20) check their one limit here instead: the same counter (the key
+# Flask-Limiter builds for a shared limit: ``LIMITER/<address>/<scope>/<amount>/<multiples>/<granularity>``), so
+# the budget stays shared with the routes Flask-Limiter still checks, one ``incr_with_expiry`` call, and the same
+# headers (X-RateLimit-Limit, -Remaining, -Reset, Retry-After) and 429. Anything else — another storage (Redis),
+# another strategy, several limits in the setting, request filters or breach callbacks, the limiter disabled or its
+# storage down — returns None and the caller goes through Flask-Limiter as before.
+_items: dict[str, list] = {}
+
+
+def single_hit(limiter, limit_value: str, scope: str) -> bool | None:
+    """Count one request against ``limit_value`` (a Flask-Limiter limit string) shared under ``scope``; True when
+    within it (the headers are added to the response), raises 429 past it; None when not handled here."""
+    storage = limiter._storage  # noqa: SLF001  (Flask-Limiter 4.1's attribute, pinned in requirements.txt)
+    if (not limiter.enabled or limiter._storage_dead or not isinstance(storage, LocalMemoryStorage)  # noqa: SLF001
+            or type(limiter.limiter) is not FixedWindowRateLimiter or not limiter._headers_enabled  # noqa: SLF001
+            or limiter._meta_limits or limiter._request_filters or limiter._on_breach  # noqa: SLF001
+            or limiter._retry_after not in (None, "delta-seconds")  # noqa: SLF001
+            or any(limiter._header_mapping.get(h) != h.value for h in HeaderNames)):  # noqa: SLF001
+        return None
+    items = _items.get(limit_value)
+    if items is None:
+        items = _items[limit_value] = list(parse_many(limit_value))
+    if len(items) != 1:
+        return None
+    item = items[0]
+    count, reset = storage.incr_with_expiry(item.key_for(limiter._key_func(), scope), item.get_expiry())  # noqa: SLF001
+    remaining, reset_at = max(0, item.amount - count), int(reset + 1)
+
+    def headers(response):
+        h = response.headers
+        h.add("X-RateLimit-Limit", str(item.amount))
+        h.add("X-RateLimit-Remaining", str(remaining))
+        h.add("X-RateLimit-Reset", str(reset_at))
+        h.set("Retry-After", str(int(reset_at - time.time())))
+        return response
+    after_this_request(headers)
+    if count > item.amount:
+        raise RateLimitExceeded(_Breached(item))
+    return True
+
+
+class _Breached:
+    """What ``RateLimitExceeded`` reads of a breached limit (its message is the limit, as Flask-Limiter's)."""
+    error_message = None
+
+    def __init__(self, item) -> None:
+        self.limit = item

@@ -171,17 +171,21 @@ def _headers(resp):
     return resp
 
 
-def cache_publicly(resp: Response, max_age: int) -> Response:
+def cache_publicly(resp: Response, max_age: int, etag: str | None = None) -> Response:
     """A public answer that carries no session (issue 20: the certificate verification page and JSON): a proxy
     or browser may keep it ``max_age`` seconds and then revalidate it by its ETag, a digest of the body, so any
     change shown (a revocation, a reissue, a standing) is a new ETag; ``If-None-Match`` with the current one
     answers 304. The language comes from a cookie, hence ``Vary: Cookie``. GET and HEAD only; never with a
-    Set-Cookie (a response that sets one stays ``no-store``)."""
+    Set-Cookie (a response that sets one stays ``no-store``). ``etag``: the view's own, computed from what the
+    answer depends on (certificates.public_answers), instead of a digest of the body."""
     if request.method not in ("GET", "HEAD") or "Set-Cookie" in resp.headers:
         return resp
     resp.headers["Cache-Control"] = f"public, max-age={int(max_age)}"
     resp.vary.add("Cookie")
-    resp.add_etag()
+    if etag is None:
+        resp.add_etag()
+    else:
+        resp.set_etag(etag)
     return resp.make_conditional(request)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
-from certificates.services.verification import add_standing_source
+from certificates.services.verification import add_standing_join, add_standing_source
 from certificates.signals import (certificate_expired, certificate_issued, certificate_reinstated, certificate_reissued,
                                   certificate_revoked, certificate_suspended, certificates_issued)
 from credits import queries as credit_queries
@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
     credits_changed_many.connect(_credits_changed_many, weak=False)
     annual_report_filed.connect(_credits_changed, weak=False)
     add_standing_source(sanctions.public_standing)
+    add_standing_join(sanctions.PUBLIC_STANDING_JOIN)
     app.cli.add_command(talent_standings)
     # evaluation as data (issue 15): the tree's names and weights, the bands and the flow's settings carry a basis
     register_setting("eval_indicators", "indicator_name", _l("指标名称"))

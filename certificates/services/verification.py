@@ -3,10 +3,14 @@ the holder check, and the verification log."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import string
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
@@ -40,6 +44,88 @@ _PUBLIC_COLUMNS = [_PUBLIC_TABLE.c[name] for name in (
     "status", "status_changed_at", "status_reason", "superseded_by_id", "status_list_index")]
 
 
+# The standing joined into the verification's one statement (issue 20: the certificate, then the standing, were two
+# statements a scan). Talent registers one ``StandingJoin``; its rows are the certificate's rows (one per sanction).
+@dataclass(frozen=True)
+class StandingJoin:
+    columns: tuple  # labelled columns, their labels unlike the certificate's column names
+    join: Callable  # (from clause, the certificate's holder_user_id column) -> the from clause outer-joined
+    order_by: tuple  # the order ``read`` expects the rows in
+    read: Callable  # (rows) -> the standing as ``pool`` shows it, or None (not in the pool)
+
+
+_STANDING_JOIN: list[StandingJoin] = []
+_PUBLIC_NAMES = tuple(c.name for c in _PUBLIC_COLUMNS)
+_Successor = namedtuple("_Successor", _PUBLIC_NAMES)
+_SUCC = _PUBLIC_TABLE.alias("succ")
+_public_stmt: list = []  # the statement, built once the standing's join is known
+ETAG_FORMAT = "1"  # bumped when the answers' shape changes, so that kept copies are not revalidated across it
+
+
+def add_standing_join(join: StandingJoin) -> None:
+    """Register the standing's join (one at most: two would multiply each other's rows); idempotent."""
+    if _STANDING_JOIN and _STANDING_JOIN[0] != join:
+        raise ValueError("a standing join is registered already")
+    if not _STANDING_JOIN:
+        _STANDING_JOIN.append(join)
+        _public_stmt.clear()
+
+
+def _public_statement():
+    if not _public_stmt:
+        cols = list(_PUBLIC_COLUMNS) + [_SUCC.c[n].label("succ_" + n) for n in _PUBLIC_NAMES]
+        frm = _PUBLIC_TABLE.outerjoin(_SUCC, _SUCC.c.id == _PUBLIC_TABLE.c.superseded_by_id)
+        order: tuple = ()
+        for j in _STANDING_JOIN:
+            cols += list(j.columns)
+            frm = j.join(frm, _PUBLIC_TABLE.c.holder_user_id)
+            order = j.order_by
+        _public_stmt.append(select(*cols).select_from(frm).where(_PUBLIC_TABLE.c.cid == bindparam("cid"))
+                            .order_by(*order))
+    return _public_stmt[0]
+
+
+@dataclass
+class PublicRecord:
+    """A certificate as public verification reads it, in one statement: its columns (``cert``: a row with a
+    Certificate's attribute names), its successor's (``successor``, if reissued), and the stored fields of the
+    holder's standing (``standing_key``); ``standing`` (its labels translated) is made only when an answer is built."""
+    cert: object
+    successor: object | None
+    rows: list
+    standing_key: tuple
+
+    @property
+    def standing(self) -> dict | None:
+        return _STANDING_JOIN[0].read(self.rows) if _STANDING_JOIN else None
+
+    def etag(self, today: dt.date, *variant) -> str:
+        """The answer's ETag from the stored fields it depends on, not from the answer: the certificate's status,
+        its date and reason, validity and key (renewal), the status shown today (expiry), the successor's, the
+        standing's rows, and ``variant`` (the language, the page or the JSON, the signature's result). A
+        revocation, reinstatement, reissue, suspension or standing change is a new ETag."""
+        c, s = self.cert, self.successor
+        key = (ETAG_FORMAT, variant, c.id, c.cid, c.number, c.status.value, effective_status(c, today).value,
+               c.status_changed_at, c.status_reason.value if c.status_reason else None, c.valid_until, c.key_id,
+               c.superseded_by_id,
+               None if s is None else (s.id, s.cid, effective_status(s, today).value, s.valid_until, s.key_id),
+               self.standing_key)
+        return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
+
+
+def find_public_record(session: Session, cid: str) -> PublicRecord | None:
+    """``find_public`` with the successor and the standing, in one statement; None as ``find_public``."""
+    if not _CID_RE.match(cid or ""):
+        return None
+    rows = session.connection().execute(_public_statement(), {"cid": cid}).all()
+    if not rows:
+        return None
+    first, n = rows[0], len(_PUBLIC_NAMES)
+    succ = _Successor._make(first[n:2 * n]) if first[n] is not None else None
+    key = tuple(tuple(r[2 * n:]) for r in rows) if _STANDING_JOIN else ()
+    return PublicRecord(first, succ, rows, key)
+
+
 def find_public(session: Session, cid: str):
     """The public record of the certificate with this QR id, or None (also for a malformed id)."""
     if not _CID_RE.match(cid or ""):
@@ -71,10 +157,12 @@ def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> boo
     return res.ok and res.fields == signed_fields(cert)
 
 
-def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None) -> dict:
+def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None,
+                record: PublicRecord | None = None) -> dict:
     """What anyone may see: no ID number, phone, score or photo (only the printed photo's fingerprint, to compare
     with the paper); the holder's name masked. ``key_dir``: link a
-    successor by its printed ``/C/`` path (else its old ``/v/<cid>``)."""
+    successor by its printed ``/C/`` path (else its old ``/v/<cid>``). ``record``: what ``find_public_record``
+    read (``cert`` is its certificate): no further statement."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
     out = {
@@ -91,7 +179,9 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
         out["reason_label"] = cert.status_reason.label if cert.status_reason else ""
     succ = None
-    if status == CertificateStatus.superseded and cert.superseded_by_id is not None:
+    if record is not None:
+        succ = record.successor if status == CertificateStatus.superseded else None
+    elif status == CertificateStatus.superseded and cert.superseded_by_id is not None:
         succ = session.connection().execute(
             select(*_PUBLIC_COLUMNS).where(_PUBLIC_TABLE.c.id == cert.superseded_by_id)).first()
     if succ is not None:
@@ -99,6 +189,11 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
         path = printed_path(succ, key_dir) if key_dir else f"/v/{succ.cid}"
         out["superseded_by"] = {"number": succ.number, "verify_path": path,
                                 "status": effective_status(succ, today).value}
+    if record is not None:
+        standing = record.standing
+        if standing is not None:
+            out["pool"] = standing
+        return out
     for source in _STANDING_SOURCES:
         standing = source(session, cert.holder_user_id, today)
         if standing is not None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from certificates.models import Certificate, CertificateStatus, ReasonCategory
 from certificates.services import status as certificate_status
+from certificates.services.verification import StandingJoin
 from lms import audit
 from lms.auth.models import User
 from lms.domain import RegionLevel, Role
@@ -175,28 +176,46 @@ def history(session: Session, entry_id: int) -> list[Sanction]:
                            .order_by(Sanction.started_on.desc(), Sanction.id.desc())).all()
 
 
-# The pool standing as the public verification shows it: the entry and its sanctions in one statement of plain
-# columns (issue 20: two ORM loads were ~40 % of a verification's CPU, and every verification makes it).
-_PUBLIC_STANDING = (
-    select(TalentEntry.status, TalentEntry.status_cause, TalentEntry.status_since, Sanction.kind, Sanction.reason,
-           Sanction.basis, Sanction.started_on, Sanction.ended_on)
-    .select_from(TalentEntry).outerjoin(Sanction, Sanction.entry_id == TalentEntry.id)
-    .order_by(Sanction.started_on.desc(), Sanction.id.desc()))
+# The pool standing as the public verification shows it: the entry and its sanctions as plain columns (issue 20:
+# two ORM loads were ~40 % of a verification's CPU, and every verification makes it), joined into the
+# certificate's own statement (``PUBLIC_STANDING_JOIN``: one statement a scan), or read alone (``public_standing``).
+_STANDING_COLUMNS = (
+    TalentEntry.status.label("pool_status"), TalentEntry.status_cause.label("pool_cause"),
+    TalentEntry.status_since.label("pool_since"), Sanction.id.label("pool_sanction_id"),
+    Sanction.kind.label("pool_kind"), Sanction.reason.label("pool_reason"), Sanction.basis.label("pool_basis"),
+    Sanction.started_on.label("pool_started_on"), Sanction.ended_on.label("pool_ended_on"))
+_STANDING_ORDER = (Sanction.started_on.desc(), Sanction.id.desc())
+_PUBLIC_STANDING = (select(*_STANDING_COLUMNS).select_from(TalentEntry)
+                    .outerjoin(Sanction, Sanction.entry_id == TalentEntry.id).order_by(*_STANDING_ORDER))
+
+
+def _join_standing(frm, holder_user_id):
+    return (frm.outerjoin(TalentEntry, TalentEntry.user_id == holder_user_id)
+            .outerjoin(Sanction, Sanction.entry_id == TalentEntry.id))
+
+
+def standing_from_rows(rows) -> dict | None:
+    """The public standing from rows of ``_STANDING_COLUMNS`` (newest sanction first); None when not in the pool."""
+    if not rows or rows[0].pool_status is None:
+        return None
+    status, cause, since = rows[0].pool_status, rows[0].pool_cause, rows[0].pool_since
+    sanctions = [r for r in rows if r.pool_kind is not None]
+    open_ = [r for r in sanctions if r.pool_ended_on is None and r.pool_kind != SanctionKind.lapse]
+    reason = open_[0].pool_reason.label if open_ and cause in (Cause.sanction, Cause.disqualification) else cause.label
+    return {"status": status.value, "status_label": status.label, "since": since.isoformat(),
+            "reason": str(reason) if status != PoolStatus.active else "",
+            "history": [{"kind": r.pool_kind.value, "kind_label": str(r.pool_kind.label),
+                         "reason": str(r.pool_reason.label), "basis": r.pool_basis,
+                         "from": r.pool_started_on.isoformat(),
+                         "until": r.pool_ended_on.isoformat() if r.pool_ended_on else None} for r in sanctions]}
+
+
+PUBLIC_STANDING_JOIN = StandingJoin(columns=_STANDING_COLUMNS, join=_join_standing, order_by=_STANDING_ORDER,
+                                    read=standing_from_rows)
 
 
 def public_standing(session: Session, user_id: int, today: dt.date) -> dict | None:
     """What a verifier sees of the holder's pool standing beside the certificate's status: the status, since when,
     why (never the evidence), and the sanctions' history (kind, reason, dates; newest first, as ``history``). None
     when not in the pool."""
-    rows = session.execute(_PUBLIC_STANDING.where(TalentEntry.user_id == user_id)).all()
-    if not rows:
-        return None
-    status, cause, since = rows[0][0], rows[0][1], rows[0][2]
-    sanctions = [r for r in rows if r.kind is not None]
-    open_ = [r for r in sanctions if r.ended_on is None and r.kind != SanctionKind.lapse]
-    reason = open_[0].reason.label if open_ and cause in (Cause.sanction, Cause.disqualification) else cause.label
-    return {"status": status.value, "status_label": status.label, "since": since.isoformat(),
-            "reason": str(reason) if status != PoolStatus.active else "",
-            "history": [{"kind": r.kind.value, "kind_label": str(r.kind.label), "reason": str(r.reason.label),
-                         "basis": r.basis, "from": r.started_on.isoformat(),
-                         "until": r.ended_on.isoformat() if r.ended_on else None} for r in sanctions]}
+    return standing_from_rows(session.execute(_PUBLIC_STANDING.where(TalentEntry.user_id == user_id)).all())

@@ -1,0 +1,98 @@
+"""In-process profile of the public verification GETs (issue 20): CPU µs a request of ``/api/v1/verify/<cid>``,
+``/v/<cid>`` and ``/healthz`` against bench/bare.py's ``flask_app`` in the same process, and cProfile's top
+functions. ``python -m bench.profile_verify [--top N] [--n REQUESTS]`` on a throwaway SQLite database with the demo
+data (``DATABASE_URL`` overrides it: a PostgreSQL database is dropped and re-created by ``prepare_database``)."""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import secrets
+import tempfile
+import time
+from urllib.parse import quote
+
+from werkzeug.test import EnvironBuilder
+
+
+def _runner(wsgi_app, path: str, headers: dict | None = None):
+    environ = EnvironBuilder(path=path, headers=headers or {}, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+    status = []
+
+    def start_response(s, h, exc_info=None):
+        status.append(s)
+
+    def one():
+        body = wsgi_app(dict(environ), start_response)
+        for _chunk in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+        return status[-1]
+    return one
+
+
+def cpu_us(one, n: int) -> float:
+    """Median of five runs of ``n`` requests: process CPU µs a request."""
+    for _ in range(20):
+        one()
+    runs = []
+    for _ in range(5):
+        t = time.process_time()
+        for _ in range(n):
+            one()
+        runs.append((time.process_time() - t) / n * 1e6)
+    return sorted(runs)[2]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--lang", default="")
+    ap.add_argument("--cold", action="store_true", help="keep no answers (CERT_VERIFY_BODY_CACHE=0): every "
+                    "request builds its answer, as for a certificate not yet seen by the process")
+    args = ap.parse_args(argv)
+    tmp = tempfile.mkdtemp(prefix="lms-prof-")
+    from lms.pii import generate_key
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/p.sqlite3")
+    os.environ.update({"SECRET_KEY": secrets.token_urlsafe(32), "FIELD_ENCRYPTION_KEY": generate_key(),
+                       "CERT_KEY_DIR": f"{tmp}/keys", "UPLOAD_DIR": f"{tmp}/uploads", "LMS_INSTANCE_PATH": tmp,
+                       "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "LOG_LEVEL": "WARNING"})
+    from bench.app_wsgi import app
+    from bench.bare import flask_app
+    from bench.generate import prepare_database
+    from sqlalchemy import text
+
+    from lms.db import db
+    prepare_database(app)
+    if args.cold:
+        app.config["CERT_VERIFY_BODY_CACHE"] = 0
+    with app.app_context():
+        cid, sig = db.session.execute(text("SELECT cid, signed_part FROM certificates ORDER BY id LIMIT 1")).one()
+    headers = {"Cookie": f"lang={args.lang}"} if args.lang else {}
+    targets = [("bare Flask", flask_app, "/"), ("/healthz", app, "/healthz"),
+               ("JSON", app, f"/api/v1/verify/{cid}?sig={quote(sig, safe='')}"), ("page", app, f"/v/{cid}")]
+    bare = None
+    for name, wsgi, path in targets:
+        one = _runner(wsgi, path, headers)
+        assert one().startswith(("200", "304")), (name, one())
+        us = cpu_us(one, args.n)
+        bare = bare or us
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(50):
+            one()
+        prof.disable()
+        st = pstats.Stats(prof)
+        print(f"{name:12s} {us:8.0f} µs CPU  {bare / us:5.2f}× bare Flask  {st.total_calls / 50:7.0f} calls")
+        if args.top and wsgi is app and name != "/healthz":
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats(os.environ.get("PROF_SORT", "cumulative")).print_stats(args.top)
+            print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
