@@ -30,7 +30,7 @@ from bench.cluster import NGINX, REDIS, REPO, Cluster
 from lms import demo
 from lms.db import db
 from lms.features import import_models
-from tests import dbutil
+from tests import dbutil, schedutil
 from tests.conftest import TEST_KEY, make_app
 
 PASSWORD = "Demo2026!cqo"
@@ -183,6 +183,7 @@ def test_multihost_the_scheduler_runs_on_both_hosts_and_each_job_once(two_hosts)
 
     cluster, engine = two_hosts
     load_jobs()
+    started = schedutil.now()
     schedulers = []
     for name in ("a", "b"):
         log = open(cluster.work / f"scheduler-{name}.log", "wb")
@@ -212,7 +213,9 @@ def test_multihost_the_scheduler_runs_on_both_hosts_and_each_job_once(two_hosts)
     with engine.connect() as conn:
         runs = conn.execute(select(JobRun.job_id, JobRun.holder, JobRun.status)).all()
     counts = {job: sum(1 for r in runs if r.job_id == job) for job in REGISTRY}
-    assert counts == {job: 1 for job in REGISTRY}, counts
+    # Each job once, and again only for a fire time of its own inside the test's window (tests.schedutil).
+    allowed = schedutil.allowed_runs(REGISTRY, started, schedutil.now())
+    assert all(1 <= counts[job] <= allowed[job] for job in REGISTRY), (counts, allowed)
     assert len({r.holder for r in runs}) == 1  # one scheduler held the lease and ran them all
     logs = [(cluster.work / f"scheduler-{n}.log").read_text() for n in ("a", "b")]
     assert all("stopped, lease released" in text for text in logs), logs
