@@ -494,10 +494,23 @@ def appointed_enterprise_ids(on: dt.date):
     targets on 「首席质量官聘任率」, enterprises that have appointed (聘任) a CQO, and a person trained or
     certified has not thereby been appointed by anyone."""
 
-    return (select(Appointment.enterprise_id)
-            .where(Appointment.status == RegistrationStatus.accepted, Appointment.appointed_on <= on,
-                   or_(Appointment.ended_on.is_(None), Appointment.ended_on > on))
-            .scalar_subquery())
+    return select(Appointment.enterprise_id).where(_in_force(on)).scalar_subquery()
+
+
+def _in_force(on: dt.date):
+    """An accepted appointment in force on ``on`` (the rule of ``appointed_enterprise_ids``)."""
+    return and_(Appointment.status == RegistrationStatus.accepted, Appointment.appointed_on <= on,
+                or_(Appointment.ended_on.is_(None), Appointment.ended_on > on))
+
+
+def _appointed_by_day(on_days: dict[int, dt.date]):
+    """Per enterprise with an accepted appointment, a column ``y<year>`` that is 1 when one is in force on that
+    year's reading day (``appointed_enterprise_ids``' rule), in one pass over the accepted appointments (issue 20:
+    an IN subquery per category and year read them all ten times a dashboard, 0.8 s at 140,000 appointments)."""
+    return (select(Appointment.enterprise_id.label("eid"),
+                   *[func.max(case((_in_force(on), 1), else_=0)).label(f"y{year}") for year, on in on_days.items()])
+            .where(Appointment.status == RegistrationStatus.accepted)
+            .group_by(Appointment.enterprise_id).subquery())
 
 
 # Seed 002 §1: 「重点行业中小微企业首席质量官聘任率」: medium, small and micro firms, by the size class on the
@@ -549,16 +562,18 @@ def _appointment_groups(session: Session, region: Region, region_ids, on_days: d
     """Per enterprise region: the enterprises of each target category (``(rid, category)``) and those with an
     appointment in force on each year's reading day (``(rid, category, year)``), in one grouped statement."""
     cols, keys = [], []
+    appointed = _appointed_by_day(on_days)
     for category in TargetCategory:
         cond = category_condition(session, region, category, settings)
         cols.append(func.sum(case((cond, 1), else_=0)))
         keys.append((category,))
-        for year, on in on_days.items():
-            cols.append(func.sum(case((and_(cond, Enterprise.id.in_(appointed_enterprise_ids(on))), 1), else_=0)))
+        for year in on_days:
+            cols.append(func.sum(case((and_(cond, appointed.c[f"y{year}"] == 1), 1), else_=0)))
             keys.append((category, year))
     out = {}
-    for rid, *values in session.execute(select(Enterprise.region_id, *cols).where(Enterprise.region_id.in_(region_ids))
-                                        .group_by(Enterprise.region_id)).all():
+    stmt = (select(Enterprise.region_id, *cols).outerjoin(appointed, appointed.c.eid == Enterprise.id)
+            .where(Enterprise.region_id.in_(region_ids)).group_by(Enterprise.region_id))
+    for rid, *values in session.execute(stmt).all():
         for key, n in zip(keys, values):
             out[(rid, *key)] = int(n or 0)
     return out

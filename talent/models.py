@@ -210,7 +210,7 @@ class Appointment(Base):
     # dates it needs) from this index alone. With only the single-column indexes, SQLite (no statistics) chose the
     # status index and read every accepted appointment of the province for each of ~950 chunks: 4 s → 179 s at
     # full scale once the bench's data had appointments.
-    __table_args__ = (Index("ix_appointments_status_user", "status", "user_id", "appointed_on", "ended_on"),)
+    __table_args__ = (Index("ix_appointments_status_user", "status", "user_id", "appointed_on", "ended_on", "enterprise_id"),)
 
     @property
     def enterprise_head_phone_masked(self) -> str:

@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_appointments_status_user', 'appointments', ['status', 'user_id', 'appointed_on', 'ended_on'],
+    op.create_index('ix_appointments_status_user', 'appointments', ['status', 'user_id', 'appointed_on', 'ended_on', 'enterprise_id'],
                     unique=False)
 
 
