@@ -233,6 +233,29 @@ NOTES["rollup"] += (
     "4 % awaiting review, 2 % returned) and the check (workloads_pool.plain_compliant) is written from the seed: "
     "in office past the first year, the report OR the prorated hours; tests/unit/test_bench_generator.py checks "
     "that both agree.")
+NOTES["rollup"] += (
+    " Full scale on 2026-12-03 (20:05 run), the first with appointments in the data: SQLite 4.4 → 179 s, longest "
+    "write 552 ms; PostgreSQL 14.8 → 76 s. Cause (EXPLAIN QUERY PLAN of a chunk): the chunk's time in office read "
+    "the accepted appointments through the single-column status index, i.e. every accepted appointment of the "
+    "province (~140,000) for each of ~950 chunks. Changed after that run (revision 0020r): an index on appointments "
+    "(status, user_id, appointed_on, ended_on, enterprise_id), which SQLite's plan now uses for the chunk's range "
+    "(tests/unit/test_perf_rollup.py checks the plan); not yet measured at full scale. Next: measure, then the "
+    "notification rows outside the chunk transactions.")
+NOTES["bureau_pages"] = (
+    "The pool list and the public notice met the goal (SQLite 84 / 76 ms, PostgreSQL 634 / 72 ms: the PostgreSQL "
+    "pool list is the talent-search cost above); the exports stream (first byte 20 / 119 ms; the notice's export "
+    "is 9 ms whole, too small to show streaming). The dashboard was 56 s / 60 s on 12-03: each figure was read per "
+    "row and per trend year (108-130 statements) and the CE standings built as 200,000 Python rows three times. "
+    "Changed (reports/queries.py, reports/services/figures.py, revision 0020d): each figure read once for the "
+    "region's subtree grouped by region and year; the counts that grow with the people (training per year and "
+    "tier, today's pool and certificate statuses) and the year's CE compliance kept per region by the job "
+    "reports-dashboard-figures (every 15 minutes; the page shows when), live for a year it does not keep; 27-28 "
+    "statements whatever the size (tests/unit/test_perf_dashboard.py). This run: 4.2 s / 3.7 s p95 at 8 users. "
+    "Cause found after it (in process, SQLite, this run's database): the appointment rate, 0.81 s of a 0.9 s "
+    "view, an IN subquery over the accepted appointments per category and trend year, expensive once the data "
+    "had 140,000 appointments; now one pass with a column per year over the new covering index: the view 0.9 → "
+    "0.23 s in process (0.15 s of it that pass); not yet measured under load. Next: keep the appointment rate "
+    "per region and year in the same job, then plan vs done (2 statements per county).")
 
 
 def _f(v, unit=""):
