@@ -78,6 +78,40 @@ def _queue_email(session: Session, n: Notification) -> None:
         n.emailed = True
 
 
+def queue_emails(session: Session, rows) -> int:
+    """Queue the mails of notifications written in bulk (``rows``: (id, user_id, title, body, url) of rows just
+    inserted, e.g. by an INSERT … SELECT … RETURNING): the addresses read in one statement, the mails put in the
+    outbox as ``notify`` does, and ``emailed`` set in one UPDATE. Returns how many were queued. For a job that
+    notifies thousands at once (the year-end roll-up: ``notify`` one by one cost ~2.3 ms a person, three
+    statements and an ORM flush each)."""
+    rows = list(rows)
+    if not rows or not has_app_context():
+        return 0
+    cfg = current_app.config
+    send = mail.sender_for(cfg)
+    if send is None:
+        return 0
+    uids = sorted({r[1] for r in rows})
+    addresses: dict[int, str] = {}
+    for i in range(0, len(uids), 500):
+        part = uids[i:i + 500]
+        people = dict(session.execute(select(TraineeProfile.user_id, TraineeProfile.email)
+                                      .where(TraineeProfile.user_id.in_(part))).all())
+        users = dict(session.execute(select(User.id, User.email).where(User.id.in_(part))).all())
+        addresses.update({uid: people.get(uid) or users.get(uid) or "" for uid in part})
+    tx = session.get_nested_transaction() or session.get_transaction()
+    outbox = session.info.setdefault(_OUTBOX, [])
+    queued = []
+    for nid, uid, title, body, url in rows:
+        if addresses.get(uid):
+            outbox.append((tx, nid, send, cfg, mail.build(cfg, addresses[uid], title, body, url)))
+            queued.append(nid)
+    for i in range(0, len(queued), 500):
+        session.execute(update(Notification).where(Notification.id.in_(queued[i:i + 500])).values(emailed=True),
+                        execution_options={"synchronize_session": False})
+    return len(queued)
+
+
 @event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
     """Send the committed notifications' mails (best effort: the in-app message stands)."""

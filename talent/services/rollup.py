@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from credits.models import YearStanding
 from lms.db import UTCDateTime, utcnow
 from lms.notifications.models import Notification
-from lms.notifications.services import link, mail_enabled, notify
+from lms.notifications.services import link, mail_enabled, queue_emails
 from talent.models import Cause, PoolStatus, Sanction, SanctionKind, SanctionReason, TalentEntry, TalentEvent
 from talent.services.standing import _standings_select
 from talent.services.status import CE_CAUSES, LAPSE_BASIS, end_lapse
@@ -205,9 +205,9 @@ def _moves(session: Session, year: int, users: tuple[int, int], in_chunk: list, 
 def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetime) -> None:
     """``notify`` everyone this chunk moved to warning or lapsed (their events: ``ev`` where ``mine``), set-based:
     one INSERT … SELECT per (status, cause), skipping whoever already has the message (its dedupe key). With
-    mail configured each message goes out by ``notify`` instead (one at a time: mail is per person anyway)."""
-
-
+    mail configured, the inserted rows come back (RETURNING) and their mails are queued together
+    (``queue_emails``: the addresses in one read), as ``notify`` would one by one (issue 20: one by one was three
+    quarters of the full-scale roll-up, ~2.3 ms a person)."""
     mail = mail_enabled()
     for to, cause, _n in groups:
         to_s, cause = PoolStatus(to), Cause(cause)
@@ -217,13 +217,16 @@ def _notify_moves(session: Session, ev, mine, year: int, groups, now: dt.datetim
         key = f"rollup:{year}:{to_s.value}"
         who = (select(TalentEntry.user_id.label("uid")).join(ev, ev.c.entry_id == TalentEntry.id)
                .where(mine, ev.c.to_status == to_s, ev.c.cause == cause))
-        if mail:
-            for uid in list(session.scalars(who)):
-                notify(session, uid, "pool_status", title, body, link("talent.me"), dedupe_key=key)
-            continue
         fresh = who.where(~select(Notification.id).where(Notification.user_id == TalentEntry.user_id,
                                                          Notification.dedupe_key == key).exists()).subquery()
-        session.execute(insert(Notification.__table__).from_select(
+        url = link("talent.me")
+        written = insert(Notification.__table__).from_select(
             ["user_id", "kind", "title", "body", "url", "dedupe_key", "emailed", "created_at"],
-            select(fresh.c.uid, literal("pool_status"), literal(title[:128]), literal(body), literal(link("talent.me")),
-                   literal(key), literal(False), literal(now, UTCDateTime))))
+            select(fresh.c.uid, literal("pool_status"), literal(title[:128]), literal(body), literal(url),
+                   literal(key), literal(False), literal(now, UTCDateTime)))
+        if not mail:
+            session.execute(written)
+            continue
+        n = Notification.__table__.c
+        rows = session.execute(written.returning(n.id, n.user_id)).all()
+        queue_emails(session, [(nid, uid, title[:128], body, url) for nid, uid in rows])

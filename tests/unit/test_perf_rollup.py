@@ -102,3 +102,34 @@ def test_perf_rollup_chunk_reads_appointments_by_status_and_user(db):
     reads = [p for p in plan if " appointments " in f" {p} "]
     assert reads and all("ix_appointments_status_user (status=? AND user_id>? AND user_id<?)" in p
                          for p in reads), plan
+
+
+def test_perf_rollup_mails_the_moved_people_together_as_notify_would(db, world, app, monkeypatch):
+    """With mail configured, the roll-up writes its notifications set-based and queues their mails together
+    (lms.notifications.services.queue_emails: addresses in one read), as ``notify`` would one by one: the same
+    rows (title, body, dedupe key), ``emailed`` set for those with an address, each mail sent once on commit to the
+    person's address; a second run mails nobody."""
+    from lms.notifications import services as notifications
+    from lms.notifications.models import Notification
+    from tests.unit.test_talent_notifications import FakeSMTP
+
+    monkeypatch.setattr(notifications.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(FakeSMTP, "sent", [])  # restored after: the class is shared with other tests
+    users = _people(db, world)
+    for i, u in enumerate(users):
+        u.trainee_profile[0].email = f"p{i}@example.com"
+    db.commit()
+    app.config.update(SMTP_HOST="smtp.example.com", MAIL_BACKEND="smtp")
+    try:
+        with app.app_context():
+            rollup.rollup_year(db, 2026, now=NOW, chunk_size=2)
+            db.commit()
+            rollup.rollup_year(db, 2026, now=NOW, chunk_size=2)
+            db.commit()
+    finally:
+        app.config.update(SMTP_HOST="", MAIL_BACKEND="none")
+    notes = db.scalars(select(Notification).where(Notification.dedupe_key.like("rollup:2026:%"))).all()
+    by_user = {u.id: f"p{i}@example.com" for i, u in enumerate(users)}
+    assert notes and all(n.emailed for n in notes)
+    assert sorted(to for _host, to, _subject in FakeSMTP.sent) == sorted(by_user[n.user_id] for n in notes)
+    assert {subject for _h, _to, subject in FakeSMTP.sent} == {n.title for n in notes}
