@@ -6,11 +6,10 @@ import io
 from flask import current_app, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 
-from certificates import export, keys, public_answers, queries, services, worker
+from certificates import export, public_answers, queries, services, worker
 from certificates import partners as partner_trust
 from certificates.limits import verify_rate, verify_rate_get
 from certificates.models import Certificate, CertificateStatus, IssueJob, ReasonCategory
-from certificates.verification_log import batched_log
 from lms.api import INT_ID, PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.web import cache_publicly
@@ -169,20 +168,12 @@ def certificate_job(job_id: int):
 def public_verify(cid: str):
     """Public verification as JSON, with the signature checked when ``sig`` is given. One statement
     (``find_public_record``); the answer's bytes are kept per process under its ETag (certificates.public_answers)."""
-    rec = services.find_public_record(db.session, cid)
-    if rec is None:
-        services.log_verification(db.session, None, "api", "unknown", batched=batched_log())
-        db.session.commit()
+    found = public_answers.scan(cid, "api", request.args.get("sig"))
+    config = current_app.config
+    if found is None:
         return cache_publicly(current_app.make_response((jsonify({"status": "unknown"}), 404)),
-                              current_app.config["CERT_VERIFY_CACHE_SECONDS"])
-    today, config = today_local(), current_app.config
-    sig = request.args.get("sig")
-    sig_valid = None
-    if sig is not None:
-        sig_valid = public_answers.signature_matches(rec.cert, sig, keys.public_document(config["CERT_KEY_DIR"]))
-    status = services.effective_status(rec.cert, today).value
-    services.log_verification(db.session, rec.cert, "api", status, sig_valid, batched=batched_log())
-    db.session.commit()
+                              config["CERT_VERIFY_CACHE_SECONDS"])
+    rec, today, sig_valid = found.record, found.today, found.sig_valid
     etag = rec.etag(today, "json", select_locale(), sig_valid)
 
     def build() -> bytes:

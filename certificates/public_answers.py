@@ -17,14 +17,19 @@ of that ETag, so its bytes are kept per process under it:
 The verification is still logged and rate limited on every request, hit or not."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from flask import current_app, request
 from markupsafe import Markup
 
-from certificates import services
+from certificates import keys, services
+from certificates.verification_log import batched_log
+from lms.db import db
 from lms.extensions import select_locale
+from lms.templating import today_local
 
 
 class LRU:
@@ -81,6 +86,34 @@ def signature_matches(cert, sig: str, key_doc: dict) -> bool:
     ok = services.signature_matches(cert, sig, key_doc)
     _signatures.put(key, (key_doc, ok))
     return ok
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A logged scan of a known certificate: its record, the day it was judged on and the signature's result
+    (None when no signature was given)."""
+    record: services.PublicRecord
+    today: dt.date
+    sig_valid: bool | None
+
+
+def scan(cid: str, channel: str, sig: str | None = None) -> Scan | None:
+    """One scan of the verification page or JSON (``channel``: "page" or "api"), the step both doors share: the
+    record in one statement, the signature checked when given (remembered per key document), the scan logged with
+    the status shown today (by the batch writer) and the read transaction ended. None (logged as unknown) for a
+    certificate number that does not exist."""
+    rec = services.find_public_record(db.session, cid)
+    if rec is None:
+        services.log_verification(db.session, None, channel, "unknown", batched=batched_log())
+        db.session.commit()
+        return None
+    today = today_local()
+    sig_valid = None if sig is None else signature_matches(
+        rec.cert, sig, keys.public_document(current_app.config["CERT_KEY_DIR"]))
+    services.log_verification(db.session, rec.cert, channel, services.effective_status(rec.cert, today).value,
+                              signature_valid=sig_valid, batched=batched_log())
+    db.session.commit()
+    return Scan(rec, today, sig_valid)
 
 
 def body(key, build, size: int) -> bytes:

@@ -290,15 +290,10 @@ def public_verify(cid: str):
 
 
 def _public_get(cid: str):
-    rec = services.find_public_record(db.session, cid)
-    if rec is None:
-        services.log_verification(db.session, None, "page", "unknown", batched=batched_log())
-        db.session.commit()
+    found = public_answers.scan(cid, "page")
+    if found is None:
         return _public(current_app.make_response((render_template("certificates/verify_failed.html"), 404)))
-    today, config = today_local(), current_app.config
-    status = services.effective_status(rec.cert, today).value
-    services.log_verification(db.session, rec.cert, "page", status, signature_valid=None, batched=batched_log())
-    db.session.commit()
+    rec, today, config = found.record, found.today, current_app.config
     etag = rec.etag(today, "page", select_locale())
 
     def build() -> str:

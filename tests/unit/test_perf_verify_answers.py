@@ -19,18 +19,7 @@ from talent.models import TalentEntry
 from talent.services import sanctions
 from tests.cert_factories import completion_rule, cw  # noqa: F401
 from tests.conftest import TODAY
-from tests.unit.test_perf_platform import Counter, calls_per_request
-
-
-@pytest.fixture
-def issued(db, world, cw, app, completion_rule):  # noqa: F811
-    keys.ensure_key(app.config["CERT_KEY_DIR"], TODAY)
-    app.config["BACKGROUND_INLINE"] = True
-    completion_rule("test_ok")
-    cert = services.issue(db, world.staff_nt, cw.e_wang, services.CertConfig.from_app(app), TODAY)
-    db.commit()
-    yield cert
-    app.config["BACKGROUND_INLINE"] = False
+from tests.unit.test_perf_platform import Counter, calls_per_request, issued  # noqa: F401 (the fixture)
 
 
 def reads(c: Counter) -> list[str]:
