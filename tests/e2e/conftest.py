@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from urllib.parse import urljoin
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from lms import clock as platform_clock
@@ -28,6 +30,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "Demo2026!cqo"
+# Web-first assertions wait as long as the pages' own actions (15 s, set on each page below) rather than
+# Playwright's 5 s: CI runs two suites on two cores, and an assertion may have to wait across a page's reload.
+E2E_TIMEOUT_MS = 15_000
+expect.set_options(timeout=E2E_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(items):
@@ -107,7 +113,7 @@ def browser():
 def page(browser):
     ctx = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
     pg = ctx.new_page()
-    pg.set_default_timeout(15000)
+    pg.set_default_timeout(E2E_TIMEOUT_MS)
     yield pg
     ctx.close()
 
@@ -121,7 +127,7 @@ def phone_page(browser):
         user_agent="Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36 MicroMessenger/8.0",
     )
     pg = ctx.new_page()
-    pg.set_default_timeout(15000)
+    pg.set_default_timeout(E2E_TIMEOUT_MS)
     yield pg
     ctx.close()
 
@@ -134,6 +140,32 @@ def e2e_login(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.wait_for_url(f"{base}/home")
 
 
+_OLD_DOCUMENT = "html[data-e2e-left]"
+
+
+@contextmanager
+def new_page_after(page, url=None):
+    """Wait, after the ``with`` body, for the document that the body's action loads (a link, a form's submit, a
+    script's reload), and for its load event; with ``url`` (a string, glob or re.compile), for that address too.
+
+    Playwright's actions do not wait for the navigation they start, and ``count()``, ``is_visible()``,
+    ``page.url``, ``content()`` and ``evaluate()`` read whatever document is there: the old page, or the new one
+    half parsed. ``wait_for_url`` alone cannot tell a page from its reload (a form that posts back to its own
+    address), so the old document is marked first, and only a new document lacks the mark."""
+    page.evaluate("() => { document.documentElement.dataset.e2eLeft = '1'; }")
+    yield
+    page.wait_for_selector(_OLD_DOCUMENT, state="detached")  # waits across the navigation, at the page's timeout
+    if url is not None:
+        page.wait_for_url(url)
+    page.wait_for_load_state()
+
+
+def click_to(page, target, url=None) -> None:
+    """Click ``target`` (a selector or a locator) that loads a page, and wait for that page (``new_page_after``)."""
+    with new_page_after(page, url):
+        (page.locator(target) if isinstance(target, str) else target).click()
+
+
 def nav(page, link_id: str) -> None:
     """Click a navigation entry by its id (``nav-<endpoint with dashes>``), opening its menu group first
     when it sits in a dropdown."""
@@ -144,7 +176,6 @@ def nav(page, link_id: str) -> None:
             toggler.click()
         page.click(f"#nav-group-{link.get_attribute('data-group')}")
     target = urljoin(page.url, link.get_attribute("href"))
-    link.click()
     # A click returns once the navigation has started, not once the new page is there: under load (CI runs two
     # suites on two cores) the next locator could still read the old page. Wait for the target page's load.
-    page.wait_for_url(target)
+    click_to(page, link, target)

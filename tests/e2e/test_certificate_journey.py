@@ -20,7 +20,7 @@ from sqlalchemy import select
 from certificates.demo import PENDING_CLASS
 from courses.models import TrainingClass
 from lms.templating import today_local
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import click_to, e2e_login
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,17 +37,20 @@ def test_issue_scan_revoke_and_verify_offline(page, phone_page, browser, live_se
     # 1. Staff issue the class's certificates and watch the progress bar fill.
     e2e_login(page, base, "nt_staff")
     page.goto(f"{base}/certificates/classes")
-    page.click(f"#class-{cls_id}")
+    click_to(page, f"#class-{cls_id}")
     assert page.locator('#enrollments tr[data-complete="yes"]').count() == 4
     page.click("#issue-all")
     page.wait_for_selector('#issue-progress-box[data-status="done"]')
     assert page.locator("#issue-progress").get_attribute("value") == "100"
     assert "4/4" in page.locator("#issue-status").inner_text()
+    # The page reloads itself with the certificate numbers (issue.js): only the reloaded page has them, and it
+    # may still be parsing when the first one appears.
     page.wait_for_selector("#enrollments .cert-number")
+    page.wait_for_load_state()
     assert page.locator("#enrollments .cert-number").count() == 4
 
     # 2. Download the first certificate's PNG and read its QR code.
-    page.locator("#enrollments .cert-number").first.click()
+    click_to(page, page.locator("#enrollments .cert-number").first)
     with page.expect_download() as dl:
         page.click("#download-png")
     png = tmp_path / "certificate.png"
@@ -75,7 +78,7 @@ def test_issue_scan_revoke_and_verify_offline(page, phone_page, browser, live_se
     admin.select_option("#st-action", "revoke")
     admin.select_option("#st-reason", "false_information")
     admin.fill("#st-note", "报名材料中的工作年限不实")
-    admin.click("#status-submit")
+    click_to(admin, "#status-submit")
     admin.wait_for_selector('#cert-status.cert-status-revoked')
     ctx.close()
     phone_page.goto(url)

@@ -15,7 +15,7 @@ from courses.models import Enrollment, TrainingClass
 from lms.auth.models import User
 from lms.db import db
 from lms.domain import Role
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import click_to, e2e_login
 
 
 def _demo_class_and_ineligible_trainee(app):
@@ -50,8 +50,8 @@ def test_apply_approve_and_check_in_by_qr(page, phone_page, live_server, e2e_app
     # ... and an eligible one applies, signing the pledge.
     e2e_login(page, base, "trainee")
     page.goto(f"{base}/courses/classes")
-    page.click(f'#class-list a[data-class="{class_id}"]')
-    page.click("#apply-link")
+    click_to(page, f'#class-list a[data-class="{class_id}"]', f"{base}/courses/classes/{class_id}")
+    click_to(page, "#apply-link", f"{base}/courses/classes/{class_id}/apply")
     assert page.locator('#eligibility li[data-met="no"]').count() == 0
     page.check("#accept_pledge")
     page.click("#apply-submit")
@@ -64,10 +64,9 @@ def test_apply_approve_and_check_in_by_qr(page, phone_page, live_server, e2e_app
     # 2. Staff approve.
     e2e_login(page, base, "nt_staff")
     page.goto(f"{base}/courses/classes/{class_id}")
-    page.click("#class-enrollments")
+    click_to(page, "#class-enrollments")
     row = page.locator('#enrollments-table tr[data-username="trainee"]')
-    row.locator("button.approve").click()
-    page.wait_for_load_state()
+    click_to(page, row.locator("button.approve"))
     assert "已录取" in page.locator('#enrollments-table tr[data-username="trainee"] .status').inner_text()
 
     # 3. Staff add a session running now and open the projector.
@@ -79,8 +78,7 @@ def test_apply_approve_and_check_in_by_qr(page, phone_page, live_server, e2e_app
     page.fill("#start_time", start.strftime("%H:%M"))
     page.fill("#end_time", end.strftime("%H:%M"))
     page.fill("#topic", "扫码签到演示课")
-    page.click("#session-submit")
-    page.wait_for_load_state()
+    click_to(page, "#session-submit")
     session_row = page.locator("#timetable tr", has_text="扫码签到演示课")
     session_id = session_row.get_attribute("data-session")
     session_row.locator(f"#projector-{session_id}").click()

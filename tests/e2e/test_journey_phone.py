@@ -16,7 +16,7 @@ from sqlalchemy import select
 from certificates.models import Certificate
 from courses.models import TrainingClass
 from lms.db import db
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import click_to, e2e_login
 from tests.e2e.test_journey_a11y import axe_violations
 
 MIN = 44
@@ -42,7 +42,9 @@ SMALL_TARGETS = """() => {
 
 
 def small_targets(page) -> list[str]:
-    """Controls on the page smaller than 44 × 44 CSS px."""
+    """Controls on the page smaller than 44 × 44 CSS px, measured once its stylesheets have loaded: after a
+    form's navigation an element can be waited for before the load event, and measured without the CSS."""
+    page.wait_for_load_state()
     return page.evaluate(SMALL_TARGETS)
 
 
@@ -64,8 +66,7 @@ def test_journey_phone_projector_fits_and_check_in_targets(page, phone_page, liv
     page.fill("#start_time", start.strftime("%H:%M"))
     page.fill("#end_time", end.strftime("%H:%M"))
     page.fill("#topic", "投影与手机检查课")
-    page.click("#session-submit")
-    page.wait_for_load_state()
+    click_to(page, "#session-submit")
     row = page.locator("#timetable tr", has_text="投影与手机检查课")
     session_id = row.get_attribute("data-session")
     row.locator(f"#projector-{session_id}").click()

@@ -14,11 +14,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urljoin
 
 import zxingcpp
 from PIL import Image
 from lms.templating import today_local
-from tests.e2e.conftest import e2e_login, nav
+from tests.e2e.conftest import click_to, e2e_login, nav, new_page_after
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,7 @@ def _phone_nav(page, link_id: str) -> None:
     if group:
         page.click(f"#nav-group-{group}")
     link.wait_for(state="visible")
-    link.click()
+    click_to(page, link, urljoin(page.url, link.get_attribute("href")))
 
 
 def _logout(page) -> None:
@@ -119,7 +120,7 @@ def test_journey_4_a_verifier_checks_a_certificate(page, browser, live_server, e
                 assert re.search(r"\d{4}-\d{2}-\d{2}", phone.locator("#status-detail").inner_text())
             if status == "superseded":
                 successor = phone.locator("#successor-link")
-                successor.click()
+                click_to(phone, successor)
                 phone.wait_for_selector("#verify-details")
                 assert phone.locator("#verify-details").get_attribute("data-status") == "valid"
 
@@ -166,13 +167,12 @@ def _open_and_file_a_class(page, base: str, name: str) -> int:
     page.fill("#start_time", "09:00")
     page.fill("#end_time", "12:00")
     page.fill("#topic", "质量强国建设纲要解读")
-    page.click("#session-submit")
-    page.wait_for_load_state()
+    click_to(page, "#session-submit")
     assert page.locator("#timetable tr", has_text="质量强国建设纲要解读").count() == 1
     nav(page, "nav-reports-index")
-    page.click(f"#filing-link-{class_id}")
+    click_to(page, f"#filing-link-{class_id}")
     page.fill("#teachers", "张建国，高级质量工程师，南通大学")
-    page.click("#file-class")
+    click_to(page, "#file-class")
     assert page.locator("#filing-status [data-status]").get_attribute("data-status") == "submitted"
     assert "南通市市场监督管理局" in page.inner_text("#filing-bureau")
     _logout(page)
@@ -190,7 +190,7 @@ def test_journey_3_a_bureau_runs_its_region(page, browser, live_server):
     try:
         e2e_login(phone, base, "trainee")
         _phone_nav(phone, "nav-credits-me")
-        phone.click("#new-claim")
+        click_to(phone, "#new-claim")
         assert "启东市市场监督管理局" in phone.locator("#institution_id option").first.inner_text()
         assert phone.locator("#institution_id option", has_text="福建").count() == 0
         phone.fill("#title", "旅程三：长三角质量管理论坛")
@@ -208,9 +208,9 @@ def test_journey_3_a_bureau_runs_its_region(page, browser, live_server):
     e2e_login(page, base, "nantong_admin")
     # 1. It accepts the class filing.
     nav(page, "nav-reports-index")
-    page.click(f"#filing-open-{class_id}")
+    click_to(page, f"#filing-open-{class_id}")
     assert "张建国" in page.inner_text("#filing-teachers")
-    page.click("#filing-accept")
+    click_to(page, "#filing-accept")
     assert page.locator("#filing-status [data-status]").get_attribute("data-status") == "accepted"
 
     # 2. It approves the credit claim.
@@ -218,20 +218,20 @@ def test_journey_3_a_bureau_runs_its_region(page, browser, live_server):
     row = page.locator("#claims-table tr", has_text="旅程三：长三角质量管理论坛")
     claim_id = row.get_attribute("id").split("-")[1]
     page.select_option(f"#decision-{claim_id}", "approve")
-    row.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    click_to(page, row.locator("button[type=submit]"))
     page.goto(f"{base}/credits/review?status=approved")
     assert page.locator("#claims-table tr", has_text="旅程三：长三角质量管理论坛").count() == 1
 
     # 3. It revokes the certificate of a CQO disqualified for misconduct, with the reason.
     nav(page, "nav-certificates-index")
     page.fill("#search-q", "何超")
-    page.locator("#search-q").press("Enter")
-    page.locator("#certificates tr[id^='cert-'] td a").first.click()
+    with new_page_after(page):
+        page.locator("#search-q").press("Enter")
+    click_to(page, page.locator("#certificates tr[id^='cert-'] td a").first)
     page.select_option("#st-action", "revoke")
     page.select_option("#st-reason", "abuse_of_power")
     page.fill("#st-note", "滥用职权，经调查属实")
-    page.click("#status-submit")
+    click_to(page, "#status-submit")
     page.wait_for_selector("#cert-status.cert-status-revoked")
     events = page.inner_text("#cert-events")
     assert "撤销" in events and "滥用职权" in events and "revoke" not in events

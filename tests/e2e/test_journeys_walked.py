@@ -36,6 +36,7 @@ import pytest
 import zxingcpp
 from openpyxl import load_workbook
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from credits.queries import rule_for
@@ -49,7 +50,7 @@ from lms.people.models import TraineeProfile
 from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEntry
 from lms.templating import today_local
 from talent.services import reminders
-from tests.e2e.conftest import PASSWORD, e2e_login, nav
+from tests.e2e.conftest import PASSWORD, click_to, e2e_login, nav
 from tests.e2e.test_journeys import PDF, _logout, _new_page, _open_and_file_a_class, _phone_nav
 
 RUNNING_ADVANCED = "南通市首席质量官提升培训班（第一期）"  # the demo's advanced class, running today (exams.demo)
@@ -78,8 +79,7 @@ def _add_session_now(page, base: str, class_id: int, topic: str) -> str:
     page.fill("#start_time", start.strftime("%H:%M"))
     page.fill("#end_time", end.strftime("%H:%M"))
     page.fill("#topic", topic)
-    page.click("#session-submit")
-    page.wait_for_load_state()
+    click_to(page, "#session-submit")
     return page.locator("#timetable tr", has_text=topic).get_attribute("data-session")
 
 
@@ -89,8 +89,7 @@ def _mark_by_hand(page, base: str, session_id: str, username: str, reason: str) 
     row = page.locator(f'#roster tr[data-username="{username}"]')
     row.locator("select[name=status]").select_option("present")
     row.locator("input[name=reason]").fill(reason)
-    row.locator("form.mark-form button[type=submit]").click()
-    page.wait_for_load_state()
+    click_to(page, row.locator("form.mark-form button[type=submit]"))
     fixed = page.locator(f'#roster tr[data-username="{username}"]')
     assert fixed.locator(".att-status").inner_text().split()[0] == "出勤" and "手工" in fixed.inner_text()
 
@@ -134,9 +133,9 @@ def _add_video_lesson(page, base: str, class_id: int, video: Path) -> str:
     the new lesson's title. The running class does not get it until its staff push it (content frozen per class)."""
     e2e_login(page, base, "admin")
     page.goto(f"{base}/courses/classes/{class_id}")
-    page.locator("#class-content a.class-lesson").first.click()
-    page.locator("nav[aria-label] .breadcrumb-item a").first.click()
-    page.click("#new-lesson")
+    click_to(page, page.locator("#class-content a.class-lesson").first)
+    click_to(page, page.locator("nav[aria-label] .breadcrumb-item a").first)
+    click_to(page, "#new-lesson")
     title = "旅程一：首席质量官的一天（视频）"
     page.fill("#title", title)
     page.select_option("#kind", "video")
@@ -186,8 +185,7 @@ def _study_every_lesson(page, base: str, class_id: int) -> dict[str, int]:
         else:
             assert page.inner_text("#lesson-body").strip()
             kinds["text"] += 1
-        page.click("#mark-done")
-        page.wait_for_load_state()
+        click_to(page, "#mark-done")
         assert page.locator("#lesson-done").count() == 1
     return kinds
 
@@ -226,9 +224,11 @@ def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server,
 
     # 2. She applies for the county's basic class: every rule is shown, all met; she signs the pledge.
     page.goto(f"{base}/courses/classes?state=open")
-    page.locator("#class-list a[data-class]", has_text=RUNNING_BASIC).first.click()
+    click_to(page, page.locator("#class-list a[data-class]", has_text=RUNNING_BASIC).first,
+             re.compile(r".*/courses/classes/\d+$"))
     class_id = int(page.url.rsplit("/", 1)[1])
-    page.click("#apply-link")
+    click_to(page, "#apply-link", f"{base}/courses/classes/{class_id}/apply")
+    expect(page.locator('#eligibility li[data-met="yes"]').nth(1)).to_be_attached()
     assert page.locator('#eligibility li[data-met="yes"]').count() >= 2
     assert page.locator('#eligibility li[data-met="no"]').count() == 0
     page.check("#accept_pledge")
@@ -241,9 +241,8 @@ def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server,
     staff = _new_page(browser)
     e2e_login(staff, base, "nt_staff")
     staff.goto(f"{base}/courses/classes/{class_id}")
-    staff.click("#class-enrollments")
-    staff.locator('#enrollments-table tr[data-username="wangfang1978"] button.approve').click()
-    staff.wait_for_load_state()
+    click_to(staff, "#class-enrollments")
+    click_to(staff, staff.locator('#enrollments-table tr[data-username="wangfang1978"] button.approve'))
     assert "已录取" in staff.locator('#enrollments-table tr[data-username="wangfang1978"] .status').inner_text()
     session_id = _add_session_now(staff, base, class_id, "旅程一：首席质量官制度与职责")
     e2e_login(page, base, "wangfang1978", "Wang1978qd")
@@ -283,8 +282,7 @@ def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server,
     _logout(page)
     title = _add_video_lesson(page, base, class_id, _webm(tmp_path / "一天.webm"))
     staff.goto(f"{base}/courses/classes/{class_id}")
-    staff.locator("#lessons-to-push form", has_text=title).locator("button.push-lesson").click()
-    staff.wait_for_load_state()
+    click_to(staff, staff.locator("#lessons-to-push form", has_text=title).locator("button.push-lesson"))
     assert staff.locator("#class-content a.class-lesson", has_text=title).count() == 1
     e2e_login(page, base, "wangfang1978", "Wang1978qd")
     kinds = _study_every_lesson(page, base, class_id)
@@ -313,10 +311,8 @@ def test_journey_1_a_trainee_becomes_a_certified_cqo(page, browser, live_server,
         staff.select_option("#question_type", qtype)
         staff.fill("#count", str(count))
         staff.fill("#points_each", str(points))
-        staff.click("#section-submit")
-        staff.wait_for_load_state()
-    staff.click("#exam-publish")
-    staff.wait_for_load_state()
+        click_to(staff, "#section-submit")
+    click_to(staff, "#exam-publish")
     assert "已发布" in staff.inner_text("#exam-status")
     staff.context.close()
 
@@ -393,14 +389,14 @@ def _certified(browser, base: str, app, clock, class_id: int, coming: list, numb
         clock(dt.datetime.combine(ends + dt.timedelta(days=3), dt.time(10, 0), tzinfo=sh))
         e2e_login(staff, base, "nt_staff")
         staff.goto(f"{base}/certificates/classes")
-        staff.click(f"#class-{class_id}")
+        click_to(staff, f"#class-{class_id}")
         assert staff.locator('#enrollments tr[data-complete="yes"]', has_text="王芳").count() == 1
         staff.click("#issue-all")
         staff.wait_for_selector('#issue-progress-box[data-status="done"]')
         assert staff.locator("#issue-progress").get_attribute("value") == "100"
-        issued = staff.inner_text("#issue-status")
-        staff.reload()
-        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1, issued
+        # The page reloads itself with the certificate numbers (certificates/static/issue.js): wait for that
+        # reload rather than navigating over it.
+        expect(staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number")).to_have_count(1)
     finally:
         staff.context.close()
     # She downloads her certificate as a PDF.
@@ -431,7 +427,7 @@ def _certified(browser, base: str, app, clock, class_id: int, coming: list, numb
     try:
         visitor.goto(notice_url)
         visitor.fill("#search-name", "王芳")
-        visitor.click("#search-submit")
+        click_to(visitor, "#search-submit")
         ids = visitor.locator("tr.notice-row .r-id").all_inner_texts()
         assert mask_id_number(number) in ids, ids
         assert number not in visitor.content()
@@ -467,8 +463,8 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
     class_id = _open_and_file_a_class(page, base, "旅程二：南通市首席质量官提升培训班（第二期）")
     e2e_login(page, base, "nantong_admin")
     nav(page, "nav-reports-index")
-    page.click(f"#filing-open-{class_id}")
-    page.click("#filing-accept")
+    click_to(page, f"#filing-open-{class_id}")
+    click_to(page, "#filing-accept")
     assert page.locator("#filing-status [data-status]").get_attribute("data-status") == "accepted"
     _logout(page)
 
@@ -494,16 +490,15 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
         phone.context.close()
     e2e_login(page, base, "nt_staff")
     page.goto(f"{base}/courses/classes/{class_id}")
-    page.click("#class-enrollments")
-    page.locator('#enrollments-table tr[data-username="trainee"] button.approve').click()
-    page.wait_for_load_state()
+    click_to(page, "#class-enrollments")
+    click_to(page, page.locator('#enrollments-table tr[data-username="trainee"] button.approve'))
     assert "已录取" in page.locator('#enrollments-table tr[data-username="trainee"] .status').inner_text()
 
     # 4. Attendance at today's session of a running class: the rotating QR on the projector, one trainee scans
     #    it on her phone, another (her phone died) is marked by hand with the reason; the rates show.
     running = _class_link(page, base, RUNNING_BASIC)
     page.goto(f"{base}/courses/classes/{running}")
-    page.click("#class-enrollments")
+    click_to(page, "#class-enrollments")
     admitted = [u for u in page.locator("#enrollments-table tr[data-username]").evaluate_all(
         "rows => rows.filter(r => r.querySelector('.status').innerText.includes('已录取')).map(r => r.dataset.username)")]
     assert len(admitted) >= 2, admitted
@@ -547,11 +542,9 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
         page.select_option("#question_type", qtype)
         page.fill("#count", str(count))
         page.fill("#points_each", str(points))
-        page.click("#section-submit")
-        page.wait_for_load_state()
+        click_to(page, "#section-submit")
     assert page.locator("#sections-table tr[id^='section-']").count() == 2
-    page.click("#exam-publish")
-    page.wait_for_load_state()
+    click_to(page, "#exam-publish")
     assert "已发布" in page.inner_text("#exam-status")
 
     phone = _new_page(browser, phone=True)
@@ -569,7 +562,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
     finally:
         phone.context.close()
     page.goto(f"{base}/exams/manage/{exam_id}")
-    page.click("#exam-results")
+    click_to(page, "#exam-results")
     assert "合格 1 人" in page.inner_text("#results-summary")
     assert page.locator("#results-table tbody tr", has_text="王芳").count() == 1
     assert page.locator("#items-table tr[id^='item-']").count() == 8
@@ -586,7 +579,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
     page.click("#exam-submit")
     page.wait_for_url(re.compile(r".*/exams/manage/\d+$"))
     paper_id = int(page.url.rsplit("/", 1)[1])
-    page.click("#exam-offline")
+    click_to(page, "#exam-offline")
     with page.expect_download() as dl:
         page.click("#offline-template")
     sheet = tmp_path / "线下成绩.xlsx"
@@ -601,8 +594,7 @@ def test_journey_2_an_institution_runs_a_class(page, browser, live_server, e2e_a
     wb.save(sheet)
     sheet = _saved_by_libreoffice(sheet, tmp_path)  # staff keep the sheet in LibreOffice Calc: it writes the file
     page.set_input_files("#offline-file", str(sheet))
-    page.click("#offline-import-submit")
-    page.wait_for_load_state()
+    click_to(page, "#offline-import-submit")
     page.goto(f"{base}/exams/manage/{paper_id}/results")
     assert "有成绩 1 人" in page.inner_text("#results-summary")
     assert "82" in page.locator("#results-table tbody tr", has_text=no_phone).inner_text()
@@ -630,10 +622,8 @@ def _blueprint_exam(staff, base: str, class_id: int, title: str, now: dt.datetim
         staff.select_option("#question_type", qtype)
         staff.fill("#count", str(count))
         staff.fill("#points_each", str(points))
-        staff.click("#section-submit")
-        staff.wait_for_load_state()
-    staff.click("#exam-publish")
-    staff.wait_for_load_state()
+        click_to(staff, "#section-submit")
+    click_to(staff, "#exam-publish")
     assert "已发布" in staff.inner_text("#exam-status")
     return exam_id
 
@@ -684,26 +674,26 @@ def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) 
     staff = _signed_in(browser, base, "nt_staff")
     try:
         staff.goto(f"{base}/certificates/classes")
-        staff.click(f"#class-{class_id}")
+        click_to(staff, f"#class-{class_id}")
         assert staff.locator('#enrollments tr[data-complete="yes"]').count() == 1
         staff.click("#issue-all")
         staff.wait_for_selector('#issue-progress-box[data-status="done"]')
         assert staff.locator("#issue-progress").get_attribute("value") == "100"
         assert "1/1" in staff.locator("#issue-status").inner_text()
-        staff.reload()  # (the page reloads itself too; reloading here does not race it)
-        assert staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number").count() == 1
+        # The page reloads itself with the certificate numbers (issue.js): wait for it, not a reload of our own.
+        expect(staff.locator("#enrollments tr", has_text="王芳").locator(".cert-number")).to_have_count(1)
 
         # 8. The results report, submitted to and accepted by the city bureau.
         staff.goto(f"{base}/reports/classes/{class_id}/results")
         staff.fill("#note", "一名学员参加在线结业考试，合格并已发证。")
-        staff.click("#submit-results")
+        click_to(staff, "#submit-results")
         assert staff.locator("#results-status [data-status]").get_attribute("data-status") == "submitted"
         bureau = _signed_in(browser, base, "nantong_admin")
         try:
             nav(bureau, "nav-reports-index")
-            bureau.click("#tab-results")
-            bureau.click(f"#results-open-{class_id}")
-            bureau.click("#results-accept")
+            click_to(bureau, "#tab-results")
+            click_to(bureau, f"#results-open-{class_id}")
+            click_to(bureau, "#results-accept")
             assert bureau.locator("#results-status [data-status]").get_attribute("data-status") == "accepted"
         finally:
             bureau.context.close()
@@ -712,8 +702,7 @@ def _class_runs_and_is_certified(browser, base: str, app, clock, class_id: int) 
         year = today_local().year - 1
         staff.goto(f"{base}/reports/annual?year={year}")
         staff.fill("#narrative", f"{year}年本中心承办首席质量官基础、提升培训，学员满意度 95%。")
-        staff.click("#annual-submit")
-        staff.wait_for_load_state()
+        click_to(staff, "#annual-submit")
         assert staff.locator("#annual-reports tbody tr", has_text=str(year)).count() == 1
     finally:
         staff.context.close()
@@ -756,21 +745,18 @@ def _ce_due(app, year: int) -> dt.date:
 
 
 def _run_job(browser, base: str, job_id: str) -> dict:
-    """The system administrator runs a job from /admin/jobs with 立即运行 and watches it finish; its result."""
+    """The system administrator runs a job from /admin/jobs with 立即运行 and watches it finish; its result.
+
+    The page itself polls a running job and reloads once it has finished (static/js/jobs.js), so the test waits
+    for that page rather than navigating over it: a goto of its own could cross the page's reload."""
     admin = _new_page(browser)
     try:
         e2e_login(admin, base, "admin")
         admin.goto(f"{base}/admin/jobs/")
-        before = admin.locator(f"#run-result-{job_id}").count() and admin.inner_text(f"#run-result-{job_id}")
-        admin.locator(f"form[action$='/{job_id}/run'] button[type=submit]").click()
-        admin.wait_for_load_state()
-        for _ in range(60):
-            admin.goto(f"{base}/admin/jobs/")
-            status = admin.locator(f"#run-status-{job_id}")
-            if status.count() and status.inner_text().strip() in ("成功", "失败") and (
-                    admin.inner_text(f"#run-result-{job_id}") != before or not before):
-                break
-            admin.wait_for_timeout(500)
+        click_to(admin, admin.locator(f"form[action$='/{job_id}/run'] button[type=submit]"))
+        # The run is recorded before the redirect, so the page shows this run: running (then reloaded by the
+        # page when it ends) or already finished. Its result appears only once it has finished.
+        expect(admin.locator(f"#run-result-{job_id}")).to_be_attached(timeout=60_000)
         assert admin.inner_text(f"#run-status-{job_id}").strip() == "成功", admin.inner_text("#jobs-table")
         return json.loads(admin.inner_text(f"#run-result-{job_id}"))
     finally:
@@ -796,13 +782,13 @@ def _appoint(browser, base: str, tmp_path: Path, ent_id: int, ent_name: str, nam
         bureau.fill("#username", "j5_enterprise")
         bureau.fill("#display_name", ent_name)
         bureau.fill("#password", "Qiye2026j5pass")
-        bureau.click("#enterprise-account-submit")
+        click_to(bureau, "#enterprise-account-submit")
         assert "j5_enterprise" in bureau.inner_text("#enterprise-accounts")
         ent = _new_page(browser)
         try:
             e2e_login(ent, base, "j5_enterprise", "Qiye2026j5pass")
             nav(ent, "nav-talent-appointments")
-            ent.click("#new-appointment")
+            click_to(ent, "#new-appointment")
             letter = tmp_path / "任命书.pdf"
             letter.write_bytes(PDF)
             ent.fill("#id_number", number)
@@ -820,7 +806,7 @@ def _appoint(browser, base: str, tmp_path: Path, ent_id: int, ent_name: str, nam
             ent.context.close()
         bureau.goto(f"{base}{appt_url}")
         bureau.select_option("#decision", "accept")
-        bureau.click("#decision-submit")
+        click_to(bureau, "#decision-submit")
         assert bureau.locator("#appt-status").inner_text() == "已受理"
     finally:
         bureau.context.close()
@@ -879,7 +865,7 @@ def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock,
     phone = _signed_in(browser, base, "trainee", phone=True)
     try:
         _phone_nav(phone, "nav-credits-me")
-        phone.click("#new-claim")
+        click_to(phone, "#new-claim")
         assert "启东市市场监督管理局" in phone.locator("#institution_id option").first.inner_text()
         phone.fill("#title", title)
         phone.fill("#organiser", "江苏省质量协会")
@@ -903,8 +889,7 @@ def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock,
             row.locator("a", has_text="研讨会结业证书.pdf").click()
         assert dl.value.suggested_filename.endswith(".pdf")
         page.select_option(f"#decision-{claim_id}", "approve")
-        row.locator("button[type=submit]").click()
-        page.wait_for_load_state()
+        click_to(page, row.locator("button[type=submit]"))
         page.goto(f"{base}/credits/review?status=approved")
         assert page.locator(f"#claim-{claim_id}").count() == 1
     finally:
@@ -917,7 +902,7 @@ def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock,
         assert "已通过" in page.locator("#claims tr", has_text=title).inner_text()
         counted = page.locator("#records tbody tr", has_text=title)
         assert counted.count() == 1 and "外部活动" in counted.inner_text() and "8" in counted.inner_text()
-        page.click("#file-report")
+        click_to(page, "#file-report")
         page.fill("#summary", f"{year}年组织开展质量提升行动，完成质量管理体系内审与管理评审，推进 QC 小组活动 3 项，"
                               "参加长三角质量管理论坛。")
         page.click("#report-submit")
@@ -957,7 +942,7 @@ def test_journey_5_a_cqo_stays_in_the_pool(browser, live_server, e2e_app, clock,
     bureau = _signed_in(browser, base, "nantong_admin")  # the city's bureau reads its pool, counties included
     try:
         bureau.goto(f"{base}/talent/pool?q={c_name}&status=lapsed")
-        bureau.locator("table a", has_text=c_name).first.click()
+        click_to(bureau, bureau.locator("table a", has_text=c_name).first)
         assert bureau.locator("#entry-sanctions tr[data-kind=lapse]").count() == 1
     finally:
         bureau.context.close()

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from tests.e2e.conftest import e2e_login, nav
+from tests.e2e.conftest import click_to, e2e_login, nav
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 
@@ -55,7 +55,7 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     page.fill("#username", "e2e_enterprise")
     page.fill("#display_name", ent_name)
     page.fill("#password", "Qiye2026pass")
-    page.click("#enterprise-account-submit")
+    click_to(page, "#enterprise-account-submit")
     assert "e2e_enterprise" in page.inner_text("#enterprise-accounts")
 
     # the enterprise registers its CQO on the annex form
@@ -64,7 +64,7 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     ent_page.set_default_timeout(15000)
     e2e_login(ent_page, base, "e2e_enterprise", "Qiye2026pass")
     nav(ent_page, "nav-talent-appointments")
-    ent_page.click("#new-appointment")
+    click_to(ent_page, "#new-appointment")
     letter = tmp_path / "任命书.pdf"
     letter.write_bytes(PDF)
     ent_page.fill("#id_number", "110101199001010000")  # first a person who is no trainee: refused, nothing stored
@@ -75,7 +75,7 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     ent_page.fill("#opinion", f"我单位任命{cqo_name}同志为企业首席质量官。")
     ent_page.fill("#opinion_date", certified_on.isoformat())
     ent_page.set_input_files("#letter", str(letter))
-    ent_page.click("#appointment-submit")
+    click_to(ent_page, "#appointment-submit")  # refused: the form comes back, at the same address
     assert ent_page.locator(".invalid-feedback[data-field=id_number]").count() == 1
     ent_page.fill("#id_number", cqo_id)
     ent_page.set_input_files("#letter", str(letter))
@@ -88,7 +88,7 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     # the county accepts; the dashboard counts the appointment
     page.goto(f"{base}{appt_url}")
     page.select_option("#decision", "accept")
-    page.click("#decision-submit")
+    click_to(page, "#decision-submit")
     assert page.locator("#appt-status").inner_text() == "已受理"
     assert _appointed(page, base) == before + 1
 
@@ -108,7 +108,7 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     assert "*" in row.locator(".r-id").inner_text()
     box = phone_page.locator("#notice-pdf").bounding_box()
     assert box["height"] >= 44
-    row.locator("a.object-link").click()
+    click_to(phone_page, row.locator("a.object-link"))  # the form's stylesheets too: its submit button is measured below
     phone_page.fill("#text", "该同志已于上月离职，请核实。")
     phone_page.fill("#contact_name", "张三")
     phone_page.fill("#contact", "13912345678")
@@ -124,5 +124,5 @@ def test_policy_enterprise_registers_county_accepts_notice_objection_resolved(e2
     assert obj.get_attribute("data-status") == "open" and cqo_name in obj.inner_text()
     oid = obj.get_attribute("id").split("-")[1]
     page.fill(f"#resolution-{oid}", "经核实仍在职，异议不成立。")
-    page.click(f"#resolve-{oid}")
+    click_to(page, f"#resolve-{oid}")
     assert page.locator(f"#objection-{oid}").get_attribute("data-status") == "dismissed"

@@ -14,7 +14,7 @@ from lms.domain import Role, SizeClass, Tier
 from lms.orgs.models import Enterprise, Region
 from lms.people.models import TraineeProfile
 from lms.templating import today_local
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import e2e_login, new_page_after
 
 
 def _fujian_class(s, region_code: str, name: str):
@@ -56,24 +56,24 @@ def test_fujian_admin_edits_a_copied_rule_and_a_trainee_reads_it(page, live_serv
 
     e2e_login(page, base, "fujian_admin")
     page.goto(f"{base}/courses/rule-sets/new")
-    with page.expect_navigation():
+    with new_page_after(page):
         page.click("#copy-seed001")
     assert "闽质监质〔2014〕286号" in page.input_value("#basis_source")
     page.fill("#name", "福建省报名条件（浏览器测试）")
     # Edit one condition: large and medium enterprises now need 30 years of quality work (the live
     # preview re-renders the form when the value changes).
-    with page.expect_navigation():
+    with new_page_after(page):
         page.fill('[name="n-1.3-value"]', "30")
         page.press('[name="n-1.3-value"]', "Tab")
     assert page.input_value('[name="n-1.3-value"]') == "30"
-    with page.expect_navigation():
+    with new_page_after(page):
         page.fill("#s-years", "10")
         page.press("#s-years", "Tab")
-    with page.expect_navigation():
+    with new_page_after(page):
         page.select_option("#s-size", "large")
     assert page.get_attribute("#sample-result", "data-eligible") == "no"
     assert "要求不少于 30 年" in page.inner_text("#sample-unmet")
-    with page.expect_navigation():
+    with new_page_after(page):
         page.select_option("#basis_kind", "province")
     page.click("#rules-submit")
     page.wait_for_url(f"{base}/courses/programmes")

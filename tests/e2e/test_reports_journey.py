@@ -8,9 +8,10 @@ import io
 import re
 
 from openpyxl import Workbook
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.e2e.conftest import e2e_login, nav
+from tests.e2e.conftest import click_to, e2e_login, nav
 
 
 def _db(app):
@@ -42,19 +43,19 @@ def test_an_institution_files_a_class_and_the_county_bureau_accepts_it(e2e_app, 
     class_id = _class_id(e2e_app, "启东市首席质量官基础培训班（第二期）")
     e2e_login(page, live_server, "nt_staff")
     nav(page, "nav-reports-index")
-    page.click(f"#filing-link-{class_id}")
+    click_to(page, f"#filing-link-{class_id}")
     assert page.locator("#filing-timetable tbody tr").count() == 4
     page.fill("#teachers", "张建国，高级质量工程师，南通大学\n李晓梅，质量管理体系国家注册审核员")
-    page.click("#file-class")
+    click_to(page, "#file-class")
     assert page.locator("#filing-status [data-status]").get_attribute("data-status") == "submitted"
     assert "启东市市场监督管理局" in page.inner_text("#filing-bureau")
 
     bureau = _new_page(browser)
     e2e_login(bureau, live_server, "qidong_admin")
     nav(bureau, "nav-reports-index")
-    bureau.click(f"#filing-open-{class_id}")
+    click_to(bureau, f"#filing-open-{class_id}")
     assert "李晓梅" in bureau.inner_text("#filing-teachers")
-    bureau.click("#filing-accept")
+    click_to(bureau, "#filing-accept")
     assert bureau.locator("#filing-status [data-status]").get_attribute("data-status") == "accepted"
     bureau.context.close()
 
@@ -99,30 +100,32 @@ def test_offline_results_bad_file_then_good_file_then_the_report_is_accepted(e2e
     page.goto(f"{live_server}/reports/classes/{class_id}/results")
     page.set_input_files("#file", {"name": "线下成绩.xlsx", "buffer": _xlsx(bad),
                                    "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-    page.click("#import-submit")
+    click_to(page, "#import-submit")
     message = page.inner_text("#form-errors")
     assert "第 8 行「考试成绩」列（E 列）" in message and "任何数据都未改变" in message
     assert _query(e2e_app, counts) == before
 
     page.set_input_files("#file", {"name": "线下成绩.xlsx", "buffer": _xlsx(rows),
                                    "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-    page.click("#import-submit")
-    # The progress bar fills while the rows are written in the background, then the page reloads with them.
+    click_to(page, "#import-submit")
+    # The progress bar fills while the rows are written in the background, then the page reloads with them
+    # (reports/static/import.js): the checks below wait, as that reload may come between any two of them.
     page.wait_for_selector("#import-progress-box[data-status='done']", state="attached")
-    assert page.is_visible("#import-progress")
+    expect(page.locator("#import-progress")).to_be_visible()
     page.wait_for_selector(f"#roster-{ENDED_TRAINEES[-1]}[data-score='85.0']")
+    page.wait_for_load_state()
     assert page.get_attribute(f"#roster-{ENDED_TRAINEES[0]}", "data-score") == "60.0"
     assert _query(e2e_app, counts)[0] == before[0] + len(ENDED_TRAINEES)
     page.fill("#note", "六名学员全部参加线下考试")
-    page.click("#submit-results")
+    click_to(page, "#submit-results")
     assert page.locator("#results-status [data-status]").get_attribute("data-status") == "submitted"
 
     bureau = _new_page(browser)
     e2e_login(bureau, live_server, "nantong_admin")
     nav(bureau, "nav-reports-index")
-    bureau.click("#tab-results")
-    bureau.click(f"#results-open-{class_id}")
-    bureau.click("#results-accept")
+    click_to(bureau, "#tab-results")
+    click_to(bureau, f"#results-open-{class_id}")
+    click_to(bureau, "#results-accept")
     assert bureau.locator("#results-status [data-status]").get_attribute("data-status") == "accepted"
     bureau.context.close()
     status = _query(e2e_app, lambda s: s.scalar(select(ResultsReport.status).where(ResultsReport.class_id == class_id)))
@@ -170,5 +173,5 @@ def test_the_dashboard_matches_a_count_in_the_database(e2e_app, live_server, pag
     rows = page.locator("#training-table tbody tr [data-key='total-trained']").all_inner_texts()
     assert sum(int(x) for x in rows) == sum(per_tier.values())  # 本级 + each county = the total
     # Drill down to a county.
-    page.click("#drill-320681")
+    click_to(page, "#drill-320681")
     assert re.search("启东市", page.inner_text("h1"))

@@ -1,6 +1,6 @@
 """Issue 7's browser journey: a bureau publishes a notice of its talent pool and an anonymous visitor finds a
 person in it with the ID number masked."""
-from tests.e2e.conftest import e2e_login, nav
+from tests.e2e.conftest import click_to, e2e_login, nav
 
 
 def test_bureau_publishes_notice_and_public_finds_masked_person(page, live_server, browser):
@@ -24,7 +24,7 @@ def test_bureau_publishes_notice_and_public_finds_masked_person(page, live_serve
         anon.wait_for_url(notice_url)
         assert anon.locator("#notice-results").count() == 0  # nothing is listed before a search
         anon.fill("#search-name", "王芳")
-        anon.click("#search-submit")
+        click_to(anon, "#search-submit")
         row = anon.locator("tr.notice-row").first
         assert row.locator(".r-name").inner_text() == "王芳"
         masked = row.locator(".r-id").inner_text()

@@ -2,7 +2,7 @@
 import datetime as dt
 
 from lms.demo import credit_code, id_number
-from tests.e2e.conftest import e2e_login
+from tests.e2e.conftest import click_to, e2e_login
 
 
 def test_trainee_registers_logs_in_and_sees_masked_id(page, live_server):
@@ -21,7 +21,7 @@ def test_trainee_registers_logs_in_and_sees_masked_id(page, live_server):
     page.fill("#quality_years", "6")
     page.fill("#enterprise_credit_code", credit_code("320681MA1QD0101"))  # a demo enterprise
     page.check("#accept_pledge")
-    page.click("#register-submit")
+    click_to(page, "#register-submit")  # refused: the form comes back, at the same address
     error = page.locator('.invalid-feedback[data-field="id_number"]')
     assert "校验位" in error.inner_text()
 

@@ -18,7 +18,7 @@ from lms.db import Base
 from lms.features import import_models
 from tests import dbutil
 from tests.conftest import make_app
-from tests.e2e.conftest import _buffered, e2e_login
+from tests.e2e.conftest import _buffered, click_to, e2e_login
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def _add_partner(browser, base: str, name: str, partner_base: str) -> None:
         page.fill("#base_url", partner_base)
         page.fill("#keys", keys_text)
         page.fill("#agreement_note", "苏闽首席质量官证书互认协议（示例），2026-11-01 签订")
-        page.click("#partner-submit")
+        click_to(page, "#partner-submit")
         page.wait_for_selector(f"#partners td:text-is('{partner_base}')")
     finally:
         ctx.close()
@@ -85,7 +85,7 @@ def _scan_at(page, base: str, link: str) -> dict:
     """What the verify page of ``base`` says of a partner's printed link (the phone pastes or scans it in)."""
     page.goto(f"{base}/verify-partner")
     page.fill("#link", link)
-    page.click("#partner-verify-submit")
+    click_to(page, "#partner-verify-submit")  # and its stylesheets: the tests measure the page's tap targets
     result = page.locator("#partner-result")
     result.wait_for()
     return {k: result.get_attribute(f"data-{k}") for k in ("partner", "signature", "status", "accepted")}
