@@ -12,7 +12,7 @@ import lms.db
 from lms.app import create_app
 from lms.db import Base
 from lms.features import import_models
-from tests import dbutil
+from tests import dbutil, world_snapshot
 
 # werkzeug's test EnvironBuilder encodes a multipart body over 500 KB into a TemporaryFile that nothing closes (its
 # close() closes only the files passed in), a ResourceWarning in tests that upload large files. Keep test bodies in
@@ -67,8 +67,12 @@ def make_app(database_url: str, tmp_dir, **extra):
         "UPLOAD_DIR": str(tmp_dir / "uploads"),
         "CERT_KEY_DIR": str(tmp_dir / "keys"),
         "SERVER_NAME": None,
+        # Argon2id's cheapest cost (8 KiB, one lane: ~0.05 ms a hash instead of ~5 ms with four threads) for the
+        # ~10 accounts of every `world` and each login; production's cost is config's default, checked by
+        # tests/unit/test_ci_suite_costs.py, which also hashes once at that cost.
         "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
         "MAIL_BACKEND": "none",  # a test that wants mail sets "folder" (MAIL_FOLDER) or "smtp"
         "MAIL_FOLDER": str(tmp_dir / "mail"),
     }
@@ -141,11 +145,13 @@ def login(client, username: str, password: str = "Passw0rd!cqo"):
 
 
 @pytest.fixture
-def world(db):
-    """A small region tree with bureaus, institutions, enterprises and one user per role."""
+def world(request, db):
+    """A small region tree with bureaus, institutions, enterprises and one user per role: built through the
+    services by a module's first test, then the same rows copied back into each later test's transaction
+    (tests/world_snapshot.py)."""
     from tests import factories
 
-    return factories.World.build(db)
+    return world_snapshot.world(request, db, factories.World)
 
 
 @pytest.fixture
