@@ -10,7 +10,7 @@ from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import audit, bodylimit, bureaus, cli, core_views, doctor, features, pii, published, requestlog, settingbasis, templating, web
-from lms import lean, multihost
+from lms import fastpath, lean, multihost
 from lms import config as config_module
 from lms.api import api_bp
 from lms.api import endpoints as _api_endpoints  # noqa: F401  (the API's own routes: the document and the caller)
@@ -41,6 +41,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     multihost.check(app.config)  # several hosts: no per-process rate limits, no host-local files (issue 21)
 
     pii.configure(app.config["FIELD_ENCRYPTION_KEY"])
+    fastpath.install(app)  # features' WSGI-level paths in front of Flask, inside ProxyFix (issue 20)
     if app.config.get("TRUSTED_PROXIES"):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
@@ -54,7 +55,8 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     web.init_app(app)
     bodylimit.init_app(app)  # first of the request hooks: a body over its route's cap is refused unread
     audit.set_request_id_provider(web.current_request_id)
-    auth_services.configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+    auth_services.configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
+                                   app.config["ARGON2_PARALLELISM"])
     auth_views.init_login(app, login_manager)
     _register_blueprints(app)
     cli.init_app(app)
@@ -63,6 +65,7 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     templating.init_app(app)
     settingbasis.init_app(app)  # the basis label of every province setting (issue 15)
     tier_views.register_settings()  # a tier's bureau level is such a setting
+    lean.fuse_hooks(app)  # the platform's adjacent request hooks run as one (issue 20)
     return app
 
 

@@ -3,8 +3,11 @@ request or job. Imports nothing from the feature packages."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
+import os
 import random
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,12 +16,13 @@ from typing import Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from lms import clock
+from lms.lean import platform_hook
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -197,6 +201,130 @@ def write_phase(session: Session, fn: Callable[[], T], tries: int = WRITE_TRIES)
         reset_write_intent(token)
 
 
+# ---------------------------------------------------------------- SQLite's writers queue (issue 20)
+# SQLite lets one write transaction run at a time; a connection that finds the write lock taken sleeps in SQLite's
+# busy handler, in steps of 1, 2, 5, 10, ... up to 100 ms, and tries again. The lock is held for well under a
+# millisecond by an autosave, but 5 gunicorn workers × 4 threads waiting so slept tens of milliseconds each time they
+# lost, which made the autosave's p99 (687 ms at full scale, 2026-12-03). So every write transaction on a SQLite file
+# first takes its turn in a queue: a lock per engine among the process's threads (a waiting thread is woken the
+# moment the holder lets go), then an exclusive fcntl.flock on a lock file next to the database among the processes
+# (workers, scheduler, CLI, jobs; polled by at most one thread per process, pauses of 0.2 ms doubling up to 2 ms:
+# WRITE_QUEUE_POLL), and only then BEGIN IMMEDIATE, which finds the write lock free. The queue is let go once the transaction's COMMIT or
+# ROLLBACK has returned (the dialect's do_commit/do_rollback; the pool's reset, close and invalidation too), so it
+# is held exactly as long as SQLite's own write lock. Read transactions (BEGIN) never queue. A writer that has
+# waited DB_LOCK_TIMEOUT for the queue goes on without it to BEGIN IMMEDIATE and SQLite's busy handler, as before:
+# the queue only orders writers; "database is locked" (503) still comes from SQLite. In-memory databases: no queue.
+WRITE_QUEUE_POLL = (0.0002, 0.002)  # the first pause and the longest, doubling (seconds)
+WRITE_QUEUE_SUFFIX = "-writequeue"
+_QUEUE_SETUP = threading.Lock()  # a queue's first use in a process (WriteQueue._for_this_process)
+
+
+class WriteQueue:
+    """The queue of one SQLite database's writers in this process (see above)."""
+
+    def __init__(self, lock_path: str, timeout: float):
+        self.lock_path = lock_path
+        self.timeout = timeout
+        self._pid = None
+        self._fd = None
+        self._threads = None
+        self.holder = None  # the DBAPI connection whose transaction holds the queue
+        self._held = None  # (the thread lock, the lock file) it holds
+        self.waits = 0  # how many acquisitions found the queue taken (tests read it)
+
+    def _for_this_process(self) -> None:
+        # After a fork (gunicorn's preloaded app) the child must neither share the parent's open file (a flock
+        # belongs to the open file, so parent and child would not exclude each other) nor its thread lock. The
+        # first threads of a new process may arrive together: one opens, the others wait for it.
+        if self._pid != os.getpid():
+            with _QUEUE_SETUP:
+                if self._pid != os.getpid():
+                    self._threads = threading.Lock()
+                    self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    self.holder = self._held = None
+                    self._pid = os.getpid()
+
+    def acquire(self, dbapi_connection) -> bool:
+        """Wait for this connection's turn to write; False when the wait passed the timeout (go on unqueued)."""
+        self._for_this_process()
+        threads, fd = self._threads, self._fd
+        deadline = time.monotonic() + self.timeout
+        waited = False
+        if not threads.acquire(blocking=False):
+            waited = True
+            self.waits += 1
+            if not threads.acquire(timeout=self.timeout):
+                return False
+        pause = WRITE_QUEUE_POLL[0]
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not waited:
+                        waited = True
+                        self.waits += 1
+                    if time.monotonic() >= deadline:
+                        threads.release()
+                        return False
+                    time.sleep(pause)
+                    pause = min(pause * 2, WRITE_QUEUE_POLL[1])
+        except BaseException:
+            threads.release()
+            raise
+        self._held = (threads, fd)
+        self.holder = _raw(dbapi_connection)
+        return True
+
+    def release(self, dbapi_connection) -> None:
+        """Let the next writer go, if this connection's transaction holds the queue."""
+        dbapi_connection = _raw(dbapi_connection)
+        if self.holder is None or self.holder is not dbapi_connection or self._pid != os.getpid():
+            return
+        (threads, fd), self.holder, self._held = self._held, None, None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        threads.release()
+
+
+def _raw(connection):
+    """The DBAPI connection itself (SQLAlchemy hands the dialect its pool's proxy of it, the pool the raw one)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return os.path.abspath(database.removeprefix("file:").split("?")[0])
+
+
+def _install_write_queue(engine: Engine, queue: WriteQueue) -> None:
+    dialect = engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def _commit(dbapi_connection):
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            queue.release(dbapi_connection)
+
+    def _rollback(dbapi_connection):
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            queue.release(dbapi_connection)
+
+    dialect.do_commit, dialect.do_rollback = _commit, _rollback  # this engine's dialect only
+
+    def _let_go(dbapi_connection, *_args):
+        queue.release(dbapi_connection)
+
+    for name in ("checkin", "close", "invalidate", "soft_invalidate"):
+        event.listen(engine, name, _let_go)
+
+
 def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) -> Engine:
     """An engine for ``url``; on SQLite with the pragmas and the BEGIN (IMMEDIATE) handling above, waiting at most
     ``lock_timeout`` seconds for another connection's write lock."""
@@ -212,9 +340,25 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) 
         def _no_autobegin(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
 
+        path = _sqlite_file(url)
+        queue = WriteQueue(path + WRITE_QUEUE_SUFFIX, lock_timeout) if path else None
+        engine.lms_write_queue = queue  # tests and tools look at it
+        if queue is not None:
+            _install_write_queue(engine, queue)
+
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+            if not _write_intent.get():
+                conn.exec_driver_sql("BEGIN")
+                return
+            if queue is not None:
+                queue.acquire(conn.connection)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if queue is not None:
+                    queue.release(conn.connection)
+                raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -234,11 +378,14 @@ class Database:
     not to this shared object, so several apps in one process (tests, tools) never share a database."""
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"],
-                             lock_timeout=float(app.config.get("DB_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)))
+        url = app.config["DATABASE_URL"]
+        pool = {} if url.startswith("sqlite") else {
+            "pool_pre_ping": bool(app.config.get("DB_POOL_PRE_PING", False)),
+            "pool_recycle": int(app.config.get("DB_POOL_RECYCLE", 1800))}
+        engine = make_engine(url, lock_timeout=float(app.config.get("DB_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)), **pool)
         app.extensions["lms_db"] = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.teardown_appcontext(self._teardown)
-        app.before_request(self._mark_writes)
+        app.before_request(platform_hook(self._mark_writes))
         app.teardown_request(self._unmark_writes)
 
     @staticmethod
@@ -322,3 +469,21 @@ class Database:
 
 
 db = Database()
+
+
+def wal_checkpoint(session) -> None:
+    """SQLite: copy the write-ahead log into the database file now, between transactions (PASSIVE: it waits for
+    no reader or writer, and copies what it can). A job that commits many chunks calls it after each commit, so
+    that the WAL stays small and restarts from its beginning: otherwise, every ~1,000 pages, SQLite's automatic
+    checkpoint runs inside a COMMIT (copy and fsync: 0.5 s on the loaded bench machine, the roll-up's longest
+    write, issue 20). A no-op on PostgreSQL and inside a transaction."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction():
+        return
+    raw = bind.engine.raw_connection()  # the session's bind may be an Engine or a Connection (tests)
+    try:
+        driver = raw.driver_connection
+        if not driver.in_transaction:
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        raw.close()

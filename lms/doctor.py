@@ -19,6 +19,7 @@ import click
 from flask import Flask, request
 from sqlalchemy import make_url, select
 
+from lms import lean
 from lms.auth.models import User
 from lms.db import db
 from lms.domain import Role
@@ -142,6 +143,7 @@ def init_app(app: Flask) -> None:
     warned: list[bool] = []
 
     @app.before_request
+    @lean.platform_hook
     def _proxy_without_trust():
         # A request forwarded by a proxy while TRUSTED_PROXIES=0: say so once per process.
         if not warned and not app.config.get("TRUSTED_PROXIES") and request.headers.get("X-Forwarded-For"):

@@ -18,7 +18,10 @@ SQL statements, storage hits, cookies) and fails when the floor grows back.
 """
 from __future__ import annotations
 
+import time
+
 from flask import Flask, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Engine
 
@@ -39,6 +42,15 @@ class LeanSessionInterface(SecureCookieSessionInterface):
             self._serializer = super().get_signing_serializer(app)
             self._serializer_keys = keys
         return self._serializer
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # Flask's own, without reading six cookie settings for the commonest case: an empty session nobody
+        # emptied (what Flask's does then: Vary: Cookie if it was read, nothing else)
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
     def open_session(self, app: Flask, request):
         if not app.secret_key:
@@ -69,6 +81,33 @@ def guard_limiter(app: Flask, limiter) -> None:
             check()
 
     funcs[i] = check_request_limit
+    guard_limiter_after(app, limiter)
+
+
+def guard_limiter_after(app: Flask, limiter) -> None:
+    """Flask-Limiter's after-request hook (its X-RateLimit headers, conditional deductions) and teardown (its
+    per-request state reset) on a request that never touched the limiter: both would create that state, empty, to
+    find nothing in it. Skipped when the request context carries none (Flask-Limiter's ``_limiter_request_context``,
+    created by the first use of the limiter in a request)."""
+    after = app.after_request_funcs.get(None, [])
+    for i, fn in enumerate(after):
+        if getattr(fn, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", None):
+            inject = fn
+
+            def inject_headers(response):
+                if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):  # noqa: SLF001
+                    return inject(response)
+                return response
+            after[i] = inject_headers
+    teardown = app.teardown_request_funcs.get(None, [])
+    for i, fn in enumerate(teardown):
+        if getattr(fn, "__func__", None) is getattr(type(limiter), "_Limiter__release_context", None):
+            release = fn
+
+            def release_context(exc=None):
+                if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):  # noqa: SLF001
+                    release(exc)
+            teardown[i] = release_context
 
 
 def ping(engine: Engine) -> None:
@@ -82,6 +121,41 @@ def ping(engine: Engine) -> None:
         cur.close()
     finally:
         conn.close()
+
+
+class DatabaseCheck:
+    """``/healthz``'s question "is the database reachable?", asked at most once in ``HEALTHZ_DB_CHECK_SECONDS``
+    per process (issue 20: a ``SELECT 1`` on every probe made /healthz 0.33 × bare Flask on PostgreSQL, while a
+    load balancer needs the answer once a second at most). Only a success is remembered: a failure is answered
+    (503) at once and the database asked again on the next probe, so a host that lost its database leaves the
+    pool on the first probe after the last success expired, and rejoins on the first probe after it is back."""
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        self.engine, self.seconds = engine, float(seconds)
+        self._ok_until = 0.0
+        self.clock = time.monotonic
+
+    def reachable(self) -> bool:
+        now = self.clock()
+        if now < self._ok_until:
+            return True
+        try:
+            ping(self.engine)
+        except Exception:
+            self._ok_until = 0.0
+            return False
+        self._ok_until = now + self.seconds
+        return True
+
+
+def database_check(app: Flask) -> DatabaseCheck:
+    """The app's ``DatabaseCheck`` (one per app and engine: tests build many apps in one process)."""
+    ext = app.extensions
+    state = ext.get("lms_healthz")
+    engine = ext["lms_db"].engine
+    if state is None or state.engine is not engine:
+        state = ext["lms_healthz"] = DatabaseCheck(engine, app.config.get("HEALTHZ_DB_CHECK_SECONDS", 0))
+    return state
 
 
 def cache_ensure_sync(app: Flask) -> None:
@@ -102,7 +176,64 @@ def cache_ensure_sync(app: Flask) -> None:
     app.ensure_sync = ensure_sync
 
 
+def platform_hook(fn):
+    """Mark a before-request hook of the platform's own (no return value unless it answers the request) that
+    ``fuse_hooks`` may run together with its marked neighbours."""
+    fn.lms_platform_hook = True
+    return fn
+
+
+def fuse_hooks(app: Flask) -> None:
+    """Run each run of adjacent marked before-request hooks as one hook, in the same order (Flask's dispatch of a
+    hook, per hook and request: a lookup, a wrapper check, a call). The first hook that returns a value answers
+    the request, as in Flask. Called once the hooks are registered (the end of ``create_app``)."""
+    funcs = app.before_request_funcs.get(None, [])
+    fused: list = []
+    run: list = []
+
+    def close_run():
+        if len(run) == 1:
+            fused.append(run[0])
+        elif run:
+            hooks = tuple(run)
+
+            def platform_before_request():
+                for hook in hooks:
+                    rv = hook()
+                    if rv is not None:
+                        return rv
+                return None
+            platform_before_request.lms_fused = hooks
+            fused.append(platform_before_request)
+        run.clear()
+
+    for fn in funcs:
+        if getattr(fn, "lms_platform_hook", False):
+            run.append(fn)
+        else:
+            close_run()
+            fused.append(fn)
+    close_run()
+    funcs[:] = fused
+
+
+def guard_csrf(app: Flask) -> None:
+    """Flask-WTF's hook looks up the endpoint and its exemptions before it looks at the method, and returns for a
+    method it does not check (GET, HEAD, OPTIONS, TRACE) whatever it found: ask the method first."""
+    funcs = app.before_request_funcs.get(None, [])
+    for i, fn in enumerate(funcs):
+        if getattr(fn, "__name__", "") == "csrf_protect" and fn.__module__ == "flask_wtf.csrf":
+            protect = fn
+
+            def csrf_protect():
+                if request.method in app.config["WTF_CSRF_METHODS"]:
+                    return protect()
+                return None
+            funcs[i] = csrf_protect
+
+
 def init_app(app: Flask, limiter) -> None:
     app.session_interface = LeanSessionInterface()
     guard_limiter(app, limiter)
+    guard_csrf(app)
     cache_ensure_sync(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import after_this_request
+from flask import after_this_request, request
 from flask_limiter import HeaderNames
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
@@ -56,11 +56,14 @@ class LocalMemoryStorage(MemoryStorage):
 # another strategy, several limits in the setting, request filters or breach callbacks, the limiter disabled or its
 # storage down — returns None and the caller goes through Flask-Limiter as before.
 _items: dict[str, list] = {}
+# A request counted before Flask saw it (lms.fastpath: the verification GETs' WSGI-level path counts, then hands a
+# request over, e.g. past the limit for the 429 page): the environ carries (scope, item, count, reset), and
+# ``single_hit`` uses them instead of counting the request twice.
+PRECOUNTED = "lms.ratelimit.precounted"
 
 
-def single_hit(limiter, limit_value: str, scope: str) -> bool | None:
-    """Count one request against ``limit_value`` (a Flask-Limiter limit string) shared under ``scope``; True when
-    within it (the headers are added to the response), raises 429 past it; None when not handled here."""
+def _handled(limiter, limit_value: str):
+    """The one limit ``limit_value`` stands for, if ``single_hit`` can count it with one storage call; else None."""
     storage = limiter._storage  # noqa: SLF001  (Flask-Limiter 4.1's attribute, pinned in requirements.txt)
     if (not limiter.enabled or limiter._storage_dead or not isinstance(storage, LocalMemoryStorage)  # noqa: SLF001
             or type(limiter.limiter) is not FixedWindowRateLimiter or not limiter._headers_enabled  # noqa: SLF001
@@ -71,21 +74,54 @@ def single_hit(limiter, limit_value: str, scope: str) -> bool | None:
     items = _items.get(limit_value)
     if items is None:
         items = _items[limit_value] = list(parse_many(limit_value))
-    if len(items) != 1:
-        return None
-    item = items[0]
-    count, reset = storage.incr_with_expiry(item.key_for(limiter._key_func(), scope), item.get_expiry())  # noqa: SLF001
-    remaining, reset_at = max(0, item.amount - count), int(reset + 1)
+    return items[0] if len(items) == 1 else None
 
-    def headers(response):
+
+def count(limiter, limit_value: str, scope: str, key: str):
+    """Count one request of the client ``key`` (what the limiter's key function gives) against ``limit_value``
+    under ``scope``: (item, count, window's end), or None when ``single_hit`` would not handle it (nothing
+    counted). Needs no request context (lms.fastpath)."""
+    item = _handled(limiter, limit_value)
+    if item is None:
+        return None
+    n, reset = limiter._storage.incr_with_expiry(item.key_for(key, scope), item.get_expiry())  # noqa: SLF001
+    return item, n, reset
+
+
+def headers(item, n: int, reset: float) -> list[tuple[str, str]]:
+    """The X-RateLimit headers and Retry-After of a counted request, as Flask-Limiter writes them."""
+    reset_at = int(reset + 1)
+    return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(max(0, item.amount - n))),
+            ("X-RateLimit-Reset", str(reset_at)), ("Retry-After", str(int(reset_at - now())))]
+
+
+def now() -> float:
+    """The clock of Retry-After (a test holds it still to compare two answers byte for byte)."""
+    return time.time()
+
+
+def single_hit(limiter, limit_value: str, scope: str) -> bool | None:
+    """Count one request against ``limit_value`` (a Flask-Limiter limit string) shared under ``scope``; True when
+    within it (the headers are added to the response), raises 429 past it; None when not handled here."""
+    pre = request.environ.get(PRECOUNTED)
+    if pre is not None and pre[0] == scope:
+        _scope, item, n, reset = pre
+        del request.environ[PRECOUNTED]
+    else:
+        counted = count(limiter, limit_value, scope, limiter._key_func())  # noqa: SLF001
+        if counted is None:
+            return None
+        item, n, reset = counted
+    pairs = headers(item, n, reset)
+
+    def add_headers(response):
         h = response.headers
-        h.add("X-RateLimit-Limit", str(item.amount))
-        h.add("X-RateLimit-Remaining", str(remaining))
-        h.add("X-RateLimit-Reset", str(reset_at))
-        h.set("Retry-After", str(int(reset_at - time.time())))
+        for name, value in pairs[:3]:
+            h.add(name, value)
+        h.set(*pairs[3])
         return response
-    after_this_request(headers)
-    if count > item.amount:
+    after_this_request(add_headers)
+    if n > item.amount:
         raise RateLimitExceeded(_Breached(item))
     return True
 

@@ -14,6 +14,8 @@ import time
 
 from flask import Flask, g, request
 
+from lms import lean
+
 log = logging.getLogger("lms.access")
 # Paths whose rest is a secret or personal data (the printed certificate link /C/<TOKEN> carries the holder's
 # name and a signature): logged as the prefix and an ellipsis. Compared case-insensitively.
@@ -28,8 +30,21 @@ def logged_path(path: str) -> str:
     return path
 
 
+def write(method: str, path: str, status: int, started: float | None, uid, remote_addr: str | None,
+          rid: str | None = None) -> None:
+    """The access line of one request (``rid``: its request id, given by a request answered outside Flask's
+    context, lms.fastpath; a Flask request's comes from ``g``)."""
+    if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL above INFO: nothing to format (cached by logging)
+        return
+    duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    log.info("method=%s path=%s status=%s duration_ms=%.1f user=%s ip=%s", method, logged_path(path), status,
+             duration, uid if uid is not None else "-", remote_addr or "-",
+             extra=None if rid is None else {"request_id": rid})
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
+    @lean.platform_hook
     def _start_clock():
         g.request_started = time.perf_counter()
 
@@ -37,11 +52,7 @@ def init_app(app: Flask) -> None:
     def _access_line(resp):
         if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL above INFO: nothing to format (cached by logging)
             return resp
-        started = g.get("request_started")
-        duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         user = g.get("_login_user")  # set by Flask-Login when the request looked at the user; never loaded here
         uid = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
-        log.info("method=%s path=%s status=%s duration_ms=%.1f user=%s ip=%s", request.method,
-                 logged_path(request.path),
-                 resp.status_code, duration, uid if uid is not None else "-", request.remote_addr or "-")
+        write(request.method, request.path, resp.status_code, g.get("request_started"), uid, request.remote_addr)
         return resp

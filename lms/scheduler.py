@@ -71,7 +71,7 @@ def run_blocking(app: Flask) -> None:
     sched.add_job(heartbeat, IntervalTrigger(seconds=30), id="lease-heartbeat")
     sched.add_job(catch_up, id="catch-up")  # once, at start
     for job in services.REGISTRY.values():
-        sched.add_job(guarded(job.id), job.trigger, id=job.id, name=job.description, replace_existing=True)
+        sched.add_job(guarded(job.id), job.trigger, id=job.id, name=str(job.description), replace_existing=True)
     log.info("scheduler %s started with jobs: %s", holder, ", ".join(services.REGISTRY))
     print(f"scheduler {holder}: {', '.join(services.REGISTRY)}", flush=True)
 

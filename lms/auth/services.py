@@ -11,12 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import audit
 from lms.auth.models import ApiToken, LoginAttempt, User, UserSession
-from lms.db import utcnow
+from lms.db import UTCDateTime, utcnow
 from lms.domain import Role, has_control_characters
 from lms.errors import DomainError, Forbidden, ValidationFailed
 from lms.orgs.models import Enterprise, Institution, Region
@@ -24,10 +24,10 @@ from lms.orgs.models import Enterprise, Institution, Region
 _hasher = PasswordHasher()
 
 
-def configure_hasher(time_cost: int, memory_cost: int) -> None:
+def configure_hasher(time_cost: int, memory_cost: int, parallelism: int = 4) -> None:
     """Set Argon2id's cost (the factory does, from config; tests use a cheap one)."""
     global _hasher
-    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -295,7 +295,10 @@ def load_session_user(session: Session, session_id: str, idle_seconds: int = 2 *
     """The user behind a live session id, or None if it ended, idled out (``idle_seconds`` without a request),
     outlived ``absolute_seconds`` since login, or the user is disabled."""
     # One statement for the session row and its user: this runs on every signed-in request.
-    row = session.get(UserSession, session_id, populate_existing=True, options=[joinedload(UserSession.user)])
+    # The user's region comes in the same statement (issue 20): every bureau page's scope reads it, lazily a
+    # second statement before.
+    row = session.get(UserSession, session_id, populate_existing=True,
+                      options=[joinedload(UserSession.user).joinedload(User.region)])
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
@@ -314,6 +317,23 @@ def load_session_user(session: Session, session_id: str, idle_seconds: int = 2 *
 
 
 SEEN_EVERY = dt.timedelta(minutes=5)
+
+
+def live_session_users():
+    """``load_session_user``'s rule as SQL, for a hot path that checks the login inside its own statement
+    instead of loading the user (issue 20: the exam's autosave): a SELECT of ``(users.id)`` for the session
+    ``:session_id`` while it has not ended, was used since ``:seen_after`` and began after ``:created_after``
+    (``live_session_params``), of an enabled user. ``users`` is joined, so the caller may add conditions on it."""
+    return (select(User.id).select_from(UserSession).join(User, User.id == UserSession.user_id)
+            .where(UserSession.id == bindparam("session_id"), UserSession.ended_at.is_(None),
+                   UserSession.last_seen_at >= bindparam("seen_after", type_=UTCDateTime()),
+                   UserSession.created_at >= bindparam("created_after", type_=UTCDateTime()), User.is_enabled.is_(True)))
+
+
+def live_session_params(session_id: str, now: dt.datetime, idle_seconds: int, absolute_seconds: int) -> dict:
+    """The parameters of ``live_session_users`` for ``now`` and the two time-outs of ``load_session_user``."""
+    return {"session_id": session_id, "seen_after": now - dt.timedelta(seconds=idle_seconds),
+            "created_after": now - dt.timedelta(seconds=absolute_seconds)}
 
 
 def touch_session(session: Session, session_id: str, now: dt.datetime) -> None:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from flask_babel import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,13 +28,13 @@ class Job:
     id: str
     func: Callable[[Session, dt.datetime], dict]
     trigger: BaseTrigger
-    description: str
+    description: LazyString  # a message id (lazy_gettext): the jobs page shows it in the reader's language
 
 
 REGISTRY: dict[str, Job] = {}
 
 
-def job(job_id: str, trigger: BaseTrigger, description: str) -> Callable:
+def job(job_id: str, trigger: BaseTrigger, description: LazyString) -> Callable:
     """Register the decorated ``fn(session, now) -> dict`` as the job ``job_id``, fired by ``trigger``."""
     def deco(fn):
         REGISTRY[job_id] = Job(job_id, fn, trigger, description)

@@ -29,15 +29,17 @@ _OUTBOX = "lms.notifications.outbox"
 
 
 def notify(session: Session, user_id: int, kind: str, title: str, body: str = "", url: str = "",
-           dedupe_key: str | None = None) -> Notification | None:
-    """Add a notification; None when one with the same ``dedupe_key`` already exists for the user."""
+           dedupe_key: str | None = None, address: str | None = None) -> Notification | None:
+    """Add a notification; None when one with the same ``dedupe_key`` already exists for the user. ``address``:
+    the person's mail address as ``_address_of`` gives it (the profile's, else the account's; "" for none), when
+    the caller has read it already (a batch reads its people's at once, issue 20); None: looked up here."""
     if dedupe_key and session.scalar(select(Notification.id).where(
             Notification.user_id == user_id, Notification.dedupe_key == dedupe_key)):
         return None
     n = Notification(user_id=user_id, kind=kind, title=title[:128], body=body, url=url[:255], dedupe_key=dedupe_key)
     session.add(n)
     session.flush()
-    _queue_email(session, n)
+    _queue_email(session, n, address)
     return n
 
 
@@ -62,7 +64,7 @@ def notify_institution(session: Session, institution_id: int, kind: str, title: 
     return [n for uid in list(staff) if (n := notify(session, uid, kind, title, body, url)) is not None]
 
 
-def _queue_email(session: Session, n: Notification) -> None:
+def _queue_email(session: Session, n: Notification, address: str | None = None) -> None:
     """Put the notification's mail in the session's outbox; it is sent when the transaction commits."""
     if not has_app_context():
         return
@@ -70,7 +72,7 @@ def _queue_email(session: Session, n: Notification) -> None:
     send = mail.sender_for(cfg)
     if send is None:
         return
-    to = _address_of(session, n.user_id)
+    to = _address_of(session, n.user_id) if address is None else address
     if to:
         tx = session.get_nested_transaction() or session.get_transaction()
         session.info.setdefault(_OUTBOX, []).append(

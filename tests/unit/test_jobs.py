@@ -77,6 +77,24 @@ def test_jobs_page_shows_run_status_in_the_users_language(app, client, db, login
     assert ">成功<" in html and ">ok<" not in html
 
 
+def test_jobs_page_describes_every_job_in_the_readers_language(app, client, db, login_as, world):
+    """Every registered job's description is a message: the Chinese page shows the Chinese text and the English
+    page its English translation (never the Chinese text, never a missing one)."""
+    from lms.scheduler import load_jobs
+
+    load_jobs()
+    login_as("sys")
+    zh = client.get("/admin/jobs/").get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    en = client.get("/admin/jobs/").get_data(as_text=True)
+    assert services.REGISTRY
+    for job in services.REGISTRY.values():
+        msgid = str(job.description)  # no request: the default language, Chinese (the message id)
+        assert msgid in zh and msgid not in en, job.id
+    assert "Marks certificates past their validity as expired" in en
+    assert "Talent pool: the previous year's continuing education assessment" in en.replace("&#39;", "'")
+
+
 def test_jobs_and_background_sessions_run_as_writers(app, db):
     """On SQLite a job's transactions must take the write lock when they begin: a deferred transaction that
     read first fails at its first write if a web request committed in between ('database is locked' in the

@@ -104,6 +104,7 @@ class Counter:
 
 
 def test_perf_healthz_no_session_no_orm_no_limiter(app, client):
+    app.extensions.pop("lms_healthz", None)  # the last ping's success is remembered a second (test_perf_healthz.py)
     with Counter(app) as c:
         resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
@@ -118,7 +119,8 @@ def test_perf_healthz_no_session_no_orm_no_limiter(app, client):
 def test_perf_healthz_calls_stay_near_bare_flask(app, db, monkeypatch):
     """The platform's own work: /healthz without its database ping (whose calls are the driver's and the pool's,
     ~150 on SQLite, more with psycopg's pre-ping). A bare Flask request is ~310 Python calls (cProfile's count);
-    /healthz's platform share was ~1,600 before issue 20 (5 ×) and ~820 after (2.6 ×). Fail past 3 ×."""
+    /healthz's platform share was ~1,600 before issue 20 (5 ×), ~820 after its first round (2.6 ×) and ~640 after
+    the second (2.1 ×: hooks fused and skipped, lms/lean.py). Fail past 2.4 ×."""
     monkeypatch.setattr(lean, "ping", lambda engine: None)
     bare = calls_per_request(flask_app, "/")
     access = logging.getLogger("lms.access")
@@ -129,7 +131,7 @@ def test_perf_healthz_calls_stay_near_bare_flask(app, db, monkeypatch):
     finally:
         access.setLevel(level)
     assert bare > 100  # the profiler counts something
-    assert platform <= 3 * bare, (platform, bare)
+    assert platform <= 2.4 * bare, (platform, bare)
 
 
 def test_perf_session_serializer_is_built_once(app, client):
