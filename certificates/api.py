@@ -177,10 +177,7 @@ def public_verify(cid: str):
     etag = rec.etag(today, "json", select_locale(), sig_valid)
 
     def build() -> bytes:
-        out = services.public_view(db.session, rec.cert, today, config["CERT_KEY_DIR"], record=rec)
-        if sig_valid is not None:
-            out["signature_valid"] = sig_valid
-        return current_app.json.response(out).get_data()
+        return public_answers.json_answer(current_app, db.session, rec, today, sig_valid)
 
     data = b"" if request.if_none_match.contains(etag) else public_answers.body(
         etag, build, config["CERT_VERIFY_BODY_CACHE"])  # the 304 needs no answer

@@ -28,5 +28,10 @@ def log_verification(engine: Engine, certificate_id: int | None, channel: str, r
 def batched_log() -> bool:
     """Whether the current app batches the log: yes unless configured otherwise or testing (a test's database
     session must see the row it caused)."""
-    configured = current_app.config["CERT_VERIFY_LOG_BATCHED"]
-    return (not current_app.testing) if configured is None else bool(configured)
+    return batched_log_of(current_app)
+
+
+def batched_log_of(app) -> bool:
+    """``batched_log`` of ``app`` (certificates.fastpath: no application context)."""
+    configured = app.config["CERT_VERIFY_LOG_BATCHED"]
+    return (not app.testing) if configured is None else bool(configured)

@@ -297,10 +297,7 @@ def _public_get(cid: str):
     etag = rec.etag(today, "page", select_locale())
 
     def build() -> str:
-        view = services.public_view(db.session, rec.cert, today, config["CERT_KEY_DIR"], record=rec)
-        return render_template("certificates/verify.html", cert=rec.cert, view=view, form=HolderCheckForm(),
-                               holder_result=None, api_url=url_for("api.public_verify", cid=rec.cert.cid),
-                               signature_checked=False, fragment=public_answers.fragment)
+        return public_answers.page_answer(db.session, rec, today)
 
     if request.if_none_match.contains(etag):
         page = ""  # the 304 needs no page

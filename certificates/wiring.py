@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from certificates import api  # noqa: F401  (declares the API routes on lms.api's blueprint)
-from certificates import demo, integration, keys, queries, services
+from certificates import demo, fastpath, integration, keys, queries, services
 from certificates.cli import cert_keys
 from certificates.models import Certificate
 from certificates.views import STAFF, bp
@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     add_seed_hook(demo.seed)
     integration.register()
     keys.configure(trust_demo_keys=app.config["LMS_ENV"] != "production")  # demo keys never verify in production
+    fastpath.init_app(app)  # the verification GETs answered in front of Flask when they can be (issue 20)
     # No seed asks for the holder's photo on a certificate (issue 16): the province's own choice (本省自定).
     register_setting("certificate_settings", "holder_photo", _l("证书印持证人照片"),
                      show=lambda v: _("是") if v else _("否"))

@@ -115,10 +115,13 @@ def _issue_item(s: Session, item: IssueJobItem, actor: User, enrollment: Enrollm
     if existing_id is not None:
         item.status, item.certificate_id, item.message = "skipped", existing_id, _("已发证，未重复发证")
         return
+    mark = batch.mark() if batch is not None else None
     try:
         with s.begin_nested():
             cert = services.issue(s, actor, enrollment, cfg, today, batch=batch)
     except DomainError as exc:
+        if batch is not None:
+            batch.undo(mark)
         # A Conflict means a racing run issued it first: nothing to do, nothing issued twice.
         item.status, item.message = ("skipped" if isinstance(exc, Conflict) else "failed"), exc.message
         return

@@ -20,7 +20,7 @@ from certificates.services.numbering import CertConfig, next_serial, resolve_iss
 from courses import gates
 from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit, completion
-from lms.auth.models import User
+from lms.auth.models import AuditEvent, User
 from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -170,10 +170,16 @@ class IssueBatch:
         self.session = session
         self.issuer_cache: dict = {}
         self.issued: list[Certificate] = []
+        # The certificates' audit events, added to the session together by ``announce`` (issue 20): chained by
+        # one flush, i.e. one lock and one advance of the chain head a batch instead of two statements each.
+        self.audit_events: list[AuditEvent] = []
         self._gates: dict[int, str | None] = {}
         self._results = completion.check_many(session, enrollments) if enrollments else {}
-        self.names = dict(session.execute(select(TraineeProfile.user_id, TraineeProfile.real_name).where(
-            TraineeProfile.user_id.in_([e.user_id for e in enrollments]))).all()) if enrollments else {}
+        people = session.execute(select(TraineeProfile.user_id, TraineeProfile.real_name, TraineeProfile.email).where(
+            TraineeProfile.user_id.in_([e.user_id for e in enrollments]))).all() if enrollments else []
+        self.names = {uid: name for uid, name, _email in people}
+        # The holders' profile mail addresses, for their notifications (one read a batch, not one a certificate).
+        self.emails = {uid: email for uid, _name, email in people}
 
     def gate(self, cls: TrainingClass) -> None:
         """``gates.check(CERTIFY)`` for the class, asked once a batch."""
@@ -188,8 +194,20 @@ class IssueBatch:
             self._results.update(completion.check_many(self.session, [enrollment]))
         return _fail_closed(self._results[enrollment.id])
 
+    def mark(self) -> tuple[int, int]:
+        """Where the batch stands, before a certificate's savepoint (``undo`` after a refusal)."""
+        return len(self.issued), len(self.audit_events)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Forget what a refused certificate added: its savepoint was rolled back."""
+        del self.issued[mark[0]:], self.audit_events[mark[1]:]
+
     def announce(self, actor: User | None, today: dt.date) -> None:
-        """Tell the features after certificates about the batch's certificates, once (``certificates_issued``)."""
+        """Record the batch's audit events (chained together by the next flush) and tell the features after
+        certificates about the batch's certificates, once (``certificates_issued``)."""
+        if self.audit_events:
+            self.session.add_all(self.audit_events)
+            self.audit_events = []
         if self.issued:
             signals.certificates_issued.send(None, session=self.session, certificates=list(self.issued), actor=actor,
                                              today=today)
@@ -260,13 +278,20 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
     cert.status_list_index = cert.id  # unique and stable: the row id is never reused
     session.add(CertificateEvent(certificate_id=cert.id, action="issue" if supersedes is None else "reissue",
                                  from_status="", to_status=cert.status.value, actor_id=getattr(actor, "id", None)))
-    audit.record(session, actor, "certificate.issue", cert, number=number, reissue_of=supersedes.id if supersedes else None)
+    if batch is None:
+        audit.record(session, actor, "certificate.issue", cert, number=number,
+                     reissue_of=supersedes.id if supersedes else None)
+    else:
+        batch.audit_events.append(audit.new_event(actor, "certificate.issue", cert, number=number,
+                                                  reissue_of=supersedes.id if supersedes else None))
     if batch is None:
         signals.certificate_issued.send(None, session=session, certificate=cert, actor=actor, today=today)
     else:
         batch.issued.append(cert)
     if supersedes is None:  # a successor is announced as a reissue, with its reason
-        tell_holder(session, cert, "issue")
+        # In a batch, the holder's address as notify would read it: the profile's, else the account's.
+        tell_holder(session, cert, "issue",
+                    address=(batch.emails.get(holder.id) or holder.email or "") if batch is not None else None)
     return cert
 
 

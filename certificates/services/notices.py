@@ -9,8 +9,9 @@ from certificates.models import Certificate
 from lms.notifications.services import link, notify
 
 
-def tell_holder(session: Session, cert: Certificate, event: str, reason: str = "") -> None:
-    """Notify the holder of ``event`` (issue, reissue, suspend, reinstate, revoke, expire) on ``cert``."""
+def tell_holder(session: Session, cert: Certificate, event: str, reason: str = "", address: str | None = None) -> None:
+    """Notify the holder of ``event`` (issue, reissue, suspend, reinstate, revoke, expire) on ``cert``
+    (``address``: the holder's mail address if the caller has read it, as ``notify`` takes it)."""
     titles = {
         "issue": _("证书已颁发：%(n)s", n=cert.number),
         "reissue": _("证书已换发：%(n)s", n=cert.number),
@@ -27,4 +28,4 @@ def tell_holder(session: Session, cert: Certificate, event: str, reason: str = "
     if reason:
         body += _("原因：%(r)s", r=reason)
     notify(session, cert.holder_user_id, "certificate", titles[event], body,
-           link("certificates.detail", cert_id=cert.id))
+           link("certificates.detail", cert_id=cert.id), address=address)
