@@ -13,6 +13,7 @@ from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, En
                             TrainingClass)
 from exams import banks, papers
 from exams.models import Exam, ExamStatus, QuestionBank
+from lms.db import utcnow
 from lms.domain import Tier
 
 _n = itertools.count(1)
@@ -86,3 +87,17 @@ def make_exam(s: Session, staff, cls: TrainingClass, bank: QuestionBank, *, sect
         papers.publish(s, staff, exam)
     assert exam.status == ExamStatus.published or not publish
     return exam
+
+
+def open_exam_now(s: Session, world, *trainees) -> tuple[TrainingClass, QuestionBank, Exam]:
+    """A class of Nantong's institution under a Jiangsu programme with ``trainees`` enrolled, a bank and an exam
+    open from an hour ago to tomorrow by the server's clock (the hot-path tests' sitting): (class, bank, exam)."""
+    prog = make_programme(s, world.jiangsu)
+    cls = make_class(s, world.inst_nt, prog)
+    for trainee in trainees:
+        enrol(s, cls, trainee)
+    bank = make_bank(s, world.staff_nt)
+    now = utcnow()
+    exam = make_exam(s, world.staff_nt, cls, bank, opens_at=now - dt.timedelta(hours=1),
+                     closes_at=now + dt.timedelta(days=1))
+    return cls, bank, exam

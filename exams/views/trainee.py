@@ -4,7 +4,9 @@ one short ``lms.db.write_phase``, which retries when SQLite is busy or PostgreSQ
 failure; the writes re-check what the reads decided (conditional UPDATEs, unique indexes)."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +15,10 @@ from exams import integrity, queries
 from exams.models import Attempt, AttemptStatus, Exam
 from exams.services import can_retry
 from exams.views import bp, reading_first
+from lms.auth.models import User
+from lms.auth.services import SEEN_EVERY, touch_session
 from lms.auth.views import roles_required
+from lms.bodylimit import body_limit
 from lms.db import db, utcnow, write_phase
 from lms.domain import Role
 from lms.errors import DomainError, ValidationFailed
@@ -36,24 +41,99 @@ def _exam_for_trainee(exam_id: int) -> Exam:
     return get_from(db.session, queries.exams_for_trainee(db.session, current_user), Exam, exam_id, current_user)
 
 
-def _start_or_resume(exam: Exam, plan) -> Attempt:
+def _start_or_resume(exam: Exam, plan, user=None) -> Attempt:
     """The open attempt if it still runs; else (admitted) a new one, written in the write phase."""
     if isinstance(plan, Attempt):
         return plan
-    return write_phase(db.session, lambda: svc.begin_attempt(db.session, current_user, exam, plan))
+    user = user or current_user
+    return write_phase(db.session, lambda: svc.begin_attempt(db.session, user, exam, plan))
+
+
+@dataclass(frozen=True)
+class SignedInTrainee:
+    """The signed-in trainee as the hot paths know them when they checked the login with a statement of their
+    own instead of loading the user (``attempts.signed_in_trainee``, ``attempts.save_answer_signed_in``): what
+    the start's services read of a user (id, role) and what the request log reads (``g._login_user``)."""
+
+    id: int
+    session_id: str
+    role: Role = Role.trainee
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.session_id
+
+
+def _login_session_id() -> str | None:
+    """The login session id the session cookie names, when a hot path may check it with a statement of its own:
+    not once the user is loaded, and not under Flask-Login's "strong" protection, which may end a login whose
+    address or browser changed (only its loader does that)."""
+    session_id = session.get("_user_id")
+    protection = current_app.config.get("SESSION_PROTECTION", current_app.login_manager.session_protection)
+    if not isinstance(session_id, str) or "_login_user" in g or protection == "strong":
+        return None
+    return session_id
+
+
+def _signed_in_trainee() -> SignedInTrainee | None:
+    """The trainee signed in with this request's login session, checked with one Core statement
+    (``attempts.signed_in_trainee``) instead of loading the user: for the exam start, which needs the id only.
+    None (no login cookie, the user already loaded, Flask-Login's "strong" protection, not a live trainee login):
+    the caller takes the ordinary path. The session's last use is noted when due, as the loader does."""
+    session_id = _login_session_id()
+    if session_id is None:
+        return None
+    cfg, now = current_app.config, utcnow()
+    found = svc.signed_in_trainee(db.session, session_id, now, cfg["SESSION_IDLE_SECONDS"],
+                                  cfg["SESSION_ABSOLUTE_SECONDS"])
+    if found is None:
+        return None
+    user_id, last_seen = found
+    if now - last_seen > SEEN_EVERY:
+        db.defer_write(lambda s: touch_session(s, session_id, now))
+    return SignedInTrainee(user_id, session_id)
+
+
+# The start's form carries its CSRF token only. Declared, so that the body cap does not load the user
+# (``lms.bodylimit``: an undeclared route's cap depends on whether someone is signed in).
+START_MAX_BYTES = 4 * 1024
 
 
 @bp.route("/<int:exam_id>/start", methods=["POST"])
+@body_limit(START_MAX_BYTES)
 @reading_first
-@roles_required(Role.trainee)
 def start(exam_id: int):
-    """Start the trainee's next attempt (or come back to the open one); refused when not admitted. The read
-    phase is one statement (``attempts.load_start``); an exam that is not the trainee's is 404 as before."""
+    """Start the trainee's next attempt (or come back to the open one); refused when not admitted. The login is
+    one Core statement (``_signed_in_trainee``), the read phase one statement (``attempts.load_start``); an exam
+    that is not the trainee's is 404 as before, through the trainee's exam list with the user loaded."""
+    trainee = _signed_in_trainee()
+    if trainee is None:
+        return _start_loaded(exam_id)
+    g._login_user = trainee  # current_user for the rest of the request: the views below use its id only
+
     def plan():
-        found = svc.load_start(db.session, current_user, exam_id)
+        found = svc.load_start(db.session, trainee, exam_id)
         if found is None:
             # 404, with the access_denied event when the exam exists; it is found only if it became the
             # trainee's since the read above (an enrolment approved meanwhile): then plan on it.
+            user = db.session.get(User, trainee.id)
+            user.current_session_id = trainee.session_id
+            exam = get_from(db.session, queries.exams_for_trainee(db.session, user), Exam, exam_id, user)
+            found = exam, svc.plan_start(db.session, user, exam)
+        return _start_or_resume(*found, user=trainee)
+
+    return run_submit(None, plan, redirect_to=lambda att: url_for("exams.attempt", attempt_id=att.id)
+                      ) or redirect(url_for("exams.my_exams"))
+
+
+@roles_required(Role.trainee)
+def _start_loaded(exam_id: int):
+    """The start with the user loaded (Flask-Login), for whatever ``_signed_in_trainee`` did not accept."""
+    def plan():
+        found = svc.load_start(db.session, current_user, exam_id)
+        if found is None:
             exam = _exam_for_trainee(exam_id)
             found = exam, svc.plan_start(db.session, current_user, exam)
         return _start_or_resume(*found)
@@ -127,17 +207,49 @@ def _answer_body() -> tuple[int, list, str, object]:
     return qid, selected, body.get("text") or "", body.get("seq")
 
 
+# The background save's body: one answer of at most 5,000 characters (``attempts._clean_choice``), 30 KB even
+# with every character escaped as \uXXXX, and its options. Declared, so that the body cap does not load the user
+# (``lms.bodylimit``: an undeclared route's cap depends on whether someone is signed in).
+ANSWER_MAX_BYTES = 64 * 1024
+
+
+def _answer_json(res: svc.SaveResult):
+    return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
+                    "text": res.text, "deadline": res.deadline.isoformat()})
+
+
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@body_limit(ANSWER_MAX_BYTES)
 @reading_first
-@roles_required(Role.trainee)
 def save_answer(attempt_id: int):
-    """The background save: JSON in, the stored answer out. The service checks that the attempt is the
-    trainee's and open in the same statement that takes its row (no ORM load)."""
+    """The background save: JSON in, the stored answer out. The login is checked in the statement that takes
+    the attempt's row (``attempts.save_answer_signed_in``: a live session of the trainee who owns this open
+    attempt), without loading the user; CSRF is checked before, as for every POST. Anything else (no login, not
+    a trainee, not theirs, closed, a body of the wrong shape) takes the ordinary path, which says why."""
+    session_id = _login_session_id()
+    if session_id is not None:
+        try:
+            qid, selected, text, seq = _answer_body()
+        except ValidationFailed:
+            qid = None
+        if qid is not None:
+            cfg = current_app.config
+            found = write_phase(db.session, lambda: svc.save_answer_signed_in(
+                db.session, session_id, attempt_id, qid, idle_seconds=cfg["SESSION_IDLE_SECONDS"],
+                absolute_seconds=cfg["SESSION_ABSOLUTE_SECONDS"], selected=selected, text=text, seq=seq))
+            if found is not None:
+                g._login_user = SignedInTrainee(found[0], session_id)
+                return _answer_json(found[1])
+    return _save_answer_loaded(attempt_id)
+
+
+@roles_required(Role.trainee)
+def _save_answer_loaded(attempt_id: int):
+    """The save with the user loaded (Flask-Login), for whatever the signed-in path did not accept."""
     qid, selected, text, seq = _answer_body()
     res = write_phase(db.session, lambda: svc.save_answer(db.session, current_user, attempt_id, qid,
                                                           selected=selected, text=text, seq=seq))
-    return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
-                    "text": res.text, "deadline": res.deadline.isoformat()})
+    return _answer_json(res)
 
 
 @bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])

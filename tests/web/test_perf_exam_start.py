@@ -19,12 +19,7 @@ LOGIN = re.compile(r"\b(user_sessions|users)\b")
 
 @pytest.fixture
 def setup(db, world):
-    prog = f.make_programme(db, world.jiangsu)
-    cls = f.make_class(db, world.inst_nt, prog)
-    f.enrol(db, cls, world.trainee)
-    bank = f.make_bank(db, world.staff_nt)
-    exam = f.make_exam(db, world.staff_nt, cls, bank, opens_at=attempts.utcnow() - dt.timedelta(hours=1),
-                       closes_at=attempts.utcnow() + dt.timedelta(days=1))
+    cls, bank, exam = f.open_exam_now(db, world, world.trainee)
     db.commit()
     return cls, bank, exam
 
