@@ -128,9 +128,11 @@ class YearStanding(Base):
     """A person's CE standing for a closed year, written by the roll-up (rewritten if it runs again)."""
 
     __tablename__ = "year_standings"
-    # (year, user_id): the roll-up writes and reads one year's standings a range of people at a time; with a
-    # plain year index SQLite walked the whole year for each chunk.
-    __table_args__ = (UniqueConstraint("user_id", "year"), Index("ix_year_standings_year_user_id", "year", "user_id"))
+    # The roll-up writes and reads one year's standings a range of people at a time (user_id > lo AND user_id <= hi
+    # AND year = y), the pool's page a person's years: the unique (user_id, year) index answers both (EXPLAIN on
+    # both databases, tests/unit/test_perf_rollup.py). A (year, user_id) index beside it served no query and cost
+    # every upsert a third index (issue 20, revision 0020s dropped it); no query reads the standings by year alone.
+    __table_args__ = (UniqueConstraint("user_id", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the unique (user_id, year) serves

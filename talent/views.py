@@ -15,7 +15,7 @@ from lms import audit, sheets, uploads
 from lms.auth.views import roles_required
 from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
-from lms.domain import Role, Tier
+from lms.domain import Role
 from lms.errors import NotFound, ValidationFailed
 from lms.extensions import limiter
 from lms.forms import apply_errors, submit
@@ -25,11 +25,11 @@ from lms.orgs.services import province_of
 from lms.scoping import get_visible, visible
 from lms.templating import paginate, today_local
 from lms.web import send_upload
-from talent import export, queries
+from talent import export, pool_page, queries
 from talent.forms import (AppointmentForm, AppointmentRuleForm, CloseForm, ConfirmForm, DecisionForm, EndForm, EnterpriseAccountForm,
                           EnterpriseRegisterForm, EvaluateForm,
                           ImportForm, IndicatorForm, LiftForm, NoticeForm, ObjectionForm, ResolveForm, SanctionForm, StatusForm)
-from talent.models import (Appointment, Indicator, Notice, NoticeObjection, PoolStatus, RegistrationStatus, Sanction,
+from talent.models import (Appointment, Indicator, Notice, NoticeObjection, RegistrationStatus, Sanction,
                            TalentEntry)
 from talent.services import appointments as appointment_services
 from talent.services import accounts as account_services
@@ -80,12 +80,18 @@ def _pool_stmt():
 @roles_required(*ADMINS)
 def pool():
     """The pool list, filtered and paged (``/api/v1/talent/entries`` gives the same entries)."""
-    regions = db.session.scalars(visible(Region, current_user).order_by(Region.path)).all()
+    # The region filter's choices as (id, name) rows, not ORM objects (issue 20).
+    regions = db.session.execute(visible(Region, current_user).with_only_columns(Region.id, Region.name)
+                                 .order_by(Region.path)).all()
+    filters = queries.pool_filters(request.args)
     page = queries.pool_page(db.session, _pool_stmt(), request.args.get("page", 1, type=int) or 1, queries.POOL_PAGE_SIZE)
-    # Labels translated once a page, not once a row (each ``.label`` builds its enum's lazy strings).
-    return render_template("talent/pool.html", page=page, q=queries.pool_filters(request.args)["q"], PoolStatus=PoolStatus,
-                           Tier=Tier, status_labels={s: s.label for s in PoolStatus}, tier_labels={t: t.label for t in Tier},
-                           regions=regions, args=request.args, year=today_local().year)
+    # The chosen filter values read once (the template compared ``args.get(...)`` on every option).
+    sel = {"status": request.args.get("status") or "", "tier": request.args.get("tier") or "",
+           "region": filters["region_id"], "stars": filters["stars"], "enterprise": request.args.get("enterprise", "")}
+    # The filter form and the rows' markup kept per language and region options (talent.pool_page, issue 20).
+    return render_template("talent/pool.html", page=page, args=request.args,
+                           filter_form=pool_page.filter_form(regions, sel, filters["q"]),
+                           rows=pool_page.rows(page.items))
 
 
 @bp.route("/pool/export")

@@ -41,11 +41,16 @@ def set_status(session: Session, entry: TalentEntry, to: PoolStatus, cause: Caus
 
 
 def end_lapse(session: Session, entry_ids, on: dt.date, reason: str, *, synchronize="fetch") -> None:
-    """The open lapse sanctions of ``entry_ids`` (a list or a subquery) end ``on``: the member left "lapsed".
-    The roll-up passes ``synchronize=False`` (set-based; it expires the session at its end)."""
-    session.execute(update(Sanction).where(Sanction.entry_id.in_(entry_ids), Sanction.kind == SanctionKind.lapse,
-                                           Sanction.ended_on.is_(None))
-                    .values(ended_on=on, lift_reason=str(reason)[:2000]), execution_options={"synchronize_session": synchronize})
+    """The open lapse sanctions of ``entry_ids`` (a list or a subquery) end ``on``: the member left "lapsed"."""
+    session.execute(end_lapse_statement(entry_ids, on, reason), execution_options={"synchronize_session": synchronize})
+
+
+def end_lapse_statement(entry_ids, on: dt.date, reason: str):
+    """``end_lapse``'s UPDATE, for the roll-up, which builds it once a run and runs it for each chunk (set-based,
+    ``synchronize_session=False``: it expires the session at its end)."""
+    return (update(Sanction).where(Sanction.entry_id.in_(entry_ids), Sanction.kind == SanctionKind.lapse,
+                                   Sanction.ended_on.is_(None))
+            .values(ended_on=on, lift_reason=str(reason)[:2000]))
 
 
 def manual_status(session: Session, actor: User, entry: TalentEntry, to: str, reason: str,

@@ -7,7 +7,8 @@ from sqlalchemy import event, select, text
 
 from lms.people.models import TraineeProfile
 from talent import queries as talent_queries
-from talent.models import PoolStatus
+from lms.orgs.models import region_subtree_ids
+from talent.models import PoolStatus, TalentEntry
 from tests.factories import make_trainee
 from tests.unit.test_talent_lifecycle import certify
 
@@ -65,10 +66,13 @@ def test_perf_pool_search_reads_the_filters_indexes(db, world):
     by_name = _plans(db, lambda: talent_queries.pool_page(db, talent_queries.pool_filter(db, user, q="王"), 1))
     by_status = _plans(db, lambda: talent_queries.pool_page(
         db, talent_queries.pool_filter(db, user, status=PoolStatus.warning.value), 1))
-    # the capped count, the page; on SQLite the name's entries are read first, once (issue 20)
+    # the capped count, the page; on SQLite the name's entries are read first, once; on PostgreSQL the name's
+    # list, then the page (issue 20)
     assert len(by_status) == 2 and len(by_name) == (2 if pg else 3)
     if pg:
-        assert all("ix_trainee_profiles_name_chars" in p for p in by_name), by_name
+        # The name's entries read once in the list's order (the count is their number), then the page's rows by
+        # primary key (issue 20).
+        assert "ix_trainee_profiles_name_chars" in by_name[0] and "pk_talent_entries" in by_name[1], by_name
         assert all("ix_talent_entries_status_list" in p for p in by_status), by_status
         assert not any(re.search(r"Seq Scan on (talent_entries|trainee_profiles)", p) for p in by_name + by_status)
     else:
@@ -134,3 +138,25 @@ def test_perf_20p_migrated_sqlite_keeps_the_name_triggers(database_url, tmp_dir)
     finally:
         engine.dispose()
     assert triggers == {"trainee_name_chars_ins", "trainee_name_chars_upd", "trainee_name_chars_del"}
+
+
+def test_perf_20d_scope_and_one_read_pages_equal_the_plain_queries(db, world):
+    """Issue 20 (PostgreSQL's pool list): a regulator's scope is ``region_id = ANY(ARRAY(regions))`` there (an
+    InitPlan the (region_id, id) index reads in the list's order, instead of a join sorted afterwards), and a
+    name's list is read once for its count and pages. Same entries, totals and pages as the plain IN and the
+    count-then-page reading, on either database."""
+    users = _people(db, world)
+    pg = db.get_bind().dialect.name == "postgresql"
+    stmt = talent_queries.pool_filter(db, world.province_admin)
+    sql = str(stmt.compile(dialect=db.get_bind().dialect))
+    assert ("= ANY(ARRAY(SELECT regions.id" in sql) == pg and ("region_id IN (SELECT regions.id" in sql) != pg
+    plain = select(TalentEntry.id).where(TalentEntry.region_id.in_(region_subtree_ids(world.province_admin)))
+    assert set(db.scalars(stmt.with_only_columns(TalentEntry.id))) == set(db.scalars(plain)) >= {
+        e for e in db.scalars(select(TalentEntry.id).where(TalentEntry.user_id.in_([u.id for u in users])))}
+    for q in ("明", "小明", "王"):
+        one = talent_queries.pool_filter(db, world.province_admin, q=q)
+        assert one.get_execution_options().get("pool_one_read", False) == pg
+        both = one.execution_options(pool_one_read=False)
+        for n in (1, 2):
+            a, b = (talent_queries.pool_page(db, s, n, per_page=2) for s in (one, both))
+            assert (a.items, a.total, a.page) == (b.items, b.total, b.page), (q, n)
