@@ -13,7 +13,7 @@ from typing import Callable
 
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lms.db import reads_first, retrying, write_phase
@@ -31,9 +31,10 @@ CHUNK = 250
 
 
 @job("reports-dashboard-figures", CronTrigger(minute="5,20,35,50", timezone=TZ),
-     "统计：仪表板各地区培训、证书、人才库与继续教育达标数据（每 15 分钟）")
+     _l("统计：仪表板各地区培训、证书、人才库与继续教育达标数据（每 15 分钟）"))
 def dashboard_figures(session: Session, now: dt.datetime) -> dict:
-    """Recompute the dashboard's kept figures (``reports.services.figures``): the counts, then each year's
+    """Recompute the dashboard's kept figures (``reports.services.figures``): the counts (with the appointment
+    rate's and the plans' done figures, issue 20), then each year's
     continuing-education compliance, each read in a read transaction of its own (no lock held while 2,000,000
     credit records are read) and its rows written in a short write transaction. Every 15 minutes: the page says
     when they were computed."""

@@ -6,6 +6,8 @@ against the bureau's targets). Reads only: nothing here writes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zlib
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,6 +36,7 @@ from talent.models import Appointment, PoolStatus, RegistrationStatus, TalentEnt
 from talent.services import RegionCompliance, compliance_by_region
 
 TREND_YEARS = 5
+PLAN_FIGURES = ("plan_trained", "plan_enterprises", "plan_held")  # kept per plan row: (trained, enterprises, held)
 FILED_FIELDS = {"programme": _l("培训方案"), "place": _l("地点"), "capacity": _l("招收人数"), "start_date": _l("开始日期"),
                 "end_date": _l("结束日期"), "teachers": _l("授课教师"), "sessions": _l("课表")}
 
@@ -465,14 +468,16 @@ def certificate_statuses(session: Session, region: Region, today: dt.date) -> di
 def kept_counts(session: Session, region_ids, years: list[int]) -> tuple[dict, dt.datetime] | None:
     """The counts the dashboard's job kept (``CountFigure``) for the regions ``region_ids`` (a subquery): training
     groups of ``years`` (as ``training_groups``), today's pool and certificate statuses (as ``status_groups``,
-    ``certificate_groups``), and when they were computed; None when the job has not kept these years (yet)."""
+    ``certificate_groups``), the appointment groups (as ``appointment_groups``, with ``appointment_rules``: per
+    province, the ``rule_key`` of the key industries they were counted with), and when they were computed; None
+    when the job has not kept these years (yet)."""
     kept = {k: (lo, hi, at) for k, lo, hi, at in session.execute(
         select(CountFigure.key, func.min(CountFigure.value), func.max(CountFigure.value), func.min(CountFigure.computed_at))
         .where(CountFigure.figure == "range").group_by(CountFigure.key)).all()}
     if "from" not in kept or "to" not in kept or min(years) < kept["from"][1] or max(years) > kept["to"][0]:
         return None
     out: dict = {"training": {"trained": {}, "assessed": {}, "passed": {}, "certificates": {}}, "pool": {},
-                 "certificates": {}}
+                 "certificates": {}, "appointment": {}}
     for figure, year, rid, key, value in session.execute(
             select(CountFigure.figure, CountFigure.year, CountFigure.region_id, CountFigure.key, CountFigure.value)
             .where(CountFigure.region_id.in_(region_ids), CountFigure.figure != "range",
@@ -483,7 +488,32 @@ def kept_counts(session: Session, region_ids, years: list[int]) -> tuple[dict, d
             out["pool"][(rid, PoolStatus(key))] = value
         elif figure == "certificate_status":
             out["certificates"][(rid, key)] = value
+        elif figure == "appointment_enterprises":
+            out["appointment"][(rid, TargetCategory(key))] = value
+        elif figure == "appointment_appointed":
+            out["appointment"][(rid, TargetCategory(key), year)] = value
+    out["appointment_rules"] = {int(k.split(":", 1)[1]): lo for k, (lo, _hi, _at) in kept.items() if k.startswith("rule:")}
     return out, min(kept["from"][2], kept["to"][2])
+
+
+def kept_plan_done(session: Session, year: int) -> dict[tuple[int, str], tuple[int, int, int]]:
+    """The plans' done figures of ``year`` the dashboard's job kept (``figures.PLAN_FIGURES``): (people trained,
+    enterprises covered, classes held) by (county id, "county") and (city id, "city") for the city-wide lines."""
+    parts: dict[tuple[int, str], dict[str, int]] = {}
+    for figure, rid, key, value in session.execute(
+            select(CountFigure.figure, CountFigure.region_id, CountFigure.key, CountFigure.value)
+            .where(CountFigure.figure.in_(PLAN_FIGURES), CountFigure.year == year)).all():
+        parts.setdefault((rid, key), {})[figure] = value
+    return {k: tuple(v[f] for f in PLAN_FIGURES) for k, v in parts.items() if len(v) == len(PLAN_FIGURES)}
+
+
+def plan_done_kept_for(kept: dict[tuple[int, str], tuple[int, int, int]], city_id: int) -> dict:
+    """``kept_plan_done`` as ``courses.services.plans.plan_vs_done`` takes it for a plan of ``city_id``: by county
+    id, and None for the city-wide row."""
+    out: dict = {rid: v for (rid, key), v in kept.items() if key == "county"}
+    if (city_id, "city") in kept:
+        out[None] = kept[(city_id, "city")]
+    return out
 
 
 # ------------------------------------------------------------------ appointment rate
@@ -557,10 +587,17 @@ def target_for(session: Session, region: Region, year: int, category: TargetCate
     return target.rate if target is not None else None
 
 
-def _appointment_groups(session: Session, region: Region, region_ids, on_days: dict[int, dt.date],
-                        settings: ReportingSettings) -> dict:
+def rule_key(settings: ReportingSettings) -> int:
+    """A number standing for the province's key industries (the small and micro category's definition): the
+    dashboard uses the appointment counts its job kept only when they were counted under the same list."""
+    return zlib.crc32(json.dumps(sorted(settings.key_industries or []), ensure_ascii=False).encode()) & 0x7FFFFFFF
+
+
+def appointment_groups(session: Session, region: Region, region_ids, on_days: dict[int, dt.date],
+                       settings: ReportingSettings) -> dict:
     """Per enterprise region: the enterprises of each target category (``(rid, category)``) and those with an
-    appointment in force on each year's reading day (``(rid, category, year)``), in one grouped statement."""
+    appointment in force on each year's reading day (``(rid, category, year)``), in one grouped statement (a pass
+    over the accepted appointments: the dashboard reads what its job kept of it, ``kept_counts``)."""
     cols, keys = [], []
     appointed = _appointed_by_day(on_days)
     for category in TargetCategory:
@@ -602,7 +639,7 @@ def appointment(session: Session, region: Region, year: int, today: dt.date, own
     province's key industries with their basis."""
     settings = settings_for(session, region)
     ids = _subtree(region, own_only)
-    groups = _appointment_groups(session, region, ids, {year: as_of(year, today)}, settings)
+    groups = appointment_groups(session, region, ids, {year: as_of(year, today)}, settings)
     return _appointment_figures(groups, {k[0] for k in groups}, _Targets(session, [region], [year]), region, year,
                                 settings)
 
@@ -612,9 +649,10 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
     """Everything the dashboard shows for ``region`` (already checked to be in the reader's scope): each figure
     read once for the subtree, grouped by region (and year), then added up per row: the region's own level
     (本级: what belongs to it and to none of its subregions, so that the rows add up to the total) and each
-    subregion. The counts that grow with the people (training, today's statuses) are those the job
-    ``reports-dashboard-figures`` keeps (``counted_at``), the continuing-education compliance too
-    (``pool.computed_at``); what it does not keep is counted now (time None)."""
+    subregion. The counts that grow with the people (training, today's statuses, the appointment rate's
+    enterprises and appointments) are those the job ``reports-dashboard-figures`` keeps (``counted_at``), the
+    continuing-education compliance too (``pool.computed_at``); what it does not keep is counted now (time None),
+    and so is the appointment rate when the province's key industries changed after the job's run."""
     scope = _Scope(session, region)
     subs = children(session, region)
     rows = ([(region, True)] if subs else []) + [(child, False) for child in subs]
@@ -622,14 +660,17 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
     settings = settings_for(session, region)
     ids = _subtree(region)
     kept = kept_counts(session, ids, years)
+    appointed = appointment_counted_at = None
     if kept is not None:
         (counts, counted_at) = kept
         trained, statuses, certificates = counts["training"], counts["pool"], counts["certificates"]
+        if counts["appointment_rules"].get(settings.province_id) == rule_key(settings):
+            appointed, appointment_counted_at = counts["appointment"], counted_at
     else:  # a year the job does not keep (or before its first run): counted now
         trained, statuses = training_groups(session, ids, years), status_groups(session, ids)
         certificates, counted_at = certificate_groups(session, ids, today), None
-    on_days = {y: as_of(y, today) for y in years}
-    appointed = _appointment_groups(session, region, ids, on_days, settings)
+    if appointed is None:  # not kept, or kept under key industries the province has changed since: counted now
+        appointed = appointment_groups(session, region, ids, {y: as_of(y, today) for y in years}, settings)
     targets = _Targets(session, [region] + subs, years)
     compliance, computed_at = _compliance(session, region, year)
 
@@ -644,6 +685,7 @@ def dashboard(session: Session, region: Region, year: int, today: dt.date) -> di
               "appointment": appointment_of(region, y) if y <= today.year else None} for y in years]
     return {
         "region": region, "year": year, "as_of": as_of(year, today), "counted_at": counted_at,
+        "appointment_counted_at": appointment_counted_at,
         "training": _training_figures(trained, everything, year),
         "statuses": {k: _sum(certificates, everything, k) for k in CERTIFICATE_KEYS},
         "pool": _pool_figures(statuses, compliance, everything, computed_at),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -331,10 +332,25 @@ def _figures(session: Session, where, year: int, today: dt.date) -> tuple[int, i
     return trained or 0, ents or 0, n_held or 0
 
 
-def plan_vs_done(session: Session, plan: TrainingPlan, today: dt.date) -> list[CountyProgress]:
+def done_in_county(session: Session, county: Region, year: int, today: dt.date) -> tuple[int, int, int]:
+    """(people trained, enterprises covered, classes held) by the classes of ``year`` held in ``county`` or
+    below that have ended by ``today``: a county's row of plan vs done."""
+    return _figures(session, Region.path.startswith(county.path), year, today)
+
+
+def done_at_city_level(session: Session, city_id: int, year: int, today: dt.date) -> tuple[int, int, int]:
+    """The same for the classes held at the city's own level: the row of the city-wide lines."""
+    return _figures(session, Region.id == city_id, year, today)
+
+
+def plan_vs_done(session: Session, plan: TrainingPlan, today: dt.date,
+                 kept: Mapping[int | None, tuple[int, int, int]] | None = None) -> list[CountyProgress]:
     """Per county of the plan's city with a goal or planned classes: people trained, enterprises covered and
     classes held (classes of the plan's year held in the county, ended by ``today``) against its goals and
-    planned classes; then a row for the city-wide lines (classes held at city level)."""
+    planned classes; then a row for the city-wide lines (classes held at city level). ``kept``: those figures
+    as a later feature keeps them (by county id; None: the city-wide row), used where present (issue 20: the
+    dashboard reads what its job keeps instead of a pass over the enrolments per county)."""
+    kept = kept or {}
     goals = {g.county_id: g for g in plan.goals}
     planned: dict[int | None, int] = {}
     for line in plan.lines:
@@ -343,11 +359,11 @@ def plan_vs_done(session: Session, plan: TrainingPlan, today: dt.date) -> list[C
     for county in session.scalars(select(Region).where(Region.parent_id == plan.city_id).order_by(Region.code)):
         if county.id not in goals and county.id not in planned:
             continue
-        trained, ents, held = _figures(session, Region.path.startswith(county.path), plan.year, today)
+        trained, ents, held = kept.get(county.id) or done_in_county(session, county, plan.year, today)
         goal = goals.get(county.id)
         rows.append(CountyProgress(county, trained, goal.people if goal else None, ents,
                                    goal.enterprises if goal else None, held, planned.get(county.id, 0)))
     if planned.get(None):
-        trained, ents, held = _figures(session, Region.id == plan.city_id, plan.year, today)
+        trained, ents, held = kept.get(None) or done_at_city_level(session, plan.city_id, plan.year, today)
         rows.append(CountyProgress(None, trained, None, ents, None, held, planned[None]))
     return rows

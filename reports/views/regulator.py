@@ -97,10 +97,14 @@ def _crumbs(region: Region) -> list[Region]:
 
 def _plan_sections(region: Region, year: int, today) -> list[dict]:
     """Issue 15: plan vs done per county for each plan of the year the dashboard's region shows (a county's
-    dashboard: its own row of its city's plan), each with its chart."""
+    dashboard: its own row of its city's plan), each with its chart; the done figures are those the job
+    ``reports-dashboard-figures`` keeps (issue 20), live for a row it has not kept."""
     sections = []
-    for plan in db.session.scalars(course_queries.plans_for_region(current_user, region, year)):
-        rows = [r for r in course_plans.plan_vs_done(db.session, plan, today)
+    plans = db.session.scalars(course_queries.plans_for_region(current_user, region, year)).all()
+    kept = queries.kept_plan_done(db.session, year) if plans else {}
+    for plan in plans:
+        done = course_plans.plan_vs_done(db.session, plan, today, queries.plan_done_kept_for(kept, plan.city_id))
+        rows = [r for r in done
                 if region.level != RegionLevel.county or (r.county is not None and r.county.id == region.id)]
         sections.append({"plan": plan, "rows": rows, "chart": plan_report.chart(
             f"chart-plan-{plan.id}", _("%(c)s %(y)d 年培训计划完成情况", c=plan.city.name, y=plan.year), rows)})
