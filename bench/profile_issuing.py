@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
                 import traceback  # a debugging aid, printed only when asked
 
                 print("---- " + statement.split("\n")[0][:100])
-                print("".join(ln for ln in traceback.format_stack(limit=40) if "/wt-20i/" in ln and ".venv" not in ln))
+                print("".join(ln for ln in traceback.format_stack(limit=40) if "/wt-20" in ln and ".venv" not in ln))
 
         job_id = job(ids[5:5 + BATCH])
         event.listen(db.engine, "before_cursor_execute", count)

@@ -1,6 +1,6 @@
 """In-process profile of the public verification GETs (issue 20): CPU µs a request of ``/api/v1/verify/<cid>``,
 ``/v/<cid>`` and ``/healthz`` against bench/bare.py's ``flask_app`` in the same process, and cProfile's top
-functions. ``python -m bench.profile_verify [--top N] [--n REQUESTS]`` on a throwaway SQLite database with the demo
+functions. ``python -m bench.profile_verify [--top N] [--n REQUESTS] [--cold] [--flask]`` on a throwaway SQLite database with the demo
 data (``DATABASE_URL`` overrides it: a PostgreSQL database is dropped and re-created by ``prepare_database``)."""
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def main(argv=None) -> None:
     ap.add_argument("--lang", default="")
     ap.add_argument("--cold", action="store_true", help="keep no answers (CERT_VERIFY_BODY_CACHE=0): every "
                     "request builds its answer, as for a certificate not yet seen by the process")
+    ap.add_argument("--flask", action="store_true", help="CERT_VERIFY_FAST_PATH=False: every request through "
+                    "Flask's views (the fast path's before)")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="lms-prof-")
     from lms.pii import generate_key
@@ -70,6 +72,8 @@ def main(argv=None) -> None:
     prepare_database(app)
     if args.cold:
         app.config["CERT_VERIFY_BODY_CACHE"] = 0
+    if args.flask:
+        app.config["CERT_VERIFY_FAST_PATH"] = False
     with app.app_context():
         cid, sig = db.session.execute(text("SELECT cid, signed_part FROM certificates ORDER BY id LIMIT 1")).one()
     headers = {"Cookie": f"lang={args.lang}"} if args.lang else {}

@@ -205,6 +205,54 @@ NOTES: dict[str, str] = {
     "issuing_verify_p95": ("Renderers run at nice 10 (RENDER_NICE) so that the web server keeps the cores."),
 }
 
+NOTES["exam_start"] += (
+    " Issue 20, this pass (bench.profile_exam: a start and a save in process, as the bench sends them; CPU, Python "
+    "calls, each statement's time): the read phase was already one statement before the 12-03 run (4d8a383: the "
+    "exam, the open attempt, the enrolment, attendance so far and the attempts used, joined in Core), so that "
+    "'next' was done; cProfile found three other costs. (1) That statement was constructed anew on every start "
+    "(aliases, subqueries, their column collections; only its compiled form was cached): ~40 % of a start's CPU, "
+    "four times the statement's own time on SQLite. Now built once with bind parameters (exams.services."
+    "facts_statement). (2) The signed-in user was loaded through the ORM (the session row joined to the user), "
+    "before the view even, by the body cap asking whether someone is signed in: ~20 %. Now the route declares its "
+    "cap (the form carries its CSRF token only) and the login is one Core statement built once: the session "
+    "loader's rule in SQL (lms.auth.services.live_session_users: not ended, not idle, not too old, the account "
+    "enabled) and the trainee role; the last use noted when due, as the loader does; anything else (no login, a "
+    "dead one, not a trainee, Flask-Login's strong protection) takes the loaded path. (3) The attempt was inserted "
+    "by an ORM flush in a savepoint: now INSERT … ON CONFLICT DO NOTHING RETURNING id, the object made persistent "
+    "without a read; a second start at the same moment still inserts nothing and resumes the first. Every check "
+    "stays: admission (exams.services.decide: published, approved enrolment, attendance so far, the window, "
+    "attempts left), the running attempt resumed, the 404 through the trainee's scoped exam list with its "
+    "access_denied event, one attempt each. In process, a start: SQLite 10,800 → 3,750 Python calls, 13-15 → "
+    "5.5-6 ms CPU, 10 → 8 statements (BEGINs included); PostgreSQL 11,900 → 4,560 calls, 15.9 → 6.3 ms CPU, "
+    "8 → 6 statements (tests/web/test_perf_exam_calls.py counts them). Quick runs (BENCH_SCALE=0.05, the 2 cores "
+    "shared with other sessions' runs, so the figures move with their load): before, load average 7-9: SQLite "
+    "14.5 s, PostgreSQL 14.4 s for the 500; after (1), load 7-9: SQLite 9.4 s, PostgreSQL 5.3 s; after (1)-(3), "
+    "SQLite 5.5 s (load 5-8) and 6.9 s (load 9-12), PostgreSQL 8.7 s (load 13-15) and 9.0 s (load 10-12, the bare "
+    "baseline itself at half its speed); 500/500 with one attempt in every run. What remains on SQLite: each start's write transaction "
+    "copies ~80 rows (INSERT … SELECT, ~1-4 ms) under the write lock. Next: a full-scale run on a quiet machine."
+)
+NOTES["autosave_rate"] += (
+    " Issue 20, this pass: the save no longer loads the user. The login is checked inside the guard statement "
+    "that takes the attempt's row: the attempt is open and its owner is the user of a live session "
+    "(lms.auth.services.live_session_users, the session loader's rule in SQL) who is a trainee; the guard also "
+    "returns the session's last use, so that the coarse last-seen write joins the same transaction when due; the "
+    "route declares its body cap (64 KB: 5,000 characters even escaped as \\uXXXX), so that the cap no longer "
+    "loads the user either. CSRF is checked as before, before the view; the route had and has no rate limit of "
+    "its own; every acknowledged answer is still in the database (the same upsert). Whatever the guard does not "
+    "accept (no login, an ended, idle or too old one, a disabled account, not a trainee, not theirs, closed, a "
+    "malformed body) takes the loaded path, which refuses as before (tests/web/test_exams_autosave_signed_in.py). "
+    "A save is now one transaction of two statements instead of a read transaction and a write transaction. In "
+    "process, a save: SQLite 3,380 → 2,500 Python calls, 2.9-3.3 → 1.6-2.4 ms CPU (load 5-8), 5 → 3 statements "
+    "(BEGINs included); PostgreSQL 2,750 calls, 2 statements. Quick runs (BENCH_SCALE=0.05, the 2 cores shared "
+    "with other sessions' runs; the same-run bare baseline in brackets): before, load 7-9: SQLite 137/s (p99 "
+    "1.45 s; bare 1,456/s), PostgreSQL 238/s (p99 0.91 s; 1,762/s); after, load 7-9: SQLite 208/s (p99 0.85 s; "
+    "1,471/s), PostgreSQL 429/s (p99 0.61 s; 1,924/s); after, load 6-12: SQLite 185-202/s (1,498-1,928/s), "
+    "PostgreSQL 166-227/s (p99 0.82-1.09 s; 931-1,517/s); nothing lost in any run. Cause of "
+    "what remains on SQLite: 5 workers × 4 threads contend for the write lock, which a save holds under 1 ms, but "
+    "a waiter sleeps in SQLite's busy-handler steps (1, 2, 5, 10 … 100 ms) rather than being woken. Next (lms/db, "
+    "the platform's): one process-wide lock queueing SQLite write transactions before BEGIN IMMEDIATE, so that a "
+    "worker's threads wait their turn without the busy handler's sleeps."
+)
 NOTES["autosave"] = NOTES["autosave_rate"]
 NOTES["issuing_5000"] = NOTES["issuing_time"]
 NOTES["talent_search"] += (
@@ -241,6 +289,93 @@ NOTES["rollup"] += (
     "(status, user_id, appointed_on, ended_on, enterprise_id), which SQLite's plan now uses for the chunk's range "
     "(tests/unit/test_perf_rollup.py checks the plan); not yet measured at full scale. Next: measure, then the "
     "notification rows outside the chunk transactions.")
+NOTES["healthz_vs_flask"] += (
+    " Second round (issue 20, 12-03). Cause of PostgreSQL's 0.33 ×: /healthz pinged the database on every request "
+    "(a pooled psycopg connection, its reset and a round trip), which bare Flask does not. Changed: the database is "
+    "asked at most once in HEALTHZ_DB_CHECK_SECONDS (1 s, 运维设置) per process, only a success remembered (a failure "
+    "is a 503 at once and asked again on the next probe; README, operations). The floor (cProfile against bare "
+    "Flask, lms/lean.py): the platform's adjacent before-request hooks run as one (lean.fuse_hooks: request id, "
+    "integers, the proxy warning, the clock; body limit and write intent), Flask-WTF's hook asks the method first, "
+    "Flask-Limiter's after-request and teardown hooks are skipped on a request that never touched the limiter, an "
+    "empty session is saved without reading six cookie settings, the query string is parsed only if there is one, "
+    "the security headers are appended without re-validating constants, and /healthz's JSON is built once: 877 → "
+    "644 Python calls a request, 312 → 241 µs CPU (bare Flask 312 calls, 82-96 µs; bench.profile_verify, SQLite, "
+    "load average 4-6). Quick run (scale 0.05, 2 s of wrk per figure, load average ~6 from other runs): SQLite "
+    "0.81 × (2,791 req/s, bare Flask 3,438), PostgreSQL 0.56 × (1,387, bare Flask 2,458); with 30 s of wrk per "
+    "figure (BENCH_TIME=3, load average 9-22: other helpers' runs) SQLite 0.83 × (2,191, bare Flask 2,646), "
+    "PostgreSQL 0.76 × (2,081, bare Flask 2,727). Not done: the access line "
+    "through a logging thread (QueueHandler): the benchmark runs at LOG_LEVEL=WARNING, where the line costs one "
+    "cached level check, and at INFO a thread would move its ~200 calls, not remove them, on CPU-bound cores under "
+    "the GIL. Next: measure at full scale on an idle machine; what remains is Flask's own request and app "
+    "contexts (~40 context-local look-ups), the URL adapter bound twice, and Flask-Login's remember-cookie hook.")
+_FAST = (
+    " Second round (issue 20, 12-03): a WSGI-level path in front of Flask (lms/fastpath.py, the platform's "
+    "dispatcher installed by create_app inside ProxyFix; certificates/fastpath.py, the handler) answers a GET whose "
+    "answer the process has already built, or its 304, with the view's bytes and headers: the same one-statement "
+    "record, ETag, kept bytes, limiter hit on Flask-Limiter's key (lms.ratelimit.count), the scan logged by the "
+    "batch writer, the security headers, X-Request-ID and the access line. It hands to Flask, before any side "
+    "effect, a first scan (the view builds the answer in Flask's context; the record read is handed over so it is "
+    "still one statement), an unknown or malformed number, a cookie other than lang, a query other than sig, a "
+    "conditional header other than If-None-Match, HEAD and POST, and any error; past the limit it hands over its "
+    "count (lms.ratelimit.PRECOUNTED) and Flask answers the same 429. tests/unit/test_perf_verify_fastpath.py "
+    "compares both answers byte for byte (found, suspended, sanctioned, reissued, revoked, unknown, zh/en, 304, "
+    "429) and counts calls. In process (bench.profile_verify, SQLite, kept answers, load 4-6): JSON with its "
+    "signature 1,819 → 688 Python calls, 1,310 → 623 µs CPU; page 1,722 → 617 calls, 1,182 → 494 µs (bare Flask "
+    "312 calls, 82-96 µs); without the SELECT the path's own work is ~280 calls, under bare Flask's; the SELECT "
+    "through the ORM session is ~370 calls on SQLite and ~780 with psycopg (PostgreSQL: 2,080 → 1,060 calls). "
+    "Quick run (scale 0.05, 2 s of wrk per figure, load ~6): SQLite JSON 0.17 × (572 req/s), page 0.14 × (487, "
+    "p95 517 ms); PostgreSQL 0.14 × (354), 0.05 × (117, p95 1.85 s): no better than before, because wrk picks one "
+    "of 2,500 certificates at random and a 2 s run makes ~1,000 requests over five workers, so nearly every scan "
+    "is its process's first of that certificate and goes through Flask, which builds the answer. With 30 s of wrk "
+    "per figure (BENCH_TIME=3, load average 9-22 from other helpers' runs, so only roughly comparable): SQLite "
+    "JSON 0.19 × (495 req/s, bare Flask 2,646), page 0.20 × (527, p95 421 ms); PostgreSQL 0.09 × (243, bare Flask "
+    "2,727), 0.08 × (228, p95 735 ms). Next: the first "
+    "scan without Flask (build the JSON outside the request context; render the page's certificate part into a "
+    "per-language frame), the SELECT on a raw DB-API cursor with the statement compiled once (half the path's "
+    "calls on SQLite, three quarters on PostgreSQL), and a full-scale run on an idle machine with longer wrk runs.")
+NOTES["verify_json_vs_flask"] += _FAST
+NOTES["verify_page_vs_flask"] += _FAST
+NOTES["rollup"] += (
+    " Measured after that (2026-12-03, 21:55-22:25, in process on a full-scale database built once: run_job "
+    "'talent-rollup', every statement timed on the engine, each chunk's statements EXPLAINed as the job ran them — "
+    "QUERY PLAN on SQLite, ANALYZE, BUFFERS in a savepoint on PostgreSQL; the database restored between runs; "
+    "the machine shared, load average 4-16 on 2 cores). Before: SQLite 249 s (load 6.5; 945 chunks; longest "
+    "write 1,712 ms, 451 writes over 200 ms), PostgreSQL 90 s (load 5-6.5; 867 chunks; longest 818 ms). The "
+    "appointments were not the cause any more (0020r's index: each chunk reads its range). Causes, by measure: "
+    "(1) the lapse sanction's INSERT joined the standings on the year alone, and both databases drove it from "
+    "every standing of the year (~190,000 rows, PostgreSQL's statistics estimating 1) for each chunk that lapsed "
+    "someone — 180 of SQLite's 249 s, up to 1.4 s a chunk; 436 ms in PostgreSQL's EXPLAIN ANALYZE of one chunk; "
+    "the chunks without appointments moved no one, hence the 4.4 s; (2) each chunk built its ~12 statements "
+    "anew in SQLAlchemy: cProfile of 150 full-scale chunks, ~92 ms a chunk of which ~9 ms in SQLite, inside the "
+    "write transaction, so the 80 ms time target kept chunks at their 200-member floor (~950 chunks); (3) the "
+    "run's compliant count over every member after the last chunk, in a job transaction (0.9 s SQLite, 0.27 s "
+    "PostgreSQL); (4) SQLite's automatic checkpoint inside a chunk's COMMIT every ~1,000 pages (0.43-0.51 s "
+    "commits). The generator's big WAL was not one: after a large committed transaction (61 MB of log, "
+    "checkpointed by its own COMMIT, as the generator's is) the chunks' commits took at most 26 ms. Changed "
+    "(talent/services/rollup.py, talent/jobs.py, lms.db.wal_checkpoint): the sanction INSERT joins the chunk's "
+    "range of standings; the chunk's statements are built once a run, the chunk's bounds, clock and event ids "
+    "bound at execution; the compliant count is taken per chunk over its range; the job checkpoints SQLite's log "
+    "between chunks (PASSIVE, outside transactions and outside the chunk's timing). tests/unit/test_perf_rollup.py EXPLAINs every chunk statement as "
+    "the roll-up runs it (no scan of a pool table, no standings read by year alone) and checks the checkpoint. "
+    "After: SQLite 11.2 s (load 15.5 → 13; 168 chunks; longest write 177 ms, none over 200 ms; GROUP BY 3.56 s "
+    "in the same process: 3.1 ×); with the big WAL 18.3 s (load 7.5; longest 158 ms); PostgreSQL "
+    "60.8 s (load 10.2 → 7.5; 885 chunks, still at the 200-member floor; longest write 438 ms, 3 over 200 ms: "
+    "the upsert of standings near chunk 140 — 371-719 ms in three runs, a stall of the loaded machine or of the "
+    "server's I/O, not a plan: the chunk's plans read index ranges; GROUP BY 4.24 s: 14.3 ×); the same code but "
+    "the closing count at load 4-6: 31.6 s, 8.5 ×; at load 7.4-8 with tests running: 103 s. Growing chunks "
+    "below three quarters of the target instead of half changed nothing there (873 chunks), so it was not kept. "
+    "Next: PostgreSQL's chunk has ~12 statements of a few ms each on the loaded machine (the "
+    "standings' upsert ~17 ms, with three indexes on year_standings, two of them on (user_id, year) and "
+    "(year, user_id)); fewer statements a chunk (the notifications' two address reads a group, the end of "
+    "lapses) and a full-scale `python -m bench` on a quiet machine to confirm.")
+NOTES["rollup"] += (
+    " Then `BENCH_ONLY=rollup python -m bench` at full scale (commit dd2009c, 22:23-22:49, three full-scale "
+    "benches of other sessions and a test suite on the same 2 cores): SQLite 65.2 s at load 20-24 (the GROUP BY "
+    "baseline itself 15.4 s against ~1.3 s quiet: 4.25 ×; longest write 936 ms, 47 over 200 ms: the machine, "
+    "not the statements, by the in-process runs above); PostgreSQL 28.4 s at load 4-12 (GROUP BY 3.06 s: 9.3 ×; "
+    "501 chunks; longest write 152 ms, none over 200 ms): every roll-up goal met. Both: compliant 177,462 as the "
+    "plain query, and the second run wrote no row, no event, no status change (SQLite 11.1 s, PostgreSQL 6.2 s). "
+    "Next: SQLite's figure on a quiet machine (in process at load 13-15: 11.2 s, longest write 177 ms).")
 NOTES["bureau_pages"] = (
     "The pool list and the public notice met the goal (SQLite 84 / 76 ms, PostgreSQL 634 / 72 ms: the PostgreSQL "
     "pool list is the talent-search cost above); the exports stream (first byte 20 / 119 ms; the notice's export "
@@ -256,6 +391,159 @@ NOTES["bureau_pages"] = (
     "had 140,000 appointments; now one pass with a column per year over the new covering index: the view 0.9 → "
     "0.23 s in process (0.15 s of it that pass); not yet measured under load. Next: keep the appointment rate "
     "per region and year in the same job, then plan vs done (2 statements per county).")
+NOTES["bureau_pages"] += (
+    " Second round (issue 20, branch i20d2), profiled in process over full-scale data (python -m bench.profile_bureau"
+    " dashboard; median of 3 views after the job ran; load average 4-6 on the 2 shared cores): the appointment rate "
+    "(one pass over the ~140,000 accepted appointments: SQLite 294 ms, PostgreSQL 168 ms of the view) and plan vs "
+    "done (two passes over a county's enrolments per row: 4 × 21-40 ms) are now kept per region, category and year, "
+    "and per county and city-wide lines, by the same job (report_count_figures; the appointment counts carry the "
+    "key industries they were counted under, so a province that changes them sees the live count until the next "
+    "run; tests check kept == live per row and trend year). The view reads no table that grows with the people: "
+    "SQLite 388 → 65 ms (27 → 19 statements, 409 → 0.8 ms of SQL), PostgreSQL 336 → 52 ms (246 → 22 ms of SQL). "
+    "The PostgreSQL pool list's 634 ms was its deep pages (status=active&page=200): see talent_search's note; in "
+    "process its five paths are 12-20 ms on either database. Full-scale bench of the branch (BENCH_ONLY=bureau,"
+    "talent_search, 2026-12-03 22:08-22:26, load average 8-14: three other helpers' test suites, an e2e run and "
+    "another bench shared the 2 cores, so bare Flask itself was 10 ms p95): SQLite pool 1,164 ms p95, dashboard "
+    "472 ms, notice 98 ms; PostgreSQL pool 291 ms, dashboard 740 ms, notice 159 ms — queueing for CPU, not "
+    "SQL (in process the same pages are 12-65 ms). PostgreSQL again after the ANALYZE fix (22:27-22:45, load "
+    "average 9-24, bare Flask 10 ms p95): pool 236 ms p95 (was 634), dashboard 539 ms (was 3.7 s), notice 165 ms. "
+    "Next: a run on a quiet machine; if the dashboard still "
+    "misses, its Python (six charts and the template: ~45 ms of the 65) is what is left.")
+NOTES["talent_search"] += (
+    " Second round (issue 20, branch i20d2), PostgreSQL, EXPLAIN (ANALYZE, BUFFERS) at full scale "
+    "(bench/results/pool_search_plans_postgresql_after.txt): the scope's region_id IN (regions of the subtree) "
+    "became a join of the 5 regions with the entries, whose rows the planner then sorted to find the list's "
+    "order: a deep unfiltered page read and sorted 200,005 rows (235-270 ms). The scope rule now writes it "
+    "region_id = ANY(ARRAY(SELECT …)) on PostgreSQL (talent.models.InRegions: an InitPlan, a condition of the "
+    "(region_id, id) index read in list order: 2-5 ms; SQLite keeps IN). A name's or an enterprise's list is read "
+    "once in list order for its count and its page (then the page's 20 rows by primary key): 2 × 25-70 ms → one "
+    "~30 ms. In process, the workload's 400 requests (load average 6-8 before, 4-6 after): PostgreSQL request "
+    "p50 35 → 19 ms, p95 163 → 46 ms, SQL p95 127 → 26 ms; SQLite request p50 29 → 12 ms, p95 73 → 37 ms (its SQL "
+    "is unchanged: the difference is mostly the load). The 22:08 bench of the branch (load 8-14, see the bureau "
+    "note) measured SQLite p95 1,254 ms at 34 pages/s and PostgreSQL p95 6.8 s: its PostgreSQL pool search ran "
+    "before autovacuum had analysed the freshly loaded talent_entries (22:23:45), i.e. with plans made without "
+    "statistics; bench.generate now runs ANALYZE after loading on PostgreSQL. Rerun on PostgreSQL with it "
+    "(22:27-22:45, load average 9-24): p95 650 ms at 49.6 pages/s (record 531 ms at a quiet machine's rate), 6 "
+    "statements a page, 0 errors: still CPU-bound behind the other runs. Next: measure on a quiet machine; then "
+    "the page's Python (the platform's floor and the template: ~8-10 ms of a 12 ms page in process).")
+
+# The full-scale run of fb35087 (2026-12-03, 23:00, quiet machine), the record after the four branches above: what
+# it showed for the figures still missed.
+_RUN_FB35087 = " Full-scale run of fb35087 (2026-12-03 23:00, quiet machine): "
+NOTES["verify_json_vs_flask"] += _RUN_FB35087 + (
+    "SQLite 713 req/s (803 in the last record; bare Flask 3,071 against 4,478 there, so the machine's share was "
+    "lower and the ratio rose to 0.23 ×), PostgreSQL 431 req/s (525; bare Flask 3,708 against 3,539). Cause: "
+    "wrk's 5,000 random certificates over five workers make most of a 10 s run's scans a process's first scan of "
+    "that certificate, which the fast path hands to Flask. After the run, quick runs on PostgreSQL (scale 0.05, "
+    "10 s of wrk per figure, quiet machine) with the path on and off (BENCH_VERIFY_FAST_PATH, bench/app_wsgi.py) "
+    "showed what it cost on such a miss: on, JSON 0.118 / 0.134 × bare Flask and page 0.111 / 0.106 ×; off, 0.166 "
+    "/ 0.155 × and 0.160 / 0.119 ×: its session, SELECT and ETag were done before Flask answered. Changed "
+    "(commit e6f1498): the views note the certificates they keep answers for (public_answers.known_of) and the "
+    "fast path reads nothing for another; tests/unit/test_perf_verify_fastpath.py checks a first scan costs it no "
+    "statement. Then, same quick runs: on 0.121 / 0.165 × (JSON), 0.147 / 0.181 × (page); off 0.173 ×, 0.147 ×: "
+    "within the runs' spread, no longer a cost to show. Not measured at full scale. Next: the first scan outside "
+    "Flask (the JSON built without a request context).")
+NOTES["verify_page_vs_flask"] += _RUN_FB35087 + (
+    "SQLite 550 pages/s, p95 310 ms (740, 220 ms), PostgreSQL 360 (430): as the JSON, and a first scan renders the "
+    "page. Next: as the JSON, and the page's certificate part rendered into a per-language frame.")
+NOTES["autosave"] += _RUN_FB35087 + (
+    "the rate goal is met (SQLite 523, PostgreSQL 514 saves/s; 0 lost), the p99 is not (687 / 328 ms): on SQLite "
+    "the busy handler's sleeps above; on PostgreSQL queueing of 64 closed-loop users on 2 cores.")
+NOTES["issuing_5000"] += _RUN_FB35087 + (
+    "SQLite 17.96/s, projected 279 s (460 s in the last record); PostgreSQL 11.9/s, 420 s (199 s in the last "
+    "record, 464 s in the run before: this figure has varied two-fold between runs on the same code, with the "
+    "renderers' share of the cores). Next: one audit chain head per batch instead of per certificate, fewer rows "
+    "deflated per certificate, and three runs per database to state the spread.")
+NOTES["rollup"] += _RUN_FB35087 + (
+    "SQLite 4.7 s (84 chunks, longest write 71 ms: every goal met); PostgreSQL 35.1 s, 19 × the GROUP BY, longest "
+    "write 687 ms (the branch's own full-scale run: 28.4 s, 152 ms). The long write is the standings' upsert, as in "
+    "the in-process runs (371-719 ms, always near the same point). Likely cause: a checkpoint after the "
+    "generator's gigabytes of WAL at the default max_wal_size. Next: log_checkpoints on during the run to confirm; "
+    "drop the (year, user_id) index that duplicates the unique (user_id, year) on year_standings (three indexes "
+    "maintained by every upsert).")
+NOTES["talent_search"] += _RUN_FB35087 + (
+    "PostgreSQL p95 361 ms at 85 pages/s (531 in the last record); SQLite 416 ms at 96 pages/s (288 at 115): the "
+    "SQL plans are those of the last record on SQLite (1.7-2.4 ms p50 in process), so what rose is the page's "
+    "Python under 16 users on 2 cores. Next: profile the page alone on an idle machine (bench.profile_bureau), "
+    "cache the navigation per user, PRAGMA optimize after the nightly jobs.")
+_I20S = " Issue 20, branch i20s (2026-12-04, quick runs on the 2 cores shared with four other sessions): "
+NOTES["autosave"] += _I20S + (
+    "Cause on SQLite: 5 workers × 4 threads contend for the write lock, held well under a millisecond by a save, "
+    "and a waiter slept in SQLite's busy handler (steps of 1 … 100 ms) instead of being woken. Changed (lms/db.py, "
+    "WriteQueue): every SQLite write transaction first takes its turn in a queue — a lock per engine among the "
+    "process's threads, then an fcntl.flock on <database>-writequeue among the processes (workers, scheduler, "
+    "jobs, CLI; one poller per process, 0.2 → 2 ms pauses) — in BEGIN IMMEDIATE's place, and lets go once COMMIT "
+    "or ROLLBACK has returned (or the pool takes the connection back); reads never queue. Past DB_LOCK_TIMEOUT in "
+    "the queue a writer goes on to SQLite's own busy handler, so 'database is locked' (503) is unchanged. "
+    "tests/unit/test_perf_20_sqlite_write_queue.py turns the busy timeout off and fails without the queue. "
+    "Cause on PostgreSQL: pool_pre_ping sent a round trip (SELECT 1) on every checkout, a third on a save of two "
+    "statements, each waited for by a thread of a loaded worker. Changed: no pre-ping by default (运维设置 DB_POOL_PRE_PING=1 "
+    "restores it), connections recycled after DB_POOL_RECYCLE = 1,800 s, and a connection found dead (the server "
+    "restarted) answers 503 with Retry-After, never 500 (tests/unit/test_perf_20_pool_settings.py). Figures, "
+    "BENCH_SCALE=0.05 (5 s sustained, 64 users), same-run bare baseline in brackets: SQLite before 588/s, p99 "
+    "565 ms, max 1,745 ms (load 2-3; bare 2,308/s); with the queue 456/s, p99 478, max 602 (load 3-4.7), with the "
+    "backing-off poll 471/s, p99 475 ms, max 572 ms (load 3.2-3.9; bare 2,613/s); then alternated, the queue off "
+    "and on, same code otherwise (load 10-17): off 323/s, p99 789, max 1,978 ms and 273/s, p99 1,588, max 2,586 "
+    "ms; on 410/s, p99 904, max 1,254 ms and 359/s, p99 579, max 683 ms. So the queue cuts the longest waits "
+    "(max 1.7-2.6 s → 0.6-1.3 s) and raises the rate at the same load, but the p99 goal is not reached on these "
+    "shared cores, and the p99 moves with the load more than with the change. PostgreSQL before 501/s, p99 371 ms (load 2-3; bare 1,785/s); without pre-ping "
+    "603/s, p99 277 ms, max 349 ms (load 5.6-6.6; bare 2,866/s). Nothing lost, nothing locked in any run. "
+    "Not measured at full scale. Next: a full-scale run on a quiet machine; what remains of the p99 is the "
+    "closed loop on 2 cores (mean latency = 64 users / rate ≈ 110-130 ms, so p99 < 250 ms asks for a tail "
+    "under twice the mean) and gunicorn's uneven spread of 64 keep-alive connections over 5 × 4 threads.")
+NOTES["rollup"] += _I20S + (
+    "EXPLAIN of every chunk statement (tests/unit/test_perf_rollup.py on both databases, and EXPLAIN (ANALYZE, "
+    "BUFFERS) on a 0.1-scale bench database): every read and the upsert of year_standings are a range of user_id "
+    "with the year, which the unique (user_id, year) index answers (Bitmap Index Scan on "
+    "uq_year_standings_user_id_year, arbiter of the upsert); the pool's page reads a person's years. No query "
+    "needed (year, user_id): dropped (revision 0020s). Its cost was small: 19,016 standings inserted in one "
+    "statement 384-475 ms without it, 396-398 ms with it (alternated, rolled back, load 8.6). The stall is not a "
+    "checkpoint: the bench cluster runs fsync = off and synchronous_commit = off (so neither a checkpoint's sync "
+    "nor a commit's WAL flush can wait), pg_stat_bgwriter sampled every second and the server's checkpoint log "
+    "showed none during the roll-ups (only the 'immediate force' checkpoints of CREATE/DROP DATABASE, before "
+    "them), and shared_buffers is 128 MB. Each statement is now timed too (workloads_pool.TransactionTimer: the "
+    "five slowest and a count per kind over 100 ms): PostgreSQL, BENCH_SCALE=0.1 (19,016 members, load 10-14): "
+    "37.3 s, 91 chunks, longest write 1,117 ms, 67 over 200 ms; then 9.8 s, 85 chunks, longest write 530 ms, 13 "
+    "over 200 ms, the slow statements the notifications' INSERT … SELECT (14 over 100 ms) and one standings "
+    "upsert (440 ms), in chunks at the 200-member floor (the 5,000-row cap never binds): a cap on rows cannot "
+    "bound these writes, the machine's load does. Next: a full-scale `BENCH_ONLY=rollup` on a quiet machine "
+    "with the statement timing, and, if the notifications' INSERT stays the slowest, its dedupe NOT EXISTS "
+    "replaced by ON CONFLICT (user_id, dedupe_key) DO NOTHING.")
+
+# Issue 20, third round (branch i20v, 12-04): the verification GETs' first scans without Flask.
+_FIRST = (
+    " Third round (issue 20, 12-04). Cause of the miss at fb35087: wrk's random walk over 5,000 certificates makes "
+    "most scans a process's FIRST scan of that certificate, and the fast path handed those to Flask (~2,200 Python "
+    "calls for the JSON, ~5,500 for the page, against ~690 / ~620 for a kept answer and bare Flask's 312). Changed: "
+    "the fast path builds a first scan's answer itself, with the views' own functions (public_answers.json_answer "
+    "and page_answer, kept by public_answers.keep; the views call the same ones): the JSON in an application "
+    "context with the visitor's language forced (Flask-Babel's force_locale; no request context, no hooks), the "
+    "page under a pushed request context (url_for, the language selector, the form; not dispatched: no hooks, no "
+    "session saved, since the fast path takes no request with a cookie but lang; public_answers.known_of, which "
+    "kept the path from reading for such scans, is gone). What it cannot do exactly still "
+    "goes to Flask (unknown or malformed numbers and their 404, other cookies or headers, HEAD, POST, 429, errors). "
+    "The page's content block is now the only part rendered per certificate: base.html's head, header, footer and "
+    "scripts are kept per language and prefix as a frame (public_answers.framed: the same context processors and "
+    "signals; the whole template when a flashed message waits). tests/unit/test_perf_verify_fastpath.py compares "
+    "first scans byte for byte with the views (found, suspended, sanctioned, reissued, revoked, unknown, zh/en, "
+    "304, 429, HSTS), checks the framed page equals the whole template in each state and language, and counts a "
+    "first scan's statements (one SELECT) and Python calls. In process (bench.profile_verify --cold, every request "
+    "a first scan; calls are exact, µs under load): SQLite JSON 2,205 → 1,191 calls, 1,237 → 802 µs CPU (load 3.5); "
+    "page 5,490 → 3,573 calls, 2,248 → 1,690 µs (load 11); PostgreSQL JSON 2,557 → 1,543 calls, page 4,672 (the "
+    "view, with the frame) → 3,925 (load 16). Quick runs (scale 0.05, wrk a quarter of the default, on then off "
+    "with BENCH_VERIFY_FAST_PATH=0 in the same minutes; the machine shared, load average 13-18, so the baselines "
+    "themselves moved 2×): SQLite JSON 660 req/s (0.48 × bare Flask 1,383) against 445 off (0.19 × of 2,331), page "
+    "411 (0.30 ×, p95 389 ms) against 292 (0.13 ×, p95 531 ms); PostgreSQL JSON 254 (0.14 × of 1,769) against 122 "
+    "(0.14 × of 884), page 93 (0.05 ×, p95 1.7 s) against 153 (0.17 ×): PostgreSQL's runs are within the load's "
+    "noise. An earlier pair with the JSON change alone (load 3.5-13.7): SQLite JSON 897 req/s on, 782 off; "
+    "PostgreSQL 664 on, 323 off. Not measured at full scale or on a quiet machine. What remains: the SELECT through "
+    "SQLAlchemy's session (~370 calls on SQLite, ~780 with psycopg, on every scan, first or kept), the page's "
+    "content block (~1,500 calls: 18 gettext calls and the holder form's section), and the labels translated "
+    "through Flask-Babel's lazy strings. Next: the statement compiled once and run on a raw DB-API cursor from the "
+    "pool with SQLAlchemy's own result processors (point 2 of this round, not done), then a full-scale run on an "
+    "idle machine.")
+NOTES["verify_json_vs_flask"] += _FIRST
+NOTES["verify_page_vs_flask"] += _FIRST
 
 
 def _f(v, unit=""):
@@ -546,7 +834,9 @@ def markdown(result: dict) -> str:
              + (f" ({m['model']})" if m.get("model") else "") + (f", {m['memory_gb']} GB" if m.get("memory_gb") else "")
              + f", Python {m['python']}" + (f", {dbs}" if dbs else "") + f"; "
              f"data scale {result['scale']} of the issue's sizes, time factor {result['time_factor']}; "
-             f"whole run {result['seconds']:.0f} s.", "",
+             f"whole run {result['seconds']:.0f} s"
+             + (f", of which {result['prepared_at_once_s']:g} s preparing every database at once"
+                if result.get("prepared_at_once_s") else "") + ".", "",
              "Baselines, in the same run, with the same client and the same `gunicorn.conf.py` (gthread, 2 × cores + 1 "
              "workers, 4 threads): a bare WSGI app and a one-route Flask app returning the same JSON (`bench/bare.py`). "
              "Issue 20's figures (first table of each database) judge the platform's pages against bare Flask; the "
@@ -566,6 +856,8 @@ def markdown(result: dict) -> str:
             lines += [f"Data: {c.get('trainees', 0):,} trainees, {c.get('enterprises', 0):,} enterprises, "
                       f"{c.get('certificates', 0):,} certificates, {c.get('questions', 0):,} questions, "
                       f"{c.get('credit_records', 0):,} credit records; generated in {gen['seconds']} s.", ""]
+        if b.get("steps"):
+            lines += [time_line(b["steps"], b.get("seconds")), ""]
         base = b.get("baselines") or {}
         if base:
             lines += ["Baselines: " + "; ".join(f"{k} {_f(v.get('rps'), ' req/s')}, p95 {_f(v.get('p95_ms'), ' ms')}"
@@ -585,11 +877,32 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+STEP_LABELS = {"schema_and_demo": "schema and demo data", "generating": "generating", "servers_start":
+               "servers starting", "servers_stop": "servers stopping"}
+
+
+def time_line(steps: dict, seconds: float | None) -> str:
+    """Where a backend's run went, step by step (issue 20: the quick run's 3 minutes)."""
+    parts = [f"{STEP_LABELS.get(k, k)} {v:g} s" for k, v in steps.items() if isinstance(v, (int, float))
+             and not isinstance(v, bool)]
+    at_once = " (schema, demo and data made for every database at once, before the first workload)" \
+        if steps.get("prepared_in_parallel") else ""
+    return f"Time: {', '.join(parts)}{at_once}" + (f"; {seconds:g} s from the data to the end." if seconds else ".")
+
+
 SCALING = [
     "## Scaling (what differs from the issue's wording, and why)", "",
     "- Data at `BENCH_SCALE` (default 1: the issue's sizes, 200,000 trainees, 2,000 enterprises, 2,000,000 credit "
     "records, 50,000 certificates, 500 questions; every trainee has a talent-pool entry). Workload sizes do not scale "
     "with the data: 500 exam starters, 300 check-ins in the first 5 s, etc.",
+    "- Quick runs (`BENCH_SCALE` < 1: time factor an eighth, `bench.schedule.QUICK_TIME`, unless `BENCH_TIME` says): "
+    "every length and count comes from `bench/schedule.py`, the record's schedule × the time factor. The bursts and "
+    "open loops that stay fixed in the record (check-in's 300 in 5 s, 500 submissions in 5 s, issuing's idle wrk run, "
+    "the bureau's 3 downloads of each export, the servers' settling) keep their rate and concurrency over that share "
+    "of the time (at an eighth: 38 check-ins in 0.625 s, 62 submissions in 0.625 s); the 500 exam starters stay 500, "
+    "wrk runs at least 2 s (5 s while issuing). Both databases are "
+    "prepared at once before the first workload (`bench/prepare.py`). Goal (issue 20): `BENCH_SCALE=0.05 make "
+    "bench` under 3 minutes; each database's `Time:` line says where the run went.",
     "- Verification: 10 s of wrk per measurement (× `BENCH_TIME`), and the same for `/healthz` (the floor).",
     "- Exam start: the exam opens an hour after it is published, so the scheduler's `exams.prepare_papers` job has "
     "drawn the papers before the bell; the workload runs that job first (its time is in the JSON, "
@@ -608,3 +921,245 @@ SCALING = [
     "- Logins are forged (a server-side session row and a signed cookie per trainee): the login page is not a workload.",
     "",
 ]
+
+# Issue 20, third round (branch i20p, 2026-12-04 00:54-01:25): the pool page's Python and issuing's statements.
+NOTES["talent_search"] += (
+    " Third round (issue 20, branch i20p): the page's Python, profiled in process over the quick bench's data "
+    "(scale 0.05, the 400 searches, one process, cProfile; load average 11-16 from other helpers' runs on the 2 "
+    "cores). Causes: SQLite 19,500 Python calls a page, PostgreSQL 20,000; of the profiled time ~38 % was "
+    "rendering, and a fifth of the page was the menu (nav_groups: every feature's provider and ~30 URLs built "
+    "on every page), then the filter's options (args.get on every status, tier, region and star option) and "
+    "the region choices loaded as ORM objects. Changed: the menu is rendered once per role, organisation, "
+    "language and script root a process (lms.templating.nav_menu, lms/templates/_nav_menu.html; a role or "
+    "organisation change is another key, so it shows at once); the chosen filter values are read once in the "
+    "view; the regions are (id, name) rows. After: SQLite 14,000 calls a page (CPU 10.6 → 7.7 ms a page in "
+    "process, same load), PostgreSQL 20,000 → 14,450 (CPU 13.0 → 10.4 ms). tests/web/test_perf_20p_pool_page.py "
+    "counts the menu's builds (once), the page's calls (growing by the rows only) and statements. The planner's "
+    "statistics on SQLite: a nightly job sqlite-optimize (04:40 China time, after the night's jobs) runs ANALYZE "
+    "under analysis_limit (PRAGMA optimize analyses nothing from a fresh connection before SQLite 3.46, the "
+    "machine's is 3.40). Quick runs (BENCH_SCALE=0.05, BENCH_ONLY=talent_search,issuing, load average 13-16 "
+    "before and after): SQLite 36.8 → 137 pages/s, p95 2,194 → 276 ms (bare WSGI 2,184 → 1,850 req/s, so the "
+    "machine's share was no larger after); PostgreSQL after 52.9 pages/s, p95 672 ms at load 15-17 (its before "
+    "run failed: the server, started before this branch's templates changed under it, could not render the page). "
+    "Then the same quick talent_search runs on a quiet machine (01:35-01:40, load average 0.3-2), the branch's "
+    "page code swapped for main's for the before runs: SQLite 188 → 217 pages/s, p50 67 → 57 ms, p95 158 → 145 "
+    "ms (bare WSGI 3,887 / 4,241 req/s); PostgreSQL 123 → 131 pages/s, p50 104 → 85 ms, p95 247 → 254 ms (3,475 / "
+    "3,018): the loaded runs' large gain was mostly the load, and on a quiet machine the change is ~6-15 % of "
+    "throughput; a page is still ~8-10 ms of CPU in process, so 16 users on 2 cores queue. "
+    "What remains of a page (in process, SQLite, ~14,000 calls): rendering ~30 % (33 gettext calls, the rows' "
+    "escapes), the ORM's statement building (pool_filter and the scope rebuilt each page: ~70 coercions), the "
+    "session and user load with the user's region read lazily for the scope (2 statements). Next: the pool "
+    "page's fixed parts (the filter form, per language and scope) rendered once like the menu; pool_filter's "
+    "statements cached per filter shape with bound values; the user's region joined into the session's user "
+    "load; then a full-scale run on a quiet machine, which a 16-user closed loop on 2 shared cores needs to say "
+    "whether p95 ≤ 200 ms is met.")
+NOTES["issuing_5000"] += (
+    " Third round (issue 20, branch i20p): statements a certificate (bench.profile_issuing, SQLite, PROFILE_SQL=1): "
+    "16.2 → 12.5. Changed: a batch's audit events are built at once (lms.audit.new_event, the time of the issue) "
+    "and added together when the batch announces its certificates, so one flush chains them: the chain head is "
+    "locked and advanced once a batch instead of twice a certificate (a refused certificate's event is dropped "
+    "with its savepoint: IssueBatch.mark/undo); the holders' mail addresses are read with their names once a "
+    "batch and handed to notify (address=), instead of one SELECT a certificate in _address_of. The chain still "
+    "verifies (tests/unit/test_perf_20p_issuing.py: chain-head statements the same for 3 and 12 certificates, "
+    "the chain verified, one audit event and one mail a certificate). Quick runs (scale 0.05, load average 11-16, "
+    "other helpers' tests and benches on the 2 cores, and in the SQLite after-run this branch's own tests): "
+    "SQLite 6.31 → 4.44/s end to end (issue alone 57.8 → 22.3/s), i.e. the machine's load, not the code: in "
+    "process the same batch is fewer statements and no other work; PostgreSQL 13.64 → 7.09/s (load 11-16 "
+    "before, 15-17 after). These quick runs cannot show a change of a few statements a certificate: the figure is "
+    "the renderers' and the issuer's share of two cores shared by five sessions. Not done: the render's cost "
+    "(~20-40 ms a certificate warm; fonts and the page's fixed parts are already loaded once a worker, the QR "
+    "and the rows that carry the holder's text deflated each time) and the remaining ~12 statements a certificate "
+    "(serial, savepoint and release, the row and its status-list index as an UPDATE, its event, its audit event, "
+    "the notification and the job item). Next: the status-list index assigned in the INSERT (a sequence on "
+    "PostgreSQL, the id on SQLite by a trigger), the certificate events, notifications and audit events inserted "
+    "in one executemany a batch, the job items updated in one statement a batch; then three full-scale runs per "
+    "database on a quiet machine to state the spread.")
+
+# The full-scale run of 7737c9d (2026-12-04 02:04-02:20, quiet machine: nothing else running), the record after the
+# four branches of the third round (i20v, i20s, i20q, i20p): what it showed for the figures still missed.
+_RUN_7737C9D = " Full-scale run of 7737c9d (2026-12-04 02:04, quiet machine), the record: "
+NOTES["verify_json_vs_flask"] += _RUN_7737C9D + (
+    "SQLite 1,530 req/s (713 at fb35087, 803 the record before), 0.28 × bare Flask's 5,487; PostgreSQL 822 req/s "
+    "(431, 525), 0.21 × of 3,856: first scans answered by the fast path doubled the absolute rate on both, and "
+    "the ratio rose less because bare Flask itself ran 1.8 × faster on SQLite than at fb35087. What remains is "
+    "the one SELECT through SQLAlchemy's session (~370 Python calls on SQLite, ~780 with psycopg, on every scan) "
+    "and, for the ratio, Flask-Babel's lazy labels and the JSON's building. Next: the statement compiled once on "
+    "a raw DB-API cursor with SQLAlchemy's own result processors, then the labels translated once a language.")
+NOTES["verify_page_vs_flask"] += _RUN_7737C9D + (
+    "SQLite 1,147 pages/s, p95 128 ms (550, 310 ms at fb35087), 0.21 ×; PostgreSQL 581, p95 268 ms (360, 441 ms), "
+    "0.15 ×: a first scan's page is now its content block into a kept frame, but the block is still ~1,500 calls "
+    "(18 gettext calls, the holder check's section) and under 64 connections on 2 cores p95 < 50 ms is far. "
+    "Next: as the JSON, and the content block's fixed text rendered once a language and state.")
+NOTES["autosave"] += _RUN_7737C9D + (
+    "SQLite met every goal: 743 saves/s, p99 197 ms (687 ms at fb35087), 0 lost of 12,300, 0 locked: the writers' "
+    "queue (lms.db.WriteQueue). PostgreSQL 513 saves/s (rate met), p99 389 ms (328 at fb35087): not better "
+    "without the pool's pre-ping; 64 closed-loop users on 2 cores wait ~125 ms on average (users ÷ rate), so the "
+    "tail is queueing for a core. Next: profile a PostgreSQL save's Python (psycopg's ~780 calls a statement "
+    "through SQLAlchemy) and the statements on a raw cursor, as the verification's.")
+NOTES["issuing_5000"] += _RUN_7737C9D + (
+    "PostgreSQL 21.8/s, projected 229 s (420 s at fb35087): issue 72.8/s, rendering the limit. SQLite 10.8/s, "
+    "462 s (279 s at fb35087), issue 61.2/s: the renderers (nice 10) drew 10.8 certificates a second against "
+    "17.96 at fb35087 while the verification traffic wrk sends at the same time, a closed loop of 16 "
+    "connections, was served 1,069 req/s (640 at fb35087): the faster verification takes the cores the niced "
+    "renderers had. The figure measures the renderers' share of 2 cores, which the web server's speed sets. "
+    "Next: the render's own cost (the QR and the holder's rows deflated each time, ~20-40 ms a certificate), "
+    "and an issuing figure that states the verification rate it was measured beside.")
+NOTES["rollup"] += _RUN_7737C9D + (
+    "SQLite 4.3 s, longest write 77 ms (every goal met). PostgreSQL 51 s, 39 × the GROUP BY, longest write 451 "
+    "ms (35.1 s, 687 ms at fb35087; 28.4 s in the branch's own run): the (year, user_id) index is gone and the "
+    "branch found no checkpoint during its runs (the bench cluster runs fsync and synchronous_commit off); the "
+    "slow statements in its per-statement timing were the notifications' INSERT … SELECT with NOT EXISTS and a "
+    "standings upsert, in chunks at the 200-member floor. Next: the notifications' insert as ON CONFLICT "
+    "(user_id, dedupe_key) DO NOTHING, and per-statement timing in the full-scale run (TransactionTimer's five "
+    "slowest are in the JSON) to see which write of a chunk grows with the data.")
+NOTES["talent_search"] += _RUN_7737C9D + (
+    "SQLite p95 307 ms at 131 pages/s (416 ms, 96 at fb35087); PostgreSQL 283 ms at 111 (361 ms, 85): better on "
+    "both with the menu kept, still over 200 ms: a page is ~8-10 ms of CPU, so 16 closed-loop users on 2 cores "
+    "queue. Next: the filter form kept per language and scope, pool_filter's statements cached by shape, the "
+    "user's region loaded with the user.")
+NOTES["rollup"] += (
+    " Issue 20, branch i21r (2026-12-04 03:37-04:30, PostgreSQL, scale 0.3: 60,000 people, 57,056 pool members; "
+    "the 2 cores shared with four other sessions, load average 4-19). Cause, measured in process (run_job "
+    "'talent-rollup' on the 0.3-scale bench database, its roll-up undone between runs, every statement timed "
+    "and summed by kind): of a 61-79 s roll-up (load 12-15) the notifications' INSERT … SELECT … WHERE NOT EXISTS "
+    "took 45.7-50.7 s (482-547 executions, up to 3.3 s each). Not its custom plan (EXPLAIN (ANALYZE, BUFFERS) of "
+    "one chunk's: a nested-loop anti join over the unique (user_id, dedupe_key) index, 1.4 ms): psycopg "
+    "prepares a statement after its fifth execution and PostgreSQL then used the generic plan (pg_prepared_"
+    "statements: 240 generic of 245), and with the year's events not yet analysed (the table nearly empty when "
+    "the run starts) that plan merge-joined the chunk's events with talent_entries read by primary key from its "
+    "first row, each entry anti-joined to a sequential scan of the notifications with the key: a read that grew "
+    "with every chunk and every notification written. Changed (talent/services/rollup.py): the notifications "
+    "are INSERT … SELECT … ON CONFLICT (user_id, dedupe_key) DO NOTHING on both databases (the unique "
+    "constraint uq_notifications_user_id_dedupe_key has existed since revision 0005, so no migration: a person "
+    "who has the message is skipped by the index's own check; its generic plan has no anti join); and the "
+    "entries' UPDATE and the notifications' INSERT are bounded by the chunk's people (talent_entries.user_id in "
+    "(lo, hi]) like every other statement of a chunk, so no plan can walk the entries from the first (the generic "
+    "plan becomes a nested loop from the chunk's events). In process, same database, alternated: ON CONFLICT "
+    "alone 47.6 s (load 14.7), 53.9 s and 59.5 s (load 16-19), notifications 8.2-20.8 s; with the chunk bound "
+    "25.8 s and 14.9 s (load 16-18), notifications 1.4 s and < 0.7 s, longest write 701 / 403 ms, 16 / 2 over "
+    "200 ms (main: 61.4 s, 3,786 ms, 49). Tried and not kept: plan_cache_mode = force_custom_plan for the chunk's "
+    "transaction (39.5 s without, 59.3 s with, at load 13-17: no gain beyond the noise). The standings' upsert "
+    "already updates only what changed (IS DISTINCT FROM; the second run writes no row) and chunks are capped "
+    "by rows (ROLLUP_MAX_CHUNK); no fillfactor: the first run inserts standings, and the entries' UPDATE changes "
+    "indexed columns (status), so HOT cannot apply. tests/unit/test_perf_rollup.py checks the ON CONFLICT "
+    "statement (and PostgreSQL's arbiter index in its plan, no anti join, no scan of notifications), that a "
+    "message already there is not written twice, and the chunk bound of both statements. Next, by the same "
+    "timing: the standings' upsert is now the largest share (3.9-6.2 s, up to 367-667 ms at load 16-18), then "
+    "the events' INSERT and the entries' UPDATE; a full-scale run on a quiet machine to check the 30 s, 10 × and "
+    "200 ms goals. `BENCH_ONLY=rollup BENCH_BACKENDS=postgresql BENCH_SCALE=0.3 python -m bench` (the machine's "
+    "load moved more than the code between runs, so these do not compare): main 26.2 s at load 3.6 → 11, GROUP "
+    "BY 1.23 s (21.3 ×), longest write 217 ms (4 over 200 ms), the five slowest statements all the notifications' "
+    "INSERT (58-89 ms); ON CONFLICT alone 52.0 s at load 7 → 11 (GROUP BY 0.27 s: 190 ×), longest 912 ms; "
+    "the branch's head 80.4 s at load 18-23 (GROUP BY 3.95 s: 20.4 ×; the second run, which writes no row, "
+    "33.3 s against 2.2 s in main's run), longest 1,167 ms, its slow statements spread over every kind, the "
+    "notifications' no longer first. Compliant 53,171 as the plain query in every run. Then a pair in like "
+    "conditions (04:22-04:29, one after the other): the branch (d849d3b) 18.5 s at load 7.4 → 11.6, 211 chunks, "
+    "longest write 561 ms, 13 over 200 ms, p95 230 ms, one notifications' INSERT over 100 ms; main (f0d4c7a) "
+    "49.1 s at load 11.6 → 8.0, 189 chunks, longest write 2,300 ms, 54 over 200 ms, p95 1,195 ms, 87 "
+    "notifications' INSERTs over 100 ms (the five slowest 1.0-1.6 s). The GROUP BY baseline read 0.42 / 0.62 s "
+    "in those runs (44 × / 80 ×), 1.2-3.9 s in the others: at scale 0.3 on a shared machine it is too small and "
+    "too variable to judge the 10 × goal by. The second run wrote no row in every run.")
+NOTES["talent_search"] += (
+    " Fourth round (issue 20, branch i21p, 2026-12-04 03:37-04:00; the 2 cores shared with other helpers' runs, "
+    "load average 6-19, so times are not comparable and counts are the measure). Profile: `python -m "
+    "bench.profile_bureau calls` (new: the workload's 400 searches under cProfile in one process over the quick "
+    "bench's data, scale 0.05, every path warmed first as a serving process is; Python calls and statements a page). "
+    "Causes, in the before profile (SQLite 14,215 calls a page, PostgreSQL 14,780): the filter form's options "
+    "(a Jinja loop over every status, tier, region and star, each option's comparison and escapes) and each row's "
+    "~70 calls of template work (attribute lookups, escapes, labels); each of the page's ~30 _() asking "
+    "Flask-Babel for the locale (~10 calls through g and its namespace); the user's region read lazily by the "
+    "scope rule, a statement of its own. Changed: talent/pool_page.py keeps the filter form (templates "
+    "talent/_pool_filter.html, rendered once per language, script root and the region rows the user's scope reads "
+    "— the rows are the key, so a renamed, added or removed region shows at once in every process — with the "
+    "chosen options swapped in and q/enterprise escaped into slots) and a row's markup (talent/_pool_row.html, "
+    "once per language; each row's values escaped into its slots); load_session_user joins the user's region; "
+    "lms.templating.request_translations compares the locale on Flask-Babel's namespace instead of calling "
+    "get_locale per _(). The page's HTML is the same as before but for blank lines (compared on the bench data, "
+    "zh and en, with every filter chosen). After: SQLite 10,358 calls a page (-27 %), 5.67 -> 4.67 statements; "
+    "PostgreSQL 10,851 (-27 %), 5.38 -> 4.38 (load 13-14 for all four profiles; CPU a page under cProfile "
+    "SQLite 15.1 -> 16.8 ms, PostgreSQL 19.3 -> 14.9 ms: the load's noise). "
+    "tests/web/test_perf_20_pool_kept_parts.py counts a row's calls (< 30; ~70 before), 30 more regions' cost "
+    "(< 180 calls; ~1,500 before), the statements (no region read by id) and the locale lookups (<= 4; 23 "
+    "before), and checks the kept form's choices, escaping, English, a county bureau's scope and a renamed or "
+    "added region. Quick runs (BENCH_SCALE=0.05 BENCH_ONLY=talent_search, ~3 s of load each): before at load "
+    "11.6-12.8, SQLite 56.1 pages/s, p95 1,128 ms (bare WSGI 2,137 req/s), PostgreSQL 11.8 pages/s, p95 2,775 ms "
+    "(38 requests; bare 2,810); after at load 13-19, SQLite 60.2 pages/s, p95 956 ms (bare 2,711), PostgreSQL "
+    "7.9 pages/s, p95 2,892 ms (28 requests; bare 2,181): the load decided these, not the page; no goal can be "
+    "judged from them. What remains of a page (after profile, share of profiled time): the ORM's execution of "
+    "~4.5 statements (27 % on SQLite, 48 % on PostgreSQL with the server's time), load_session_user's "
+    "populate_existing get (14-17 %), base.html's render (~20 % on SQLite), pool_filter's statement built anew each "
+    "page (5-8 %). Next: the page's statements through a kept, bound select per filter shape executed on the "
+    "connection (skipping the ORM's per-statement work), the session's user load as a Core row on the hot path, "
+    "then a full-scale run on a quiet machine to judge p95 <= 200 ms.")
+_ROUND_21V = (
+    " Fourth round (branch i21v, 12-04). Profile (bench.profile_verify: cProfile calls a request, 50 requests "
+    "after 5 × 200 timed; kept = the same certificate again, --cold = every scan a first scan; SQLite at load "
+    "2-3, PostgreSQL at load 7-9): a kept JSON was 702 calls on SQLite (967 with psycopg), of which the one "
+    "SELECT through the ORM session ~290 (~550): the session's transaction, Connection.execute's context, the "
+    "result object, the commit; the path's own work ~280, under bare Flask's 312. A first scan added ~500 calls "
+    "for the JSON (public_view, Flask-Babel's lazy labels, the JSON provider) and ~2,900 for the page (the "
+    "content block: 18 gettext calls through Jinja's i18n, the macros' calls, the escapes; the request context, "
+    "the form). Changed: the fast path reads with services.read_public_record, the same statement compiled once "
+    "a dialect and run on a DB-API connection of what the sessions are bound to (the engine's pool, given back "
+    "on every path, a lost one invalidated; the dialect's paramstyle; rows read by position through "
+    "SQLAlchemy's own result processors into rows with the same keys, so the same values, answers and ETags; "
+    "the engine's cursor-execute listeners still hear it); the session is made but commits only when the log "
+    "was written in it (tests). A first scan's page fills the certificate's values into the content block's "
+    "text kept per language, prefix and shape (public_answers._content: each leaf of the view a marker but the "
+    "compared and the falsy ones, which are the shape; a shape's first fill is checked against the block "
+    "rendered, and one that differs is always rendered). tests/unit/test_perf_verifiers_raw.py checks the raw "
+    "record equals the ORM's (values, types, ETags) and the filled page the template in every state and both "
+    "languages, the connection is given back, no session reads, and bounds the read's calls (~71 on SQLite, "
+    "~145 with psycopg, on the tests' connection) and a first page's extra calls (~1,150 against ~2,900). "
+    "Calls a request, before → after: SQLite kept JSON 702 → 416, page 631 → 345; first JSON 1,203 → 917, page "
+    "3,595 → 1,487; PostgreSQL kept JSON 967 → 516, page 896 → 445 (bare Flask 312). Quick runs (BENCH_SCALE "
+    "0.05, BENCH_ONLY=verification, 2 s of wrk a figure; before = main's code in the same worktree, minutes "
+    "apart; the machine shared by five sessions): SQLite before (load 17-19) JSON 290 req/s (0.13 × bare Flask "
+    "2,191, p95 680 ms), page 411 (0.19 ×, p95 451 ms); after (load 19-23) JSON 314 (0.15 × of 2,128, p95 804 "
+    "ms), page 551 (0.26 ×, p95 326 ms). PostgreSQL before (load 18) JSON 437 (0.16 × of 2,713), page 133 "
+    "(0.05 ×); after (load 23) JSON 84 (0.05 × of 1,798), page 27; again (load 23-27) 48 and 67 req/s against "
+    "/healthz's 929 in the same run. The drop followed the load, not the code: once the load fell, pairs of "
+    "one-database quick runs minutes apart (after, then main's code): PostgreSQL at load 7-12 JSON 560 req/s "
+    "(0.16 × bare Flask 3,465) against 622 (0.22 × of 2,884), page 499 (0.14 ×, p95 328 ms) against 495 (0.17 ×, "
+    "p95 300 ms); SQLite at load 10-12 JSON 757 (0.26 × of 2,969, p95 213 ms) against 968 (0.36 × of 2,655, p95 "
+    "144 ms), page 879 (0.30 ×, p95 249 ms) against 791 (0.30 ×, p95 686 ms), with /healthz at 0.65 × and 1.11 "
+    "× bare Flask in the same two runs: 2 s of wrk on a shared machine cannot show a 30-40 % cut in a scan's "
+    "Python (the calls above are exact; wall time and rates are not), and no goal is shown met. In one process, "
+    "the same 50 certificates through the fast path, raw read against the session's, alternated three times on "
+    "PostgreSQL at load 23-25, took 441-529 µs against 373-589 µs a JSON and 1.0-1.6 ms against 0.7-1.6 ms a "
+    "page (wall, one thread). Not measured on a quiet machine or at full scale. Next: a full-scale run on an "
+    "idle machine, with wrk runs long enough that most scans are kept answers; then the first JSON's labels "
+    "translated once a "
+    "language, and the page's request context and form replaced by the kept holder section.")
+NOTES["verify_json_vs_flask"] += _ROUND_21V
+NOTES["verify_page_vs_flask"] += _ROUND_21V
+_RUN_54CB414 = " Full-scale run of 54cb414 (2026-12-04 04:53, nothing else running but the bench), the record: "
+NOTES["verify_json_vs_flask"] += _RUN_54CB414 + (
+    "SQLite 2,003 req/s (1,530 at 7737c9d), 0.35 × bare Flask's 5,670; PostgreSQL 849 (822), 0.18 × of 4,688. "
+    "The scan's read on a DB-API connection cut its Python calls 702 → 416 (SQLite) and 967 → 516 (psycopg), and "
+    "SQLite's rate followed; PostgreSQL's did not move, so there the time is outside Python calls: the pool's "
+    "checkout and reset and the round trip per scan. Next: PostgreSQL's checkout (a connection kept per worker "
+    "thread for the fast path's reads), then the JSON's lazy labels translated once a language.")
+NOTES["verify_page_vs_flask"] += _RUN_54CB414 + (
+    "SQLite 1,977 pages/s, p95 84.5 ms (1,147, 128 ms), 0.349 × (the goal 0.35 ×, p95 < 50 ms); PostgreSQL 776, "
+    "p95 200 ms (581, 268 ms), 0.17 ×: the content block's fixed text is kept per language and shape, a first "
+    "page 3,595 → 1,487 calls. Next: as the JSON; a first page still pushes a request context and builds the "
+    "holder check's form (~1,150 calls).")
+NOTES["autosave"] += _RUN_54CB414 + (
+    "SQLite 688 saves/s, p99 284 ms (743, 197 ms), 0 lost of 11,374; PostgreSQL 484/s, p99 373 ms (513, 389 ms), "
+    "0 lost. Nothing in a save changed between the two records: bench/profile_exam measures 2,400 Python calls "
+    "and 3 statements a save on both commits (7737c9d's and this one), so SQLite's p99 moving across 250 ms is "
+    "this closed loop's variance on 2 cores (64 users), not a regression. Next: as before, the save's psycopg "
+    "and SQLAlchemy cost.")
+NOTES["issuing_5000"] += _RUN_54CB414 + (
+    "SQLite 461 s (463), PostgreSQL 316 s (229; 199-464 s across earlier runs): unchanged in this round, the "
+    "renderers' share of the 2 cores beside verification (SQLite verification beside it ~1,940 req/s idle).")
+NOTES["rollup"] += _RUN_54CB414 + (
+    "PostgreSQL 40.4 s (51 s), 29.9 × the GROUP BY, longest write 136 ms (451 ms): the notifications' ON CONFLICT "
+    "and the chunk-bounded UPDATE/INSERT brought every write under 200 ms; the total still misses 30 s and 10 ×. "
+    "SQLite 3.9 s, 3.4 ×, longest write 70 ms. Next: the standings' upsert (the largest share now), then the "
+    "events' generic plans (the table analysed once part-way).")
+NOTES["talent_search"] += _RUN_54CB414 + (
+    "p95 SQLite 267 ms (307), PostgreSQL 233 ms (283), 147 / 141 pages/s (131 / 111): the form and rows kept and "
+    "the user's region with the user cut a page's Python calls by about a quarter; still over 200 ms. Next: the "
+    "pool filter's statements kept per shape, the count, base.html's frame.")

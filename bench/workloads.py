@@ -221,13 +221,15 @@ def autosave(app, gen, bare_port: int, app_port: int, attempts: dict[int, int], 
             "concurrency": concurrency}
 
 
-def submissions(app, gen, bare_port: int, app_port: int, attempts: dict[int, int], logins: dict, seconds: float) -> dict:
-    """Every open attempt handed in, spread evenly over ``seconds`` (open loop), then: each graded exactly once."""
+def submissions(app, gen, bare_port: int, app_port: int, attempts: dict[int, int], logins: dict, seconds: float,
+                n: int | None = None) -> dict:
+    """Every open attempt handed in (or the first ``n``: a quick run keeps the rate, ``bench.schedule``), spread
+    evenly over ``seconds`` (open loop), then: each graded exactly once."""
     from exams.models import Attempt, AttemptStatus, ExamResult
 
     from lms.db import db
 
-    items = sorted(attempts.items())
+    items = sorted(attempts.items())[:n]
     step = seconds / max(len(items), 1)
     sched = [(i * step, Req("POST", f"/exams/attempts/{aid}/submit", b"", {**logins[uid], "Content-Length": "0"}, aid))
              for i, (uid, aid) in enumerate(items)]
@@ -279,16 +281,16 @@ def checkins(app, gen, bare_port: int, app_port: int, burst_n: int, burst_s: flo
 
 # ------------------------------------------------------------------ 6. issuing while verifying
 def issuing(app, gen, app_port: int, run_dir: Path, env: dict, seconds: int, connections: int = 16,
-            limit: int = 5000) -> dict:
+            limit: int = 5000, idle_seconds: int | None = None, worker_start_s: float = 2.0) -> dict:
     """Issue the issuing class's certificates (the worker's own code, one transaction per certificate, then the
     PNG and the PDF with the QR code) in a separate process for ``seconds``, while wrk verifies; compare the
-    verification p95 with the same wrk run before issuing started."""
+    verification p95 with the same wrk run (``idle_seconds``, default 10 at most) before issuing started."""
     page, _api = verification_paths(app, run_dir, seed=11)
-    idle = client.wrk(app_port, page, connections, min(seconds, 10))
+    idle = client.wrk(app_port, page, connections, min(seconds, 10) if idle_seconds is None else idle_seconds)
     proc = subprocess.Popen([sys.executable, "-m", "bench.issue_worker", str(gen.issue_class_id), str(seconds), str(limit)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=str(Path(__file__).resolve().parent.parent))
-    time.sleep(2)  # the worker imports and starts its job
+    time.sleep(worker_start_s)  # the worker imports and starts its job
     busy = client.wrk(app_port, page, connections, max(5, seconds - 4))
     out, err = proc.communicate(timeout=seconds + 240)
     line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)

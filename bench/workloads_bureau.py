@@ -11,8 +11,10 @@ this year" notice, published through the service before the clock starts (its ti
 the run of the dashboard's job ``reports-dashboard-figures`` (the counts and the CE compliance the dashboard reads).
 
 The exports are fetched one after the other (``export_runs`` each) with a plain HTTP/1.1 client that notes the
-time to the response's first body byte and to its last; ``streamed`` says the first byte came before half the
-whole time."""
+time to the response's first body byte and to its last; ``streamed`` says each answer was sent as it was made
+(chunked, no Content-Length) and either its first byte came before half the whole time, or the whole came within
+the pages' goal (a workbook of a few lines, such as the bench's three-line notice, is done as soon as it starts:
+there is nothing to stream, and before this the figure failed on it)."""
 from __future__ import annotations
 
 import http.client
@@ -115,6 +117,13 @@ def _download(port: int, path: str, headers: dict) -> dict:
         conn.close()
 
 
+def streamed(tries: list[dict]) -> bool:
+    """Each download sent as made (chunked) and a workbook, the first byte before half the whole or the whole within
+    the pages' goal (see the module's text)."""
+    return all(t["status"] == 200 and t["zip"] and t["chunked"]
+               and (t["first_byte_ms"] < t["total_ms"] / 2 or t["total_ms"] <= GOAL_P95_MS) for t in tries)
+
+
 def _exports(port: int, paths: dict[str, str], headers: dict, runs: int) -> dict:
     out = {}
     for name, path in paths.items():
@@ -123,8 +132,7 @@ def _exports(port: int, paths: dict[str, str], headers: dict, runs: int) -> dict
         totals = [t["total_ms"] / 1000 for t in tries]
         out[name] = {"path": path, "runs": tries, "first_byte_p95_ms": round(client.percentile(firsts, 95) * 1000, 1),
                      "total_p95_ms": round(client.percentile(totals, 95) * 1000, 1),
-                     "streamed": all(t["status"] == 200 and t["zip"] and t["first_byte_ms"] < t["total_ms"] / 2
-                                     for t in tries),
+                     "streamed": streamed(tries),
                      "pass": all(t["status"] == 200 for t in tries)
                      and client.percentile(firsts, 95) * 1000 <= GOAL_P95_MS}
     return out
@@ -176,6 +184,8 @@ def _bureau_figure(b: dict):
         return None
     worst = max(b[n]["p95_ms"] for n in names)
     exports = b["exports"]
+    for e in exports.values():  # judged from the downloads, so that `--report-only` applies the same rule
+        e["streamed"] = streamed(e["runs"])
     ok = all(b[n]["pass"] for n in names) and all(e["pass"] and e["streamed"] for e in exports.values())
     detail = "; ".join(f"{n} p95 {b[n]['p95_ms']} ms ({b[n]['errors']} errors)" for n in names)
     detail += "; " + "; ".join(f"{k} first byte p95 {e['first_byte_p95_ms']} ms, whole {e['total_p95_ms']} ms, "

@@ -28,6 +28,7 @@ class TransactionTimer:
         self.engine, self.sessionmaker = engine, sessionmaker
         self.local = threading.local()
         self.done: list[tuple[float, bool]] = []  # (seconds, wrote)
+        self.statements: list[tuple[float, str]] = []  # (seconds, the statement's head): the slowest are reported
 
     def _begin(self, conn):
         self.local.t0, self.local.wrote = time.perf_counter(), False
@@ -35,6 +36,12 @@ class TransactionTimer:
     def _exec(self, conn, cursor, statement, params, context, executemany):
         if WRITE.match(statement):
             self.local.wrote = True
+        self.local.s0 = time.perf_counter()
+
+    def _executed(self, conn, cursor, statement, params, context, executemany):
+        s0 = getattr(self.local, "s0", None)
+        if s0 is not None:
+            self.statements.append((time.perf_counter() - s0, " ".join(statement.split())[:70]))
 
     def _end(self, *_a):
         t0 = getattr(self.local, "t0", None)
@@ -48,6 +55,7 @@ class TransactionTimer:
     def __enter__(self):
         event.listen(self.engine, "begin", self._begin)
         event.listen(self.engine, "before_cursor_execute", self._exec)
+        event.listen(self.engine, "after_cursor_execute", self._executed)
         event.listen(self.engine, "rollback", self._end)
         # The end of a commit: the Session's after_commit runs once the database has committed; a Core
         # connection's commit (no Session) is closed by the engine's "commit" event (just before the DBAPI call).
@@ -58,6 +66,7 @@ class TransactionTimer:
     def __exit__(self, *exc):
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "before_cursor_execute", self._exec)
+        event.remove(self.engine, "after_cursor_execute", self._executed)
         event.remove(self.engine, "rollback", self._end)
         event.remove(self.sessionmaker, "after_commit", self._end)
         event.remove(self.engine, "commit", self._commit_started)
@@ -67,7 +76,17 @@ class TransactionTimer:
         return {"transactions": len(self.done), "write_transactions": len(writes),
                 "max_write_ms": round(max(writes, default=0) * 1000, 1),
                 "p95_write_ms": round(client.percentile(writes, 95) * 1000, 1) if writes else 0.0,
-                "writes_over_200ms": sum(1 for s in writes if s > 0.2)}
+                "writes_over_200ms": sum(1 for s in writes if s > 0.2),
+                # Issue 20: which statements the slow writes spent their time in (the five slowest, and per kind).
+                "slowest_statements": [(round(t * 1000, 1), head) for t, head in sorted(self.statements)[-5:]],
+                "statements_over_100ms": _by_kind(t for t in self.statements if t[0] > 0.1)}
+
+
+def _by_kind(slow) -> dict:
+    out: dict = {}
+    for _t, head in slow:
+        out[head[:40]] = out.get(head[:40], 0) + 1
+    return out
 
 
 def _timed(conn, sql: str, params: dict | None = None, repeat: int = 2) -> tuple[float, list]:

@@ -36,3 +36,21 @@ def test_perf_bench_a_failed_workload_fails_its_figure_and_a_new_figure_plugs_in
         assert "an extra page" in "\n".join(report.figures_markdown(backend))
     finally:
         report.FIGURES.pop("test_extra", None)
+
+
+def test_perf_bench_the_record_has_a_row_per_figure_on_each_database():
+    """The committed record (bench/results/latest.json) has, on each database, a row for every figure the bench
+    registers (bench/__main__.py imports every workload module, as a run does), each with its goal, measured,
+    baseline, ratio and pass: a record re-rendered without a module's figures fails here."""
+    import json
+    from pathlib import Path
+
+    import bench.__main__  # noqa: F401 (registers every workload's figures, as ``make bench`` does)
+
+    record = json.loads((Path(report.__file__).parent / "results" / "latest.json").read_text(encoding="utf-8"))
+    assert set(record["backends"]) == {"sqlite", "postgresql"}
+    for name, backend in record["backends"].items():
+        rows = {r["name"]: r for r in backend["rows"]}
+        assert set(rows) == set(report.FIGURES), (name, sorted(set(report.FIGURES) ^ set(rows)))
+        for row in rows.values():
+            assert {"goal", "measured", "baseline", "ratio", "pass"} <= set(row), (name, row["name"])
