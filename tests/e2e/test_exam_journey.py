@@ -4,6 +4,7 @@ answer, then submits and sees the score."""
 import re
 
 from tests.e2e.conftest import e2e_login
+from tests.e2e.test_journey_a11y import axe_violations
 
 
 def _pending(page, attempt_id: str) -> int:
@@ -42,6 +43,8 @@ def test_trainee_sits_the_exam_through_a_tunnel(page, live_server):
     page.wait_for_function("() => document.querySelector('#net-status').classList.contains('text-danger')")
     assert _pending(page, attempt_id) == 4
     assert page.locator(".save-state.pending").count() == 4
+    # Offline, with answers waiting: the page's states (待上传, the network warning) stay readable (WCAG AA).
+    assert not axe_violations(page)
 
     page.context.set_offline(False)
     page.wait_for_function(
