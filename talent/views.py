@@ -90,9 +90,10 @@ def pool():
     sel = {"status": request.args.get("status") or "", "tier": request.args.get("tier") or "",
            "region": filters["region_id"], "stars": filters["stars"], "enterprise": request.args.get("enterprise", "")}
     # The filter form and the rows' markup kept per language and region options (talent.pool_page, issue 20).
-    return render_template("talent/pool.html", page=page, args=request.args,
-                           filter_form=pool_page.filter_form(regions, sel, filters["q"]),
-                           rows=pool_page.rows(page.items))
+    # base.html around the list kept per language and user (talent.pool_page.framed, issue 20, fifth round).
+    return pool_page.framed("talent/pool.html", dict(page=page, args=request.args,
+                                                     filter_form=pool_page.filter_form(regions, sel, filters["q"]),
+                                                     rows=pool_page.rows(page.items)))
 
 
 @bp.route("/pool/export")
