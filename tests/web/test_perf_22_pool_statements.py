@@ -11,6 +11,7 @@ import pytest
 from flask import render_template
 from sqlalchemy import literal_column, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload
 
 from lms.domain import Role
 from talent import kept_sql, pool_page
@@ -219,3 +220,30 @@ def test_perf_22_suspended_entry_row_has_no_badge_colour(app, client, db, world)
     resp = client.get("/talent/pool")
     assert resp.status_code == 200
     assert '<span class="badge status-suspended ">暂停</span>' in resp.get_data(as_text=True)
+
+
+def test_perf_22_session_user_read_is_built_once_and_refreshed(app, client, db, world, monkeypatch):
+    """``load_session_user`` runs a statement built once (no loader options built per request: they were ~230
+    Python calls of every signed-in page), and still reads the row afresh: a user disabled, or a session ended,
+    behind the identity map's back is signed out on the next request (its rules unchanged)."""
+    from sqlalchemy import update
+
+    from lms.auth import services as auth_services
+    from lms.auth.models import User, UserSession
+
+    _pool(db, world)
+    login(client, "js_admin")
+    assert client.get("/talent/pool").status_code == 200
+    built = []
+    monkeypatch.setattr(auth_services, "joinedload", lambda *a, **kw: built.append(a) or joinedload(*a, **kw))
+    _calls, statements, html = profiled_get(app, client, "/talent/pool")
+    assert built == [] and "首席质量官人才库" in html
+    assert sum("FROM user_sessions" in s for s in statements) == 1
+    db.execute(update(User).where(User.username == "js_admin").values(is_enabled=False))
+    assert client.get("/talent/pool").status_code in (302, 401)
+    db.execute(update(User).where(User.username == "js_admin").values(is_enabled=True))
+    other = app.test_client()
+    login(other, "js_admin")
+    assert other.get("/talent/pool").status_code == 200
+    db.execute(update(UserSession).values(ended_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    assert other.get("/talent/pool").status_code in (302, 401)
