@@ -8,6 +8,9 @@ most pages and were rendered anew each time:
   removed region is another key, so the form shows it at once in every process; a bureau's scope is its regions);
 - a row of the list: its markup kept per language, each row's values escaped into its slots.
 
+Fifth round: base.html around the list (``framed``), kept per language and user, with the CSRF token, the
+language form's ``next``, the menu and the content block as its slots; the rows' labels escaped once a language.
+
 Each is a Jinja template rendered once with marker slots (``slot(name)``), then split into static text and
 slots; a page fills the slots with its escaped values (``Kept.fill``). The chosen option of each select is put
 in by ``Options`` (the options' markup kept per key, one option swapped for its ``selected`` twin), the same
@@ -141,7 +144,9 @@ def framed(name: str, context: dict) -> str:
     filled each request: the CSRF token (both forms), the language form's ``next``, the menu (``nav_menu``, kept
     per role, organisation and language) and the block rendered alone. The same context processors and signals
     run. A request with flashed messages waiting gets the whole template (base.html shows them); a frame is kept
-    only if its first fill equals the whole template's rendering, else that key is always rendered whole."""
+    only if its first fill equals the whole template's rendering, else that key is always rendered whole. Anything
+    base.html shows that changes between two requests of a user (a nonce, a time) must be one more slot here:
+    the first-fill check cannot see it (tests/web/test_perf_22_pool_statements.py compares the pages)."""
     app = current_app._get_current_object()  # noqa: SLF001 (Flask's own idiom for the signals' sender)
     template = app.jinja_env.get_or_select_template(name)
     app.update_template_context(context)
