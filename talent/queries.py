@@ -163,13 +163,19 @@ def _pool_select(shape: tuple, scope, dialect: str):
     for part in shape:
         stmt = stmt.where(_condition(part, dialect))
     stmt = stmt.order_by(TalentEntry.region_id, TalentEntry.id)
-    if dialect != "sqlite" and any(p[0] in ("name", "enterprise") for p in shape):
+    if _one_read(shape, dialect):
         # PostgreSQL (issue 20): a name or an enterprise leaves a few thousand entries at most, found through their
         # people or enterprise: ``pool_page`` reads their ids once in the list's order for the count and the page
         # (before, the count and the page each ran the name's search and probed every named person's entry:
         # 2 × 25-70 ms at full scale).
         stmt = stmt.execution_options(pool_one_read=True)
     return stmt
+
+
+def _one_read(shape: tuple, dialect: str) -> bool:
+    """Does ``pool_page`` read the shape's ids once for its count and page (a name or an enterprise, on
+    PostgreSQL: see ``_pool_select``)?"""
+    return dialect != "sqlite" and any(part[0] in ("name", "enterprise") for part in shape)
 
 
 def _regions_below(dialect: str):
@@ -358,7 +364,7 @@ class _KeptRun:
         scope = query.scope._generate_cache_key()  # the scope rule's select: its form and its values
         self.session, self.query, self.values = session, query, query.values
         self.key = (query.shape, scope.key, tuple(p.effective_value for p in scope.bindparams))
-        self.one_read = query.dialect != "sqlite" and any(p[0] in ("name", "enterprise") for p in query.shape)
+        self.one_read = _one_read(query.shape, query.dialect)
 
     def _ids(self, dialect: str):
         return _pool_select(self.query.shape, self.query.scope, dialect).with_only_columns(TalentEntry.id)

@@ -81,7 +81,7 @@ def _pool_stmt():
 def pool():
     """The pool list, filtered and paged (``/api/v1/talent/entries`` gives the same entries)."""
     # The region filter's choices as (id, name) rows, not ORM objects (issue 20); the list's statements and the
-    # choices' kept per filter shape and scope (issue 20, fifth round: talent.queries.pool_page).
+    # choices kept per filter shape and scope (issue 20, fifth round: talent.queries.pool_page).
     regions = queries.region_choices(db.session, current_user)
     filters = queries.pool_filters(request.args)
     page = queries.pool_page(db.session, queries.pool_query(db.session, current_user, **filters),
