@@ -1,4 +1,4 @@
-"""``python -m bench.profile_bureau [dashboard|pool|search|plans] ...``: issue 20's in-process profile of the
+"""``python -m bench.profile_bureau [dashboard|pool|search|calls|parts|plans] ...``: issue 20's in-process profile of the
 bureau's pages over a database the bench generated (``DATABASE_URL`` and the run's ``FIELD_ENCRYPTION_KEY``,
 ``SECRET_KEY``, ``CERT_KEY_DIR`` in the environment, as ``python -m bench`` sets them; nothing is regenerated).
 One process, no server, the provincial bureau's forged login:
@@ -11,6 +11,9 @@ One process, no server, the provincial bureau's forged login:
   its statements' times, with percentiles;
 - ``calls``: the talent-search workload's 400 paths under cProfile (issue 20, fourth round): Python calls and
   statements a page, and the functions with the most calls (``PROFILE_TOP``), to count what a page's Python costs;
+- ``parts``: the same 400 paths, each page's Python calls counted inclusively under the page's parts (the view,
+  the session user's load, the statements, the rows, the template and base.html's frame...; issue 20, fifth
+  round), to see which part of a page a change cut;
 - ``plans``: as ``search``, and each statement's plan (SQLite ``EXPLAIN QUERY PLAN``; PostgreSQL
   ``EXPLAIN (ANALYZE, BUFFERS)``) for the ``PROFILE_PLANS`` slowest requests (default 25) and the first page.
 
@@ -193,6 +196,60 @@ def calls(app, top: int) -> None:
     print("\n".join(ln for ln in buf.getvalue().splitlines() if ln.strip()))
 
 
+PARTS = {  # function name -> the end of its file's path: the parts of a pool page counted by ``parts``
+    "full_dispatch_request": "flask/app.py", "_load_user": "flask_login/login_manager.py",
+    "load_session_user": "lms/auth/services.py", "pool": "talent/views.py", "region_choices": "talent/queries.py",
+    "pool_query": "talent/queries.py", "pool_page": "talent/queries.py", "run": "talent/kept_sql.py",
+    "filter_form": "talent/pool_page.py", "rows": "talent/pool_page.py", "framed": "talent/pool_page.py",
+    "render_template": "flask/templating.py", "block_content": "talent/pool.html", "nav_menu": "lms/templating.py",
+    "generate_csrf": "flask_wtf/csrf.py", "execute": "sqlalchemy/orm/session.py"}
+
+
+def parts(app) -> None:
+    """Python calls a page (Python and C functions, as cProfile counts them) under each of ``PARTS``, inclusive."""
+    from collections import Counter
+
+    from bench.workloads_pool import search_paths
+
+    c = _client(app)
+    paths = search_paths(app, None)
+    for p in paths:
+        _get(c, p)
+    counts, active, stack, total = Counter(), Counter(), [], [0]
+
+    def count_call():
+        total[0] += 1
+        for key, depth in active.items():
+            if depth:
+                counts[key] += 1
+
+    def hook(frame, event, _arg):
+        if event == "call":
+            count_call()
+            code = frame.f_code
+            end = PARTS.get(code.co_name)
+            key = f"{code.co_name} ({end})" if end and code.co_filename.endswith(end) else None
+            if key:
+                active[key] += 1
+            stack.append(key)
+        elif event == "return" and stack:
+            key = stack.pop()
+            if key:
+                active[key] -= 1
+        elif event == "c_call":
+            count_call()
+
+    sys.setprofile(hook)
+    try:
+        for p in paths:
+            _get(c, p)
+    finally:
+        sys.setprofile(None)
+    print(f"{len(paths)} pages: {total[0] / len(paths):,.0f} calls a page; under each part, a page:")
+    for key, n in counts.most_common():
+        print(f"  {n / len(paths):8,.0f}  {key}")
+
+
 def _plan(session, stmt: str, params) -> list[str]:
     conn = session.connection()
     if conn.dialect.name == "sqlite":
@@ -215,6 +272,8 @@ def main(argv: list[str]) -> int:
                     "/talent/pool?status=active&page=200"], runs, top)
     elif what == "calls":
         calls(app, top)
+    elif what == "parts":
+        parts(app)
     elif what in ("search", "plans"):
         search(app, int(os.environ.get("PROFILE_PLANS", "25")) if what == "plans" else 0)
     else:

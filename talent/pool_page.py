@@ -8,6 +8,9 @@ most pages and were rendered anew each time:
   removed region is another key, so the form shows it at once in every process; a bureau's scope is its regions);
 - a row of the list: its markup kept per language, each row's values escaped into its slots.
 
+Fifth round: base.html around the list (``framed``), kept per language and user, with the CSRF token, the
+language form's ``next``, the menu and the content block as its slots; the rows' labels escaped once a language.
+
 Each is a Jinja template rendered once with marker slots (``slot(name)``), then split into static text and
 slots; a page fills the slots with its escaped values (``Kept.fill``). The chosen option of each select is put
 in by ``Options`` (the options' markup kept per key, one option swapped for its ``selected`` twin), the same
@@ -16,9 +19,10 @@ unchanged; no value of a row is ever part of a kept string.
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Iterable, Sequence
 
-from flask import current_app, request
+from flask import before_render_template, current_app, render_template, request, session, template_rendered
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
@@ -26,6 +30,7 @@ from lms.domain import Tier
 from talent.models import PoolStatus
 
 KEPT_MAX = 256  # kept forms a process holds (languages × scopes × region lists); emptied when full
+FRAMES_MAX = 1_024  # kept page frames a process holds (languages × bureau users); emptied when full
 _MARK = "\x00"  # cannot occur in rendered markup (escape never yields it, templates never hold it)
 BADGES = {"active": "bg-success", "warning": "bg-warning text-dark", "lapsed": "bg-secondary", "exited": "bg-dark"}
 STARS = (5, 4, 3, 2, 1)
@@ -37,19 +42,20 @@ def slot(name: str) -> Markup:
 
 
 class Kept:
-    """A rendered template split at its slots: ``parts[0::2]`` static text, ``parts[1::2]`` slot names."""
+    """A rendered template split at its slots: its static text as one %-format, its slots' names in order (issue
+    20, fifth round: a row is one ``%`` of its values, picked by one ``itemgetter``, not a loop over its slots)."""
 
-    __slots__ = ("parts", "names")
+    __slots__ = ("format", "names", "pick")
 
     def __init__(self, html: str):
-        self.parts = html.split(_MARK)
-        self.names = self.parts[1::2]
+        parts = html.split(_MARK)
+        self.names = parts[1::2]
+        self.format = "%s".join(p.replace("%", "%%") for p in parts[0::2])
+        pick = itemgetter(*self.names) if self.names else (lambda _values: ())
+        self.pick = pick if len(self.names) != 1 else (lambda values, _get=pick: (_get(values),))
 
     def fill(self, values: dict) -> str:
-        parts = self.parts[:]
-        for i, name in enumerate(self.names):
-            parts[2 * i + 1] = values[name]
-        return "".join(parts)
+        return self.format % self.pick(values)
 
 
 class Options:
@@ -72,9 +78,9 @@ class Options:
         return "".join(self.parts[:i]) + self.chosen[i] + "".join(self.parts[i + 1:])
 
 
-def _kept() -> dict:
-    cache = current_app.extensions.setdefault("talent_pool_page", {})
-    if len(cache) >= KEPT_MAX:
+def _kept(name: str = "talent_pool_page", limit: int = KEPT_MAX) -> dict:
+    cache = current_app.extensions.setdefault(name, {})
+    if len(cache) >= limit:
         cache.clear()
     return cache
 
@@ -101,20 +107,75 @@ def filter_form(regions: Sequence[tuple[int, str]], sel: dict, q: str) -> Markup
 
 
 def rows(items: Sequence) -> Markup:
-    """The list's rows (``queries.PoolRow``) as the row template writes them; its markup kept per language. The
-    labels are translated once a page, not once a row (each ``.label`` builds its enum's lazy strings)."""
-    status_labels, tier_labels = {s: s.label for s in PoolStatus}, {t: t.label for t in Tier}
+    """The list's rows (``queries.PoolRow``) as the row template writes them; its markup and the status and tier
+    labels, escaped, kept per language (issue 20, fifth round: a page translated its 8 labels and escaped two of
+    them a row, ~40 lazy strings through Flask-Babel: ~400 Python calls a page)."""
     key = ("row", str(get_locale() or ""), request.script_root)
     cache = _kept()
     kept = cache.get(key)
     if kept is None:
-        kept = cache[key] = Kept(current_app.jinja_env.get_template("talent/_pool_row.html").render(slot=slot) + "\n")
+        kept = cache[key] = (
+            Kept(current_app.jinja_env.get_template("talent/_pool_row.html").render(slot=slot) + "\n"),
+            # A status without a badge colour (suspended) has none, as the list's template wrote it before issue 20
+            # (since 9edd307 such a row raised a KeyError: the page was a 500).
+            {s: {"status": s.value, "badge": BADGES.get(s.value, ""), "status_label": escape(s.label)} for s in PoolStatus},
+            {t: escape(t.label) for t in Tier})
+    row, statuses, tiers = kept
     out = []
     for e in items:
-        status = e.status.value
         values = {"id": str(e.id), "name": escape(e.name), "enterprise": escape(e.enterprise_name or "—"),
-                  "region": escape(e.region_name), "tier": escape(tier_labels[e.highest_tier]) if e.highest_tier else "—",
-                  "status": status, "badge": BADGES[status], "status_label": escape(status_labels[e.status]),
-                  "stars": "★" * (e.stars or 0)}
-        out.append(kept.fill(values))
+                  "region": escape(e.region_name), "tier": tiers[e.highest_tier] if e.highest_tier else "—",
+                  "stars": "★" * (e.stars or 0), **statuses[e.status]}
+        out.append(row.fill(values))
     return Markup("".join(out))
+
+
+class _RequestStub:
+    """What base.html reads of ``request`` for the language form's ``next`` field, as a slot (``framed``)."""
+
+    query_string = b"?"
+    full_path = path = slot("next")
+
+
+def framed(name: str, context: dict) -> str:
+    """``render_template(name, **context)`` for the pool list (issue 20, fifth round): base.html around the
+    ``content`` block — the head, the navigation bar, the user's menu, the footer and the scripts, ~2,000 Python
+    calls a page — kept per template, language, script root and user (id, name shown, role), with four slots
+    filled each request: the CSRF token (both forms), the language form's ``next``, the menu (``nav_menu``, kept
+    per role, organisation and language) and the block rendered alone. The same context processors and signals
+    run. A request with flashed messages waiting gets the whole template (base.html shows them); a frame is kept
+    only if its first fill equals the whole template's rendering, else that key is always rendered whole. Anything
+    base.html shows that changes between two requests of a user (a nonce, a time) must be one more slot here:
+    the first-fill check cannot see it (tests/web/test_perf_22_pool_statements.py compares the pages)."""
+    app = current_app._get_current_object()  # noqa: SLF001 (Flask's own idiom for the signals' sender)
+    template = app.jinja_env.get_or_select_template(name)
+    app.update_template_context(context)
+    if session.get("_flashes"):
+        return render_template(name, **context)
+    before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    user = context["current_user"]
+    key = ("frame", name, str(get_locale() or ""), request.script_root, user.id, user.display_name, user.role)
+    cache = _kept("talent_pool_frames", FRAMES_MAX)
+    frame = cache.get(key)
+    env = app.jinja_env
+    values = {"csrf": escape(env.globals["csrf_token"]()), "nav": env.globals["nav_menu"](),
+              "next": escape(request.full_path if request.query_string else request.path),
+              "content": Markup(env.concat(template.blocks["content"](template.new_context(context))))}
+    if frame is None:
+        frame = cache[key] = _frame(template, context, values)
+    page = frame.fill(values) if frame else template.render(context)
+    template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return page
+
+
+def _frame(template, context: dict, values: dict) -> Kept | bool:
+    """``framed``'s frame of ``template``: rendered with its slots for ``values``' names, kept if its fill equals
+    the whole template's rendering with this request's values; False (render whole) otherwise."""
+    env = template.environment
+    outer = template.new_context({**context, "csrf_token": lambda: slot("csrf"), "nav_menu": lambda: slot("nav"),
+                                  "request": _RequestStub})
+    outer.blocks["content"] = [lambda _ctx: iter((slot("content"),))]
+    frame = Kept(env.concat(template.root_render_func(outer)))
+    if set(frame.names) != set(values):
+        return False
+    return frame if frame.fill(values) == template.render(context) else False

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, and_, bindparam, false, func, intersect, null, select
+from sqlalchemy import Integer, String, Text, and_, bindparam, false, func, intersect, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,6 +25,7 @@ from lms import sheets
 from lms.pii import mask_id_number
 from lms.scoping import visible
 from lms.templating import Page
+from talent.kept_sql import KeptSelect
 from talent.models import (
     Appointment, AppointmentRule, NoticeObjection, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
     TalentEvent,
@@ -61,39 +63,107 @@ def _int(value) -> int | None:
         return None
 
 
-def pool_filter(session: Session, user: User, *, q: str = "", status: str | None = None, tier: str | None = None,
-                region_id: int | None = None, stars: int | None = None, enterprise: str = ""):
+@dataclass(frozen=True)
+class PoolQuery:
+    """A request's pool filters resolved (issue 20, fifth round): the select's ``shape`` (which filters, how a name
+    or an enterprise is matched, how many regions are chosen), the ``values`` bound into its named parameters, and
+    ``scope``, ``visible(TalentEntry, user)`` as the scope rule made it for this request. ``select()`` is the ORM
+    select (the API and the export run it); ``pool_page`` runs its count and page from kept statements."""
+
+    shape: tuple
+    values: dict
+    scope: object
+    dialect: str
+
+    def select(self):
+        """The entries, in list order, as a select with this request's values bound."""
+        return _pool_select(self.shape, self.scope, self.dialect).params(**self.values)
+
+
+def pool_query(session: Session, user: User, *, q: str = "", status: str | None = None, tier: str | None = None,
+               region_id: int | None = None, stars: int | None = None, enterprise: str = "") -> PoolQuery:
     """The pool entries ``user`` may see, narrowed by the list's filters: part of the name, status, tier, a region
-    (and below), stars, part of the enterprise's name. A select of ``TalentEntry`` in list order (region, id)."""
-    stmt = visible(TalentEntry, user)
+    (and below), stars, part of the enterprise's name (``pool_filter``'s select, resolved but not built)."""
+    dialect = session.get_bind().dialect.name
+    sqlite = dialect == "sqlite"
+    shape, values = [], {}
     q = (q or "").strip()[:64]
-    sqlite = session.get_bind().dialect.name == "sqlite"
     if q:
-        named = TalentEntry.user_id.in_(named_like(session, q))
+        part, named = _name_part(q, dialect)
         # SQLite: the name's entries read once a page, for both the count and the page (issue 20; before, each
         # of them matched LIKE over all 200,000 names: 2 × ~100 ms).
-        stmt = stmt.where(_among(session, named) if sqlite else named)
+        part, named = _among(session, part, named) if sqlite else (part, named)
+        shape.append(part)
+        values.update(named)
     if status in PoolStatus.__members__:
-        stmt = stmt.where(TalentEntry.status == PoolStatus(status))
+        shape.append(("status",))
+        values["status"] = PoolStatus(status)
     if tier in Tier.__members__:
-        stmt = stmt.where(TalentEntry.highest_tier == Tier(tier))
+        shape.append(("tier",))
+        values["tier"] = Tier(tier)
     if region_id:
         # The region and those below it read now, as a list (issue 20): beside the scope's own subquery of
         # regions, SQLite walked the whole scope's entries probing each for the chosen county (~130 ms a count
         # for a small one); a short list of values is the index's range it starts from.
-        path = select(Region.path).where(Region.id == region_id).scalar_subquery()
-        below = list(session.scalars(select(Region.id).where(Region.path.startswith(path))))
+        below = _kept(session, ("below",), _regions_below).scalars(session, {"region_id": region_id})
         if below:
-            stmt = stmt.where(TalentEntry.region_id.in_(below))
+            shape.append(("region", len(below)))
+            values.update({f"below_{i}": rid for i, rid in enumerate(below)})
     if stars:
-        stmt = stmt.where(TalentEntry.stars == stars)
+        shape.append(("stars",))
+        values["stars"] = stars
     if (enterprise := (enterprise or "").strip()[:64]):
-        at = TalentEntry.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name.contains(enterprise, autoescape=True)))
         # SQLite walked the whole list index probing each entry's enterprise (~100 ms for an enterprise with no
         # or few members): their entries are read first by the enterprise index instead, when not too many.
-        stmt = stmt.where(_among(session, at) if sqlite else at)
+        part, at = ("enterprise",), {"enterprise_like": _like(enterprise)}
+        part, at = _among(session, part, at) if sqlite else (part, at)
+        shape.append(part)
+        values.update(at)
+    return PoolQuery(tuple(shape), values, visible(TalentEntry, user), dialect)
+
+
+def pool_filter(session: Session, user: User, **filters):
+    """The pool entries ``user`` may see, narrowed by the list's filters (``pool_query``'s keyword arguments): a
+    select of ``TalentEntry`` in list order (region, id), its values bound."""
+    return pool_query(session, user, **filters).select()
+
+
+def _like(text: str) -> str:
+    """``text`` escaped for ``LIKE … ESCAPE '/'``: what ``contains(text, autoescape=True)`` binds."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _condition(part: tuple, dialect: str):
+    """The SQL condition of one part of a filter's shape, its values named parameters (``pool_query``'s)."""
+    kind = part[0]
+    if kind == "name":
+        return TalentEntry.user_id.in_(_named(part[1], dialect))
+    if kind in ("name_ids", "enterprise_ids"):
+        listed = func.json_each(bindparam(kind, type_=Text)).table_valued("value").alias("listed")
+        return TalentEntry.id.in_(select(listed.c.value))
+    if kind == "none":
+        return false()
+    if kind == "status":
+        return TalentEntry.status == bindparam("status", type_=TalentEntry.status.type)
+    if kind == "tier":
+        return TalentEntry.highest_tier == bindparam("tier", type_=TalentEntry.highest_tier.type)
+    if kind == "region":
+        return TalentEntry.region_id.in_([bindparam(f"below_{i}", type_=Integer) for i in range(part[1])])
+    if kind == "stars":
+        return TalentEntry.stars == bindparam("stars", type_=Integer)
+    if kind == "enterprise":
+        return TalentEntry.enterprise_id.in_(
+            select(Enterprise.id).where(Enterprise.name.contains(bindparam("enterprise_like", type_=String), escape="/")))
+    raise ValueError(part)
+
+
+def _pool_select(shape: tuple, scope, dialect: str):
+    """``scope`` (``visible(TalentEntry, user)``) narrowed by each part of ``shape``, in list order."""
+    stmt = scope
+    for part in shape:
+        stmt = stmt.where(_condition(part, dialect))
     stmt = stmt.order_by(TalentEntry.region_id, TalentEntry.id)
-    if not sqlite and (q or enterprise):
+    if _one_read(shape, dialect):
         # PostgreSQL (issue 20): a name or an enterprise leaves a few thousand entries at most, found through their
         # people or enterprise: ``pool_page`` reads their ids once in the list's order for the count and the page
         # (before, the count and the page each ran the name's search and probed every named person's entry:
@@ -102,95 +172,234 @@ def pool_filter(session: Session, user: User, *, q: str = "", status: str | None
     return stmt
 
 
+def _one_read(shape: tuple, dialect: str) -> bool:
+    """Does ``pool_page`` read the shape's ids once for its count and page (a name or an enterprise, on
+    PostgreSQL: see ``_pool_select``)?"""
+    return dialect != "sqlite" and any(part[0] in ("name", "enterprise") for part in shape)
+
+
+def _regions_below(dialect: str):
+    path = select(Region.path).where(Region.id == bindparam("region_id", type_=Integer)).scalar_subquery()
+    return select(Region.id).where(Region.path.startswith(path))
+
+
 POOL_ID_LIST_MAX = 5_000  # entries a name or enterprise filter may resolve to before SQLite filters as before
 
 
-def _among(session: Session, cond):
-    """SQLite (issue 20): ``cond`` (a name's or an enterprise's entries) as "an entry among these ids": the
-    entries are read once now by ``cond``'s own index, up to ``POOL_ID_LIST_MAX``, and bound as one JSON array,
-    so that the count and the page look them up by primary key (``json_each``) instead of each re-running the
-    name scan or walking the whole list index to probe every entry (SQLite cannot estimate a filter's size:
-    ~100 ms a statement for an enterprise with few members). None: no entry. More: ``cond`` itself (many
-    matches: the list's ordered walk finds a page's rows early)."""
-    found = list(session.scalars(select(TalentEntry.id).where(cond).limit(POOL_ID_LIST_MAX + 1)))
+def _among(session: Session, part: tuple, values: dict) -> tuple[tuple, dict]:
+    """SQLite (issue 20): a name's or an enterprise's entries (``part``, its ``values``) as "an entry among these
+    ids": the entries are read once now by the condition's own index, up to ``POOL_ID_LIST_MAX``, and bound as one
+    JSON array, so that the count and the page look them up by primary key (``json_each``) instead of each
+    re-running the name scan or walking the whole list index to probe every entry (SQLite cannot estimate a
+    filter's size: ~100 ms a statement for an enterprise with few members). None: no entry. More: ``part``
+    itself (many matches: the list's ordered walk finds a page's rows early)."""
+    found = _kept(session, ("among", part), lambda d: select(TalentEntry.id).where(_condition(part, d))
+                  .limit(POOL_ID_LIST_MAX + 1)).scalars(session, values)
     if not found:
-        return false()
+        return ("none",), {}
     if len(found) > POOL_ID_LIST_MAX:
-        return cond
-    listed = func.json_each(bindparam(None, json.dumps(found), type_=Text)).table_valued("value").alias("listed")
-    return TalentEntry.id.in_(select(listed.c.value))
+        return part, values
+    kind = "name_ids" if part[0] == "name" else "enterprise_ids"
+    return (kind,), {kind: json.dumps(found)}
 
 
 def named_like(session: Session, q: str):
-    """The users whose real name contains ``q``, as a subquery of user ids, by index on either database.
+    """The users whose real name contains ``q``, as a subquery of user ids, by index on either database."""
+    dialect = session.get_bind().dialect.name
+    (_kind, size), values = _name_part(q, dialect)
+    return _named(size, dialect).params(**values)
+
+
+def _name_part(q: str, dialect: str) -> tuple[tuple, dict]:
+    """A name's part of a filter's shape and its values: on SQLite its distinct characters (``ch_<i>``) and, for
+    more than one, the name (``name``); on PostgreSQL the characters (``name_chars``) and, for a name longer than
+    one character, its LIKE pattern (``name_like``)."""
+    chars = sorted(set(q))
+    if dialect != "postgresql":
+        values = {f"ch_{i}": c for i, c in enumerate(chars)}
+        if len(chars) > 1:
+            values["name"] = q
+        return ("name", len(chars)), values
+    values = {"name_chars": chars}
+    if len(q) > 1:
+        values["name_like"] = _like(q)
+    return ("name", len(q) == 1), values
+
+
+def _named(size, dialect: str):
+    """``named_like``'s subquery for a name's shape (``size``: SQLite, its distinct characters; PostgreSQL, whether
+    it is one character), its values named parameters: ``ch_<i>`` and ``name`` (SQLite), ``name_chars`` and
+    ``name_like`` (PostgreSQL).
 
     SQLite: the people holding q's characters from trainee_name_chars (kept by triggers), then those whose name
     holds them in order. PostgreSQL: the profiles holding every character of ``q`` come from the
     GIN index on the name's characters (``ix_trainee_profiles_name_chars``; names are too short for trigrams), and
     LIKE keeps those where they are in order (before: a sequential scan of every profile, 2.8 s with a county)."""
-    contains = TraineeProfile.real_name.contains(q, autoescape=True)
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect != "postgresql":
         # Issue 20: the people holding each of q's characters, by the primary key of trainee_name_chars (kept by
         # triggers); for more than one character, those whose name holds them in order (instr: LIKE's match,
         # case-sensitive as PostgreSQL's, with no pattern to interpret). Before: LIKE over every name, twice a page.
-        holding = [select(trainee_name_chars.c.user_id).where(trainee_name_chars.c.ch == c) for c in sorted(set(q))]
-        if len(holding) == 1:
+        holding = [select(trainee_name_chars.c.user_id).where(trainee_name_chars.c.ch == bindparam(f"ch_{i}", type_=String))
+                   for i in range(size)]
+        if size == 1:
             return holding[0]
         return select(TraineeProfile.user_id).where(TraineeProfile.user_id.in_(intersect(*holding)),
-                                                     func.instr(TraineeProfile.real_name, q) > 0)
+                                                     func.instr(TraineeProfile.real_name, bindparam("name", type_=String)) > 0)
     chars = func.string_to_array(TraineeProfile.real_name, null(), type_=ARRAY(Text))  # the index's expression
-    holds = chars.contains(bindparam("name_chars", sorted(set(q)), type_=ARRAY(Text)))
+    holds = chars.contains(bindparam("name_chars", type_=ARRAY(Text)))
     # One character (a surname, the usual search): holding it is containing it, and without the LIKE the planner
     # estimates the matches from the index's statistics (with it, ~100 × too few: it then probed every entry of a
     # county for its name instead of starting from the names).
     # Read first, as a fence (MATERIALIZED): the planner otherwise probed each entry of a county or a status for
     # its name (50,000 probes, 0.6-2 s) where reading the ~2,000 names from the index and joining takes ~30 ms.
-    named = (select(TraineeProfile.user_id).where(holds if len(q) == 1 else and_(holds, contains))
+    contains = TraineeProfile.real_name.contains(bindparam("name_like", type_=String), escape="/")
+    named = (select(TraineeProfile.user_id).where(holds if size else and_(holds, contains))
              .cte("named").prefix_with("MATERIALIZED"))
     return select(named.c.user_id)
 
 
-def pool_page(session: Session, stmt, page: int, per_page: int = POOL_PAGE_SIZE):
-    """One page of ``pool_filter``'s entries in two statements whatever the page size: the count, then the
-    page's rows with the holder's name, the enterprise and the region joined in (the list used to load each
-    row's user, profile — decrypting its ID number and phone —, enterprise and region one by one). Pages stop
-    at ``POOL_MAX_ROWS`` rows down the list: a later page number shows the last page within it."""
+KEPT_STATEMENTS_MAX = 2_048  # kept statements a process holds (shapes × scopes); emptied when full
+
+
+def _kept(session: Session, key: tuple, build) -> KeptSelect:
+    """The statement ``build(dialect)`` makes for ``key``, compiled once a process for the session's dialect
+    (``talent.kept_sql``): the values of its named parameters are a run's."""
+    dialect = session.get_bind().dialect
+    cache = _KEPT.setdefault(dialect, {})
+    kept = cache.get(key)
+    if kept is None:
+        if len(cache) >= KEPT_STATEMENTS_MAX:
+            cache.clear()
+        kept = cache[key] = KeptSelect(build(dialect.name), dialect)
+    return kept
+
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> {key: KeptSelect}
+
+
+def _count_of(ids):
+    # The count stops past the rows pages can reach: a province's unfiltered list is 200,000 people, and
+    # counting them all on every page was most of the page's SQL. ``Page.total`` is then POOL_MAX_ROWS and
+    # ``capped`` says there are more (the page says so).
+    return select(func.count()).select_from(ids.order_by(None).limit(POOL_MAX_ROWS + 1).subquery())
+
+
+def _rows_of(on_page):
+    te = TalentEntry
+    return (select(te.id, te.user_id, func.coalesce(TraineeProfile.real_name, User.display_name), Enterprise.name,
+                   Region.name, te.highest_tier, te.status, te.stars)
+            .join(on_page, on_page.c.id == te.id)
+            .join(User, User.id == te.user_id)
+            .outerjoin(TraineeProfile, TraineeProfile.user_id == te.user_id)
+            .outerjoin(Enterprise, Enterprise.id == te.enterprise_id)
+            .join(Region, Region.id == te.region_id)
+            .order_by(te.region_id, te.id))
+
+
+def _listed_page(n: int):
+    return select(TalentEntry.id).where(TalentEntry.id.in_([bindparam(f"page_{i}", type_=Integer) for i in range(n)])).subquery()
+
+
+def pool_page(session: Session, query, page: int, per_page: int = POOL_PAGE_SIZE):
+    """One page of the entries of ``query`` (a ``PoolQuery``, or a select of ``pool_filter``) in two statements
+    whatever the page size: the count, then the page's rows with the holder's name, the enterprise and the region
+    joined in (the list used to load each row's user, profile — decrypting its ID number and phone —, enterprise
+    and region one by one). Pages stop at ``POOL_MAX_ROWS`` rows down the list: a later page number shows the
+    last page within it.
+
+    A ``PoolQuery``'s statements are kept (issue 20, fifth round): built and compiled once per filter shape and
+    scope (``visible``'s select as the scope rule made it for this request: its cache key and its values, so a
+    bureau never runs another's statement), run with the request's values (``talent.kept_sql``). Before, each page
+    built its select anew and ran it through the ORM: ~2,200 Python calls of ~10,300."""
+    if isinstance(query, PoolQuery):
+        run = _KeptRun(session, query)
+    else:
+        run = _SelectRun(session, query)
     # Both statements select ids only from the filtered entries: the count reads the filter index alone, and
     # the rows skipped by OFFSET are not fetched; only the page's rows are.
-    ids = stmt.with_only_columns(TalentEntry.id)
     listed = None
-    if stmt.get_execution_options().get("pool_one_read"):  # a selective filter (``pool_filter``): ids read once
-        listed = list(session.scalars(ids.limit(POOL_MAX_ROWS + 1)))
+    if run.one_read:  # a selective filter (``_pool_select``): ids read once
+        listed = run.listed()
         total = len(listed)
     else:
-        # The count stops past the rows pages can reach: a province's unfiltered list is 200,000 people, and
-        # counting them all on every page was most of the page's SQL. ``Page.total`` is then POOL_MAX_ROWS and
-        # ``capped`` says there are more (the page says so).
-        total = session.scalar(select(func.count()).select_from(
-            ids.order_by(None).limit(POOL_MAX_ROWS + 1).subquery())) or 0
+        total = run.count()
     capped = total > POOL_MAX_ROWS
     total = min(total, POOL_MAX_ROWS)
     last = max(1, -(-total // per_page))
     page = min(max(1, page), last)
     if listed is not None:
-        on_page = select(TalentEntry.id).where(
-            TalentEntry.id.in_(listed[(page - 1) * per_page:page * per_page])).subquery()
+        rows = run.rows_of(listed[(page - 1) * per_page:page * per_page])
     else:
-        on_page = ids.limit(per_page).offset((page - 1) * per_page).subquery()
-    te = TalentEntry
-    rows = session.execute(
-        select(te.id, te.user_id, func.coalesce(TraineeProfile.real_name, User.display_name), Enterprise.name,
-               Region.name, te.highest_tier, te.status, te.stars)
-        .join(on_page, on_page.c.id == te.id)
-        .join(User, User.id == te.user_id)
-        .outerjoin(TraineeProfile, TraineeProfile.user_id == te.user_id)
-        .outerjoin(Enterprise, Enterprise.id == te.enterprise_id)
-        .join(Region, Region.id == te.region_id)
-        .order_by(te.region_id, te.id)).all()
+        rows = run.rows_at(per_page, (page - 1) * per_page)
     items = [PoolRow(i, uid, name or "", ent, reg, tier, status, stars) for i, uid, name, ent, reg, tier, status, stars in rows]
     out = Page(items=items, page=page, per_page=per_page, total=total)
     out.capped = capped
     return out
+
+
+class _SelectRun:
+    """``pool_page``'s statements for a select, run through the session."""
+
+    def __init__(self, session: Session, stmt):
+        self.session, self.ids = session, stmt.with_only_columns(TalentEntry.id)
+        self.one_read = bool(stmt.get_execution_options().get("pool_one_read"))
+
+    def listed(self) -> list[int]:
+        return list(self.session.scalars(self.ids.limit(POOL_MAX_ROWS + 1)))
+
+    def count(self) -> int:
+        return self.session.scalar(_count_of(self.ids)) or 0
+
+    def rows_of(self, ids: list[int]):
+        return self.session.execute(_rows_of(select(TalentEntry.id).where(TalentEntry.id.in_(ids)).subquery())).all()
+
+    def rows_at(self, limit: int, offset: int):
+        return self.session.execute(_rows_of(self.ids.limit(limit).offset(offset).subquery())).all()
+
+
+class _KeptRun:
+    """``pool_page``'s statements for a ``PoolQuery``, kept per shape and scope (``_kept``)."""
+
+    def __init__(self, session: Session, query: PoolQuery):
+        scope = query.scope._generate_cache_key()  # the scope rule's select: its form and its values
+        self.session, self.query, self.values = session, query, query.values
+        self.key = (query.shape, scope.key, tuple(p.effective_value for p in scope.bindparams))
+        self.one_read = _one_read(query.shape, query.dialect)
+
+    def _ids(self, dialect: str):
+        return _pool_select(self.query.shape, self.query.scope, dialect).with_only_columns(TalentEntry.id)
+
+    def _run(self, what: tuple, build, values: dict):
+        return _kept(self.session, (what, self.key), build).run(self.session, values)
+
+    def listed(self) -> list[int]:
+        rows = self._run(("listed",), lambda d: self._ids(d).limit(POOL_MAX_ROWS + 1), self.values)
+        return [r[0] for r in rows]
+
+    def count(self) -> int:
+        return self._run(("count",), lambda d: _count_of(self._ids(d)), self.values)[0][0] or 0
+
+    def rows_of(self, ids: list[int]):
+        if not ids:  # no entry: no statement (the select would find none)
+            return []
+        # The page's ids by primary key: the same for every shape and scope, kept per page size.
+        kept = _kept(self.session, ("rows_of", len(ids)), lambda d: _rows_of(_listed_page(len(ids))))
+        return kept.run(self.session, {f"page_{i}": v for i, v in enumerate(ids)})
+
+    def rows_at(self, limit: int, offset: int):
+        build = lambda d: _rows_of(self._ids(d).limit(bindparam("limit", type_=Integer))  # noqa: E731
+                                   .offset(bindparam("offset", type_=Integer)).subquery())
+        return self._run(("rows_at",), build, {**self.values, "limit": limit, "offset": offset})
+
+
+def region_choices(session: Session, user: User) -> list[tuple[int, str]]:
+    """The regions ``user`` may choose in the pool's filter, as (id, name) rows in the tree's order; the statement
+    kept per scope (``visible``'s select, its form and values), as the pool's own (``pool_page``)."""
+    scope = visible(Region, user)
+    key = scope._generate_cache_key()
+    kept = _kept(session, ("regions", key.key, tuple(p.effective_value for p in key.bindparams)),
+                 lambda _d: scope.with_only_columns(Region.id, Region.name).order_by(Region.path))
+    return kept.run(session, {})
 
 
 def published_notices(today: dt.date):

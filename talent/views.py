@@ -80,18 +80,20 @@ def _pool_stmt():
 @roles_required(*ADMINS)
 def pool():
     """The pool list, filtered and paged (``/api/v1/talent/entries`` gives the same entries)."""
-    # The region filter's choices as (id, name) rows, not ORM objects (issue 20).
-    regions = db.session.execute(visible(Region, current_user).with_only_columns(Region.id, Region.name)
-                                 .order_by(Region.path)).all()
+    # The region filter's choices as (id, name) rows, not ORM objects (issue 20); the list's statements and the
+    # choices kept per filter shape and scope (issue 20, fifth round: talent.queries.pool_page).
+    regions = queries.region_choices(db.session, current_user)
     filters = queries.pool_filters(request.args)
-    page = queries.pool_page(db.session, _pool_stmt(), request.args.get("page", 1, type=int) or 1, queries.POOL_PAGE_SIZE)
+    page = queries.pool_page(db.session, queries.pool_query(db.session, current_user, **filters),
+                             request.args.get("page", 1, type=int) or 1, queries.POOL_PAGE_SIZE)
     # The chosen filter values read once (the template compared ``args.get(...)`` on every option).
     sel = {"status": request.args.get("status") or "", "tier": request.args.get("tier") or "",
            "region": filters["region_id"], "stars": filters["stars"], "enterprise": request.args.get("enterprise", "")}
     # The filter form and the rows' markup kept per language and region options (talent.pool_page, issue 20).
-    return render_template("talent/pool.html", page=page, args=request.args,
-                           filter_form=pool_page.filter_form(regions, sel, filters["q"]),
-                           rows=pool_page.rows(page.items))
+    # base.html around the list kept per language and user (talent.pool_page.framed, issue 20, fifth round).
+    return pool_page.framed("talent/pool.html", dict(page=page, args=request.args,
+                                                     filter_form=pool_page.filter_form(regions, sel, filters["q"]),
+                                                     rows=pool_page.rows(page.items)))
 
 
 @bp.route("/pool/export")
