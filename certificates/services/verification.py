@@ -172,11 +172,13 @@ _raw_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dial
 def read_public_record(bind, cid: str) -> PublicRecord | None:
     """``find_public_record`` without a session (``certificates.fastpath``): the same statement, compiled once a
     dialect, run on a DB-API connection. ``bind`` is what the application's sessions are bound to: an Engine (in
-    production), whose pool lends a connection that goes back on every path (the pool's reset ends the read's
-    transaction); or a Connection (the tests' outer transaction), whose DB-API connection is used as it is. The
-    ``before_cursor_execute`` / ``after_cursor_execute`` listeners (statement counters: the tests', the bench's)
-    hear the statement, with the Connection or None, and no execution context. A driver's error is raised (the
-    fast path hands the request to Flask); a lost pooled connection is invalidated."""
+    production), whose ``lms_reader`` gives this thread's own read-only autocommit connection (``lms.db.ThreadReader``:
+    one round trip a scan, no pool checkout; discarded after an error, so that the next scan opens another), or for an
+    engine without one (an in-memory SQLite database) the pool's, given back on every path; or a Connection (the
+    tests' outer transaction), whose DB-API connection is used as it is. The ``before_cursor_execute`` /
+    ``after_cursor_execute`` listeners (statement counters: the tests', the bench's) hear the statement, with the
+    Connection or None, and no execution context. A driver's error is raised (the fast path hands the request to
+    Flask)."""
     if not _CID_RE.match(cid or ""):
         return None
     dialect = bind.dialect
@@ -185,28 +187,46 @@ def read_public_record(bind, cid: str) -> PublicRecord | None:
     if raw is None or raw.stmt is not stmt:
         raw = _raw_statements[dialect] = _RawStatement(stmt, dialect)
     params = raw.params(cid)
-    lent = isinstance(bind, Engine)
-    conn = bind.raw_connection() if lent else bind.connection
+    if not isinstance(bind, Engine):
+        return _record(_read_closing(bind, bind.dispatch, bind.connection.cursor(), raw, params))
+    reader = getattr(bind, "lms_reader", None)
+    if reader is None:
+        return _record(_read_lent(bind, raw, params))
     try:
-        cursor = conn.cursor()
-        try:
-            dispatch, target = bind.dispatch, None if lent else bind
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
-            cursor.execute(raw.sql, params)
-            if dispatch.after_cursor_execute:
-                dispatch.after_cursor_execute(target, cursor, raw.sql, params, None, False)
-            rows = raw.rows(cursor)
-        finally:
-            cursor.close()
-    except dialect.loaded_dbapi.Error as exc:
-        if lent and dialect.is_disconnect(exc, conn.dbapi_connection, None):
+        return _record(_read(None, bind.dispatch, reader.cursor(), raw, params))
+    except BaseException:  # the connection's state is unknown (dead, interrupted): the next scan opens another
+        reader.discard()
+        raise
+
+
+def _read(target, dispatch, cursor, raw: _RawStatement, params) -> list:
+    """The statement on ``cursor``, heard by the engine's cursor-execute listeners; its rows as SQLAlchemy reads them."""
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
+    cursor.execute(raw.sql, params)
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(target, cursor, raw.sql, params, None, False)
+    return raw.rows(cursor)
+
+
+def _read_closing(target, dispatch, cursor, raw: _RawStatement, params) -> list:
+    try:
+        return _read(target, dispatch, cursor, raw, params)
+    finally:
+        cursor.close()
+
+
+def _read_lent(engine: Engine, raw: _RawStatement, params) -> list:
+    """``_read`` on a connection the pool lends, given back on every path (a lost one invalidated)."""
+    conn = engine.raw_connection()
+    try:
+        return _read_closing(None, engine.dispatch, conn.cursor(), raw, params)
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if engine.dialect.is_disconnect(exc, conn.dbapi_connection, None):
             conn.invalidate(exc)
         raise
     finally:
-        if lent:
-            conn.close()
-    return _record(rows)
+        conn.close()
 
 
 def _record(rows) -> PublicRecord | None:
