@@ -11,14 +11,16 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Callable
 
+from flask_babel import get_translations
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
-from certificates.models import Certificate, CertificateStatus, VerificationLog
+from certificates.models import Certificate, CertificateStatus, ReasonCategory, VerificationLog
 from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
+from lms.domain import Tier
 from lms.people.services import holder_matches
 from lms.pii import mask_name
 from lms.templating import SHANGHAI
@@ -277,9 +279,10 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     read (``cert`` is its certificate): no further statement."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
+    labels = _labels()
     out = {
-        "status": status.value, "status_label": status.label, "number": cert.number,
-        "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": cert.tier.label,
+        "status": status.value, "status_label": labels[status], "number": cert.number,
+        "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": labels[cert.tier],
         "programme": snap.get("programme", ""), "institution": snap.get("institution", ""),
         "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
         "issued_on": cert.issued_on.isoformat(), "valid_until": iso_or_none(cert.valid_until),
@@ -289,7 +292,7 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     if status in (CertificateStatus.revoked, CertificateStatus.suspended):
         out["status_changed_on"] = _local_date(cert.status_changed_at)
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
-        out["reason_label"] = cert.status_reason.label if cert.status_reason else ""
+        out["reason_label"] = labels[cert.status_reason] if cert.status_reason else ""
     succ = None
     if record is not None:
         succ = record.successor if status == CertificateStatus.superseded else None
@@ -313,17 +316,34 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     return out
 
 
+# The labels ``public_view`` shows, translated once per language a process (issue 20: ``LabelledEnum.label`` makes its
+# enum's lazy strings and translates one on every call, ~25 Python calls a label, two or three a scan), under the
+# translations Flask-Babel gives the current language: each the very string ``.label`` gives there.
+_LABELLED = (CertificateStatus, Tier, ReasonCategory)
+_labels_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # translations -> {member: label}
+
+
+def _labels() -> dict:
+    translations = get_translations()
+    labels = _labels_kept.get(translations)
+    if labels is None:
+        labels = _labels_kept[translations] = {m: m.label for enum in _LABELLED for m in enum}
+    return labels
+
+
 def _local_date(value: dt.datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).date().isoformat() if value else None
 
 
-def log_verification(session: Session, cert: Certificate | None, channel: str, result: str,
-                     signature_valid: bool | None = None, batched: bool = False) -> None:
+def log_verification(session: Session | None, cert: Certificate | None, channel: str, result: str,
+                     signature_valid: bool | None = None, batched: bool = False, *, bind=None) -> None:
     """Record that a verification happened and its answer; nothing about who asked. ``batched``: hand the row
     to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
-    public pages do not write (the production setting; tests write in the transaction to see the row)."""
+    public pages do not write (the production setting; tests write in the transaction to see the row); then a
+    caller without a session (``certificates.fastpath``) gives what its sessions are bound to as ``bind``."""
     if batched:
-        verification_log.log_verification(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
+        verification_log.log_verification(session.get_bind() if bind is None else bind, cert.id if cert else None,
+                                          channel, result, signature_valid)
         return
     session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
                                 signature_valid=signature_valid))
