@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask_babel import get_translations
-from sqlalchemy import bindparam, select
+from sqlalchemy import Enum as SAEnum, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -153,7 +153,7 @@ class _RawStatement:
         procs = self.processors
         if procs is None:  # once: SQLAlchemy's own processors for these columns and the driver's types
             dialect = self.dialect
-            procs = [(i, t.dialect_impl(dialect).result_processor(dialect, d[1]))
+            procs = [(i, _tabulated(t.dialect_impl(dialect), dialect, d[1]))
                      for i, (t, d) in enumerate(zip(self.types, cursor.description))]
             procs = self.processors = [(i, p) for i, p in procs if p is not None]
         make = self.row._make
@@ -166,6 +166,18 @@ class _RawStatement:
                 values[i] = p(values[i])
             out.append(make(values))
         return out
+
+
+def _tabulated(impl, dialect, coltype):
+    """``impl``'s result processor; for an Enum, its answers for every value the column can hold, looked up (issue 20:
+    ten Enum columns a scan, two Python calls each through SQLAlchemy's processor): the very members it returns, and
+    for a value it does not know a KeyError (a LookupError, as SQLAlchemy raises)."""
+    process = impl.result_processor(dialect, coltype)
+    if process is None or not isinstance(impl, SAEnum):
+        return process
+    table = {value: process(value) for value in impl.enums}
+    table[None] = process(None)
+    return table.__getitem__
 
 
 _raw_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> _RawStatement
@@ -202,7 +214,8 @@ def read_public_record(bind, cid: str) -> PublicRecord | None:
 
 
 def _read(target, dispatch, cursor, raw: _RawStatement, params) -> list:
-    """The statement on ``cursor``, heard by the engine's cursor-execute listeners; its rows as SQLAlchemy reads them."""
+    """The statement on ``cursor``, heard by the engine's cursor-execute listeners; its rows as SQLAlchemy reads
+    them."""
     if dispatch.before_cursor_execute:
         dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
     cursor.execute(raw.sql, params)

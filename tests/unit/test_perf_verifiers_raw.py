@@ -210,3 +210,16 @@ def test_perf_verifiers_labels_translated_once_per_language(app, db, world, issu
             assert _label_calls(lambda: services.public_view(db, rec.cert, TODAY, None, record=rec)) == 0
     with app.app_context(), force_locale("en"):
         assert view["status_label"] != services.public_view(db, rec.cert, TODAY, None, record=rec)["status_label"]
+
+
+def test_perf_verifiers_enum_columns_looked_up(app, db, issued):
+    """The record's Enum columns (ten a scan with the successor and the standing) are looked up in their
+    processor's answers, tabulated once: a read calls SQLAlchemy's Enum processor no more (before: two Python calls
+    a column a scan), and the values are its own (``_same_record``)."""
+    _same_record(app, db, issued.cid)
+    prof = cProfile.Profile()
+    rec = prof.runcall(services.read_public_record, _bind(app), issued.cid)
+    assert rec is not None and rec.cert.status.value == "valid"
+    enum_lookups = [n for (path, _line, name), (n, *_rest) in pstats.Stats(prof).stats.items()
+                    if path.endswith("sqlalchemy/sql/sqltypes.py") and name == "_object_value_for_elem"]
+    assert enum_lookups == []
