@@ -159,6 +159,21 @@ def test_perf_22_dead_connection_replaced(app):
     assert _own_connection(engine) is fresh and reader.opened == opened + 1
 
 
+def test_perf_22_connection_replaced_after_the_pools_recycle_time(app, monkeypatch):
+    """A connection older than the pool's recycle time (``pool_recycle``; ``DB_POOL_RECYCLE`` on PostgreSQL) is
+    closed and replaced before a read, as the pool replaces its own."""
+    engine = _engine(app)
+    reader = engine.lms_reader
+    reader.discard()
+    monkeypatch.setattr(reader, "recycle", 0.0)  # every connection due as soon as it is opened
+    old = _own_connection(engine)
+    new = _own_connection(engine)
+    assert new is not old and _is_closed(old) and not _is_closed(new)
+    monkeypatch.undo()
+    reader.discard()  # the next test's connection is opened with the engine's own recycle time
+    assert _is_closed(new)
+
+
 def test_perf_22_a_connection_per_thread(app):
     """Threads reading at once each read on their own connection, the same one for each of their reads, never the
     main thread's; a thread's connection is closed when the thread ends."""
