@@ -1,7 +1,9 @@
 """In-process profile of the public verification GETs (issue 20): CPU µs a request of ``/api/v1/verify/<cid>``,
 ``/v/<cid>`` and ``/healthz`` against bench/bare.py's ``flask_app`` in the same process, and cProfile's top
-functions. ``python -m bench.profile_verify [--top N] [--n REQUESTS] [--cold] [--flask]`` on a throwaway SQLite database with the demo
-data (``DATABASE_URL`` overrides it: a PostgreSQL database is dropped and re-created by ``prepare_database``)."""
+functions, and the statements a request the engine's listeners hear (on PostgreSQL also the round trips, from libpq's
+trace of the scans' read connection: ``lms.db.ThreadReader``). ``python -m bench.profile_verify [--top N]
+[--n REQUESTS] [--cold] [--flask]`` on a throwaway SQLite database with the demo data (``DATABASE_URL`` overrides it:
+a PostgreSQL database is dropped and re-created by ``prepare_database``)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +16,7 @@ import tempfile
 import time
 from urllib.parse import quote
 
+from sqlalchemy import event
 from werkzeug.test import EnvironBuilder
 
 
@@ -34,17 +37,55 @@ def _runner(wsgi_app, path: str, headers: dict | None = None):
     return one
 
 
-def cpu_us(one, n: int) -> float:
-    """Median of five runs of ``n`` requests: process CPU µs a request."""
+def cpu_us(one, n: int) -> tuple[float, float]:
+    """Median of five runs of ``n`` requests: process CPU µs a request, and wall µs (which also counts the waits on
+    the database server: its round trips)."""
     for _ in range(20):
         one()
-    runs = []
+    runs, walls = [], []
     for _ in range(5):
-        t = time.process_time()
+        t, w = time.process_time(), time.perf_counter()
         for _ in range(n):
             one()
         runs.append((time.process_time() - t) / n * 1e6)
-    return sorted(runs)[2]
+        walls.append((time.perf_counter() - w) / n * 1e6)
+    return sorted(runs)[2], sorted(walls)[2]
+
+
+def round_trips(engine, one, n: int) -> float | None:
+    """PostgreSQL: the server's ReadyForQuery messages (one a round trip) a request on the thread's read connection,
+    from libpq's trace; None elsewhere, or when the requests did not read on it (``--flask``: the pool's)."""
+    reader = getattr(engine, "lms_reader", None)
+    if engine.dialect.name != "postgresql" or reader is None:
+        return None
+    import psycopg
+    connection = reader.cursor().connection
+    with tempfile.TemporaryFile() as f:
+        connection.pgconn.trace(f.fileno())
+        connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+        try:
+            for _ in range(n):
+                one()
+        finally:
+            connection.pgconn.untrace()
+        f.seek(0)
+        trips = sum(1 for line in f.read().decode().splitlines() if line.startswith("B") and "ReadyForQuery" in line)
+    return trips / n if trips else None
+
+
+def statements(engine, one, n: int) -> float:
+    """The statements a request the engine's cursor-execute listeners hear."""
+    heard: list = []
+
+    def listen(*_a):
+        heard.append(1)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        for _ in range(n):
+            one()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return len(heard) / n
 
 
 def main(argv=None) -> None:
@@ -83,7 +124,7 @@ def main(argv=None) -> None:
     for name, wsgi, path in targets:
         one = _runner(wsgi, path, headers)
         assert one().startswith(("200", "304")), (name, one())
-        us = cpu_us(one, args.n)
+        us, wall = cpu_us(one, args.n)
         bare = bare or us
         prof = cProfile.Profile()
         prof.enable()
@@ -91,7 +132,14 @@ def main(argv=None) -> None:
             one()
         prof.disable()
         st = pstats.Stats(prof)
-        print(f"{name:12s} {us:8.0f} µs CPU  {bare / us:5.2f}× bare Flask  {st.total_calls / 50:7.0f} calls")
+        line = (f"{name:12s} {us:8.0f} µs CPU {wall:8.0f} µs wall  {bare / us:5.2f}× bare Flask  "
+                f"{st.total_calls / 50:7.0f} calls")
+        if wsgi is app:
+            engine = app.extensions["lms_db"].engine
+            line += f"  {statements(engine, one, 20):4.1f} statements"
+            trips = round_trips(engine, one, 20)
+            line += f"  {trips:4.1f} round trips on the read connection" if trips is not None else ""
+        print(line)
         if args.top and wsgi is app and name != "/healthz":
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats(os.environ.get("PROF_SORT", "cumulative")).print_stats(args.top)

@@ -2,7 +2,8 @@
 
 ``/api/v1/verify/<cid>`` and ``/v/<cid>`` are answered here when the answer can be exactly the Flask view's
 (``certificates.api.public_verify``, ``certificates.views.public_verify``): the same record in one statement
-(``services.read_public_record``: ``find_public_record``'s statement compiled once, on a pooled DB-API connection), the same ETag, the same bytes from the per-process cache the views fill
+(``services.read_public_record``: ``find_public_record``'s statement compiled once, on the thread's own DB-API
+connection), the same ETag, the same bytes from the per-process cache the views fill
 (``public_answers.bodies``), the verification limit counted once on Flask-Limiter's key (``lms.ratelimit.count``),
 the scan logged as the view logs it, the same headers and the same access line. A process's first scan of a
 certificate (no answer kept for its current state) is answered here too: the answer is built by the views' own
@@ -41,7 +42,8 @@ from lms.templating import today_local
 API = "/api/v1/verify/"
 PAGE = "/v/"
 _DIGITS = re.compile(r"^[+-]?\d+$")
-_REFUSED = ("HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
+_REFUSED = frozenset(("HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
+                      "HTTP_IF_RANGE"))
 
 
 def _language(environ) -> str | None:
@@ -89,7 +91,7 @@ def handle(app: Flask, environ, start_response):
         return None
     if not _CID_RE.match(cid) or limiter._key_func is not get_remote_address:  # noqa: SLF001
         return None
-    if any(k in environ for k in _REFUSED):
+    if not _REFUSED.isdisjoint(environ):
         return None
     if "HTTP_X_FORWARDED_FOR" in environ and not config.get("TRUSTED_PROXIES"):  # lms.doctor's warning: Flask's
         return None
@@ -98,16 +100,14 @@ def handle(app: Flask, environ, start_response):
         return None
     started = fastpath.clock()
     state = app.extensions["lms_db"]
-    # no session: the statement on a DB-API connection of what the sessions are bound to (the pool's, given back)
-    rec = services.read_public_record(state.sessionmaker.kw.get("bind") or state.engine, cid)
-    session = state.sessionmaker()  # statement-free here (the answer's functions take the record read above)
-    try:
-        return _answer(app, environ, start_response, session, channel, cid, sig, locale, started, rec)
-    finally:
-        session.close()
+    # no session: the statement on a DB-API connection of what the sessions are bound to (an Engine's thread-owned
+    # read connection, or the tests' Connection), and the answer's functions take the record read here
+    bind = state.sessionmaker.kw.get("bind") or state.engine
+    rec = services.read_public_record(bind, cid)
+    return _answer(app, environ, start_response, state, bind, channel, cid, sig, locale, started, rec)
 
 
-def _answer(app, environ, start_response, session, channel, cid, sig, locale, started, rec):
+def _answer(app, environ, start_response, state, bind, channel, cid, sig, locale, started, rec):
     config = app.config
     environ[public_answers.HANDED] = (cid, rec)  # if Flask answers after all, it reads no record again
     if rec is None:
@@ -127,7 +127,7 @@ def _answer(app, environ, start_response, session, channel, cid, sig, locale, st
     if not not_modified:
         kept = public_answers.bodies_of(app).get(cache_key)
         if kept is None:  # a first scan: built here by the views' own functions, and kept for the next
-            kept = _build(app, environ, session, channel, rec, today, sig_valid, locale, cache_key)
+            kept = _build(app, environ, channel, rec, today, sig_valid, locale, cache_key)
         body = kept if isinstance(kept, bytes) else kept.encode()
     counted = ratelimit.count(limiter, verify_limit_of(app), "cert-verify", environ.get("REMOTE_ADDR") or "127.0.0.1")
     if counted is None:
@@ -137,10 +137,7 @@ def _answer(app, environ, start_response, session, channel, cid, sig, locale, st
         environ[ratelimit.PRECOUNTED] = ("cert-verify", item, n, reset)
         return None
     rid = fastpath.request_id(environ)
-    services.log_verification(session, rec.cert, channel, services.effective_status(rec.cert, today).value,
-                              signature_valid=sig_valid, batched=batched_log_of(app))
-    if session.in_transaction():  # the log written in this transaction (tests); the batch writer needs none
-        session.commit()
+    _log(app, state, bind, rec, channel, services.effective_status(rec.cert, today).value, sig_valid)
     max_age = f"public, max-age={int(config['CERT_VERIFY_CACHE_SECONDS'])}"
     quoted = f'"{etag}"'
     # werkzeug's make_conditional drops the entity headers of a 304 (Content-Type, Content-Length)
@@ -154,18 +151,33 @@ def _answer(app, environ, start_response, session, channel, cid, sig, locale, st
                             headers, body, rid=rid, started=started)
 
 
-def _build(app, environ, session, channel, rec, today, sig_valid, locale, cache_key):
+def _log(app, state, bind, rec, channel, status: str, sig_valid) -> None:
+    """The scan logged as the views log it: by the batch writer (production: no session needed; a session a scan
+    was ~17 Python calls, issue 20), or in a transaction of its own (tests, which read the row at once)."""
+    if batched_log_of(app):
+        services.log_verification(None, rec.cert, channel, status, signature_valid=sig_valid, batched=True, bind=bind)
+        return
+    session = state.sessionmaker()
+    try:
+        services.log_verification(session, rec.cert, channel, status, signature_valid=sig_valid)
+        session.commit()
+    finally:
+        session.close()
+
+
+def _build(app, environ, channel, rec, today, sig_valid, locale, cache_key):
     """A first scan's answer, with the views' functions and kept as they keep it (``public_answers.keep``). The
     JSON needs only the visitor's language: an application context with Flask-Babel's locale forced. The page
     needs a request's context (url_for, the language selector, the form): pushed, not dispatched — no hooks, no
-    session saved (the fast path took no request with a cookie but ``lang``)."""
+    session saved (the fast path took no request with a cookie but ``lang``). No database session: given the
+    record, the public view makes no statement."""
     size = app.config["CERT_VERIFY_BODY_CACHE"]
     if channel == "api":
         with app.app_context(), force_locale(locale):
             return public_answers.keep(app, cache_key, lambda: public_answers.json_answer(
-                app, session, rec, today, sig_valid), size)
+                app, None, rec, today, sig_valid), size)
     with app.request_context(environ):
-        return public_answers.keep(app, cache_key, lambda: public_answers.page_answer(session, rec, today), size)
+        return public_answers.keep(app, cache_key, lambda: public_answers.page_answer(None, rec, today), size)
 
 
 def verify_limit_of(app: Flask) -> str:

@@ -151,7 +151,8 @@ def keep(app, key, build, size: int) -> bytes:
 def json_answer(app, session, rec: services.PublicRecord, today: dt.date, sig_valid: bool | None) -> bytes:
     """The JSON's bytes (``certificates.api.public_verify`` and ``certificates.fastpath``: one serialiser): the
     public view of the record, the signature's result when a signature was given, Flask's JSON provider. Needs an
-    application context whose locale is the visitor's (the labels)."""
+    application context whose locale is the visitor's (the labels). ``session`` may be None (the fast path): given
+    the record, the public view makes no statement."""
     out = services.public_view(session, rec.cert, today, app.config["CERT_KEY_DIR"], record=rec)
     if sig_valid is not None:
         out["signature_valid"] = sig_valid
@@ -165,6 +166,7 @@ _MARK = "\x00cert-verify-content\x00"  # where the certificate's part goes in th
 def page_answer(db_session, rec: services.PublicRecord, today: dt.date) -> str:
     """The verification page of a GET (``certificates.views.public_verify`` and ``certificates.fastpath``): the
     public view in ``verify.html`` with an empty holder check. Needs the request's context (its language, links).
+    ``db_session`` may be None (the fast path): given the record, the public view makes no statement.
 
     Only the template's ``content`` block depends on the certificate; the rest (base.html's head, header, footer
     and scripts) depends on the language and the prefix the application is mounted under, and is rendered once a

@@ -11,14 +11,16 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import bindparam, select
+from flask_babel import get_translations
+from sqlalchemy import Enum as SAEnum, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from certificates import compact, signing, verification_log
-from certificates.models import Certificate, CertificateStatus, VerificationLog
+from certificates.models import Certificate, CertificateStatus, ReasonCategory, VerificationLog
 from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
+from lms.domain import Tier
 from lms.people.services import holder_matches
 from lms.pii import mask_name
 from lms.templating import SHANGHAI
@@ -151,7 +153,7 @@ class _RawStatement:
         procs = self.processors
         if procs is None:  # once: SQLAlchemy's own processors for these columns and the driver's types
             dialect = self.dialect
-            procs = [(i, t.dialect_impl(dialect).result_processor(dialect, d[1]))
+            procs = [(i, _tabulated(t.dialect_impl(dialect), dialect, d[1]))
                      for i, (t, d) in enumerate(zip(self.types, cursor.description))]
             procs = self.processors = [(i, p) for i, p in procs if p is not None]
         make = self.row._make
@@ -166,17 +168,31 @@ class _RawStatement:
         return out
 
 
+def _tabulated(impl, dialect, coltype):
+    """``impl``'s result processor; for an Enum, its answers for every value the column can hold, looked up (issue 20:
+    ten Enum columns a scan, two Python calls each through SQLAlchemy's processor): the very members it returns, and
+    for a value it does not know a KeyError (a LookupError, as SQLAlchemy raises)."""
+    process = impl.result_processor(dialect, coltype)
+    if process is None or not isinstance(impl, SAEnum):
+        return process
+    table = {value: process(value) for value in impl.enums}
+    table[None] = process(None)
+    return table.__getitem__
+
+
 _raw_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> _RawStatement
 
 
 def read_public_record(bind, cid: str) -> PublicRecord | None:
     """``find_public_record`` without a session (``certificates.fastpath``): the same statement, compiled once a
     dialect, run on a DB-API connection. ``bind`` is what the application's sessions are bound to: an Engine (in
-    production), whose pool lends a connection that goes back on every path (the pool's reset ends the read's
-    transaction); or a Connection (the tests' outer transaction), whose DB-API connection is used as it is. The
-    ``before_cursor_execute`` / ``after_cursor_execute`` listeners (statement counters: the tests', the bench's)
-    hear the statement, with the Connection or None, and no execution context. A driver's error is raised (the
-    fast path hands the request to Flask); a lost pooled connection is invalidated."""
+    production), whose ``lms_reader`` gives this thread's own read-only autocommit connection (``lms.db.ThreadReader``:
+    one round trip a scan, no pool checkout; discarded after an error, so that the next scan opens another), or for an
+    engine without one (an in-memory SQLite database) the pool's, given back on every path; or a Connection (the
+    tests' outer transaction), whose DB-API connection is used as it is. The ``before_cursor_execute`` /
+    ``after_cursor_execute`` listeners (statement counters: the tests', the bench's) hear the statement, with the
+    Connection or None, and no execution context. A driver's error is raised (the fast path hands the request to
+    Flask)."""
     if not _CID_RE.match(cid or ""):
         return None
     dialect = bind.dialect
@@ -185,28 +201,47 @@ def read_public_record(bind, cid: str) -> PublicRecord | None:
     if raw is None or raw.stmt is not stmt:
         raw = _raw_statements[dialect] = _RawStatement(stmt, dialect)
     params = raw.params(cid)
-    lent = isinstance(bind, Engine)
-    conn = bind.raw_connection() if lent else bind.connection
+    if not isinstance(bind, Engine):
+        return _record(_read_closing(bind, bind.dispatch, bind.connection.cursor(), raw, params))
+    reader = getattr(bind, "lms_reader", None)
+    if reader is None:
+        return _record(_read_lent(bind, raw, params))
     try:
-        cursor = conn.cursor()
-        try:
-            dispatch, target = bind.dispatch, None if lent else bind
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
-            cursor.execute(raw.sql, params)
-            if dispatch.after_cursor_execute:
-                dispatch.after_cursor_execute(target, cursor, raw.sql, params, None, False)
-            rows = raw.rows(cursor)
-        finally:
-            cursor.close()
-    except dialect.loaded_dbapi.Error as exc:
-        if lent and dialect.is_disconnect(exc, conn.dbapi_connection, None):
+        return _record(_read(None, bind.dispatch, reader.cursor(), raw, params))
+    except BaseException:  # the connection's state is unknown (dead, interrupted): the next scan opens another
+        reader.discard()
+        raise
+
+
+def _read(target, dispatch, cursor, raw: _RawStatement, params) -> list:
+    """The statement on ``cursor``, heard by the engine's cursor-execute listeners; its rows as SQLAlchemy reads
+    them."""
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
+    cursor.execute(raw.sql, params)
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(target, cursor, raw.sql, params, None, False)
+    return raw.rows(cursor)
+
+
+def _read_closing(target, dispatch, cursor, raw: _RawStatement, params) -> list:
+    try:
+        return _read(target, dispatch, cursor, raw, params)
+    finally:
+        cursor.close()
+
+
+def _read_lent(engine: Engine, raw: _RawStatement, params) -> list:
+    """``_read`` on a connection the pool lends, given back on every path (a lost one invalidated)."""
+    conn = engine.raw_connection()
+    try:
+        return _read_closing(None, engine.dispatch, conn.cursor(), raw, params)
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if engine.dialect.is_disconnect(exc, conn.dbapi_connection, None):
             conn.invalidate(exc)
         raise
     finally:
-        if lent:
-            conn.close()
-    return _record(rows)
+        conn.close()
 
 
 def _record(rows) -> PublicRecord | None:
@@ -257,9 +292,10 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     read (``cert`` is its certificate): no further statement."""
     status = effective_status(cert, today)
     snap = cert.snapshot or {}
+    labels = _labels()
     out = {
-        "status": status.value, "status_label": status.label, "number": cert.number,
-        "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": cert.tier.label,
+        "status": status.value, "status_label": labels[status], "number": cert.number,
+        "holder_name": mask_name(cert.holder_name), "tier": cert.tier.value, "tier_label": labels[cert.tier],
         "programme": snap.get("programme", ""), "institution": snap.get("institution", ""),
         "bureau": snap.get("bureau", ""), "issuer": snap.get("issuer", ""),
         "issued_on": cert.issued_on.isoformat(), "valid_until": iso_or_none(cert.valid_until),
@@ -269,7 +305,7 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     if status in (CertificateStatus.revoked, CertificateStatus.suspended):
         out["status_changed_on"] = _local_date(cert.status_changed_at)
         out["reason_category"] = cert.status_reason.value if cert.status_reason else None
-        out["reason_label"] = cert.status_reason.label if cert.status_reason else ""
+        out["reason_label"] = labels[cert.status_reason] if cert.status_reason else ""
     succ = None
     if record is not None:
         succ = record.successor if status == CertificateStatus.superseded else None
@@ -293,17 +329,34 @@ def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: st
     return out
 
 
+# The labels ``public_view`` shows, translated once per language a process (issue 20: ``LabelledEnum.label`` makes its
+# enum's lazy strings and translates one on every call, ~25 Python calls a label, two or three a scan), under the
+# translations Flask-Babel gives the current language: each the very string ``.label`` gives there.
+_LABELLED = (CertificateStatus, Tier, ReasonCategory)
+_labels_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # translations -> {member: label}
+
+
+def _labels() -> dict:
+    translations = get_translations()
+    labels = _labels_kept.get(translations)
+    if labels is None:
+        labels = _labels_kept[translations] = {m: m.label for enum in _LABELLED for m in enum}
+    return labels
+
+
 def _local_date(value: dt.datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).date().isoformat() if value else None
 
 
-def log_verification(session: Session, cert: Certificate | None, channel: str, result: str,
-                     signature_valid: bool | None = None, batched: bool = False) -> None:
+def log_verification(session: Session | None, cert: Certificate | None, channel: str, result: str,
+                     signature_valid: bool | None = None, batched: bool = False, *, bind=None) -> None:
     """Record that a verification happened and its answer; nothing about who asked. ``batched``: hand the row
     to the process's batch writer (``certificates.verification_log``) instead of this transaction, so that the
-    public pages do not write (the production setting; tests write in the transaction to see the row)."""
+    public pages do not write (the production setting; tests write in the transaction to see the row); then a
+    caller without a session (``certificates.fastpath``) gives what its sessions are bound to as ``bind``."""
     if batched:
-        verification_log.log_verification(session.get_bind(), cert.id if cert else None, channel, result, signature_valid)
+        verification_log.log_verification(session.get_bind() if bind is None else bind, cert.id if cert else None,
+                                          channel, result, signature_valid)
         return
     session.add(VerificationLog(certificate_id=cert.id if cert else None, channel=channel, result=result,
                                 signature_valid=signature_valid))

@@ -5,11 +5,14 @@ a first scan's page fills the certificate's values into the content block's kept
 exactly the template's output in every state and language."""
 from __future__ import annotations
 
+import cProfile
 import difflib
 import logging
+import pstats
 
 import pytest
 from flask import current_app, render_template, url_for
+from flask_babel import force_locale
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -177,3 +180,46 @@ def test_perf_verifiers_calls_per_scan(app, client, db, issued, monkeypatch):
         assert counts[path] - counts["own " + path] < (READ_SQLITE if sqlite else READ_PSYCOPG), counts
     filled, rendered = (counts[k + page] - counts[page] for k in ("first ", "rendered first "))
     assert filled < 0.55 * rendered, counts
+
+
+def _label_calls(fn) -> int:
+    """How many times ``public_view`` itself runs ``LabelledEnum.label`` in ``fn()`` (cProfile's count; the holder's
+    standing is talent's to label)."""
+    prof = cProfile.Profile()
+    prof.runcall(fn)
+    return sum(n for (path, _line, name), (*_counts, callers) in pstats.Stats(prof).stats.items()
+               if name == "label" and path.endswith("lms/domain.py")
+               for (caller, _l, caller_name), (n, *_c) in callers.items()
+               if caller_name == "public_view" and caller.endswith("certificates/services/verification.py"))
+
+
+def test_perf_verifiers_labels_translated_once_per_language(app, db, world, issued):
+    """``public_view``'s labels (status, tier, reason) are each language's ``.label``, translated once a process per
+    language and kept: a second view in the same language runs ``LabelledEnum.label`` no more (before: two or three
+    a view, ~25 Python calls each)."""
+    cert = db.get(Certificate, issued.id)
+    services.change_status(db, world.city_admin, cert, "suspend", "under_investigation", "核查中", TODAY)
+    db.commit()
+    rec = services.find_public_record(db, issued.cid)
+    for lang in ("zh_Hans_CN", "en", "zh_Hans_CN"):
+        with app.app_context(), force_locale(lang):
+            view = services.public_view(db, rec.cert, TODAY, None, record=rec)
+            expected = [rec.cert.status.label, rec.cert.tier.label, rec.cert.status_reason.label]
+            assert [view["status_label"], view["tier_label"], view["reason_label"]] == expected
+            assert all(type(v) is str for v in expected)
+            assert _label_calls(lambda: services.public_view(db, rec.cert, TODAY, None, record=rec)) == 0
+    with app.app_context(), force_locale("en"):
+        assert view["status_label"] != services.public_view(db, rec.cert, TODAY, None, record=rec)["status_label"]
+
+
+def test_perf_verifiers_enum_columns_looked_up(app, db, issued):
+    """The record's Enum columns (ten a scan with the successor and the standing) are looked up in their
+    processor's answers, tabulated once: a read calls SQLAlchemy's Enum processor no more (before: two Python calls
+    a column a scan), and the values are its own (``_same_record``)."""
+    _same_record(app, db, issued.cid)
+    prof = cProfile.Profile()
+    rec = prof.runcall(services.read_public_record, _bind(app), issued.cid)
+    assert rec is not None and rec.cert.status.value == "valid"
+    enum_lookups = [n for (path, _line, name), (n, *_rest) in pstats.Stats(prof).stats.items()
+                    if path.endswith("sqlalchemy/sql/sqltypes.py") and name == "_object_value_for_elem"]
+    assert enum_lookups == []
