@@ -174,7 +174,10 @@ def nav(page, link_id: str) -> None:
         toggler = page.locator(".navbar-toggler")
         if toggler.is_visible():
             toggler.click()
-        page.click(f"#nav-group-{link.get_attribute('data-group')}")
+            page.wait_for_selector("#navmain.collapse.show")  # opened, not still animating (.collapsing)
+        group = link.get_attribute("data-group")
+        page.click(f"#nav-group-{group}")
+        page.wait_for_selector(f"#nav-group-{group}[aria-expanded='true']")
     target = urljoin(page.url, link.get_attribute("href"))
     # A click returns once the navigation has started, not once the new page is there: under load (CI runs two
     # suites on two cores) the next locator could still read the old page. Wait for the target page's load.

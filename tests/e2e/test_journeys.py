@@ -41,9 +41,13 @@ def _phone_nav(page, link_id: str) -> None:
     """A navigation entry on a phone: open the collapsed menu (and the entry's group, if it has one), then tap."""
     link = page.locator(f"#{link_id}")
     page.click(".navbar-toggler")
+    # Bootstrap sets .show when the menu has finished opening (.collapsing while it animates): a tap during the
+    # animation could meet the link while its box was still clipped (a CI run under load once never navigated).
+    page.wait_for_selector("#navmain.collapse.show")
     group = link.get_attribute("data-group")
     if group:
         page.click(f"#nav-group-{group}")
+        page.wait_for_selector(f"#nav-group-{group}[aria-expanded='true']")
     link.wait_for(state="visible")
     click_to(page, link, urljoin(page.url, link.get_attribute("href")))
 
