@@ -1163,3 +1163,51 @@ NOTES["talent_search"] += _RUN_54CB414 + (
     "p95 SQLite 267 ms (307), PostgreSQL 233 ms (283), 147 / 141 pages/s (131 / 111): the form and rows kept and "
     "the user's region with the user cut a page's Python calls by about a quarter; still over 200 ms. Next: the "
     "pool filter's statements kept per shape, the count, base.html's frame.")
+
+_RUN_123F764 = (" Fifth round and full-scale run of 123f764 (2026-12-04 16:27, nothing else running but the bench; an AMD "
+                "EPYC machine where the record before ran on an Intel Xeon, so compare ratios, not rates): ")
+NOTES["verify_json_vs_flask"] += _RUN_123F764 + (
+    "SQLite 1,888 req/s, 0.39 × bare Flask's 4,843 (0.35 ×); PostgreSQL 1,206 req/s, 0.33 × of 3,615 (849, 0.18 ×). "
+    "Cause addressed: on PostgreSQL each scan was three round trips (psycopg's BEGIN, the SELECT, the pool's "
+    "reset-on-return ROLLBACK: libpq's trace). Changed: the read runs on its thread's own connection, outside the "
+    "pool, in autocommit and read-only (lms.db.ThreadReader: opened in the serving process, replaced after the "
+    "pool's recycle time or any error, closed with its thread; a connection opened before gunicorn's fork is never "
+    "used or closed by the child): one round trip; the read 177 → 64 Python calls with psycopg, 81 → 20 on SQLite; "
+    "the labels translated once a language; no ORM session a scan (the log by the batch writer). Calls a request: "
+    "kept JSON 516 → 348 (PostgreSQL), 416 → 301 (SQLite); first JSON 1,017 → 774, 917 → 727. "
+    "tests/unit/test_perf_22_verify_connection.py checks no pool checkout, one round trip, read-only, replacement "
+    "after an error and after the recycle time, one connection per thread, and a forked child's own. Next: the "
+    "JSON's building and Flask-Limiter's storage call (~300 calls against bare Flask's 312), then nginx's cache in "
+    "front (the ETag and Cache-Control are there; not measured, wrk goes straight to gunicorn).")
+NOTES["verify_page_vs_flask"] += _RUN_123F764 + (
+    "SQLite 2,000 pages/s, 0.41 × (the ratio met), p95 91.8 ms (the goal 50 ms); PostgreSQL 1,298, 0.36 × (776, "
+    "0.17 ×), p95 129 ms: the same connection and labels as the JSON; kept page 445 → 277 calls (PostgreSQL), 345 "
+    "→ 230 (SQLite). The p95 at 64 connections on 2 cores is the queue: bare Flask's own p95 in the same run was "
+    "73.8 / 71.9 ms, over the goal by itself. Next: as the JSON; a first page still pushes a request context and "
+    "builds the holder check's form (~1,070 calls).")
+NOTES["autosave"] += _RUN_123F764 + (
+    "SQLite 646 saves/s, p99 304 ms; PostgreSQL 455/s, p99 295 ms (484/s, 373 ms); 0 lost of 10,337 and 8,164. "
+    "Nothing in a save changed this round. Next: the save's psycopg and SQLAlchemy cost (a kept statement run on "
+    "the request's connection, as the pool page's now are).")
+NOTES["issuing_5000"] += _RUN_123F764 + (
+    "SQLite 378 s (461), PostgreSQL 522 s (316): unchanged code; the renderers are niced and share the 2 cores with "
+    "the verification traffic sent at the same time, which this round made faster (PostgreSQL 783 → 947 req/s "
+    "during issuing, SQLite 1,558 → 2,105), so the figure moved with it (PostgreSQL's has ranged 199-522 s across "
+    "runs). Next: the render's own cost (the QR and the holder's rows deflated each time), ~12 statements a "
+    "certificate into executemany per batch, and an issuing figure stated beside the verification rate it ran with.")
+NOTES["rollup"] += _RUN_123F764 + (
+    "SQLite 3.7 s, 2.9 × the GROUP BY, longest write 84 ms; PostgreSQL 47.5 s (40.4 s), 42 × (GROUP BY 1.13 s "
+    "against 1.35 s), longest write 135 ms, 718 chunks: unchanged code, within the 40-51 s of the last runs. "
+    "Against 2026-11-22's 28.6 s: the data now hold 140,000 appointments, which make people liable to the rule "
+    "(seed 002 (三)) and the roll-up moves and notifies them; the 11-22 data had none. Next: the standings' upsert, "
+    "then the events' generic plans.")
+NOTES["talent_search"] += _RUN_123F764 + (
+    "p95 SQLite 241 ms (267), PostgreSQL 210 ms (233), 169 / 159 pages/s (147 / 141). Changed: the list's count, "
+    "page and region choices built and compiled once per filter shape and scope and run on the request's "
+    "connection (talent/kept_sql.py; the scope's values are part of the key, tested with two county bureaus); "
+    "base.html around the list kept per language and user with the CSRF token, the language form's next, the menu "
+    "and the content block as slots (kept only if its first fill equals the whole template; flashed messages "
+    "render whole); the rows' labels kept per language; the session user's read built once. Calls a page 10,251 → "
+    "5,722 (SQLite), 10,745 → 6,261 (PostgreSQL). A suspended entry no longer makes the page a 500 (its row had no "
+    "badge colour: a KeyError since the rows were kept). Next: the content block (~1,400 calls, the pager macro "
+    "~420) kept per language and shape; Flask's and Flask-Login's per-request cost (~1,400 calls).")
