@@ -17,12 +17,14 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from lms.db import ResultColumns
+
 
 class KeptSelect:
     """``stmt`` compiled once for ``dialect``; ``run(session, values)`` its rows as tuples (``scalars``: the first
     column). ``values`` maps each named ``bindparam`` of ``stmt`` (``required=True``: none may be forgotten)."""
 
-    __slots__ = ("sql", "order", "fixed", "binds", "types", "processors", "dialect")
+    __slots__ = ("sql", "order", "fixed", "binds", "columns", "dialect")
 
     def __init__(self, stmt, dialect) -> None:
         compiled = stmt.compile(dialect=dialect)
@@ -40,8 +42,7 @@ class KeptSelect:
             else:  # a value of the select as built: processed once
                 value = param.effective_value
                 self.fixed[name] = proc(value) if proc is not None else value
-        self.types = [c.type for c in stmt.selected_columns]
-        self.processors: list | None = None
+        self.columns = ResultColumns([c.type for c in stmt.selected_columns], dialect)
 
     def _params(self, values: dict):
         params = dict(self.fixed)
@@ -63,8 +64,7 @@ class KeptSelect:
                 cursor.execute(self.sql, params)
                 if dispatch.after_cursor_execute:
                     dispatch.after_cursor_execute(conn, cursor, self.sql, params, None, False)
-                rows = cursor.fetchall()
-                description = cursor.description
+                rows = self.columns.rows(cursor)
             finally:
                 cursor.close()
         except self.dialect.loaded_dbapi.Error as exc:
@@ -73,24 +73,8 @@ class KeptSelect:
                 conn.invalidate(exc)
             raise DBAPIError.instance(self.sql, params, exc, self.dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=self.dialect) from exc
-        return self._rows(rows, description)
+        return rows
 
     def scalars(self, session: Session, values: dict) -> list:
         return [r[0] for r in self.run(session, values)]
 
-    def _rows(self, raw: list, description) -> list[tuple]:
-        procs = self.processors
-        if procs is None:  # once: SQLAlchemy's processors for these columns and the driver's types
-            dialect = self.dialect
-            procs = [(i, t.dialect_impl(dialect).result_processor(dialect, d[1]))
-                     for i, (t, d) in enumerate(zip(self.types, description))]
-            procs = self.processors = [(i, p) for i, p in procs if p is not None]
-        if not procs:
-            return [tuple(r) for r in raw]
-        out = []
-        for r in raw:
-            values = list(r)
-            for i, p in procs:
-                values[i] = p(values[i])
-            out.append(tuple(values))
-        return out

@@ -20,6 +20,7 @@ from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, ReasonCategory, VerificationLog
 from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
+from lms.db import ResultColumns
 from lms.domain import Tier
 from lms.people.services import holder_matches
 from lms.pii import mask_name
@@ -139,33 +140,16 @@ class _RawStatement:
         self.positional = bool(compiled.positional)
         columns = list(stmt.selected_columns)
         self.row = namedtuple("PublicRow", [c.key for c in columns])
-        self.types = [c.type for c in columns]
+        self.columns = ResultColumns([c.type for c in columns], dialect, _tabulated)
         bind = compiled.binds["cid"].type.dialect_impl(dialect).bind_processor(dialect)
         self.bind = bind
-        self.processors: list | None = None
 
     def params(self, cid: str):
         value = self.bind(cid) if self.bind is not None else cid
         return (value,) if self.positional else {"cid": value}
 
     def rows(self, cursor) -> list:
-        raw = cursor.fetchall()
-        procs = self.processors
-        if procs is None:  # once: SQLAlchemy's own processors for these columns and the driver's types
-            dialect = self.dialect
-            procs = [(i, _tabulated(t.dialect_impl(dialect), dialect, d[1]))
-                     for i, (t, d) in enumerate(zip(self.types, cursor.description))]
-            procs = self.processors = [(i, p) for i, p in procs if p is not None]
-        make = self.row._make
-        if not procs:
-            return [make(r) for r in raw]
-        out = []
-        for r in raw:
-            values = list(r)
-            for i, p in procs:
-                values[i] = p(values[i])
-            out.append(make(values))
-        return out
+        return self.columns.rows(cursor, self.row._make)
 
 
 def _tabulated(impl, dialect, coltype):
