@@ -147,11 +147,11 @@ def framed(name: str, context: dict) -> str:
     only if its first fill equals the whole template's rendering, else that key is always rendered whole. Anything
     base.html shows that changes between two requests of a user (a nonce, a time) must be one more slot here:
     the first-fill check cannot see it (tests/web/test_perf_22_pool_statements.py compares the pages)."""
+    if session.get("_flashes"):  # base.html shows them: the whole template (its context processors run once)
+        return render_template(name, **context)
     app = current_app._get_current_object()  # noqa: SLF001 (Flask's own idiom for the signals' sender)
     template = app.jinja_env.get_or_select_template(name)
     app.update_template_context(context)
-    if session.get("_flashes"):
-        return render_template(name, **context)
     before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
     user = context["current_user"]
     key = ("frame", name, str(get_locale() or ""), request.script_root, user.id, user.display_name, user.role)
