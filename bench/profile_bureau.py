@@ -199,7 +199,7 @@ def calls(app, top: int) -> None:
 PARTS = {  # function name -> the end of its file's path: the parts of a pool page counted by ``parts``
     "full_dispatch_request": "flask/app.py", "_load_user": "flask_login/login_manager.py",
     "load_session_user": "lms/auth/services.py", "pool": "talent/views.py", "region_choices": "talent/queries.py",
-    "pool_query": "talent/queries.py", "pool_page": "talent/queries.py", "run": "talent/kept_sql.py",
+    "pool_query": "talent/queries.py", "pool_page": "talent/queries.py", "run": "lms/rawsql.py",
     "filter_form": "talent/pool_page.py", "rows": "talent/pool_page.py", "framed": "talent/pool_page.py",
     "render_template": "flask/templating.py", "block_content": "talent/pool.html", "nav_menu": "lms/templating.py",
     "generate_csrf": "flask_wtf/csrf.py", "execute": "sqlalchemy/orm/session.py"}

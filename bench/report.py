@@ -1204,7 +1204,7 @@ NOTES["rollup"] += _RUN_123F764 + (
 NOTES["talent_search"] += _RUN_123F764 + (
     "p95 SQLite 241 ms (267), PostgreSQL 210 ms (233), 169 / 159 pages/s (147 / 141). Changed: the list's count, "
     "page and region choices built and compiled once per filter shape and scope and run on the request's "
-    "connection (talent/kept_sql.py; the scope's values are part of the key, tested with two county bureaus); "
+    "connection (lms/rawsql.py, at the record talent/kept_sql.py; the scope's values are part of the key, tested with two county bureaus); "
     "base.html around the list kept per language and user with the CSRF token, the language form's next, the menu "
     "and the content block as slots (kept only if its first fill equals the whole template; flashed messages "
     "render whole); the rows' labels kept per language; the session user's read built once. Calls a page 10,251 → "

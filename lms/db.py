@@ -370,46 +370,6 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) 
     return engine
 
 
-# ---------------------------------------------------------------- rows read straight from a DB-API cursor (issue 20)
-class ResultColumns:
-    """The result processors SQLAlchemy itself applies to a select's columns, for rows read straight from a DB-API
-    cursor (issue 20: the verification's one read, ``certificates.services.read_public_record``, and the pool page's
-    kept statements, ``talent.kept_sql``): looked up once, from the first cursor's description (the driver's types),
-    then applied by position, so the values are those the ORM would give. ``lookup(impl, dialect, coltype)`` finds
-    a column's processor (default: the type's own ``result_processor``; a caller may tabulate one)."""
-
-    __slots__ = ("types", "dialect", "lookup", "processors")
-
-    def __init__(self, types, dialect, lookup=None) -> None:
-        self.types, self.dialect = list(types), dialect
-        self.lookup = lookup or _result_processor
-        self.processors: list | None = None
-
-    def rows(self, cursor, make=tuple) -> list:
-        """The rows of ``cursor`` (executed), each column processed, each row made by ``make``. The description is
-        read only the first time: psycopg builds it anew on each access (39 objects for the verification's read)."""
-        raw = cursor.fetchall()
-        procs = self.processors
-        if procs is None:  # once: the processors for these columns and the driver's types
-            dialect = self.dialect
-            procs = [(i, self.lookup(t.dialect_impl(dialect), dialect, d[1]))
-                     for i, (t, d) in enumerate(zip(self.types, cursor.description))]
-            procs = self.processors = [(i, p) for i, p in procs if p is not None]
-        if not procs:
-            return [make(r) for r in raw]
-        out = []
-        for r in raw:
-            values = list(r)
-            for i, p in procs:
-                values[i] = p(values[i])
-            out.append(make(values))
-        return out
-
-
-def _result_processor(impl, dialect, coltype):
-    return impl.result_processor(dialect, coltype)
-
-
 # ---------------------------------------------------------------- a thread's own read connection (issue 20)
 # The public verification's one SELECT (certificates.services.read_public_record), the hottest read of the site, ran on
 # a connection lent by the pool: on PostgreSQL three round trips a scan (psycopg's BEGIN, the SELECT, the pool's

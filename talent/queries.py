@@ -25,7 +25,7 @@ from lms import sheets
 from lms.pii import mask_id_number
 from lms.scoping import visible
 from lms.templating import Page
-from talent.kept_sql import KeptSelect
+from lms.rawsql import KeptSelect
 from talent.models import (
     Appointment, AppointmentRule, NoticeObjection, Evaluation, Notice, NoticeCertificate, NoticeEntry, PoolStatus, RegistrationStatus, TalentEntry,
     TalentEvent,
@@ -263,7 +263,7 @@ KEPT_STATEMENTS_MAX = 2_048  # kept statements a process holds (shapes × scopes
 
 def _kept(session: Session, key: tuple, build) -> KeptSelect:
     """The statement ``build(dialect)`` makes for ``key``, compiled once a process for the session's dialect
-    (``talent.kept_sql``): the values of its named parameters are a run's."""
+    (``lms.rawsql``): the values of its named parameters are a run's."""
     dialect = session.get_bind().dialect
     cache = _KEPT.setdefault(dialect, {})
     kept = cache.get(key)
@@ -309,7 +309,7 @@ def pool_page(session: Session, query, page: int, per_page: int = POOL_PAGE_SIZE
 
     A ``PoolQuery``'s statements are kept (issue 20, fifth round): built and compiled once per filter shape and
     scope (``visible``'s select as the scope rule made it for this request: its cache key and its values, so a
-    bureau never runs another's statement), run with the request's values (``talent.kept_sql``). Before, each page
+    bureau never runs another's statement), run with the request's values (``lms.rawsql``). Before, each page
     built its select anew and ran it through the ORM: ~2,200 Python calls of ~10,300."""
     if isinstance(query, PoolQuery):
         run = _KeptRun(session, query)

@@ -20,8 +20,8 @@ from certificates import compact, signing, verification_log
 from certificates.models import Certificate, CertificateStatus, ReasonCategory, VerificationLog
 from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
-from lms.db import ResultColumns
 from lms.domain import Tier
+from lms.rawsql import KeptSelect
 from lms.people.services import holder_matches
 from lms.pii import mask_name
 from lms.templating import SHANGHAI
@@ -125,31 +125,14 @@ def find_public_record(session: Session, cid: str) -> PublicRecord | None:
     return _record(session.connection().execute(_public_statement(), {"cid": cid}).all())
 
 
-class _RawStatement:
-    """``_public_statement()`` compiled once for a dialect, to run on a pooled DB-API connection (issue 20: through
-    the ORM session the one SELECT cost ~370 Python calls a scan on SQLite and ~780 with psycopg, more than the
-    fast path's own work). Its parameter is sent in the dialect's paramstyle, and its rows read by position through
-    the result processors SQLAlchemy itself would apply (from the first cursor's description), into a named tuple
-    with the same keys as SQLAlchemy's row: the same values, hence the same answers and ETags."""
-
-    def __init__(self, stmt, dialect) -> None:
-        compiled = stmt.compile(dialect=dialect)
-        if set(compiled.binds) != {"cid"}:  # the one parameter this reader sends
-            raise ValueError(f"unexpected parameters {sorted(compiled.binds)}")
-        self.stmt, self.dialect, self.sql = stmt, dialect, compiled.string
-        self.positional = bool(compiled.positional)
-        columns = list(stmt.selected_columns)
-        self.row = namedtuple("PublicRow", [c.key for c in columns])
-        self.columns = ResultColumns([c.type for c in columns], dialect, _tabulated)
-        bind = compiled.binds["cid"].type.dialect_impl(dialect).bind_processor(dialect)
-        self.bind = bind
-
-    def params(self, cid: str):
-        value = self.bind(cid) if self.bind is not None else cid
-        return (value,) if self.positional else {"cid": value}
-
-    def rows(self, cursor) -> list:
-        return self.columns.rows(cursor, self.row._make)
+def _raw_statement(stmt, dialect) -> KeptSelect:
+    """``_public_statement()`` compiled once for a dialect, to run on a DB-API connection (issue 20: through the ORM
+    session the one SELECT cost ~370 Python calls a scan on SQLite and ~780 with psycopg, more than the fast path's
+    own work; ``lms.rawsql``): its rows read through the result processors SQLAlchemy itself would apply, the Enums
+    tabulated, into a named tuple with the same keys as SQLAlchemy's row: the same values, hence the same answers
+    and ETags."""
+    row = namedtuple("PublicRow", [c.key for c in stmt.selected_columns])
+    return KeptSelect(stmt, dialect, lookup=_tabulated, make=row._make)
 
 
 def _tabulated(impl, dialect, coltype):
@@ -164,7 +147,7 @@ def _tabulated(impl, dialect, coltype):
     return table.__getitem__
 
 
-_raw_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> _RawStatement
+_raw_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> (statement, KeptSelect)
 
 
 def read_public_record(bind, cid: str) -> PublicRecord | None:
@@ -181,42 +164,33 @@ def read_public_record(bind, cid: str) -> PublicRecord | None:
         return None
     dialect = bind.dialect
     stmt = _public_statement()
-    raw = _raw_statements.get(dialect)
-    if raw is None or raw.stmt is not stmt:
-        raw = _raw_statements[dialect] = _RawStatement(stmt, dialect)
-    params = raw.params(cid)
+    kept = _raw_statements.get(dialect)
+    if kept is None or kept[0] is not stmt:
+        kept = _raw_statements[dialect] = (stmt, _raw_statement(stmt, dialect))
+    raw = kept[1]
+    params = raw.params({"cid": cid})
     if not isinstance(bind, Engine):
         return _record(_read_closing(bind, bind.dispatch, bind.connection.cursor(), raw, params))
     reader = getattr(bind, "lms_reader", None)
     if reader is None:
         return _record(_read_lent(bind, raw, params))
     try:
-        return _record(_read(None, bind.dispatch, reader.cursor(), raw, params))
+        return _record(raw.read(reader.cursor(), params, bind.dispatch))
     except BaseException:  # the connection's state is unknown (dead, interrupted): the next scan opens another
         reader.discard()
         raise
 
 
-def _read(target, dispatch, cursor, raw: _RawStatement, params) -> list:
-    """The statement on ``cursor``, heard by the engine's cursor-execute listeners; its rows as SQLAlchemy reads
-    them."""
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(target, cursor, raw.sql, params, None, False)
-    cursor.execute(raw.sql, params)
-    if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(target, cursor, raw.sql, params, None, False)
-    return raw.rows(cursor)
-
-
-def _read_closing(target, dispatch, cursor, raw: _RawStatement, params) -> list:
+def _read_closing(target, dispatch, cursor, raw: KeptSelect, params) -> list:
+    """``raw.read`` on ``cursor``, closed after."""
     try:
-        return _read(target, dispatch, cursor, raw, params)
+        return raw.read(cursor, params, dispatch, target)
     finally:
         cursor.close()
 
 
-def _read_lent(engine: Engine, raw: _RawStatement, params) -> list:
-    """``_read`` on a connection the pool lends, given back on every path (a lost one invalidated)."""
+def _read_lent(engine: Engine, raw: KeptSelect, params) -> list:
+    """``raw.read`` on a connection the pool lends, given back on every path (a lost one invalidated)."""
     conn = engine.raw_connection()
     try:
         return _read_closing(None, engine.dispatch, conn.cursor(), raw, params)

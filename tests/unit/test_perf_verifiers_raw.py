@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from certificates import public_answers, services, verification_log
 from certificates.forms import HolderCheckForm
 from certificates.models import Certificate
-from certificates.services import verification
+from lms.rawsql import ResultColumns
 from talent.models import TalentEntry
 from talent.services import sanctions
 from tests.cert_factories import completion_rule, cw  # noqa: F401
@@ -133,11 +133,9 @@ def test_perf_verifiers_pooled_connection_returned_on_every_path(app, monkeypatc
     before = engine.pool.checkedout()
     assert services.read_public_record(engine, "x" * 24) is None
     assert engine.pool.checkedout() == before
-    raw = verification._RawStatement  # noqa: SLF001
-
-    def broken(self, cursor):
+    def broken(self, cursor, make=tuple):
         raise engine.dialect.loaded_dbapi.OperationalError("broken")
-    monkeypatch.setattr(raw, "rows", broken)
+    monkeypatch.setattr(ResultColumns, "rows", broken)
     with pytest.raises(engine.dialect.loaded_dbapi.Error):
         services.read_public_record(engine, "y" * 24)
     assert engine.pool.checkedout() == before

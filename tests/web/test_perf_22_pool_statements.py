@@ -1,6 +1,6 @@
 """Issue 20, the pool list's Python (fifth round): the count, the page and the region choices are built and
 compiled once per filter shape and scope and run with each request's values (``talent.queries.pool_page``,
-``talent.kept_sql``); base.html around the list is kept per language and user (``talent.pool_page.framed``), the
+``lms.rawsql``); base.html around the list is kept per language and user (``talent.pool_page.framed``), the
 rows' labels per language. Counted, never timed: each check fails if the statements are built again per request,
 if a kept statement carried one bureau's scope to another, if the kept path's entries differ from the select's,
 or if the framed page differs from the whole template's."""
@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from lms.domain import Role
-from talent import kept_sql, pool_page
+from lms import rawsql
+from talent import pool_page
 from talent import queries as talent_queries
 from talent.models import PoolStatus
 from talent.services import entries
@@ -37,7 +38,7 @@ def _rugao_entries(db, world, n=2):
 def _spy_builds(monkeypatch) -> dict:
     """Counts of the pool's selects built (``_pool_select``) and of statements compiled (``KeptSelect``)."""
     seen = {"built": 0, "compiled": 0}
-    build, init = talent_queries._pool_select, kept_sql.KeptSelect.__init__
+    build, init = talent_queries._pool_select, rawsql.KeptSelect.__init__
 
     def built(*a, **kw):
         seen["built"] += 1
@@ -48,7 +49,7 @@ def _spy_builds(monkeypatch) -> dict:
         return init(self, *a, **kw)
 
     monkeypatch.setattr(talent_queries, "_pool_select", built)
-    monkeypatch.setattr(kept_sql.KeptSelect, "__init__", compiled)
+    monkeypatch.setattr(rawsql.KeptSelect, "__init__", compiled)
     return seen
 
 
@@ -134,7 +135,7 @@ def test_perf_22_kept_pages_equal_the_selects(app, db, world, monkeypatch, id_li
 
 def test_perf_22_kept_statement_errors_are_sqlalchemys(app, db):
     """A driver's error is raised as SQLAlchemy's DBAPIError (the platform's retry and 503 handlers read it)."""
-    broken = kept_sql.KeptSelect(select(literal_column("no_such_column")), db.get_bind().dialect)
+    broken = rawsql.KeptSelect(select(literal_column("no_such_column")), db.get_bind().dialect)
     nested = db.begin_nested()
     with pytest.raises(DBAPIError):
         broken.run(db, {})
