@@ -11,6 +11,9 @@ most pages and were rendered anew each time:
 Fifth round: base.html around the list (``framed``), kept per language and user, with the CSRF token, the
 language form's ``next``, the menu and the content block as its slots; the rows' labels escaped once a language.
 
+Sixth round: the content block itself (``content``), kept per language and shape (rows or none, the pager's
+links, capped), with the export link, the form, the rows, the page number, the pages and the total as slots.
+
 Each is a Jinja template rendered once with marker slots (``slot(name)``), then split into static text and
 slots; a page fills the slots with its escaped values (``Kept.fill``). The chosen option of each select is put
 in by ``Options`` (the options' markup kept per key, one option swapped for its ``selected`` twin), the same
@@ -160,7 +163,7 @@ def framed(name: str, context: dict) -> str:
     env = app.jinja_env
     values = {"csrf": escape(env.globals["csrf_token"]()), "nav": env.globals["nav_menu"](),
               "next": escape(request.full_path if request.query_string else request.path),
-              "content": Markup(env.concat(template.blocks["content"](template.new_context(context))))}
+              "content": content(template, context)}
     if frame is None:
         frame = cache[key] = _frame(template, context, values)
     page = frame.fill(values) if frame else template.render(context)
@@ -179,3 +182,65 @@ def _frame(template, context: dict, values: dict) -> Kept | bool:
     if set(frame.names) != set(values):
         return False
     return frame if frame.fill(values) == template.render(context) else False
+
+
+# The numbers a shape's content block is rendered with once, found again in its text and made slots: no page
+# shows them (a page's count stops at POOL_MAX_ROWS), and ``%(n)d`` in a translated message writes them as digits.
+_NUMBERS = {"p": 9_137_000_001, "n": 9_137_000_002, "t": 9_137_000_003}
+
+
+class _PageStub:
+    """What pool.html's content block and the pager macro read of a ``Page`` of one shape (``content``): its
+    numbers are ``_NUMBERS``, its previous and next links slots."""
+
+    def __init__(self, shape: tuple):
+        items, several, self.has_prev, self.has_next, self.capped = shape
+        self.items = (None,) if items else ()
+        self.page, self.total = _NUMBERS["p"], _NUMBERS["t"]
+        self.pages = _NUMBERS["n"] if several else 1
+
+    @staticmethod
+    def url(page: int) -> Markup:
+        return slot("prev" if page < _NUMBERS["p"] else "next")
+
+
+def content(template, context: dict) -> Markup:
+    """pool.html's ``content`` block for this page (issue 20, sixth round: rendered each page it was ~1,400
+    Python calls, the pager macro ~420), kept per template, language, script root and shape (rows or none, one
+    page or several, a previous and a next page, capped): its fixed text once, with the export link, the filter
+    form, the rows, the page number, the pages, the total and the pager's links filled into slots. A shape's first
+    fill is compared with the block rendered whole; a shape that differs is always rendered whole."""
+    page = context["page"]
+    shape = (bool(page.items), page.pages > 1, page.has_prev, page.has_next, bool(page.capped))
+    key = ("content", template.name, str(get_locale() or ""), request.script_root, shape)
+    cache = _kept()
+    kept = cache.get(key)
+    values = {"export": escape(context["export_url"]), "filter_form": context["filter_form"], "rows": context["rows"],
+              "p": str(page.page), "n": str(page.pages), "t": str(page.total)}
+    if page.has_prev:
+        values["prev"] = escape(page.url(page.page - 1))
+    if page.has_next:
+        values["next"] = escape(page.url(page.page + 1))
+    if kept is None:
+        kept = cache[key] = _content(template, context, shape, values)
+    if kept:
+        return Markup(kept.fill(values))
+    return _whole_content(template, context)
+
+
+def _whole_content(template, context: dict) -> Markup:
+    return Markup(template.environment.concat(template.blocks["content"](template.new_context(context))))
+
+
+def _content(template, context: dict, shape: tuple, values: dict) -> Kept | bool:
+    """``content``'s block of ``template`` for ``shape``: rendered with a stub page and slots, kept if its fill
+    with ``values`` equals the block rendered whole with this request's context; False (render whole) otherwise."""
+    stub = template.new_context({**context, "page": _PageStub(shape), "export_url": slot("export"),
+                                 "filter_form": slot("filter_form"), "rows": slot("rows")})
+    html = template.environment.concat(template.blocks["content"](stub))
+    for name, number in _NUMBERS.items():
+        html = html.replace(str(number), slot(name))
+    kept = Kept(html)
+    if not set(kept.names) <= set(values):
+        return False
+    return kept if kept.fill(values) == _whole_content(template, context) else False

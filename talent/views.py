@@ -91,7 +91,10 @@ def pool():
            "region": filters["region_id"], "stars": filters["stars"], "enterprise": request.args.get("enterprise", "")}
     # The filter form and the rows' markup kept per language and region options (talent.pool_page, issue 20).
     # base.html around the list kept per language and user (talent.pool_page.framed, issue 20, fifth round).
+    # The export link is a value of the context, not an expression of the template: the kept content block
+    # (talent.pool_page.content) fills it into a slot, so it is computed in one place.
     return pool_page.framed("talent/pool.html", dict(page=page, args=request.args,
+                                                     export_url=url_for("talent.pool_export", **request.args),
                                                      filter_form=pool_page.filter_form(regions, sel, filters["q"]),
                                                      rows=pool_page.rows(page.items)))
 
