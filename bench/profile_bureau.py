@@ -201,6 +201,7 @@ PARTS = {  # function name -> the end of its file's path: the parts of a pool pa
     "load_session_user": "lms/auth/services.py", "pool": "talent/views.py", "region_choices": "talent/queries.py",
     "pool_query": "talent/queries.py", "pool_page": "talent/queries.py", "run": "lms/rawsql.py",
     "filter_form": "talent/pool_page.py", "rows": "talent/pool_page.py", "framed": "talent/pool_page.py",
+    "content": "talent/pool_page.py", "open_session": "lms/lean.py",
     "render_template": "flask/templating.py", "block_content": "talent/pool.html", "nav_menu": "lms/templating.py",
     "generate_csrf": "flask_wtf/csrf.py", "execute": "sqlalchemy/orm/session.py"}
 
