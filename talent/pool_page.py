@@ -191,7 +191,8 @@ _NUMBERS = {"p": 9_137_000_001, "n": 9_137_000_002, "t": 9_137_000_003}
 
 class _PageStub:
     """What pool.html's content block and the pager macro read of a ``Page`` of one shape (``content``): its
-    numbers are ``_NUMBERS``, its previous and next links slots."""
+    numbers are ``_NUMBERS``, its previous and next links slots. A pager that loops over its pages (a window of
+    page links) must not be given these numbers: its window would be part of the shape, its numbers slots."""
 
     def __init__(self, shape: tuple):
         items, several, self.has_prev, self.has_next, self.capped = shape
