@@ -173,12 +173,26 @@ def page_answer(db_session, rec: services.PublicRecord, today: dt.date) -> str:
     process into a frame (``_frame``). A visitor with a message waiting (flashed, shown by base.html outside the
     block) gets the whole template rendered, as before."""
     view = services.public_view(db_session, rec.cert, today, current_app.config["CERT_KEY_DIR"], record=rec)
-    context = dict(cert=rec.cert, view=view, form=HolderCheckForm(), holder_result=None,
+    context = dict(cert=rec.cert, view=view, form=Deferred(HolderCheckForm), holder_result=None,
                    api_url=url_for("api.public_verify", cid=rec.cert.cid), signature_checked=False,
                    fragment=fragment)
     if session.get("_flashes"):
         return render_template(PAGE, **context)
     return framed(PAGE, context, holes=("view", "api_url"))
+
+
+class Deferred:
+    """``make()``, made when the template first reads one of its attributes. The GET page's holder check form is read
+    only inside ``fragment("holder")``, which is rendered once a language: a first scan built a WTForms form it never
+    read (issue 20: ~65 Python calls of a first page's ~1,270, cProfile)."""
+
+    def __init__(self, make) -> None:
+        self._make, self._made = make, None
+
+    def __getattr__(self, name: str):
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 def framed(name: str, context: dict, holes: tuple = ()) -> str:
