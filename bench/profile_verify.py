@@ -136,6 +136,7 @@ def main(argv=None) -> None:
         assert one().startswith(("200", "304")), (name, one())
         us, wall = cpu_us(one, args.n)
         bare = bare or us
+        one = _runner(wsgi, path, headers)  # --cold: the same 50 certificates profiled whatever --n
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(50):

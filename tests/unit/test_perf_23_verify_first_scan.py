@@ -208,3 +208,34 @@ def test_perf_23_first_page_builds_no_form(app, client, db, issued, monkeypatch)
     assert b"holder-form" in client.get(f"/v/{issued.cid}").get_data() and built == [1, 1]  # its own fragment
     client.delete_cookie("lang")
     limiter.reset()
+
+
+# ------------------------------------------------------------------ the JSON's serialisation
+def test_perf_23_json_answer_is_the_providers_response(app, client, db, world, issued, monkeypatch):
+    """``json_answer`` writes the JSON provider's compact text itself (no Response object made and read back:
+    ~60 Python calls a first JSON): the very bytes ``app.json.response`` gives, for every state and signature
+    result, in both languages; in debug mode (indented) it is the provider's response as before."""
+    today = TODAY
+    seen = set()
+    for change in (None, ("suspend", "under_investigation"), ("reinstate", None), ("revoke", "other")):
+        if change is not None:
+            action, reason = change
+            services.change_status(db, world.city_admin, db.get(Certificate, issued.id), action, reason, "测试", today)
+            db.commit()
+        rec = services.find_public_record(db, issued.cid)
+        for lang in ("zh_Hans_CN", "en"):
+            for sig_valid in (None, True, False):
+                with app.app_context(), force_locale(lang):
+                    view = services.public_view(None, rec.cert, today, app.config["CERT_KEY_DIR"], record=rec)
+                    if sig_valid is not None:
+                        view["signature_valid"] = sig_valid
+                    expected = app.json.response(view).get_data()
+                    calls = _calls_of(public_answers.json_answer, app, None, rec, today, sig_valid)
+                    assert public_answers.json_answer(app, None, rec, today, sig_valid) == expected
+                    assert "response" not in calls and "Response" not in calls
+                    seen.add(expected)
+    assert len(seen) == 3 * 3 * 2  # valid, suspended, revoked (reinstated is valid again) x signature x language
+    monkeypatch.setattr(app, "debug", True)
+    with app.app_context():
+        indented = public_answers.json_answer(app, None, rec, today, None)
+    assert indented.startswith(b"{\n  ") and indented.endswith(b"}\n")
