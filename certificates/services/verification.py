@@ -96,7 +96,7 @@ def _public_statement():
 # Flask-Babel; most holders share the one key of "not in the pool"). A sanction added, lifted or reworded, a status
 # change, is another key.
 _STANDINGS_KEPT = 4096
-_standings_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # translations -> {standing_key: standing}
+_standings_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # translations -> {(read, key): standing}
 _MISSING = object()
 
 
@@ -115,15 +115,18 @@ class PublicRecord:
         """The standing's ``read`` of the rows, kept per language and ``standing_key`` (shared: read, never changed)."""
         if not _STANDING_JOIN:
             return None
-        kept = _standings_kept.get(get_translations())
+        translations = get_translations()
+        kept = _standings_kept.get(translations)
         if kept is None:
-            kept = _standings_kept.setdefault(get_translations(), {})
-        hit = kept.get(self.standing_key, _MISSING)
+            kept = _standings_kept.setdefault(translations, {})
+        read = _STANDING_JOIN[0].read
+        key = (read, self.standing_key)
+        hit = kept.get(key, _MISSING)
         if hit is _MISSING:
-            hit = _STANDING_JOIN[0].read(self.rows)
+            hit = read(self.rows)
             if len(kept) >= _STANDINGS_KEPT:  # bounded: a process's pool holders, then start again
                 kept.clear()
-            kept[self.standing_key] = hit
+            kept[key] = hit
         return hit
 
     def etag(self, today: dt.date, *variant) -> str:
