@@ -2,8 +2,9 @@
 ``/v/<cid>`` and ``/healthz`` against bench/bare.py's ``flask_app`` in the same process, and cProfile's top
 functions, and the statements a request the engine's listeners hear (on PostgreSQL also the round trips, from libpq's
 trace of the scans' read connection: ``lms.db.ThreadReader``). ``python -m bench.profile_verify [--top N]
-[--n REQUESTS] [--cold] [--flask]`` (``PROF_SORT``: cProfile's sort, cumulative by default) on a throwaway SQLite database with the demo data (``DATABASE_URL`` overrides it:
-a PostgreSQL database is dropped and re-created by ``prepare_database``)."""
+[--n REQUESTS] [--cold] [--flask]`` (``PROF_SORT``: cProfile's sort, cumulative by default) on a throwaway SQLite
+database with the demo data (``DATABASE_URL`` overrides it: a PostgreSQL database is dropped and re-created by
+``prepare_database``)."""
 from __future__ import annotations
 
 import argparse
