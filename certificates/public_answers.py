@@ -10,7 +10,9 @@ of that ETag, so its bytes are kept per process under it:
   dropped). A revocation, reinstatement, reissue, suspension, renewal or standing change gives a new ETag, hence a new
   entry; nothing is ever served from a stale one, since the ETag is computed from the database on every request;
 - ``signature_matches``: the signature check of a ``sig`` against the published keys, per certificate and key
-  document (a key rotation replaces the document, and with it the answers);
+  document (a key rotation replaces the document, and with it the answers). A process's first check of a signature
+  still verifies it (Ed25519, ~105 µs CPU, about two bare Flask requests: the largest share of a first JSON scan);
+  the keys it verifies with are parsed once a document (``services.verification._public_keys``);
 - ``fragment``: the page's parts that depend only on the language (the holder check's empty form), rendered once;
 - a request whose ``If-None-Match`` is the current ETag gets its 304 without the answer being built.
 
@@ -24,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import before_render_template, current_app, render_template, request, session, template_rendered, url_for
+from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup, escape
 
 from certificates import keys, services
@@ -156,7 +159,14 @@ def json_answer(app, session, rec: services.PublicRecord, today: dt.date, sig_va
     out = services.public_view(session, rec.cert, today, app.config["CERT_KEY_DIR"], record=rec)
     if sig_valid is not None:
         out["signature_valid"] = sig_valid
-    return app.json.response(out).get_data()
+    provider = app.json
+    if type(provider) is DefaultJSONProvider and (provider.compact is True or (provider.compact is None
+                                                                               and not app.debug)):
+        # ``DefaultJSONProvider.response``'s compact text (its separators and final newline), without the Response
+        # object it is wrapped in and unwrapped from (issue 20: ~60 of a first JSON's ~670 Python calls);
+        # tests/unit/test_perf_23_verify_first_scan.py compares the two
+        return f"{provider.dumps(out, separators=(',', ':'))}\n".encode()
+    return provider.response(out).get_data()
 
 
 PAGE = "certificates/verify.html"
@@ -173,12 +183,26 @@ def page_answer(db_session, rec: services.PublicRecord, today: dt.date) -> str:
     process into a frame (``_frame``). A visitor with a message waiting (flashed, shown by base.html outside the
     block) gets the whole template rendered, as before."""
     view = services.public_view(db_session, rec.cert, today, current_app.config["CERT_KEY_DIR"], record=rec)
-    context = dict(cert=rec.cert, view=view, form=HolderCheckForm(), holder_result=None,
+    context = dict(cert=rec.cert, view=view, form=Deferred(HolderCheckForm), holder_result=None,
                    api_url=url_for("api.public_verify", cid=rec.cert.cid), signature_checked=False,
                    fragment=fragment)
     if session.get("_flashes"):
         return render_template(PAGE, **context)
     return framed(PAGE, context, holes=("view", "api_url"))
+
+
+class Deferred:
+    """``make()``, made when the template first reads one of its attributes. The GET page's holder check form is read
+    only inside ``fragment("holder")``, which is rendered once a language: a first scan built a WTForms form it never
+    read (issue 20: ~65 Python calls of a first page's ~1,270, cProfile)."""
+
+    def __init__(self, make) -> None:
+        self._make, self._made = make, None
+
+    def __getattr__(self, name: str):
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 def framed(name: str, context: dict, holes: tuple = ()) -> str:

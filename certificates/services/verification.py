@@ -90,6 +90,16 @@ def _public_statement():
     return _public_stmt[0]
 
 
+# The standing as a scan shows it, kept per language (Flask-Babel's translations) and the standing's stored fields
+# (``PublicRecord.standing_key``: every column ``read`` reads, of every row), since it is a pure function of them
+# (issue 20: a first scan of a pool holder translated three or four sanction labels, ~25 Python calls each through
+# Flask-Babel; most holders share the one key of "not in the pool"). A sanction added, lifted or reworded, a status
+# change, is another key.
+_STANDINGS_KEPT = 4096
+_standings_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # translations -> {(read, key): standing}
+_MISSING = object()
+
+
 @dataclass
 class PublicRecord:
     """A certificate as public verification reads it, in one statement: its columns (``cert``: a row with a
@@ -102,7 +112,22 @@ class PublicRecord:
 
     @property
     def standing(self) -> dict | None:
-        return _STANDING_JOIN[0].read(self.rows) if _STANDING_JOIN else None
+        """The standing's ``read`` of the rows, kept per language and ``standing_key`` (shared: read, never changed)."""
+        if not _STANDING_JOIN:
+            return None
+        translations = get_translations()
+        kept = _standings_kept.get(translations)
+        if kept is None:
+            kept = _standings_kept.setdefault(translations, {})
+        read = _STANDING_JOIN[0].read
+        key = (read, self.standing_key)
+        hit = kept.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = read(self.rows)
+            if len(kept) >= _STANDINGS_KEPT:  # bounded: a process's pool holders, then start again
+                kept.clear()
+            kept[key] = hit
+        return hit
 
     def etag(self, today: dt.date, *variant) -> str:
         """The answer's ETag from the stored fields it depends on, not from the answer: the certificate's status,
@@ -238,8 +263,27 @@ def find_by_token(session: Session, token: str, key_doc: dict):
 
 def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
     """The signed part checks with a published key and says exactly what this certificate says."""
-    res = signing.check(signed_part, signing.public_keys_from_document(key_doc))
+    res = signing.check(signed_part, _public_keys(key_doc))
     return res.ok and res.fields == signed_fields(cert)
+
+
+_parsed_keys: dict = {}  # the key documents' contents -> their parsed keys (a handful a process: rotations)
+
+
+def _public_keys(key_doc: dict) -> dict:
+    """``signing.public_keys_from_document(key_doc)`` kept per document's content: each key's every field the parse
+    reads (issue 20: a first scan with a signature made both Ed25519 key objects from their base64 again, ~a third of
+    the signature check's CPU). Keyed by content, not identity, so a document changed in place or rotated is parsed
+    again; the key objects are immutable."""
+    content = tuple((k.get("kty"), k.get("crv"), k.get("kid"), k.get("x"), k.get("valid_from"), k.get("valid_until"))
+                    for k in key_doc.get("keys", ()))
+    parsed = _parsed_keys.get(content)
+    if parsed is None:
+        parsed = signing.public_keys_from_document(key_doc)
+        if len(_parsed_keys) >= 16:
+            _parsed_keys.clear()
+        _parsed_keys[content] = parsed
+    return parsed
 
 
 def public_view(session: Session, cert: Certificate, today: dt.date, key_dir: str | None = None,
