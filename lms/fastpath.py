@@ -2,7 +2,8 @@
 
 A Flask request of this application pays ~800 Python calls before and after any view (the request context, the
 session, sixteen hooks, the response object); a public verification GET answered from its per-process cache
-needs a handful of them. ``Dispatcher`` sits between ProxyFix and Flask and offers each GET whose path starts
+needs a handful of them. ``Dispatcher`` sits between ProxyFix and Flask and offers each request whose method a
+route was registered for (GET unless told: the verification's GETs, the exam's autosave POST) and whose path starts
 with a registered prefix to that prefix's handler, which either answers it completely — the same status, bytes
 and headers as the Flask view, through ``respond`` — or returns None, and the request goes to Flask as if the
 dispatcher were not there. A handler must return None before any side effect it cannot hand over (what it has
