@@ -7,12 +7,14 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 
 from exams import attempts
 from exams.fastpath import SETTING
 from exams.models import Answer, Attempt, AttemptStatus
 from lms.auth.models import AuditEvent, User, UserSession
+from lms.db import UTCDateTime
+from lms.rawsql import KeptReturning
 from tests.conftest import csrf_token, login
 from tests.web.test_exams_autosave_signed_in import _login_session, _stored_seq, sitting  # noqa: F401
 from tests.web.test_perf_exam_calls import TRANSACTION_CONTROL, Counted
@@ -226,3 +228,18 @@ def test_perf_23_last_seen_noted_when_due(app, db, world, sitting, view_calls):
     assert _post(c, aid, _body(aq, 1), token).json["saved"] and not view_calls
     db.expire_all()
     assert db.get(UserSession, row.id).last_seen_at > due + dt.timedelta(minutes=25)
+
+
+def test_perf_23_kept_returning_keeps_constant_defaults_only(db):
+    """``KeptReturning`` keeps a column's constant default with the statement (the upsert's ``grader_comment``) and
+    refuses a computed one, whose value SQLAlchemy would compute per execution (``saved_at``'s ``utcnow``)."""
+    dialect = db.get_bind().dialect
+    table = Answer.__table__
+    named = {"attempt_id": bindparam("aid"), "attempt_question_id": bindparam("qid"),
+             "selected": bindparam("sel", type_=table.c.selected.type)}
+    kept = KeptReturning(insert(table).values(**named, saved_at=bindparam("at", type_=UTCDateTime()))
+                         .returning(table.c.id), dialect)
+    assert (kept.fixed["grader_comment"], kept.fixed["text"], kept.fixed["seq"]) == ("", "", 0)
+    assert {"aid", "qid", "sel", "at"} <= set(kept.binds)
+    with pytest.raises(ValueError, match="saved_at"):
+        KeptReturning(insert(table).values(**named).returning(table.c.id), dialect)
