@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from exams import api  # noqa: F401  (declares the API routes on the platform's API blueprint)
-from exams import banks, demo, queries, results
+from exams import banks, demo, fastpath, queries, results
 from exams.views import banks as bank_pages  # noqa: F401  (each topic adds its routes to bp)
 from exams.views import bp
 from exams.views import grading as grading_pages  # noqa: F401
@@ -50,6 +50,7 @@ def _panels(session, user) -> list[dict]:
 def init_app(app: Flask) -> None:
     """Register everything exams adds to the platform (the registries ignore a second registration)."""
     app.register_blueprint(bp)
+    fastpath.init_app(app)  # the autosave's happy path answered in front of Flask (issue 20)
     add_nav(_nav)
     add_home_panel(_panels)
     completion_rule("exam", many=results.exam_many)(results.exam_rule)

@@ -2,7 +2,8 @@
 
 A Flask request of this application pays ~800 Python calls before and after any view (the request context, the
 session, sixteen hooks, the response object); a public verification GET answered from its per-process cache
-needs a handful of them. ``Dispatcher`` sits between ProxyFix and Flask and offers each GET whose path starts
+needs a handful of them. ``Dispatcher`` sits between ProxyFix and Flask and offers each request whose method a
+route was registered for (GET unless told: the verification's GETs, the exam's autosave POST) and whose path starts
 with a registered prefix to that prefix's handler, which either answers it completely — the same status, bytes
 and headers as the Flask view, through ``respond`` — or returns None, and the request goes to Flask as if the
 dispatcher were not there. A handler must return None before any side effect it cannot hand over (what it has
@@ -29,13 +30,14 @@ class Dispatcher:
 
     def __init__(self, app: Flask, wsgi_app) -> None:
         self.app, self.wsgi_app = app, wsgi_app
-        self.routes: list[tuple[str, object]] = []
+        self.routes: list[tuple[str, object, frozenset]] = []
+        self.methods: frozenset = frozenset()  # the methods some route takes
 
     def __call__(self, environ, start_response):
-        if self.routes and environ.get("REQUEST_METHOD") == "GET":
-            path = environ.get("PATH_INFO", "")
-            for prefix, handler in self.routes:
-                if path.startswith(prefix):
+        if self.routes and environ.get("REQUEST_METHOD") in self.methods:
+            path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+            for prefix, handler, methods in self.routes:
+                if method in methods and path.startswith(prefix):
                     try:
                         answer = handler(self.app, environ, start_response)
                     except Exception:  # anything unexpected: Flask answers it (and reports it) as always
@@ -56,10 +58,13 @@ def install(app: Flask) -> Dispatcher:
     return dispatcher
 
 
-def register(app: Flask, prefix: str, handler) -> None:
-    """``handler(app, environ, start_response)`` gets the GETs whose path starts with ``prefix``; it returns the
-    WSGI answer (from ``respond``), or None for Flask to answer."""
-    app.extensions["lms_fastpath"].routes.append((prefix, handler))
+def register(app: Flask, prefix: str, handler, methods=("GET",)) -> None:
+    """``handler(app, environ, start_response)`` gets the requests of ``methods`` (GETs unless told) whose path
+    starts with ``prefix``; it returns the WSGI answer (from ``respond``), or None for Flask to answer. A handler
+    of a method with a body that reads it puts it back (``environ["wsgi.input"]``) before it returns None."""
+    dispatcher = app.extensions["lms_fastpath"]
+    dispatcher.routes.append((prefix, handler, frozenset(methods)))
+    dispatcher.methods = dispatcher.methods | frozenset(methods)
 
 
 def request_id(environ) -> str:
@@ -69,19 +74,21 @@ def request_id(environ) -> str:
 
 
 def respond(app: Flask, environ, start_response, status: str, headers: list, body: bytes, *, rid: str,
-            started: float) -> list[bytes]:
+            started: float, after: tuple = (), uid: int | None = None) -> list[bytes]:
     """Send a complete answer with the platform's headers appended as ``lms.web._headers`` appends them (the
-    handler's ``headers`` name neither the security headers nor X-Request-ID), and write the access line as
-    ``lms.requestlog`` writes it."""
+    handler's ``headers`` name neither the security headers nor X-Request-ID), then ``after`` (what Flask appends
+    later: ``lms.web``'s Cache-Control of a view's answer, the session's Vary), and write the access line as
+    ``lms.requestlog`` writes it (``uid``: the signed-in user's, as Flask-Login's ``g._login_user`` gives it)."""
     out = list(headers)
     out.extend(web._DEFAULTS)  # noqa: SLF001
     out.extend(web._ALWAYS)  # noqa: SLF001
     out.append(("X-Request-ID", rid))
     if app.config["PUBLIC_BASE_URL"].startswith("https://"):
         out.append(web._HSTS)  # noqa: SLF001
+    out.extend(after)
     start_response(status, out)
     requestlog.write(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), int(status[:3]), started,
-                     None, environ.get("REMOTE_ADDR"), rid)
+                     uid, environ.get("REMOTE_ADDR"), rid)
     return [body]
 
 

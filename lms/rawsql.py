@@ -123,3 +123,47 @@ class ResultColumns:
 
 def _result_processor(impl, dialect, coltype):
     return impl.result_processor(dialect, coltype)
+
+
+class KeptReturning(KeptSelect):
+    """An INSERT or UPDATE … RETURNING kept as ``KeptSelect`` keeps a select (issue 20: the exam's autosave, whose two
+    writes went through SQLAlchemy's per-execute work: cache key, compiled-cache lookup, execution context, result;
+    ~50 Python calls a statement on SQLite, ~90 with psycopg, in bench.profile_exam). Its rows are those of the RETURNING clause; ``run``
+    executes it on the DB-API connection of the session's transaction, which the caller opened for writing."""
+
+    __slots__ = ()
+
+    def __init__(self, stmt, dialect, *, lookup=None, make=tuple) -> None:
+        returned = _Returned(stmt)
+        super().__init__(returned, dialect, lookup=lookup, make=make)
+        self._prefetched(returned.compiled)
+
+    def _prefetched(self, compiled) -> None:
+        """The columns a Python-side default fills (an INSERT's ``default``, an UPDATE's ``onupdate``): SQLAlchemy
+        computes them in each execution's context; a constant one is kept with the statement, processed once, and a
+        computed one (a callable, a SQL expression) refused: its value would be a run's."""
+        for columns, attr in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate")):
+            for column in columns:
+                default = getattr(column, attr)
+                if not default.is_scalar or column.key not in self.fixed:
+                    raise ValueError(f"{column} takes a value computed per run: name it in the statement's values")
+                proc = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+                self.fixed[column.key] = proc(default.arg) if proc is not None else default.arg
+
+
+class _Returned:
+    """What ``KeptSelect`` reads of its statement, for a DML statement: its compilation (kept, for the defaults),
+    and the RETURNING clause's columns as the ``selected_columns``."""
+
+    __slots__ = ("stmt", "compiled")
+
+    def __init__(self, stmt) -> None:
+        self.stmt, self.compiled = stmt, None
+
+    def compile(self, dialect):
+        self.compiled = self.stmt.compile(dialect=dialect)
+        return self.compiled
+
+    @property
+    def selected_columns(self):
+        return self.stmt.exported_columns

@@ -66,13 +66,17 @@ class SignedInTrainee:
         return self.session_id
 
 
+def strong_protection(app) -> bool:
+    """Flask-Login's "strong" session protection is on: it may end a login whose address or browser changed, and
+    only its loader does that, so no hot path may check the login with a statement of its own."""
+    return app.config.get("SESSION_PROTECTION", app.login_manager.session_protection) == "strong"
+
+
 def _login_session_id() -> str | None:
     """The login session id the session cookie names, when a hot path may check it with a statement of its own:
-    not once the user is loaded, and not under Flask-Login's "strong" protection, which may end a login whose
-    address or browser changed (only its loader does that)."""
+    not once the user is loaded, and not under ``strong_protection``."""
     session_id = session.get("_user_id")
-    protection = current_app.config.get("SESSION_PROTECTION", current_app.login_manager.session_protection)
-    if not isinstance(session_id, str) or "_login_user" in g or protection == "strong":
+    if not isinstance(session_id, str) or "_login_user" in g or strong_protection(current_app):
         return None
     return session_id
 
@@ -194,7 +198,12 @@ def attempt(attempt_id: int):
 
 def _answer_body() -> tuple[int, list, str, object]:
     """The background save's JSON ``{question, selected, text, seq}``, checked for shape."""
-    body = request.get_json(silent=True)
+    return answer_fields(request.get_json(silent=True))
+
+
+def answer_fields(body) -> tuple[int, list, str, object]:
+    """``(question, selected, text, seq)`` of the background save's parsed JSON body (None: not JSON), checked for
+    shape (``ValidationFailed``); the view's and the WSGI-level path's (``exams.fastpath``)."""
     if not isinstance(body, dict):
         raise ValidationFailed({"_body": _("请求体须为 JSON 对象")})
     selected = body.get("selected") or []
@@ -213,7 +222,8 @@ def _answer_body() -> tuple[int, list, str, object]:
 ANSWER_MAX_BYTES = 64 * 1024
 
 
-def _answer_json(res: svc.SaveResult):
+def answer_json(res: svc.SaveResult):
+    """The background save's answer: the stored answer, and the attempt's deadline (the server's)."""
     return jsonify({"question": res.question_id, "saved": res.saved, "seq": res.seq, "selected": res.selected,
                     "text": res.text, "deadline": res.deadline.isoformat()})
 
@@ -233,14 +243,20 @@ def save_answer(attempt_id: int):
         except ValidationFailed:
             qid = None
         if qid is not None:
-            cfg = current_app.config
-            found = write_phase(db.session, lambda: svc.save_answer_signed_in(
-                db.session, session_id, attempt_id, qid, idle_seconds=cfg["SESSION_IDLE_SECONDS"],
-                absolute_seconds=cfg["SESSION_ABSOLUTE_SECONDS"], selected=selected, text=text, seq=seq))
+            found = save_signed_in(session_id, attempt_id, qid, selected, text, seq)
             if found is not None:
                 g._login_user = SignedInTrainee(found[0], session_id)
-                return _answer_json(found[1])
+                return answer_json(found[1])
     return _save_answer_loaded(attempt_id)
+
+
+def save_signed_in(session_id: str, attempt_id: int, qid: int, selected, text, seq) -> tuple | None:
+    """The save for the login session ``session_id``, checked in the guard (``attempts.save_answer_signed_in``),
+    written and committed: ``(user id, result)``, or None (nothing written) for the path with the user loaded."""
+    cfg = current_app.config
+    return write_phase(db.session, lambda: svc.save_answer_signed_in(
+        db.session, session_id, attempt_id, qid, idle_seconds=cfg["SESSION_IDLE_SECONDS"],
+        absolute_seconds=cfg["SESSION_ABSOLUTE_SECONDS"], selected=selected, text=text, seq=seq))
 
 
 @roles_required(Role.trainee)
@@ -249,7 +265,7 @@ def _save_answer_loaded(attempt_id: int):
     qid, selected, text, seq = _answer_body()
     res = write_phase(db.session, lambda: svc.save_answer(db.session, current_user, attempt_id, qid,
                                                           selected=selected, text=text, seq=seq))
-    return _answer_json(res)
+    return answer_json(res)
 
 
 @bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])
