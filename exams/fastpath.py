@@ -24,16 +24,12 @@ its write transaction committed nothing) and every refusal of the save (rolled b
 """
 from __future__ import annotations
 
-import hmac
 import io
 import json
 import re
 
 from flask import Flask
-from flask_wtf.csrf import same_origin
-from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
-from werkzeug.wsgi import get_host
 
 from exams.views import trainee
 from lms import fastpath, lean
@@ -54,57 +50,6 @@ class _Cookies:
 
     def __init__(self, environ) -> None:
         self.cookies = parse_cookie(environ)
-
-
-class _CsrfSerializer:
-    """Flask-WTF's token serializer (``validate_csrf``: the key, the salt), built once per key instead of per request
-    (its key derivation was ~10 % of a save)."""
-
-    def __init__(self) -> None:
-        self.key, self.serializer = None, None
-
-    def __call__(self, key) -> URLSafeTimedSerializer:
-        if key != self.key:
-            self.serializer, self.key = URLSafeTimedSerializer(key, salt="wtf-csrf-token"), key
-        return self.serializer
-
-
-_csrf_serializer = _CsrfSerializer()
-
-
-def _csrf_passes(app: Flask, environ, session) -> bool:
-    """Flask-WTF's ``CSRFProtect.protect`` would let this request through: the token of its first configured header
-    (the body is JSON: no form field) loads with the CSRF key within the time limit and equals the session's; over
-    HTTPS with ``WTF_CSRF_SSL_STRICT`` the referrer is of the same origin."""
-    config = app.config
-    token = None
-    for name in config["WTF_CSRF_HEADERS"]:
-        token = environ.get("HTTP_" + name.upper().replace("-", "_"))
-        if token:
-            break
-    field = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
-    if not token or field not in session:
-        return False
-    key = config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-    try:
-        signed = _csrf_serializer(key).loads(token, max_age=config.get("WTF_CSRF_TIME_LIMIT", 3600))
-    except BadData:
-        return False
-    if not hmac.compare_digest(session[field], signed):
-        return False
-    if environ.get("wsgi.url_scheme") == "https" and config["WTF_CSRF_SSL_STRICT"]:
-        referrer = environ.get("HTTP_REFERER")
-        return bool(referrer) and same_origin(referrer, f"https://{get_host(environ, config.get('TRUSTED_HOSTS'))}/")
-    return True
-
-
-def _limiter_idle() -> bool:
-    """Flask-Limiter has nothing to check for the save (``lms.lean.guard_limiter``'s test of its hook)."""
-    if not limiter.enabled:
-        return True
-    manager = limiter.limit_manager
-    return not (manager._application_limits or manager._default_limits or manager._blueprint_limits  # noqa: SLF001
-                or limiter._meta_limits or limiter._storage_dead or manager.has_hints(ENDPOINT))  # noqa: SLF001
 
 
 def _session(app: Flask, environ):
@@ -145,10 +90,10 @@ def save_answer(app: Flask, environ, start_response):
     if match is None or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME") or not app.config.get(SETTING, True):
         return None
     session = _session(app, environ)
-    if session is None or trainee.strong_protection(app) or not _limiter_idle():
+    if session is None or trainee.strong_protection(app) or lean.limiter_has_work(limiter, ENDPOINT):
         return None
     session_id = session.get("_user_id")
-    if not isinstance(session_id, str) or not _csrf_passes(app, environ, session):
+    if not isinstance(session_id, str) or not lean.csrf_passes(app, environ, session):
         return None
     body = _body(app, environ)
     if body is None:

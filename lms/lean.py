@@ -18,13 +18,16 @@ SQL statements, storage hits, cookies) and fails when the floor grows back.
 """
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import Flask, request
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature
+from flask_wtf.csrf import same_origin
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
+from werkzeug.wsgi import get_host
 
 
 # Session values that cannot be changed in place: a session holding only these may be opened from a kept copy.
@@ -89,6 +92,62 @@ class LeanSessionInterface(SecureCookieSessionInterface):
         return self.session_class(data)
 
 
+class _CsrfSerializer:
+    """Flask-WTF's token serializer (``validate_csrf``: the key, the salt), built once per key instead of per request
+    (its key derivation was ~10 % of an autosave)."""
+
+    def __init__(self) -> None:
+        self.key, self.serializer = None, None
+
+    def __call__(self, key) -> URLSafeTimedSerializer:
+        if key != self.key:
+            self.serializer, self.key = URLSafeTimedSerializer(key, salt="wtf-csrf-token"), key
+        return self.serializer
+
+
+_csrf_serializer = _CsrfSerializer()
+
+
+def csrf_passes(app: Flask, environ, session) -> bool:
+    """Flask-WTF's ``CSRFProtect.protect`` would let this JSON request through, for a WSGI-level path
+    (``lms.fastpath``) that answers before Flask: the token of its first configured header (a JSON body has no form
+    field) loads with the CSRF key and salt within the time limit and equals the session's; over HTTPS with
+    ``WTF_CSRF_SSL_STRICT`` the referrer is of the same origin. False means "let Flask-WTF decide", never "refuse":
+    a path hands such a request to Flask (tests/web/test_perf_23_autosave.py compares every refusal with Flask's)."""
+    config = app.config
+    token = None
+    for name in config["WTF_CSRF_HEADERS"]:
+        token = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        if token:
+            break
+    field = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    if not token or field not in session:
+        return False
+    key = config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    try:
+        signed = _csrf_serializer(key).loads(token, max_age=config.get("WTF_CSRF_TIME_LIMIT", 3600))
+    except BadData:
+        return False
+    if not hmac.compare_digest(session[field], signed):
+        return False
+    if environ.get("wsgi.url_scheme") == "https" and config["WTF_CSRF_SSL_STRICT"]:
+        referrer = environ.get("HTTP_REFERER")
+        return bool(referrer) and same_origin(referrer, f"https://{get_host(environ, config.get('TRUSTED_HOSTS'))}/")
+    return True
+
+
+def limiter_has_work(limiter, endpoint: str) -> bool:
+    """Flask-Limiter's per-request hook would check something for ``endpoint``: a default, application or blueprint
+    limit, a meta limit, a dead storage, or an endpoint hinted by a decorated helper (Flask-Limiter's own state, pinned
+    in requirements.txt: lists built at configuration, read here as is). ``guard_limiter`` skips the hook otherwise;
+    a WSGI-level path answers only when this is False."""
+    if not limiter.enabled:
+        return False
+    manager = limiter.limit_manager
+    return bool(manager._application_limits or manager._default_limits or manager._blueprint_limits  # noqa: SLF001
+                or limiter._meta_limits or limiter._storage_dead or manager.has_hints(endpoint))  # noqa: SLF001
+
+
 def guard_limiter(app: Flask, limiter) -> None:
     """Skip Flask-Limiter's per-request hook where it has nothing to check (see the module's text). Its own
     decorators still check the decorated views and helpers; an endpoint hinted by a decorated helper, and any
@@ -100,13 +159,9 @@ def guard_limiter(app: Flask, limiter) -> None:
     else:  # limiter disabled (RATELIMIT_ENABLED=False): no hook to guard
         return
     check = funcs[i]
-    manager = limiter.limit_manager
 
     def check_request_limit() -> None:
-        endpoint = request.endpoint or ""
-        # Flask-Limiter's own state (pinned in requirements.txt): lists built at configuration, read here as is.
-        if (manager._application_limits or manager._default_limits or manager._blueprint_limits  # noqa: SLF001
-                or limiter._meta_limits or limiter._storage_dead or manager.has_hints(endpoint)):  # noqa: SLF001
+        if limiter_has_work(limiter, request.endpoint or ""):
             check()
 
     funcs[i] = check_request_limit
