@@ -24,7 +24,7 @@ from courses.models import Enrollment, EnrollmentStatus, TrainingClass
 from lms import audit, completion
 from lms.auth.models import AuditEvent, User
 from lms.db import utcnow
-from lms.domain import Role
+from lms.domain import Role, Tier
 from lms.errors import Conflict, DomainError, NotFound, ValidationFailed
 from lms.orgs.models import Regulator
 from lms.orgs.services import province_of
@@ -178,9 +178,13 @@ class Draft:
     valid_until: dt.date | None
 
     @property
+    def tier(self) -> Tier:
+        return self.enrollment.training_class.programme.tier
+
+    @property
     def counter(self) -> tuple:
         """The serial counter the certificate numbers from (``next_serial``'s issuer and tier)."""
-        return self.issuer.kind.value, self.issuer.id, self.enrollment.training_class.programme.tier.value
+        return self.issuer.kind.value, self.issuer.id, self.tier.value
 
 
 class IssueBatch:
@@ -269,8 +273,7 @@ class IssueBatch:
         wanted: dict[tuple, list[Draft]] = {}
         for d in drafts:
             wanted.setdefault(d.counter, []).append(d)
-        return {key: iter(next_serials(self.session, ds[0].issuer, ds[0].enrollment.training_class.programme.tier,
-                                       today.year, len(ds)))
+        return {key: iter(next_serials(self.session, ds[0].issuer, ds[0].tier, today.year, len(ds)))
                 for key, ds in sorted(wanted.items())}
 
     def address(self, holder: User) -> str:
@@ -387,7 +390,7 @@ def create_certificate(session: Session, actor: User | None, enrollment: Enrollm
     """Create, number, sign and record one certificate (no completion check: ``issue`` does that), then announce
     it (``certificate_issued``; in a ``batch``, the batch announces its certificates together)."""
     draft = draft_certificate(session, enrollment, cfg, today, valid_until, supersedes, issuer_cache, batch)
-    serial = next_serial(session, draft.issuer, enrollment.training_class.programme.tier, today.year)
+    serial = next_serial(session, draft.issuer, draft.tier, today.year)
     cert = build_certificate(draft, serial, actor, today, supersedes)
     session.add(cert)
     try:
