@@ -1,7 +1,8 @@
 """Issuing a class's certificates in the background: a job row with one item per enrolment, processed by
-``process_job``, which the request starts through ``lms.jobs.background.launch`` (``start``). Items are issued in short batches, one transaction each, every
-certificate in a savepoint of its own, so one refusal neither stops nor undoes the others (and returns its
-serial); a batch that fails as a whole is redone one item per transaction. An item already issued is skipped,
+``process_job``, which the request starts through ``lms.jobs.background.launch`` (``start``). Items are issued in short batches, one transaction each: every
+item is checked first and the batch's certificates are then written together, so a refusal neither stops nor
+undoes the others and takes no serial; rows refused as a whole (a racing run) are issued one by one, each in a
+savepoint of its own; a batch that fails as a whole is redone one item per transaction. An item already issued is skipped,
 so re-running issues nothing twice."""
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: servi
 
 
 # Items are issued in batches: one transaction for up to BATCH_ITEMS certificates or BATCH_SECONDS of work,
-# whichever comes first, each certificate in a savepoint of its own. One commit (one WAL flush on PostgreSQL)
+# whichever comes first, their certificates written together (``_issue_batch``). One commit (one WAL flush on PostgreSQL)
 # and one progress update a batch instead of one a certificate; the session's identity map keeps the actor,
 # class, programme, regions and institution loaded across the batch (~37 statements a certificate one by one,
 # most of them these reloads). The time bound keeps SQLite's write lock and the serial counter's row lock short.
