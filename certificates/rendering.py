@@ -293,45 +293,94 @@ def _template(qr_side: int) -> Image.Image:
 
 
 def _compose(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str, photo: bytes | None = None):
-    """The page, the QR code's width, and the rows (first, last + 1) where it differs from its template."""
+    """The page (mode "P"), the QR code's width, and the rows (first, last + 1) where it differs from its
+    template (the PNG is written from ``_own_rows`` alone; this whole page is for looking at)."""
+    own = _own_rows(snapshot, number, issued_on, valid_until, url, photo)
+    w, h = _page_size()
+    page = _template(own.qr_side).copy()
+    y0, y1 = own.spans[0][0], own.spans[-1][1]
+    page.paste(own.strip.crop((1, 0, w + 1, y1 - y0)), (0, y0))
+    page.putpalette(_PALETTE_BYTES)  # the indices become the palette image (mode "P"), no pixel is touched
+    return page, own.qr_side, (y0, y1)
+
+
+# The rows a certificate draws on are drawn into a copy of those rows of its template alone, already as PNG
+# scanlines (a zero filter byte, then the row: ``_template_rows``), and only the spans of rows its words, QR
+# code and photo fall on are compressed for it; the rows between them (between the lines of values, beside the
+# QR code's caption) come from the per-process cache of the template's compressed rows. Issue 20: copying the
+# whole page (3.9 MB), cropping the ~900 rows from the first word to the QR code, joining them with their
+# filter bytes and deflating all of them was ~11 ms of a certificate's ~16 ms of CPU (warm, cProfile).
+SPAN_GRID = 8  # spans start and end on multiples of 8 rows: the template's rows between them are cached
+
+
+class OwnRows:
+    """A certificate's own rows: ``strip``, rows ``spans[0][0]`` to ``spans[-1][1]`` of the page as scanlines
+    (mode "L", one column wider: the filter byte), and the spans (first, last + 1) that differ from the template."""
+
+    __slots__ = ("strip", "spans", "qr_side")
+
+    def __init__(self, strip: Image.Image, spans: list[tuple[int, int]], qr_side: int):
+        self.strip, self.spans, self.qr_side = strip, spans, qr_side
+
+
+def _own_rows(snapshot: dict, number: str, issued_on: str, valid_until: str, url: str,
+              photo: bytes | None = None) -> OwnRows:
+    """Draw the certificate's own words, QR code and photo over its template's rows (``OwnRows``)."""
     w, h = _page_size()
     qr = qr_for_print(url)
-    page = _template(qr.size[0]).copy()
     qx, qy = _qr_box(qr.size[0])
-    rows = [qy, qy + qr.size[1]]
+    marks = []  # (x, y, pixels, mask): what is pasted, where
     for text, xy, size, colour, anchor in _own_texts(snapshot, number, issued_on, valid_until):
-        drawn = _text(page, xy, text, font(size), colour, anchor)
-        if drawn:
-            rows[0], rows[1] = min(rows[0], drawn[0]), max(rows[1], drawn[1])
-    page.paste(qr.point(_QR_LUT), (qx, qy))
+        stamp = _stamp(text, font(size), colour, anchor)
+        if stamp is not None:
+            pixels, mask, (left, top) = stamp
+            marks.append((xy[0] + left, xy[1] + top, pixels, mask))
+    marks.append((qx, qy, qr.point(_QR_LUT), None))
     if photo is not None:
         left, top, pw, ph = _photo_box()
-        page.paste(_photo_pixels(photo, (pw, ph)), (left, top))
-        rows[0], rows[1] = min(rows[0], top), max(rows[1], top + ph)
-    page.putpalette(_PALETTE_BYTES)  # the indices become the palette image (mode "P"), no pixel is touched
-    return page, qr.size[0], (max(0, rows[0]), min(h, rows[1]))
+        marks.append((left, top, _photo_pixels(photo, (pw, ph)), None))
+    spans = _spans([(y, y + pixels.size[1]) for _x, y, pixels, _mask in marks], h)
+    y0, y1 = spans[0][0], spans[-1][1]
+    row = w + 1
+    strip = Image.frombytes("L", (row, y1 - y0), memoryview(_template_rows(qr.size[0]))[y0 * row:y1 * row])
+    for x, y, pixels, mask in marks:
+        strip.paste(pixels, (x + 1, y - y0), mask)
+    return OwnRows(strip, spans, qr.size[0])
+
+
+def _spans(rows: list[tuple[int, int]], height: int) -> list[tuple[int, int]]:
+    """The row ranges ``rows`` widened to the ``SPAN_GRID`` and merged where they touch, in order."""
+    out: list[list[int]] = []
+    for a, b in sorted((max(0, a) // SPAN_GRID * SPAN_GRID, min(height, -(-b // SPAN_GRID) * SPAN_GRID))
+                       for a, b in rows if b > a):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 # ------------------------------------------------------------------ the files
 # The PNG is written here rather than by Pillow so that the rows every certificate shares with its template
-# (the title above the text, the margin below the QR code: some 45 % of the page) are compressed once per
-# process: the zlib stream is made of independently compressed bands of rows (each ending on a full flush, so
-# they concatenate into one valid deflate stream) and only the rows with the certificate's own text and QR
-# code are compressed for each certificate. Rows carry PNG filter type 0 (none): on a palette image the other
-# filters gain little and cost time.
+# (the title above the text, the gaps between its lines, the margin below the QR code) are compressed once per
+# process: the zlib stream is made of independently compressed segments of rows (each ending on a full flush,
+# so they concatenate into one valid deflate stream) and only the spans of rows with the certificate's own
+# text, QR code and photo are compressed for each certificate. Rows carry PNG filter type 0 (none): on a
+# palette image the other filters gain little and cost time.
 PNG_COMPRESS_LEVEL = 3  # zlib level: 1-3 cost about the same on this page, 6 (the default) twice as much
-BAND_ROWS = 64
 _PHYS = round(DPI / 0.0254)  # pixels a metre
 
 
-def _raw_rows(page: Image.Image, y0: int, y1: int) -> bytes:
-    """Rows y0..y1-1 as PNG scanlines: a filter byte (0) before each row."""
-    w = page.size[0]
-    data = page.crop((0, y0, w, y1)).tobytes() if (y0, y1) != (0, page.size[1]) else page.tobytes()
-    return b"".join(b"\0" + data[i:i + w] for i in range(0, len(data), w))
+@functools.lru_cache(maxsize=8)
+def _template_rows(qr_side: int) -> bytes:
+    """The template for ``qr_side`` as PNG scanlines: each row after a zero filter byte."""
+    tpl = _template(qr_side)
+    rows = Image.new("L", (tpl.size[0] + 1, tpl.size[1]), 0)
+    rows.paste(tpl, (1, 0))
+    return rows.tobytes()
 
 
-def _deflate(raw: bytes, final: bool) -> bytes:
+def _deflate(raw, final: bool) -> bytes:
     """``raw`` as a raw deflate segment with no history, ending on a byte boundary (full flush) or final."""
     c = zlib.compressobj(PNG_COMPRESS_LEVEL, zlib.DEFLATED, -15)
     return c.compress(raw) + c.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
@@ -350,12 +399,11 @@ def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
-@functools.lru_cache(maxsize=256)
-def _static_band(qr_side: int, band: int, final: bool) -> tuple[bytes, int, int]:
-    """Band ``band`` of the template for ``qr_side``: (deflate segment, adler-32 and length of its scanlines)."""
-    tpl = _template(qr_side)
-    y0 = band * BAND_ROWS
-    raw = _raw_rows(tpl, y0, min(tpl.size[1], y0 + BAND_ROWS))
+@functools.lru_cache(maxsize=512)
+def _static_rows(qr_side: int, y0: int, y1: int, final: bool) -> tuple[bytes, int, int]:
+    """Rows y0..y1-1 of the template for ``qr_side``: (deflate segment, adler-32 and length of their scanlines)."""
+    row = _page_size()[0] + 1
+    raw = memoryview(_template_rows(qr_side))[y0 * row:y1 * row]
     return _deflate(raw, final), zlib.adler32(raw), len(raw)
 
 
@@ -363,35 +411,29 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(body, zlib.crc32(kind)).to_bytes(4, "big")
 
 
-def _png_bytes(page: Image.Image, qr_side: int | None = None, rows: tuple[int, int] | None = None) -> bytes:
-    """The page (mode "P") as a PNG. With ``qr_side`` and ``rows`` (where the page differs from its template),
-    the template's bands outside ``rows`` come from the cache."""
-    w, h = page.size
-    n_bands = -(-h // BAND_ROWS)
-    if rows is None or qr_side is None:
-        first, last = 0, n_bands  # bands [first, last) are the certificate's own
-    else:
-        first, last = rows[0] // BAND_ROWS, -(-rows[1] // BAND_ROWS)
-    segments, adler = [], 1
-    for band in range(first):
-        seg, a, n = _static_band(qr_side, band, False)
-        segments.append(seg)
-        adler = adler32_combine(adler, a, n)
-    if last > first:
-        raw = _raw_rows(page, first * BAND_ROWS, min(h, last * BAND_ROWS))
-        segments.append(_deflate(raw, last == n_bands))
-        adler = adler32_combine(adler, zlib.adler32(raw), len(raw))
-    for band in range(last, n_bands):
-        seg, a, n = _static_band(qr_side, band, band == n_bands - 1)
-        segments.append(seg)
-        adler = adler32_combine(adler, a, n)
+def _png_bytes(own: OwnRows) -> bytes:
+    """The page as a PNG: the template's cached segments between ``own``'s spans, each span compressed."""
+    w, h = _page_size()
+    row = w + 1
+    raw = memoryview(own.strip.tobytes())
+    base = own.spans[0][0]
+    segments, adler, at = [], 1, 0
+    for a, b in [*own.spans, (h, h)]:
+        if a > at:  # the template's rows before this span
+            seg, sa, n = _static_rows(own.qr_side, at, a, a == h)
+            segments.append(seg)
+            adler = adler32_combine(adler, sa, n)
+        if b > a:
+            part = raw[(a - base) * row:(b - base) * row]
+            segments.append(_deflate(part, b == h))
+            adler = adler32_combine(adler, zlib.adler32(part), len(part))
+        at = b
     idat = b"\x78\x5e" + b"".join(segments) + adler.to_bytes(4, "big")  # zlib header: deflate, 32K window
-    palette = page.getpalette("RGB")[:3 * len(PALETTE)]
     return b"".join([
         b"\x89PNG\r\n\x1a\n",
         _chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 3, 0, 0, 0])),
         _chunk(b"pHYs", _PHYS.to_bytes(4, "big") * 2 + b"\x01"),
-        _chunk(b"PLTE", bytes(palette)),
+        _chunk(b"PLTE", _PALETTE_BYTES),
         _chunk(b"IDAT", idat),
         _chunk(b"IEND", b""),
     ])
@@ -425,8 +467,8 @@ def _page_png(snapshot: dict, number: str, issued_on: str, valid_until: str, url
     key = (repr(sorted(snapshot.items())), number, issued_on, valid_until, url, photo)
     hit = _last.get(key)
     if hit is None:
-        page, qr_side, rows = _compose(snapshot, number, issued_on, valid_until, url, photo)
-        hit = (_png_bytes(page, qr_side, rows), qr_side)
+        own = _own_rows(snapshot, number, issued_on, valid_until, url, photo)
+        hit = (_png_bytes(own), own.qr_side)
         _last.clear()
         _last[key] = hit
     return hit
@@ -517,7 +559,9 @@ def render_pdf(snapshot: dict, number: str, issued_on: str, valid_until: str, ur
                              b"<" + head["palette"].hex().encode() + b">"])
     page_img = _RawImage("certificate-page", head["width"], head["height"], space, head["bits"], idat,
                          {"Predictor": 15, "Colors": 1, "BitsPerComponent": head["bits"], "Columns": head["width"]})
-    qr = qr_for_print(url).convert("1")
+    # Its pixels are black or white already: no dithering (Pillow's default Floyd-Steinberg pass cost ~0.5 ms a
+    # certificate, issue 20, for the same bits).
+    qr = qr_for_print(url).convert("1", dither=Image.Dither.NONE)
     qr_img = _RawImage("certificate-qr", qr.size[0], qr.size[1], pdfdoc.PDFName("DeviceGray"), 1,
                        zlib.compress(qr.tobytes(), 6))
 

@@ -1,7 +1,8 @@
 """Issuing a class's certificates in the background: a job row with one item per enrolment, processed by
-``process_job``, which the request starts through ``lms.jobs.background.launch`` (``start``). Items are issued in short batches, one transaction each, every
-certificate in a savepoint of its own, so one refusal neither stops nor undoes the others (and returns its
-serial); a batch that fails as a whole is redone one item per transaction. An item already issued is skipped,
+``process_job``, which the request starts through ``lms.jobs.background.launch`` (``start``). Items are issued in short batches, one transaction each: every
+item is checked first and the batch's certificates are then written together, so a refusal neither stops nor
+undoes the others and takes no serial; rows refused as a whole (a racing run) are issued one by one, each in a
+savepoint of its own; a batch that fails as a whole is redone one item per transaction. An item already issued is skipped,
 so re-running issues nothing twice."""
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def _process_job(session_factory: Callable[[], Session], job_id: int, cfg: servi
 
 
 # Items are issued in batches: one transaction for up to BATCH_ITEMS certificates or BATCH_SECONDS of work,
-# whichever comes first, each certificate in a savepoint of its own. One commit (one WAL flush on PostgreSQL)
+# whichever comes first, their certificates written together (``_issue_batch``). One commit (one WAL flush on PostgreSQL)
 # and one progress update a batch instead of one a certificate; the session's identity map keeps the actor,
 # class, programme, regions and institution loaded across the batch (~37 statements a certificate one by one,
 # most of them these reloads). The time bound keeps SQLite's write lock and the serial counter's row lock short.
@@ -113,7 +114,7 @@ def _issue_item(s: Session, item: IssueJobItem, actor: User, enrollment: Enrollm
                 cfg: services.CertConfig, today: dt.date, batch: services.IssueBatch | None = None) -> None:
     """Issue one item's certificate in a savepoint: a refusal undoes only this certificate (its serial too)."""
     if existing_id is not None:
-        item.status, item.certificate_id, item.message = "skipped", existing_id, _("已发证，未重复发证")
+        _skip_existing(item, existing_id)
         return
     mark = batch.mark() if batch is not None else None
     try:
@@ -122,16 +123,35 @@ def _issue_item(s: Session, item: IssueJobItem, actor: User, enrollment: Enrollm
     except DomainError as exc:
         if batch is not None:
             batch.undo(mark)
-        # A Conflict means a racing run issued it first: nothing to do, nothing issued twice.
-        item.status, item.message = ("skipped" if isinstance(exc, Conflict) else "failed"), exc.message
+        _refused(item, exc)
         return
+    _issued(item, cert)
+
+
+def _skip_existing(item: IssueJobItem, existing_id: int) -> None:
+    item.status, item.certificate_id, item.message = "skipped", existing_id, _("已发证，未重复发证")
+
+
+def _refused(item: IssueJobItem, exc: DomainError) -> None:
+    # A Conflict means a racing run issued it first: nothing to do, nothing issued twice.
+    item.status, item.message = ("skipped" if isinstance(exc, Conflict) else "failed"), exc.message
+
+
+def _issued(item: IssueJobItem, cert: Certificate) -> None:
     item.status, item.certificate_id, item.message = "issued", cert.id, cert.number
 
 
 def _issue_batch(session_factory: Callable[[], Session], item_ids: list[int], actor_id: int,
                  cfg: services.CertConfig, today: dt.date) -> int:
     """Issue the items in one transaction, stopping after BATCH_SECONDS; return how many were processed (all
-    committed together). Items already processed by a racing run are left as they are."""
+    committed together). Items already processed by a racing run are left as they are.
+
+    Each item is checked first (``IssueBatch.prepare``: reads only, a refusal takes no serial), then the batch's
+    certificates are written together (``IssueBatch.write``: a statement each for the serials, the rows, the
+    status-list indexes, the events, the notifications and the items' progress, where issuing each in its
+    savepoint cost ~8 statements a certificate: 11.6 → 3.1 a certificate on PostgreSQL, bench.profile_issuing).
+    Refused as a whole (a racing run issued one of them first), they are issued one by one, each in its
+    savepoint, as before."""
     t0, cpu0 = time.monotonic(), time.thread_time()
     with session_factory() as s:
         items = {i.id: i for i in s.scalars(select(IssueJobItem).where(IssueJobItem.id.in_(item_ids)))}
@@ -145,18 +165,39 @@ def _issue_batch(session_factory: Callable[[], Session], item_ids: list[int], ac
         # and credits of its certificates written together when it announces them.
         batch = services.IssueBatch(s, [enrollments[i.enrollment_id] for i in items.values()
                                         if i.status == "pending" and i.enrollment_id not in existing])
+        ready: list[tuple[IssueJobItem, services.Draft]] = []
         done = 0
         for item_id in item_ids:
             item = items[item_id]
             if item.status == "pending":
-                _issue_item(s, item, actor, enrollments[item.enrollment_id], existing.get(item.enrollment_id), cfg, today,
-                            batch)
+                _prepare_item(batch, item, actor, enrollments[item.enrollment_id], existing.get(item.enrollment_id),
+                              cfg, today, ready)
             done += 1
             if time.thread_time() - cpu0 > BATCH_SECONDS or time.monotonic() - t0 > BATCH_WALL_SECONDS:
                 break
+        certs = batch.write(actor, [d for _item, d in ready], today)
+        if certs is None:  # refused as a whole: one by one, each refusal its own
+            for item, draft in ready:
+                _issue_item(s, item, actor, draft.enrollment, None, cfg, today, batch)
+        else:
+            for (item, _draft), cert in zip(ready, certs):
+                _issued(item, cert)
         batch.announce(actor, today)
         s.commit()
     return done
+
+
+def _prepare_item(batch: services.IssueBatch, item: IssueJobItem, actor: User, enrollment: Enrollment,
+                  existing_id: int | None, cfg: services.CertConfig, today: dt.date,
+                  ready: list[tuple[IssueJobItem, services.Draft]]) -> None:
+    """Check one item (``IssueBatch.prepare``): add its draft to ``ready``, or record why it is not issued."""
+    if existing_id is not None:
+        _skip_existing(item, existing_id)
+        return
+    try:
+        ready.append((item, batch.prepare(actor, enrollment, cfg, today)))
+    except DomainError as exc:
+        _refused(item, exc)
 
 
 def _issue_alone(session_factory: Callable[[], Session], job_id: int, item_id: int, actor_id: int,

@@ -16,7 +16,7 @@ from certificates.services.issuing import (
     new_cid, printed_fields, printed_path, qr_url, reissue, signed_fields, valid_until_for, verify_url,
 )
 from certificates.services.issuing import iso_or_none, printed_until
-from certificates.services.issuing import IssueBatch
+from certificates.services.issuing import Draft, IssueBatch
 from certificates.services.numbering import (
     DEFAULT_ISSUERS, CertConfig, Issuer, next_serial, resolve_issuer, save_settings, settings_for, settings_row, validate_pattern,
 )
@@ -42,5 +42,5 @@ __all__ = [
     "PublicRecord", "StandingJoin", "add_standing_join", "find_by_token", "find_public", "find_public_record",
     "read_public_record",
     "holder_check", "log_verification", "public_view", "signature_matches",
-    "iso_or_none", "printed_until", "IssueBatch",
+    "iso_or_none", "printed_until", "Draft", "IssueBatch",
 ]

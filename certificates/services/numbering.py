@@ -135,10 +135,17 @@ def resolve_issuer(session: Session, cls: TrainingClass) -> tuple[Issuer, Regula
 def next_serial(session: Session, issuer: Issuer, tier: Tier, year: int) -> int:
     """Take the next serial in the caller's transaction: gap-free (a rollback returns it) and race-safe (the
     UPDATE locks the counter row until the transaction ends)."""
+    return next_serials(session, issuer, tier, year, 1)[0]
+
+
+def next_serials(session: Session, issuer: Issuer, tier: Tier, year: int, count: int) -> range:
+    """Take the next ``count`` serials at once, as ``next_serial`` takes one (a batch of issuing, issue 20: one
+    statement for the batch instead of one a certificate)."""
     where = (CertificateCounter.issuer_kind == issuer.kind, CertificateCounter.issuer_id == issuer.id,
              CertificateCounter.tier == tier, CertificateCounter.year == year)
     # UPDATE ... RETURNING: the bump and the read in one statement (PostgreSQL; SQLite since 3.35).
-    bump = update(CertificateCounter).where(*where).values(n=CertificateCounter.n + 1).returning(CertificateCounter.n)
+    bump = update(CertificateCounter).where(*where).values(n=CertificateCounter.n + count).returning(
+        CertificateCounter.n)
     n = session.execute(bump).scalar()
     if n is None:
         try:
@@ -147,4 +154,4 @@ def next_serial(session: Session, issuer: Issuer, tier: Tier, year: int) -> int:
         except IntegrityError:
             pass  # another run created it first
         n = session.execute(bump).scalar_one()
-    return n
+    return range(n - count + 1, n + 1)

@@ -36,11 +36,28 @@ def notify(session: Session, user_id: int, kind: str, title: str, body: str = ""
     if dedupe_key and session.scalar(select(Notification.id).where(
             Notification.user_id == user_id, Notification.dedupe_key == dedupe_key)):
         return None
-    n = Notification(user_id=user_id, kind=kind, title=title[:128], body=body, url=url[:255], dedupe_key=dedupe_key)
+    n = _new(user_id, kind, title, body, url, dedupe_key)
     session.add(n)
     session.flush()
     _queue_email(session, n, address)
     return n
+
+
+def notify_many(session: Session, notes: list[tuple[int, str, str, str, str, str]]) -> list[Notification]:
+    """``notify`` for many people at once, without a ``dedupe_key``: ``notes`` are (user_id, kind, title, body,
+    url, address) with each address already read (a batch of issuing, issue 20). One flush writes them all (one
+    INSERT where ``notify`` one by one cost an INSERT each, and an UPDATE of ``emailed`` each, on PostgreSQL)."""
+    rows = [_new(uid, kind, title, body, url) for uid, kind, title, body, url, _address in notes]
+    session.add_all(rows)
+    session.flush()
+    for n, note in zip(rows, notes):
+        _queue_email(session, n, note[5])
+    return rows
+
+
+def _new(user_id: int, kind: str, title: str, body: str, url: str, dedupe_key: str | None = None) -> Notification:
+    """The notification row (its title and link cut to their columns)."""
+    return Notification(user_id=user_id, kind=kind, title=title[:128], body=body, url=url[:255], dedupe_key=dedupe_key)
 
 
 def mail_enabled() -> bool:

@@ -98,19 +98,19 @@ def test_a_refusal_inside_a_batch_keeps_the_others_and_returns_its_serial(app, d
 def test_a_batch_that_fails_as_a_whole_is_redone_one_by_one(app, db, world, cw, cert_cfg, monkeypatch):
     # An unexpected error (not a refusal) aborts the batch's transaction: nothing of it stays, and its items
     # are issued again one per transaction, the broken one marked failed, no serial lost.
-    from certificates import services
+    from certificates.services import issuing
 
     people = [enrol(db, cw.cls, factories.make_trainee(db, f"trainee_x{i}", world.ent_qd, real_name="吴磊"))
               for i in range(3)]
     broken = people[0].id
-    real_issue = services.issue
+    real_check = issuing.check_issuable  # asked by the batch (IssueBatch.prepare) and one by one (issue)
 
-    def issue(session, actor, enrollment, *a, **kw):
+    def check(session, actor, enrollment, *a, **kw):
         if enrollment.id == broken:
             raise RuntimeError("disk full")
-        return real_issue(session, actor, enrollment, *a, **kw)
+        return real_check(session, actor, enrollment, *a, **kw)
 
-    monkeypatch.setattr(services, "issue", issue)
+    monkeypatch.setattr(issuing, "check_issuable", check)
     maker = app.extensions["lms_db"].sessionmaker
     with completion_rules(test_ok=True):
         job = worker.start_job(db, world.staff_nt, cw.cls)
