@@ -92,16 +92,16 @@ def restore(session, state: dict) -> None:
         session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": state["marks"][table]})  # noqa: S608
     session.execute(text("DELETE FROM talent_sanctions"))
     session.execute(text("INSERT INTO talent_sanctions SELECT * FROM profile_rollup_sanctions"))
-    frm = "FROM profile_rollup_entries p WHERE p.id = talent_entries.id"
-    session.execute(text(f"UPDATE talent_entries SET (status, status_cause, status_since, updated_at) = "
-                         f"(SELECT p.status, p.status_cause, p.status_since, p.updated_at {frm}) "
-                         f"WHERE EXISTS (SELECT 1 {frm} AND (p.status, p.status_cause) IS DISTINCT FROM "
-                         f"(talent_entries.status, talent_entries.status_cause))"))
+    session.execute(text("UPDATE talent_entries SET status = p.status, status_cause = p.status_cause, "
+                         "status_since = p.status_since, updated_at = p.updated_at FROM profile_rollup_entries p "
+                         "WHERE p.id = talent_entries.id AND (p.status <> talent_entries.status "
+                         "OR p.status_cause <> talent_entries.status_cause)"))
     session.commit()
     if dialect == "postgresql":  # the generator ends with ANALYZE (bench.generate): as a fresh database would be
-        conn = session.connection().execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("year_standings", "talent_events", "notifications", "talent_sanctions", "talent_entries"):
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
+        with session.get_bind().engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("year_standings", "talent_events", "notifications", "talent_sanctions", "talent_entries"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
     else:
         session.execute(text("ANALYZE"))
         session.commit()
