@@ -168,6 +168,11 @@ def run(twice: bool) -> dict:
         out["transactions"] = {k: tx[k] for k in ("write_transactions", "max_write_ms", "p95_write_ms",
                                                   "writes_over_200ms", "slowest_statements")}
         out["statements"] = times.summary()
+        if engine.dialect.name == "postgresql":  # how the prepared chunk statements were planned (the pooled connection)
+            with engine.connect() as c:
+                out["prepared"] = [(left, g, cu) for left, g, cu in c.execute(text(
+                    "SELECT left(regexp_replace(statement, '\\s+', ' ', 'g'), 60), generic_plans, custom_plans "
+                    "FROM pg_prepared_statements ORDER BY custom_plans DESC"))]
         with maker() as s:
             out["events"] = s.scalar(select(func.count()).select_from(TalentEvent).where(TalentEvent.year == year))
             out["standings_compliant"] = s.scalar(select(func.count()).where(YearStanding.year == year,
