@@ -7,7 +7,7 @@ import time
 
 from flask_babel import gettext as _
 from sqlalchemy import String as Str
-from sqlalchemy import (Integer, and_, bindparam, case, cast, func, insert, literal, literal_column, not_, or_, select, text,
+from sqlalchemy import (Integer, and_, bindparam, case, cast, func, insert, literal, not_, or_, select, text,
                         update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,7 +67,7 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
     if target_seconds:
         size = min(size, 500)  # the first chunk also compiles every statement: start small, grow to the target
     chunk = _ChunkStatements(session, year, on, province_id)
-    stats = _Statistics(session) if after_chunk is not None else None
+    stats = _Statistics.of_run(session, after_chunk)
     while True:
         started = time.perf_counter()
         window = members.where(TalentEntry.user_id > low).order_by(TalentEntry.user_id).limit(size).subquery()
@@ -87,8 +87,8 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
             elif took < target_seconds / 2:
                 size = min(cap, size + size // 4)
         if stats is not None:  # after the chunk's commit and its timing, in a connection of its own
-            stats.grown(session, {"talent_events": counts["warning"] + counts["lapsed"] + counts["active"],
-                                  "talent_sanctions": counts["lapsed"]})
+            stats.grown({"talent_events": counts["warning"] + counts["lapsed"] + counts["active"],
+                         "talent_sanctions": counts["lapsed"]})
         if between_chunks is not None:  # after the chunk's transaction and its timing (the job: SQLite's checkpoint)
             between_chunks()
     session.expire_all()
@@ -96,37 +96,40 @@ def rollup_year(session: Session, year: int, province_id: int | None = None, now
 
 
 class _Statistics:
-    """PostgreSQL: ANALYZE the tables a committed run fills (``GROWING``) each time the rows it added reach what
-    the table held when last analysed (at least ``ANALYZE_MIN_ROWS``): a few times a run, doubling.
+    """PostgreSQL: ANALYZE the tables a committed run fills (``GROWING``) each time the rows the run added reach
+    what the table held when last analysed (at least ``ANALYZE_MIN_ROWS``): a few times a run, doubling.
 
-    Issue 20: a year's first run starts with the events' and sanctions' statistics of nearly empty tables (9 and 3
-    rows on the bench), so the plans of the statements that read a chunk's events back (the entries' UPDATE, the
+    Issue 20: a year's first run starts with the statistics of nearly empty events and sanctions tables (9 and 3
+    rows on the bench), so the plans of the statements reading a chunk's events back (the entries' UPDATE, the
     counts, the lapses, the notifications) scan them; psycopg prepares a statement after its fifth execution and
-    PostgreSQL keeps that generic plan until the table is analysed again. Autovacuum analyses them some time later,
-    or not during the run: full scale, 7,101 sequential scans reading 9.9 million events, a run of 57.8 s and 719
-    chunks (load 8-11) against 11.3 s and 224 chunks when autovacuum happened to analyse them early. An ANALYZE
-    invalidates the cached plans; it runs between chunks, on a connection of its own (autocommit: no lock held in
-    the job's transaction, not in a chunk's timing), and sees the rows the job committed."""
+    PostgreSQL keeps that generic plan until the table is analysed again, which autovacuum does some time later,
+    or not during the run. Full scale: 7,101 sequential scans reading 9.9 million events, 57.8 s and 719 chunks
+    (load 8-11), against 11.3 s and 224 chunks when autovacuum happened to analyse them early. An ANALYZE
+    invalidates the cached plans. It runs between chunks on a connection of its own (autocommit: no lock held in
+    the job's transaction, outside a chunk's timing) and samples what the job has committed."""
 
     def __init__(self, session: Session):
         self.engine = session.get_bind().engine
-        self.on = self.engine.dialect.name == "postgresql"
-        self.since: dict[str, int] = {t: 0 for t in GROWING}  # the run's rows added at the last ANALYZE
-        self.held: dict[str, float] = {}
-        if self.on:
-            self.held = dict(session.execute(select(literal_column("relname"), literal_column("reltuples"))
-                                             .select_from(text("pg_class"))
-                                             .where(literal_column("relname").in_(GROWING))).all())
+        rows = session.execute(text("SELECT relname, greatest(reltuples, 0) FROM pg_class "
+                                    "WHERE oid IN (to_regclass('talent_events'), to_regclass('talent_sanctions'))"))
+        self.rows = dict.fromkeys(GROWING, 0.0) | dict(rows.all())  # each table's rows as last analysed
+        self.added = dict.fromkeys(GROWING, 0)  # the run's rows in each table at that moment
 
-    def grown(self, session: Session, added: dict[str, int]) -> None:
-        due = [t for t in GROWING if self.on and added[t] - self.since[t] >= max(ANALYZE_MIN_ROWS, self.held.get(t, 0))]
+    @classmethod
+    def of_run(cls, session: Session, after_chunk) -> "_Statistics | None":
+        """The statistics to keep for a run that commits chunk by chunk (``after_chunk``) on PostgreSQL."""
+        return cls(session) if after_chunk is not None and session.get_bind().dialect.name == "postgresql" else None
+
+    def grown(self, added: dict[str, int]) -> None:
+        """``added``: the rows the run has added to each growing table so far."""
+        due = [t for t in GROWING if added[t] - self.added[t] >= max(ANALYZE_MIN_ROWS, self.rows[t])]
         if not due:
             return
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE " + ", ".join(due))
         for t in due:
-            self.held[t] = self.held.get(t, 0) + added[t] - self.since[t]
-            self.since[t] = added[t]
+            self.rows[t] += added[t] - self.added[t]
+            self.added[t] = added[t]
 
 
 def _dialect_insert(session: Session):
