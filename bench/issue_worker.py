@@ -1,7 +1,7 @@
 """``python -m bench.issue_worker <class_id> <seconds> <limit>``: issue a class's certificates as the platform's
 background worker does (``certificates.worker.start_job`` + ``process_job``: short batches of certificates, one
 transaction each), in jobs of 50, and render each one's PNG and PDF with its QR code in
-``certificates.rendering.RenderPool`` (a process per core, niced below the web server) while the next job issues,
+``certificates.rendering.RenderPool`` (a process per core, at ``RENDER_NICE``) while the next job issues,
 for at most ``seconds`` or ``limit`` certificates. Prints one JSON line: issued, seconds, rate and the projected
 time for 5,000. ``BENCH_RENDER_NICE`` sets the renderers' niceness (default: the product's)."""
 from __future__ import annotations

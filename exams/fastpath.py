@@ -87,7 +87,7 @@ def save_answer(app: Flask, environ, start_response):
     """The autosave's happy path, answered completely; None for Flask to answer (see the module's text)."""
     started = fastpath.clock()
     match = _PATH.match(environ.get("PATH_INFO", ""))
-    if match is None or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME") or not app.config.get(SETTING, True):
+    if match is None or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME") or not app.config[SETTING]:
         return None
     session = _session(app, environ)
     if session is None or trainee.strong_protection(app) or lean.limiter_has_work(limiter, ENDPOINT):

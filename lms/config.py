@@ -160,4 +160,8 @@ DEFAULTS: dict = {
     # The verification GETs' WSGI-level path in front of Flask (issue 20; certificates/fastpath.py): answers what
     # it can answer exactly as the Flask views do, hands the rest to Flask. False: every request goes through Flask.
     "CERT_VERIFY_FAST_PATH": True,
+    # The exam autosave's WSGI-level path in front of Flask (issue 20; exams/fastpath.py): answers a save only when
+    # every check Flask would make passes, checked the same way; hands everything else to Flask before any side
+    # effect. False: every save through Flask.
+    "EXAM_SAVE_FAST_PATH": True,
 }
