@@ -202,7 +202,9 @@ NOTES: dict[str, str] = {
                     "status-list index, its event, its audit event with the chain head locked and advanced (2: "
                     "each certificate's flush chains on its own; one chaining a batch would save both), the "
                     "notification and the holder's mail address, the job item; the rest is per batch."),
-    "issuing_verify_p95": ("Renderers run at nice 10 (RENDER_NICE) so that the web server keeps the cores."),
+    "issuing_verify_p95": ("Renderers ran at nice 10 (RENDER_NICE) until issue 20's sixth round, at 0 since: measured "
+                           "side by side, nice 10 starved them on PostgreSQL without a measurable gain for "
+                           "verification (certificates/rendering.py says the figures)."),
 }
 
 NOTES["exam_start"] += (
@@ -1211,3 +1213,82 @@ NOTES["talent_search"] += _RUN_123F764 + (
     "5,722 (SQLite), 10,745 → 6,261 (PostgreSQL). A suspended entry no longer makes the page a 500 (its row had no "
     "badge colour: a KeyError since the rows were kept). Next: the content block (~1,400 calls, the pager macro "
     "~420) kept per language and shape; Flask's and Flask-Login's per-request cost (~1,400 calls).")
+
+_RUN_ECDE42D = (" Sixth round and full-scale run of ecde42d (2026-12-04 19:21, nothing else running but the bench; the same "
+                "machine type as 123f764, whose bare Flask served 4,843 / 3,615 req/s where this run's served 6,181 / "
+                "6,390: compare ratios): ")
+NOTES["verify_json_vs_flask"] += _RUN_ECDE42D + (
+    "SQLite 2,689 req/s, 0.43 × bare Flask's 6,181 (0.39 ×, 1,888 req/s); PostgreSQL 1,924 req/s, 0.30 × of 6,390 "
+    "(0.33 ×, 1,206 req/s): the rate rose 42 % and 60 %, the baseline 28 % and 77 %. Cause found (bench.profile_verify, "
+    "whose --cold now scans every certificate in turn with no signature result kept: before, it rescanned one): ~70 % "
+    "of wrk's scans are their process's first of that certificate (5,000 certificates, five processes), and a first "
+    "JSON was 992 Python calls (SQLite) / 1,038 (psycopg), with both Ed25519 key objects rebuilt from base64 on every "
+    "check. Changed: the key documents parsed once per content (services.verification._public_keys: a rotated or "
+    "edited document is parsed again); the holder's pool standing kept per language and its stored fields; the JSON "
+    "written as the JSON provider's compact text without a Response object (the bytes compared with "
+    "app.json.response's in every state); the limiter's header-name test one dict comparison; a first page builds no "
+    "holder-check form (it is read only by the fragment kept per language). Calls: first JSON 992 → 678 (SQLite), "
+    "1,038 → 725 (PostgreSQL); kept JSON 305 → 273, 350 → 318 (bare Flask 312). tests/unit/"
+    "test_perf_23_verify_first_scan.py (a tampered row and forged bytes still answer false through the kept keys). "
+    "What remains is the Ed25519 check itself on a first scan, ~105 µs of CPU measured alone, about two bare Flask "
+    "requests: kept per process it cannot help a first scan. Next: nginx's cache in front (ETag and Cache-Control are "
+    "sent; wrk goes straight to gunicorn), or a verified-signature result shared by a host's processes, which changes "
+    "what a process trusts and needs its own review.")
+NOTES["verify_page_vs_flask"] += _RUN_ECDE42D + (
+    "SQLite 3,150 pages/s, 0.51 × (0.41 ×), p95 59.3 ms (91.8); PostgreSQL 1,985 pages/s, 0.31 × (0.36 ×, 1,298 "
+    "pages/s), p95 89.3 ms (129): PostgreSQL's rate rose 53 % but its baseline 77 %, so its ratio fell under 0.35 ×. "
+    "A first page: 1,506 → 1,210 calls (SQLite), 1,552 → 1,256 (PostgreSQL), as the JSON's changes above. p95 < 50 ms "
+    "at 64 connections: bare Flask's own p95 in this run was 76.1 / 60.4 ms. Side runs of bare Flask alone under "
+    "gunicorn, 64 connections, 6 s of wrk each (load 6-12): gthread 5×4 (the product's) p95 205-605 ms, 5×1 168 ms, "
+    "2×4 90 ms, 2×32 197 ms, 5×16 90 ms, sync 5 134 ms, sync 2 116 ms: no setting brought bare Flask itself under 50 "
+    "ms on 2 cores, so no page behind it can be. Next: nginx's cache (the page's ETag and Cache-Control are there), "
+    "then the first page's request context (~240 calls) and template context (~100).")
+NOTES["autosave"] += _RUN_ECDE42D + (
+    "SQLite 1,102 saves/s, p99 166 ms (646/s, 304 ms); PostgreSQL 823 saves/s, p99 188 ms (455/s, 295 ms); 0 lost "
+    "of 16,525 and 13,496, 0 locked: every goal met on both. Changed: the save's two statements compiled once and "
+    "run on the write transaction's DB-API cursor (lms.rawsql.KeptReturning: a constant column default carried with "
+    "the statement, a computed one refused); then a WSGI-level path for POST /exams/attempts/<id>/answer "
+    "(exams/fastpath.py through lms.fastpath; EXAM_SAVE_FAST_PATH) that answers only the view's happy path, when "
+    "every check Flask would make passes, checked the same way: the session opened by the application's own "
+    "interface, Flask-WTF's token rule (lms.lean.csrf_passes, over HTTPS the referrer), the route's body cap, the "
+    "limiter with nothing to check (lms.lean.limiter_has_work, which guard_limiter uses too), no strong session "
+    "protection, the login in the guard statement; the answer committed before the reply, its bytes the view's "
+    "(exams.views.trainee.answer_json). Anything else goes to Flask before any side effect. A save: SQLite 2,400 → "
+    "1,421 Python calls, 914 → 519 µs CPU; PostgreSQL 2,552 → 1,488, 1,434 → 760 µs; statements unchanged (3 and 2). "
+    "tests/web/test_perf_23_autosave.py compares the answers byte for byte and 22 refusals (login, attempt, CSRF, "
+    "body) with the path on and off.")
+NOTES["issuing_5000"] += _RUN_ECDE42D + (
+    "SQLite 123 s (40.6/s; 378 s), PostgreSQL 163 s (30.6/s; 522 s): met on both, with the verification p95 beside it "
+    "1.44 × and 1.02 × its p95 before (goal ≤ 2 ×) and its rate 2,430 → 1,779 req/s (SQLite), 1,475 → 1,420 "
+    "(PostgreSQL). Changed: (1) a batch's items checked first (IssueBatch.prepare: reads only, a refusal takes no "
+    "serial), then written together (IssueBatch.write: the serials one UPDATE … RETURNING a counter, the rows one "
+    "INSERT, the status-list indexes, events, notifications (lms.notifications.notify_many) and the job items a "
+    "statement each; rows refused as a whole, by a racing run, issued one by one as before): 11.6 → 3.1 statements a "
+    "certificate on PostgreSQL, 12.6 → 7.1 on SQLite; issuing CPU 5.8 → 3.1 ms. (2) The render: only the rows a "
+    "certificate draws on copied and deflated (960 → 672 rows; the template's other rows compressed once a "
+    "process), the PDF's QR made 1-bit without dithering, reportlab's C helpers installed (rl-accel; a test fails "
+    "without them): ~16-20 → ~11 ms of CPU a certificate. (3) RENDER_NICE 10 → 0, measured side by side on a quiet "
+    "machine: at 10 PostgreSQL drew 18.4/s (its server processes took the niced renderers' share), at 0 41.8/s with "
+    "the verification p95 at 0.62 ×. tests/unit/test_perf_23_issuing.py (the batch's rows, events, audit chain and "
+    "serials equal one-by-one issuing's; statements do not grow with the batch), test_perf_23_rendering.py.")
+NOTES["rollup"] += _RUN_ECDE42D + (
+    "SQLite 2.9 s, 2.8 × the GROUP BY, longest write 60 ms; PostgreSQL 7.0 s (47.5 s), 7.9 × (42 ×), longest write "
+    "66 ms: met on both. Cause (bench/profile_rollup.py: the roll-up re-run on data generated once, every statement "
+    "timed, generic and custom plans counted): a year's first run starts with the statistics of nearly empty "
+    "talent_events and talent_sanctions (9 and 3 rows on the bench); psycopg prepares a statement after its fifth run "
+    "and PostgreSQL keeps that generic plan until the table is analysed, so every chunk's read-back of its events "
+    "was a sequential scan of all of them (one run: 7,101 scans reading 9.9 million rows, 57.8 s) until autovacuum "
+    "happened to analyse them, and the slow chunks halved the chunk size. Changed: on PostgreSQL the job ANALYZEs "
+    "the growing tables between chunks, on a connection of its own, each time the run's rows reach what the table "
+    "held when last analysed (5-8 times a run); the entries' UPDATE joins each entry to its event once (UPDATE … "
+    "FROM) where it probed the events three times (SQLite at scale 0.3: 580-689 → 101-120 ms). Same standings, "
+    "events, entries, sanctions and notifications; the second run writes nothing. tests/unit/test_perf_rollup.py "
+    "checks the UPDATE's plan has no SubPlan and that the ANALYZEs come a few times a run, not per chunk.")
+NOTES["talent_search"] += _RUN_ECDE42D + (
+    "p95 SQLite 158 ms (241), PostgreSQL 153 ms (210), 251 / 190 pages/s (169 / 159): met on both. Changed: pool.html's "
+    "content block kept per language and shape (rows or none, one page or several, a previous and a next link, "
+    "capped) with the counts, links, form and rows as slots, each shape's first fill compared with the block rendered "
+    "whole (~1,200 → ~180 calls); a signed-in session cookie verified once a process (lms.lean.LeanSessionInterface: "
+    "kept per exact cookie with its signing time, only when every value is immutable, opened from the copy while "
+    "younger than the session's lifetime as itsdangerous counts it; a new key empties it). Calls a page 5,725 → 4,335 "
+    "(SQLite), 6,175 → 4,785 (PostgreSQL); statements unchanged. tests/web/test_perf_23_pool_content.py.")
