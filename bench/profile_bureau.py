@@ -28,27 +28,20 @@ import statistics
 import sys
 import time
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from bench import client
+from bench.spy import StatementSpy
 
 TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
-class Timer:
+class Timer(StatementSpy):
     """Every statement on ``engine`` with its time, parameters and the request it belongs to."""
 
     def __init__(self, engine):
-        self.engine, self.rows, self.label = engine, [], ""
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
+        super().__init__(engine)
+        self.rows, self.label = [], ""
 
     def _before(self, conn, cursor, statement, params, context, executemany):
         conn.info["t0"] = time.perf_counter()

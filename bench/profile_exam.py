@@ -23,6 +23,8 @@ from collections import defaultdict
 
 from werkzeug.test import EnvironBuilder
 
+from bench.spy import StatementSpy
+
 
 def _call(wsgi_app, method: str, path: str, headers: dict, body: bytes = b""):
     environ = EnvironBuilder(method=method, path=path, headers=headers, data=body,
@@ -35,12 +37,12 @@ def _call(wsgi_app, method: str, path: str, headers: dict, body: bytes = b""):
     return status[-1][0], dict(status[-1][1]), out
 
 
-class Statements:
+class Statements(StatementSpy):
     """Statements (and their time in the driver) on the engine, from this thread only."""
 
     def __init__(self, engine):
-        from sqlalchemy import event
-        self.engine, self.event, self.me = engine, event, threading.get_ident()
+        super().__init__(engine)
+        self.me = threading.get_ident()
         self.count, self.time, self.started = defaultdict(int), defaultdict(float), {}
 
     def _before(self, conn, cursor, statement, params, context, executemany):
@@ -53,15 +55,6 @@ class Statements:
             key = " ".join(statement.split())[:90]
             self.count[key] += 1
             self.time[key] += time.perf_counter() - t0
-
-    def __enter__(self):
-        self.event.listen(self.engine, "before_cursor_execute", self._before)
-        self.event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc):
-        self.event.remove(self.engine, "before_cursor_execute", self._before)
-        self.event.remove(self.engine, "after_cursor_execute", self._after)
 
     def report(self, n: int, label: str, show: bool) -> None:
         total = sum(self.count.values())

@@ -23,7 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
+
+from bench.spy import StatementSpy
 
 # The tables a roll-up appends to, restored by deleting the rows above the ids noted after generating.
 APPENDED = ("talent_events", "notifications", "job_runs")
@@ -107,11 +109,12 @@ def restore(session, state: dict) -> None:
         session.commit()
 
 
-class StatementTimes:
+class StatementTimes(StatementSpy):
     """Every statement on ``engine`` timed and summed by kind (verb and table, e.g. ``INSERT year_standings``)."""
 
     def __init__(self, engine):
-        self.engine, self.kinds, self.t0 = engine, {}, None
+        super().__init__(engine)
+        self.kinds, self.t0 = {}, None
 
     def _before(self, conn, cursor, statement, params, context, executemany):
         self.t0 = time.perf_counter()
@@ -122,15 +125,6 @@ class StatementTimes:
         kind = " ".join(m.groups()) if m else statement.split()[0]
         n, total, worst = self.kinds.get(kind, (0, 0.0, 0.0))
         self.kinds[kind] = (n + 1, total + took, max(worst, took))
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
 
     def summary(self) -> dict:
         return {k: {"n": n, "ms": round(t * 1000), "worst_ms": round(w * 1000, 1)}

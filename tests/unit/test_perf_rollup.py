@@ -147,9 +147,7 @@ def test_perf_rollup_every_chunk_statement_reads_the_chunk_only(db, world, monke
     standing of the year: 180 of the full-scale SQLite roll-up's 249 s (issue 20). On PostgreSQL (whose plans on
     a few rows say nothing of 200,000) every statement is EXPLAINed, i.e. compiles and plans."""
     users = _people(db, world)
-    bind = db.get_bind()
-    engine, plans = bind.engine, []
-    sqlite = bind.dialect.name == "sqlite"
+    sqlite = db.get_bind().dialect.name == "sqlite"
     in_chunk, chunk = [False], rollup._rollup_chunk
 
     def one_chunk(*a, **k):  # the run's closing count (once a run, over every member) is not a chunk's
@@ -161,25 +159,8 @@ def test_perf_rollup_every_chunk_statement_reads_the_chunk_only(db, world, monke
 
     monkeypatch.setattr(rollup, "_rollup_chunk", one_chunk)
 
-    def before(conn, cursor, statement, params, context, executemany):
-        if not in_chunk[0] or executemany or not re.match(r"\s*(INSERT|UPDATE|DELETE|SELECT)\b", statement, re.I):
-            return
-        cur = cursor.connection.cursor()
-        try:
-            if sqlite:
-                cur.execute("EXPLAIN QUERY PLAN " + statement, params)
-                plans.append((statement, [str(r[3]) for r in cur.fetchall()]))
-            else:
-                cur.execute("EXPLAIN " + statement, params)
-                plans.append((statement, [r[0] for r in cur.fetchall()]))
-        finally:
-            cur.close()
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        out = rollup.rollup_year(db, 2026, now=NOW, chunk_size=3)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    out, plans = _rollup_explained(db, lambda statement, executemany: in_chunk[0] and not executemany and re.match(
+        r"\s*(INSERT|UPDATE|DELETE|SELECT)\b", statement, re.I))
     assert out["lapsed"] == 1 and out["warning"] >= 1, out  # the lapse and the notifications' statements ran
     statements = " ".join(s for s, _p in plans)
     assert "INSERT INTO talent_sanctions" in statements and "INSERT INTO notifications" in statements
@@ -340,16 +321,24 @@ def test_perf_rollup_entries_update_joins_each_entry_to_its_event_once(db, world
     The plan of each entries' UPDATE the roll-up runs, as the database makes it with the chunk's parameters, has
     no correlated subquery (SQLite) / no SubPlan (PostgreSQL)."""
     _people(db, world)
+    out, plans = _rollup_explained(db, lambda statement, _many: statement.lstrip().startswith("UPDATE talent_entries"))
+    assert out["warning"] + out["lapsed"] >= 2 and plans, (out, plans)
+    assert not [line for _s, plan in plans for line in plan if "SUBQUERY" in line or "SubPlan" in line], plans
+
+
+def _rollup_explained(db, wanted) -> tuple[dict, list[tuple[str, list[str]]]]:
+    """Run the 2026 roll-up in chunks of 3 and explain each statement ``wanted(statement, executemany)`` picks, on
+    its own connection with its parameters, as the database plans it: the run's counts, and (statement, plan lines)."""
     engine, plans = db.get_bind().engine, []
     sqlite = engine.dialect.name == "sqlite"
 
     def before(conn, cursor, statement, params, context, executemany):
-        if not statement.lstrip().startswith("UPDATE talent_entries"):
+        if not wanted(statement, executemany):
             return
         cur = cursor.connection.cursor()
         try:
             cur.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, params)
-            plans.append([str(r[3] if sqlite else r[0]) for r in cur.fetchall()])
+            plans.append((statement, [str(r[3] if sqlite else r[0]) for r in cur.fetchall()]))
         finally:
             cur.close()
 
@@ -358,8 +347,7 @@ def test_perf_rollup_entries_update_joins_each_entry_to_its_event_once(db, world
         out = rollup.rollup_year(db, 2026, now=NOW, chunk_size=3)
     finally:
         event.remove(engine, "before_cursor_execute", before)
-    assert out["warning"] + out["lapsed"] >= 2 and plans, (out, plans)
-    assert not [line for plan in plans for line in plan if "SUBQUERY" in line or "SubPlan" in line], plans
+    return out, plans
 
 
 def test_perf_rollup_analyses_the_tables_it_fills_a_few_times_a_run(db, world, monkeypatch):
