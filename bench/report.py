@@ -1292,3 +1292,27 @@ NOTES["talent_search"] += _RUN_ECDE42D + (
     "kept per exact cookie with its signing time, only when every value is immutable, opened from the copy while "
     "younger than the session's lifetime as itsdangerous counts it; a new key empties it). Calls a page 5,725 → 4,335 "
     "(SQLite), 6,175 → 4,785 (PostgreSQL); statements unchanged. tests/web/test_perf_23_pool_content.py.")
+
+# Issue 20, seventh round (2026-12-04, evening): no change to the verification's code; two experiments on the record's
+# code that tell the next round where not to look (quick runs, BENCH_SCALE 0.25, BENCH_ONLY=verification, 10 s of wrk a
+# figure, nothing else running; four runs alternated each time). Neither was kept.
+_ROUND_24 = (" Seventh round (2026-12-04, evening; experiments on ecde42d's code, not kept: quick runs at scale 0.25, 10 s "
+             "of wrk a figure, alternated, nothing else running): ")
+NOTES["verify_json_vs_flask"] += _ROUND_24 + (
+    "(1) The Ed25519 check skipped altogether (the upper bound of any shared verified-signature result), SQLite: JSON "
+    "0.473 × and 0.293 × bare Flask, against 0.416 × and 0.429 × with the check: within a 10 s run's spread, and "
+    "short of 0.5 × either way, so such a result (which changes what a process trusts) would not meet the goal and "
+    "is not worth its review for this figure. (2) PostgreSQL, the machine's CPU per process group sampled each "
+    "second (/proc): during the JSON run the database server used ~0.31 of a core, gunicorn ~1.66, wrk ~0.06 (of 2): "
+    "~155 µs of server CPU a scan, of which the SELECT's execution is tens of µs (EXPLAIN ANALYZE of its "
+    "certificate and successor: two index scans, 3 buffers, 0.03 ms) and the verification log's batched inserts ~0.05 "
+    "of a core (with the log switched off the rate "
+    "did not move: 1,914 and 2,020 req/s against 1,980 and 1,963). The rest is the round trip itself (the backend's "
+    "wake-up and socket calls), one a scan, which a first scan cannot avoid. Next: a record kept per process with "
+    "its invalidation pushed to every host (PostgreSQL's LISTEN/NOTIFY on revoke, suspend, reissue and standing "
+    "changes) would spare kept scans the round trip, about 30 % of wrk's; measured first with the upper bound "
+    "above's method before it is built.")
+NOTES["verify_page_vs_flask"] += _ROUND_24 + (
+    "the same four PostgreSQL runs gave the page 0.25-0.34 × bare Flask (1,481-2,266 pages/s), the spread of a 10 s "
+    "run; its per-scan server cost is the JSON's (see there). The p95 goal stays out of reach on 2 cores while bare "
+    "Flask's own p95 is over 50 ms.")
