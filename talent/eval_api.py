@@ -244,6 +244,23 @@ def eval_selection_nominate(selection_id: int):
     return jsonify(selection_json(s))
 
 
+CandidatesSchema = schema("EvaluationNominationCandidates", {"type": "object", "required": ["items", "more"], "properties": {
+    "items": {"type": "array", "items": {"type": "object", "required": ["entry_id", "name", "stars"], "properties": {
+        "entry_id": {"type": "integer"}, "name": {"type": "string"}, "enterprise": {"type": "string", "nullable": True},
+        "region": {"type": "string"}, "stars": {"type": "integer"}}}},
+    "more": {"type": "boolean", "description": "更多人员未列出（按星级列出前 100 人），可按条目编号提名"}}})
+
+
+@api_route("/talent/selections/<int:selection_id>/candidates", summary="可提名的人员（组织评选的监管部门）", roles=ADMINS,
+           response=CandidatesSchema, tags=("talent",))
+def eval_selection_candidates(selection_id: int):
+    """Whom the organising bureau may nominate now (``assessments.nomination_candidates``, as the page lists them)."""
+    user, s = _selection(selection_id)
+    entries, more = flow.nomination_candidates(db.session, user, s)
+    return jsonify({"items": [{"entry_id": e.id, "name": e.name, "enterprise": e.enterprise.name if e.enterprise else None,
+                               "region": e.region.name, "stars": e.stars} for e in entries], "more": more})
+
+
 @api_route("/talent/selections/<int:selection_id>/decision", ("POST",), summary="记录评审结果（监管部门）", roles=ADMINS,
            body=DecisionInput, response=SelectionSchema, tags=("talent",))
 def eval_selection_decide(selection_id: int):

@@ -11,7 +11,7 @@ import statistics
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lms import audit
 from lms.auth.models import User
@@ -19,6 +19,7 @@ from lms.db import utcnow
 from lms.domain import Role
 from lms.errors import Conflict, DomainError, FieldConflict, Forbidden, ValidationFailed
 from lms.notifications.services import link, notify
+from lms.orgs.models import Region
 from lms.orgs.services import province_of
 from lms.pii import mask_id_number, mask_name
 from talent.models import (Assessment, AssessmentExpert, AssessmentStep, Evaluation, EvaluationScore, Nomination, Notice,
@@ -215,6 +216,33 @@ def open_selection(session: Session, actor: User, year: int, title: str) -> Sele
 def _bureau_of_selection(actor: User, s: Selection) -> None:
     if not (actor.role == Role.system_admin or (actor.role == Role.regulator_admin and actor.region_id == s.region_id)):
         raise Forbidden(_("只有组织评选的监管部门可以进行此操作"))
+
+
+CANDIDATES_SHOWN = 100  # candidates a selection lists at once, the most stars first (the rest by entry number)
+
+
+def _nominable(s: Selection):
+    """The rule ``nominate`` applies, as a query: the active pool members of the selection's region and below with at
+    least its stars, not yet nominated in it."""
+    nominated = select(Nomination.entry_id).where(Nomination.selection_id == s.id)
+    return (select(TalentEntry).join(Region, Region.id == TalentEntry.region_id)
+            .where(Region.path.startswith(s.region.path), TalentEntry.status == PoolStatus.active,
+                   TalentEntry.stars >= s.min_stars, TalentEntry.id.not_in(nominated)))
+
+
+def nomination_candidates(session: Session, actor: User, s: Selection,
+                          limit: int | None = None) -> tuple[list[TalentEntry], bool]:
+    """Whom the organising bureau may nominate now, the most stars first (then by entry number), at most ``limit``
+    (``CANDIDATES_SHOWN``), and whether there are more: the selection page lists them to pick from, the API gives the
+    same list. Only the bureau that may nominate sees it; an ended selection has none."""
+    _bureau_of_selection(actor, s)
+    limit = CANDIDATES_SHOWN if limit is None else limit
+    if s.status != SelectionStatus.open:
+        return [], False
+    rows = session.scalars(_nominable(s).options(selectinload(TalentEntry.user).selectinload(User.trainee_profile),
+                                                 selectinload(TalentEntry.enterprise), selectinload(TalentEntry.region))
+                           .order_by(TalentEntry.stars.desc(), TalentEntry.id).limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit
 
 
 def nominate(session: Session, actor: User, s: Selection, entry: TalentEntry, reason: str) -> Nomination:
