@@ -407,6 +407,11 @@ def published_notices(today: dt.date):
     return select(Notice).where(Notice.withdrawn.is_(False), Notice.published_on <= today).order_by(Notice.published_on.desc(), Notice.id.desc())
 
 
+def published_notice(session: Session, notice_id: int, today: dt.date) -> Notice | None:
+    """The notice ``notice_id`` if it is published by ``today`` and not withdrawn (what anyone may read), else None."""
+    return session.scalar(published_notices(today).where(Notice.id == notice_id))
+
+
 def public_search_stmt(notice_id: int, *, name: str = "", certificate: str = ""):
     """Lines of a notice matching at least one exact criterion; refuses an empty search (no full dump)."""
     name, certificate = (name or "").strip()[:64], (certificate or "").strip()[:64]

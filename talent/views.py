@@ -383,7 +383,7 @@ def public_notices():
 
 
 def _published(notice_id: int) -> Notice:
-    notice = db.session.scalar(queries.published_notices(today_local()).where(Notice.id == notice_id))
+    notice = queries.published_notice(db.session, notice_id, today_local())
     if notice is None:
         raise NotFound(_("公示不存在"))
     return notice

@@ -21,7 +21,7 @@ from lms.core_views import add_home_panel
 from lms.demo import add_seed_hook
 from lms.settingbasis import register_setting
 from lms.templating import add_nav
-from talent import api, demo, eval_api, eval_views, views  # noqa: F401  (api, eval_api: importing them declares the API routes; eval_views: routes on views.bp)
+from talent import api, demo, eval_api, eval_views, notice_api, views  # noqa: F401  (api, eval_api, notice_api: importing them declares the API routes; eval_views: routes on views.bp)
 from talent.cli import talent_standings
 from talent.models import TalentEntry
 from talent.services import entries, sanctions, standing
