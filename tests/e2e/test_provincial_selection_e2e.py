@@ -8,6 +8,7 @@ from lms.db import db
 from lms.orgs.models import Region
 from talent.models import PoolStatus, TalentEntry
 from tests.e2e.conftest import click_to, e2e_login
+from tests.e2e.test_journey_a11y import axe_violations
 
 YEAR = 2031  # a year no other browser test opens a selection for (one a region and year)
 
@@ -35,6 +36,7 @@ def test_provincial_selection_nominates_from_the_list(page, live_server, e2e_app
     page.fill("#sel-year", str(YEAR))
     page.fill("#sel-title", f"{YEAR}年度南通市优秀首席质量官评选（浏览器测试）")
     click_to(page, "#selection-submit", f"{base}/talent/selections/*")
+    assert not axe_violations(page), "the selection page with its list of candidates has no serious axe violation"
     choice = page.locator(f"#cand-{entry_id}")
     assert choice.is_visible() and page.locator(f"label[for='cand-{entry_id}']").inner_text() == name
     page.locator(f"label[for='cand-{entry_id}']").click()  # the name is the radio's label
