@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from lms.api import PAGE_QUERY, api_route, current_api_user, json_body, paged, paged_schema, schema
 from lms.db import db
 from lms.domain import Role, Tier
-from lms.errors import NotFound, ValidationFailed
+from lms.errors import ValidationFailed
 from lms.extensions import limiter
 from lms.scoping import get_visible
 from lms.templating import today_local
@@ -77,10 +77,7 @@ def objection_json(o: NoticeObjection) -> dict:
 
 
 def _published(notice_id: int) -> Notice:
-    notice = queries.published_notice(db.session, notice_id, today_local())
-    if notice is None:
-        raise NotFound(_("公示不存在"))
-    return notice
+    return queries.published_notice(db.session, notice_id, today_local())
 
 
 @api_route("/talent/notices", public=True, summary="已发布的公示（无需令牌）", response=paged_schema(NoticeSchema),

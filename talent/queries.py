@@ -18,7 +18,7 @@ from credits import queries as credits
 from credits.models import YearStanding
 from lms.auth.models import User
 from lms.domain import Tier
-from lms.errors import ValidationFailed
+from lms.errors import NotFound, ValidationFailed
 from lms.orgs.models import Enterprise, Region
 from lms.people.models import TraineeProfile, trainee_name_chars
 from lms import sheets
@@ -407,9 +407,13 @@ def published_notices(today: dt.date):
     return select(Notice).where(Notice.withdrawn.is_(False), Notice.published_on <= today).order_by(Notice.published_on.desc(), Notice.id.desc())
 
 
-def published_notice(session: Session, notice_id: int, today: dt.date) -> Notice | None:
-    """The notice ``notice_id`` if it is published by ``today`` and not withdrawn (what anyone may read), else None."""
-    return session.scalar(published_notices(today).where(Notice.id == notice_id))
+def published_notice(session: Session, notice_id: int, today: dt.date) -> Notice:
+    """The notice ``notice_id`` if it is published by ``today`` and not withdrawn (what anyone may read: the public
+    pages and the API); NotFound otherwise."""
+    notice = session.scalar(published_notices(today).where(Notice.id == notice_id))
+    if notice is None:
+        raise NotFound(_("公示不存在"))
+    return notice
 
 
 def public_search_stmt(notice_id: int, *, name: str = "", certificate: str = ""):

@@ -16,7 +16,7 @@ from lms.auth.views import roles_required
 from lms.bodylimit import FORM_ROOM, body_limit
 from lms.db import db
 from lms.domain import Role
-from lms.errors import NotFound, ValidationFailed
+from lms.errors import ValidationFailed
 from lms.extensions import limiter
 from lms.forms import apply_errors, submit
 from lms.auth.models import User
@@ -383,10 +383,7 @@ def public_notices():
 
 
 def _published(notice_id: int) -> Notice:
-    notice = queries.published_notice(db.session, notice_id, today_local())
-    if notice is None:
-        raise NotFound(_("公示不存在"))
-    return notice
+    return queries.published_notice(db.session, notice_id, today_local())
 
 
 @bp.route("/public/notices/<int:notice_id>")
