@@ -2,7 +2,8 @@
 (``talent.views``), through the same services and queries. Anyone reads the published notices and their lines (masked
 as on the page, with the page's exact search); a bureau publishes a notice, reads and resolves the objections lodged
 against its notices and closes a notice when its period is over. Objections themselves are lodged on the public page,
-which asks for a contact and limits each address (``OBJECTION_LIMIT``)."""
+which asks for a contact and limits each address (``OBJECTION_LIMIT``). The public reads are named ``public_*``, the
+house's mark of an endpoint that needs no token (tests/web/test_platform.py)."""
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -83,7 +84,7 @@ def _published(notice_id: int) -> Notice:
 @api_route("/talent/notices", public=True, summary="已发布的公示（无需令牌）", response=paged_schema(NoticeSchema),
            query=PAGE_QUERY, tags=("talent",))
 @limiter.limit(PUBLIC_LIMIT)
-def talent_notices():
+def public_talent_notices():
     """The published notices, newest first (``queries.published_notices``, as the public page)."""
     return paged(db.session, queries.published_notices(today_local()).options(selectinload(Notice.region)), notice_json)
 
@@ -91,7 +92,7 @@ def talent_notices():
 @api_route("/talent/notices/<int:notice_id>", public=True, summary="一份公示（无需令牌）", response=NoticeSchema,
            tags=("talent",))
 @limiter.limit(PUBLIC_LIMIT)
-def talent_notice(notice_id: int):
+def public_talent_notice(notice_id: int):
     """A published notice."""
     return jsonify(notice_json(_published(notice_id)))
 
@@ -100,7 +101,7 @@ def talent_notice(notice_id: int):
            summary="公示名单（无需令牌；姓名与身份证号已遮蔽；name 或 certificate 为精确查找）",
            response=paged_schema(NoticeLineSchema), query=PAGE_QUERY + SEARCH_QUERY, tags=("talent",))
 @limiter.limit(PUBLIC_LIMIT)
-def talent_notice_lines(notice_id: int):
+def public_talent_notice_lines(notice_id: int):
     """A notice's lines in the published order, or those matching an exact name or certificate number (the page's
     search: ``queries.public_search_stmt``)."""
     notice = _published(notice_id)
