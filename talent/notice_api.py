@@ -77,6 +77,16 @@ def objection_json(o: NoticeObjection) -> dict:
             "resolved_on": o.resolved_on.isoformat() if o.resolved_on else None}
 
 
+def _text(data: dict, name: str) -> str:
+    """The body's ``name`` as text ("" when absent); any other JSON type is refused, naming the field."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed({name: _("%(f)s 须为文本", f=name)})
+    return value
+
+
 def _published(notice_id: int) -> Notice:
     return queries.published_notice(db.session, notice_id, today_local())
 
@@ -119,9 +129,9 @@ def talent_notice_publish():
     days = data.get("objection_days")
     if not isinstance(days, int) or isinstance(days, bool):
         raise ValidationFailed({"objection_days": _("公示期须在 5 到 60 天之间")})
-    notice = notice_services.publish_notice(
-        db.session, current_api_user(), title=str(data.get("title") or ""), objection_days=days,
-        contact=str(data.get("contact") or ""), today=today_local(), kind=str(data.get("kind") or "appointed"))
+    title, contact, kind = _text(data, "title"), _text(data, "contact"), _text(data, "kind")
+    notice = notice_services.publish_notice(db.session, current_api_user(), title=title, objection_days=days,
+                                            contact=contact, today=today_local(), kind=kind or "appointed")
     db.session.commit()
     return jsonify(notice_json(notice)), 201
 
@@ -144,8 +154,8 @@ def talent_objection_resolve(objection_id: int):
     data = json_body()
     if not isinstance(data.get("upheld"), bool):
         raise ValidationFailed({"upheld": _("请选择是否采纳异议")})
-    notice_services.resolve_objection(db.session, user, obj, upheld=data["upheld"],
-                                      resolution=str(data.get("resolution") or ""), today=today_local())
+    notice_services.resolve_objection(db.session, user, obj, upheld=data["upheld"], resolution=_text(data, "resolution"),
+                                      today=today_local())
     db.session.commit()
     return jsonify(objection_json(obj))
 
