@@ -108,7 +108,7 @@ def public_talent_notice(notice_id: int):
 
 
 @api_route("/talent/notices/<int:notice_id>/lines", public=True,
-           summary="公示名单（无需令牌；姓名与身份证号已遮蔽；name 或 certificate 为精确查找）",
+           summary="公示名单（无需令牌；身份证号已遮蔽，与公示页面相同；name 或 certificate 为精确查找）",
            response=paged_schema(NoticeLineSchema), query=PAGE_QUERY + SEARCH_QUERY, tags=("talent",))
 @limiter.limit(PUBLIC_LIMIT)
 def public_talent_notice_lines(notice_id: int):
