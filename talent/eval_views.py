@@ -210,7 +210,7 @@ def selection(selection_id: int):
                       success=_("评选结果已公布"), redirect_to=here)
     if done:
         return done
-    may_act = current_user.role == Role.system_admin or current_user.region_id == s.region_id
+    may_act = flow.organises(current_user, s)
     candidates, more = flow.nomination_candidates(db.session, current_user, s) if may_act else ([], False)
     return render_template("talent/selection.html", s=s, nom=nom, step=step, pub=pub, may_act=may_act,
                            candidates=candidates, more=more)

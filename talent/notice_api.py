@@ -127,8 +127,7 @@ def talent_notice_publish():
     """Publish a notice of the caller's region (``notices.publish_notice``, as the notices page)."""
     data = json_body()
     days = data.get("objection_days")
-    if not isinstance(days, int) or isinstance(days, bool):
-        raise ValidationFailed({"objection_days": _("公示期须在 5 到 60 天之间")})
+    days = days if isinstance(days, int) and not isinstance(days, bool) else None  # the service names it with the rest
     title, contact, kind = _text(data, "title"), _text(data, "contact"), _text(data, "kind")
     notice = notice_services.publish_notice(db.session, current_api_user(), title=title, objection_days=days,
                                             contact=contact, today=today_local(), kind=kind or "appointed")

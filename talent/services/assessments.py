@@ -213,8 +213,14 @@ def open_selection(session: Session, actor: User, year: int, title: str) -> Sele
     return s
 
 
+def organises(actor: User, s: Selection) -> bool:
+    """Whether ``actor`` runs the selection (nominates, decides, publishes): the bureau that opened it, or a system
+    administrator. The page shows its forms by this rule; the steps below refuse by it."""
+    return actor.role == Role.system_admin or (actor.role == Role.regulator_admin and actor.region_id == s.region_id)
+
+
 def _bureau_of_selection(actor: User, s: Selection) -> None:
-    if not (actor.role == Role.system_admin or (actor.role == Role.regulator_admin and actor.region_id == s.region_id)):
+    if not organises(actor, s):
         raise Forbidden(_("只有组织评选的监管部门可以进行此操作"))
 
 

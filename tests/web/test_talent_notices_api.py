@@ -52,6 +52,8 @@ def test_talent_notices_api_bureau_publishes_resolves_and_closes(client, db, wor
     assert db.scalar(select(Notice.id)) is None  # refused whole
     typed = client.post("/api/v1/talent/notices", json={"title": ["公示"], "objection_days": 7}, headers=nt)
     assert typed.status_code == 422 and list(typed.get_json()["fields"]) == ["title"]
+    text_days = client.post("/api/v1/talent/notices", json={"title": "公示", "objection_days": "7"}, headers=nt)
+    assert text_days.status_code == 422 and list(text_days.get_json()["fields"]) == ["objection_days"]
     resp = client.post("/api/v1/talent/notices", json={"title": "启东市受聘首席质量官公示", "objection_days": 7,
                                                        "contact": "0513-2", "kind": "certified"}, headers=qd)
     assert resp.status_code == 201
