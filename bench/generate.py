@@ -120,7 +120,7 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
     ``validity_years``: the programmes' certificate validity; None (the default) gives no end date, as the
     product does unless a province sets one (issue 14: no seed states a validity)."""
     from certificates import keys as keystore
-    from certificates import signing
+    from certificates import seal, signing
     from certificates.models import Certificate, CertificateStatus, IssuerKind
     from courses import gates
     from courses.models import (AttendanceRecord, AttendanceStatus, ClassSession, Enrollment, EnrollmentStatus,
@@ -307,7 +307,8 @@ def generate(app, scale: float = 0.05, seed: int = 2026, quiet: bool = False, to
                          "snapshot": {"holder_name": names[user_id], "tier": "advanced", "tier_label": "提升",
                                       "programme": programme.name, "institution": inst.name, "bureau": "",
                                       "issuer": inst.name, "issuer_kind": "institution", "region": nantong.name},
-                         "key_id": kid, "signed_part": signing.sign(private, fields), "status": CertificateStatus.valid,
+                         "key_id": kid, "signed_part": (part := signing.sign(private, fields)),
+                         "seal": seal.make(private, part), "status": CertificateStatus.valid,
                          "status_changed_at": now, "created_at": now})
             if len(rows) >= BATCH:
                 _insert(s, Certificate.__table__, rows)

@@ -113,8 +113,9 @@ def _answer(app, environ, start_response, state, bind, channel, cid, sig, locale
     if rec is None:
         return None
     today = today_local()
+    key_dir = config["CERT_KEY_DIR"]
     sig_valid = None if sig is None else public_answers.signature_matches(
-        rec.cert, sig, keys.public_document(config["CERT_KEY_DIR"]))
+        rec.cert, sig, keys.public_document(key_dir), key_dir)
     if channel == "api":
         etag = rec.etag(today, "json", locale, sig_valid)
         cache_key = etag

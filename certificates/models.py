@@ -126,6 +126,9 @@ class Certificate(Base):
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     key_id: Mapped[str] = mapped_column(String(64))
     signed_part: Mapped[str] = mapped_column(Text)
+    # This server's seal on signed_part (certificates.seal): a scan presenting these very bytes skips the Ed25519
+    # computation; NULL (issued before revision 0020t, not yet sealed by `flask cert-keys seal`): checked in full.
+    seal: Mapped[str | None] = mapped_column(String(64))
     # The certificate's bit in the published Bitstring Status Lists (revocation, suspension): set once, never reused.
     status_list_index: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
     status: Mapped[CertificateStatus] = mapped_column(enum_column_type(CertificateStatus), index=True,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from certificates import compact, photos
 from certificates import keys as keystore
-from certificates import signing, verdicts
+from certificates import seal, signing, verdicts
 from certificates import signals
 from certificates.models import Certificate, CertificateEvent, CertificateStatus
 from certificates.services.notices import tell_holder, tell_holders
@@ -365,6 +365,7 @@ def build_certificate(draft: Draft, serial: int, actor: User | None, today: dt.d
         signed_part="",
     )
     cert.signed_part = signing.sign(draft.private, signed_fields(cert))
+    cert.seal = seal.make(draft.private, cert.signed_part)
     return cert
 
 

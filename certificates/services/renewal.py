@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from certificates import keys as keystore
-from certificates import signing
+from certificates import seal, signing
 from certificates.models import Certificate, CertificateEvent, CertificateStatus
 from certificates.services.issuing import signed_fields, valid_until_for
 from certificates.services.numbering import CertConfig
@@ -43,6 +43,7 @@ def renew(session: Session, actor: User | None, cert: Certificate, cfg: CertConf
     cert.valid_until = valid_until_for(before + dt.timedelta(days=1), years)
     cert.key_id = kid
     cert.signed_part = signing.sign(private, signed_fields(cert))
+    cert.seal = seal.make(private, cert.signed_part)
     session.add(CertificateEvent(certificate_id=cert.id, action="renew", from_status=cert.status.value,
                                  to_status=cert.status.value, actor_id=getattr(actor, "id", None),
                                  note=(note or _("有效期由 %(a)s 续至 %(b)s", a=before.isoformat(),

@@ -16,7 +16,8 @@ from sqlalchemy import Enum as SAEnum, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from certificates import compact, signing, verification_log
+from certificates import compact, seal, signing, verification_log
+from certificates import keys as keystore
 from certificates.models import Certificate, CertificateStatus, ReasonCategory, VerificationLog
 from certificates.services.issuing import iso_or_none, printed_fields, printed_path, signed_fields
 from certificates.services.status import effective_status
@@ -46,7 +47,7 @@ def add_standing_source(fn) -> None:
 _PUBLIC_TABLE = Certificate.__table__
 _PUBLIC_COLUMNS = [_PUBLIC_TABLE.c[name] for name in (
     "id", "cid", "number", "holder_user_id", "holder_name", "tier", "issued_on", "valid_until", "snapshot", "key_id",
-    "status", "status_changed_at", "status_reason", "superseded_by_id", "status_list_index")]
+    "status", "status_changed_at", "status_reason", "superseded_by_id", "status_list_index", "seal")]
 
 
 # The standing joined into the verification's one statement (issue 20: the certificate, then the standing, were two
@@ -261,10 +262,41 @@ def find_by_token(session: Session, token: str, key_doc: dict):
     return cert if res.fields == expected else None
 
 
-def signature_matches(cert: Certificate, signed_part: str, key_doc: dict) -> bool:
-    """The signed part checks with a published key and says exactly what this certificate says."""
-    res = signing.check(signed_part, _public_keys(key_doc))
+def signature_matches(cert: Certificate, signed_part: str, key_doc: dict, key_dir: str | None = None) -> bool:
+    """The signed part checks with a published key and says exactly what this certificate says. ``key_dir``: where
+    this server's signing keys are, so that a part carrying the row's seal (``certificates.seal``: this server signed
+    these very bytes) is not put through the Ed25519 computation again; without it, or without a matching seal,
+    the signature is checked in full."""
+    known = key_dir is not None and seal.matches(key_dir, cert.key_id, signed_part, getattr(cert, "seal", None))
+    res = signing.check(signed_part, _public_keys(key_doc), signature_known_good=known)
     return res.ok and res.fields == signed_fields(cert)
+
+
+def seal_unsealed(session: Session, key_dir: str, chunk: int = 500):
+    """Seal the certificates that have no seal yet (issued before revision 0020t) once their signed part checks in
+    full with the published keys and this server holds the signing key: yields ``(sealed, refused)`` so far after
+    each chunk, committed (``flask cert-keys seal``). A part that does not check is left unsealed, and counted."""
+    key_doc = keystore.public_document(key_dir)
+    sealed = refused = 0
+    last_id = 0
+    while True:
+        certs = session.scalars(select(Certificate).where(Certificate.seal.is_(None), Certificate.id > last_id)
+                                .order_by(Certificate.id).limit(chunk)).all()
+        if not certs:
+            return
+        for cert in certs:
+            last_id = cert.id
+            try:
+                private = keystore.private_key(key_dir, cert.key_id)
+            except (OSError, ValueError, TypeError):
+                private = None
+            if private is None or not signature_matches(cert, cert.signed_part, key_doc):
+                refused += 1
+                continue
+            cert.seal = seal.make(private, cert.signed_part)
+            sealed += 1
+        session.commit()
+        yield sealed, refused
 
 
 _parsed_keys: dict = {}  # the key documents' contents -> their parsed keys (a handful a process: rotations)
