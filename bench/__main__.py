@@ -186,6 +186,8 @@ def run_backend(backend: str, scale: float, tf: float, log, only: set[str] | Non
                                                        sch["bureau_users"], sch["bureau_export_runs"]))
         out["server_log_locked"] = srv.log_text().count("database is locked")
         out["server_log_errors"] = srv.log_text().count("Traceback")
+        # gunicorn's max_requests replacements during the run: each costs a worker ~4 s and its kept answers
+        out["server_worker_restarts"] = srv.log_text().count("Autorestarting worker")
         t0 = time.monotonic()
     steps["servers_stop"] = round(time.monotonic() - t0, 1)
     v = wl.get("verification") or {}
