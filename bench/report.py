@@ -1316,3 +1316,34 @@ NOTES["verify_page_vs_flask"] += _ROUND_24 + (
     "the same four PostgreSQL runs gave the page 0.25-0.34 × bare Flask (1,481-2,266 pages/s), the spread of a 10 s "
     "run; its per-scan server cost is the JSON's (see there). The p95 goal stays out of reach on 2 cores while bare "
     "Flask's own p95 is over 50 ms.")
+
+# Issue 20, eighth round (2026-12-04, night): gunicorn's worker replacements found in the verification runs, and the
+# signed part's seal; the full-scale record of 75f016f.
+_ROUND_25 = (" Eighth round and full-scale run of 75f016f (2026-12-04 23:17, nothing else running but the bench; bare "
+             "Flask 6,682 / 6,877 req/s): ")
+NOTES["verify_json_vs_flask"] += _ROUND_25 + (
+    "SQLite 3,890 req/s, 0.58 × bare Flask (met; 0.43 × at ecde42d); PostgreSQL 2,462 req/s, 0.36 × (0.30 ×). Two "
+    "causes. (1) gunicorn replaced every worker in the middle of the verification runs: max_requests was 20,000, and "
+    "/healthz's ~50,000 requests came first, so the record's app.log shows five 'Autorestarting worker' lines during "
+    "the page and JSON runs. Each replacement took a worker away for ~4 s and lost its kept answers, so a 10 s run "
+    "swung with where the replacements fell. The seventh round's quick runs (0.29-0.47 ×) swung for this reason, "
+    "not because of the code, and its conclusion that skipping Ed25519 could not reach 0.5 × was confounded. "
+    "Changed: max_requests 200,000 (jitter 20,000; every cache a worker keeps is bounded), and the bench counts the "
+    "replacements (server_worker_restarts: 0 on both databases in this run). (2) The Ed25519 check was ~120 µs of a "
+    "first JSON's ~370 µs of CPU (in process). The issuing server now seals each signed part it makes "
+    "(certificates/seal.py: HMAC-SHA256 under a key derived from the signing key's private bytes; column "
+    "certificates.seal, revision 0020t; `flask cert-keys seal` for older certificates). A scan presenting the sealed "
+    "bytes skips only the Ed25519 computation: the key's presence and window and the fields are still checked, and "
+    "anything else is checked in full (tests/unit/test_perf_24_verify_seal.py). In process (bench.profile_verify "
+    "--cold, SQLite): first JSON 372 → 268 µs of CPU. Fresh servers at scale 0.25, the JSON run cold, 10 s of wrk, "
+    "three runs each: before 2,678-2,904 req/s; the check skipped (the upper bound) 3,077-3,319; sealed 3,112-3,149. "
+    "With both changes, quick bench runs gave 0.565 × and 0.553 ×. What remains on PostgreSQL: one round trip a scan "
+    "(~155 µs of the server's CPU, seventh round), which a process's first scan of a certificate cannot avoid. Next: "
+    "the record kept per process, its invalidation pushed by LISTEN/NOTIFY (kept scans only), or a reverse proxy's "
+    "cache in front (the ETag and Cache-Control are sent).")
+NOTES["verify_page_vs_flask"] += _ROUND_25 + (
+    "SQLite 3,099 pages/s, 0.46 ×, p95 46.9 ms: met for the first time (59.3 ms at ecde42d), because the worker "
+    "replacements (see the JSON) were the p95's tail. PostgreSQL 1,944 pages/s, 0.28 ×, p95 94.7 ms (0.31 ×, "
+    "89 ms; bare Flask 6,877 against 6,390 req/s): not met. The page carries no signature, so the seal does not help "
+    "it; what remains is its round trip a scan and a first scan's page building (~1,200 Python calls). Next: as for "
+    "the JSON.")
