@@ -14,7 +14,8 @@ keepalive = 5
 # machine for ~4 s and everything it keeps (verification answers and signature results, page frames, the session
 # cookies it verified): at 20,000 (before issue 20's eighth round) a verification peak of 3,000 requests/s replaced
 # every worker every ~30 s, in the middle of the benchmark's verification runs (bench/results/run-*/app.log).
-# Every cache a worker keeps is bounded, so a rarer replacement costs no memory: ~1 a day at 2 requests/s.
+# Every cache a worker keeps is bounded, so a rarer replacement costs no memory. At 2 requests/s spread over five
+# workers, each is replaced about every six days.
 max_requests = 200000
 max_requests_jitter = 20000
 # No gunicorn access log: the app writes one structured line per request on standard error (lms.requestlog:
