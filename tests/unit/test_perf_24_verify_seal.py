@@ -47,7 +47,7 @@ def ed25519(monkeypatch) -> list:
 
 
 @pytest.fixture
-def issued(db, world, cw, cert_cfg, completion_rule, app):  # noqa: F811
+def issued(db, world, cw, cert_cfg, completion_rule):  # noqa: F811
     completion_rule("test_ok")
     cert = services.issue(db, world.staff_nt, cw.e_wang, cert_cfg, TODAY)
     db.commit()
@@ -118,13 +118,14 @@ def test_perf_24_a_seal_of_other_bytes_falls_back_to_the_full_check(db, issued, 
     assert not seal.matches(key_dir, "no-such-key", issued.signed_part, seal.make(private, issued.signed_part))
 
 
-def test_perf_24_scans_through_both_doors_use_the_seal(app, client, db, issued, cert_cfg, ed25519):  # noqa: F811
+def test_perf_24_scans_through_both_doors_use_the_seal(app, client, db, issued, cert_cfg, ed25519,  # noqa: F811
+                                                       monkeypatch):
     """A first scan's JSON through the fast path and through Flask's view: valid without an Ed25519 computation;
     a forged part is refused after one."""
-    app.config["CERT_KEY_DIR"] = cert_cfg.key_dir
+    monkeypatch.setitem(app.config, "CERT_KEY_DIR", cert_cfg.key_dir)
     cid, sig = issued.cid, issued.signed_part
     for fast in (True, False):
-        app.config["CERT_VERIFY_FAST_PATH"] = fast
+        monkeypatch.setitem(app.config, "CERT_VERIFY_FAST_PATH", fast)
         cold(app)
         public_answers._signatures.clear()  # noqa: SLF001
         got = client.get(f"/api/v1/verify/{cid}?sig={quote(sig, safe='')}")
@@ -135,14 +136,14 @@ def test_perf_24_scans_through_both_doors_use_the_seal(app, client, db, issued, 
         got = client.get(f"/api/v1/verify/{cid}?sig={quote(forged, safe='')}")
         assert got.get_json()["signature_valid"] is False and ed25519 == [1], fast
         ed25519.clear()
-    app.config["CERT_VERIFY_FAST_PATH"] = True
     limiter.reset()
 
 
-def test_perf_24_cli_seals_what_checks_and_leaves_the_rest(app, db, issued, cert_cfg, ed25519):  # noqa: F811
+def test_perf_24_cli_seals_what_checks_and_leaves_the_rest(app, db, issued, cert_cfg, ed25519,  # noqa: F811
+                                                           monkeypatch):
     """``flask cert-keys seal``: certificates issued before seals existed are sealed once their signature checks in
-    full; a part that does not check stays unsealed (and is counted), and a second run has nothing to do."""
-    app.config["CERT_KEY_DIR"] = cert_cfg.key_dir
+    full; a part that does not check stays unsealed (and is counted)."""
+    monkeypatch.setitem(app.config, "CERT_KEY_DIR", cert_cfg.key_dir)
     fields = {**signed_fields(issued), "holder_name": "李四"}
     good = issued.signed_part
     db.execute(update(Certificate).values(seal=None))
