@@ -62,7 +62,9 @@ class StandingJoin:
 
 _STANDING_JOIN: list[StandingJoin] = []
 _PUBLIC_NAMES = tuple(c.name for c in _PUBLIC_COLUMNS)
-_Successor = namedtuple("_Successor", _PUBLIC_NAMES)
+# The successor's columns: what its link and its status need. Not its seal: no scan checks the successor's signature.
+_SUCC_NAMES = tuple(name for name in _PUBLIC_NAMES if name != "seal")
+_Successor = namedtuple("_Successor", _SUCC_NAMES)
 _SUCC = _PUBLIC_TABLE.alias("succ")
 _public_stmt: list = []  # the statement, built once the standing's join is known
 ETAG_FORMAT = "1"  # bumped when the answers' shape changes, so that kept copies are not revalidated across it
@@ -79,7 +81,7 @@ def add_standing_join(join: StandingJoin) -> None:
 
 def _public_statement():
     if not _public_stmt:
-        cols = list(_PUBLIC_COLUMNS) + [_SUCC.c[n].label("succ_" + n) for n in _PUBLIC_NAMES]
+        cols = list(_PUBLIC_COLUMNS) + [_SUCC.c[n].label("succ_" + n) for n in _SUCC_NAMES]
         frm = _PUBLIC_TABLE.outerjoin(_SUCC, _SUCC.c.id == _PUBLIC_TABLE.c.superseded_by_id)
         order: tuple = ()
         for j in _STANDING_JOIN:
@@ -231,9 +233,9 @@ def _read_lent(engine: Engine, raw: KeptSelect, params) -> list:
 def _record(rows) -> PublicRecord | None:
     if not rows:
         return None
-    first, n = rows[0], len(_PUBLIC_NAMES)
-    succ = _Successor._make(first[n:2 * n]) if first[n] is not None else None
-    key = tuple(tuple(r[2 * n:]) for r in rows) if _STANDING_JOIN else ()
+    first, n, end = rows[0], len(_PUBLIC_NAMES), len(_PUBLIC_NAMES) + len(_SUCC_NAMES)
+    succ = _Successor._make(first[n:end]) if first[n] is not None else None
+    key = tuple(tuple(r[end:]) for r in rows) if _STANDING_JOIN else ()
     return PublicRecord(first, succ, rows, key)
 
 
