@@ -91,8 +91,10 @@ def _kept(app, name: str, size: int = 1000) -> LRU:
     return cache
 
 
-def signature_matches(cert, sig: str, key_doc: dict, key_dir: str | None = None) -> bool:
-    """``services.signature_matches``, remembered per certificate's signed fields, signature and key document."""
+def signature_matches(cert, sig: str, key_dir: str) -> bool:
+    """``services.signature_matches`` against the keys ``key_dir`` publishes (a part this server sealed skips the
+    Ed25519 computation), remembered per certificate's signed fields, signature and key document."""
+    key_doc = keys.public_document(key_dir)
     key = (sig, cert.id, cert.key_id, cert.valid_until, cert.holder_name, cert.number)
     hit = _signatures.get(key)
     if hit is not None and hit[0] is key_doc:
@@ -128,8 +130,7 @@ def scan(cid: str, channel: str, sig: str | None = None) -> Scan | None:
         db.session.commit()
         return None
     today = today_local()
-    key_dir = current_app.config["CERT_KEY_DIR"]
-    sig_valid = None if sig is None else signature_matches(rec.cert, sig, keys.public_document(key_dir), key_dir)
+    sig_valid = None if sig is None else signature_matches(rec.cert, sig, current_app.config["CERT_KEY_DIR"])
     services.log_verification(db.session, rec.cert, channel, services.effective_status(rec.cert, today).value,
                               signature_valid=sig_valid, batched=batched_log())
     db.session.commit()
