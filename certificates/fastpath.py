@@ -103,7 +103,10 @@ def handle(app: Flask, environ, start_response):
     # no session: the statement on a DB-API connection of what the sessions are bound to (an Engine's thread-owned
     # read connection, or the tests' Connection), and the answer's functions take the record read here
     bind = state.sessionmaker.kw.get("bind") or state.engine
-    rec = services.read_public_record(bind, cid)
+    if bind is state.engine:  # the records this process read, kept while the change feed says they are current
+        rec = kept_records_of(app).read(bind, cid)
+    else:
+        rec = services.read_public_record(bind, cid)
     return _answer(app, environ, start_response, state, bind, channel, cid, sig, locale, started, rec)
 
 
@@ -182,6 +185,17 @@ def _build(app, environ, channel, rec, today, sig_valid, locale, cache_key):
 def verify_limit_of(app: Flask) -> str:
     """``certificates.limits.verify_limit`` of ``app`` (no application context here)."""
     return app.config["CERT_VERIFY_RATE_LIMIT"]
+
+
+def kept_records_of(app: Flask) -> services.KeptRecords:
+    """``app``'s kept public records (``services.KeptRecords``) on its engine's change feed, made on first use."""
+    kept = app.extensions.get("cert_kept_records")
+    if kept is None:
+        engine = app.extensions["lms_db"].engine
+        kept = app.extensions.setdefault("cert_kept_records", services.KeptRecords(
+            getattr(engine, "lms_changes", None), int(app.config["CERT_VERIFY_RECORD_CACHE"]),
+            float(app.config["CERT_VERIFY_RECORD_SECONDS"])))
+    return kept
 
 
 def init_app(app: Flask) -> None:

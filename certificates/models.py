@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.models import Enrollment, TrainingClass
+from lms import changes
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, RegionLevel, Role, Tier, enum_column_type
 from lms.orgs.models import Region, region_subtree_ids
@@ -323,3 +324,8 @@ def _photo_scope(user):
     else:
         return False
     return HolderPhoto.user_id.in_(select(Enrollment.user_id).where(Enrollment.class_id.in_(classes)))
+
+
+# Every change to a certificate is pushed to the server processes (PostgreSQL's notifications, lms/changes.py), so
+# that a process may keep the public records it read (certificates.services.KeptRecords) while none has changed.
+changes.watch(Certificate.__table__)

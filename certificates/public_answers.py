@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import before_render_template, current_app, render_template, request, session, template_rendered, url_for
@@ -30,44 +28,12 @@ from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup, escape
 
 from certificates import keys, services
+from lms.lru import LRU
 from certificates.forms import HolderCheckForm
 from certificates.verification_log import batched_log
 from lms.db import db
 from lms.extensions import select_locale
 from lms.templating import today_local
-
-
-class LRU:
-    """A small thread-safe least-recently-used map (gunicorn's threads share a worker's)."""
-
-    def __init__(self, size: int = 1000) -> None:
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key, value, size: int | None = None) -> None:
-        limit = self.size if size is None else size
-        if limit <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > limit:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 _signatures = LRU(4096)

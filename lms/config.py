@@ -149,6 +149,14 @@ DEFAULTS: dict = {
     # How many verification answers (page or JSON, per language) each server process keeps, under the ETag computed
     # from the certificate's stored fields (issue 20; certificates/public_answers.py); 0 keeps none. Memory, not policy.
     "CERT_VERIFY_BODY_CACHE": 2000,
+    # How many certificates' public records each server process keeps between scans (issue 20;
+    # certificates.services.KeptRecords), used only while PostgreSQL's change feed (lms/changes.py) says nothing they
+    # were read from has changed since; 0 keeps none. On SQLite none are kept (no feed): every scan reads, as it is
+    # in-process there. Memory, not policy.
+    "CERT_VERIFY_RECORD_CACHE": 10000,
+    # A kept record is used at most this many seconds after its read, whatever the feed says (运维设置: a bound beside
+    # the feed's, not policy).
+    "CERT_VERIFY_RECORD_SECONDS": 300.0,
     # How long the partner check waits for a partner province's status lists or verify JSON before it says the
     # status is unknown (seconds; an operating choice, not policy): long enough for a busy partner, short enough
     # that a verifier's phone is not left hanging.

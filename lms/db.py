@@ -24,6 +24,7 @@ from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from lms import clock
+from lms.changes import ChangeFeed
 from lms.lean import platform_hook
 
 NAMING_CONVENTION = {
@@ -363,10 +364,12 @@ def make_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **kwargs) 
                 raise
 
         engine.lms_reader = ThreadReader.of(engine)
+        engine.lms_changes = ChangeFeed.of(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     engine.lms_reader = ThreadReader.of(engine)
+    engine.lms_changes = ChangeFeed.of(engine)
     return engine
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from lms.auth.models import User
+from lms import changes
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, Tier, enum_column_type
 from lms.orgs.models import Enterprise, Region, region_subtree_ids
@@ -726,3 +727,9 @@ def _selection_scope(user):
     if user.role == Role.regulator_admin:
         return Selection.region_id.in_(region_subtree_ids(user))
     return False  # the public reads the published result as a notice
+
+
+# The public verification reads the holder's entry and sanctions into its record (talent.services.sanctions'
+# PUBLIC_STANDING_JOIN); every change to them is pushed to the server processes that keep such records (lms/changes.py).
+changes.watch(TalentEntry.__table__)
+changes.watch(Sanction.__table__)

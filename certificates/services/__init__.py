@@ -25,8 +25,8 @@ from certificates.services.status import (
     has_tier_in_force, revoke,
 )
 from certificates.services.verification import (
-    PublicRecord, StandingJoin, add_standing_join, find_by_token, find_public, find_public_record, holder_check,
-    read_public_record,
+    KeptRecords, PublicRecord, StandingJoin, add_standing_join, find_by_token, find_public, find_public_record,
+    holder_check, read_public_record,
     log_verification, public_view, signature_matches,
 )
 
@@ -39,8 +39,8 @@ __all__ = [
     "validate_pattern",
     "ACTIONS", "SIGNALS", "apply_status_action", "can_change_status", "change_status", "effective_status",
     "expire_due", "has_tier_in_force", "revoke",
-    "PublicRecord", "StandingJoin", "add_standing_join", "find_by_token", "find_public", "find_public_record",
-    "read_public_record",
+    "KeptRecords", "PublicRecord", "StandingJoin", "add_standing_join", "find_by_token", "find_public",
+    "find_public_record", "read_public_record",
     "holder_check", "log_verification", "public_view", "signature_matches",
     "iso_or_none", "printed_until", "Draft", "IssueBatch",
 ]
