@@ -3,8 +3,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Sized for the machine: the classic 2 x cores + 1 sync workers, plus threads for requests that wait on I/O.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Sized for the machine: cores + 1 processes (each runs Python on one core at a time), each with threads for the
+# requests that wait on I/O. Not the classic 2 x cores + 1 of sync workers: what a process keeps between requests (the
+# verification's records, answers and signature results, compiled templates) is shared by its threads, so fewer,
+# threaded processes keep more of it (issue 20, ninth round, 2 cores, PostgreSQL, quick runs: 5 processes gave the
+# verification JSON 0.50 x bare Flask, 3 gave 0.53 x, page p95 53 -> 37 ms; bench/results/latest.md has the record).
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 worker_class = "gthread"
 timeout = 60

@@ -8,10 +8,12 @@ connection, on a thread of its own, opened on the first call in that process (gu
 importing the app: a thread or connection of the parent is not the child's). The feed counts what it hears:
 
 - ``generation()`` is a number that changes whenever a watched table may have changed since: a notification heard,
-  the listening connection lost or replaced (what it might have missed), or a heartbeat (``SELECT 1``, every
-  ``heartbeat`` seconds) that failed. It is None while the feed is not known to be listening: before the first
-  LISTEN, after an error until LISTEN again, or when no heartbeat has come back for three intervals (a connection
-  silently cut). A caller keeps what it read tagged with the generation taken BEFORE the read, and uses it only
+  or the listening connection lost or replaced (what it might have missed). It is None while the feed is not known
+  to be listening: before its first heartbeat is heard, after an error until it listens again, or when none of its
+  heartbeats has come back for three intervals. A heartbeat is a notification the feed sends itself on its own
+  connection every ``heartbeat`` seconds: hearing it proves the whole way works (a connection silently cut, or a
+  pooler in between that does not keep a session's LISTEN, such as PgBouncer's transaction pooling, is never
+  trusted: nothing is kept then, and every scan reads). A caller keeps what it read tagged with the generation taken BEFORE the read, and uses it only
   while ``generation()`` still returns that number: a change committed after the read began has moved it (its
   notification is heard after its commit), so what the read may have missed is never used.
 - The window in which a process may still use a record after a change is the notification's way to its thread
@@ -34,6 +36,7 @@ from sqlalchemy.engine import Engine
 log = logging.getLogger(__name__)
 
 CHANNEL = "lms_changes"
+_BEAT = "beat:"  # the payload's prefix of a feed's heartbeat (a table's name never starts so)
 FUNCTION = "lms_notify_change"
 FUNCTION_SQL = (f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
                 f"BEGIN PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$")
@@ -74,7 +77,8 @@ class ChangeFeed:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.heard = 0  # notifications heard (tests read it)
+        self.listen_sql = f"LISTEN {CHANNEL}"
+        self.heard = 0  # notifications of changes heard (tests read it)
         self.connected = 0  # LISTEN connections made
 
     @classmethod
@@ -140,18 +144,27 @@ class ChangeFeed:
             connection = proxied.dbapi_connection
             connection.rollback()
             connection.autocommit = True
-            connection.execute(f"LISTEN {CHANNEL}")
+            connection.execute(f"SET application_name = '{CHANNEL}'")  # pg_stat_activity names it
+            connection.execute(self.listen_sql)
             self.connected += 1
             self._gen += 1  # anything committed before LISTEN was not heard
-            self._live_until = time.monotonic() + 3 * self.heartbeat
+            beat = 0
             while not stop.is_set():
-                for _note in connection.notifies(timeout=self.heartbeat):
+                # The heartbeat is a notification of our own, sent on this connection: hearing it proves that
+                # notifications reach this session (behind a pooler that moves sessions between connections, such
+                # as PgBouncer's transaction pooling, they do not: the feed then never counts as listening).
+                beat += 1
+                token = f"{_BEAT}{os.getpid()}:{id(self)}:{beat}"
+                connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, token))
+                for note in connection.notifies(timeout=self.heartbeat):
+                    if note.payload.startswith(_BEAT):  # a heartbeat, ours or another process's: no change
+                        if note.payload == token:
+                            self._live_until = time.monotonic() + 3 * self.heartbeat
+                        continue
                     self._gen += 1
                     self.heard += 1
                     if stop.is_set():
                         return
-                connection.execute("SELECT 1")  # raises on a connection the server or the network cut
-                self._live_until = time.monotonic() + 3 * self.heartbeat
         finally:
             self._live_until = 0.0
             try:

@@ -171,7 +171,7 @@ def test_perf_25_nothing_is_used_while_the_feed_is_not_listening(served, kept):
     gen, connected = feed.generation(), feed.connected
     with engine.begin() as conn:
         assert conn.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                "WHERE query = 'LISTEN lms_changes' AND pid <> pg_backend_pid()")) >= 1
+                                "WHERE application_name = 'lms_changes' AND datname = current_database()")) >= 1
     assert wait_for(lambda: feed.generation() != gen)
     if feed.generation() is None:  # not listening: each scan reads
         reads = kept.reads
@@ -241,3 +241,25 @@ def test_perf_25_triggers_notify_once_a_statement(served, app):
     assert wait_for(lambda: feed.heard > before)
     time.sleep(0.3)
     assert feed.heard == before + 1
+
+
+def test_perf_25_a_feed_that_hears_nothing_is_never_trusted(served):
+    """PostgreSQL: a feed whose notifications do not reach its session (behind a pooler that does not keep a
+    session's LISTEN, such as PgBouncer's transaction pooling; here LISTEN is not sent at all) never hears its own
+    heartbeat, so it never counts as listening: nothing would be kept. The same feed with LISTEN is trusted at its
+    first heartbeat. SQLite: there is no feed."""
+    _app, engine, _cid, _entry = served
+    if not is_postgres(engine):
+        assert changes.ChangeFeed.of(engine) is None
+        return
+    deaf, heard = changes.ChangeFeed(engine, heartbeat=0.1), changes.ChangeFeed(engine, heartbeat=0.1)
+    deaf.listen_sql = "SELECT 1"
+    try:
+        assert deaf.generation() is None and heard.generation() is None  # each starts its listener
+        assert wait_for(lambda: heard.generation() is not None)
+        assert wait_for(lambda: deaf.connected >= 1)
+        time.sleep(0.5)  # five heartbeats
+        assert deaf.generation() is None
+    finally:
+        deaf.stop()
+        heard.stop()
