@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import runpy
 import subprocess
 import secrets
 import shutil
@@ -219,6 +220,8 @@ def machine() -> dict:
         out["memory_gb"] = round(int(mem.split()[1]) / 1024 / 1024, 1)
     except (OSError, StopIteration, ValueError):  # not Linux: the rest still says enough
         pass
+    cfg = runpy.run_path(str(REPO / "gunicorn.conf.py"))  # what every server of the run is started with
+    out["gunicorn"] = {k: cfg[k] for k in ("worker_class", "workers", "threads")}
     return out
 
 

@@ -828,6 +828,15 @@ def figures_markdown(backend: dict) -> list[str]:
     return lines
 
 
+
+def _gunicorn_text(m: dict) -> str:
+    """How the run's servers were started (results before 2026-12-05 did not record it: 2 × cores + 1 workers)."""
+    g = m.get("gunicorn")
+    if not g:
+        return "gthread, 2 × cores + 1 workers, 4 threads"
+    return f"{g['worker_class']}, {g['workers']} workers, {g['threads']} threads"
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     dbs = ", ".join(f"{k} {v}" for k, v in (m.get("databases") or {}).items())
@@ -839,8 +848,8 @@ def markdown(result: dict) -> str:
              f"whole run {result['seconds']:.0f} s"
              + (f", of which {result['prepared_at_once_s']:g} s preparing every database at once"
                 if result.get("prepared_at_once_s") else "") + ".", "",
-             "Baselines, in the same run, with the same client and the same `gunicorn.conf.py` (gthread, 2 × cores + 1 "
-             "workers, 4 threads): a bare WSGI app and a one-route Flask app returning the same JSON (`bench/bare.py`). "
+             "Baselines, in the same run, with the same client and the same `gunicorn.conf.py` ("
+             + _gunicorn_text(m) + "): a bare WSGI app and a one-route Flask app returning the same JSON (`bench/bare.py`). "
              "Issue 20's figures (first table of each database) judge the platform's pages against bare Flask; the "
              "detailed table keeps issue 9's rows against bare WSGI. Ratios are measured ÷ baseline (for latencies, "
              "higher is slower). Durations are scaled to fit 20 minutes: see the notes under the tables.", ""]

@@ -147,12 +147,14 @@ DEFAULTS: dict = {
     # an ETag of the answer lets them revalidate (304), so a revocation shows at most this late.
     "CERT_VERIFY_CACHE_SECONDS": 30,
     # How many verification answers (page or JSON, per language) each server process keeps, under the ETag computed
-    # from the certificate's stored fields (issue 20; certificates/public_answers.py); 0 keeps none. Memory, not policy.
-    "CERT_VERIFY_BODY_CACHE": 2000,
+    # from the certificate's stored fields (issue 20; certificates/public_answers.py); 0 keeps none. Memory, not policy:
+    # a page is ~4 KB, a JSON ~0.6 KB, so at most ~40 MB a process (2,000 until the ninth round: a process then rebuilt
+    # most pages it had already built, the verification page's p95 at full scale on PostgreSQL).
+    "CERT_VERIFY_BODY_CACHE": 10000,
     # How many certificates' public records each server process keeps between scans (issue 20;
     # certificates.services.KeptRecords), used only while PostgreSQL's change feed (lms/changes.py) says nothing they
     # were read from has changed since; 0 keeps none. On SQLite none are kept (no feed): every scan reads, as it is
-    # in-process there. Memory, not policy.
+    # in-process there. Memory, not policy: a record is ~2.7 KB, ~27 MB a process at most.
     "CERT_VERIFY_RECORD_CACHE": 10000,
     # A kept record is used at most this many seconds after its read, whatever the feed says (运维设置: a bound beside
     # the feed's, not policy).
