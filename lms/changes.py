@@ -13,9 +13,10 @@ importing the app: a thread or connection of the parent is not the child's). The
   heartbeats has come back for three intervals. A heartbeat is a notification the feed sends itself on its own
   connection every ``heartbeat`` seconds: hearing it proves the whole way works (a connection silently cut, or a
   pooler in between that does not keep a session's LISTEN, such as PgBouncer's transaction pooling, is never
-  trusted: nothing is kept then, and every scan reads). A caller keeps what it read tagged with the generation taken BEFORE the read, and uses it only
-  while ``generation()`` still returns that number: a change committed after the read began has moved it (its
-  notification is heard after its commit), so what the read may have missed is never used.
+  trusted: nothing is kept then, and every scan reads). A caller keeps what it read tagged with the generation
+  taken BEFORE the read, and uses it only while ``generation()`` still returns that number: a change committed
+  after the read began has moved it (its notification is heard after its commit), so what the read may have missed
+  is never used.
 - The window in which a process may still use a record after a change is the notification's way to its thread
   (the commit, the socket, the thread's next turn on the interpreter): milliseconds.
 

@@ -59,7 +59,8 @@ def load() -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
         or os.environ.get("PUBLIC_BASE_URL", "").startswith("https://"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-        # gunicorn's worker count (gunicorn.conf.py reads the same variable); 0 = its default, 2 × cores + 1.
+        # gunicorn's worker count (gunicorn.conf.py reads the same variable); 0 = its default, a worker a core
+        # (at least two).
         "WEB_WORKERS": int(os.environ.get("GUNICORN_WORKERS", "0")),
         # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto are then trusted, so
         # rate limits and logs see the visitor's address, not the proxy's. 0 = none (direct).

@@ -43,7 +43,7 @@ class Finding:
 
 
 def default_workers() -> int:
-    return (os.cpu_count() or 1) * 2 + 1  # gunicorn.conf.py's default
+    return max(2, os.cpu_count() or 1)  # gunicorn.conf.py's default: a worker a core, at least two
 
 
 PDF_TEXT_FONTS = ["/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc"]

@@ -41,6 +41,8 @@ lms.db.make_engine = _tracked_engine
 def _dispose_app_engines():
     yield
     for engine in _app_engines:
+        if getattr(engine, "lms_changes", None) is not None:  # a listener a scan started (lms/changes.py)
+            engine.lms_changes.stop()
         engine.dispose()
 
 
