@@ -12,8 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from lms.auth.models import User
 from lms import changes
+from lms.auth.models import User
 from lms.db import Base, UTCDateTime, utcnow
 from lms.domain import LabelledEnum, Role, Tier, enum_column_type
 from lms.orgs.models import Enterprise, Region, region_subtree_ids
